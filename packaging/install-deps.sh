@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs, from Debian 12's packages, whatever Outpost needs to build, test and run and is missing.
+# Safe to run again: it only calls apt-get when a package is not installed yet.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  build-essential cmake ninja-build pkg-config ccache
+  # core, storage, client
+  libsqlite3-dev sqlite3 nlohmann-json3-dev libsodium-dev libcli11-dev
+  # tests
+  catch2
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
