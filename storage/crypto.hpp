@@ -1,0 +1,76 @@
+// At-rest encryption: the data key, passphrase key slots (Argon2id) and the payload codec (XChaCha20-Poly1305).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace outpost::storage {
+
+using Bytes = std::vector<unsigned char>;
+
+// Calls sodium_init once; throws Failure if libsodium cannot start. Safe from any thread.
+void ensureSodium();
+
+// The store's 32-byte data key, held in guarded memory and wiped when destroyed.
+class DataKey {
+public:
+    static constexpr std::size_t kSize = 32;
+    DataKey();  // all zero; see random() / fromBytes()
+    ~DataKey();
+    DataKey(const DataKey& o);
+    DataKey& operator=(const DataKey& o);
+    static DataKey random();
+    static DataKey fromBytes(const unsigned char* p, std::size_t n);  // throws Failure when n != 32
+    const unsigned char* data() const { return m_p; }
+
+private:
+    unsigned char* m_p;
+};
+
+// Cost of deriving a key from a passphrase. Interactive: ~0.1 s and 64 MiB on a field laptop.
+struct KdfParams {
+    std::uint64_t opsLimit;
+    std::uint64_t memLimit;
+    static KdfParams interactive();
+    static KdfParams moderate();
+};
+
+// A passphrase-wrapped copy of the data key. Adding an account adds a slot; the data is not re-encrypted.
+struct KeySlot {
+    std::string id;
+    Bytes salt;
+    std::uint64_t opsLimit = 0;
+    std::uint64_t memLimit = 0;
+    Bytes wrapped;  // nonce || secretbox(data key)
+};
+
+constexpr std::size_t kMinPassphraseLength = 8;
+
+// Throws Failure(Input) when the passphrase is too short.
+KeySlot wrapKey(const DataKey& key, std::string_view passphrase, const std::string& id, KdfParams params);
+// Throws Failure(Auth, WrongKey) when the passphrase is wrong.
+DataKey unwrapKey(const KeySlot& slot, std::string_view passphrase);
+
+// Seals and opens payloads. Each blob: version byte, 24-byte random nonce, ciphertext with a 16-byte tag.
+// The associated data binds a blob to its row (record id and revision), so rows cannot be swapped.
+// Thread-safe for concurrent use (immutable after construction).
+class Codec {
+public:
+    explicit Codec(const DataKey& key);
+    Bytes seal(std::string_view plaintext, std::string_view ad) const;
+    // Throws Failure(Crypto, Corrupt) when the blob was altered, moved or sealed with another key.
+    std::string open(const Bytes& blob, std::string_view ad) const;
+    // A keyed, one-way token for the search index: equal words give equal tokens under one key only.
+    std::string searchToken(std::string_view word) const;
+
+private:
+    DataKey m_payloadKey;
+    DataKey m_searchKey;
+};
+
+}  // namespace outpost::storage

@@ -1,0 +1,1058 @@
+// The field store: schema and migrations, the codec seam, records, outbox, search, facts, backups.
+//
+// [SECTION] helpers
+// [SECTION] schema and migrations
+// [SECTION] create, unlock, open
+// [SECTION] records: drafts, finalize, amend
+// [SECTION] reading: get, history, list, search
+// [SECTION] derived figures
+// [SECTION] outbox, verify, backup
+#include "storage/store.hpp"
+
+#include <sodium.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <set>
+
+#include "core/builtin.hpp"
+#include "core/time.hpp"
+#include "core/utf8.hpp"
+#include "core/uuid.hpp"
+#include "storage/sqlite.hpp"
+
+namespace outpost::storage {
+
+namespace fs = std::filesystem;
+using core::FormDef;
+using core::ValidationMode;
+
+// [SECTION] helpers
+namespace {
+
+constexpr const char* kKeyCheckPlain = "outpost-store-key-check-v1";
+constexpr std::size_t kMaxSearchPrefix = 12;  // longer words match on their first 12 letters (and exactly)
+
+Error notFound(std::string m) { return Error{ErrorDomain::NotFound, ErrorCode::NotFound, std::move(m)}; }
+Error conflict(std::string m) { return Error{ErrorDomain::State, ErrorCode::Conflict, std::move(m)}; }
+Error badInput(std::string m) { return Error{ErrorDomain::Input, ErrorCode::BadInput, std::move(m)}; }
+
+std::string payloadAd(const std::string& id, int revision) { return "record:" + id + ":" + std::to_string(revision); }
+std::string factAd(const std::string& id) { return "fact:" + id; }
+
+// Cuts a UTF-8 string to at most n code points.
+std::string utf8Prefix(const std::string& s, std::size_t n) {
+    std::size_t cps = 0, i = 0;
+    while (i < s.size()) {
+        if (cps == n) break;
+        unsigned char c = static_cast<unsigned char>(s[i]);
+        i += c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : 4;
+        ++cps;
+    }
+    return s.substr(0, std::min(i, s.size()));
+}
+
+std::string outboxState(const std::string& status, bool queued, const std::string& state) {
+    if (status == "draft") return "draft";
+    if (queued) return state.empty() ? "queued" : state;
+    return "sent";
+}
+
+void fsyncDir(const std::string& dir) {
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        ::fsync(fd);
+        ::close(fd);
+    }
+}
+
+}  // namespace
+
+struct Store::Impl {
+    std::string dir;
+    Db db;
+    Codec codec;
+    StoreOptions options;
+    const core::FormRegistry* forms = nullptr;
+    const core::ReferenceData* ref = nullptr;
+
+    Impl(std::string d, Db&& database, const DataKey& key, StoreOptions o)
+        : dir(std::move(d)), db(std::move(database)), codec(key), options(std::move(o)) {}
+
+    // Search tokens for the searchable fields of a payload: keyed hashes, never the words.
+    std::string searchTokens(const FormDef& form, const json& payload) const {
+        std::vector<std::string> words;
+        auto addText = [&](const std::string& s) {
+            for (auto& w : core::searchTokens(s)) words.push_back(std::move(w));
+        };
+        auto addValue = [&](const core::FieldDef& f, const json& v) {
+            if (v.is_string()) {
+                addText(v.get<std::string>());
+                if (f.type == core::FieldType::SelectOne)
+                    if (auto c = f.findChoice(v.get<std::string>())) addText(c->label.en + " " + c->label.fr);
+                if (f.type == core::FieldType::Reference) {
+                    const json* row = ref->row(f.ref, v.get<std::string>());
+                    if (row)
+                        for (const char* col : {"name", "title", "code"})
+                            if (row->contains(col))
+                                addText(core::ReferenceData::label((*row)[col], "en") + " " +
+                                        core::ReferenceData::label((*row)[col], "fr"));
+                }
+            } else if (v.is_array()) {
+                for (const auto& x : v)
+                    if (x.is_string()) {
+                        addText(x.get<std::string>());
+                        if (auto c = f.findChoice(x.get<std::string>())) addText(c->label.en + " " + c->label.fr);
+                    }
+            }
+        };
+        for (const auto& path : form.searchFields) {
+            const core::FieldDef* f = form.field(path);
+            if (!f || f->sensitive) continue;
+            auto dot = path.find('.');
+            if (dot == std::string::npos) {
+                if (payload.contains(path)) addValue(*f, payload[path]);
+                continue;
+            }
+            auto it = payload.find(path.substr(0, dot));
+            if (it == payload.end() || !it->is_array()) continue;
+            std::string col = path.substr(dot + 1);
+            for (const auto& row : *it)
+                if (row.is_object() && row.contains(col)) addValue(*f, row[col]);
+        }
+        std::set<std::string> tokens;
+        for (const auto& w : words) {
+            tokens.insert(codec.searchToken("w:" + w));
+            std::size_t n = core::codePointCount(w);
+            for (std::size_t k = 3; k <= std::min(n, kMaxSearchPrefix); ++k)
+                tokens.insert(codec.searchToken("p:" + utf8Prefix(w, k)));
+        }
+        std::string out;
+        for (const auto& t : tokens) {
+            if (!out.empty()) out += ' ';
+            out += t;
+        }
+        return out;
+    }
+
+    void indexRecord(const std::string& id, const FormDef& form, const json& payload) {
+        Stmt del(db, "DELETE FROM search_fts WHERE record_id = ?");
+        del.bind(1, id).run();
+        std::string tokens = searchTokens(form, payload);
+        if (tokens.empty()) return;
+        Stmt ins(db, "INSERT INTO search_fts(record_id, tokens) VALUES (?, ?)");
+        ins.bind(1, id).bind(2, tokens).run();
+    }
+
+    void putFacts(const std::string& id, int revision, const FormDef& form, const std::string& unit,
+                  std::int64_t seq, const json& payload) {
+        json facts = core::extractFacts(form, payload);
+        if (facts.empty()) return;
+        Stmt st(db,
+                "INSERT INTO record_fact(record_id, revision, form_id, unit_id, local_seq, facts) VALUES (?,?,?,?,?,?) "
+                "ON CONFLICT(record_id) DO UPDATE SET revision = excluded.revision, form_id = excluded.form_id, "
+                "unit_id = excluded.unit_id, local_seq = excluded.local_seq, facts = excluded.facts");
+        st.bind(1, id).bind(2, revision).bind(3, form.id).bind(4, unit).bind(5, seq);
+        st.bindBlob(6, codec.seal(facts.dump(), factAd(id))).run();
+    }
+
+    json openPayload(const std::string& id, int revision, const Bytes& blob) const {
+        std::string plain = codec.open(blob, payloadAd(id, revision));
+        json j = json::parse(plain, nullptr, false);
+        if (j.is_discarded())
+            throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt, "record " + id + " r" + std::to_string(revision) +
+                                                                         ": the stored payload is not valid JSON");
+        return j;
+    }
+
+    static constexpr const char* kMetaColumns =
+        "r.id, r.revision, r.parent_revision, r.form_id, r.form_version, r.unit_id, r.author, r.status, "
+        "r.created_utc, r.created_offset, r.updated_utc, r.finalized_utc, r.local_seq, "
+        "(SELECT o.state FROM outbox o WHERE o.record_id = r.id AND o.revision = r.revision)";
+
+    static RecordMeta readMeta(const Stmt& st) {
+        RecordMeta m;
+        m.id = st.text(0);
+        m.revision = static_cast<int>(st.int64(1));
+        if (!st.isNull(2)) m.parentRevision = static_cast<int>(st.int64(2));
+        m.formId = st.text(3);
+        m.formVersion = static_cast<int>(st.int64(4));
+        m.unitId = st.text(5);
+        m.author = st.text(6);
+        m.status = st.text(7);
+        m.createdUtc = st.text(8);
+        m.createdOffsetMinutes = static_cast<int>(st.int64(9));
+        m.updatedUtc = st.text(10);
+        m.finalizedUtc = st.isNull(11) ? "" : st.text(11);
+        m.localSeq = st.isNull(12) ? 0 : st.int64(12);
+        m.syncState = outboxState(m.status, !st.isNull(13), st.isNull(13) ? "" : st.text(13));
+        return m;
+    }
+
+    std::optional<RecordMeta> latestMeta(const std::string& id) {
+        std::string sql = std::string("SELECT ") + kMetaColumns +
+                          " FROM record r WHERE r.id = ? ORDER BY r.revision DESC LIMIT 1";
+        Stmt st(db, sql.c_str());
+        st.bind(1, id);
+        if (!st.step()) return std::nullopt;
+        return readMeta(st);
+    }
+
+    Bytes loadBlob(const std::string& id, int revision) {
+        Stmt st(db, "SELECT payload FROM record WHERE id = ? AND revision = ?");
+        st.bind(1, id).bind(2, revision);
+        if (!st.step()) throw Failure(notFound("record " + id + " has no revision " + std::to_string(revision)));
+        return st.blob(0);
+    }
+
+    std::string metaText(const char* key) {
+        Stmt st(db, "SELECT value FROM meta WHERE key = ?");
+        st.bind(1, key);
+        return st.step() ? st.text(0) : std::string();
+    }
+};
+
+// [SECTION] schema and migrations
+namespace {
+
+const char* kSchemaV1 = R"SQL(
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value ANY
+) STRICT;
+CREATE TABLE key_slot (
+  id          TEXT PRIMARY KEY,
+  salt        BLOB NOT NULL,
+  ops_limit   INTEGER NOT NULL,
+  mem_limit   INTEGER NOT NULL,
+  wrapped     BLOB NOT NULL,
+  created_utc TEXT NOT NULL
+) STRICT;
+CREATE TABLE form_def (
+  form_id    TEXT NOT NULL,
+  version    INTEGER NOT NULL,
+  definition TEXT NOT NULL,
+  source     TEXT NOT NULL,
+  PRIMARY KEY (form_id, version)
+) STRICT;
+CREATE TABLE reference_data (
+  id       INTEGER PRIMARY KEY CHECK (id = 1),
+  document TEXT NOT NULL,
+  source   TEXT NOT NULL
+) STRICT;
+CREATE TABLE record (
+  id              TEXT NOT NULL,
+  revision        INTEGER NOT NULL CHECK (revision >= 1),
+  parent_revision INTEGER,
+  form_id         TEXT NOT NULL,
+  form_version    INTEGER NOT NULL,
+  unit_id         TEXT NOT NULL,
+  author          TEXT NOT NULL,
+  status          TEXT NOT NULL CHECK (status IN ('draft', 'final')),
+  created_utc     TEXT NOT NULL,
+  created_offset  INTEGER NOT NULL,
+  updated_utc     TEXT NOT NULL,
+  finalized_utc   TEXT,
+  local_seq       INTEGER,
+  payload         BLOB NOT NULL,
+  PRIMARY KEY (id, revision),
+  FOREIGN KEY (form_id, form_version) REFERENCES form_def (form_id, version)
+) STRICT;
+CREATE INDEX record_by_form ON record (form_id, unit_id, status);
+CREATE UNIQUE INDEX record_by_seq ON record (local_seq) WHERE local_seq IS NOT NULL;
+CREATE TABLE outbox (
+  seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+  record_id    TEXT NOT NULL,
+  revision     INTEGER NOT NULL,
+  priority     INTEGER NOT NULL,
+  enqueued_utc TEXT NOT NULL,
+  attempts     INTEGER NOT NULL DEFAULT 0,
+  state        TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'quarantined')),
+  last_error   TEXT,
+  UNIQUE (record_id, revision),
+  FOREIGN KEY (record_id, revision) REFERENCES record (id, revision)
+) STRICT;
+CREATE INDEX outbox_order ON outbox (state, priority DESC, seq);
+CREATE TRIGGER record_final_is_immutable BEFORE UPDATE ON record WHEN OLD.status = 'final'
+BEGIN SELECT RAISE(ABORT, 'a final revision cannot be changed'); END;
+CREATE TRIGGER record_final_is_kept BEFORE DELETE ON record WHEN OLD.status = 'final'
+BEGIN SELECT RAISE(ABORT, 'a final revision cannot be deleted'); END;
+)SQL";
+
+const char* kSchemaV2 = R"SQL(
+CREATE VIRTUAL TABLE search_fts USING fts5(record_id UNINDEXED, tokens, tokenize = 'ascii');
+CREATE TABLE record_fact (
+  record_id TEXT PRIMARY KEY,
+  revision  INTEGER NOT NULL,
+  form_id   TEXT NOT NULL,
+  unit_id   TEXT NOT NULL,
+  local_seq INTEGER NOT NULL,
+  facts     BLOB NOT NULL
+) STRICT;
+CREATE INDEX record_fact_by_form ON record_fact (form_id, unit_id);
+)SQL";
+
+int userVersion(Db& db) {
+    Stmt st(db, "PRAGMA user_version");
+    st.step();
+    return static_cast<int>(st.int64(0));
+}
+
+void setUserVersion(Db& db, int v) { db.exec(("PRAGMA user_version = " + std::to_string(v)).c_str()); }
+
+void configure(Db& db) {
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec("PRAGMA synchronous = FULL");
+    db.exec("PRAGMA foreign_keys = ON");
+    // Sorts and temp indexes stay in memory: no temp file on disk, even though it would hold only sealed data.
+    db.exec("PRAGMA temp_store = MEMORY");
+    db.exec("PRAGMA secure_delete = ON");
+}
+
+}  // namespace
+
+// Runs every migration newer than the file's version, each in its own transaction.
+// Migration 2 needs the key (it builds the search index and facts from sealed payloads).
+static void migrate(Store::Impl& s, int target) {
+    int v = userVersion(s.db);
+    if (v > kSchemaVersion)
+        throw Failure(ErrorDomain::Storage, ErrorCode::Conflict,
+                      "this store was written by a newer Outpost (schema " + std::to_string(v) +
+                          "); install the newer version to open it");
+    while (v < target) {
+        Transaction tx(s.db);
+        switch (v + 1) {
+            case 1: s.db.exec(kSchemaV1); break;
+            case 2: {
+                s.db.exec(kSchemaV2);
+                // Backfill: index every record's newest revision, record facts of every newest final one.
+                std::vector<std::tuple<std::string, int, std::string, int, std::string, std::string, std::int64_t>> rows;
+                {
+                    Stmt st(s.db,
+                            "SELECT r.id, r.revision, r.form_id, r.form_version, r.unit_id, r.status, "
+                            "coalesce(r.local_seq, 0) FROM record r "
+                            "WHERE r.revision = (SELECT max(revision) FROM record x WHERE x.id = r.id) "
+                            "   OR (r.status = 'final' AND r.revision = (SELECT max(revision) FROM record y "
+                            "        WHERE y.id = r.id AND y.status = 'final')) ORDER BY r.id, r.revision");
+                    while (st.step())
+                        rows.emplace_back(st.text(0), static_cast<int>(st.int64(1)), st.text(2),
+                                          static_cast<int>(st.int64(3)), st.text(4), st.text(5), st.int64(6));
+                }
+                for (const auto& [id, rev, formId, formVersion, unit, status, seq] : rows) {
+                    auto form = s.forms->find(formId, formVersion);
+                    if (!form) continue;
+                    json payload = s.openPayload(id, rev, s.loadBlob(id, rev));
+                    s.indexRecord(id, *form, payload);
+                    if (status == "final") s.putFacts(id, rev, *form, unit, seq, payload);
+                }
+                break;
+            }
+            default: throw Failure(ErrorDomain::Internal, ErrorCode::Internal, "no migration to " + std::to_string(v + 1));
+        }
+        setUserVersion(s.db, v + 1);
+        tx.commit();
+        ++v;
+    }
+}
+
+// Exposed for the migration tests: bring a store to exactly `version`.
+Result<void> migrateStoreTo(const std::string& dir, const DataKey& key, int version);
+
+// [SECTION] create, unlock, open
+namespace {
+
+std::string dbPath(const std::string& dir) { return (fs::path(dir) / kStoreFileName).string(); }
+
+void loadForms(Db& db, const core::ReferenceData& ref, core::FormRegistry& reg) {
+    Stmt st(db, "SELECT form_id, version, definition FROM form_def ORDER BY form_id, version");
+    while (st.step()) {
+        auto f = core::parseFormDefText(st.text(2), ref);
+        if (!f)
+            throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt,
+                          "stored form " + st.text(0) + " v" + std::to_string(st.int64(1)) + ": " + f.error().message);
+        reg.add(std::make_shared<const FormDef>(std::move(f).value()));
+    }
+}
+
+// Adds built-in form versions this store does not have yet (a software update brings them).
+void seedBuiltinForms(Db& db, const core::ReferenceData& ref) {
+    Stmt ins(db, "INSERT OR IGNORE INTO form_def(form_id, version, definition, source) VALUES (?, ?, ?, 'builtin')");
+    for (auto src : core::builtinFormSources()) {
+        auto f = core::parseFormDefText(src, ref);
+        if (!f) throw Failure(f.error());
+        ins.bind(1, f->id).bind(2, f->version).bind(3, f->source.dump()).run();
+        ins.reset();
+    }
+}
+
+Result<void> createImpl(const std::string& dir, const DataKey& key, const std::optional<KeySlot>& slot,
+                        const InitOptions& opts) {
+    return tryCatch([&] {
+        const auto& ref = core::ReferenceData::demo();
+        if (opts.unitId.empty() || !ref.row("units", opts.unitId)) {
+            std::string known;
+            for (const auto& u : ref.table("units")) known += (known.empty() ? "" : ", ") + u["id"].get<std::string>();
+            throw Failure(badInput("unknown unit '" + opts.unitId + "'; known units: " + known));
+        }
+        if (opts.user.empty() || opts.user.size() > 64 || !core::isValidUtf8(opts.user))
+            throw Failure(badInput("the user name must be 1 to 64 characters of valid text"));
+        std::error_code ec;
+        fs::create_directories(dir, ec);
+        if (ec) throw Failure(ErrorDomain::Storage, ErrorCode::Io, "cannot create the folder " + dir + ": " + ec.message());
+        ::chmod(dir.c_str(), 0700);
+        if (fs::exists(dbPath(dir)))
+            throw Failure(conflict("a store already exists in " + dir + "; nothing was changed"));
+        Db db(dbPath(dir), true);
+        configure(db);
+        Store::Impl tmp(dir, std::move(db), key, {});
+        core::FormRegistry reg;
+        tmp.forms = &reg;
+        tmp.ref = &ref;
+        migrate(tmp, 1);
+        Transaction tx(tmp.db);
+        Stmt rd(tmp.db, "INSERT INTO reference_data(id, document, source) VALUES (1, ?, 'builtin-demo')");
+        rd.bind(1, ref.doc().dump()).run();
+        seedBuiltinForms(tmp.db, ref);
+        Stmt meta(tmp.db, "INSERT INTO meta(key, value) VALUES (?, ?)");
+        auto now = core::nowTimestamp();
+        for (auto [k, v] : std::initializer_list<std::pair<const char*, std::string>>{
+                 {"unit_id", opts.unitId}, {"user", opts.user}, {"created_utc", now.utc}, {"store_id", core::newUuidV7()}}) {
+            meta.bind(1, k).bind(2, v).run();
+            meta.reset();
+        }
+        Stmt kc(tmp.db, "INSERT INTO meta(key, value) VALUES ('key_check', ?)");
+        kc.bindBlob(1, tmp.codec.seal(kKeyCheckPlain, "key_check")).run();
+        if (slot) {
+            Stmt ks(tmp.db,
+                    "INSERT INTO key_slot(id, salt, ops_limit, mem_limit, wrapped, created_utc) VALUES (?,?,?,?,?,?)");
+            ks.bind(1, slot->id).bindBlob(2, slot->salt).bind(3, static_cast<std::int64_t>(slot->opsLimit));
+            ks.bind(4, static_cast<std::int64_t>(slot->memLimit)).bindBlob(5, slot->wrapped).bind(6, now.utc).run();
+        }
+        tx.commit();
+        core::FormRegistry reg2;
+        loadForms(tmp.db, ref, reg2);
+        tmp.forms = &reg2;
+        migrate(tmp, kSchemaVersion);
+        fsyncDir(dir);
+    });
+}
+
+}  // namespace
+
+Result<void> Store::create(const std::string& dir, std::string_view passphrase, const InitOptions& opts) {
+    auto r = tryCatch([&] {
+        DataKey key = DataKey::random();
+        KeySlot slot = wrapKey(key, passphrase, "passphrase:" + opts.user, opts.kdf);
+        return std::make_pair(key, slot);
+    });
+    if (!r) return r.error();
+    return createImpl(dir, r->first, r->second, opts);
+}
+
+Result<void> Store::createWithKey(const std::string& dir, const DataKey& key, const InitOptions& opts) {
+    return createImpl(dir, key, std::nullopt, opts);
+}
+
+Result<DataKey> Store::unlock(const std::string& dir, std::string_view passphrase, const StoreOptions& o) {
+    return tryCatch([&]() -> DataKey {
+        if (!fs::exists(dbPath(dir)))
+            throw Failure(notFound("no Outpost store in " + dir + " (run 'outpostctl init' first)"));
+        Db db(dbPath(dir), false, true, o.vfs);
+        Stmt st(db, "SELECT id, salt, ops_limit, mem_limit, wrapped FROM key_slot ORDER BY id");
+        std::vector<KeySlot> slots;
+        while (st.step()) {
+            KeySlot s;
+            s.id = st.text(0);
+            s.salt = st.blob(1);
+            s.opsLimit = static_cast<std::uint64_t>(st.int64(2));
+            s.memLimit = static_cast<std::uint64_t>(st.int64(3));
+            s.wrapped = st.blob(4);
+            slots.push_back(std::move(s));
+        }
+        if (slots.empty()) throw Failure(ErrorDomain::Auth, ErrorCode::WrongKey, "this store has no passphrase slot");
+        for (const auto& s : slots) {
+            try {
+                return unwrapKey(s, passphrase);
+            } catch (const Failure& f) {
+                if (f.error().code != ErrorCode::WrongKey) throw;
+            }
+        }
+        throw Failure(ErrorDomain::Auth, ErrorCode::WrongKey, "wrong passphrase: the store stays locked");
+    });
+}
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& dir, const DataKey& key, const StoreOptions& o) {
+    return tryCatch([&]() -> std::unique_ptr<Store> {
+        if (!fs::exists(dbPath(dir)))
+            throw Failure(notFound("no Outpost store in " + dir + " (run 'outpostctl init' first)"));
+        Db db(dbPath(dir), false, false, o.vfs);
+        configure(db);
+        auto impl = std::make_unique<Impl>(dir, std::move(db), key, o);
+        {
+            Stmt kc(impl->db, "SELECT value FROM meta WHERE key = 'key_check'");
+            if (!kc.step()) throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt, "the store has no key check");
+            try {
+                impl->codec.open(kc.blob(0), "key_check");
+            } catch (const Failure&) {
+                throw Failure(ErrorDomain::Auth, ErrorCode::WrongKey, "wrong key: this store was sealed with another key");
+            }
+        }
+        std::unique_ptr<Store> store(new Store(std::move(impl)));
+        Impl& s = *store->m_impl;
+        {
+            Stmt rd(s.db, "SELECT document FROM reference_data WHERE id = 1");
+            if (!rd.step()) throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt, "the store has no reference data");
+            store->m_ref = core::ReferenceData::fromText(rd.text(0)).value();
+        }
+        if (userVersion(s.db) >= 1) {
+            Transaction tx(s.db);
+            seedBuiltinForms(s.db, store->m_ref);
+            tx.commit();
+        }
+        loadForms(s.db, store->m_ref, store->m_forms);
+        s.forms = &store->m_forms;
+        s.ref = &store->m_ref;
+        migrate(s, kSchemaVersion);
+        store->m_unit = s.metaText("unit_id");
+        store->m_user = s.metaText("user");
+        if (o.autoBackup) {
+            bool due = true;
+            std::error_code ec;
+            for (const auto& e : fs::directory_iterator(fs::path(dir) / "backups", ec)) {
+                auto age = fs::file_time_type::clock::now() - e.last_write_time();
+                if (age < std::chrono::hours(24)) due = false;
+            }
+            if (due) store->backup().value();
+        }
+        return store;
+    });
+}
+
+Store::Store(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+Store::~Store() = default;
+
+Result<void> migrateStoreTo(const std::string& dir, const DataKey& key, int version) {
+    return tryCatch([&] {
+        Db db(dbPath(dir), false);
+        configure(db);
+        Store::Impl s(dir, std::move(db), key, {});
+        const auto& ref = core::ReferenceData::demo();
+        core::FormRegistry reg = core::builtinForms(ref);
+        s.forms = &reg;
+        s.ref = &ref;
+        migrate(s, version);
+    });
+}
+
+StoreInfo Store::info() {
+    StoreInfo i;
+    i.dir = m_impl->dir;
+    i.unitId = m_unit;
+    i.user = m_user;
+    auto r = tryCatch([&] {
+        i.schemaVersion = userVersion(m_impl->db);
+        Stmt st(m_impl->db,
+                "SELECT count(*), coalesce(sum(status = 'draft'), 0), coalesce(sum(status = 'final'), 0), "
+                "(SELECT count(*) FROM outbox) FROM record");
+        st.step();
+        i.records = st.int64(0);
+        i.drafts = st.int64(1);
+        i.finals = st.int64(2);
+        i.outbox = st.int64(3);
+    });
+    (void)r;
+    return i;
+}
+
+// [SECTION] records: drafts, finalize, amend
+namespace {
+
+std::shared_ptr<const FormDef> requireForm(const core::FormRegistry& reg, const std::string& id, int version = 0) {
+    auto f = version ? reg.find(id, version) : reg.latest(id);
+    if (!f) {
+        std::string known;
+        for (const auto& x : reg.latestAll()) known += (known.empty() ? "" : ", ") + x->id;
+        throw Failure(notFound("unknown form '" + id + "'" + (version ? " v" + std::to_string(version) : "") +
+                               "; known forms: " + known));
+    }
+    return f;
+}
+
+[[noreturn]] void throwInvalid(const std::string& what, const core::ValidationResult& v) {
+    std::string msg = what + " (" + std::to_string(v.errorCount()) + " problem" + (v.errorCount() == 1 ? "" : "s") + "):\n";
+    for (const auto& i : v.issues)
+        if (!i.warning) msg += "  " + i.text() + "\n";
+    if (!msg.empty() && msg.back() == '\n') msg.pop_back();
+    throw Failure(ErrorDomain::Validation, ErrorCode::Invalid, msg);
+}
+
+std::string unitOf(const FormDef& form, const json& payload, const std::string& fallback) {
+    if (!form.unitField.empty()) {
+        auto it = payload.find(form.unitField);
+        if (it != payload.end() && it->is_string() && !it->get_ref<const std::string&>().empty()) return *it;
+    }
+    return fallback;
+}
+
+}  // namespace
+
+Result<Saved> Store::createDraft(const std::string& formId, const json& payloadIn, const std::string& author) {
+    return tryCatch([&]() -> Saved {
+        auto form = requireForm(m_forms, formId);
+        json payload = payloadIn;
+        if (payload.is_object() && !form->unitField.empty() && !payload.contains(form->unitField) && !m_unit.empty())
+            payload[form->unitField] = m_unit;
+        auto v = core::validateRecord(*form, core::stripComputed(*form, payload), ValidationMode::Draft, m_ref);
+        if (!v.ok()) throwInvalid("the draft was not saved", v);
+        Impl& s = *m_impl;
+        std::string id = core::newUuidV7();
+        auto now = core::nowTimestamp();
+        std::string unit = unitOf(*form, v.normalized, m_unit);
+        Transaction tx(s.db);
+        Stmt st(s.db,
+                "INSERT INTO record(id, revision, parent_revision, form_id, form_version, unit_id, author, status, "
+                "created_utc, created_offset, updated_utc, payload) VALUES (?, 1, NULL, ?, ?, ?, ?, 'draft', ?, ?, ?, ?)");
+        st.bind(1, id).bind(2, form->id).bind(3, form->version).bind(4, unit).bind(5, author.empty() ? m_user : author);
+        st.bind(6, now.utc).bind(7, now.offsetMinutes).bind(8, now.utc);
+        st.bindBlob(9, s.codec.seal(v.normalized.dump(), payloadAd(id, 1))).run();
+        s.indexRecord(id, *form, v.normalized);
+        tx.commit();
+        return Saved{*s.latestMeta(id), std::move(v)};
+    });
+}
+
+Result<Saved> Store::saveDraft(const std::string& id, const json& payload) {
+    return tryCatch([&]() -> Saved {
+        Impl& s = *m_impl;
+        auto meta = s.latestMeta(id);
+        if (!meta) throw Failure(notFound("no record with id " + id));
+        if (meta->status != "draft")
+            throw Failure(conflict("record " + id + " r" + std::to_string(meta->revision) +
+                                   " is final and cannot be edited; use amend to start a new revision"));
+        auto form = requireForm(m_forms, meta->formId, meta->formVersion);
+        auto v = core::validateRecord(*form, core::stripComputed(*form, payload), ValidationMode::Draft, m_ref);
+        if (!v.ok()) throwInvalid("the draft was not saved", v);
+        auto now = core::nowTimestamp();
+        Transaction tx(s.db);
+        Stmt st(s.db, "UPDATE record SET payload = ?, unit_id = ?, updated_utc = ? WHERE id = ? AND revision = ?");
+        st.bindBlob(1, s.codec.seal(v.normalized.dump(), payloadAd(id, meta->revision)));
+        st.bind(2, unitOf(*form, v.normalized, meta->unitId)).bind(3, now.utc).bind(4, id).bind(5, meta->revision).run();
+        s.indexRecord(id, *form, v.normalized);
+        tx.commit();
+        return Saved{*s.latestMeta(id), std::move(v)};
+    });
+}
+
+namespace {
+
+// The finalize write, shared by finalize() and importFinal(); runs inside the caller's transaction.
+void finalizeInTx(Store::Impl& s, const FormDef& form, const RecordMeta& meta, const json& normalized) {
+    auto now = core::nowTimestamp();
+    std::int64_t seq = 0;
+    {
+        Stmt q(s.db, "SELECT coalesce(max(local_seq), 0) + 1 FROM record");
+        q.step();
+        seq = q.int64(0);
+    }
+    Stmt up(s.db,
+            "UPDATE record SET status = 'final', payload = ?, finalized_utc = ?, updated_utc = ?, local_seq = ? "
+            "WHERE id = ? AND revision = ? AND status = 'draft'");
+    up.bindBlob(1, s.codec.seal(normalized.dump(), payloadAd(meta.id, meta.revision)));
+    up.bind(2, now.utc).bind(3, now.utc).bind(4, seq).bind(5, meta.id).bind(6, meta.revision).run();
+    if (s.db.changes() != 1) throw Failure(conflict("record " + meta.id + " changed while it was being finalized"));
+    Stmt ob(s.db, "INSERT INTO outbox(record_id, revision, priority, enqueued_utc) VALUES (?, ?, ?, ?)");
+    ob.bind(1, meta.id).bind(2, meta.revision).bind(3, form.syncPriority).bind(4, now.utc).run();
+    s.indexRecord(meta.id, form, normalized);
+    s.putFacts(meta.id, meta.revision, form, meta.unitId, seq, normalized);
+}
+
+}  // namespace
+
+Result<Saved> Store::finalize(const std::string& id) {
+    return tryCatch([&]() -> Saved {
+        Impl& s = *m_impl;
+        auto meta = s.latestMeta(id);
+        if (!meta) throw Failure(notFound("no record with id " + id));
+        if (meta->status != "draft")
+            throw Failure(conflict("record " + id + " r" + std::to_string(meta->revision) + " is already final"));
+        auto form = requireForm(m_forms, meta->formId, meta->formVersion);
+        json payload = s.openPayload(id, meta->revision, s.loadBlob(id, meta->revision));
+        auto v = core::validateRecord(*form, core::stripComputed(*form, payload), ValidationMode::Final, m_ref);
+        if (!v.ok()) throwInvalid("the record cannot be finalized", v);
+        Transaction tx(s.db);
+        finalizeInTx(s, *form, *meta, v.normalized);
+        tx.commit();
+        return Saved{*s.latestMeta(id), std::move(v)};
+    });
+}
+
+Result<Saved> Store::amend(const std::string& id) {
+    return tryCatch([&]() -> Saved {
+        Impl& s = *m_impl;
+        auto meta = s.latestMeta(id);
+        if (!meta) throw Failure(notFound("no record with id " + id));
+        if (meta->status == "draft")
+            throw Failure(conflict("record " + id + " already has a draft revision r" + std::to_string(meta->revision) +
+                                   "; edit or finalize it"));
+        auto form = requireForm(m_forms, meta->formId, meta->formVersion);
+        json payload = s.openPayload(id, meta->revision, s.loadBlob(id, meta->revision));
+        auto v = core::validateRecord(*form, core::stripComputed(*form, payload), ValidationMode::Draft, m_ref);
+        int rev = meta->revision + 1;
+        auto now = core::nowTimestamp();
+        Transaction tx(s.db);
+        Stmt st(s.db,
+                "INSERT INTO record(id, revision, parent_revision, form_id, form_version, unit_id, author, status, "
+                "created_utc, created_offset, updated_utc, payload) VALUES (?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?)");
+        st.bind(1, id).bind(2, rev).bind(3, meta->revision).bind(4, meta->formId).bind(5, meta->formVersion);
+        st.bind(6, meta->unitId).bind(7, m_user).bind(8, now.utc).bind(9, now.offsetMinutes).bind(10, now.utc);
+        st.bindBlob(11, s.codec.seal(v.normalized.dump(), payloadAd(id, rev))).run();
+        tx.commit();
+        return Saved{*s.latestMeta(id), std::move(v)};
+    });
+}
+
+Result<void> Store::discardDraft(const std::string& id) {
+    return tryCatch([&] {
+        Impl& s = *m_impl;
+        auto meta = s.latestMeta(id);
+        if (!meta) throw Failure(notFound("no record with id " + id));
+        if (meta->status != "draft") throw Failure(conflict("record " + id + " has no draft to discard"));
+        Transaction tx(s.db);
+        Stmt del(s.db, "DELETE FROM record WHERE id = ? AND revision = ? AND status = 'draft'");
+        del.bind(1, id).bind(2, meta->revision).run();
+        if (meta->revision > 1) {
+            auto form = requireForm(m_forms, meta->formId, meta->formVersion);
+            s.indexRecord(id, *form, s.openPayload(id, meta->revision - 1, s.loadBlob(id, meta->revision - 1)));
+        } else {
+            Stmt d2(s.db, "DELETE FROM search_fts WHERE record_id = ?");
+            d2.bind(1, id).run();
+        }
+        tx.commit();
+    });
+}
+
+Result<std::vector<std::string>> Store::importFinal(const std::string& formId, const std::vector<json>& payloads,
+                                                    const std::string& author) {
+    return tryCatch([&]() -> std::vector<std::string> {
+        Impl& s = *m_impl;
+        auto form = requireForm(m_forms, formId);
+        std::vector<std::string> ids;
+        std::vector<core::ValidationResult> valid;
+        for (std::size_t i = 0; i < payloads.size(); ++i) {
+            json p = payloads[i];
+            if (p.is_object() && !form->unitField.empty() && !p.contains(form->unitField) && !m_unit.empty())
+                p[form->unitField] = m_unit;
+            auto v = core::validateRecord(*form, core::stripComputed(*form, p), ValidationMode::Final, m_ref);
+            if (!v.ok()) throwInvalid("item " + std::to_string(i) + " cannot be imported; nothing was imported", v);
+            valid.push_back(std::move(v));
+        }
+        auto now = core::nowTimestamp();
+        Transaction tx(s.db);
+        Stmt st(s.db,
+                "INSERT INTO record(id, revision, parent_revision, form_id, form_version, unit_id, author, status, "
+                "created_utc, created_offset, updated_utc, payload) VALUES (?, 1, NULL, ?, ?, ?, ?, 'draft', ?, ?, ?, ?)");
+        for (const auto& v : valid) {
+            RecordMeta m;
+            m.id = core::newUuidV7();
+            m.revision = 1;
+            m.unitId = unitOf(*form, v.normalized, m_unit);
+            st.bind(1, m.id).bind(2, form->id).bind(3, form->version).bind(4, m.unitId);
+            st.bind(5, author.empty() ? m_user : author).bind(6, now.utc).bind(7, now.offsetMinutes).bind(8, now.utc);
+            st.bindBlob(9, s.codec.seal("{}", payloadAd(m.id, 1))).run();
+            st.reset();
+            finalizeInTx(s, *form, m, v.normalized);
+            ids.push_back(m.id);
+        }
+        tx.commit();
+        return ids;
+    });
+}
+
+Result<void> Store::installForm(const json& definition, const std::string& source) {
+    return tryCatch([&] {
+        auto f = core::parseFormDef(definition, m_ref);
+        if (!f) throw Failure(f.error());
+        if (auto existing = m_forms.find(f->id, f->version)) {
+            if (existing->source == f->source) return;
+            throw Failure(conflict("form " + f->id + " v" + std::to_string(f->version) +
+                                   " already exists with a different definition; publish it as a new version"));
+        }
+        Transaction tx(m_impl->db);
+        Stmt ins(m_impl->db, "INSERT INTO form_def(form_id, version, definition, source) VALUES (?, ?, ?, ?)");
+        ins.bind(1, f->id).bind(2, f->version).bind(3, f->source.dump()).bind(4, source).run();
+        tx.commit();
+        m_forms.add(std::make_shared<const FormDef>(std::move(f).value()));
+    });
+}
+
+// [SECTION] reading: get, history, list, search
+Result<Record> Store::get(const std::string& id, std::optional<int> revision) {
+    return tryCatch([&]() -> Record {
+        Impl& s = *m_impl;
+        std::string sql = std::string("SELECT ") + Impl::kMetaColumns + ", r.payload FROM record r WHERE r.id = ? " +
+                          (revision ? "AND r.revision = ?" : "ORDER BY r.revision DESC LIMIT 1");
+        Stmt st(s.db, sql.c_str());
+        st.bind(1, id);
+        if (revision) st.bind(2, *revision);
+        if (!st.step())
+            throw Failure(notFound("no record with id " + id + (revision ? " and revision " + std::to_string(*revision) : "")));
+        Record r;
+        r.meta = Impl::readMeta(st);
+        r.payload = s.openPayload(r.meta.id, r.meta.revision, st.blob(14));
+        return r;
+    });
+}
+
+Result<std::vector<RecordMeta>> Store::history(const std::string& id) {
+    return tryCatch([&]() -> std::vector<RecordMeta> {
+        std::string sql = std::string("SELECT ") + Impl::kMetaColumns + " FROM record r WHERE r.id = ? ORDER BY r.revision";
+        Stmt st(m_impl->db, sql.c_str());
+        st.bind(1, id);
+        std::vector<RecordMeta> out;
+        while (st.step()) out.push_back(Impl::readMeta(st));
+        if (out.empty()) throw Failure(notFound("no record with id " + id));
+        return out;
+    });
+}
+
+namespace {
+std::string filterSql(const ListFilter& f) {
+    std::string w = " WHERE 1";
+    if (f.latestOnly) w += " AND r.revision = (SELECT max(x.revision) FROM record x WHERE x.id = r.id)";
+    if (!f.formId.empty()) w += " AND r.form_id = :form";
+    if (!f.unitId.empty()) w += " AND r.unit_id = :unit";
+    if (!f.status.empty()) w += " AND r.status = :status";
+    return w;
+}
+void bindFilter(Stmt& st, const ListFilter& f, sqlite3* db, const std::string& sql) {
+    (void)db;
+    (void)sql;
+    int i = 1;
+    if (!f.formId.empty()) st.bind(i++, f.formId);
+    if (!f.unitId.empty()) st.bind(i++, f.unitId);
+    if (!f.status.empty()) st.bind(i++, f.status);
+}
+}  // namespace
+
+Result<std::vector<RecordMeta>> Store::list(const ListFilter& f) {
+    return tryCatch([&]() -> std::vector<RecordMeta> {
+        if (!f.status.empty() && f.status != "draft" && f.status != "final")
+            throw Failure(badInput("unknown status '" + f.status + "' (draft or final)"));
+        // Newest first: by id (UUIDv7 carries creation order), never by a clock the user can change.
+        std::string sql = std::string("SELECT ") + Impl::kMetaColumns + " FROM record r" + filterSql(f) +
+                          " ORDER BY r.id DESC, r.revision DESC LIMIT " + std::to_string(std::max(0, f.limit)) +
+                          " OFFSET " + std::to_string(std::max(0, f.offset));
+        Stmt st(m_impl->db, sql.c_str());
+        bindFilter(st, f, m_impl->db.handle(), sql);
+        std::vector<RecordMeta> out;
+        while (st.step()) out.push_back(Impl::readMeta(st));
+        return out;
+    });
+}
+
+Result<std::int64_t> Store::count(const ListFilter& f) {
+    return tryCatch([&]() -> std::int64_t {
+        std::string sql = "SELECT count(*) FROM record r" + filterSql(f);
+        Stmt st(m_impl->db, sql.c_str());
+        bindFilter(st, f, m_impl->db.handle(), sql);
+        st.step();
+        return st.int64(0);
+    });
+}
+
+Result<std::vector<RecordMeta>> Store::search(const std::string& text, int limit) {
+    return tryCatch([&]() -> std::vector<RecordMeta> {
+        if (!core::isValidUtf8(text)) throw Failure(badInput("the search text is not valid UTF-8"));
+        if (text.size() > 1000) throw Failure(badInput("the search text is longer than 1000 bytes"));
+        auto words = core::searchTokens(text);
+        if (words.empty()) throw Failure(badInput("the search needs at least one word of two letters or more"));
+        Impl& s = *m_impl;
+        std::string match;
+        for (const auto& w : words) {
+            std::size_t n = core::codePointCount(w);
+            std::string term = n < 3 ? "\"" + s.codec.searchToken("w:" + w) + "\""
+                                     : "\"" + s.codec.searchToken("p:" + utf8Prefix(w, kMaxSearchPrefix)) + "\"";
+            if (n > kMaxSearchPrefix) term += " AND \"" + s.codec.searchToken("w:" + w) + "\"";
+            match += (match.empty() ? "" : " AND ") + term;
+        }
+        std::string sql = std::string("SELECT ") + Impl::kMetaColumns +
+                          " FROM search_fts f JOIN record r ON r.id = f.record_id "
+                          "AND r.revision = (SELECT max(x.revision) FROM record x WHERE x.id = r.id) "
+                          "WHERE search_fts MATCH ? ORDER BY r.id DESC LIMIT ?";
+        Stmt st(s.db, sql.c_str());
+        st.bind(1, match).bind(2, std::max(1, limit));
+        std::vector<RecordMeta> out;
+        while (st.step()) out.push_back(Impl::readMeta(st));
+        return out;
+    });
+}
+
+// [SECTION] derived figures
+namespace {
+std::vector<core::FactRow> loadFacts(Store::Impl& s, const std::string& formId, const std::string& unit) {
+    std::string sql = "SELECT record_id, form_id, unit_id, local_seq, facts FROM record_fact WHERE form_id = ?";
+    if (!unit.empty()) sql += " AND unit_id = ?";
+    Stmt st(s.db, sql.c_str());
+    st.bind(1, formId);
+    if (!unit.empty()) st.bind(2, unit);
+    std::vector<core::FactRow> out;
+    while (st.step()) {
+        core::FactRow r;
+        r.recordId = st.text(0);
+        r.formId = st.text(1);
+        r.unitId = st.text(2);
+        r.order = st.int64(3);
+        r.facts = json::parse(s.codec.open(st.blob(4), factAd(r.recordId)));
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+}  // namespace
+
+Result<std::vector<core::GapCell>> Store::trainingGaps(const std::vector<std::string>& units, std::string_view today) {
+    return tryCatch([&]() -> std::vector<core::GapCell> {
+        for (const auto& u : units)
+            if (!m_ref.row("units", u)) throw Failure(notFound("unknown unit '" + u + "'"));
+        std::vector<core::FactRow> facts;
+        if (units.size() == 1)
+            facts = loadFacts(*m_impl, "training", units[0]);
+        else
+            facts = loadFacts(*m_impl, "training", "");
+        std::string t = today.empty() ? core::todayUtc() : std::string(today);
+        return core::computeTrainingGaps(m_ref, units, facts, t);
+    });
+}
+
+Result<core::ReadinessSummary> Store::readiness(const std::string& unitId) {
+    return tryCatch([&]() -> core::ReadinessSummary {
+        if (!m_ref.row("units", unitId)) throw Failure(notFound("unknown unit '" + unitId + "'"));
+        return core::summarizeReadiness(m_ref, unitId, loadFacts(*m_impl, "readiness", unitId));
+    });
+}
+
+// [SECTION] outbox, verify, backup
+Result<std::vector<OutboxItem>> Store::outbox() {
+    return tryCatch([&]() -> std::vector<OutboxItem> {
+        Stmt st(m_impl->db,
+                "SELECT o.seq, o.record_id, o.revision, r.form_id, o.priority, o.enqueued_utc, o.attempts, o.state, "
+                "coalesce(o.last_error, '') FROM outbox o JOIN record r ON r.id = o.record_id AND r.revision = o.revision "
+                "ORDER BY o.state = 'quarantined', o.priority DESC, o.seq");
+        std::vector<OutboxItem> out;
+        while (st.step()) {
+            OutboxItem i;
+            i.seq = st.int64(0);
+            i.recordId = st.text(1);
+            i.revision = static_cast<int>(st.int64(2));
+            i.formId = st.text(3);
+            i.priority = static_cast<int>(st.int64(4));
+            i.enqueuedUtc = st.text(5);
+            i.attempts = static_cast<int>(st.int64(6));
+            i.state = st.text(7);
+            i.lastError = st.text(8);
+            out.push_back(std::move(i));
+        }
+        return out;
+    });
+}
+
+Result<std::vector<std::string>> Store::verify() {
+    return tryCatch([&]() -> std::vector<std::string> {
+        Impl& s = *m_impl;
+        std::vector<std::string> problems;
+        {
+            Stmt st(s.db, "PRAGMA integrity_check");
+            while (st.step())
+                if (st.text(0) != "ok") problems.push_back("integrity_check: " + st.text(0));
+        }
+        {
+            Stmt st(s.db, "PRAGMA foreign_key_check");
+            while (st.step()) problems.push_back("foreign_key_check: table " + st.text(0) + " row " + st.text(1));
+        }
+        {
+            Stmt st(s.db,
+                    "SELECT r.id, r.revision, r.form_id, r.form_version, r.status, r.payload, "
+                    "EXISTS (SELECT 1 FROM outbox o WHERE o.record_id = r.id AND o.revision = r.revision) FROM record r");
+            while (st.step()) {
+                std::string id = st.text(0);
+                int rev = static_cast<int>(st.int64(1));
+                std::string where = "record " + id + " r" + std::to_string(rev);
+                try {
+                    json p = s.openPayload(id, rev, st.blob(5));
+                    auto form = m_forms.find(st.text(2), static_cast<int>(st.int64(3)));
+                    if (!form) {
+                        problems.push_back(where + ": unknown form " + st.text(2));
+                        continue;
+                    }
+                    if (st.text(4) == "final") {
+                        auto v = core::validateRecord(*form, core::stripComputed(*form, p), ValidationMode::Final, m_ref);
+                        if (!v.ok()) problems.push_back(where + ": final revision does not validate: " + v.text());
+                        if (st.int64(6) == 0) problems.push_back(where + ": final revision is missing from the outbox");
+                    }
+                } catch (const Failure& f) {
+                    problems.push_back(where + ": " + f.error().message);
+                }
+            }
+        }
+        return problems;
+    });
+}
+
+Result<std::string> Store::backup() {
+    return tryCatch([&]() -> std::string {
+        Impl& s = *m_impl;
+        fs::path dir = fs::path(s.dir) / "backups";
+        std::error_code ec;
+        fs::create_directories(dir, ec);
+        if (ec) throw Failure(ErrorDomain::Storage, ErrorCode::Io, "cannot create " + dir.string() + ": " + ec.message());
+        std::string stamp = core::nowTimestamp().utc;
+        stamp.erase(std::remove_if(stamp.begin(), stamp.end(), [](char c) { return c == '-' || c == ':' || c == '.'; }),
+                    stamp.end());
+        fs::path target = dir / ("outpost-" + stamp + ".db");
+        fs::path partial = target;
+        partial += ".partial";
+        {
+            Db out(partial.string(), true, false, s.options.vfs);
+            sqlite3_backup* b = sqlite3_backup_init(out.handle(), "main", s.db.handle(), "main");
+            if (!b) out.fail(sqlite3_errcode(out.handle()), "starting the backup");
+            int rc = sqlite3_backup_step(b, -1);
+            sqlite3_backup_finish(b);
+            if (rc != SQLITE_DONE) {
+                fs::remove(partial, ec);
+                throw SqliteError(rc, "writing the backup");
+            }
+            // The copy is a plain rollback-journal database: one file, easy to carry.
+            out.exec("PRAGMA journal_mode = DELETE");
+        }
+        int fd = ::open(partial.c_str(), O_RDONLY);
+        if (fd >= 0) {
+            ::fsync(fd);
+            ::close(fd);
+        }
+        fs::rename(partial, target, ec);
+        if (ec) throw Failure(ErrorDomain::Storage, ErrorCode::Io, "cannot finish the backup: " + ec.message());
+        fsyncDir(dir.string());
+        std::vector<fs::path> all;
+        for (const auto& e : fs::directory_iterator(dir, ec))
+            if (e.path().extension() == ".db" && e.path().filename().string().rfind("outpost-", 0) == 0)
+                all.push_back(e.path());
+        std::sort(all.begin(), all.end());
+        int keep = std::max(1, s.options.keepBackups);
+        for (std::size_t i = 0; i + static_cast<std::size_t>(keep) < all.size(); ++i) fs::remove(all[i], ec);
+        return target.string();
+    });
+}
+
+std::string defaultStoreDir() {
+    if (const char* e = std::getenv("OUTPOST_STORE"); e && *e) return e;
+    if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x) return (fs::path(x) / "outpost").string();
+    if (const char* h = std::getenv("HOME"); h && *h) return (fs::path(h) / ".local" / "share" / "outpost").string();
+    return "outpost-store";
+}
+
+}  // namespace outpost::storage

@@ -1,0 +1,165 @@
+// The field store: encrypted records, drafts, revisions, the outbox, search and derived figures.
+//
+// Contract: a Store is used from one thread at a time (give each thread its own Store).
+// Every public method returns a Result; none throws. Every multi-statement write is one transaction:
+// a failure (disk full, I/O error, crash) leaves the store exactly as it was before the call.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/derived.hpp"
+#include "core/error.hpp"
+#include "core/form.hpp"
+#include "core/refdata.hpp"
+#include "core/validate.hpp"
+#include "storage/crypto.hpp"
+
+namespace outpost::storage {
+
+using json = nlohmann::json;
+
+constexpr int kSchemaVersion = 2;
+constexpr const char* kStoreFileName = "outpost.db";
+
+struct StoreOptions {
+    std::string vfs;          // an SQLite VFS name (tests inject faults with one); empty: the default
+    int keepBackups = 7;      // how many daily backups to keep
+    bool autoBackup = false;  // take a backup on open when the newest is older than a day
+};
+
+struct InitOptions {
+    std::string unitId;       // the unit this laptop reports for (must exist in the reference data)
+    std::string user;         // the account name recorded as author
+    KdfParams kdf = KdfParams::interactive();
+};
+
+struct RecordMeta {
+    std::string id;
+    int revision = 0;
+    std::optional<int> parentRevision;
+    std::string formId;
+    int formVersion = 0;
+    std::string unitId;
+    std::string author;
+    std::string status;       // "draft" or "final"
+    std::string createdUtc;
+    int createdOffsetMinutes = 0;
+    std::string updatedUtc;
+    std::string finalizedUtc;
+    std::int64_t localSeq = 0;  // finalize order on this laptop (0 for drafts)
+    std::string syncState;    // "draft", "queued", "quarantined"
+};
+
+struct Record {
+    RecordMeta meta;
+    json payload;
+};
+
+struct ListFilter {
+    std::string formId;
+    std::string unitId;
+    std::string status;       // "", "draft", "final"
+    bool latestOnly = true;   // one row per record (its newest revision)
+    int limit = 1000;
+    int offset = 0;
+};
+
+struct OutboxItem {
+    std::int64_t seq = 0;
+    std::string recordId;
+    int revision = 0;
+    std::string formId;
+    int priority = 0;
+    std::string enqueuedUtc;
+    int attempts = 0;
+    std::string state;
+    std::string lastError;
+};
+
+struct Saved {
+    RecordMeta meta;
+    core::ValidationResult validation;  // warnings (and, for drafts, problems left to fix)
+};
+
+struct StoreInfo {
+    std::string dir;
+    int schemaVersion = 0;
+    std::string unitId;
+    std::string user;
+    std::int64_t records = 0, drafts = 0, finals = 0, outbox = 0;
+};
+
+class Store {
+public:
+    // Creates a new store in dir (made if missing), protected by the passphrase. Fails if one exists.
+    static Result<void> create(const std::string& dir, std::string_view passphrase, const InitOptions& opts);
+    static Result<void> createWithKey(const std::string& dir, const DataKey& key, const InitOptions& opts);
+    // Derives the data key from the passphrase (Argon2id). WrongKey when it does not fit.
+    static Result<DataKey> unlock(const std::string& dir, std::string_view passphrase, const StoreOptions& o = {});
+    // Opens an unlocked store, migrating its schema when older. WrongKey when the key does not fit.
+    static Result<std::unique_ptr<Store>> open(const std::string& dir, const DataKey& key, const StoreOptions& o = {});
+    ~Store();
+
+    const core::FormRegistry& forms() const { return m_forms; }
+    const core::ReferenceData& reference() const { return m_ref; }
+    StoreInfo info();
+    const std::string& unitId() const { return m_unit; }
+    const std::string& user() const { return m_user; }
+
+    // Creates a draft. Refuses malformed values (every problem listed); missing values are fine.
+    Result<Saved> createDraft(const std::string& formId, const json& payload, const std::string& author = {});
+    // Replaces the draft's payload (the latest revision must be a draft).
+    Result<Saved> saveDraft(const std::string& id, const json& payload);
+    // Validates completely, then in one transaction: freezes the revision, queues it for HQ,
+    // indexes it and records its facts.
+    Result<Saved> finalize(const std::string& id);
+    // Starts a new draft revision from the latest final one.
+    Result<Saved> amend(const std::string& id);
+    // Deletes a draft revision (never a final one).
+    Result<void> discardDraft(const std::string& id);
+
+    Result<Record> get(const std::string& id, std::optional<int> revision = std::nullopt);
+    Result<std::vector<RecordMeta>> history(const std::string& id);
+    Result<std::vector<RecordMeta>> list(const ListFilter& f);
+    Result<std::int64_t> count(const ListFilter& f);
+    // Words (accents and case folded); every word must match (a word of 3+ letters also matches as a prefix).
+    Result<std::vector<RecordMeta>> search(const std::string& text, int limit = 200);
+
+    Result<std::vector<core::GapCell>> trainingGaps(const std::vector<std::string>& units, std::string_view today = {});
+    Result<core::ReadinessSummary> readiness(const std::string& unitId);
+    Result<std::vector<OutboxItem>> outbox();
+
+    // PRAGMA integrity_check plus Outpost's own checks (every payload opens, every final revision
+    // is in the outbox). Returns the list of problems (empty when all is well).
+    Result<std::vector<std::string>> verify();
+    // A consistent copy into dir/backups (SQLite backup API); keeps the newest keepBackups.
+    Result<std::string> backup();
+
+    // Installs a form definition (a new form, or a new version of one). Refuses a broken definition
+    // and a different definition under an existing id and version.
+    Result<void> installForm(const json& definition, const std::string& source = "hq");
+
+    // Bulk import: many drafts finalized in one transaction (for imports and benchmarks).
+    Result<std::vector<std::string>> importFinal(const std::string& formId, const std::vector<json>& payloads,
+                                                 const std::string& author = {});
+
+    struct Impl;
+
+private:
+    explicit Store(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> m_impl;
+    core::FormRegistry m_forms;
+    core::ReferenceData m_ref;
+    std::string m_unit;
+    std::string m_user;
+};
+
+// The default store folder: $OUTPOST_STORE, else $XDG_DATA_HOME/outpost, else ~/.local/share/outpost.
+std::string defaultStoreDir();
+
+}  // namespace outpost::storage
