@@ -133,6 +133,10 @@ public:
             out[f.name] = checkValue(f, v, f.name);
         }
         computeAll();
+        if (m_mode == ValidationMode::Final) {
+            // Hidden values must not feed computed ones: drop them, then compute again.
+            if (dropIrrelevant()) computeAll();
+        }
         applyRelevanceAndRules();
         // Absent optional values are kept out of the stored payload: smaller rows, same meaning.
         for (auto it = out.begin(); it != out.end();) {
@@ -484,6 +488,30 @@ private:
         if (f.type == FieldType::SelectMultiple && final && f.minSelected && !value.is_null() &&
             value.size() < *f.minSelected)
             add(path, "min_selected", "at least " + std::to_string(*f.minSelected) + " must be chosen");
+    }
+
+    // Drops the values of fields that are not relevant. Returns true when anything was dropped.
+    bool dropIrrelevant() {
+        json& out = m_result.normalized;
+        bool dropped = false;
+        for (const auto& f : m_form.fields) {
+            if (!f.hasValue() || f.type == FieldType::Computed) continue;
+            if (!isRelevant(f, nullptr, nullptr)) {
+                json empty = f.type == FieldType::Repeat ? json::array() : json(nullptr);
+                if (out[f.name] != empty) dropped = true;
+                out[f.name] = empty;
+                continue;
+            }
+            if (f.type != FieldType::Repeat) continue;
+            for (auto& row : out[f.name])
+                for (const auto& c : f.fields)
+                    if (c.hasValue() && c.type != FieldType::Computed && row.contains(c.name) &&
+                        !row[c.name].is_null() && !isRelevant(c, &f, &row)) {
+                        row[c.name] = nullptr;
+                        dropped = true;
+                    }
+        }
+        return dropped;
     }
 
     void applyRelevanceAndRules() {

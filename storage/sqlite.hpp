@@ -62,6 +62,8 @@ public:
     Stmt& bindBlob(int i, const void* data, std::size_t n);
     Stmt& bindBlob(int i, const std::vector<unsigned char>& b) { return bindBlob(i, b.data(), b.size()); }
     Stmt& bindNull(int i);
+    // The index of a named parameter (":name"), 0 when the statement has none of that name.
+    int paramIndex(const char* name) const { return sqlite3_bind_parameter_index(m_stmt, name); }
     Stmt& bind(int i, const std::optional<std::int64_t>& v) { return v ? bind(i, *v) : bindNull(i); }
 
     // True while a row is available.

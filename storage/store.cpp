@@ -822,21 +822,22 @@ Result<std::vector<RecordMeta>> Store::history(const std::string& id) {
 }
 
 namespace {
+// latestOnly picks each record's newest revision; with a status it picks the newest of that status
+// (so the final list still shows a report whose amendment is being drafted).
 std::string filterSql(const ListFilter& f) {
     std::string w = " WHERE 1";
-    if (f.latestOnly) w += " AND r.revision = (SELECT max(x.revision) FROM record x WHERE x.id = r.id)";
+    if (f.latestOnly)
+        w += std::string(" AND r.revision = (SELECT max(x.revision) FROM record x WHERE x.id = r.id") +
+             (f.status.empty() ? ")" : " AND x.status = :status)");
     if (!f.formId.empty()) w += " AND r.form_id = :form";
     if (!f.unitId.empty()) w += " AND r.unit_id = :unit";
     if (!f.status.empty()) w += " AND r.status = :status";
     return w;
 }
-void bindFilter(Stmt& st, const ListFilter& f, sqlite3* db, const std::string& sql) {
-    (void)db;
-    (void)sql;
-    int i = 1;
-    if (!f.formId.empty()) st.bind(i++, f.formId);
-    if (!f.unitId.empty()) st.bind(i++, f.unitId);
-    if (!f.status.empty()) st.bind(i++, f.status);
+void bindFilter(Stmt& st, const ListFilter& f) {
+    if (!f.formId.empty()) st.bind(st.paramIndex(":form"), f.formId);
+    if (!f.unitId.empty()) st.bind(st.paramIndex(":unit"), f.unitId);
+    if (!f.status.empty()) st.bind(st.paramIndex(":status"), f.status);
 }
 }  // namespace
 
@@ -849,7 +850,7 @@ Result<std::vector<RecordMeta>> Store::list(const ListFilter& f) {
                           " ORDER BY r.id DESC, r.revision DESC LIMIT " + std::to_string(std::max(0, f.limit)) +
                           " OFFSET " + std::to_string(std::max(0, f.offset));
         Stmt st(m_impl->db, sql.c_str());
-        bindFilter(st, f, m_impl->db.handle(), sql);
+        bindFilter(st, f);
         std::vector<RecordMeta> out;
         while (st.step()) out.push_back(Impl::readMeta(st));
         return out;
@@ -860,7 +861,7 @@ Result<std::int64_t> Store::count(const ListFilter& f) {
     return tryCatch([&]() -> std::int64_t {
         std::string sql = "SELECT count(*) FROM record r" + filterSql(f);
         Stmt st(m_impl->db, sql.c_str());
-        bindFilter(st, f, m_impl->db.handle(), sql);
+        bindFilter(st, f);
         st.step();
         return st.int64(0);
     });

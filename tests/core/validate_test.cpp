@@ -158,6 +158,19 @@ TEST_CASE("relevance hides and drops values; required_if follows it", "[core][va
     CHECK(r.normalized["secret"] == "VIC-01-1");
 }
 
+TEST_CASE("hidden values do not feed computed values at finalize", "[core][validate]") {
+    json p = good();
+    p["extra"] = 5;  // flag is false: extra is not relevant
+    CHECK(check(p, ValidationMode::Draft).normalized["total"] == 19);
+    auto r = check(p);
+    REQUIRE(r.ok());
+    CHECK(r.normalized["total"] == 14);
+    CHECK_FALSE(r.normalized.contains("extra"));
+    p["flag"] = true;
+    p["secret"] = "VIC-01-1";
+    CHECK(check(p).normalized["total"] == 19);
+}
+
 TEST_CASE("constraints block finalize and warn in a draft", "[core][validate]") {
     json p = good();
     p["lines"][0]["ok"] = 11;

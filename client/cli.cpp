@@ -1,0 +1,601 @@
+// outpostctl: every command of the field store, parsed with CLI11, results on stdout, problems on stderr.
+//
+// [SECTION] plumbing: exit codes, passphrase, input files
+// [SECTION] output helpers
+// [SECTION] commands
+// [SECTION] runCli
+#include "client/cli.hpp"
+
+#include <fcntl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "core/utf8.hpp"
+#include "storage/store.hpp"
+
+namespace outpost::client {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using storage::Store;
+
+// [SECTION] plumbing: exit codes, passphrase, input files
+namespace {
+
+// Largest JSON input accepted; bigger is refused before parsing (a record is a few KB).
+constexpr std::uintmax_t kMaxInputBytes = 64ull * 1024 * 1024;
+
+int exitFor(const Error& e) {
+    switch (e.code) {
+        case ErrorCode::Invalid: return kExitInvalid;
+        case ErrorCode::NotFound: return kExitNotFound;
+        case ErrorCode::WrongKey: return kExitAuth;
+        case ErrorCode::DiskFull:
+        case ErrorCode::Io:
+        case ErrorCode::Busy:
+        case ErrorCode::Corrupt: return kExitStorage;
+        case ErrorCode::Conflict: return kExitConflict;
+        case ErrorCode::BadInput: return kExitInput;
+        default: return kExitInternal;
+    }
+}
+
+// A command's failure: the message goes to stderr and the code becomes the exit status.
+struct CliFailure {
+    int code;
+    std::string message;
+};
+
+[[noreturn]] void fail(const Error& e) { throw CliFailure{exitFor(e), e.message}; }
+[[noreturn]] void fail(int code, std::string m) { throw CliFailure{code, std::move(m)}; }
+
+template <typename T>
+T check(Result<T> r) {
+    if (!r) fail(r.error());
+    return std::move(r).value();
+}
+void check(Result<void> r) {
+    if (!r) fail(r.error());
+}
+
+std::string readPassphraseFromTty(const std::string& prompt) {
+    int fd = ::open("/dev/tty", O_RDWR | O_NOCTTY);
+    if (fd < 0)
+        fail(kExitAuth, "no passphrase: set OUTPOST_PASSPHRASE or run outpostctl in a terminal");
+    (void)!::write(fd, prompt.data(), prompt.size());
+    termios old{};
+    bool restore = ::tcgetattr(fd, &old) == 0;
+    if (restore) {
+        termios quiet = old;
+        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        ::tcsetattr(fd, TCSAFLUSH, &quiet);
+    }
+    std::string pass;
+    char c;
+    while (::read(fd, &c, 1) == 1 && c != '\n' && c != '\r') pass.push_back(c);
+    if (restore) ::tcsetattr(fd, TCSAFLUSH, &old);
+    (void)!::write(fd, "\n", 1);
+    ::close(fd);
+    return pass;
+}
+
+std::string passphrase(bool confirm) {
+    if (const char* e = std::getenv("OUTPOST_PASSPHRASE"); e && *e) return e;
+    std::string p = readPassphraseFromTty("Outpost passphrase: ");
+    if (confirm && readPassphraseFromTty("Repeat the passphrase: ") != p)
+        fail(kExitUsage, "the two passphrases differ; nothing was created");
+    return p;
+}
+
+std::unique_ptr<Store> openStore(const std::string& dir) {
+    auto key = check(Store::unlock(dir, passphrase(false)));
+    storage::StoreOptions o;
+    o.autoBackup = true;
+    return check(Store::open(dir, key, o));
+}
+
+json readJsonInput(const std::string& path) {
+    std::string text;
+    if (path == "-") {
+        std::stringstream ss;
+        ss << std::cin.rdbuf();
+        text = ss.str();
+        if (text.size() > kMaxInputBytes) fail(kExitInput, "standard input: larger than 64 MiB; refused");
+    } else {
+        std::error_code ec;
+        auto size = fs::file_size(path, ec);
+        if (ec) fail(kExitInput, "cannot read " + path + ": " + ec.message());
+        if (size > kMaxInputBytes) fail(kExitInput, path + ": larger than 64 MiB; refused");
+        std::ifstream in(path, std::ios::binary);
+        if (!in) fail(kExitInput, "cannot read " + path);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        text = ss.str();
+    }
+    const std::string name = path == "-" ? "standard input" : path;
+    if (!core::isValidUtf8(text)) fail(kExitInput, name + ": not valid UTF-8 text");
+    try {
+        return json::parse(text);
+    } catch (const json::parse_error& e) {
+        fail(kExitInput, "malformed JSON in " + name + " at byte " + std::to_string(e.byte) + ": " +
+                             std::string(e.what()).substr(std::string(e.what()).find(':') + 2));
+    }
+}
+
+// [SECTION] output helpers
+json metaJson(const storage::RecordMeta& m) {
+    json j = {{"id", m.id},           {"revision", m.revision},     {"form", m.formId},
+              {"form_version", m.formVersion}, {"unit", m.unitId},  {"author", m.author},
+              {"status", m.status},   {"created_utc", m.createdUtc}, {"created_offset_minutes", m.createdOffsetMinutes},
+              {"updated_utc", m.updatedUtc}, {"sync", m.syncState}};
+    j["parent_revision"] = m.parentRevision ? json(*m.parentRevision) : json(nullptr);
+    j["finalized_utc"] = m.finalizedUtc.empty() ? json(nullptr) : json(m.finalizedUtc);
+    return j;
+}
+
+void printIssues(std::ostream& err, const core::ValidationResult& v) {
+    for (const auto& i : v.issues)
+        err << (i.warning ? "warning: " : "error: ") << i.text() << "\n";
+}
+
+std::string summaryOf(const Store& s, const storage::RecordMeta& m, const json& payload) {
+    auto form = s.forms().find(m.formId, m.formVersion);
+    if (!form) return {};
+    std::string out;
+    for (const auto& name : form->summaryFields) {
+        auto it = payload.find(name);
+        if (it == payload.end() || it->is_null()) continue;
+        std::string v = it->is_string() ? it->get<std::string>() : it->dump();
+        if (core::codePointCount(v) > 40) v = v.substr(0, 40) + "...";
+        out += (out.empty() ? "" : " | ") + v;
+    }
+    return out;
+}
+
+// A payload without the fields marked sensitive: what may leave the store in an export.
+json withoutSensitive(const core::FormDef& form, const json& payload) {
+    json out = payload;
+    for (const auto& f : form.fields) {
+        if (f.sensitive) out.erase(f.name);
+        if (f.type == core::FieldType::Repeat && out.contains(f.name) && out[f.name].is_array())
+            for (auto& row : out[f.name])
+                for (const auto& c : f.fields)
+                    if (c.sensitive && row.is_object()) row.erase(c.name);
+    }
+    return out;
+}
+
+std::string csvCell(const json& v) {
+    std::string s;
+    if (v.is_null()) return "";
+    if (v.is_string()) {
+        s = v.get<std::string>();
+        // A cell that a spreadsheet would run as a formula is kept as text.
+        if (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t')) s = "'" + s;
+    } else if (v.is_boolean()) {
+        s = v.get<bool>() ? "true" : "false";
+    } else {
+        s = v.dump();
+    }
+    if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+    std::string q = "\"";
+    for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return q + "\"";
+}
+
+// [SECTION] commands
+struct Options {
+    std::string store = storage::defaultStoreDir();
+    bool asJson = false;
+    // init
+    std::string unit, user, kdf = "interactive";
+    // forms
+    std::string form;
+    int version = 0;
+    // records
+    std::string id, input;
+    int revision = 0;
+    std::string status;
+    int limit = 50;
+    std::string text;
+    std::string today;
+    std::string format = "csv";
+    std::string outPath;
+    bool includeDrafts = false;
+};
+
+void cmdInit(const Options& o, std::ostream& out) {
+    storage::InitOptions io;
+    io.unitId = o.unit;
+    io.user = o.user;
+    if (o.kdf == "moderate") io.kdf = storage::KdfParams::moderate();
+    check(Store::create(o.store, passphrase(true), io));
+    out << "created an Outpost store in " << o.store << " for unit " << o.unit << " (user " << o.user << ")\n";
+}
+
+void cmdFormsList(const Options& o, std::ostream& out) {
+    auto s = openStore(o.store);
+    json arr = json::array();
+    for (const auto& f : s->forms().latestAll()) {
+        if (o.asJson) {
+            arr.push_back({{"form", f->id}, {"version", f->version}, {"title", {{"en", f->title.en}, {"fr", f->title.fr}}},
+                           {"fields", f->allFields().size()}, {"sensitive", f->hasSensitiveFields()}});
+        } else {
+            out << std::left << std::setw(14) << f->id << " v" << std::setw(4) << f->version << f->title.en
+                << (f->hasSensitiveFields() ? "  (has a sensitive section)" : "") << "\n";
+        }
+    }
+    if (o.asJson) out << arr.dump(2) << "\n";
+}
+
+void cmdFormsShow(const Options& o, std::ostream& out) {
+    auto s = openStore(o.store);
+    auto f = o.version ? s->forms().find(o.form, o.version) : s->forms().latest(o.form);
+    if (!f) fail(kExitNotFound, "unknown form '" + o.form + "'" + (o.version ? " v" + std::to_string(o.version) : ""));
+    out << f->source.dump(2) << "\n";
+}
+
+void cmdRecordNew(const Options& o, std::ostream& out, std::ostream& err) {
+    json payload = readJsonInput(o.input);
+    auto s = openStore(o.store);
+    auto saved = s->createDraft(o.form, payload);
+    if (!saved) fail(saved.error());
+    printIssues(err, saved->validation);
+    out << saved->meta.id << "\n";
+}
+
+void cmdRecordEdit(const Options& o, std::ostream& out, std::ostream& err) {
+    json payload = readJsonInput(o.input);
+    auto s = openStore(o.store);
+    auto saved = check(s->saveDraft(o.id, payload));
+    printIssues(err, saved.validation);
+    out << saved.meta.id << " r" << saved.meta.revision << " saved (draft)\n";
+}
+
+void cmdRecordFinalize(const Options& o, std::ostream& out, std::ostream& err) {
+    auto s = openStore(o.store);
+    auto saved = check(s->finalize(o.id));
+    printIssues(err, saved.validation);
+    out << saved.meta.id << " r" << saved.meta.revision << " finalized and queued for HQ\n";
+}
+
+void cmdRecordAmend(const Options& o, std::ostream& out) {
+    auto s = openStore(o.store);
+    auto saved = check(s->amend(o.id));
+    out << saved.meta.id << " r" << saved.meta.revision << " draft started from r" << *saved.meta.parentRevision << "\n";
+}
+
+void cmdRecordDiscard(const Options& o, std::ostream& out) {
+    auto s = openStore(o.store);
+    check(s->discardDraft(o.id));
+    out << o.id << ": draft discarded\n";
+}
+
+void cmdRecordShow(const Options& o, std::ostream& out) {
+    auto s = openStore(o.store);
+    auto rec = check(s->get(o.id, o.revision ? std::optional<int>(o.revision) : std::nullopt));
+    auto hist = check(s->history(o.id));
+    if (o.asJson) {
+        json h = json::array();
+        for (const auto& m : hist) h.push_back(metaJson(m));
+        out << json{{"meta", metaJson(rec.meta)}, {"payload", rec.payload}, {"history", h}}.dump(2) << "\n";
+        return;
+    }
+    auto form = s->forms().find(rec.meta.formId, rec.meta.formVersion);
+    out << rec.meta.formId << " " << rec.meta.id << " r" << rec.meta.revision << " (" << rec.meta.status << ", "
+        << rec.meta.syncState << ")\n";
+    out << "unit " << rec.meta.unitId << ", author " << rec.meta.author << ", created " << rec.meta.createdUtc << "\n";
+    if (form)
+        for (const auto& f : form->fields) {
+            auto it = rec.payload.find(f.name);
+            if (it == rec.payload.end() || it->is_null()) continue;
+            out << "  " << f.label.en << ": " << (it->is_string() ? it->get<std::string>() : it->dump()) << "\n";
+        }
+    out << "revisions:\n";
+    for (const auto& m : hist)
+        out << "  r" << m.revision << " " << m.status << " " << m.syncState << " "
+            << (m.finalizedUtc.empty() ? m.updatedUtc : m.finalizedUtc) << "\n";
+}
+
+void printMetaList(Store& s, const std::vector<storage::RecordMeta>& rows, bool asJson, std::ostream& out) {
+    if (asJson) {
+        json arr = json::array();
+        for (const auto& m : rows) arr.push_back(metaJson(m));
+        out << arr.dump(2) << "\n";
+        return;
+    }
+    for (const auto& m : rows) {
+        std::string summary;
+        if (auto r = s.get(m.id, m.revision)) summary = summaryOf(s, m, r->payload);
+        out << m.id << "  r" << m.revision << "  " << std::left << std::setw(13) << m.formId << std::setw(7) << m.status
+            << std::setw(12) << m.syncState << summary << "\n";
+    }
+}
+
+void cmdRecordList(const Options& o, std::ostream& out) {
+    auto s = openStore(o.store);
+    storage::ListFilter f;
+    f.formId = o.form;
+    f.unitId = o.unit;
+    f.status = o.status;
+    f.limit = o.limit;
+    auto rows = check(s->list(f));
+    printMetaList(*s, rows, o.asJson, out);
+    if (!o.asJson && rows.empty()) out << "no records\n";
+}
+
+void cmdSearch(const Options& o, std::ostream& out) {
+    auto s = openStore(o.store);
+    auto rows = check(s->search(o.text, o.limit));
+    printMetaList(*s, rows, o.asJson, out);
+    if (!o.asJson && rows.empty()) out << "no record matches\n";
+}
+
+void cmdGaps(const Options& o, std::ostream& out) {
+    auto s = openStore(o.store);
+    std::vector<std::string> units;
+    if (!o.unit.empty()) units.push_back(o.unit);
+    auto cells = check(s->trainingGaps(units, o.today));
+    if (o.asJson) {
+        json arr = json::array();
+        for (const auto& c : cells)
+            arr.push_back({{"unit", c.unitId},           {"course", c.courseId},
+                           {"due", c.due},               {"status", core::gapStatusName(c.status)},
+                           {"sessions", c.sessions},     {"attendees", c.attendees},
+                           {"passed", c.passed},         {"last_date", c.lastDate.empty() ? json(nullptr) : json(c.lastDate)},
+                           {"due_by", c.dueBy.empty() ? json(nullptr) : json(c.dueBy)},
+                           {"strength", c.strength ? json(*c.strength) : json(nullptr)},
+                           {"coverage_pct", c.coveragePct ? json(*c.coveragePct) : json(nullptr)}});
+        out << arr.dump(2) << "\n";
+        return;
+    }
+    int open = 0;
+    for (const auto& c : cells) {
+        out << std::left << std::setw(22) << c.unitId << std::setw(22) << c.courseId << std::setw(19) << c.due
+            << std::setw(9) << core::gapStatusName(c.status) << c.sessions << " session(s), " << c.attendees
+            << " trained" << (c.coveragePct ? " (" + json(*c.coveragePct).dump() + "% of strength)" : "")
+            << (c.lastDate.empty() ? "" : ", last " + c.lastDate) << "\n";
+        open += c.status != core::GapStatus::Met;
+    }
+    out << cells.size() << " requirement(s), " << open << " gap(s)\n";
+}
+
+void cmdReadiness(const Options& o, std::ostream& out) {
+    auto s = openStore(o.store);
+    std::string unit = o.unit.empty() ? s->unitId() : o.unit;
+    auto r = check(s->readiness(unit));
+    json j = {{"unit", r.unitId}, {"reports", r.reports}, {"has_report", r.hasReport}};
+    if (r.hasReport) {
+        j["record"] = r.recordId;
+        j["period_end"] = r.periodEnd;
+        j["facts"] = r.facts;
+        j["women_pct"] = r.womenPct ? json(*r.womenPct) : json(nullptr);
+        j["parity_target_pct"] = r.parityTarget ? json(*r.parityTarget) : json(nullptr);
+        j["parity_colour"] = r.parityColour;
+    }
+    out << j.dump(2) << "\n";
+}
+
+void cmdExport(const Options& o, std::ostream& out) {
+    if (o.format != "csv" && o.format != "json") fail(kExitUsage, "--format must be csv or json");
+    auto s = openStore(o.store);
+    auto form = s->forms().latest(o.form);
+    if (!form) fail(kExitNotFound, "unknown form '" + o.form + "'");
+    storage::ListFilter f;
+    f.formId = o.form;
+    f.unitId = o.unit;
+    f.status = o.includeDrafts ? "" : "final";
+    f.limit = 1 << 30;
+    auto rows = check(s->list(f));
+    std::ofstream file;
+    std::ostream* dst = &out;
+    if (!o.outPath.empty()) {
+        file.open(o.outPath, std::ios::binary | std::ios::trunc);
+        if (!file) fail(kExitInput, "cannot write " + o.outPath);
+        dst = &file;
+    }
+    std::vector<const core::FieldDef*> cols;
+    for (const auto& fd : form->fields)
+        if (fd.hasValue() && !fd.sensitive) cols.push_back(&fd);
+    if (o.format == "csv") {
+        *dst << "id,revision,status,unit,author,form_version,finalized_utc";
+        for (auto* c : cols) *dst << "," << c->name;
+        *dst << "\r\n";
+    }
+    json arr = json::array();
+    for (const auto& m : rows) {
+        auto rec = check(s->get(m.id, m.revision));
+        auto def = s->forms().find(m.formId, m.formVersion);
+        json p = def ? withoutSensitive(*def, rec.payload) : json::object();
+        if (o.format == "json") {
+            json meta = metaJson(m);
+            arr.push_back({{"meta", meta}, {"payload", p}});
+            continue;
+        }
+        *dst << m.id << "," << m.revision << "," << m.status << "," << csvCell(m.unitId) << "," << csvCell(m.author) << ","
+             << m.formVersion << "," << m.finalizedUtc;
+        for (auto* c : cols) *dst << "," << csvCell(p.value(c->name, json()));
+        *dst << "\r\n";
+    }
+    if (o.format == "json") *dst << arr.dump(2) << "\n";
+    if (!dst->good()) fail(kExitStorage, "writing the export failed (disk full?)");
+}
+
+void cmdVerify(const Options& o, std::ostream& out) {
+    auto s = openStore(o.store);
+    auto problems = check(s->verify());
+    auto info = s->info();
+    if (problems.empty()) {
+        out << "ok: integrity check passed; " << info.records << " revision(s), " << info.finals << " final, "
+            << info.outbox << " waiting for HQ\n";
+        return;
+    }
+    for (const auto& p : problems) out << "problem: " << p << "\n";
+    throw CliFailure{kExitVerify, std::to_string(problems.size()) + " problem(s) found"};
+}
+
+void cmdBackup(const Options& o, std::ostream& out) {
+    auto s = openStore(o.store);
+    out << check(s->backup()) << "\n";
+}
+
+void cmdOutbox(const Options& o, std::ostream& out) {
+    auto s = openStore(o.store);
+    auto items = check(s->outbox());
+    if (o.asJson) {
+        json arr = json::array();
+        for (const auto& i : items)
+            arr.push_back({{"seq", i.seq}, {"id", i.recordId}, {"revision", i.revision}, {"form", i.formId},
+                           {"priority", i.priority}, {"enqueued_utc", i.enqueuedUtc}, {"attempts", i.attempts},
+                           {"state", i.state}, {"last_error", i.lastError}});
+        out << arr.dump(2) << "\n";
+        return;
+    }
+    for (const auto& i : items)
+        out << i.seq << "  " << i.recordId << " r" << i.revision << "  " << std::left << std::setw(13) << i.formId
+            << i.state << (i.lastError.empty() ? "" : "  " + i.lastError) << "\n";
+    out << items.size() << " waiting for HQ\n";
+}
+
+void cmdInfo(const Options& o, std::ostream& out) {
+    auto s = openStore(o.store);
+    auto i = s->info();
+    json j = {{"store", i.dir},   {"schema", i.schemaVersion}, {"unit", i.unitId}, {"user", i.user},
+              {"revisions", i.records}, {"drafts", i.drafts}, {"final", i.finals}, {"outbox", i.outbox}};
+    out << j.dump(2) << "\n";
+}
+
+}  // namespace
+
+// [SECTION] runCli
+int runCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
+    CLI::App app{"outpostctl - the Outpost field store from the command line (see docs/cli.md)", "outpostctl"};
+    app.require_subcommand(1);
+    Options o;
+    app.add_option("--store", o.store, "store folder (default: $OUTPOST_STORE or ~/.local/share/outpost)");
+    std::function<void()> action;
+    auto on = [&](CLI::App* sub, std::function<void()> f) { sub->callback([&action, f] { action = f; }); };
+
+    auto* init = app.add_subcommand("init", "create a new encrypted store for a unit");
+    init->add_option("--unit", o.unit, "the unit this laptop reports for")->required();
+    init->add_option("--user", o.user, "your account name, recorded as author")->required();
+    init->add_option("--kdf", o.kdf, "passphrase hardening: interactive (default) or moderate")
+        ->check(CLI::IsMember({"interactive", "moderate"}));
+    on(init, [&] { cmdInit(o, out); });
+
+    auto* forms = app.add_subcommand("forms", "the form definitions in the store");
+    forms->require_subcommand(1);
+    auto* fl = forms->add_subcommand("list", "list forms");
+    fl->add_flag("--json", o.asJson, "print JSON");
+    on(fl, [&] { cmdFormsList(o, out); });
+    auto* fsh = forms->add_subcommand("show", "print a form definition");
+    fsh->add_option("form", o.form, "form id")->required();
+    fsh->add_option("--version", o.version, "version (default: latest)");
+    on(fsh, [&] { cmdFormsShow(o, out); });
+
+    auto* record = app.add_subcommand("record", "create, edit, finalize, amend and read records");
+    record->require_subcommand(1);
+    auto* rn = record->add_subcommand("new", "create a draft from a JSON file ('-' for stdin); prints its id");
+    rn->add_option("--form", o.form, "form id")->required();
+    rn->add_option("--json", o.input, "payload file")->required();
+    on(rn, [&] { cmdRecordNew(o, out, err); });
+    auto* re = record->add_subcommand("edit", "replace a draft's values from a JSON file");
+    re->add_option("id", o.id, "record id")->required();
+    re->add_option("--json", o.input, "payload file")->required();
+    on(re, [&] { cmdRecordEdit(o, out, err); });
+    auto* rf = record->add_subcommand("finalize", "validate completely, freeze and queue for HQ");
+    rf->add_option("id", o.id, "record id")->required();
+    on(rf, [&] { cmdRecordFinalize(o, out, err); });
+    auto* ra = record->add_subcommand("amend", "start a new draft revision of a final record");
+    ra->add_option("id", o.id, "record id")->required();
+    on(ra, [&] { cmdRecordAmend(o, out); });
+    auto* rd = record->add_subcommand("discard", "delete a draft revision");
+    rd->add_option("id", o.id, "record id")->required();
+    on(rd, [&] { cmdRecordDiscard(o, out); });
+    auto* rs = record->add_subcommand("show", "print a record and its revisions");
+    rs->add_option("id", o.id, "record id")->required();
+    rs->add_option("--revision", o.revision, "revision (default: latest)");
+    rs->add_flag("--json", o.asJson, "print JSON");
+    on(rs, [&] { cmdRecordShow(o, out); });
+    auto* rl = record->add_subcommand("list", "list records, newest first");
+    rl->add_option("--form", o.form, "only this form");
+    rl->add_option("--unit", o.unit, "only this unit");
+    rl->add_option("--status", o.status, "draft or final")->check(CLI::IsMember({"draft", "final"}));
+    rl->add_option("--limit", o.limit, "at most this many (default 50)")->check(CLI::Range(1, 1000000));
+    rl->add_flag("--json", o.asJson, "print JSON");
+    on(rl, [&] { cmdRecordList(o, out); });
+
+    auto* search = app.add_subcommand("search", "find records by words (case and accents ignored)");
+    search->add_option("text", o.text, "words")->required();
+    search->add_option("--limit", o.limit, "at most this many (default 50)")->check(CLI::Range(1, 100000));
+    search->add_flag("--json", o.asJson, "print JSON");
+    on(search, [&] { cmdSearch(o, out); });
+
+    auto* gaps = app.add_subcommand("gaps", "training gaps: requirements minus completed sessions");
+    gaps->add_option("--unit", o.unit, "only this unit (default: every unit)");
+    gaps->add_option("--today", o.today, "compute as of this date (YYYY-MM-DD)");
+    gaps->add_flag("--json", o.asJson, "print JSON");
+    on(gaps, [&] { cmdGaps(o, out); });
+
+    auto* rdy = app.add_subcommand("readiness", "the latest readiness figures of a unit");
+    rdy->add_option("--unit", o.unit, "unit (default: this laptop's unit)");
+    on(rdy, [&] { cmdReadiness(o, out); });
+
+    auto* exp = app.add_subcommand("export", "export records of a form (sensitive fields are never exported)");
+    exp->add_option("--form", o.form, "form id")->required();
+    exp->add_option("--format", o.format, "csv or json")->check(CLI::IsMember({"csv", "json"}));
+    exp->add_option("--unit", o.unit, "only this unit");
+    exp->add_option("--out", o.outPath, "write to this file instead of stdout");
+    exp->add_flag("--drafts", o.includeDrafts, "include drafts (default: final revisions only)");
+    on(exp, [&] { cmdExport(o, out); });
+
+    auto* ver = app.add_subcommand("verify", "integrity check of the store; exit 8 when problems are found");
+    on(ver, [&] { cmdVerify(o, out); });
+    auto* bak = app.add_subcommand("backup", "write a consistent copy into STORE/backups (the newest 7 are kept)");
+    on(bak, [&] { cmdBackup(o, out); });
+    auto* ob = app.add_subcommand("outbox", "reports waiting to be sent to HQ, in sending order");
+    ob->add_flag("--json", o.asJson, "print JSON");
+    on(ob, [&] { cmdOutbox(o, out); });
+    auto* inf = app.add_subcommand("info", "the store's unit, user, schema and counts");
+    on(inf, [&] { cmdInfo(o, out); });
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp&) {
+        out << app.help();
+        return kExitOk;
+    } catch (const CLI::CallForAllHelp&) {
+        out << app.help("", CLI::AppFormatMode::All);
+        return kExitOk;
+    } catch (const CLI::ParseError& e) {
+        err << "outpostctl: " << e.what() << "\n(run 'outpostctl --help' for the commands)\n";
+        return kExitUsage;
+    }
+    if (!action) {
+        err << "outpostctl: no command given\n";
+        return kExitUsage;
+    }
+    try {
+        action();
+        return kExitOk;
+    } catch (const CliFailure& f) {
+        err << "outpostctl: " << f.message << "\n";
+        return f.code;
+    } catch (const Failure& f) {
+        err << "outpostctl: " << f.error().message << "\n";
+        return exitFor(f.error());
+    } catch (const std::exception& e) {
+        err << "outpostctl: internal error: " << e.what() << "\n";
+        return kExitInternal;
+    }
+}
+
+}  // namespace outpost::client
