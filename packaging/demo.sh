@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# make demo: a walk through the field store with the demo mission's data, in a fresh demo store.
+set -euo pipefail
+BUILD=${1:-build/release}
+CTL="$BUILD/client/outpostctl"
+STORE=${OUTPOST_DEMO_STORE:-$PWD/.demo/store}
+export OUTPOST_PASSPHRASE=${OUTPOST_PASSPHRASE:-demo-passphrase-2026}
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run() { printf '$ outpostctl %s\n' "$*"; "$CTL" --store "$STORE" "$@"; }
+
+rm -rf "$STORE"
+mkdir -p "$(dirname "$STORE")"
+step "A new encrypted store for the Rwandan battalion in MINUSCA (passphrase from OUTPOST_PASSPHRASE)"
+run init --unit MINUSCA-RWABATT-1 --user maj.uwase
+run forms list
+
+step "A training session: draft, then finalize (it is queued for HQ in the same transaction)"
+id=$(run record new --form training --json examples/training.json | tail -n 1)
+run record finalize "$id"
+
+step "A readiness report and a conduct incident (the incident goes first in the outbox)"
+rid=$(run record new --form readiness --json examples/readiness.json | tail -n 1)
+run record finalize "$rid"
+iid=$(run record new --form incident --json examples/incident.json | tail -n 1)
+run record finalize "$iid"
+run outbox
+
+step "Bad input is refused with every problem named, and nothing is stored"
+echo '{"course": 42, "attendees_men": -3, "colour": "red"}' > "$STORE/../bad.json"
+run record new --form training --json "$STORE/../bad.json" || echo "(exit code $?)"
+
+step "An incomplete draft cannot be finalized"
+did=$(echo '{}' | "$CTL" --store "$STORE" record new --form training-gap --json - | tail -n 1)
+run record finalize "$did" || echo "(exit code $?)"
+
+step "Amend: a correction is a new revision; the first stays as it was"
+run record amend "$id"
+run record finalize "$id"
+run record show "$id"
+
+if "$CTL" --help | grep -q demo-seed; then
+  step "200 more demo records across the mission's units"
+  run demo-seed --count 200
+fi
+
+step "Search (accents and case ignored), training gaps, readiness"
+run search "induction"
+run gaps --unit MINUSCA-RWABATT-1
+run readiness --unit MINUSCA-RWABATT-1
+
+step "Export (the SEA section is never exported), integrity check, backup"
+run export --form training --format csv | head -n 5
+run verify
+run backup
+
+step "Done. The store is in $STORE; try: $CTL --store $STORE record list"
