@@ -41,6 +41,12 @@ const Issue* ValidationResult::firstAt(std::string_view path) const {
     return nullptr;
 }
 
+bool ValidationResult::isHidden(std::string_view path) const {
+    for (const auto& h : hidden)
+        if (h == path) return true;
+    return false;
+}
+
 bool isEmptyValue(const json& v) {
     return v.is_null() || (v.is_string() && v.get_ref<const std::string&>().empty()) ||
            (v.is_array() && v.empty()) || (v.is_object() && v.empty());
@@ -155,7 +161,7 @@ public:
 
 private:
     void add(const std::string& path, const std::string& rule, const std::string& message, bool warning = false,
-             const LocalText& custom = {}) {
+             const LocalText& custom = {}, std::string arg = {}) {
         // One issue per path and rule is enough for a person to act on.
         for (const auto& i : m_result.issues)
             if (i.path == path && i.rule == rule) return;
@@ -165,6 +171,7 @@ private:
         i.message = message;
         i.warning = warning;
         i.custom = custom;
+        i.arg = std::move(arg);
         m_result.issues.push_back(std::move(i));
     }
 
@@ -176,7 +183,7 @@ private:
         }
         if (f.maxRows && v.size() > *f.maxRows) {
             add(f.name, "max_rows", "has " + std::to_string(v.size()) + " rows; at most " + std::to_string(*f.maxRows) +
-                                        " are allowed");
+                                        " are allowed", false, {}, std::to_string(*f.maxRows));
             return json::array();
         }
         json rows = json::array();
@@ -230,7 +237,8 @@ private:
                 std::size_t len = codePointCount(s);
                 if (len > f.effectiveMaxLength()) {
                     add(path, "max_length", "is " + std::to_string(len) + " characters long; at most " +
-                                                std::to_string(f.effectiveMaxLength()) + " are allowed");
+                                                std::to_string(f.effectiveMaxLength()) + " are allowed", false, {},
+                        std::to_string(f.effectiveMaxLength()));
                     return nullptr;
                 }
                 if (s.empty()) return nullptr;
@@ -240,7 +248,8 @@ private:
                 }
                 if (f.minLength && len < *f.minLength)
                     add(path, "min_length", "is " + std::to_string(len) + " characters long; at least " +
-                                                std::to_string(*f.minLength) + " are needed");
+                                                std::to_string(*f.minLength) + " are needed", false, {},
+                        std::to_string(*f.minLength));
                 if (!f.pattern.empty()) {
                     try {
                         std::regex re(f.pattern, std::regex::ECMAScript);
@@ -277,16 +286,16 @@ private:
                 if (!v.is_string() || !isValidDate(v.get_ref<const std::string&>()))
                     return typeErr("a date as YYYY-MM-DD");
                 const auto& s = v.get_ref<const std::string&>();
-                if (f.minText && s < *f.minText) add(path, "min", "must be on or after " + *f.minText);
-                if (f.maxText && s > *f.maxText) add(path, "max", "must be on or before " + *f.maxText);
+                if (f.minText && s < *f.minText) add(path, "min", "must be on or after " + *f.minText, false, {}, *f.minText);
+                if (f.maxText && s > *f.maxText) add(path, "max", "must be on or before " + *f.maxText, false, {}, *f.maxText);
                 return s;
             }
             case FieldType::DateTime: {
                 if (!v.is_string() || !isValidDateTime(v.get_ref<const std::string&>()))
                     return typeErr("a date and time as YYYY-MM-DDTHH:MM with Z or an offset");
                 const auto& s = v.get_ref<const std::string&>();
-                if (f.minText && s < *f.minText) add(path, "min", "must be on or after " + *f.minText);
-                if (f.maxText && s > *f.maxText) add(path, "max", "must be on or before " + *f.maxText);
+                if (f.minText && s < *f.minText) add(path, "min", "must be on or after " + *f.minText, false, {}, *f.minText);
+                if (f.maxText && s > *f.maxText) add(path, "max", "must be on or before " + *f.maxText, false, {}, *f.maxText);
                 return s;
             }
             case FieldType::Boolean:
@@ -318,7 +327,7 @@ private:
                 }
                 if (out.empty()) return nullptr;
                 if (f.maxSelected && out.size() > *f.maxSelected)
-                    add(path, "max_selected", "at most " + std::to_string(*f.maxSelected) + " may be chosen");
+                    add(path, "max_selected", "at most " + std::to_string(*f.maxSelected) + " may be chosen", false, {}, std::to_string(*f.maxSelected));
                 return out;
             }
             case FieldType::Location: return checkLocation(v, path);
@@ -374,8 +383,8 @@ private:
 
     json checkRange(const FieldDef& f, const json& v, const std::string& path) {
         double d = v.get<double>();
-        if (f.min && d < *f.min) add(path, "min", "must be at least " + num(*f.min) + ", got " + brief(v));
-        if (f.max && d > *f.max) add(path, "max", "must be at most " + num(*f.max) + ", got " + brief(v));
+        if (f.min && d < *f.min) add(path, "min", "must be at least " + num(*f.min) + ", got " + brief(v), false, {}, num(*f.min));
+        if (f.max && d > *f.max) add(path, "max", "must be at most " + num(*f.max) + ", got " + brief(v), false, {}, num(*f.max));
         return v;
     }
 
@@ -487,7 +496,7 @@ private:
         }
         if (f.type == FieldType::SelectMultiple && final && f.minSelected && !value.is_null() &&
             value.size() < *f.minSelected)
-            add(path, "min_selected", "at least " + std::to_string(*f.minSelected) + " must be chosen");
+            add(path, "min_selected", "at least " + std::to_string(*f.minSelected) + " must be chosen", false, {}, std::to_string(*f.minSelected));
     }
 
     // Drops the values of fields that are not relevant. Returns true when anything was dropped.
@@ -518,8 +527,12 @@ private:
         json& out = m_result.normalized;
         bool final = m_mode == ValidationMode::Final;
         for (const auto& f : m_form.fields) {
-            if (!f.hasValue()) continue;
+            if (!f.hasValue()) {
+                if (!isRelevant(f, nullptr, nullptr)) m_result.hidden.push_back(f.name);
+                continue;
+            }
             if (!isRelevant(f, nullptr, nullptr)) {
+                m_result.hidden.push_back(f.name);
                 if (final) out[f.name] = f.type == FieldType::Repeat ? json::array() : json(nullptr);
                 continue;
             }
@@ -527,13 +540,14 @@ private:
                 json& rows = out[f.name];
                 if (final && f.minRows && rows.size() < *f.minRows)
                     add(f.name, "min_rows", "needs at least " + std::to_string(*f.minRows) + " rows, has " +
-                                                std::to_string(rows.size()));
+                                                std::to_string(rows.size()), false, {}, std::to_string(*f.minRows));
                 if (final && f.required && rows.empty()) add(f.name, "required", "needs at least one row");
                 for (std::size_t i = 0; i < rows.size(); ++i) {
                     for (const auto& c : f.fields) {
                         if (!c.hasValue()) continue;
                         std::string cp = f.name + "[" + std::to_string(i) + "]." + c.name;
                         if (!isRelevant(c, &f, &rows[i])) {
+                            m_result.hidden.push_back(cp);
                             if (final) rows[i].erase(c.name);
                             continue;
                         }

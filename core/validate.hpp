@@ -22,17 +22,20 @@ struct Issue {
     std::string message;   // English, complete sentence fragment naming what is wrong
     LocalText custom;      // the form's own message (constraint_message, pattern_message), when any
     bool warning = false;  // warnings never block saving or finalizing
+    std::string arg;       // the bound or limit behind the rule ("100" for max), for localised messages
     std::string text() const;  // "path: rule: message"
 };
 
 struct ValidationResult {
     json normalized = json::object();  // the payload with computed values; at Final, irrelevant values dropped
     std::vector<Issue> issues;
+    std::vector<std::string> hidden;  // paths of fields that are not relevant now ("secret", "lines[1].rating")
 
     bool ok() const;               // no blocking issue
     std::size_t errorCount() const;
     std::string text() const;      // one issue per line, errors first
     const Issue* firstAt(std::string_view path) const;
+    bool isHidden(std::string_view path) const;
 };
 
 // Validates payload (a JSON object keyed by field name) against form.

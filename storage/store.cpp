@@ -847,7 +847,8 @@ Result<std::vector<RecordMeta>> Store::list(const ListFilter& f) {
             throw Failure(badInput("unknown status '" + f.status + "' (draft or final)"));
         // Newest first: by id (UUIDv7 carries creation order), never by a clock the user can change.
         std::string sql = std::string("SELECT ") + Impl::kMetaColumns + " FROM record r" + filterSql(f) +
-                          " ORDER BY r.id DESC, r.revision DESC LIMIT " + std::to_string(std::max(0, f.limit)) +
+                          (f.oldestFirst ? " ORDER BY r.id ASC, r.revision ASC" : " ORDER BY r.id DESC, r.revision DESC") +
+                          " LIMIT " + std::to_string(std::max(0, f.limit)) +
                           " OFFSET " + std::to_string(std::max(0, f.offset));
         Stmt st(m_impl->db, sql.c_str());
         bindFilter(st, f);

@@ -65,6 +65,7 @@ struct ListFilter {
     std::string unitId;
     std::string status;       // "", "draft", "final"
     bool latestOnly = true;   // one row per record (its newest revision)
+    bool oldestFirst = false; // default: newest first (by id, which carries creation order)
     int limit = 1000;
     int offset = 0;
 };

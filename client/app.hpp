@@ -1,0 +1,206 @@
+// The field application's state, commands and view-models. No ImGui here: ui/ draws what these hold.
+//
+// Contract: an App and everything it returns is used from the UI thread only. Every command
+// returns or records its error as state (flash(), saveError()); nothing here throws to the UI.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "client/i18n.hpp"
+#include "client/settings.hpp"
+#include "storage/store.hpp"
+
+namespace outpost::client {
+
+using json = nlohmann::json;
+
+enum class Screen { Unlock, Home, Records, Form, Record, Gaps, Sync, Settings };
+const char* screenName(Screen s);  // "unlock", "home", ... (scripts and tests name screens so)
+
+// [SECTION] home
+struct HomeView {
+    std::string unitId;
+    std::string unitName;
+    std::string user;
+    core::ReadinessSummary readiness;
+    std::int64_t drafts = 0, waiting = 0, problems = 0;
+    int openGaps = 0;
+    std::string linkState;   // "" when sync is not set up
+    std::string lastSync;    // "" when never
+};
+
+// [SECTION] record lists
+struct ListRow {
+    storage::RecordMeta meta;
+    std::string formTitle;
+    std::string summary;   // the form's summary fields, decrypted when the row is first shown
+};
+
+// A window onto a possibly huge list: size() is one COUNT, rows are fetched a page at a time
+// as they scroll into view, so 100,000 records cost what 40 visible rows cost.
+class RecordListModel {
+public:
+    struct Filter {
+        std::string formId;
+        std::string unitId;
+        std::string status;   // "", "draft", "final"
+        std::string search;   // words; empty: no search
+        bool oldestFirst = false;
+        bool operator==(const Filter&) const = default;
+    };
+    explicit RecordListModel(storage::Store* store) : m_store(store) {}
+    void setFilter(const Filter& f);
+    const Filter& filter() const { return m_filter; }
+    std::int64_t size();
+    const ListRow* row(std::int64_t i);
+    void invalidate();
+    const std::string& error() const { return m_error; }
+
+private:
+    static constexpr int kPage = 128;
+    ListRow makeRow(const storage::RecordMeta& m);
+    storage::Store* m_store;
+    Filter m_filter;
+    std::optional<std::int64_t> m_size;
+    std::map<std::int64_t, std::vector<ListRow>> m_pages;
+    std::vector<storage::RecordMeta> m_searchHits;
+    std::string m_error;
+};
+
+// [SECTION] form filling
+enum class SaveState { Unsaved, Saved, Blocked, Failed };
+
+class FormModel {
+public:
+    FormModel(storage::Store* store) : m_store(store) {}
+    // A new report of a form: nothing is stored until the first change.
+    void startNew(const std::string& formId);
+    // Resumes the draft revision of a record. Error when it has none.
+    Result<void> open(const std::string& id);
+    bool active() const { return m_form != nullptr; }
+    const core::FormDef& form() const { return *m_form; }
+    const std::string& recordId() const { return m_id; }
+    int revision() const { return m_revision; }
+
+    json& values() { return m_values; }          // what the person entered (edit it, then call changed())
+    const json& shown() const { return m_check.normalized; }  // with computed values
+    const core::ValidationResult& check() const { return m_check; }
+    const core::Issue* issueAt(const std::string& path) const;
+    bool hidden(const std::string& path) const { return m_check.isHidden(path); }
+
+    // Call after every edit. Revalidates at once; saves now (immediate) or when typing pauses.
+    void changed(bool immediate);
+    void addRow(const std::string& group);
+    void removeRow(const std::string& group, std::size_t index);
+    // Saves a pending change now (Ctrl+S, leaving the form). Returns false when it could not.
+    bool saveNow();
+    // Called once per frame with a monotonic clock (seconds); saves after a pause in typing.
+    void tick(double now);
+
+    SaveState saveState() const { return m_saveState; }
+    const std::string& saveError() const { return m_saveError; }
+    const std::string& savedAt() const { return m_savedAt; }
+    bool dirty() const { return m_dirty; }
+
+    // The complete check for finalize (required values, every rule), without storing anything.
+    core::ValidationResult finalCheck() const;
+    // Saves, then finalizes. On success the model closes and returns the final revision's meta.
+    Result<storage::RecordMeta> finalize();
+    void close();
+
+private:
+    storage::Store* m_store;
+    std::shared_ptr<const core::FormDef> m_form;
+    std::string m_id;
+    int m_revision = 0;
+    json m_values = json::object();
+    core::ValidationResult m_check;
+    bool m_dirty = false;
+    bool m_saveSoon = false;
+    double m_lastEdit = 0, m_now = 0;
+    SaveState m_saveState = SaveState::Unsaved;
+    std::string m_saveError, m_savedAt;
+};
+
+// [SECTION] the other screens
+struct RecordView {
+    storage::Record record;
+    std::vector<storage::RecordMeta> history;
+    std::shared_ptr<const core::FormDef> form;
+};
+
+struct GapMatrix {
+    std::vector<std::string> units;     // rows
+    std::vector<std::string> courses;   // columns
+    std::map<std::pair<std::string, std::string>, core::GapCell> cells;
+    int open = 0;
+};
+
+class App {
+public:
+    struct Options {
+        std::string storeDir;
+        std::string settingsDir;  // default: the store folder
+    };
+    explicit App(Options o);
+    ~App();
+
+    Screen screen() const { return m_screen; }
+    void go(Screen s);   // remembers where it came from
+    void back();         // Esc: the previous screen (Home at the bottom)
+
+    // Unlock and lock
+    bool storeExists() const;
+    const std::string& storeDir() const { return m_opts.storeDir; }
+    Result<void> unlock(std::string_view passphrase);
+    // For tests and the benchmark: open with a key, skipping the passphrase.
+    Result<void> unlockWithKey(const storage::DataKey& key);
+    void lock();
+    bool unlocked() const { return m_store != nullptr; }
+    storage::Store* store() { return m_store.get(); }
+
+    Settings& settings() { return m_settings; }
+    Result<void> saveSettings();
+    void applyLanguage();
+
+    const HomeView& home();
+    RecordListModel& records() { return *m_list; }
+    FormModel& form() { return *m_form; }
+    const std::optional<RecordView>& recordView() const { return m_record; }
+    const GapMatrix& gaps();
+    std::vector<storage::OutboxItem> outbox();
+
+    // Commands
+    void newReport(const std::string& formId);
+    void openRecord(const std::string& id);   // a draft opens for filling; a final one for reading
+    void amendRecord(const std::string& id);
+    Result<storage::RecordMeta> finalizeForm();
+    void refresh();                           // after any change: caches are rebuilt on next use
+
+    // A short message for the person (what just happened, or what went wrong), with its severity.
+    const std::string& flash() const { return m_flash; }
+    bool flashIsError() const { return m_flashError; }
+    void setFlash(std::string m, bool error = false);
+
+    void tick(double now);
+
+private:
+    Options m_opts;
+    Settings m_settings;
+    std::unique_ptr<storage::Store> m_store;
+    Screen m_screen = Screen::Unlock;
+    std::vector<Screen> m_history;
+    std::unique_ptr<RecordListModel> m_list;
+    std::unique_ptr<FormModel> m_form;
+    std::optional<RecordView> m_record;
+    std::optional<HomeView> m_home;
+    std::optional<GapMatrix> m_gaps;
+    std::string m_flash;
+    bool m_flashError = false;
+};
+
+}  // namespace outpost::client

@@ -1,0 +1,39 @@
+// The message catalog: every string the field client shows, in English and French.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/form.hpp"
+#include "core/validate.hpp"
+
+namespace outpost::client {
+
+enum class Lang { En, Fr };
+
+const char* langCode(Lang l);  // "en", "fr"
+
+// The language the catalog answers in. Set by the application from the settings; read from the UI thread.
+void setLanguage(Lang l);
+Lang language();
+
+// The text for a catalog key in the current language. An unknown key returns the key itself (a test
+// checks that every key used by ui/ exists and has both languages).
+const char* tr(std::string_view key);
+// A form's own localised text (labels, hints, choices) in the current language.
+const std::string& tr(const core::LocalText& t);
+
+// Every key of the catalog, with its English and French text (for the completeness test).
+struct CatalogEntry {
+    const char* key;
+    const char* en;
+    const char* fr;
+};
+const std::vector<CatalogEntry>& catalog();
+
+// A validation issue in the current language: the form's own message when it has one, else the
+// catalog's wording for the rule, with the field path.
+std::string issueText(const core::Issue& issue);
+
+}  // namespace outpost::client
