@@ -155,6 +155,7 @@ void FormModel::startNew(const std::string& formId) {
     m_values = json::object();
     if (!m_form->unitField.empty() && !m_store->unitId().empty()) m_values[m_form->unitField] = m_store->unitId();
     m_check = core::validateRecord(*m_form, m_values, core::ValidationMode::Draft, m_store->reference());
+    m_final.reset();
 }
 
 Result<void> FormModel::open(const std::string& id) {
@@ -169,6 +170,7 @@ Result<void> FormModel::open(const std::string& id) {
     m_revision = rec->meta.revision;
     m_values = core::stripComputed(*m_form, rec->payload);
     m_check = core::validateRecord(*m_form, m_values, core::ValidationMode::Draft, m_store->reference());
+    m_final.reset();
     m_saveState = SaveState::Saved;
     m_savedAt = rec->meta.updatedUtc;
     return {};
@@ -180,6 +182,7 @@ void FormModel::close() {
     m_revision = 0;
     m_values = json::object();
     m_check = {};
+    m_final.reset();
     m_dirty = m_saveSoon = false;
     m_saveState = SaveState::Unsaved;
     m_saveError.clear();
@@ -191,6 +194,7 @@ const core::Issue* FormModel::issueAt(const std::string& path) const { return m_
 void FormModel::changed(bool immediate) {
     if (!m_form) return;
     m_check = core::validateRecord(*m_form, m_values, core::ValidationMode::Draft, m_store->reference());
+    m_final.reset();
     m_dirty = true;
     m_lastEdit = m_now;
     if (immediate) saveNow();
@@ -236,14 +240,17 @@ void FormModel::tick(double now) {
     if (m_dirty && now - m_lastEdit >= kSaveAfterIdleSeconds) saveNow();
 }
 
-core::ValidationResult FormModel::finalCheck() const {
-    if (!m_form) return {};
-    return core::validateRecord(*m_form, m_values, core::ValidationMode::Final, m_store->reference());
+const core::ValidationResult& FormModel::finalCheck() const {
+    if (!m_final) {
+        m_final = m_form ? core::validateRecord(*m_form, m_values, core::ValidationMode::Final, m_store->reference())
+                         : core::ValidationResult{};
+    }
+    return *m_final;
 }
 
 Result<storage::RecordMeta> FormModel::finalize() {
     if (!m_form) return Error{ErrorDomain::State, ErrorCode::Conflict, "no report is open"};
-    auto check = finalCheck();
+    const auto& check = finalCheck();
     if (!check.ok())
         return Error{ErrorDomain::Validation, ErrorCode::Invalid, std::to_string(check.errorCount()) + " problem(s)"};
     m_dirty = true;  // make sure what is on screen is what gets finalized

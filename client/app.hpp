@@ -107,7 +107,8 @@ public:
     bool dirty() const { return m_dirty; }
 
     // The complete check for finalize (required values, every rule), without storing anything.
-    core::ValidationResult finalCheck() const;
+    // Computed once per change.
+    const core::ValidationResult& finalCheck() const;
     // Saves, then finalizes. On success the model closes and returns the final revision's meta.
     Result<storage::RecordMeta> finalize();
     void close();
@@ -119,6 +120,7 @@ private:
     int m_revision = 0;
     json m_values = json::object();
     core::ValidationResult m_check;
+    mutable std::optional<core::ValidationResult> m_final;
     bool m_dirty = false;
     bool m_saveSoon = false;
     double m_lastEdit = 0, m_now = 0;

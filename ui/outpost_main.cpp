@@ -1,0 +1,104 @@
+// outpost: the field client's window. Options for tests: --script, --screenshot-dir, --size, --frames.
+#define GLFW_INCLUDE_NONE
+#include <GLFW/glfw3.h>
+#include <imgui.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+
+#include "client/app.hpp"
+#include "storage/store.hpp"
+#include "ui/input.hpp"
+#include "ui/panels.hpp"
+#include "ui/window.hpp"
+
+using namespace outpost;
+
+int main(int argc, char** argv) {
+    CLI::App cli{"outpost - the Outpost field client", "outpost"};
+    std::string store = storage::defaultStoreDir(), script, shotDir = ".", size = "1366x768", theme, lang;
+    int frames = 0;
+    std::string shotAtEnd;
+    cli.add_option("--store", store, "store folder (default: $OUTPOST_STORE or ~/.local/share/outpost)");
+    cli.add_option("--script", script, "run a script of input events, then exit (docs/operations.md)");
+    cli.add_option("--screenshot-dir", shotDir, "where the script's screenshots go");
+    cli.add_option("--size", size, "window size WIDTHxHEIGHT (default 1366x768)");
+    cli.add_option("--frames", frames, "exit after this many frames (0: run until closed)");
+    cli.add_option("--screenshot", shotAtEnd, "with --frames: write the last frame to this PNG");
+    cli.add_option("--theme", theme, "day or night, for this run only")->check(CLI::IsMember({"day", "night"}));
+    cli.add_option("--lang", lang, "en or fr, for this run only")->check(CLI::IsMember({"en", "fr"}));
+    CLI11_PARSE(cli, argc, argv);
+
+    int width = 1366, height = 768;
+    if (std::sscanf(size.c_str(), "%dx%d", &width, &height) != 2 || width < 320 || height < 240 || width > 8192 ||
+        height > 8192) {
+        std::cerr << "outpost: --size must be WIDTHxHEIGHT, e.g. 1366x768\n";
+        return 1;
+    }
+    std::optional<ui::ScriptRunner> runner;
+    if (!script.empty()) {
+        auto r = ui::ScriptRunner::load(script);
+        if (!r) {
+            std::cerr << "outpost: " << r.error().message << "\n";
+            return 1;
+        }
+        runner = std::move(r).value();
+        std::error_code ec;
+        std::filesystem::create_directories(shotDir, ec);
+    }
+
+    client::App app({store, {}});
+    if (!theme.empty()) app.settings().theme = theme == "night" ? client::Theme::Night : client::Theme::Day;
+    if (!lang.empty()) app.settings().lang = lang == "fr" ? client::Lang::Fr : client::Lang::En;
+    app.applyLanguage();
+
+    ui::Window win;
+    if (!win.open(width, height, "Outpost")) {
+        std::cerr << "outpost: " << win.error() << "\n";
+        return 2;
+    }
+    client::Settings loaded = app.settings();
+    win.loadFonts(loaded.effectiveFontSize());
+    win.applyTheme(loaded.theme, loaded.largeText);
+
+    ui::Shell shell;
+    ui::InputRouter router;
+    int frame = 0;
+    int exitCode = 0;
+    while (!win.shouldClose()) {
+        // Text size and theme changes take effect between frames (the font atlas is rebuilt).
+        const client::Settings& s = app.settings();
+        if (s.effectiveFontSize() != loaded.effectiveFontSize() || s.largeText != loaded.largeText)
+            win.loadFonts(s.effectiveFontSize());
+        if (s.theme != loaded.theme || s.largeText != loaded.largeText) win.applyTheme(s.theme, s.largeText);
+        loaded = s;
+
+        win.beginFrame([&] {
+            if (runner) runner->inject();
+            router.beforeNewFrame();
+        });
+        ui::FrameInput in = router.afterNewFrame();
+        shell.draw(app, in);
+        app.tick(glfwGetTime());
+        std::string shot;
+        if (runner) shot = runner->afterFrame(client::screenName(app.screen()), shotDir);
+        ++frame;
+        if (frames > 0 && frame == frames && !shotAtEnd.empty()) shot = shotAtEnd;
+        if (!win.endFrame(shot)) {
+            std::cerr << "outpost: could not write the screenshot " << shot << "\n";
+            exitCode = 4;
+        }
+        if (runner && runner->failed()) {
+            std::cerr << "outpost: " << runner->error() << "\n";
+            exitCode = 3;
+            break;
+        }
+        if (runner && (runner->done() || runner->quitRequested())) break;
+        if (frames > 0 && frame >= frames) break;
+    }
+    return exitCode;
+}

@@ -1,0 +1,112 @@
+// Home: the unit at a glance, what is waiting, and a quick start for each form.
+#include <imgui.h>
+
+#include <cmath>
+
+#include "ui/panels.hpp"
+
+namespace outpost::ui {
+
+using client::tr;
+
+namespace {
+
+void figure(const char* label, const std::string& value, const ImVec4* colour = nullptr) {
+    ImGui::BeginGroup();
+    ImGui::TextDisabled("%s", label);
+    ImGui::PushFont(headingFont());
+    if (colour)
+        ImGui::TextColored(*colour, "%s", value.c_str());
+    else
+        ImGui::TextUnformatted(value.c_str());
+    ImGui::PopFont();
+    ImGui::EndGroup();
+}
+
+std::string fmt1(double v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.1f", v);
+    return b;
+}
+
+// A horizontal bar with a target mark, drawn with the draw list (there is no chart library).
+void targetBar(double value, double target, double max, const ImVec4& colour) {
+    ImDrawList* dl = ImGui::GetWindowDrawList();
+    ImVec2 p = ImGui::GetCursorScreenPos();
+    float w = std::min(ImGui::GetContentRegionAvail().x, 360.0f), h = ImGui::GetFontSize() * 0.7f;
+    dl->AddRectFilled(p, ImVec2(p.x + w, p.y + h), ImGui::GetColorU32(ImGuiCol_FrameBg), 3);
+    float fill = static_cast<float>(std::clamp(value / max, 0.0, 1.0)) * w;
+    dl->AddRectFilled(p, ImVec2(p.x + fill, p.y + h), ImGui::GetColorU32(colour), 3);
+    float t = static_cast<float>(std::clamp(target / max, 0.0, 1.0)) * w;
+    dl->AddLine(ImVec2(p.x + t, p.y - 3), ImVec2(p.x + t, p.y + h + 3), ImGui::GetColorU32(ImGuiCol_Text), 2);
+    dl->AddRect(p, ImVec2(p.x + w, p.y + h), ImGui::GetColorU32(ImGuiCol_Border), 3);
+    ImGui::Dummy(ImVec2(w, h + 4));
+}
+
+}  // namespace
+
+void HomePanel::draw(client::App& app, FrameInput& in) {
+    const auto& h = app.home();
+    m_chain.begin(in);
+    ImGui::PushFont(headingFont());
+    ImGui::TextUnformatted(h.unitName.c_str());
+    ImGui::PopFont();
+    ImGui::TextDisabled("%s", h.unitId.c_str());
+    ImGui::Spacing();
+
+    // Counts that need attention
+    ImGui::BeginChild("##counts", ImVec2(0, ImGui::GetTextLineHeightWithSpacing() * 3.2f), true);
+    figure(tr("home.drafts"), std::to_string(h.drafts));
+    ImGui::SameLine(0, 48);
+    figure(tr("home.waiting"), std::to_string(h.waiting));
+    ImGui::SameLine(0, 48);
+    ImVec4 bad = colourBad();
+    figure(tr("home.problems"), std::to_string(h.problems), h.problems ? &bad : nullptr);
+    ImGui::SameLine(0, 48);
+    ImVec4 warn = colourWarn();
+    figure(tr("nav.gaps"), std::to_string(h.openGaps) + " " + tr("home.gaps_open"), h.openGaps ? &warn : nullptr);
+    ImGui::SameLine(0, 48);
+    figure(tr("home.last_sync"), h.lastSync.empty() ? tr("home.never") : h.lastSync);
+    ImGui::EndChild();
+    ImGui::Spacing();
+
+    // Readiness at a glance
+    heading(tr("home.readiness"));
+    const auto& r = h.readiness;
+    if (!r.hasReport) {
+        ImGui::TextDisabled("%s", tr("home.no_readiness"));
+    } else {
+        ImGui::Text("%s %s", tr("home.period_end"), r.periodEnd.c_str());
+        if (r.womenPct) {
+            ImVec4 c = r.parityColour == "green" ? colourGood() : r.parityColour == "red" ? colourBad() : colourWarn();
+            ImGui::Text("%s: %s%%  (%s %s%%)", tr("home.women"), fmt1(*r.womenPct).c_str(), tr("home.target"),
+                        r.parityTarget ? fmt1(*r.parityTarget).c_str() : "-");
+            targetBar(*r.womenPct, r.parityTarget.value_or(0), std::max(40.0, r.parityTarget.value_or(0) * 1.5), c);
+        }
+        const auto& f = r.facts;
+        if (f.contains("domain_rating_avg") && f["domain_rating_avg"].is_number())
+            ImGui::Text("%s: %s / 4", tr("home.avg_rating"), fmt1(f["domain_rating_avg"].get<double>()).c_str());
+        if (f.contains("coe_serviceability_pct") && f["coe_serviceability_pct"].is_number()) {
+            double pct = f["coe_serviceability_pct"].get<double>();
+            long long below = f.value("equipment_below_threshold", 0LL);
+            ImGui::Text("%s: %s%%  (%lld %s)", tr("home.coe"), fmt1(pct).c_str(), below, tr("home.below_threshold"));
+            targetBar(pct, 90, 100, pct >= 90 ? colourGood() : colourWarn());
+        }
+    }
+    ImGui::Spacing();
+    ImGui::Separator();
+
+    // Quick start
+    heading(tr("home.new"));
+    for (const auto& form : app.store()->forms().latestAll()) {
+        m_chain.before(false);
+        if (button(tr(form->title).c_str(), "new." + form->id, in, ImVec2(0, ImGui::GetFrameHeight() * 1.4f)))
+            app.newReport(form->id);
+        m_chain.after();
+        ImGui::SameLine();
+    }
+    ImGui::NewLine();
+    m_chain.end();
+}
+
+}  // namespace outpost::ui

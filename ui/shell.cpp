@@ -1,0 +1,102 @@
+// The frame around every screen: the navigation bar, the screen itself, and the status bar.
+#include "ui/panels.hpp"
+
+#include <imgui.h>
+
+namespace outpost::ui {
+
+using client::Screen;
+using client::tr;
+
+namespace {
+
+void navButton(client::App& app, Screen target, const char* key, const std::string& name, FrameInput& in) {
+    bool current = app.screen() == target;
+    if (current) ImGui::PushStyleColor(ImGuiCol_Button, ImGui::GetStyle().Colors[ImGuiCol_ButtonActive]);
+    if (button(tr(key), name, in)) {
+        app.refresh();
+        app.go(target);
+    }
+    if (current) ImGui::PopStyleColor();
+    ImGui::SameLine();
+}
+
+}  // namespace
+
+void Shell::draw(client::App& app, FrameInput& in) {
+    const ImGuiViewport* vp = ImGui::GetMainViewport();
+    ImGui::SetNextWindowPos(vp->WorkPos);
+    ImGui::SetNextWindowSize(vp->WorkSize);
+    ImGui::Begin("##outpost", nullptr,
+                 ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings |
+                     ImGuiWindowFlags_NoBringToFrontOnFocus);
+    clearTracked();
+
+    if (app.screen() == Screen::Unlock) {
+        m_unlock.draw(app, in);
+        ImGui::End();
+        return;
+    }
+
+    // Navigation bar
+    ImGui::PushFont(headingFont());
+    ImGui::TextUnformatted(tr("app.title"));
+    ImGui::PopFont();
+    ImGui::SameLine(0, 24);
+    navButton(app, Screen::Home, "nav.home", "nav.home", in);
+    navButton(app, Screen::Records, "nav.records", "nav.records", in);
+    navButton(app, Screen::Gaps, "nav.gaps", "nav.gaps", in);
+    navButton(app, Screen::Sync, "nav.sync", "nav.sync", in);
+    navButton(app, Screen::Settings, "nav.settings", "nav.settings", in);
+    const auto& home = app.home();
+    std::string who = home.unitName + "  ·  " + home.user;
+    float lockW = ImGui::CalcTextSize(tr("nav.lock")).x + ImGui::GetStyle().FramePadding.x * 2;
+    float whoW = ImGui::CalcTextSize(who.c_str()).x;
+    float right = ImGui::GetWindowContentRegionMax().x;
+    ImGui::SameLine(std::max(ImGui::GetCursorPosX() + 12, right - lockW - whoW - 24));
+    ImGui::AlignTextToFramePadding();
+    ImGui::TextDisabled("%s", who.c_str());
+    ImGui::SameLine(right - lockW);
+    if (button(tr("nav.lock"), "nav.lock", in)) {
+        app.lock();
+        ImGui::End();
+        return;
+    }
+    ImGui::Separator();
+
+    if (in.escape && app.screen() != Screen::Home) {
+        in.escape = false;
+        app.back();
+    }
+    if (in.ctrlF && app.screen() != Screen::Records) app.go(Screen::Records);
+
+    // The screen, leaving room for the status bar.
+    float statusH = ImGui::GetFrameHeightWithSpacing() + ImGui::GetStyle().ItemSpacing.y;
+    ImGui::BeginChild("##screen", ImVec2(0, -statusH), false, ImGuiWindowFlags_NoBackground);
+    switch (app.screen()) {
+        case Screen::Home: m_home.draw(app, in); break;
+        case Screen::Records: m_records.draw(app, in); break;
+        case Screen::Form: m_form.draw(app, in); break;
+        case Screen::Record: m_record.draw(app, in); break;
+        case Screen::Gaps: m_gaps.draw(app, in); break;
+        case Screen::Sync: m_sync.draw(app, in); break;
+        case Screen::Settings: m_settings.draw(app, in); break;
+        case Screen::Unlock: break;
+    }
+    ImGui::EndChild();
+
+    // Status bar: what just happened, and what is waiting.
+    ImGui::Separator();
+    if (!app.flash().empty())
+        ImGui::TextColored(app.flashIsError() ? colourBad() : colourGood(), "%s", app.flash().c_str());
+    else
+        ImGui::TextDisabled("%s", "");
+    const auto& h = app.home();
+    std::string right2 = std::to_string(h.waiting) + " " + tr("home.waiting") + "  ·  " + tr("home.link") + ": " +
+                         (h.linkState.empty() ? tr("home.link_none") : h.linkState);
+    ImGui::SameLine(std::max(ImGui::GetCursorPosX() + 12, right - ImGui::CalcTextSize(right2.c_str()).x));
+    ImGui::TextDisabled("%s", right2.c_str());
+    ImGui::End();
+}
+
+}  // namespace outpost::ui
