@@ -149,8 +149,21 @@ Transaction::~Transaction() {
 }
 
 void Transaction::commit() {
-    m_db.exec("COMMIT");
-    m_done = true;
+    int rc = sqlite3_exec(m_db.handle(), "COMMIT", nullptr, nullptr, nullptr);
+    if (rc == SQLITE_OK) {
+        m_done = true;
+        return;
+    }
+    // In WAL mode the commit record is the last frame written, so a failed write means no commit. Any other
+    // I/O error (a failed fsync above all) can come after that frame was handed to the OS: the next open may
+    // find the change committed. Promising "nothing was written" there would invite a duplicate entry.
+    if ((rc & 0xff) == SQLITE_IOERR && rc != SQLITE_IOERR_WRITE && rc != SQLITE_IOERR_NOMEM)
+        throw SqliteError(rc, Error{ErrorDomain::Storage, ErrorCode::Io,
+                                    "the disk reported an I/O error while saving: the change may or may not have been "
+                                    "kept; once the disk works again, restart Outpost and check before entering it "
+                                    "again - " + std::string(sqlite3_errmsg(m_db.handle())) + " (" +
+                                        sqlite3_errstr(rc) + ")"});
+    m_db.fail(rc, "committing");
 }
 
 }  // namespace outpost::storage

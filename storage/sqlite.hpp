@@ -17,6 +17,7 @@ namespace outpost::storage {
 class SqliteError : public Failure {
 public:
     SqliteError(int code, const std::string& what);
+    SqliteError(int code, Error e) : Failure(std::move(e)), m_code(code) {}
     int sqliteCode() const noexcept { return m_code; }
 
 private:

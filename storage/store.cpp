@@ -1018,26 +1018,38 @@ Result<std::string> Store::backup() {
         fs::path target = dir / ("outpost-" + stamp + ".db");
         fs::path partial = target;
         partial += ".partial";
+        // Any failure below, however late, removes the half-made copy (and its journal or WAL), so an error
+        // never leaves a file behind for someone to restore from. Runs after `out` below has closed.
+        struct PartialCleanup {
+            fs::path path;
+            bool keep = false;
+            ~PartialCleanup() {
+                std::error_code e;
+                if (!keep)
+                    for (const char* suffix : {"", "-journal", "-wal", "-shm"}) fs::remove(path.string() + suffix, e);
+            }
+        } cleanup{partial};
         {
             Db out(partial.string(), true, false, s.options.vfs);
             sqlite3_backup* b = sqlite3_backup_init(out.handle(), "main", s.db.handle(), "main");
             if (!b) out.fail(sqlite3_errcode(out.handle()), "starting the backup");
             int rc = sqlite3_backup_step(b, -1);
             sqlite3_backup_finish(b);
-            if (rc != SQLITE_DONE) {
-                fs::remove(partial, ec);
-                throw SqliteError(rc, "writing the backup");
-            }
+            if (rc != SQLITE_DONE) throw SqliteError(rc, "writing the backup");
             // The copy is a plain rollback-journal database: one file, easy to carry.
             out.exec("PRAGMA journal_mode = DELETE");
         }
         int fd = ::open(partial.c_str(), O_RDONLY);
-        if (fd >= 0) {
-            ::fsync(fd);
-            ::close(fd);
-        }
+        bool synced = fd >= 0 && ::fsync(fd) == 0;
+        int syncErrno = errno;
+        if (fd >= 0) ::close(fd);
+        if (!synced)
+            throw Failure(ErrorDomain::Storage, ErrorCode::Io,
+                          "the disk reported an I/O error while flushing the backup: no backup was made - " +
+                              std::string(std::strerror(syncErrno)));
         fs::rename(partial, target, ec);
         if (ec) throw Failure(ErrorDomain::Storage, ErrorCode::Io, "cannot finish the backup: " + ec.message());
+        cleanup.keep = true;
         fsyncDir(dir.string());
         std::vector<fs::path> all;
         for (const auto& e : fs::directory_iterator(dir, ec))
