@@ -49,7 +49,7 @@ std::string civilFromDays(long long z) {
     long long d = doy - (153 * mp + 2) / 5 + 1;
     long long m = mp < 10 ? mp + 3 : mp - 9;
     if (m <= 2) ++y;
-    char buf[16];
+    char buf[40];
     std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld", y, m, d);
     return buf;
 }

@@ -473,7 +473,9 @@ private:
         } catch (const std::exception&) {
             return true;  // a broken relevance shows the field rather than hiding data
         }
-        return r.is_null() || Expr::truthy(r);
+        // Empty inputs hide a field until its condition holds ("other language" stays hidden
+        // until "other" is chosen), the way field workers expect from other tools.
+        return Expr::truthy(r);
     }
 
     void checkRules(const FieldDef& f, json& value, const std::string& path, const FieldDef* group, const json* row) {

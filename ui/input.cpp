@@ -148,6 +148,7 @@ void ScriptRunner::inject() {
         m_wait = std::stoi(l.arg);
     } else if (l.verb == "type") {
         io.AddInputCharactersUTF8(l.arg.c_str());
+        m_wait = 1;
     } else if (l.verb == "key") {
         std::string k = l.arg;
         bool ctrl = false, shift = false;
@@ -161,6 +162,8 @@ void ScriptRunner::inject() {
         if (shift) io.KeyShift = io.KeysDown[GLFW_KEY_LEFT_SHIFT] = true, m_releaseShift = true;
         io.KeysDown[code] = true;
         m_pendingRelease.push_back(code);
+        // A person never types the next key in the same 16 ms: give the UI a frame to move focus.
+        m_wait = 1;
     } else if (l.verb == "click") {
         float x0, y0, x1, y1;
         if (!trackedRect(l.arg, x0, y0, x1, y1)) {

@@ -41,6 +41,10 @@ private:
     bool m_oldestFirst = false;
     bool m_focusSearch = false;
     std::int64_t m_selected = -1;
+    bool m_scrollTop = false;       // the filter changed: back to the first row
+    bool m_focusRow = false;        // move the keyboard focus onto the selected row
+    bool m_revealSelected = false;  // scroll the selected row into view
+    int m_pageRows = 10;            // rows that fit in the table, for Page Up/Down
     FocusChain m_chain;
 };
 
@@ -59,6 +63,7 @@ private:
     std::string m_openRecordId;                      // buffers belong to this record
     std::string m_openFormId;
     bool m_confirm = false;
+    int m_confirmFrame = 0;
     bool m_showProblems = false;
     core::ValidationResult m_final;                  // the finalize check, while problems are shown
     FocusChain m_chain;
@@ -79,6 +84,7 @@ public:
 
 private:
     std::string m_selectedUnit, m_selectedCourse;
+    FocusChain m_chain;
 };
 
 class SyncPanel {
@@ -86,6 +92,15 @@ public:
     void draw(client::App& app, FrameInput& in);
 
 private:
+    void reload(client::App& app);
+    void countBytes(client::App& app);
+    std::vector<storage::OutboxItem> m_items;    // read when the screen is entered
+    std::vector<std::size_t> m_errors;            // indexes of the items with a last error
+    std::map<std::string, std::string> m_titles;  // form id -> title in the current language
+    std::uint64_t m_bytes = 0;                     // bytes of the items counted so far
+    std::size_t m_counted = 0;
+    int m_lastFrame = -10;
+    client::Lang m_lang = client::Lang::En;
     FocusChain m_chain;
 };
 
@@ -96,6 +111,9 @@ public:
 private:
     bool m_loaded = false;
     client::Settings m_edit;
+    std::string m_message;        // the outcome of the last Save
+    bool m_messageIsError = false;
+    int m_lastFrame = -10;        // a gap in frames means the screen was left and entered again
     FocusChain m_chain;
 };
 

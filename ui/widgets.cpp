@@ -9,6 +9,8 @@
 #include "client/settings.hpp"
 #include "core/utf8.hpp"
 
+#include <algorithm>
+
 namespace outpost::ui {
 
 // [SECTION] focus chain
@@ -17,6 +19,8 @@ void FocusChain::begin(const FrameInput& in) {
     m_count = 0;
     m_focusedNow = -1;
     if (m_prevCount > 0 && (in.tab || in.shiftTab)) {
+        // The field being left must stop taking keystrokes now, before the next one takes focus.
+        ImGui::ClearActiveID();
         int cur = m_focused;
         if (in.tab) m_target = cur < 0 ? 0 : (cur + 1) % m_prevCount;
         if (in.shiftTab) m_target = cur < 0 ? m_prevCount - 1 : (cur - 1 + m_prevCount) % m_prevCount;
@@ -104,11 +108,17 @@ bool choiceInput(const char* id, std::string& text, std::string& value, const st
     if (active && (ImGui::IsKeyPressed(GLFW_KEY_ENTER, false) || ImGui::IsKeyPressed(GLFW_KEY_KP_ENTER, false)) &&
         !hits.empty())
         pick(hits.front());
+    // Leaving the box (Tab) with text that matches takes the first match, as Enter does.
+    if (deactivated && !text.empty() && !hits.empty() &&
+        std::none_of(hits.begin(), hits.end(), [&](const ChoiceOption* o) { return o->value == value; }))
+        pick(hits.front());
     if (text.empty() && !value.empty() && (active || deactivated)) {
         value.clear();
         changed = true;
     }
     // The list of matches floats under the box while it is being edited.
+    // The list below must not become "the last item": callers ask the box itself whether it is active.
+    const ImGuiLastItemData boxItem = GImGui->LastItemData;
     if (active && !text.empty() && !(hits.size() == 1 && hits.front()->value == value)) {
         ImGui::SetNextWindowPos(below);
         ImGui::SetNextWindowSizeConstraints(ImVec2(width, 0), ImVec2(width * 1.5f, ImGui::GetTextLineHeightWithSpacing() * 7));
@@ -125,6 +135,7 @@ bool choiceInput(const char* id, std::string& text, std::string& value, const st
         ImGui::EndTooltip();
     }
     (void)boxId;
+    GImGui->LastItemData = boxItem;
     ImGui::PopID();
     return changed;
 }

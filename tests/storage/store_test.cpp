@@ -101,7 +101,7 @@ TEST_CASE("bad set-up input is refused with a clear message", "[storage]") {
     CHECK(missing.error().code == ErrorCode::NotFound);
 }
 
-TEST_CASE("drafts save incomplete data; finalize freezes it and queues it in one step", "[storage]") {
+TEST_CASE("drafts save incomplete data, finalize freezes it and queues it in one step", "[storage]") {
     TempDir t;
     auto s = makeStore(t);
     json p = sinkPayload();

@@ -226,7 +226,7 @@ void FormPanel::drawField(client::App& app, const FieldDef& f, const std::string
             auto it = m_buffers.find(path);
             if (it == m_buffers.end()) it = m_buffers.emplace(path, current.empty() ? "" : labelFor(opts, current)).first;
             m_chain.before(true);
-            bool ch = choiceInput("##c", it->second, current, opts, tr("list.search"), width);
+            bool ch = choiceInput("##c", it->second, current, opts, tr("form.choose"), width);
             track(name);
             m_chain.after();
             if (ImGui::IsItemDeactivated()) {
@@ -234,6 +234,8 @@ void FormPanel::drawField(client::App& app, const FieldDef& f, const std::string
                 if (!current.empty()) it->second = labelFor(opts, current);
                 commit = true;
             }
+            if (current.empty() && !it->second.empty() && !ImGui::IsItemActive())
+                ImGui::TextColored(colourBad(), "%s", tr("form.no_match"));
             if (ch) {
                 if (current.empty())
                     slot.erase(f.name);
@@ -425,6 +427,7 @@ void FormPanel::draw(client::App& app, FrameInput& in) {
         m_showProblems = !m_final.ok();
         if (m_final.ok()) {
             m_confirm = true;
+            m_confirmFrame = ImGui::GetFrameCount();
             ImGui::OpenPopup("##confirm");
         }
     }
@@ -562,7 +565,9 @@ void FormPanel::draw(client::App& app, FrameInput& in) {
         ImGui::SameLine();
         bool no = ImGui::Button(tr("form.confirm_no"));
         track("form.cancel");
-        if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Enter), false)) yes = true;
+        // The Enter of the Ctrl+Enter that opened this dialog must not confirm it too.
+        const bool fresh = ImGui::GetFrameCount() > m_confirmFrame && !ImGui::GetIO().KeyCtrl;
+        if (fresh && ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Enter), false)) yes = true;
         if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Escape), false)) no = true;
         if (yes) {
             m_confirm = false;

@@ -1,0 +1,177 @@
+// GUI flows in the real window under Xvfb, driven by scripts of key presses, checked in the store.
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "storage/store.hpp"
+#include "support/test_support.hpp"
+
+using outpost::test::TempDir;
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kPass = "gui-test-passphrase";
+
+std::string quote(const std::string& s) {
+    std::string q = "'";
+    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return q + "'";
+}
+
+// Where screenshots go: OUTPOST_SHOTS when set (to look at them), else the test's temp folder.
+std::string shotsDir(const TempDir& t) {
+    const char* e = std::getenv("OUTPOST_SHOTS");
+    std::string d = e && *e ? e : t.sub("shots");
+    fs::create_directories(d);
+    return d;
+}
+
+// A script of keys and text, as a person would type them.
+class Script {
+public:
+    Script& line(const std::string& l) {
+        m_text += l + "\n";
+        return *this;
+    }
+    Script& unlock() { return line("wait 3").line(std::string("type ") + kPass).line("key Enter").line("wait 4"); }
+    Script& tab(int n = 1) {
+        for (int i = 0; i < n; ++i) line("key Tab");
+        return *this;
+    }
+    Script& type(const std::string& s) { return line("type " + s); }
+    Script& field(const std::string& s) { return tab().type(s); }  // next field, then type
+    Script& key(const std::string& k) { return line("key " + k); }
+    Script& expect(const std::string& screen) { return line("expect-screen " + screen); }
+    Script& shot(const std::string& name) { return line("screenshot " + name); }
+    const std::string& text() const { return m_text; }
+
+private:
+    std::string m_text;
+};
+
+struct Gui {
+    TempDir t;
+    std::string store = t.sub("store");
+    std::string unit = "MINUSCA-RWABATT-1";
+
+    Gui() {
+        outpost::storage::InitOptions io;
+        io.unitId = unit;
+        io.user = "maj.uwase";
+        auto r = outpost::storage::Store::create(store, kPass, io);
+        REQUIRE(r.ok());
+    }
+
+    int run(const Script& s, const std::string& extra = "") {
+        std::string path = t.sub("script.txt");
+        std::ofstream(path) << s.text();
+        std::string cmd = "xvfb-run -a -s '-screen 0 1366x768x24' " + quote(OUTPOST_GUI) + " --store " + quote(store) +
+                          " --script " + quote(path) + " --screenshot-dir " + quote(shotsDir(t)) + " " + extra +
+                          " > " + t.sub("gui.log") + " 2>&1";
+        int status = std::system(cmd.c_str());
+        int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        if (code != 0) WARN("outpost exited " << code << ":\n" << outpost::test::readFile(t.sub("gui.log")));
+        return code;
+    }
+
+    json ctl(const std::string& args) {
+        std::string out = t.sub("ctl.out");
+        std::string cmd = "OUTPOST_PASSPHRASE=" + quote(kPass) + " " + quote(OUTPOSTCTL) + " --store " + quote(store) +
+                          " " + args + " > " + out + " 2>/dev/null";
+        int status = std::system(cmd.c_str());
+        REQUIRE(WIFEXITED(status));
+        REQUIRE(WEXITSTATUS(status) == 0);
+        return json::parse(outpost::test::readFile(out));
+    }
+
+    // The one final record of a form, with its payload.
+    json onlyFinal(const std::string& form) {
+        json list = ctl("record list --form " + form + " --status final --json");
+        REQUIRE(list.size() == 1);
+        return ctl("record show " + list[0]["id"].get<std::string>() + " --json");
+    }
+};
+
+// Home's quick-start buttons are in form-id order: incident, readiness, training, training-gap.
+Script& startForm(Script& s, int index) {
+    s.expect("home").tab(index + 1).key("Enter").line("wait 3").expect("form");
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("gui: a training session is filled and finalized with the keyboard only", "[ui][gui]") {
+    Gui g;
+    Script s;
+    s.unlock();
+    startForm(s, 2);
+    s.field("cptm_3_4").field("in_mission").field("unit").field("2026-11-02").field("2026-11-06").field("30");
+    s.field("fr").field("Mission training centre team").field("4.3612").field("18.555").tab();
+    s.field("40").field("8").field("pre_post_test").field("45").field("Keyboard only session");
+    s.shot("training-filled.png").key("Ctrl+Enter").line("wait 2").shot("training-confirm.png");
+    s.key("Enter").line("wait 3").expect("record").shot("training-final.png");
+    REQUIRE(g.run(s) == 0);
+    json r = g.onlyFinal("training");
+    const json& p = r["payload"];
+    CHECK(p["course"] == "cptm_3_4");
+    CHECK(p["kind"] == "in_mission");
+    CHECK(p["language"] == "fr");
+    CHECK(p["attendees_total"] == 48);
+    CHECK(p["passed"] == 45);
+    CHECK(p["location"]["lat"].get<double>() == Approx(4.3612));
+    CHECK(p["remarks"] == "Keyboard only session");
+    CHECK(r["meta"]["sync"] == "queued");
+}
+
+TEST_CASE("gui: a training gap is filled and finalized with the keyboard only", "[ui][gui]") {
+    Gui g;
+    Script s;
+    s.unlock();
+    startForm(s, 3);
+    s.field("ied_awareness").field("A third of the new rotation has not done IED awareness.");
+    s.field("needs_assessment").field("2026-11-10").field("major").field("240");
+    s.field("Rotation arrived before the course").field("mobile_training_team").field("2027-01-15");
+    s.field("open").tab().type("Requested through the sector");
+    s.key("Ctrl+Enter").line("wait 2").key("Enter").line("wait 3").expect("record");
+    REQUIRE(g.run(s) == 0);
+    const json p = g.onlyFinal("training-gap")["payload"];
+    CHECK(p["course"] == "ied_awareness");
+    CHECK(p["severity"] == "major");
+    CHECK(p["personnel_affected"] == 240);
+    CHECK(p["status"] == "open");
+    CHECK_FALSE(p.contains("closed_date"));
+}
+
+TEST_CASE("gui: a conduct incident is filled and finalized with the keyboard only", "[ui][gui]") {
+    Gui g;
+    Script s;
+    s.unlock();
+    startForm(s, 0);
+    s.field("RWABATT1-CD-2026-031").field("MINUSCA-WEST").field("2026-11-20").field("2026-11-19");
+    s.tab(2).key("Space");  // "approximate": the Yes button comes first, No second
+    s.field("hotline").field("misconduct").field("rules").field("curfew_breach");
+    s.field("Two soldiers were found outside the camp after curfew.");
+    s.tab();  // "Add row" of the alleged perpetrators: none recorded here
+    s.field("Confined to camp pending the preliminary assessment.").field("2026-11-20T09:15+01:00");
+    s.tab(3).key("Space");  // referral: the third body (contingent commander)
+    s.tab(2).field("preliminary_assessment");
+    s.tab(7).field("pending");  // past the seven interim actions
+    s.line("wait 1").shot("incident-filled.png");
+    s.key("Ctrl+Enter").line("wait 2").shot("incident-confirm.png");
+    s.key("Enter").line("wait 3").expect("record").shot("incident-final.png");
+    REQUIRE(g.run(s) == 0);
+    const json r = g.onlyFinal("incident");
+    const json& p = r["payload"];
+    CHECK(p["incident_type"] == "curfew_breach");
+    CHECK(p["incident_date_approximate"] == false);
+    CHECK(p["cdt_notified_at"] == "2026-11-20T09:15+01:00");
+    CHECK(p["referral"] == json::array({"contingent_commander"}));
+    CHECK(p["investigation_status"] == "preliminary_assessment");
+    CHECK(p["is_sea"] == false);
+    CHECK(r["meta"]["sync"] == "queued");
+}

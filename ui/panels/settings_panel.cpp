@@ -1,0 +1,159 @@
+// Settings: HQ address, text size, theme and language, edited here and applied on Save.
+#include <imgui.h>
+#include <imgui_stdlib.h>
+
+#define GLFW_INCLUDE_NONE
+#include <GLFW/glfw3.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "ui/panels.hpp"
+#include "ui/panels/panel_util.hpp"
+
+namespace outpost::ui {
+
+using client::tr;
+
+namespace {
+
+constexpr float kMinFont = 12.0f, kMaxFont = 28.0f;
+
+bool validHq(const std::string& url) {
+    if (url.empty()) return true;
+    const std::string scheme = "https://";
+    return url.rfind(scheme, 0) == 0 && url.size() > scheme.size() && url.find_first_of(" \t") == std::string::npos;
+}
+
+bool sameSettings(const client::Settings& a, const client::Settings& b) {
+    return a.hqUrl == b.hqUrl && a.fontSize == b.fontSize && a.largeText == b.largeText && a.theme == b.theme &&
+           a.lang == b.lang;
+}
+
+// The label column of the settings form.
+void rowLabel(const char* text) {
+    ImGui::TableNextRow();
+    ImGui::TableSetColumnIndex(0);
+    ImGui::AlignTextToFramePadding();
+    if (text) ImGui::TextUnformatted(text);
+    ImGui::TableSetColumnIndex(1);
+}
+
+}  // namespace
+
+void SettingsPanel::draw(client::App& app, FrameInput& in) {
+    // What is on screen starts from the saved settings each time the screen is entered, so leaving
+    // without saving really leaves them as they were.
+    const int frame = ImGui::GetFrameCount();
+    if (!m_loaded || frame != m_lastFrame + 1) {
+        m_edit = app.settings();
+        m_message.clear();
+        m_loaded = true;
+    }
+    m_lastFrame = frame;
+    const float em = ImGui::GetFontSize();
+    m_chain.begin(in);
+
+    heading(tr("settings.title"));
+    ImGui::Spacing();
+
+    float labelW = 0;
+    for (const char* k : {"settings.hq", "settings.font", "settings.theme", "settings.language"})
+        labelW = std::max(labelW, ImGui::CalcTextSize(tr(k)).x);
+    const bool hqOk = validHq(m_edit.hqUrl);
+    if (hqOk && m_message == tr("settings.hq_invalid")) m_message.clear();
+
+    ImGui::PushStyleVar(ImGuiStyleVar_CellPadding, ImVec2(ImGui::GetStyle().CellPadding.x, 0.35f * em));
+    if (ImGui::BeginTable("##settings", 2, ImGuiTableFlags_SizingFixedFit | ImGuiTableFlags_PadOuterX)) {
+        ImGui::TableSetupColumn("##label", ImGuiTableColumnFlags_WidthFixed, labelW + em);
+        ImGui::TableSetupColumn("##control", ImGuiTableColumnFlags_WidthStretch);
+
+        rowLabel(tr("settings.hq"));
+        m_chain.before(true);
+        ImGui::SetNextItemWidth(std::min(26 * em, ImGui::GetContentRegionAvail().x * 0.55f));
+        ImGui::InputTextWithHint("##hq", "https://", &m_edit.hqUrl);
+        track("settings.hq");
+        m_chain.after();
+        if (!hqOk) {
+            ImGui::SameLine();
+            ImGui::TextColored(colourBad(), "%s", tr("settings.hq_invalid"));
+        } else {
+            ImGui::SameLine();
+            ImGui::TextDisabled("%s", tr("settings.hq_hint"));
+        }
+
+        rowLabel(tr("settings.font"));
+        m_chain.before(false);
+        ImGui::SetNextItemWidth(std::min(16 * em, ImGui::GetContentRegionAvail().x * 0.5f));
+        if (ImGui::SliderFloat("##font", &m_edit.fontSize, kMinFont, kMaxFont, "%.0f px", ImGuiSliderFlags_AlwaysClamp))
+            m_edit.fontSize = std::round(m_edit.fontSize);
+        track("settings.font");
+        // ImGui's slider takes arrows only once activated; Left/Right on the focused slider is quicker.
+        if (ImGui::IsItemFocused() && !ImGui::IsItemActive()) {
+            if (ImGui::IsKeyPressed(GLFW_KEY_LEFT)) m_edit.fontSize = std::max(kMinFont, m_edit.fontSize - 1);
+            if (ImGui::IsKeyPressed(GLFW_KEY_RIGHT)) m_edit.fontSize = std::min(kMaxFont, m_edit.fontSize + 1);
+        }
+        m_chain.after();
+
+        rowLabel(nullptr);
+        m_chain.before(false);
+        ImGui::Checkbox(tr("settings.large"), &m_edit.largeText);
+        if (enterOnItem(in)) m_edit.largeText = !m_edit.largeText;
+        track("settings.large");
+        m_chain.after();
+
+        rowLabel(tr("settings.theme"));
+        auto radio = [&](const char* label, bool on, const std::string& name) {
+            m_chain.before(false);
+            bool picked = ImGui::RadioButton(label, on);
+            picked = enterOnItem(in) || picked;
+            track(name);
+            m_chain.after();
+            return picked;
+        };
+        if (radio(tr("settings.day"), m_edit.theme == client::Theme::Day, "settings.day")) m_edit.theme = client::Theme::Day;
+        ImGui::SameLine(0, 2 * em);
+        if (radio(tr("settings.night"), m_edit.theme == client::Theme::Night, "settings.night"))
+            m_edit.theme = client::Theme::Night;
+
+        rowLabel(tr("settings.language"));
+        if (radio(tr("settings.english"), m_edit.lang == client::Lang::En, "settings.en")) m_edit.lang = client::Lang::En;
+        ImGui::SameLine(0, 2 * em);
+        if (radio(tr("settings.french"), m_edit.lang == client::Lang::Fr, "settings.fr")) m_edit.lang = client::Lang::Fr;
+
+        ImGui::EndTable();
+    }
+    ImGui::PopStyleVar();
+
+    // [SECTION] save
+    ImGui::Spacing();
+    ImGui::Separator();
+    ImGui::Spacing();
+    m_chain.before(false);
+    bool save = button(tr("settings.save"), "settings.save", in);
+    m_chain.after();
+    save = save || in.ctrlS;
+    if (save) {
+        if (!hqOk) {
+            m_message = tr("settings.hq_invalid");
+            m_messageIsError = true;
+        } else {
+            // The window picks up text size and theme between frames when app.settings() changes.
+            app.settings() = m_edit;
+            auto r = app.saveSettings();
+            m_messageIsError = !r;
+            m_message = r ? tr("settings.saved") : r.error().message;
+        }
+    }
+    ImGui::SameLine(0, em);
+    ImGui::AlignTextToFramePadding();
+    if (!m_message.empty() && m_messageIsError)
+        ImGui::TextColored(colourBad(), "%s", m_message.c_str());
+    else if (!sameSettings(m_edit, app.settings()))
+        ImGui::TextColored(colourWarn(), "%s", tr("settings.unsaved"));
+    else if (!m_message.empty())
+        ImGui::TextColored(colourGood(), "%s", m_message.c_str());
+    m_chain.end();
+}
+
+}  // namespace outpost::ui
