@@ -288,7 +288,12 @@ void App::go(Screen s) {
 
 void App::back() {
     if (m_screen == Screen::Unlock) return;
-    if (m_screen == Screen::Form && m_form) m_form->saveNow();
+    if (m_screen == Screen::Form && m_form && !m_form->saveNow() && m_form->dirty() && !m_leaveArmed) {
+        m_leaveArmed = true;
+        setFlash(tr("form.leave_unsaved"), true);
+        return;
+    }
+    m_leaveArmed = false;
     Screen target = Screen::Home;
     while (!m_history.empty()) {
         target = m_history.back();

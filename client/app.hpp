@@ -153,7 +153,9 @@ public:
 
     Screen screen() const { return m_screen; }
     void go(Screen s);   // remembers where it came from
-    void back();         // Esc: the previous screen (Home at the bottom)
+    // Esc: the previous screen (Home at the bottom). Leaving a form whose latest edits cannot be
+    // saved (a bad entry) first warns, and leaves on the second call.
+    void back();
 
     // Unlock and lock
     bool storeExists() const;
@@ -203,6 +205,7 @@ private:
     std::optional<GapMatrix> m_gaps;
     std::string m_flash;
     bool m_flashError = false;
+    bool m_leaveArmed = false;
 };
 
 }  // namespace outpost::client

@@ -112,6 +112,8 @@ const std::vector<CatalogEntry> kCatalog = {
     {"form.date_hint", "YYYY-MM-DD", "AAAA-MM-JJ"},
     {"form.datetime_hint", "YYYY-MM-DDTHH:MM+01:00", "AAAA-MM-JJTHH:MM+01:00"},
     {"form.warning", "Warning", "Attention"},
+    {"form.leave_unsaved", "Your last entries are not saved: fix the fields in red, or press Esc again to leave without them.",
+     "Vos dernières saisies ne sont pas enregistrées : corrigez les champs en rouge, ou appuyez de nouveau sur Échap pour partir sans elles."},
     {"form.choose", "Type to choose...", "Tapez pour choisir..."},
     {"form.no_match", "No choice matches this text", "Aucun choix ne correspond à ce texte"},
     // record view

@@ -162,8 +162,9 @@ void ScriptRunner::inject() {
         if (shift) io.KeyShift = io.KeysDown[GLFW_KEY_LEFT_SHIFT] = true, m_releaseShift = true;
         io.KeysDown[code] = true;
         m_pendingRelease.push_back(code);
-        // A person never types the next key in the same 16 ms: give the UI a frame to move focus.
-        m_wait = 1;
+        // A person never types the next key within 50 ms: give the UI the frames it needs to move
+        // focus (a focus request lands one frame later, and a text box takes keys the frame after).
+        m_wait = 2;
     } else if (l.verb == "click") {
         float x0, y0, x1, y1;
         if (!trackedRect(l.arg, x0, y0, x1, y1)) {

@@ -68,6 +68,7 @@ private:
     core::ValidationResult m_final;                  // the finalize check, while problems are shown
     FocusChain m_chain;
     bool m_focusFirst = true;
+    std::string m_focusPath;                         // a field to focus when it is next drawn (a new row)
 };
 
 class RecordPanel {

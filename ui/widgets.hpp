@@ -20,6 +20,8 @@ public:
     void end();
     // Focus the first (or the index-th) item on the next frame.
     void focus(int index = 0) { m_target = index; }
+    // Focus the item about to be drawn (call just before before()).
+    void focusHere() { m_target = m_count; }
     int focused() const { return m_focused; }
 
 private:

@@ -175,3 +175,54 @@ TEST_CASE("gui: a conduct incident is filled and finalized with the keyboard onl
     CHECK(p["is_sea"] == false);
     CHECK(r["meta"]["sync"] == "queued");
 }
+
+TEST_CASE("gui: a readiness report with an equipment line is filled and finalized with the keyboard only",
+          "[ui][gui]") {
+    Gui g;
+    Script s;
+    s.unlock();
+    startForm(s, 1);
+    s.field("monthly_self_assessment").field("Battalion operations officer").field("2026-10-01").field("2026-10-31");
+    s.field("780").field("70").field("760").field("66").field("700").field("60");
+    for (int i = 0; i < 7; ++i) s.field("3");
+    s.field("120").field("118").field("4");
+    s.field("Two patrols cancelled for flooding on the Bouar road.");
+    s.tab(2).key("Enter");  // past "add task", then "add equipment line": typing goes on in the new row
+    s.type("apc_wheeled").field("Wheeled APC, MOU line 4").field("12").field("11").field("10");
+    s.line("wait 1").shot("readiness-filled.png");
+    s.key("Ctrl+Enter").line("wait 2").key("Enter").line("wait 3").expect("record").shot("readiness-final.png");
+    REQUIRE(g.run(s) == 0);
+    const json p = g.onlyFinal("readiness")["payload"];
+    CHECK(p["present_total"] == 760);
+    CHECK(p["women_present_pct"].get<double>() == Approx(7.9));
+    CHECK(p["rating_force_protection"] == 3);
+    CHECK(p["patrols_conducted"] == 118);
+    REQUIRE(p["equipment"].size() == 1);
+    CHECK(p["equipment"][0]["category"] == "apc_wheeled");
+    CHECK(p["equipment"][0]["serviceable"] == 10);
+    CHECK(p["equipment"][0]["below_threshold"] == true);  // 10 of 12 is under 90 %
+}
+
+TEST_CASE("gui: a bad entry gets its message at the field and blocks finalize", "[ui][gui]") {
+    Gui g;
+    Script s;
+    s.unlock();
+    startForm(s, 2);
+    s.field("no such course").field("in_mission").field("unit").field("2026-02-30").field("2026-11-06");
+    s.field("many").field("en").tab(2).type("95").field("18.5").tab();
+    s.field("-4").field("8,5");
+    s.line("wait 1").shot("form-bad-entries.png");
+    s.key("Ctrl+Enter").line("wait 2").shot("form-bad-finalize.png").expect("form");
+    // Esc with entries that cannot be saved warns first; a second Esc leaves without them.
+    s.key("Escape").line("wait 2").expect("form").shot("form-bad-leave.png");
+    s.key("Escape").line("wait 2").expect("home");
+    REQUIRE(g.run(s) == 0);
+    CHECK(g.ctl("record list --form training --status final --json").empty());
+    // What was valid before the first bad entry is kept as a draft.
+    json drafts = g.ctl("record list --form training --status draft --json");
+    REQUIRE(drafts.size() == 1);
+    json d = g.ctl("record show " + drafts[0]["id"].get<std::string>() + " --json")["payload"];
+    CHECK(d["kind"] == "in_mission");
+    CHECK_FALSE(d.contains("start_date"));
+    CHECK_FALSE(d.contains("course"));
+}

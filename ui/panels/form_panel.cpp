@@ -151,6 +151,10 @@ void FormPanel::drawField(client::App& app, const FieldDef& f, const std::string
 
     // Editor column
     ImGui::TableSetColumnIndex(1);
+    if (!m_focusPath.empty() && path == m_focusPath && f.type != FieldType::Computed) {
+        m_chain.focusHere();
+        m_focusPath.clear();
+    }
     const float width = std::min(ImGui::GetContentRegionAvail().x, ImGui::GetFontSize() * 30);
     const std::string name = "field." + path;
     bool edited = false, commit = false;
@@ -524,6 +528,12 @@ void FormPanel::draw(client::App& app, FrameInput& in) {
                 model.addRow(f.name);
                 m_buffers.clear();
                 m_buffers2.clear();
+                // Typing goes on in the new row's first field.
+                for (const auto& c : f.fields)
+                    if (c.userEditable()) {
+                        m_focusPath = f.name + "[" + std::to_string(values[f.name].size() - 1) + "]." + c.name;
+                        break;
+                    }
             }
             m_chain.after();
             ImGui::Unindent();

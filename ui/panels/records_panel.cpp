@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdio>
 
 #include "ui/panels.hpp"
 #include "ui/panels/panel_util.hpp"
@@ -176,7 +177,10 @@ void RecordsPanel::draw(client::App& app, FrameInput& in) {
         }
 
         // Keys move the selection only while the table has the focus (a click in it, Tab, or Down
-        // from the search box); the rows themselves stay out of ImGui's own arrow navigation.
+        // from the search box). ImGui's own arrow and page navigation is switched off in the table
+        // (it would scroll the rows under the selection and fight the clipper); it reads this flag
+        // at the start of the next frame, before the table is begun again.
+        ImGui::GetCurrentWindow()->Flags |= ImGuiWindowFlags_NoNavInputs;
         const bool focused = ImGui::IsWindowFocused();
         if (focused && !ImGui::IsAnyItemActive()) {
             std::int64_t next = m_selected;
@@ -215,14 +219,12 @@ void RecordsPanel::draw(client::App& app, FrameInput& in) {
                 ImGui::PushID(i);
                 const bool isStop = i == stop;
                 if (isStop) m_chain.before(false);
-                ImGui::PushItemFlag(ImGuiItemFlags_NoNav, !isStop);
                 const std::string title = r ? r->formTitle : std::string("...");
                 if (ImGui::Selectable(title.c_str(), i == m_selected,
                                       ImGuiSelectableFlags_SpanAllColumns | ImGuiSelectableFlags_AllowDoubleClick)) {
                     m_selected = i;
                     if (ImGui::IsMouseDoubleClicked(0) && r) toOpen = r->meta.id;
                 }
-                ImGui::PopItemFlag();
                 // A selectable's rectangle reaches half the item spacing beyond its row: not part of it.
                 const float slack = style.ItemSpacing.y * 0.5f;
                 const ImVec2 rowMin(0, ImGui::GetItemRectMin().y + slack), rowMax(0, ImGui::GetItemRectMax().y - slack);
@@ -240,6 +242,7 @@ void RecordsPanel::draw(client::App& app, FrameInput& in) {
                     m_focusRow = false;
                 }
                 if (i == m_selected && m_revealSelected) {
+                    std::fprintf(stderr, "reveal %d rowMin %.1f rowMax %.1f visTop %.1f visBottom %.1f scroll %.1f max %.1f\n", i, rowMin.y, rowMax.y, visTop, visBottom, ImGui::GetScrollY(), ImGui::GetScrollMaxY());
                     if (rowMin.y < visTop)
                         ImGui::SetScrollY(ImGui::GetScrollY() - (visTop - rowMin.y));
                     else if (rowMax.y > visBottom)
