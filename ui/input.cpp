@@ -18,7 +18,9 @@ void InputRouter::beforeNewFrame() {
     m_tab = io.KeysDown[GLFW_KEY_TAB];
     m_shift = io.KeyShift;
     io.KeysDown[GLFW_KEY_TAB] = false;
-    m_wasEditing = ImGui::IsAnyItemActive();
+    // Esc that closes an open combo or popup must not also leave the screen.
+    m_wasEditing = ImGui::IsAnyItemActive() ||
+                   ImGui::IsPopupOpen("", ImGuiPopupFlags_AnyPopupId | ImGuiPopupFlags_AnyPopupLevel);
 }
 
 FrameInput InputRouter::afterNewFrame() {

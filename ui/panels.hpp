@@ -76,6 +76,9 @@ public:
     void draw(client::App& app, FrameInput& in);
 
 private:
+    std::vector<storage::RecordMeta> m_history;  // read from the store when the screen is entered
+    std::string m_historyFor;                     // the record m_history belongs to
+    int m_lastFrame = -10;
     FocusChain m_chain;
 };
 

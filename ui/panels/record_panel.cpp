@@ -181,12 +181,17 @@ void fieldBlock(const std::vector<const FieldDef*>& fields, const json& payload,
         }
         ImGui::TableNextRow();
         ImGui::TableSetColumnIndex(0);
+        const std::string label = tr(f->label);
+        const std::string note = f->type == FieldType::Computed ? "(" + std::string(tr("form.computed")) + ")" : "";
         ImGui::PushStyleColor(ImGuiCol_Text, labelColour());
-        ImGui::TextWrapped("%s", tr(f->label).c_str());
+        ImGui::TextWrapped("%s", label.c_str());
         ImGui::PopStyleColor();
-        if (f->type == FieldType::Computed) {
-            ImGui::SameLine();
-            ImGui::TextDisabled("(%s)", tr("form.computed"));
+        if (!note.empty()) {
+            // Beside the label when both fit the column, else under it (never clipped).
+            const float both = ImGui::CalcTextSize(label.c_str()).x + ImGui::GetStyle().ItemSpacing.x +
+                               ImGui::CalcTextSize(note.c_str()).x;
+            if (both <= ImGui::GetColumnWidth()) ImGui::SameLine();
+            ImGui::TextDisabled("%s", note.c_str());
         }
         ImGui::TableSetColumnIndex(1);
         ImGui::TextWrapped("%s", valueText(*f, *v, ref).c_str());
@@ -241,7 +246,16 @@ void RecordPanel::draw(client::App& app, FrameInput& in) {
     const float em = ImGui::GetFontSize();
 
     // [SECTION] title and action
-    const storage::RecordMeta& latest = view->history.empty() ? meta : view->history.back();
+    // The history is read again whenever the screen is entered: an amendment made since the view
+    // was opened (then Esc back here) adds a draft revision, and the button must offer to resume it.
+    const int frame = ImGui::GetFrameCount();
+    if (frame != m_lastFrame + 1 || m_historyFor != meta.id) {
+        auto fresh = app.store()->history(meta.id);
+        m_history = fresh ? *fresh : view->history;
+        m_historyFor = meta.id;
+    }
+    m_lastFrame = frame;
+    const storage::RecordMeta& latest = m_history.empty() ? meta : m_history.back();
     const bool draftOpen = latest.status == "draft";
     const char* actionLabel = draftOpen ? tr("record.edit") : tr("record.amend");
     const float actionW = ImGui::CalcTextSize(actionLabel).x + ImGui::GetStyle().FramePadding.x * 2;
@@ -328,7 +342,7 @@ void RecordPanel::draw(client::App& app, FrameInput& in) {
         ImGui::TableSetupColumn(tr("list.col_updated"));
         ImGui::TableSetupColumn(tr("record.finalized"), ImGuiTableColumnFlags_WidthStretch);
         ImGui::TableHeadersRow();
-        for (auto it = view->history.rbegin(); it != view->history.rend(); ++it) {
+        for (auto it = m_history.rbegin(); it != m_history.rend(); ++it) {
             ImGui::TableNextRow();
             ImGui::TableNextColumn();
             ImGui::Text("%d", it->revision);

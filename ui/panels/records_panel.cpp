@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <climits>
-#include <cstdio>
 
 #include "ui/panels.hpp"
 #include "ui/panels/panel_util.hpp"
@@ -195,6 +194,8 @@ void RecordsPanel::draw(client::App& app, FrameInput& in) {
             if (next != m_selected) {
                 m_selected = next;
                 m_focusRow = m_revealSelected = true;
+                // As ImGui does for its own keyboard moves: no hover highlight until the mouse moves.
+                GImGui->NavDisableMouseHover = true;
             }
             if (in.enter && m_selected >= 0) {
                 if (const client::ListRow* r = model.row(m_selected)) toOpen = r->meta.id;
@@ -202,6 +203,8 @@ void RecordsPanel::draw(client::App& app, FrameInput& in) {
             }
         }
 
+        // The selection stands out more while the keys act on it, so the keyboard focus is visible.
+        if (focused) ImGui::PushStyleColor(ImGuiCol_Header, ImGui::GetStyleColorVec4(ImGuiCol_HeaderHovered));
         // One row is the table's stop in the Tab chain: the selected one, else the first.
         const std::int64_t stop = m_selected >= 0 ? m_selected : 0;
         const int rows = static_cast<int>(std::min<std::int64_t>(count, INT_MAX));
@@ -242,11 +245,10 @@ void RecordsPanel::draw(client::App& app, FrameInput& in) {
                     m_focusRow = false;
                 }
                 if (i == m_selected && m_revealSelected) {
-                    std::fprintf(stderr, "reveal %d rowMin %.1f rowMax %.1f visTop %.1f visBottom %.1f scroll %.1f max %.1f\n", i, rowMin.y, rowMax.y, visTop, visBottom, ImGui::GetScrollY(), ImGui::GetScrollMaxY());
                     if (rowMin.y < visTop)
                         ImGui::SetScrollY(ImGui::GetScrollY() - (visTop - rowMin.y));
-                    else if (rowMax.y > visBottom)
-                        ImGui::SetScrollY(ImGui::GetScrollY() + (rowMax.y - visBottom) + style.CellPadding.y);
+                    else if (rowMax.y + slack > visBottom)
+                        ImGui::SetScrollY(ImGui::GetScrollY() + (rowMax.y + slack - visBottom));
                     m_revealSelected = false;
                 }
                 if (isStop) {
@@ -270,6 +272,7 @@ void RecordsPanel::draw(client::App& app, FrameInput& in) {
                     ImGui::SetTooltip("%s", r->summary.c_str());
             }
         }
+        if (focused) ImGui::PopStyleColor();
         if (rowHeight > 0) m_pageRows = std::max(1, static_cast<int>((visBottom - visTop) / rowHeight));
         ImGui::EndTable();
     }

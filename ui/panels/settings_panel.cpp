@@ -74,13 +74,13 @@ void SettingsPanel::draw(client::App& app, FrameInput& in) {
         ImGui::InputTextWithHint("##hq", "https://", &m_edit.hqUrl);
         track("settings.hq");
         m_chain.after();
-        if (!hqOk) {
-            ImGui::SameLine();
-            ImGui::TextColored(colourBad(), "%s", tr("settings.hq_invalid"));
-        } else {
-            ImGui::SameLine();
-            ImGui::TextDisabled("%s", tr("settings.hq_hint"));
-        }
+        // Beside the field when it fits (large French text often does not), else under it.
+        const char* aside = hqOk ? tr("settings.hq_hint") : tr("settings.hq_invalid");
+        const float room = ImGui::GetContentRegionAvail().x - ImGui::GetItemRectSize().x - ImGui::GetStyle().ItemSpacing.x;
+        if (ImGui::CalcTextSize(aside).x <= room) ImGui::SameLine();
+        ImGui::PushTextWrapPos(0);
+        ImGui::TextColored(hqOk ? colourMuted() : colourBad(), "%s", aside);
+        ImGui::PopTextWrapPos();
 
         rowLabel(tr("settings.font"));
         m_chain.before(false);
