@@ -141,17 +141,28 @@ struct Store::Impl {
         return out;
     }
 
-    // fresh: the id was made in the caller's transaction, so it has no row to remove. The removal
-    // scans the whole index (record_id is UNINDEXED), which bulk imports cannot pay per record.
+    // Removes a record's search row by its rowid (search_doc maps record ids to rows: the FTS
+    // table cannot look up its UNINDEXED record_id column without scanning every row).
+    void unindexRecord(const std::string& id) {
+        Stmt q(db, "SELECT doc FROM search_doc WHERE record_id = ?");
+        q.bind(1, id);
+        if (!q.step()) return;
+        std::int64_t doc = q.int64(0);
+        Stmt del(db, "DELETE FROM search_fts WHERE rowid = ?");
+        del.bind(1, doc).run();
+        Stmt del2(db, "DELETE FROM search_doc WHERE record_id = ?");
+        del2.bind(1, id).run();
+    }
+
+    // fresh: the id was made in the caller's transaction, so it has no row to remove.
     void indexRecord(const std::string& id, const FormDef& form, const json& payload, bool fresh = false) {
-        if (!fresh) {
-            Stmt del(db, "DELETE FROM search_fts WHERE record_id = ?");
-            del.bind(1, id).run();
-        }
+        if (!fresh) unindexRecord(id);
         std::string tokens = searchTokens(form, payload);
         if (tokens.empty()) return;
         Stmt ins(db, "INSERT INTO search_fts(record_id, tokens) VALUES (?, ?)");
         ins.bind(1, id).bind(2, tokens).run();
+        Stmt map(db, "INSERT INTO search_doc(record_id, doc) VALUES (?, ?)");
+        map.bind(1, id).bind(2, db.lastInsertRowid()).run();
     }
 
     void putFacts(const std::string& id, int revision, const FormDef& form, const std::string& unit,
@@ -302,6 +313,13 @@ CREATE TABLE record_fact (
 CREATE INDEX record_fact_by_form ON record_fact (form_id, unit_id);
 )SQL";
 
+const char* kSchemaV3 = R"SQL(
+CREATE TABLE search_doc (
+  record_id TEXT PRIMARY KEY,
+  doc       INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+)SQL";
+
 int userVersion(Db& db) {
     Stmt st(db, "PRAGMA user_version");
     st.step();
@@ -322,7 +340,7 @@ void configure(Db& db) {
 }  // namespace
 
 // Runs every migration newer than the file's version, each in its own transaction.
-// Migration 2 needs the key (it builds the search index and facts from sealed payloads).
+// Migration 3 needs the key (it rebuilds the search index and facts from sealed payloads).
 static void migrate(Store::Impl& s, int target) {
     int v = userVersion(s.db);
     if (v > kSchemaVersion)
@@ -333,9 +351,12 @@ static void migrate(Store::Impl& s, int target) {
         Transaction tx(s.db);
         switch (v + 1) {
             case 1: s.db.exec(kSchemaV1); break;
-            case 2: {
-                s.db.exec(kSchemaV2);
-                // Backfill: index every record's newest revision, record facts of every newest final one.
+            case 2: s.db.exec(kSchemaV2); break;
+            case 3: {
+                // search_doc, then a full rebuild of the search index and the facts from the sealed
+                // payloads (the rebuild needs the key, so migrations run after the key check).
+                s.db.exec(kSchemaV3);
+                s.db.exec("DELETE FROM search_fts; DELETE FROM record_fact;");
                 std::vector<std::tuple<std::string, int, std::string, int, std::string, std::string, std::int64_t>> rows;
                 {
                     Stmt st(s.db,
@@ -352,6 +373,7 @@ static void migrate(Store::Impl& s, int target) {
                     auto form = s.forms->find(formId, formVersion);
                     if (!form) continue;
                     json payload = s.openPayload(id, rev, s.loadBlob(id, rev));
+                    // Rows come in revision order per record, so the newest revision's words win.
                     s.indexRecord(id, *form, payload);
                     if (status == "final") s.putFacts(id, rev, *form, unit, seq, payload);
                 }
@@ -737,8 +759,7 @@ Result<void> Store::discardDraft(const std::string& id) {
             auto form = requireForm(m_forms, meta->formId, meta->formVersion);
             s.indexRecord(id, *form, s.openPayload(id, meta->revision - 1, s.loadBlob(id, meta->revision - 1)));
         } else {
-            Stmt d2(s.db, "DELETE FROM search_fts WHERE record_id = ?");
-            d2.bind(1, id).run();
+            s.unindexRecord(id);
         }
         tx.commit();
     });

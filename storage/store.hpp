@@ -23,7 +23,7 @@ namespace outpost::storage {
 
 using json = nlohmann::json;
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 constexpr const char* kStoreFileName = "outpost.db";
 
 struct StoreOptions {

@@ -239,7 +239,7 @@ TEST_CASE("nothing a user typed is on disk in plaintext: db, WAL, backups", "[st
     for (const char* m : {"MARKERTITLE4471", "MARKERNOTES9920", "MARKERDRAFT5531"}) CHECK_FALSE(test::anyFileContains(t.path(), m));
 }
 
-TEST_CASE("migration 1 -> 2 keeps the data and builds search and facts from it", "[storage][migration]") {
+TEST_CASE("migrations 1 -> 3 keep the data and build search and facts from it", "[storage][migration]") {
     TempDir t;
     InitOptions io;
     io.unitId = firstUnit();
@@ -254,7 +254,7 @@ TEST_CASE("migration 1 -> 2 keeps the data and builds search and facts from it",
         REQUIRE(d.ok());
         id = d->meta.id;
     }
-    rawExec(t.path(), "DROP TABLE search_fts; DROP TABLE record_fact; PRAGMA user_version = 1;");
+    rawExec(t.path(), "DROP TABLE search_doc; DROP TABLE search_fts; DROP TABLE record_fact; PRAGMA user_version = 1;");
     {
         sqlite3* db = nullptr;
         sqlite3_open((t.path() + "/outpost.db").c_str(), &db);
@@ -267,7 +267,7 @@ TEST_CASE("migration 1 -> 2 keeps the data and builds search and facts from it",
     }
     auto s = Store::open(t.path(), testKey());
     REQUIRE(s.ok());
-    CHECK((*s)->info().schemaVersion == 2);
+    CHECK((*s)->info().schemaVersion == kSchemaVersion);
     CHECK((*s)->get(id).ok());
     auto v = (*s)->verify();
     REQUIRE(v.ok());
@@ -314,4 +314,31 @@ TEST_CASE("backups are consistent copies and only the newest N are kept", "[stor
     REQUIRE(rs.ok());
     CHECK((*rs)->get(d->meta.id)->meta.status == "final");
     CHECK((*rs)->verify()->empty());
+}
+
+TEST_CASE("migration 2 -> 3 maps search rows and rebuilds the index from the payloads", "[storage][migration]") {
+    TempDir t;
+    auto s = makeStore(t);
+    auto a = s->createDraft("kitchen-sink", sinkPayload("Convoi vers Bangassou"));
+    REQUIRE(a.ok());
+    { auto fin = s->finalize(a->meta.id); REQUIRE(fin.ok()); }
+    auto b = s->createDraft("kitchen-sink", sinkPayload("Patrouille de nuit"));
+    REQUIRE(b.ok());
+    s.reset();
+    // As a schema-2 store was: no search_doc, and an index the new code cannot map.
+    rawExec(t.path(), "DROP TABLE search_doc; PRAGMA user_version = 2;");
+    auto r = Store::open(t.path(), testKey());
+    REQUIRE(r.ok());
+    auto& st = *r;
+    CHECK(st->info().schemaVersion == 3);
+    CHECK(st->search("bangassou")->size() == 1);
+    CHECK(st->search("patrouille")->size() == 1);
+    // Editing after the migration replaces the record's words instead of adding to them.
+    json p = sinkPayload("Escorte de carburant");
+    REQUIRE(st->saveDraft(b->meta.id, p).ok());
+    CHECK(st->search("patrouille")->empty());
+    CHECK(st->search("carburant")->size() == 1);
+    REQUIRE(st->discardDraft(b->meta.id).ok());
+    CHECK(st->search("carburant")->empty());
+    CHECK(st->verify()->empty());
 }
