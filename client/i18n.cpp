@@ -15,6 +15,10 @@ std::atomic<Lang> g_lang{Lang::En};
 const std::vector<CatalogEntry> kCatalog = {
     // application
     {"app.title", "Outpost", "Outpost"},
+    // French puts a (narrow) space before a colon.
+    {"punct.colon", ": ", " : "},
+    {"status.waiting", "waiting to sync", "en attente d'envoi"},
+    {"status.link", "Link to HQ", "Liaison avec le QG"},
     {"app.unit", "Unit", "Unité"},
     {"app.user", "User", "Utilisateur"},
     {"nav.home", "Home", "Accueil"},

@@ -8,7 +8,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <algorithm>
+#include <fstream>
+#include <map>
 #include <optional>
+#include <vector>
 
 #include "client/app.hpp"
 #include "storage/store.hpp"
@@ -22,7 +26,8 @@ int main(int argc, char** argv) {
     CLI::App cli{"outpost - the Outpost field client", "outpost"};
     std::string store = storage::defaultStoreDir(), script, shotDir = ".", size = "1366x768", theme, lang;
     int frames = 0;
-    std::string shotAtEnd;
+    std::string shotAtEnd, openScreen;
+    bool unlockFromEnv = false, bench = false;
     cli.add_option("--store", store, "store folder (default: $OUTPOST_STORE or ~/.local/share/outpost)");
     cli.add_option("--script", script, "run a script of input events, then exit (docs/operations.md)");
     cli.add_option("--screenshot-dir", shotDir, "where the script's screenshots go");
@@ -31,6 +36,12 @@ int main(int argc, char** argv) {
     cli.add_option("--screenshot", shotAtEnd, "with --frames: write the last frame to this PNG");
     cli.add_option("--theme", theme, "day or night, for this run only")->check(CLI::IsMember({"day", "night"}));
     cli.add_option("--lang", lang, "en or fr, for this run only")->check(CLI::IsMember({"en", "fr"}));
+    cli.add_flag("--unlock-from-env", unlockFromEnv,
+                 "unlock with $OUTPOST_PASSPHRASE instead of the unlock screen (scripts and benchmarks)");
+    cli.add_option("--open", openScreen, "after unlocking, open this screen: records, gaps, sync, settings")
+        ->check(CLI::IsMember({"home", "records", "gaps", "sync", "settings"}));
+    cli.add_flag("--bench", bench,
+                 "print 'first-frame' when the first frame is shown, and at exit one JSON line of frame figures");
     CLI11_PARSE(cli, argc, argv);
 
     int width = 1366, height = 768;
@@ -65,8 +76,22 @@ int main(int argc, char** argv) {
     win.loadFonts(loaded.effectiveFontSize());
     win.applyTheme(loaded.theme, loaded.largeText);
 
+    if (unlockFromEnv) {
+        const char* pass = std::getenv("OUTPOST_PASSPHRASE");
+        auto r = app.unlock(pass ? pass : "");
+        if (!r) {
+            std::cerr << "outpost: " << r.error().message << "\n";
+            return 5;
+        }
+        static const std::map<std::string, client::Screen> screens = {
+            {"home", client::Screen::Home}, {"records", client::Screen::Records}, {"gaps", client::Screen::Gaps},
+            {"sync", client::Screen::Sync}, {"settings", client::Screen::Settings}};
+        if (!openScreen.empty()) app.go(screens.at(openScreen));
+    }
+
     ui::Shell shell;
     ui::InputRouter router;
+    std::vector<double> buildMicros;
     int frame = 0;
     int exitCode = 0;
     while (!win.shouldClose()) {
@@ -92,6 +117,11 @@ int main(int argc, char** argv) {
             std::cerr << "outpost: could not write the screenshot " << shot << "\n";
             exitCode = 4;
         }
+        if (bench) {
+            if (frame == 1) std::cout << "first-frame" << std::endl;
+            // The first frames build caches (fonts, pages of the list): measure the steady state.
+            if (frame > 5) buildMicros.push_back(win.lastBuildCpuMicros());
+        }
         if (runner && runner->failed()) {
             std::cerr << "outpost: " << runner->error() << "\n";
             exitCode = 3;
@@ -99,6 +129,19 @@ int main(int argc, char** argv) {
         }
         if (runner && (runner->done() || runner->quitRequested())) break;
         if (frames > 0 && frame >= frames) break;
+    }
+    if (bench) {
+        std::sort(buildMicros.begin(), buildMicros.end());
+        auto pct = [&](double p) {
+            return buildMicros.empty() ? 0.0 : buildMicros[static_cast<std::size_t>(p * (buildMicros.size() - 1))];
+        };
+        long rssKb = 0;
+        std::ifstream status("/proc/self/status");
+        for (std::string line; std::getline(status, line);)
+            if (line.rfind("VmRSS:", 0) == 0) rssKb = std::stol(line.substr(6));
+        std::cout << "{\"frames\":" << frame << ",\"build_cpu_us_p50\":" << pct(0.5)
+                  << ",\"build_cpu_us_p99\":" << pct(0.99) << ",\"rss_kb\":" << rssKb
+                  << ",\"screen\":\"" << client::screenName(app.screen()) << "\"}" << std::endl;
     }
     return exitCode;
 }

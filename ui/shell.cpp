@@ -92,8 +92,8 @@ void Shell::draw(client::App& app, FrameInput& in) {
     else
         ImGui::TextDisabled("%s", "");
     const auto& h = app.home();
-    std::string right2 = std::to_string(h.waiting) + " " + tr("home.waiting") + "  ·  " + tr("home.link") + ": " +
-                         (h.linkState.empty() ? tr("home.link_none") : h.linkState);
+    std::string right2 = std::to_string(h.waiting) + " " + tr("status.waiting") + "  ·  " + tr("status.link") +
+                         tr("punct.colon") + (h.linkState.empty() ? tr("home.link_none") : h.linkState);
     ImGui::SameLine(std::max(ImGui::GetCursorPosX() + 12, right - ImGui::CalcTextSize(right2.c_str()).x));
     ImGui::TextDisabled("%s", right2.c_str());
     ImGui::End();

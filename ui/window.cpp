@@ -9,6 +9,8 @@
 #include <imgui.h>
 #include <stb_image_write.h>
 
+#include <time.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <vector>
@@ -16,6 +18,12 @@
 namespace outpost::ui {
 
 namespace {
+
+double threadCpuMicros() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
+}
 
 // Latin-1, Latin Extended-A (œ, Œ), general punctuation (’ « » … —), the euro sign, arrows and
 // the few symbols the panels draw (✓ ✗ ● ▲ ▼).
@@ -181,11 +189,13 @@ void Window::beginFrame(const std::function<void()>& inject) {
     ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplGlfw_NewFrame();
     if (inject) inject();
+    m_buildStart = threadCpuMicros();
     ImGui::NewFrame();
 }
 
 bool Window::endFrame(const std::string& screenshotPath) {
     ImGui::Render();
+    m_buildMicros = threadCpuMicros() - m_buildStart;
     int w = 0, h = 0;
     glfwGetFramebufferSize(m_window, &w, &h);
     glViewport(0, 0, w, h);

@@ -34,12 +34,16 @@ public:
     // Renders and presents. When screenshotPath is not empty the frame is also written there as PNG.
     bool endFrame(const std::string& screenshotPath = {});
     GLFWwindow* handle() const { return m_window; }
+    // Thread CPU time of the last frame from just before ImGui::NewFrame to just after ImGui::Render
+    // (building the UI, not drawing it on the GPU), in microseconds.
+    double lastBuildCpuMicros() const { return m_buildMicros; }
     float contentScale() const { return m_scale; }
 
 private:
     GLFWwindow* m_window = nullptr;
     bool m_imgui = false;
     float m_scale = 1.0f;
+    double m_buildStart = 0, m_buildMicros = 0;
     std::string m_error;
 };
 

@@ -79,6 +79,15 @@ struct Gui {
         return code;
     }
 
+    // Runs outpostctl; fails the test when it does not succeed.
+    void ctlRun(const std::string& args) {
+        std::string cmd = "OUTPOST_PASSPHRASE=" + quote(kPass) + " " + quote(OUTPOSTCTL) + " --store " + quote(store) +
+                          " " + args + " > /dev/null 2>&1";
+        int status = std::system(cmd.c_str());
+        REQUIRE(WIFEXITED(status));
+        REQUIRE(WEXITSTATUS(status) == 0);
+    }
+
     json ctl(const std::string& args) {
         std::string out = t.sub("ctl.out");
         std::string cmd = "OUTPOST_PASSPHRASE=" + quote(kPass) + " " + quote(OUTPOSTCTL) + " --store " + quote(store) +
@@ -225,4 +234,40 @@ TEST_CASE("gui: a bad entry gets its message at the field and blocks finalize", 
     CHECK(d["kind"] == "in_mission");
     CHECK_FALSE(d.contains("start_date"));
     CHECK_FALSE(d.contains("course"));
+}
+
+TEST_CASE("gui: French and the night theme, chosen in Settings, on every screen", "[ui][gui]") {
+    Gui g;
+    g.ctlRun("demo-seed --count 300 --seed 7");
+    Script s;
+    s.unlock().shot("home-en-day.png");
+    s.line("click nav.gaps").line("wait 3").shot("gaps-en-day.png");
+    s.line("click nav.settings").line("wait 2").expect("settings");
+    s.line("click settings.fr").line("click settings.night").line("click settings.save").line("wait 4");
+    s.shot("settings-fr-night.png");
+    s.line("click nav.home").line("wait 3").expect("home").shot("home-fr-night.png");
+    s.line("click nav.records").line("wait 3").expect("records").shot("records-fr-night.png");
+    s.line("click nav.gaps").line("wait 3").expect("gaps").shot("gaps-fr-night.png");
+    s.line("click nav.sync").line("wait 3").expect("sync").shot("sync-fr-night.png");
+    s.line("click nav.home").line("wait 2").line("click new.readiness").line("wait 3").expect("form");
+    s.field("commander_evaluation").tab(3).type("2026-13-40").tab().type("-5");
+    s.key("Ctrl+Enter").line("wait 3").shot("form-fr-night.png");
+    REQUIRE(g.run(s) == 0);
+    // The choice is kept: the next start opens in French at night.
+    std::string settings = outpost::test::readFile(g.store + "/settings.json");
+    CHECK(json::parse(settings)["language"] == "fr");
+    CHECK(json::parse(settings)["theme"] == "night");
+    for (const char* shot : {"home-fr-night.png", "records-fr-night.png", "gaps-fr-night.png", "form-fr-night.png"})
+        CHECK(fs::file_size(fs::path(shotsDir(g.t)) / shot) > 10000);
+}
+
+TEST_CASE("gui: a list of 100,000 records opens and scrolls", "[ui][gui][slow]") {
+    Gui g;
+    g.ctlRun("demo-seed --count 100000 --seed 11");
+    Script s;
+    s.unlock().line("click nav.records").line("wait 3").expect("records");
+    s.line("click records.row0").key("PageDown").key("PageDown").key("End").line("wait 3");
+    s.shot("records-100k.png").key("Enter").line("wait 3").expect("record").shot("record-from-100k.png");
+    REQUIRE(g.run(s) == 0);
+    CHECK(fs::file_size(fs::path(shotsDir(g.t)) / "records-100k.png") > 10000);
 }

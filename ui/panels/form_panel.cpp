@@ -113,6 +113,7 @@ std::string& FormPanel::buffer(const std::string& path, const json& value, const
 
 void FormPanel::drawField(client::App& app, const FieldDef& f, const std::string& path, json& slot, const json& shown,
                           FrameInput& in) {
+    (void)in;  // fields take Enter and Tab through the focus chain, not directly
     client::FormModel& model = app.form();
     if (model.hidden(path)) return;
     const auto& ref = app.store()->reference();
@@ -373,7 +374,7 @@ void FormPanel::drawProblems(client::App& app, FrameInput& in) {
                 label += " " + rest.substr(0, rest.find(']') + 1) + (c ? " " + tr(c->label) : "");
             }
         }
-        ImGui::BulletText("%s: %s", label.c_str(), client::issueText(i).c_str());
+        ImGui::BulletText("%s%s%s", label.c_str(), tr("punct.colon"), client::issueText(i).c_str());
     }
     ImGui::EndChild();
     ImGui::PopStyleColor();
