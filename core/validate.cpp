@@ -70,6 +70,9 @@ namespace {
 
 // Shows a value in a message without pasting a whole essay (or a 10 MB string) into it.
 std::string brief(const json& v) {
+    if (v.is_number_float() && std::isfinite(v.get<double>()) && std::floor(v.get<double>()) == v.get<double>() &&
+        std::fabs(v.get<double>()) < 1e15)
+        return std::to_string(static_cast<long long>(v.get<double>()));
     std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
     if (s.size() > 40) s = s.substr(0, 37) + "...";
     return s;
@@ -485,7 +488,10 @@ private:
             RecordContext ctx(*this, nullptr, group, row);
             needed = needed || Expr::truthy(evalSafely(f.requiredIf, ctx, path, "required_if"));
         }
-        if (final && needed && isEmptyValue(value)) add(path, "required", "a value is required");
+        // A value refused for its type is already reported at this path: "required" would say it twice.
+        bool reported = false;
+        for (const auto& i : m_result.issues) reported = reported || (i.path == path && !i.warning);
+        if (final && needed && isEmptyValue(value) && !reported) add(path, "required", "a value is required");
         if (!f.constraint.empty() && !isEmptyValue(value)) {
             RecordContext ctx(*this, value, group, row);
             json r = evalSafely(f.constraint, ctx, path, "constraint");

@@ -54,4 +54,16 @@ run export --form training --format csv | head -n 5
 run verify
 run backup
 
+GUI="$BUILD/ui/outpost"
+if [ -n "${DISPLAY:-}" ] && [ -x "$GUI" ]; then
+  step "The field client: unlock with the passphrase $OUTPOST_PASSPHRASE"
+  "$GUI" --store "$STORE"
+elif [ -x "$GUI" ]; then
+  step "No display here: the field client ran under Xvfb and took a picture of its home screen"
+  unset_pass=$OUTPOST_PASSPHRASE
+  OUTPOST_PASSPHRASE=$unset_pass xvfb-run -a -s "-screen 0 1366x768x24" "$GUI" --store "$STORE" --unlock-from-env \
+    --frames 10 --screenshot "$PWD/.demo/home.png"
+  echo "See .demo/home.png. With a display, run: $GUI --store $STORE  (passphrase: $OUTPOST_PASSPHRASE)"
+fi
+
 step "Done. The store is in $STORE; try: $CTL --store $STORE record list"

@@ -470,7 +470,10 @@ void FormPanel::draw(client::App& app, FrameInput& in) {
         tableOpen = false;
     };
     int section = 0;
+    const FieldDef* previous = nullptr;
     for (const auto& f : form.fields) {
+        const FieldDef* before = previous;
+        previous = &f;
         if (model.hidden(f.name)) continue;
         if (f.sensitive && !inSensitive) {
             closeTable();
@@ -487,7 +490,8 @@ void FormPanel::draw(client::App& app, FrameInput& in) {
         if (f.type == FieldType::Repeat) {
             closeTable();
             ImGui::Spacing();
-            heading(tr(f.label).c_str());
+            // A note just before the group already heads it; do not say the title twice.
+            if (!(before && before->type == FieldType::Note && !model.hidden(before->name))) heading(tr(f.label).c_str());
             if (!tr(f.hint).empty()) ImGui::TextDisabled("%s", tr(f.hint).c_str());
             if (const core::Issue* gi = model.issueAt(f.name); gi || (m_showProblems && m_final.firstAt(f.name))) {
                 const core::Issue* i = gi ? gi : m_final.firstAt(f.name);
