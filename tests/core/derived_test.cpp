@@ -2,16 +2,13 @@
 #include <catch2/catch.hpp>
 
 #include "core/derived.hpp"
-#include "support/test_support.hpp"
+#include "support/core_fixtures.hpp"
 
 using namespace outpost::core;
 using outpost::test::fixture;
+using outpost::test::smallRef;
 
 namespace {
-const ReferenceData& smallRef() {
-    static const ReferenceData rd = ReferenceData::fromJson(fixture("reference_small.json")).value();
-    return rd;
-}
 FactRow session(const std::string& unit, const std::string& course, const std::string& end, int attendees, int passed,
                 std::int64_t order = 1) {
     return FactRow{"rec-" + course + end, "training", unit, order,

@@ -4,16 +4,13 @@
 #include "core/builtin.hpp"
 #include "core/form.hpp"
 #include "core/refdata.hpp"
-#include "support/test_support.hpp"
+#include "support/core_fixtures.hpp"
 
 using namespace outpost::core;
 using outpost::test::fixture;
+using outpost::test::smallRef;
 
 namespace {
-const ReferenceData& smallRef() {
-    static const ReferenceData rd = ReferenceData::fromJson(fixture("reference_small.json")).value();
-    return rd;
-}
 json minimalForm() {
     return json::parse(R"({"form": "t", "version": 1, "title": "T", "fields": [
         {"name": "a", "type": "integer", "label": "A"}]})");

@@ -4,16 +4,13 @@
 #include "core/form.hpp"
 #include "core/refdata.hpp"
 #include "core/validate.hpp"
-#include "support/test_support.hpp"
+#include "support/core_fixtures.hpp"
 
 using namespace outpost::core;
 using outpost::test::fixture;
+using outpost::test::smallRef;
 
 namespace {
-const ReferenceData& smallRef() {
-    static const ReferenceData rd = ReferenceData::fromJson(fixture("reference_small.json")).value();
-    return rd;
-}
 const FormDef& sink() {
     static const FormDef f = parseFormDef(fixture("kitchen_sink.json"), smallRef()).value();
     return f;
