@@ -16,8 +16,10 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <sstream>
 
+#include "client/demo_data.hpp"
 #include "core/utf8.hpp"
 #include "storage/store.hpp"
 
@@ -210,6 +212,8 @@ struct Options {
     std::string format = "csv";
     std::string outPath;
     bool includeDrafts = false;
+    int count = 200;
+    std::uint64_t seed = 2026;
 };
 
 void cmdInit(const Options& o, std::ostream& out) {
@@ -473,6 +477,33 @@ void cmdInfo(const Options& o, std::ostream& out) {
     out << j.dump(2) << "\n";
 }
 
+// Realistic demo records spread over the mission's units, finalized in batches of one transaction.
+void cmdDemoSeed(const Options& o, std::ostream& out) {
+    auto s = openStore(o.store);
+    DemoData demo(s->reference(), o.seed);
+    const auto units = demo.unitIds();
+    constexpr int kBatch = 1000;
+    std::map<std::string, std::vector<json>> pending;
+    std::map<std::string, int> made;
+    auto flush = [&] {
+        for (auto& [form, payloads] : pending) {
+            if (payloads.empty()) continue;
+            check(s->importFinal(form, payloads));
+            made[form] += static_cast<int>(payloads.size());
+            payloads.clear();
+        }
+    };
+    for (int i = 0; i < o.count; ++i) {
+        // Mostly training sessions and readiness reports, as a mission's stores hold.
+        int pick = i % 10;
+        const char* form = pick < 5 ? "training" : pick < 8 ? "readiness" : pick < 9 ? "training-gap" : "incident";
+        pending[form].push_back(demo.next(form, units[static_cast<std::size_t>(i) % units.size()]));
+        if ((i + 1) % kBatch == 0) flush();
+    }
+    flush();
+    for (const auto& [form, n] : made) out << n << " final " << form << " record(s) added\n";
+}
+
 }  // namespace
 
 // [SECTION] runCli
@@ -564,6 +595,11 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     auto* ob = app.add_subcommand("outbox", "reports waiting to be sent to HQ, in sending order");
     ob->add_flag("--json", o.asJson, "print JSON");
     on(ob, [&] { cmdOutbox(o, out); });
+    auto* seed = app.add_subcommand("demo-seed", "add realistic demo records (final, queued) across the mission's units");
+    seed->add_option("--count", o.count, "how many (default 200)")->check(CLI::Range(1, 1000000));
+    seed->add_option("--seed", o.seed, "random seed (the same seed gives the same records)");
+    on(seed, [&] { cmdDemoSeed(o, out); });
+
     auto* inf = app.add_subcommand("info", "the store's unit, user, schema and counts");
     on(inf, [&] { cmdInfo(o, out); });
 
