@@ -215,3 +215,18 @@ TEST_CASE("cli: init refuses bad set-up input", "[client][cli]") {
     CHECK(r.code == 3);
     CHECK_THAT(r.err, Catch::Contains("outpostctl init"));
 }
+
+TEST_CASE("cli: demo-seed adds final, queued records and refuses a bad count", "[client][cli]") {
+    Fixture f;
+    auto r = ctl(f.store, {"demo-seed", "--count", "0"});
+    CHECK(r.code == 1);
+    r = ctl(f.store, {"demo-seed", "--count", "many"});
+    CHECK(r.code == 1);
+    r = ctl(f.store, {"demo-seed", "--count", "12", "--seed", "3"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    auto info = json::parse(ctl(f.store, {"info"}).out);
+    CHECK(info["final"] == 12);
+    CHECK(info["outbox"] == 12);
+    CHECK(ctl(f.store, {"verify"}).code == 0);
+}

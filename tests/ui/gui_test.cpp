@@ -271,3 +271,36 @@ TEST_CASE("gui: a list of 100,000 records opens and scrolls", "[ui][gui][slow]")
     REQUIRE(g.run(s) == 0);
     CHECK(fs::file_size(fs::path(shotsDir(g.t)) / "records-100k.png") > 10000);
 }
+
+TEST_CASE("gui: bad command-line options and scripts are refused with the reason", "[ui]") {
+    TempDir t;
+    auto runGui = [&](const std::string& args) {
+        std::string cmd = quote(OUTPOST_GUI) + " " + args + " > " + t.sub("out") + " 2>&1";
+        int status = std::system(cmd.c_str());
+        return std::make_pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1, outpost::test::readFile(t.sub("out")));
+    };
+    auto [code, out] = runGui("--size big");
+    CHECK(code == 1);
+    CHECK_THAT(out, Catch::Contains("--size must be WIDTHxHEIGHT"));
+    std::tie(code, out) = runGui("--script " + t.sub("missing.txt"));
+    CHECK(code == 1);
+    CHECK_THAT(out, Catch::Contains("cannot read the script"));
+    std::ofstream(t.sub("bad.txt")) << "wait 2\nfly to the moon\n";
+    std::tie(code, out) = runGui("--script " + t.sub("bad.txt"));
+    CHECK(code == 1);
+    CHECK_THAT(out, Catch::Contains("bad.txt:2: unknown command 'fly'"));
+    std::ofstream(t.sub("badkey.txt")) << "key Ctrl+Hyper\n";
+    std::tie(code, out) = runGui("--script " + t.sub("badkey.txt"));
+    CHECK(code == 1);
+    CHECK_THAT(out, Catch::Contains("unknown key"));
+    std::tie(code, out) = runGui("--theme purple");
+    CHECK(code != 0);
+}
+
+TEST_CASE("gui: a click on a widget that is not on screen fails the script, naming it", "[ui][gui]") {
+    Gui g;
+    Script s;
+    s.unlock().line("click nav.nowhere");
+    CHECK(g.run(s) == 3);
+    CHECK_THAT(outpost::test::readFile(g.t.sub("gui.log")), Catch::Contains("no widget named 'nav.nowhere'"));
+}
