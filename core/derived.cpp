@@ -49,9 +49,11 @@ std::string civilFromDays(long long z) {
     long long d = doy - (153 * mp + 2) / 5 + 1;
     long long m = mp < 10 ? mp + 3 : mp - 9;
     if (m <= 2) ++y;
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld", y, m, d);
-    return buf;
+    auto pad = [](long long v, std::size_t width) {
+        std::string t = std::to_string(v);
+        return t.size() < width ? std::string(width - t.size(), '0') + t : t;
+    };
+    return pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2);
 }
 
 }  // namespace
