@@ -146,8 +146,9 @@ std::string Codec::open(const Bytes& blob, std::string_view ad) const {
 }
 
 std::string Codec::searchToken(std::string_view word) const {
-    // 80 bits: collisions between distinct words stay negligible for any store a laptop holds.
-    unsigned char h[10];
+    // 65 bits (13 base32 characters): two distinct words of a store of a million distinct words and
+    // prefixes share a token with a probability under one in ten million.
+    unsigned char h[9];
     crypto_generichash(h, sizeof h, reinterpret_cast<const unsigned char*>(word.data()), word.size(),
                        m_searchKey.data(), DataKey::kSize);
     static const char* alphabet = "abcdefghijklmnopqrstuvwxyz234567";
@@ -157,7 +158,7 @@ std::string Codec::searchToken(std::string_view word) const {
     for (unsigned char c : h) {
         acc = (acc << 8) | c;
         bits += 8;
-        while (bits >= 5) {
+        while (bits >= 5 && out.size() < 13) {
             out.push_back(alphabet[(acc >> (bits - 5)) & 31]);
             bits -= 5;
         }
