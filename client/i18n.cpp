@@ -48,6 +48,7 @@ const std::vector<CatalogEntry> kCatalog = {
     {"home.avg_rating", "Average domain rating", "Note moyenne des domaines"},
     {"home.coe", "Equipment serviceable", "Matériel en état de marche"},
     {"home.below_threshold", "lines below threshold", "lignes sous le seuil"},
+    {"home.below_threshold_one", "line below threshold", "ligne sous le seuil"},
     {"home.drafts", "Drafts", "Brouillons"},
     {"home.waiting", "Waiting to sync", "En attente d'envoi"},
     {"home.problems", "With problems", "Avec problèmes"},
@@ -57,6 +58,7 @@ const std::vector<CatalogEntry> kCatalog = {
     {"home.never", "never", "jamais"},
     {"home.new", "New report", "Nouveau rapport"},
     {"home.gaps_open", "open training gaps", "lacunes de formation ouvertes"},
+    {"home.gaps_open_one", "open training gap", "lacune de formation ouverte"},
     // lists
     {"list.title", "Reports", "Rapports"},
     {"list.all_forms", "All forms", "Tous les formulaires"},
@@ -232,6 +234,11 @@ const char* tr(std::string_view key) {
     auto it = index.find(key);
     if (it == index.end()) return key.data();
     return language() == Lang::Fr ? it->second->fr : it->second->en;
+}
+
+const char* trCount(long long n, std::string_view singularKey, std::string_view pluralKey) {
+    bool singular = language() == Lang::Fr ? (n == 0 || n == 1 || n == -1) : (n == 1 || n == -1);
+    return tr(singular ? singularKey : pluralKey);
 }
 
 const std::string& tr(const core::LocalText& t) { return t.in(langCode(language())); }

@@ -21,6 +21,9 @@ Lang language();
 // The text for a catalog key in the current language. An unknown key returns the key itself (a test
 // checks that every key used by ui/ exists and has both languages).
 const char* tr(std::string_view key);
+// The singular or plural key for a count: French counts 0 and 1 as singular, English only 1.
+const char* trCount(long long n, std::string_view singularKey, std::string_view pluralKey);
+
 // A form's own localised text (labels, hints, choices) in the current language.
 const std::string& tr(const core::LocalText& t);
 

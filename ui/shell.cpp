@@ -53,9 +53,16 @@ void Shell::draw(client::App& app, FrameInput& in) {
     float lockW = ImGui::CalcTextSize(tr("nav.lock")).x + ImGui::GetStyle().FramePadding.x * 2;
     float whoW = ImGui::CalcTextSize(who.c_str()).x;
     float right = ImGui::GetWindowContentRegionMax().x;
+    // With large text or long French labels the unit name gives way (shortened) before the buttons do.
+    const float room = right - lockW - 24 - (ImGui::GetCursorPosX() + 12);
+    if (whoW > room) {
+        who = home.user;
+        whoW = ImGui::CalcTextSize(who.c_str()).x;
+    }
     ImGui::SameLine(std::max(ImGui::GetCursorPosX() + 12, right - lockW - whoW - 24));
     ImGui::AlignTextToFramePadding();
-    ImGui::TextDisabled("%s", who.c_str());
+    if (whoW <= room) ImGui::TextDisabled("%s", who.c_str());
+    else ImGui::TextUnformatted("");
     ImGui::SameLine(right - lockW);
     if (button(tr("nav.lock"), "nav.lock", in)) {
         app.lock();

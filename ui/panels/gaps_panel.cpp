@@ -137,7 +137,8 @@ void GapsPanel::draw(client::App& app, FrameInput& in) {
     heading(tr("gaps.title"));
     ImGui::SameLine(0, 2 * em);
     ImGui::AlignTextToFramePadding();
-    ImGui::TextColored(g.open ? colourWarn() : colourGood(), "%d %s", g.open, tr("home.gaps_open"));
+    ImGui::TextColored(g.open ? colourWarn() : colourGood(), "%d %s", g.open,
+                       client::trCount(g.open, "home.gaps_open_one", "home.gaps_open"));
 
     // [SECTION] legend: on the title line when it fits, so the matrix keeps the height
     const float square = std::round(em * 1.15f);

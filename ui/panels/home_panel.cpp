@@ -64,7 +64,7 @@ void HomePanel::draw(client::App& app, FrameInput& in) {
     figure(tr("home.problems"), std::to_string(h.problems), h.problems ? &bad : nullptr);
     ImGui::SameLine(0, 48);
     ImVec4 warn = colourWarn();
-    figure(tr("nav.gaps"), std::to_string(h.openGaps) + " " + tr("home.gaps_open"), h.openGaps ? &warn : nullptr);
+    figure(tr("nav.gaps"), std::to_string(h.openGaps) + " " + client::trCount(h.openGaps, "home.gaps_open_one", "home.gaps_open"), h.openGaps ? &warn : nullptr);
     ImGui::SameLine(0, 48);
     figure(tr("home.last_sync"), h.lastSync.empty() ? tr("home.never") : h.lastSync);
     ImGui::EndChild();
@@ -89,7 +89,8 @@ void HomePanel::draw(client::App& app, FrameInput& in) {
         if (f.contains("coe_serviceability_pct") && f["coe_serviceability_pct"].is_number()) {
             double pct = f["coe_serviceability_pct"].get<double>();
             long long below = f.value("equipment_below_threshold", 0LL);
-            ImGui::Text("%s%s%s%%  (%lld %s)", tr("home.coe"), tr("punct.colon"), fmt1(pct).c_str(), below, tr("home.below_threshold"));
+            ImGui::Text("%s%s%s%%  (%lld %s)", tr("home.coe"), tr("punct.colon"), fmt1(pct).c_str(), below,
+                        client::trCount(below, "home.below_threshold_one", "home.below_threshold"));
             targetBar(pct, 90, 100, pct >= 90 ? colourGood() : colourWarn());
         }
     }
