@@ -62,5 +62,6 @@ Line environment(const std::string& bench, const std::string& dir);
 // Subcommands: each parses its own options from argv (argv[0] is the subcommand's name) and
 // returns the process exit status.
 int runStore(int argc, char** argv);
+int runGui(int argc, char** argv);
 
 }  // namespace outpost::bench

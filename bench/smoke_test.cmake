@@ -1,14 +1,26 @@
-# CTest bench-store-smoke: runs `outpost-bench store --quick`; it must exit 0 and print only JSON objects.
-# Usage: cmake -DBENCH=path/to/outpost-bench -P smoke_test.cmake
+# CTest bench-*-smoke: runs `outpost-bench SUBCOMMAND --quick`; it must exit 0 and print only JSON objects.
+# Usage: cmake -DBENCH=path/to/outpost-bench [-DSUBCOMMAND=store|gui] [-DEXTRA=--flag] -P smoke_test.cmake
 cmake_minimum_required(VERSION 3.25)
 if(NOT BENCH)
   message(FATAL_ERROR "pass -DBENCH=<path to outpost-bench>")
 endif()
 
-execute_process(COMMAND ${BENCH} store --quick
+if(NOT SUBCOMMAND)
+  set(SUBCOMMAND store)
+endif()
+if(SUBCOMMAND STREQUAL "store")
+  set(expected_metrics environment raw_fsync draft_save_latency finalize_latency bulk_import search training_gaps
+    readiness_summary disk_per_record)
+elseif(SUBCOMMAND STREQUAL "gui")
+  set(expected_metrics environment store_setup cold_start_first_frame frame_build_cpu rss_above_bare)
+else()
+  message(FATAL_ERROR "no expected metrics for outpost-bench ${SUBCOMMAND}")
+endif()
+
+execute_process(COMMAND ${BENCH} ${SUBCOMMAND} --quick ${EXTRA}
   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "outpost-bench store --quick exited with ${rc}\nstderr:\n${err}\nstdout:\n${out}")
+  message(FATAL_ERROR "outpost-bench ${SUBCOMMAND} --quick exited with ${rc}\nstderr:\n${err}\nstdout:\n${out}")
 endif()
 
 # Walk the lines by position: a JSON line may hold ';' or '[' that CMake lists would split on.
@@ -41,10 +53,9 @@ while(remaining GREATER 0)
   math(EXPR count "${count} + 1")
 endwhile()
 
-foreach(expected environment raw_fsync draft_save_latency finalize_latency bulk_import search training_gaps
-        readiness_summary disk_per_record)
+foreach(expected ${expected_metrics})
   if(NOT expected IN_LIST metrics)
     message(FATAL_ERROR "no \"${expected}\" line among: ${metrics}")
   endif()
 endforeach()
-message(STATUS "bench-store-smoke: ${count} JSON lines")
+message(STATUS "bench-${SUBCOMMAND}-smoke: ${count} JSON lines")
