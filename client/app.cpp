@@ -280,7 +280,12 @@ void App::applyLanguage() { setLanguage(m_settings.lang); }
 
 void App::go(Screen s) {
     if (s == m_screen) return;
-    if (m_screen == Screen::Form && m_form) m_form->saveNow();
+    if (m_screen == Screen::Form && m_form) {
+        m_form->saveNow();
+        // Drafts were saved on the way: counts and lists must show them. Other screens change
+        // nothing, so moving between them reuses what was computed (cheap at 100,000 records).
+        refresh();
+    }
     if (m_screen != Screen::Unlock) m_history.push_back(m_screen);
     if (m_history.size() > 32) m_history.erase(m_history.begin());
     m_screen = s;
@@ -365,8 +370,9 @@ const HomeView& App::home() {
         if (auto r = m_store->readiness(h.unitId)) h.readiness = *r;
         auto info = m_store->info();
         h.drafts = info.drafts;
-        if (auto ob = m_store->outbox()) {
-            for (const auto& i : *ob) (i.state == "quarantined" ? h.problems : h.waiting)++;
+        if (auto ob = m_store->outboxCounts()) {
+            h.waiting = ob->queued;
+            h.problems = ob->quarantined;
         }
         if (auto g = m_store->trainingGaps({h.unitId}))
             for (const auto& c : *g) h.openGaps += c.status != core::GapStatus::Met;

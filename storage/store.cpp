@@ -996,6 +996,15 @@ Result<std::vector<OutboxItem>> Store::outbox() {
     });
 }
 
+Result<Store::OutboxCounts> Store::outboxCounts() {
+    return tryCatch([&]() -> OutboxCounts {
+        OutboxCounts c;
+        Stmt st(m_impl->db, "SELECT state, count(*) FROM outbox GROUP BY state");
+        while (st.step()) (st.text(0) == "quarantined" ? c.quarantined : c.queued) = st.int64(1);
+        return c;
+    });
+}
+
 Result<std::vector<std::string>> Store::verify() {
     return tryCatch([&]() -> std::vector<std::string> {
         Impl& s = *m_impl;

@@ -134,6 +134,11 @@ public:
     Result<std::vector<core::GapCell>> trainingGaps(const std::vector<std::string>& units, std::string_view today = {});
     Result<core::ReadinessSummary> readiness(const std::string& unitId);
     Result<std::vector<OutboxItem>> outbox();
+    // How many outbox items are queued and quarantined, without reading them (one indexed count).
+    struct OutboxCounts {
+        std::int64_t queued = 0, quarantined = 0;
+    };
+    Result<OutboxCounts> outboxCounts();
 
     // PRAGMA integrity_check plus Outpost's own checks (every payload opens, every final revision
     // is in the outbox). Returns the list of problems (empty when all is well).

@@ -13,10 +13,7 @@ namespace {
 void navButton(client::App& app, Screen target, const char* key, const std::string& name, FrameInput& in) {
     bool current = app.screen() == target;
     if (current) ImGui::PushStyleColor(ImGuiCol_Button, ImGui::GetStyle().Colors[ImGuiCol_ButtonActive]);
-    if (button(tr(key), name, in)) {
-        app.refresh();
-        app.go(target);
-    }
+    if (button(tr(key), name, in)) app.go(target);
     if (current) ImGui::PopStyleColor();
     ImGui::SameLine();
 }

@@ -127,6 +127,8 @@ TEST_CASE("drafts save incomplete data, finalize freezes it and queues it in one
     auto ob = s->outbox();
     REQUIRE(ob->size() == 1);
     CHECK((*ob)[0].recordId == d->meta.id);
+    CHECK(s->outboxCounts()->queued == 1);
+    CHECK(s->outboxCounts()->quarantined == 0);
     auto rec = s->get(d->meta.id);
     CHECK(rec->payload["total"] == 10);  // computed values are stored
 
