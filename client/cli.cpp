@@ -410,7 +410,8 @@ void cmdExport(const Options& o, std::ostream& out) {
     for (const auto& fd : form->fields)
         if (fd.hasValue() && !fd.sensitive) cols.push_back(&fd);
     if (o.format == "csv") {
-        *dst << "id,revision,status,unit,author,form_version,finalized_utc";
+        // The unit is the form's own unit field; the record's columns are the ones a form has not.
+        *dst << "id,revision,status,author,form_version,finalized_utc";
         for (auto* c : cols) *dst << "," << c->name;
         *dst << "\r\n";
     }
@@ -424,8 +425,8 @@ void cmdExport(const Options& o, std::ostream& out) {
             arr.push_back({{"meta", meta}, {"payload", p}});
             continue;
         }
-        *dst << m.id << "," << m.revision << "," << m.status << "," << csvCell(m.unitId) << "," << csvCell(m.author) << ","
-             << m.formVersion << "," << m.finalizedUtc;
+        *dst << m.id << "," << m.revision << "," << m.status << "," << csvCell(m.author) << "," << m.formVersion << ","
+             << m.finalizedUtc;
         for (auto* c : cols) *dst << "," << csvCell(p.value(c->name, json()));
         *dst << "\r\n";
     }

@@ -50,7 +50,9 @@ run gaps --unit MINUSCA-RWABATT-1
 run readiness --unit MINUSCA-RWABATT-1
 
 step "Export (the SEA section is never exported), integrity check, backup"
-run export --form training --format csv | head -n 5
+run export --form training --format csv --out "$STORE/../training.csv"
+head -n 4 "$STORE/../training.csv"
+echo "... (the whole export is in .demo/training.csv)"
 run verify
 run backup
 

@@ -89,7 +89,7 @@ TEST_CASE("cli: a training session goes from draft to final and shows up everywh
     CHECK(json::parse(ob.out).size() == 1);
     auto exp = ctl(f.store, {"export", "--form", "training", "--format", "csv"});
     REQUIRE(exp.code == 0);
-    CHECK_THAT(exp.out, Catch::StartsWith("id,revision,status,unit"));
+    CHECK_THAT(exp.out, Catch::StartsWith("id,revision,status,author,form_version,finalized_utc,unit,course"));
     CHECK_THAT(exp.out, Catch::Contains(id));
     auto gaps = ctl(f.store, {"gaps", "--unit", unitId(), "--json"});
     REQUIRE(gaps.code == 0);
