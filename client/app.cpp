@@ -368,8 +368,7 @@ const HomeView& App::home() {
         json name = m_store->reference().value("units", h.unitId, "name");
         h.unitName = name.is_null() ? h.unitId : core::ReferenceData::label(name, langCode(language()));
         if (auto r = m_store->readiness(h.unitId)) h.readiness = *r;
-        auto info = m_store->info();
-        h.drafts = info.drafts;
+        if (auto d = m_store->draftCount()) h.drafts = *d;
         if (auto ob = m_store->outboxCounts()) {
             h.waiting = ob->queued;
             h.problems = ob->quarantined;

@@ -323,6 +323,7 @@ CREATE TABLE search_doc (
   record_id TEXT PRIMARY KEY,
   doc       INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
+CREATE INDEX record_drafts ON record (id) WHERE status = 'draft';
 )SQL";
 
 int userVersion(Db& db) {
@@ -993,6 +994,14 @@ Result<std::vector<OutboxItem>> Store::outbox() {
             out.push_back(std::move(i));
         }
         return out;
+    });
+}
+
+Result<std::int64_t> Store::draftCount() {
+    return tryCatch([&]() -> std::int64_t {
+        Stmt st(m_impl->db, "SELECT count(*) FROM record WHERE status = 'draft'");
+        st.step();
+        return st.int64(0);
     });
 }
 

@@ -139,6 +139,8 @@ public:
         std::int64_t queued = 0, quarantined = 0;
     };
     Result<OutboxCounts> outboxCounts();
+    // Draft revisions in the store (a partial index keeps this cheap at any size).
+    Result<std::int64_t> draftCount();
 
     // PRAGMA integrity_check plus Outpost's own checks (every payload opens, every final revision
     // is in the outbox). Returns the list of problems (empty when all is well).

@@ -111,6 +111,7 @@ TEST_CASE("drafts save incomplete data, finalize freezes it and queues it in one
     CHECK(d->meta.status == "draft");
     CHECK(d->meta.revision == 1);
     CHECK(s->outbox()->empty());
+    CHECK(s->draftCount().value() == 1);
 
     auto f = s->finalize(d->meta.id);
     REQUIRE_FALSE(f.ok());
@@ -256,7 +257,8 @@ TEST_CASE("migrations 1 -> 3 keep the data and build search and facts from it", 
         REQUIRE(d.ok());
         id = d->meta.id;
     }
-    rawExec(t.path(), "DROP TABLE search_doc; DROP TABLE search_fts; DROP TABLE record_fact; PRAGMA user_version = 1;");
+    rawExec(t.path(), "DROP INDEX record_drafts; DROP TABLE search_doc; DROP TABLE search_fts; DROP TABLE record_fact; "
+                      "PRAGMA user_version = 1;");
     {
         sqlite3* db = nullptr;
         sqlite3_open((t.path() + "/outpost.db").c_str(), &db);
@@ -328,7 +330,7 @@ TEST_CASE("migration 2 -> 3 maps search rows and rebuilds the index from the pay
     REQUIRE(b.ok());
     s.reset();
     // As a schema-2 store was: no search_doc, and an index the new code cannot map.
-    rawExec(t.path(), "DROP TABLE search_doc; PRAGMA user_version = 2;");
+    rawExec(t.path(), "DROP INDEX record_drafts; DROP TABLE search_doc; PRAGMA user_version = 2;");
     auto r = Store::open(t.path(), testKey());
     REQUIRE(r.ok());
     auto& st = *r;
