@@ -122,6 +122,8 @@ const std::vector<CatalogEntry> kCatalog = {
      "Vos dernières saisies ne sont pas enregistrées : corrigez les champs en rouge, ou appuyez de nouveau sur Échap pour partir sans elles."},
     {"form.choose", "Type to choose...", "Tapez pour choisir..."},
     {"form.no_match", "No choice matches this text", "Aucun choix ne correspond à ce texte"},
+    {"form.no_match_block", "Some choice boxes hold text that matches no choice: choose a value or clear them.",
+     "Des champs de choix contiennent un texte sans correspondance : choisissez une valeur ou videz-les."},
     // record view
     {"record.title", "Report", "Rapport"},
     {"record.revisions", "Revisions", "Révisions"},

@@ -69,6 +69,7 @@ private:
     FocusChain m_chain;
     bool m_focusFirst = true;
     std::string m_focusPath;                         // a field to focus when it is next drawn (a new row)
+    std::vector<std::string> m_unmatched, m_unmatchedNow;  // choice boxes whose text matches no choice
 };
 
 class RecordPanel {

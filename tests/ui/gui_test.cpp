@@ -304,3 +304,49 @@ TEST_CASE("gui: a click on a widget that is not on screen fails the script, nami
     CHECK(g.run(s) == 3);
     CHECK_THAT(outpost::test::readFile(g.t.sub("gui.log")), Catch::Contains("no widget named 'nav.nowhere'"));
 }
+
+TEST_CASE("gui: a bad entry in every field type gets its message and blocks finalize, never a crash", "[ui][gui]") {
+    Gui g;
+    {
+        auto key = outpost::storage::Store::unlock(g.store, kPass);
+        REQUIRE(key.ok());
+        auto st = outpost::storage::Store::open(g.store, *key);
+        REQUIRE(st.ok());
+        REQUIRE((*st)->installForm(outpost::test::fixture("kitchen_sink.json")).ok());
+    }
+    Script s;
+    s.unlock();
+    startForm(s, 1);  // incident, kitchen-sink, readiness, ...
+    s.field("bad # title").field("Call Marie Dupont on +236 72 12 34 56").field("101").field("1.5");
+    s.field("1999-12-31").field("1999-01-01").field("yesterday");
+    s.tab().key("Space").tab();          // flag: Yes
+    s.field("charlie");                   // not a choice
+    s.tab().key("Space").tab().key("Space").tab().key("Space");  // three tags where two are allowed
+    s.field("7").field("91").field("200");
+    s.line("wait 1").shot("every-type-bad.png");
+    s.key("Ctrl+Enter").line("wait 3").expect("form").shot("every-type-finalize.png");
+    REQUIRE(g.run(s) == 0);
+    CHECK(g.ctl("record list --form kitchen-sink --status final --json").empty());
+}
+
+TEST_CASE("gui: text in a choice box that matches no choice blocks finalize until it is fixed", "[ui][gui]") {
+    Gui g;
+    {
+        auto key = outpost::storage::Store::unlock(g.store, kPass);
+        REQUIRE(key.ok());
+        auto st = outpost::storage::Store::open(g.store, *key);
+        REQUIRE(st.ok());
+        REQUIRE((*st)->installForm(outpost::test::fixture("kitchen_sink.json")).ok());
+    }
+    Script s;
+    s.unlock();
+    startForm(s, 1);
+    s.field("Weekly check").tab(9).type("charlie").tab();  // "kind" is optional, but this is no choice
+    s.key("Ctrl+Enter").line("wait 3").expect("form").shot("unmatched-choice.png");
+    s.line("click field.kind").key("Ctrl+A").type("alpha").tab();
+    s.key("Ctrl+Enter").line("wait 2").key("Enter").line("wait 3").expect("record");
+    REQUIRE(g.run(s) == 0);
+    json r = g.onlyFinal("kitchen-sink");
+    CHECK(r["payload"]["kind"] == "alpha");
+    CHECK(r["payload"]["title"] == "Weekly check");
+}

@@ -239,8 +239,10 @@ void FormPanel::drawField(client::App& app, const FieldDef& f, const std::string
                 if (!current.empty()) it->second = labelFor(opts, current);
                 commit = true;
             }
-            if (current.empty() && !it->second.empty() && !ImGui::IsItemActive())
-                ImGui::TextColored(colourBad(), "%s", tr("form.no_match"));
+            if (current.empty() && !it->second.empty()) {
+                m_unmatchedNow.push_back(path);
+                if (!ImGui::IsItemActive()) ImGui::TextColored(colourBad(), "%s", tr("form.no_match"));
+            }
             if (ch) {
                 if (current.empty())
                     slot.erase(f.name);
@@ -429,8 +431,10 @@ void FormPanel::draw(client::App& app, FrameInput& in) {
     }
     if (finalize && !m_confirm) {
         m_final = model.finalCheck();
-        m_showProblems = !m_final.ok();
-        if (m_final.ok()) {
+        m_showProblems = !m_final.ok() || !m_unmatched.empty();
+        // Text typed in a choice box that matches nothing would be lost silently: it blocks too.
+        if (!m_unmatched.empty()) app.setFlash(tr("form.no_match_block"), true);
+        if (m_final.ok() && m_unmatched.empty()) {
             m_confirm = true;
             m_confirmFrame = ImGui::GetFrameCount();
             ImGui::OpenPopup("##confirm");
@@ -438,7 +442,9 @@ void FormPanel::draw(client::App& app, FrameInput& in) {
     }
     if (m_showProblems) {
         m_final = model.finalCheck();
-        if (m_final.ok())
+        if (m_final.ok() && !m_unmatched.empty())
+            ImGui::TextColored(colourBad(), "%s", tr("form.no_match_block"));
+        else if (m_final.ok())
             ImGui::TextColored(colourGood(), "%s", tr("form.no_problems"));
         else
             drawProblems(app, in);
@@ -446,6 +452,7 @@ void FormPanel::draw(client::App& app, FrameInput& in) {
     ImGui::Separator();
 
     // The fields.
+    m_unmatchedNow.clear();
     ImGui::BeginChild("##fields", ImVec2(0, 0), false);
     m_chain.begin(m_confirm ? FrameInput{} : in);
     if (m_focusFirst) {
@@ -552,6 +559,7 @@ void FormPanel::draw(client::App& app, FrameInput& in) {
     }
     closeTable();
     m_chain.end();
+    m_unmatched = m_unmatchedNow;
     ImGui::Dummy(ImVec2(0, ImGui::GetFontSize() * 4));
     ImGui::EndChild();
 
