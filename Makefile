@@ -25,6 +25,8 @@ demo: build
 bench: build
 	$(BUILD)/bench/outpost-bench store
 
+# AddressSanitizer + UBSan over the core, storage and client suites (the window's suites need a GL
+# driver that is not built with the sanitizers, so they stay in `make test`).
 asan:
 	$(MAKE) test PRESET=asan
 
