@@ -16,7 +16,8 @@ struct Command {
 const Command kCommands[] = {
     {"store", "the encrypted field store: fsync baseline, finalize, drafts, bulk import, search, gaps, size",
      outpost::bench::runStore},
-    {"gui", "the field client against a bare ImGui window: cold start to first frame, frame build CPU, memory",
+    {"gui",
+     "the field client against a bare ImGui window: cold start to first frame, frame build CPU, memory",
      outpost::bench::runGui},
 };
 

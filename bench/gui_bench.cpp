@@ -1,4 +1,5 @@
-// outpost-bench gui: the field client against a bare ImGui window: cold start to first frame, frame build CPU, memory.
+// outpost-bench gui: the field client against a bare ImGui window: cold start to first frame, frame build
+// CPU, memory.
 //
 // Every figure comes from child processes on one display, so the client (ui/outpost) and the yardstick
 // (tests/tools/bare_window.cpp) share the same X server and the same OpenGL (Mesa's software renderer
@@ -74,8 +75,8 @@ struct Options {
 struct ChildRun {
     double firstFrameMs = -1;  // from just before spawning it to reading "first-frame" on its stdout
     double exitMs = 0;
-    std::string out;           // everything on stdout
-    nlohmann::json figures;    // the last JSON object line on stdout, if any
+    std::string out;         // everything on stdout
+    nlohmann::json figures;  // the last JSON object line on stdout, if any
 };
 
 std::string tail(const std::string& path, std::size_t bytes = 2000) {
@@ -181,8 +182,8 @@ std::vector<std::string> startArgs(Start s, const std::string& store) {
         case Start::ClientUnlock:
             return {kGui, "--store", store, "--frames", frames, "--bench", "--size", kSize};
         case Start::ClientHome:
-            return {kGui,     "--store", store,    "--unlock-from-env", "--open", "home", "--frames",
-                    frames,   "--bench", "--size", kSize};
+            return {kGui,      "--store", store, "--unlock-from-env", "--open", "home", "--frames", frames,
+                    "--bench", "--size",  kSize};
     }
     return {};
 }
@@ -199,7 +200,9 @@ const char* startName(Start s) {
     return "";
 }
 
-double median(std::vector<double> v) { return summarize(std::move(v)).p50; }
+double median(std::vector<double> v) {
+    return summarize(std::move(v)).p50;
+}
 
 // Runs this program again under xvfb-run when there is no display (or --xvfb asks for one), so every
 // child shares one virtual X server. Returns only when it did not re-execute.
@@ -348,10 +351,11 @@ int run(const Options& o, bool underXvfb) {
     note("frame build CPU and memory: the records list over " + std::to_string(o.records) + " records, " +
          std::to_string(o.frames) + " frames");
     const std::string frames = std::to_string(o.frames);
-    const ChildRun client = runWindow({kGui, "--store", store, "--unlock-from-env", "--open", "records", "--frames",
-                                       frames, "--bench", "--size", kSize},
+    const ChildRun client = runWindow({kGui, "--store", store, "--unlock-from-env", "--open", "records",
+                                       "--frames", frames, "--bench", "--size", kSize},
                                       log("records"));
-    const ChildRun bareRun = runWindow({kBare, "--frames", frames, "--bench", "--size", kSize}, log("bare-frames"));
+    const ChildRun bareRun =
+        runWindow({kBare, "--frames", frames, "--bench", "--size", kSize}, log("bare-frames"));
     if (client.figures.value("screen", "") != "records")
         throw std::runtime_error("the client ended on screen '" + client.figures.value("screen", "") +
                                  "', not the records list");
@@ -374,7 +378,8 @@ int run(const Options& o, bool underXvfb) {
         emit(l);
     }
     {
-        const double clientKb = client.figures.value("rss_kb", 0.0), bareKb = bareRun.figures.value("rss_kb", 0.0);
+        const double clientKb = client.figures.value("rss_kb", 0.0),
+                     bareKb = bareRun.figures.value("rss_kb", 0.0);
         Line l;
         l["bench"] = "gui";
         l["metric"] = "rss_above_bare";
@@ -422,8 +427,9 @@ int runGui(int argc, char** argv) {
         if (!app.count("--runs")) o.runs = 3;
     }
     if (!kBuiltWithGui) {
-        note("this outpost-bench was built without the field client or the bare window (OUTPOST_BUILD_GUI and "
-             "OUTPOST_BUILD_TESTS must be ON)");
+        note(
+            "this outpost-bench was built without the field client or the bare window (OUTPOST_BUILD_GUI and "
+            "OUTPOST_BUILD_TESTS must be ON)");
         return 2;
     }
     const char* display = std::getenv("DISPLAY");

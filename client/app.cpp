@@ -24,14 +24,22 @@ constexpr int kMaxSearchHits = 5000;
 // [SECTION] screens
 const char* screenName(Screen s) {
     switch (s) {
-        case Screen::Unlock: return "unlock";
-        case Screen::Home: return "home";
-        case Screen::Records: return "records";
-        case Screen::Form: return "form";
-        case Screen::Record: return "record";
-        case Screen::Gaps: return "gaps";
-        case Screen::Sync: return "sync";
-        case Screen::Settings: return "settings";
+        case Screen::Unlock:
+            return "unlock";
+        case Screen::Home:
+            return "home";
+        case Screen::Records:
+            return "records";
+        case Screen::Form:
+            return "form";
+        case Screen::Record:
+            return "record";
+        case Screen::Gaps:
+            return "gaps";
+        case Screen::Sync:
+            return "sync";
+        case Screen::Settings:
+            return "settings";
     }
     return "?";
 }
@@ -153,7 +161,8 @@ void FormModel::startNew(const std::string& formId) {
     m_form = m_store->forms().latest(formId);
     if (!m_form) return;
     m_values = json::object();
-    if (!m_form->unitField.empty() && !m_store->unitId().empty()) m_values[m_form->unitField] = m_store->unitId();
+    if (!m_form->unitField.empty() && !m_store->unitId().empty())
+        m_values[m_form->unitField] = m_store->unitId();
     m_check = core::validateRecord(*m_form, m_values, core::ValidationMode::Draft, m_store->reference());
     m_final.reset();
 }
@@ -189,7 +198,9 @@ void FormModel::close() {
     m_savedAt.clear();
 }
 
-const core::Issue* FormModel::issueAt(const std::string& path) const { return m_check.firstAt(path); }
+const core::Issue* FormModel::issueAt(const std::string& path) const {
+    return m_check.firstAt(path);
+}
 
 void FormModel::changed(bool immediate) {
     if (!m_form) return;
@@ -242,7 +253,8 @@ void FormModel::tick(double now) {
 
 const core::ValidationResult& FormModel::finalCheck() const {
     if (!m_final) {
-        m_final = m_form ? core::validateRecord(*m_form, m_values, core::ValidationMode::Final, m_store->reference())
+        m_final = m_form ? core::validateRecord(*m_form, m_values, core::ValidationMode::Final,
+                                                m_store->reference())
                          : core::ValidationResult{};
     }
     return *m_final;
@@ -252,9 +264,12 @@ Result<storage::RecordMeta> FormModel::finalize() {
     if (!m_form) return Error{ErrorDomain::State, ErrorCode::Conflict, "no report is open"};
     const auto& check = finalCheck();
     if (!check.ok())
-        return Error{ErrorDomain::Validation, ErrorCode::Invalid, std::to_string(check.errorCount()) + " problem(s)"};
+        return Error{ErrorDomain::Validation, ErrorCode::Invalid,
+                     std::to_string(check.errorCount()) + " problem(s)"};
     m_dirty = true;  // make sure what is on screen is what gets finalized
-    if (!saveNow()) return Error{ErrorDomain::Storage, ErrorCode::Io, m_saveError.empty() ? "the draft could not be saved" : m_saveError};
+    if (!saveNow())
+        return Error{ErrorDomain::Storage, ErrorCode::Io,
+                     m_saveError.empty() ? "the draft could not be saved" : m_saveError};
     auto r = m_store->finalize(m_id);
     if (!r) return r.error();
     close();
@@ -276,7 +291,9 @@ App::~App() {
     if (m_form && m_form->active()) m_form->saveNow();
 }
 
-void App::applyLanguage() { setLanguage(m_settings.lang); }
+void App::applyLanguage() {
+    setLanguage(m_settings.lang);
+}
 
 void App::go(Screen s) {
     if (s == m_screen) return;
@@ -311,7 +328,9 @@ void App::back() {
     refresh();
 }
 
-bool App::storeExists() const { return fs::exists(fs::path(m_opts.storeDir) / storage::kStoreFileName); }
+bool App::storeExists() const {
+    return fs::exists(fs::path(m_opts.storeDir) / storage::kStoreFileName);
+}
 
 Result<void> App::unlock(std::string_view passphrase) {
     auto key = storage::Store::unlock(m_opts.storeDir, passphrase);
@@ -387,7 +406,8 @@ const GapMatrix& App::gaps() {
         auto cells = m_store->trainingGaps({});
         if (cells) {
             for (const auto& c : *cells) {
-                if (std::find(g.units.begin(), g.units.end(), c.unitId) == g.units.end()) g.units.push_back(c.unitId);
+                if (std::find(g.units.begin(), g.units.end(), c.unitId) == g.units.end())
+                    g.units.push_back(c.unitId);
                 if (std::find(g.courses.begin(), g.courses.end(), c.courseId) == g.courses.end())
                     g.courses.push_back(c.courseId);
                 g.open += c.status != core::GapStatus::Met;

@@ -29,15 +29,15 @@ struct HomeView {
     core::ReadinessSummary readiness;
     std::int64_t drafts = 0, waiting = 0, problems = 0;
     int openGaps = 0;
-    std::string linkState;   // "" when sync is not set up
-    std::string lastSync;    // "" when never
+    std::string linkState;  // "" when sync is not set up
+    std::string lastSync;   // "" when never
 };
 
 // [SECTION] record lists
 struct ListRow {
     storage::RecordMeta meta;
     std::string formTitle;
-    std::string summary;   // the form's summary fields, decrypted when the row is first shown
+    std::string summary;  // the form's summary fields, decrypted when the row is first shown
 };
 
 // A window onto a possibly huge list: size() is one COUNT, rows are fetched a page at a time
@@ -47,8 +47,8 @@ public:
     struct Filter {
         std::string formId;
         std::string unitId;
-        std::string status;   // "", "draft", "final"
-        std::string search;   // words; empty: no search
+        std::string status;  // "", "draft", "final"
+        std::string search;  // words; empty: no search
         bool oldestFirst = false;
         bool operator==(const Filter&) const = default;
     };
@@ -86,7 +86,7 @@ public:
     const std::string& recordId() const { return m_id; }
     int revision() const { return m_revision; }
 
-    json& values() { return m_values; }          // what the person entered (edit it, then call changed())
+    json& values() { return m_values; }  // what the person entered (edit it, then call changed())
     const json& shown() const { return m_check.normalized; }  // with computed values
     const core::ValidationResult& check() const { return m_check; }
     const core::Issue* issueAt(const std::string& path) const;
@@ -136,8 +136,8 @@ struct RecordView {
 };
 
 struct GapMatrix {
-    std::vector<std::string> units;     // rows
-    std::vector<std::string> courses;   // columns
+    std::vector<std::string> units;    // rows
+    std::vector<std::string> courses;  // columns
     std::map<std::pair<std::string, std::string>, core::GapCell> cells;
     int open = 0;
 };
@@ -152,7 +152,7 @@ public:
     ~App();
 
     Screen screen() const { return m_screen; }
-    void go(Screen s);   // remembers where it came from
+    void go(Screen s);  // remembers where it came from
     // Esc: the previous screen (Home at the bottom). Leaving a form whose latest edits cannot be
     // saved (a bad entry) first warns, and leaves on the second call.
     void back();
@@ -180,10 +180,10 @@ public:
 
     // Commands
     void newReport(const std::string& formId);
-    void openRecord(const std::string& id);   // a draft opens for filling; a final one for reading
+    void openRecord(const std::string& id);  // a draft opens for filling; a final one for reading
     void amendRecord(const std::string& id);
     Result<storage::RecordMeta> finalizeForm();
-    void refresh();                           // after any change: caches are rebuilt on next use
+    void refresh();  // after any change: caches are rebuilt on next use
 
     // A short message for the person (what just happened, or what went wrong), with its severity.
     const std::string& flash() const { return m_flash; }

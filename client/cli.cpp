@@ -37,16 +37,23 @@ constexpr std::uintmax_t kMaxInputBytes = 64ull * 1024 * 1024;
 
 int exitFor(const Error& e) {
     switch (e.code) {
-        case ErrorCode::Invalid: return kExitInvalid;
-        case ErrorCode::NotFound: return kExitNotFound;
-        case ErrorCode::WrongKey: return kExitAuth;
+        case ErrorCode::Invalid:
+            return kExitInvalid;
+        case ErrorCode::NotFound:
+            return kExitNotFound;
+        case ErrorCode::WrongKey:
+            return kExitAuth;
         case ErrorCode::DiskFull:
         case ErrorCode::Io:
         case ErrorCode::Busy:
-        case ErrorCode::Corrupt: return kExitStorage;
-        case ErrorCode::Conflict: return kExitConflict;
-        case ErrorCode::BadInput: return kExitInput;
-        default: return kExitInternal;
+        case ErrorCode::Corrupt:
+            return kExitStorage;
+        case ErrorCode::Conflict:
+            return kExitConflict;
+        case ErrorCode::BadInput:
+            return kExitInput;
+        default:
+            return kExitInternal;
     }
 }
 
@@ -56,8 +63,12 @@ struct CliFailure {
     std::string message;
 };
 
-[[noreturn]] void fail(const Error& e) { throw CliFailure{exitFor(e), e.message}; }
-[[noreturn]] void fail(int code, std::string m) { throw CliFailure{code, std::move(m)}; }
+[[noreturn]] void fail(const Error& e) {
+    throw CliFailure{exitFor(e), e.message};
+}
+[[noreturn]] void fail(int code, std::string m) {
+    throw CliFailure{code, std::move(m)};
+}
 
 template <typename T>
 T check(Result<T> r) {
@@ -70,8 +81,7 @@ void check(Result<void> r) {
 
 std::string readPassphraseFromTty(const std::string& prompt) {
     int fd = ::open("/dev/tty", O_RDWR | O_NOCTTY);
-    if (fd < 0)
-        fail(kExitAuth, "no passphrase: set OUTPOST_PASSPHRASE or run outpostctl in a terminal");
+    if (fd < 0) fail(kExitAuth, "no passphrase: set OUTPOST_PASSPHRASE or run outpostctl in a terminal");
     (void)!::write(fd, prompt.data(), prompt.size());
     termios old{};
     bool restore = ::tcgetattr(fd, &old) == 0;
@@ -134,18 +144,24 @@ json readJsonInput(const std::string& path) {
 
 // [SECTION] output helpers
 json metaJson(const storage::RecordMeta& m) {
-    json j = {{"id", m.id},           {"revision", m.revision},     {"form", m.formId},
-              {"form_version", m.formVersion}, {"unit", m.unitId},  {"author", m.author},
-              {"status", m.status},   {"created_utc", m.createdUtc}, {"created_offset_minutes", m.createdOffsetMinutes},
-              {"updated_utc", m.updatedUtc}, {"sync", m.syncState}};
+    json j = {{"id", m.id},
+              {"revision", m.revision},
+              {"form", m.formId},
+              {"form_version", m.formVersion},
+              {"unit", m.unitId},
+              {"author", m.author},
+              {"status", m.status},
+              {"created_utc", m.createdUtc},
+              {"created_offset_minutes", m.createdOffsetMinutes},
+              {"updated_utc", m.updatedUtc},
+              {"sync", m.syncState}};
     j["parent_revision"] = m.parentRevision ? json(*m.parentRevision) : json(nullptr);
     j["finalized_utc"] = m.finalizedUtc.empty() ? json(nullptr) : json(m.finalizedUtc);
     return j;
 }
 
 void printIssues(std::ostream& err, const core::ValidationResult& v) {
-    for (const auto& i : v.issues)
-        err << (i.warning ? "warning: " : "error: ") << i.text() << "\n";
+    for (const auto& i : v.issues) err << (i.warning ? "warning: " : "error: ") << i.text() << "\n";
 }
 
 std::string summaryOf(const Store& s, const storage::RecordMeta& m, const json& payload) {
@@ -181,7 +197,8 @@ std::string csvCell(const json& v) {
     if (v.is_string()) {
         s = v.get<std::string>();
         // A cell that a spreadsheet would run as a formula is kept as text.
-        if (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t')) s = "'" + s;
+        if (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t'))
+            s = "'" + s;
     } else if (v.is_boolean()) {
         s = v.get<bool>() ? "true" : "false";
     } else {
@@ -222,7 +239,8 @@ void cmdInit(const Options& o, std::ostream& out) {
     io.user = o.user;
     if (o.kdf == "moderate") io.kdf = storage::KdfParams::moderate();
     check(Store::create(o.store, passphrase(true), io));
-    out << "created an Outpost store in " << o.store << " for unit " << o.unit << " (user " << o.user << ")\n";
+    out << "created an Outpost store in " << o.store << " for unit " << o.unit << " (user " << o.user
+        << ")\n";
 }
 
 void cmdFormsList(const Options& o, std::ostream& out) {
@@ -230,8 +248,11 @@ void cmdFormsList(const Options& o, std::ostream& out) {
     json arr = json::array();
     for (const auto& f : s->forms().latestAll()) {
         if (o.asJson) {
-            arr.push_back({{"form", f->id}, {"version", f->version}, {"title", {{"en", f->title.en}, {"fr", f->title.fr}}},
-                           {"fields", f->allFields().size()}, {"sensitive", f->hasSensitiveFields()}});
+            arr.push_back({{"form", f->id},
+                           {"version", f->version},
+                           {"title", {{"en", f->title.en}, {"fr", f->title.fr}}},
+                           {"fields", f->allFields().size()},
+                           {"sensitive", f->hasSensitiveFields()}});
         } else {
             out << std::left << std::setw(14) << f->id << " v" << std::setw(4) << f->version << f->title.en
                 << (f->hasSensitiveFields() ? "  (has a sensitive section)" : "") << "\n";
@@ -243,7 +264,9 @@ void cmdFormsList(const Options& o, std::ostream& out) {
 void cmdFormsShow(const Options& o, std::ostream& out) {
     auto s = openStore(o.store);
     auto f = o.version ? s->forms().find(o.form, o.version) : s->forms().latest(o.form);
-    if (!f) fail(kExitNotFound, "unknown form '" + o.form + "'" + (o.version ? " v" + std::to_string(o.version) : ""));
+    if (!f)
+        fail(kExitNotFound,
+             "unknown form '" + o.form + "'" + (o.version ? " v" + std::to_string(o.version) : ""));
     out << f->source.dump(2) << "\n";
 }
 
@@ -274,7 +297,8 @@ void cmdRecordFinalize(const Options& o, std::ostream& out, std::ostream& err) {
 void cmdRecordAmend(const Options& o, std::ostream& out) {
     auto s = openStore(o.store);
     auto saved = check(s->amend(o.id));
-    out << saved.meta.id << " r" << saved.meta.revision << " draft started from r" << *saved.meta.parentRevision << "\n";
+    out << saved.meta.id << " r" << saved.meta.revision << " draft started from r"
+        << *saved.meta.parentRevision << "\n";
 }
 
 void cmdRecordDiscard(const Options& o, std::ostream& out) {
@@ -294,14 +318,16 @@ void cmdRecordShow(const Options& o, std::ostream& out) {
         return;
     }
     auto form = s->forms().find(rec.meta.formId, rec.meta.formVersion);
-    out << rec.meta.formId << " " << rec.meta.id << " r" << rec.meta.revision << " (" << rec.meta.status << ", "
-        << rec.meta.syncState << ")\n";
-    out << "unit " << rec.meta.unitId << ", author " << rec.meta.author << ", created " << rec.meta.createdUtc << "\n";
+    out << rec.meta.formId << " " << rec.meta.id << " r" << rec.meta.revision << " (" << rec.meta.status
+        << ", " << rec.meta.syncState << ")\n";
+    out << "unit " << rec.meta.unitId << ", author " << rec.meta.author << ", created " << rec.meta.createdUtc
+        << "\n";
     if (form)
         for (const auto& f : form->fields) {
             auto it = rec.payload.find(f.name);
             if (it == rec.payload.end() || it->is_null()) continue;
-            out << "  " << f.label.en << ": " << (it->is_string() ? it->get<std::string>() : it->dump()) << "\n";
+            out << "  " << f.label.en << ": " << (it->is_string() ? it->get<std::string>() : it->dump())
+                << "\n";
         }
     out << "revisions:\n";
     for (const auto& m : hist)
@@ -319,8 +345,8 @@ void printMetaList(Store& s, const std::vector<storage::RecordMeta>& rows, bool 
     for (const auto& m : rows) {
         std::string summary;
         if (auto r = s.get(m.id, m.revision)) summary = summaryOf(s, m, r->payload);
-        out << m.id << "  r" << m.revision << "  " << std::left << std::setw(13) << m.formId << std::setw(7) << m.status
-            << std::setw(12) << m.syncState << summary << "\n";
+        out << m.id << "  r" << m.revision << "  " << std::left << std::setw(13) << m.formId << std::setw(7)
+            << m.status << std::setw(12) << m.syncState << summary << "\n";
     }
 }
 
@@ -351,10 +377,14 @@ void cmdGaps(const Options& o, std::ostream& out) {
     if (o.asJson) {
         json arr = json::array();
         for (const auto& c : cells)
-            arr.push_back({{"unit", c.unitId},           {"course", c.courseId},
-                           {"due", c.due},               {"status", core::gapStatusName(c.status)},
-                           {"sessions", c.sessions},     {"attendees", c.attendees},
-                           {"passed", c.passed},         {"last_date", c.lastDate.empty() ? json(nullptr) : json(c.lastDate)},
+            arr.push_back({{"unit", c.unitId},
+                           {"course", c.courseId},
+                           {"due", c.due},
+                           {"status", core::gapStatusName(c.status)},
+                           {"sessions", c.sessions},
+                           {"attendees", c.attendees},
+                           {"passed", c.passed},
+                           {"last_date", c.lastDate.empty() ? json(nullptr) : json(c.lastDate)},
                            {"due_by", c.dueBy.empty() ? json(nullptr) : json(c.dueBy)},
                            {"strength", c.strength ? json(*c.strength) : json(nullptr)},
                            {"coverage_pct", c.coveragePct ? json(*c.coveragePct) : json(nullptr)}});
@@ -425,8 +455,8 @@ void cmdExport(const Options& o, std::ostream& out) {
             arr.push_back({{"meta", meta}, {"payload", p}});
             continue;
         }
-        *dst << m.id << "," << m.revision << "," << m.status << "," << csvCell(m.author) << "," << m.formVersion << ","
-             << m.finalizedUtc;
+        *dst << m.id << "," << m.revision << "," << m.status << "," << csvCell(m.author) << ","
+             << m.formVersion << "," << m.finalizedUtc;
         for (auto* c : cols) *dst << "," << csvCell(p.value(c->name, json()));
         *dst << "\r\n";
     }
@@ -458,23 +488,30 @@ void cmdOutbox(const Options& o, std::ostream& out) {
     if (o.asJson) {
         json arr = json::array();
         for (const auto& i : items)
-            arr.push_back({{"seq", i.seq}, {"id", i.recordId}, {"revision", i.revision}, {"form", i.formId},
-                           {"priority", i.priority}, {"enqueued_utc", i.enqueuedUtc}, {"attempts", i.attempts},
-                           {"state", i.state}, {"last_error", i.lastError}});
+            arr.push_back({{"seq", i.seq},
+                           {"id", i.recordId},
+                           {"revision", i.revision},
+                           {"form", i.formId},
+                           {"priority", i.priority},
+                           {"enqueued_utc", i.enqueuedUtc},
+                           {"attempts", i.attempts},
+                           {"state", i.state},
+                           {"last_error", i.lastError}});
         out << arr.dump(2) << "\n";
         return;
     }
     for (const auto& i : items)
-        out << i.seq << "  " << i.recordId << " r" << i.revision << "  " << std::left << std::setw(13) << i.formId
-            << i.state << (i.lastError.empty() ? "" : "  " + i.lastError) << "\n";
+        out << i.seq << "  " << i.recordId << " r" << i.revision << "  " << std::left << std::setw(13)
+            << i.formId << i.state << (i.lastError.empty() ? "" : "  " + i.lastError) << "\n";
     out << items.size() << " waiting for HQ\n";
 }
 
 void cmdInfo(const Options& o, std::ostream& out) {
     auto s = openStore(o.store);
     auto i = s->info();
-    json j = {{"store", i.dir},   {"schema", i.schemaVersion}, {"unit", i.unitId}, {"user", i.user},
-              {"revisions", i.records}, {"drafts", i.drafts}, {"final", i.finals}, {"outbox", i.outbox}};
+    json j = {{"store", i.dir},    {"schema", i.schemaVersion}, {"unit", i.unitId},
+              {"user", i.user},    {"revisions", i.records},    {"drafts", i.drafts},
+              {"final", i.finals}, {"outbox", i.outbox}};
     out << j.dump(2) << "\n";
 }
 
@@ -497,7 +534,10 @@ void cmdDemoSeed(const Options& o, std::ostream& out) {
     for (int i = 0; i < o.count; ++i) {
         // Mostly training sessions and readiness reports, as a mission's stores hold.
         int pick = i % 10;
-        const char* form = pick < 5 ? "training" : pick < 8 ? "readiness" : pick < 9 ? "training-gap" : "incident";
+        const char* form = pick < 5   ? "training"
+                           : pick < 8 ? "readiness"
+                           : pick < 9 ? "training-gap"
+                                      : "incident";
         pending[form].push_back(demo.next(form, units[static_cast<std::size_t>(i) % units.size()]));
         if ((i + 1) % kBatch == 0) flush();
     }
@@ -509,7 +549,8 @@ void cmdDemoSeed(const Options& o, std::ostream& out) {
 
 // [SECTION] runCli
 int runCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
-    CLI::App app{"outpostctl - the Outpost field store from the command line (see docs/cli.md)", "outpostctl"};
+    CLI::App app{"outpostctl - the Outpost field store from the command line (see docs/cli.md)",
+                 "outpostctl"};
     app.require_subcommand(1);
     Options o;
     app.add_option("--store", o.store, "store folder (default: $OUTPOST_STORE or ~/.local/share/outpost)");
@@ -535,7 +576,8 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
 
     auto* record = app.add_subcommand("record", "create, edit, finalize, amend and read records");
     record->require_subcommand(1);
-    auto* rn = record->add_subcommand("new", "create a draft from a JSON file ('-' for stdin); prints its id");
+    auto* rn =
+        record->add_subcommand("new", "create a draft from a JSON file ('-' for stdin); prints its id");
     rn->add_option("--form", o.form, "form id")->required();
     rn->add_option("--json", o.input, "payload file")->required();
     on(rn, [&] { cmdRecordNew(o, out, err); });
@@ -581,7 +623,8 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     rdy->add_option("--unit", o.unit, "unit (default: this laptop's unit)");
     on(rdy, [&] { cmdReadiness(o, out); });
 
-    auto* exp = app.add_subcommand("export", "export records of a form (sensitive fields are never exported)");
+    auto* exp =
+        app.add_subcommand("export", "export records of a form (sensitive fields are never exported)");
     exp->add_option("--form", o.form, "form id")->required();
     exp->add_option("--format", o.format, "csv or json")->check(CLI::IsMember({"csv", "json"}));
     exp->add_option("--unit", o.unit, "only this unit");
@@ -591,12 +634,14 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
 
     auto* ver = app.add_subcommand("verify", "integrity check of the store; exit 8 when problems are found");
     on(ver, [&] { cmdVerify(o, out); });
-    auto* bak = app.add_subcommand("backup", "write a consistent copy into STORE/backups (the newest 7 are kept)");
+    auto* bak =
+        app.add_subcommand("backup", "write a consistent copy into STORE/backups (the newest 7 are kept)");
     on(bak, [&] { cmdBackup(o, out); });
     auto* ob = app.add_subcommand("outbox", "reports waiting to be sent to HQ, in sending order");
     ob->add_flag("--json", o.asJson, "print JSON");
     on(ob, [&] { cmdOutbox(o, out); });
-    auto* seed = app.add_subcommand("demo-seed", "add realistic demo records (final, queued) across the mission's units");
+    auto* seed = app.add_subcommand("demo-seed",
+                                    "add realistic demo records (final, queued) across the mission's units");
     seed->add_option("--count", o.count, "how many (default 200)")->check(CLI::Range(1, 1000000));
     seed->add_option("--seed", o.seed, "random seed (the same seed gives the same records)");
     on(seed, [&] { cmdDemoSeed(o, out); });

@@ -8,14 +8,14 @@ namespace outpost::client {
 // Exit codes, documented in docs/cli.md. Scripts may rely on them.
 enum ExitCode : int {
     kExitOk = 0,
-    kExitUsage = 1,      // unknown command, missing or malformed option
-    kExitInvalid = 2,    // the record breaks its form's rules (every problem is listed)
-    kExitNotFound = 3,   // unknown record, form, unit or store
-    kExitAuth = 4,       // wrong passphrase
-    kExitStorage = 5,    // disk full, I/O error, damaged store, store busy
-    kExitConflict = 6,   // the record's state does not allow it (editing a final revision, ...)
-    kExitInput = 7,      // unreadable or malformed input file (JSON, UTF-8, size)
-    kExitVerify = 8,     // verify found problems
+    kExitUsage = 1,     // unknown command, missing or malformed option
+    kExitInvalid = 2,   // the record breaks its form's rules (every problem is listed)
+    kExitNotFound = 3,  // unknown record, form, unit or store
+    kExitAuth = 4,      // wrong passphrase
+    kExitStorage = 5,   // disk full, I/O error, damaged store, store busy
+    kExitConflict = 6,  // the record's state does not allow it (editing a final revision, ...)
+    kExitInput = 7,     // unreadable or malformed input file (JSON, UTF-8, size)
+    kExitVerify = 8,    // verify found problems
     kExitInternal = 70,
 };
 

@@ -33,7 +33,8 @@ const std::vector<CatalogEntry> kCatalog = {
     {"unlock.store", "Store", "Base"},
     {"unlock.passphrase", "Passphrase", "Phrase secrète"},
     {"unlock.button", "Unlock (Enter)", "Déverrouiller (Entrée)"},
-    {"unlock.wrong", "Wrong passphrase. The store stays locked.", "Phrase secrète incorrecte. La base reste verrouillée."},
+    {"unlock.wrong", "Wrong passphrase. The store stays locked.",
+     "Phrase secrète incorrecte. La base reste verrouillée."},
     {"unlock.working", "Unlocking...", "Déverrouillage..."},
     {"unlock.hint", "The passphrase protects every report on this laptop.",
      "La phrase secrète protège tous les rapports de cet ordinateur."},
@@ -94,7 +95,8 @@ const std::vector<CatalogEntry> kCatalog = {
     {"form.saved", "Saved", "Enregistré"},
     {"form.saving", "Saving...", "Enregistrement..."},
     {"form.unsaved", "Not saved yet", "Pas encore enregistré"},
-    {"form.not_saved", "Not saved: fix the problems marked in red", "Non enregistré : corrigez les problèmes en rouge"},
+    {"form.not_saved", "Not saved: fix the problems marked in red",
+     "Non enregistré : corrigez les problèmes en rouge"},
     {"form.save_failed", "Saving failed", "Échec de l'enregistrement"},
     {"form.add_row", "Add row", "Ajouter une ligne"},
     {"form.remove_row", "Remove", "Supprimer"},
@@ -106,8 +108,10 @@ const std::vector<CatalogEntry> kCatalog = {
     {"form.problems", "Problems to fix before finalizing", "Problèmes à corriger avant de finaliser"},
     {"form.no_problems", "Ready to finalize.", "Prêt à être finalisé."},
     {"form.confirm_title", "Finalize this report?", "Finaliser ce rapport ?"},
-    {"form.confirm_text", "A final report cannot be changed; corrections become a new revision. It will be sent to HQ.",
-     "Un rapport final ne peut plus être modifié ; une correction crée une nouvelle révision. Il sera envoyé au QG."},
+    {"form.confirm_text",
+     "A final report cannot be changed; corrections become a new revision. It will be sent to HQ.",
+     "Un rapport final ne peut plus être modifié ; une correction crée une nouvelle révision. Il sera envoyé "
+     "au QG."},
     {"form.confirm_yes", "Finalize (Enter)", "Finaliser (Entrée)"},
     {"form.confirm_no", "Cancel (Esc)", "Annuler (Échap)"},
     {"form.finalized", "Finalized and queued for HQ.", "Finalisé et mis en file pour le QG."},
@@ -118,11 +122,14 @@ const std::vector<CatalogEntry> kCatalog = {
     {"form.date_hint", "YYYY-MM-DD", "AAAA-MM-JJ"},
     {"form.datetime_hint", "YYYY-MM-DDTHH:MM+01:00", "AAAA-MM-JJTHH:MM+01:00"},
     {"form.warning", "Warning", "Attention"},
-    {"form.leave_unsaved", "Your last entries are not saved: fix the fields in red, or press Esc again to leave without them.",
-     "Vos dernières saisies ne sont pas enregistrées : corrigez les champs en rouge, ou appuyez de nouveau sur Échap pour partir sans elles."},
+    {"form.leave_unsaved",
+     "Your last entries are not saved: fix the fields in red, or press Esc again to leave without them.",
+     "Vos dernières saisies ne sont pas enregistrées : corrigez les champs en rouge, ou appuyez de nouveau "
+     "sur Échap pour partir sans elles."},
     {"form.choose", "Type to choose...", "Tapez pour choisir..."},
     {"form.no_match", "No choice matches this text", "Aucun choix ne correspond à ce texte"},
-    {"form.no_match_block", "Some choice boxes hold text that matches no choice: choose a value or clear them.",
+    {"form.no_match_block",
+     "Some choice boxes hold text that matches no choice: choose a value or clear them.",
      "Des champs de choix contiennent un texte sans correspondance : choisissez une valeur ou videz-les."},
     // record view
     {"record.title", "Report", "Rapport"},
@@ -190,8 +197,10 @@ const std::vector<CatalogEntry> kCatalog = {
     {"settings.saved", "Settings saved.", "Paramètres enregistrés."},
     {"settings.save", "Save (Ctrl+S)", "Enregistrer (Ctrl+S)"},
     {"settings.unsaved", "Changes not saved yet", "Modifications non enregistrées"},
-    {"settings.hq_invalid", "Must start with https:// (or stay empty)", "Doit commencer par https:// (ou rester vide)"},
-    {"settings.hq_hint", "Leave empty until sync is set up.", "Laisser vide tant que la synchronisation n'est pas configurée."},
+    {"settings.hq_invalid", "Must start with https:// (or stay empty)",
+     "Doit commencer par https:// (ou rester vide)"},
+    {"settings.hq_hint", "Leave empty until sync is set up.",
+     "Laisser vide tant que la synchronisation n'est pas configurée."},
     {"settings.english", "English", "English"},
     {"settings.french", "Français", "Français"},
     // validation rules (issueText)
@@ -212,20 +221,28 @@ const std::vector<CatalogEntry> kCatalog = {
     {"rule.unknown_field", "unknown field", "champ inconnu"},
     {"rule.computed", "computed by Outpost", "calculé par Outpost"},
     {"rule.utf8", "invalid text", "texte invalide"},
-    {"rule.expression", "a rule of the form could not be evaluated", "une règle du formulaire n'a pu être évaluée"},
+    {"rule.expression", "a rule of the form could not be evaluated",
+     "une règle du formulaire n'a pu être évaluée"},
     {"rule.json", "not a valid record", "enregistrement invalide"},
-    {"rule.identifying",
-     "looks like a name or a phone number: never record a victim's identity",
+    {"rule.identifying", "looks like a name or a phone number: never record a victim's identity",
      "ressemble à un nom ou un numéro : n'enregistrez jamais l'identité d'une victime"},
 };
 
 }  // namespace
 
-const char* langCode(Lang l) { return l == Lang::Fr ? "fr" : "en"; }
-void setLanguage(Lang l) { g_lang.store(l); }
-Lang language() { return g_lang.load(); }
+const char* langCode(Lang l) {
+    return l == Lang::Fr ? "fr" : "en";
+}
+void setLanguage(Lang l) {
+    g_lang.store(l);
+}
+Lang language() {
+    return g_lang.load();
+}
 
-const std::vector<CatalogEntry>& catalog() { return kCatalog; }
+const std::vector<CatalogEntry>& catalog() {
+    return kCatalog;
+}
 
 const char* tr(std::string_view key) {
     static const std::unordered_map<std::string_view, const CatalogEntry*> index = [] {
@@ -243,7 +260,9 @@ const char* trCount(long long n, std::string_view singularKey, std::string_view 
     return tr(singular ? singularKey : pluralKey);
 }
 
-const std::string& tr(const core::LocalText& t) { return t.in(langCode(language())); }
+const std::string& tr(const core::LocalText& t) {
+    return t.in(langCode(language()));
+}
 
 std::string issueText(const core::Issue& issue) {
     const std::string& custom = tr(issue.custom);

@@ -55,7 +55,8 @@ Result<void> Settings::save(const std::string& dir) const {
     if (ok) fs::rename(tmp, p, ec);
     if (!ok || ec) {
         fs::remove(tmp, ec);
-        return Error{ErrorDomain::Storage, ErrorCode::Io, "cannot save the settings in " + dir + " (disk full?)"};
+        return Error{ErrorDomain::Storage, ErrorCode::Io,
+                     "cannot save the settings in " + dir + " (disk full?)"};
     }
     return {};
 }

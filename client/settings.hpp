@@ -12,8 +12,8 @@ enum class Theme { Day, Night };
 
 struct Settings {
     std::string hqUrl;
-    float fontSize = 17.0f;   // pixels at 96 dpi; scaled by the monitor's content scale
-    bool largeText = false;   // rugged screens and gloves: 1.35x text and larger hit targets
+    float fontSize = 17.0f;  // pixels at 96 dpi; scaled by the monitor's content scale
+    bool largeText = false;  // rugged screens and gloves: 1.35x text and larger hit targets
     Theme theme = Theme::Day;
     Lang lang = Lang::En;
 

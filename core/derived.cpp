@@ -24,18 +24,26 @@ json extractFacts(const FormDef& form, const json& payload) {
 
 const char* gapStatusName(GapStatus s) {
     switch (s) {
-        case GapStatus::Met: return "met";
-        case GapStatus::Due: return "due";
-        case GapStatus::Overdue: return "overdue";
-        case GapStatus::Missing: return "missing";
+        case GapStatus::Met:
+            return "met";
+        case GapStatus::Due:
+            return "due";
+        case GapStatus::Overdue:
+            return "overdue";
+        case GapStatus::Missing:
+            return "missing";
     }
     return "?";
 }
 
 namespace {
 
-long long asInt(const json& v) { return v.is_number() ? static_cast<long long>(v.get<double>()) : 0; }
-std::string asText(const json& v) { return v.is_string() ? v.get<std::string>() : std::string(); }
+long long asInt(const json& v) {
+    return v.is_number() ? static_cast<long long>(v.get<double>()) : 0;
+}
+std::string asText(const json& v) {
+    return v.is_string() ? v.get<std::string>() : std::string();
+}
 
 std::string civilFromDays(long long z) {
     // Inverse of daysFromCivil (proleptic Gregorian), for "due by" dates.
@@ -109,7 +117,9 @@ std::vector<GapCell> computeTrainingGaps(const ReferenceData& ref, const std::ve
                 c.lastDate = a->last;
             }
             if (c.strength && *c.strength > 0)
-                c.coveragePct = std::round(1000.0 * static_cast<double>(c.attendees) / static_cast<double>(*c.strength)) / 10.0;
+                c.coveragePct =
+                    std::round(1000.0 * static_cast<double>(c.attendees) / static_cast<double>(*c.strength)) /
+                    10.0;
             if (c.due == "annual") {
                 bool recent = false;
                 if (a)

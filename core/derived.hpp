@@ -35,15 +35,15 @@ const char* gapStatusName(GapStatus s);
 struct GapCell {
     std::string unitId;
     std::string courseId;
-    std::string due;              // pre_deployment, induction_60_days, annual
+    std::string due;  // pre_deployment, induction_60_days, annual
     GapStatus status = GapStatus::Missing;
     int sessions = 0;
     long long attendees = 0;
     long long passed = 0;
-    std::string lastDate;         // end date of the latest session, when any
+    std::string lastDate;               // end date of the latest session, when any
     std::optional<long long> strength;  // authorised strength of the unit
     std::optional<double> coveragePct;  // attendees / strength * 100
-    std::string dueBy;            // the date by which it is due, when known
+    std::string dueBy;                  // the date by which it is due, when known
 };
 
 // The gap matrix for the given units (all units in the reference data when empty).
@@ -60,11 +60,11 @@ struct ReadinessSummary {
     bool hasReport = false;
     std::string recordId;
     std::string periodEnd;
-    json facts = json::object();           // every fact of that report
-    std::optional<double> womenPct;        // present women %
-    std::optional<double> parityTarget;    // target % for the unit's personnel category and year
-    std::string parityColour;              // green (meets), yellow (women, under target), red (none), "" unknown
-    int reports = 0;                       // finalized readiness reports for the unit
+    json facts = json::object();         // every fact of that report
+    std::optional<double> womenPct;      // present women %
+    std::optional<double> parityTarget;  // target % for the unit's personnel category and year
+    std::string parityColour;  // green (meets), yellow (women, under target), red (none), "" unknown
+    int reports = 0;           // finalized readiness reports for the unit
 };
 
 ReadinessSummary summarizeReadiness(const ReferenceData& ref, const std::string& unitId,

@@ -18,13 +18,20 @@ struct TypeName {
     const char* name;
 };
 constexpr TypeName kTypeNames[] = {
-    {FieldType::Text, "text"},           {FieldType::Multiline, "multiline"},
-    {FieldType::Integer, "integer"},     {FieldType::Decimal, "decimal"},
-    {FieldType::Date, "date"},           {FieldType::DateTime, "datetime"},
-    {FieldType::Boolean, "boolean"},     {FieldType::SelectOne, "select_one"},
-    {FieldType::SelectMultiple, "select_multiple"}, {FieldType::Rating, "rating"},
-    {FieldType::Location, "location"},   {FieldType::Reference, "reference"},
-    {FieldType::Repeat, "repeat"},       {FieldType::Computed, "computed"},
+    {FieldType::Text, "text"},
+    {FieldType::Multiline, "multiline"},
+    {FieldType::Integer, "integer"},
+    {FieldType::Decimal, "decimal"},
+    {FieldType::Date, "date"},
+    {FieldType::DateTime, "datetime"},
+    {FieldType::Boolean, "boolean"},
+    {FieldType::SelectOne, "select_one"},
+    {FieldType::SelectMultiple, "select_multiple"},
+    {FieldType::Rating, "rating"},
+    {FieldType::Location, "location"},
+    {FieldType::Reference, "reference"},
+    {FieldType::Repeat, "repeat"},
+    {FieldType::Computed, "computed"},
     {FieldType::Note, "note"},
 };
 
@@ -99,8 +106,8 @@ public:
         FormDef form;
         form.source = def;
         if (!def.is_object()) return fail("form definition: expected a JSON object");
-        static const std::set<std::string> formKeys = {"form",        "version",       "title",
-                                                       "description", "sync_priority", "unit_field",
+        static const std::set<std::string> formKeys = {"form",           "version",       "title",
+                                                       "description",    "sync_priority", "unit_field",
                                                        "summary_fields", "search_fields", "fields"};
         for (const auto& [k, v] : def.items())
             if (!formKeys.count(k)) problem(k, "unknown key '" + k + "'");
@@ -108,8 +115,8 @@ public:
         static const std::regex idRe("^[a-z][a-z0-9-]{0,39}$");
         if (!form.id.empty() && !std::regex_match(form.id, idRe))
             problem("form", "form id must match [a-z][a-z0-9-]* (at most 40 characters)");
-        if (!def.contains("version") || !def["version"].is_number_integer() || def["version"].get<long long>() < 1 ||
-            def["version"].get<long long>() > 1000000)
+        if (!def.contains("version") || !def["version"].is_number_integer() ||
+            def["version"].get<long long>() < 1 || def["version"].get<long long>() > 1000000)
             problem("version", "expected a positive integer");
         else
             form.version = def["version"].get<int>();
@@ -131,11 +138,13 @@ public:
         if (!form.unitField.empty()) {
             const FieldDef* uf = form.field(form.unitField);
             if (!uf || uf->type != FieldType::Reference || uf->ref != "units")
-                problem("unit_field", "'" + form.unitField + "' is not a top-level reference field to 'units'");
+                problem("unit_field",
+                        "'" + form.unitField + "' is not a top-level reference field to 'units'");
         }
         if (def.contains("summary_fields")) {
             for (const auto& n : def["summary_fields"]) {
-                if (!n.is_string() || !form.field(n.get<std::string>()) || n.get<std::string>().find('.') != std::string::npos)
+                if (!n.is_string() || !form.field(n.get<std::string>()) ||
+                    n.get<std::string>().find('.') != std::string::npos)
                     problem("summary_fields", "unknown top-level field " + n.dump());
                 else
                     form.summaryFields.push_back(n);
@@ -155,11 +164,15 @@ public:
             for (const auto& [path, f] : form.allFields()) {
                 if (f->sensitive) continue;
                 switch (f->type) {
-                    case FieldType::Text: case FieldType::Multiline: case FieldType::SelectOne:
-                    case FieldType::SelectMultiple: case FieldType::Reference:
+                    case FieldType::Text:
+                    case FieldType::Multiline:
+                    case FieldType::SelectOne:
+                    case FieldType::SelectMultiple:
+                    case FieldType::Reference:
                         form.searchFields.push_back(path);
                         break;
-                    default: break;
+                    default:
+                        break;
                 }
             }
         }
@@ -247,7 +260,8 @@ private:
                 continue;
             }
             FieldDef f = parseField(arr[i], p, inRepeat);
-            if (!f.name.empty() && !names.insert(f.name).second) problem(p, "duplicate field name '" + f.name + "'");
+            if (!f.name.empty() && !names.insert(f.name).second)
+                problem(p, "duplicate field name '" + f.name + "'");
             out.push_back(std::move(f));
         }
         return out;
@@ -274,9 +288,12 @@ private:
             return false;
         };
         // Which keys a field of this type may carry: an unknown key is a typo HQ should hear about.
-        std::set<std::string> allowed = {"name", "type", "label", "hint", "relevant", "sensitive", "indicator", "fact"};
-        if (f.hasValue() && f.type != FT::Computed) allowed.insert({"required", "required_if", "constraint", "constraint_message"});
-        if (is({FT::Integer, FT::Decimal, FT::Rating, FT::Date, FT::DateTime})) allowed.insert({"min", "max"});
+        std::set<std::string> allowed = {"name",     "type",      "label",     "hint",
+                                         "relevant", "sensitive", "indicator", "fact"};
+        if (f.hasValue() && f.type != FT::Computed)
+            allowed.insert({"required", "required_if", "constraint", "constraint_message"});
+        if (is({FT::Integer, FT::Decimal, FT::Rating, FT::Date, FT::DateTime}))
+            allowed.insert({"min", "max"});
         if (is({FT::Text, FT::Multiline})) allowed.insert({"min_length", "max_length", "check_identifying"});
         if (is({FT::Text})) allowed.insert({"pattern", "pattern_message"});
         if (is({FT::SelectOne, FT::SelectMultiple})) allowed.insert("choices");
@@ -333,7 +350,8 @@ private:
         if (f.min && f.max && *f.min > *f.max) problem(p, "min is greater than max");
         f.minLength = count(o, "min_length", p + ".min_length");
         f.maxLength = count(o, "max_length", p + ".max_length");
-        if (f.minLength && f.maxLength && *f.minLength > *f.maxLength) problem(p, "min_length is greater than max_length");
+        if (f.minLength && f.maxLength && *f.minLength > *f.maxLength)
+            problem(p, "min_length is greater than max_length");
         if (o.contains("pattern")) {
             f.pattern = str(o, "pattern", p + ".pattern", false);
             try {
@@ -353,7 +371,8 @@ private:
         }
         if (f.type == FT::Reference) {
             f.ref = str(o, "ref", p + ".ref", true);
-            if (!f.ref.empty() && !m_ref.hasTable(f.ref)) problem(p + ".ref", "unknown reference table '" + f.ref + "'");
+            if (!f.ref.empty() && !m_ref.hasTable(f.ref))
+                problem(p + ".ref", "unknown reference table '" + f.ref + "'");
         }
         if (f.type == FT::Repeat) {
             if (inRepeat) problem(p, "a repeat group cannot hold another repeat group");
@@ -366,10 +385,10 @@ private:
             if (!f.maxRows) f.maxRows = kDefaultMaxRows;
         }
         if (f.type == FT::Computed) {
-            if (!o.contains("calculate"))
-                problem(p + ".calculate", "a computed field needs an expression");
+            if (!o.contains("calculate")) problem(p + ".calculate", "a computed field needs an expression");
             f.calculate = expr(o, "calculate", p + ".calculate");
-            std::string vt = o.contains("value_type") ? str(o, "value_type", p + ".value_type", false) : "decimal";
+            std::string vt =
+                o.contains("value_type") ? str(o, "value_type", p + ".value_type", false) : "decimal";
             auto vtt = fieldTypeFromName(vt);
             if (!vtt || !(vtt == FT::Integer || vtt == FT::Decimal || vtt == FT::Text || vtt == FT::Boolean))
                 problem(p + ".value_type", "expected integer, decimal, text or boolean");
@@ -388,7 +407,8 @@ private:
         if (list->is_string()) {
             std::string name = list->get<std::string>();
             if (name.empty() || name[0] != '@' || !m_ref.hasChoiceList(name.substr(1))) {
-                problem(p + ".choices", "unknown choice list '" + name + "' (write \"@name\" for a reference list)");
+                problem(p + ".choices",
+                        "unknown choice list '" + name + "' (write \"@name\" for a reference list)");
                 return;
             }
             f.choiceList = name.substr(1);
@@ -429,7 +449,8 @@ private:
             return (f && f->hasValue()) ? name : std::string();
         };
         std::map<std::string, std::set<std::string>> deps;  // computed node -> computed nodes it reads
-        auto check = [&](const Expr& e, const std::string& where, const FieldDef* group, const std::string& node) {
+        auto check = [&](const Expr& e, const std::string& where, const FieldDef* group,
+                         const std::string& node) {
             if (e.empty()) return;
             for (const auto& r : e.references()) {
                 std::string target = resolve(r, group);
@@ -501,7 +522,8 @@ Result<FormDef> parseFormDef(const json& def, const ReferenceData& ref) {
     try {
         return Parser(ref).parse(def);
     } catch (const std::exception& e) {
-        return Error{ErrorDomain::Validation, ErrorCode::Invalid, std::string("form definition: ") + e.what()};
+        return Error{ErrorDomain::Validation, ErrorCode::Invalid,
+                     std::string("form definition: ") + e.what()};
     }
 }
 
@@ -513,7 +535,9 @@ Result<FormDef> parseFormDefText(std::string_view text, const ReferenceData& ref
 }
 
 // [SECTION] registry
-void FormRegistry::add(std::shared_ptr<const FormDef> f) { m_forms[f->id][f->version] = std::move(f); }
+void FormRegistry::add(std::shared_ptr<const FormDef> f) {
+    m_forms[f->id][f->version] = std::move(f);
+}
 
 std::shared_ptr<const FormDef> FormRegistry::latest(std::string_view id) const {
     auto it = m_forms.find(id);

@@ -19,8 +19,21 @@ using json = nlohmann::json;
 class ReferenceData;
 
 enum class FieldType {
-    Text, Multiline, Integer, Decimal, Date, DateTime, Boolean, SelectOne, SelectMultiple,
-    Rating, Location, Reference, Repeat, Computed, Note
+    Text,
+    Multiline,
+    Integer,
+    Decimal,
+    Date,
+    DateTime,
+    Boolean,
+    SelectOne,
+    SelectMultiple,
+    Rating,
+    Location,
+    Reference,
+    Repeat,
+    Computed,
+    Note
 };
 
 const char* fieldTypeName(FieldType t);
@@ -45,17 +58,17 @@ struct FieldDef {
     LocalText hint;
     bool required = false;
     Expr requiredIf;
-    std::optional<double> min, max;          // numbers and ratings
+    std::optional<double> min, max;               // numbers and ratings
     std::optional<std::string> minText, maxText;  // dates and datetimes (ISO text)
     std::optional<std::size_t> minLength, maxLength;
     std::string pattern;
     LocalText patternMessage;
-    std::vector<Choice> choices;             // resolved (inline or from a reference choice list)
-    std::string choiceList;                  // the "@name" it came from, when any
+    std::vector<Choice> choices;  // resolved (inline or from a reference choice list)
+    std::string choiceList;       // the "@name" it came from, when any
     std::optional<std::size_t> minSelected, maxSelected;
-    std::string scale;                       // rating
-    std::string ref;                         // reference
-    std::vector<FieldDef> fields;            // repeat
+    std::string scale;             // rating
+    std::string ref;               // reference
+    std::vector<FieldDef> fields;  // repeat
     std::optional<std::size_t> minRows, maxRows;
     Expr relevant;
     Expr constraint;
@@ -80,9 +93,9 @@ struct FormDef {
     int syncPriority = 0;
     std::string unitField;
     std::vector<std::string> summaryFields;
-    std::vector<std::string> searchFields;   // resolved: explicit or the default set
+    std::vector<std::string> searchFields;  // resolved: explicit or the default set
     std::vector<FieldDef> fields;
-    json source;                             // the definition as given (for storage and HQ)
+    json source;  // the definition as given (for storage and HQ)
 
     const FieldDef* field(std::string_view name) const;
     // Depth-first list of every field, with its path pattern ("equipment.serviceable").

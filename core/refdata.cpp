@@ -16,7 +16,9 @@ const std::set<std::string, std::less<>>& namedObjects() {
     return names;
 }
 
-Error refError(std::string msg) { return Error{ErrorDomain::Input, ErrorCode::BadInput, std::move(msg)}; }
+Error refError(std::string msg) {
+    return Error{ErrorDomain::Input, ErrorCode::BadInput, std::move(msg)};
+}
 
 }  // namespace
 
@@ -50,8 +52,10 @@ Result<ReferenceData> ReferenceData::fromJson(const json& doc) {
     }
     if (doc.contains("rating_scales") && doc["rating_scales"].is_object()) {
         for (const auto& [id, sc] : doc["rating_scales"].items()) {
-            if (!sc.is_object() || !sc.contains("levels") || !sc["levels"].is_array() || sc["levels"].empty()) {
-                problems.push_back("rating_scales." + id + ": expected {\"levels\": [...]} with at least one level");
+            if (!sc.is_object() || !sc.contains("levels") || !sc["levels"].is_array() ||
+                sc["levels"].empty()) {
+                problems.push_back("rating_scales." + id +
+                                   ": expected {\"levels\": [...]} with at least one level");
                 continue;
             }
             for (const auto& lv : sc["levels"])
@@ -81,7 +85,8 @@ Result<ReferenceData> ReferenceData::fromJson(const json& doc) {
             if (ok)
                 for (const auto& c : list)
                     if (!c.is_object() || !c.contains("value") || !c["value"].is_string()) ok = false;
-            if (!ok) problems.push_back("choice_lists." + name + ": expected [{\"value\": text, \"label\": ...}]");
+            if (!ok)
+                problems.push_back("choice_lists." + name + ": expected [{\"value\": text, \"label\": ...}]");
         }
     if (!problems.empty()) {
         std::string msg = "reference data is invalid:";
@@ -102,7 +107,9 @@ const ReferenceData& ReferenceData::demo() {
     return rd;
 }
 
-bool ReferenceData::hasTable(std::string_view t) const { return m_index.find(t) != m_index.end(); }
+bool ReferenceData::hasTable(std::string_view t) const {
+    return m_index.find(t) != m_index.end();
+}
 
 const json* ReferenceData::row(std::string_view t, std::string_view id) const {
     auto it = m_index.find(t);
@@ -151,7 +158,9 @@ const json& ReferenceData::choiceList(std::string_view name) const {
     return m_doc["choice_lists"][std::string(name)];
 }
 
-bool ReferenceData::hasThreshold(std::string_view name) const { return threshold(name).has_value(); }
+bool ReferenceData::hasThreshold(std::string_view name) const {
+    return threshold(name).has_value();
+}
 
 std::optional<double> ReferenceData::threshold(std::string_view name) const {
     auto it = m_doc.find("thresholds");

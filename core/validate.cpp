@@ -18,7 +18,9 @@ std::string Issue::text() const {
     return s;
 }
 
-bool ValidationResult::ok() const { return errorCount() == 0; }
+bool ValidationResult::ok() const {
+    return errorCount() == 0;
+}
 
 std::size_t ValidationResult::errorCount() const {
     std::size_t n = 0;
@@ -70,8 +72,8 @@ namespace {
 
 // Shows a value in a message without pasting a whole essay (or a 10 MB string) into it.
 std::string brief(const json& v) {
-    if (v.is_number_float() && std::isfinite(v.get<double>()) && std::floor(v.get<double>()) == v.get<double>() &&
-        std::fabs(v.get<double>()) < 1e15)
+    if (v.is_number_float() && std::isfinite(v.get<double>()) &&
+        std::floor(v.get<double>()) == v.get<double>() && std::fabs(v.get<double>()) < 1e15)
         return std::to_string(static_cast<long long>(v.get<double>()));
     std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
     if (s.size() > 40) s = s.substr(0, 37) + "...";
@@ -113,7 +115,8 @@ public:
 
     ValidationResult run(const json& payload) {
         if (!payload.is_object()) {
-            add("", "json", "expected a JSON object keyed by field name, got " + std::string(payload.type_name()));
+            add("", "json",
+                "expected a JSON object keyed by field name, got " + std::string(payload.type_name()));
             m_result.normalized = json::object();
             return std::move(m_result);
         }
@@ -121,7 +124,8 @@ public:
         for (const auto& [k, v] : payload.items()) {
             if (!m_form.field(k) || k.find('.') != std::string::npos)
                 add(k, "unknown_field",
-                    "the form '" + m_form.id + "' v" + std::to_string(m_form.version) + " has no field '" + k + "'");
+                    "the form '" + m_form.id + "' v" + std::to_string(m_form.version) + " has no field '" +
+                        k + "'");
         }
         for (const auto& f : m_form.fields) {
             if (!f.hasValue()) {
@@ -163,8 +167,8 @@ public:
     const std::string& todayText() const { return m_today; }
 
 private:
-    void add(const std::string& path, const std::string& rule, const std::string& message, bool warning = false,
-             const LocalText& custom = {}, std::string arg = {}) {
+    void add(const std::string& path, const std::string& rule, const std::string& message,
+             bool warning = false, const LocalText& custom = {}, std::string arg = {}) {
         // One issue per path and rule is enough for a person to act on.
         for (const auto& i : m_result.issues)
             if (i.path == path && i.rule == rule) return;
@@ -185,8 +189,10 @@ private:
             return json::array();
         }
         if (f.maxRows && v.size() > *f.maxRows) {
-            add(f.name, "max_rows", "has " + std::to_string(v.size()) + " rows; at most " + std::to_string(*f.maxRows) +
-                                        " are allowed", false, {}, std::to_string(*f.maxRows));
+            add(f.name, "max_rows",
+                "has " + std::to_string(v.size()) + " rows; at most " + std::to_string(*f.maxRows) +
+                    " are allowed",
+                false, {}, std::to_string(*f.maxRows));
             return json::array();
         }
         json rows = json::array();
@@ -202,14 +208,16 @@ private:
             for (const auto& [k, cv] : row.items()) {
                 bool known = false;
                 for (const auto& c : f.fields) known = known || c.name == k;
-                if (!known) add(rp + "." + k, "unknown_field", "the group '" + f.name + "' has no field '" + k + "'");
+                if (!known)
+                    add(rp + "." + k, "unknown_field", "the group '" + f.name + "' has no field '" + k + "'");
             }
             for (const auto& c : f.fields) {
                 if (!c.hasValue()) continue;
                 auto it = row.find(c.name);
                 json cv = it == row.end() ? json(nullptr) : *it;
                 if (c.type == FieldType::Computed) {
-                    if (!cv.is_null()) add(rp + "." + c.name, "computed", "is computed by Outpost and cannot be given");
+                    if (!cv.is_null())
+                        add(rp + "." + c.name, "computed", "is computed by Outpost and cannot be given");
                     outRow[c.name] = nullptr;
                     continue;
                 }
@@ -239,9 +247,10 @@ private:
                 }
                 std::size_t len = codePointCount(s);
                 if (len > f.effectiveMaxLength()) {
-                    add(path, "max_length", "is " + std::to_string(len) + " characters long; at most " +
-                                                std::to_string(f.effectiveMaxLength()) + " are allowed", false, {},
-                        std::to_string(f.effectiveMaxLength()));
+                    add(path, "max_length",
+                        "is " + std::to_string(len) + " characters long; at most " +
+                            std::to_string(f.effectiveMaxLength()) + " are allowed",
+                        false, {}, std::to_string(f.effectiveMaxLength()));
                     return nullptr;
                 }
                 if (s.empty()) return nullptr;
@@ -250,21 +259,24 @@ private:
                     return nullptr;
                 }
                 if (f.minLength && len < *f.minLength)
-                    add(path, "min_length", "is " + std::to_string(len) + " characters long; at least " +
-                                                std::to_string(*f.minLength) + " are needed", false, {},
-                        std::to_string(*f.minLength));
+                    add(path, "min_length",
+                        "is " + std::to_string(len) + " characters long; at least " +
+                            std::to_string(*f.minLength) + " are needed",
+                        false, {}, std::to_string(*f.minLength));
                 if (!f.pattern.empty()) {
                     try {
                         std::regex re(f.pattern, std::regex::ECMAScript);
                         if (!std::regex_match(s, re))
-                            add(path, "pattern", "does not have the expected form " + f.pattern, false, f.patternMessage);
+                            add(path, "pattern", "does not have the expected form " + f.pattern, false,
+                                f.patternMessage);
                     } catch (const std::exception&) {
                         add(path, "pattern", "could not be checked against " + f.pattern);
                     }
                 }
                 if (f.checkIdentifying)
                     for (const auto& hint : identifyingHints(s))
-                        add(path, "identifying", hint + " - never record a victim's name or contact details", true);
+                        add(path, "identifying", hint + " - never record a victim's name or contact details",
+                            true);
                 return s;
             }
             case FieldType::Integer: {
@@ -282,23 +294,28 @@ private:
                 std::string levels;
                 for (const auto& lv : m_ref.scaleLevels(f.scale))
                     levels += (levels.empty() ? "" : ", ") + lv["value"].dump();
-                add(path, "choice", brief(v) + " is not a level of the scale '" + f.scale + "' (" + levels + ")");
+                add(path, "choice",
+                    brief(v) + " is not a level of the scale '" + f.scale + "' (" + levels + ")");
                 return nullptr;
             }
             case FieldType::Date: {
                 if (!v.is_string() || !isValidDate(v.get_ref<const std::string&>()))
                     return typeErr("a date as YYYY-MM-DD");
                 const auto& s = v.get_ref<const std::string&>();
-                if (f.minText && s < *f.minText) add(path, "min", "must be on or after " + *f.minText, false, {}, *f.minText);
-                if (f.maxText && s > *f.maxText) add(path, "max", "must be on or before " + *f.maxText, false, {}, *f.maxText);
+                if (f.minText && s < *f.minText)
+                    add(path, "min", "must be on or after " + *f.minText, false, {}, *f.minText);
+                if (f.maxText && s > *f.maxText)
+                    add(path, "max", "must be on or before " + *f.maxText, false, {}, *f.maxText);
                 return s;
             }
             case FieldType::DateTime: {
                 if (!v.is_string() || !isValidDateTime(v.get_ref<const std::string&>()))
                     return typeErr("a date and time as YYYY-MM-DDTHH:MM with Z or an offset");
                 const auto& s = v.get_ref<const std::string&>();
-                if (f.minText && s < *f.minText) add(path, "min", "must be on or after " + *f.minText, false, {}, *f.minText);
-                if (f.maxText && s > *f.maxText) add(path, "max", "must be on or before " + *f.maxText, false, {}, *f.maxText);
+                if (f.minText && s < *f.minText)
+                    add(path, "min", "must be on or after " + *f.minText, false, {}, *f.minText);
+                if (f.maxText && s > *f.maxText)
+                    add(path, "max", "must be on or before " + *f.maxText, false, {}, *f.maxText);
                 return s;
             }
             case FieldType::Boolean:
@@ -330,10 +347,12 @@ private:
                 }
                 if (out.empty()) return nullptr;
                 if (f.maxSelected && out.size() > *f.maxSelected)
-                    add(path, "max_selected", "at most " + std::to_string(*f.maxSelected) + " may be chosen", false, {}, std::to_string(*f.maxSelected));
+                    add(path, "max_selected", "at most " + std::to_string(*f.maxSelected) + " may be chosen",
+                        false, {}, std::to_string(*f.maxSelected));
                 return out;
             }
-            case FieldType::Location: return checkLocation(v, path);
+            case FieldType::Location:
+                return checkLocation(v, path);
             case FieldType::Reference: {
                 if (!v.is_string()) return typeErr("an id from '" + f.ref + "'");
                 if (v.get_ref<const std::string&>().empty()) return nullptr;
@@ -345,7 +364,8 @@ private:
             }
             case FieldType::Repeat:
             case FieldType::Computed:
-            case FieldType::Note: break;
+            case FieldType::Note:
+                break;
         }
         return nullptr;
     }
@@ -386,14 +406,17 @@ private:
 
     json checkRange(const FieldDef& f, const json& v, const std::string& path) {
         double d = v.get<double>();
-        if (f.min && d < *f.min) add(path, "min", "must be at least " + num(*f.min) + ", got " + brief(v), false, {}, num(*f.min));
-        if (f.max && d > *f.max) add(path, "max", "must be at most " + num(*f.max) + ", got " + brief(v), false, {}, num(*f.max));
+        if (f.min && d < *f.min)
+            add(path, "min", "must be at least " + num(*f.min) + ", got " + brief(v), false, {}, num(*f.min));
+        if (f.max && d > *f.max)
+            add(path, "max", "must be at most " + num(*f.max) + ", got " + brief(v), false, {}, num(*f.max));
         return v;
     }
 
     static std::string choiceList(const FieldDef& f) {
         std::string s;
-        for (std::size_t i = 0; i < f.choices.size() && i < 12; ++i) s += (i ? ", " : "") + f.choices[i].value;
+        for (std::size_t i = 0; i < f.choices.size() && i < 12; ++i)
+            s += (i ? ", " : "") + f.choices[i].value;
         if (f.choices.size() > 12) s += ", ...";
         return s;
     }
@@ -419,8 +442,10 @@ private:
                     return std::isfinite(d) ? json(d) : json(nullptr);
                 }
                 return nullptr;
-            case FieldType::Boolean: return v.is_boolean() ? v : json(nullptr);
-            default: return v.is_string() ? v : json(v.dump());
+            case FieldType::Boolean:
+                return v.is_boolean() ? v : json(nullptr);
+            default:
+                return v.is_string() ? v : json(v.dump());
         }
     }
 
@@ -453,7 +478,8 @@ private:
                     for (std::size_t i = 0; i < rows.size(); ++i) {
                         RecordContext ctx(*this, nullptr, &f, &rows[i]);
                         json v = coerceComputed(
-                            c, evalSafely(c.calculate, ctx, f.name + "[" + std::to_string(i) + "]." + c.name, "calculate"));
+                            c, evalSafely(c.calculate, ctx, f.name + "[" + std::to_string(i) + "]." + c.name,
+                                          "calculate"));
                         if (v != rows[i][c.name]) {
                             rows[i][c.name] = v;
                             changed = true;
@@ -481,7 +507,8 @@ private:
         return Expr::truthy(r);
     }
 
-    void checkRules(const FieldDef& f, json& value, const std::string& path, const FieldDef* group, const json* row) {
+    void checkRules(const FieldDef& f, json& value, const std::string& path, const FieldDef* group,
+                    const json* row) {
         bool final = m_mode == ValidationMode::Final;
         bool needed = f.required;
         if (!f.requiredIf.empty()) {
@@ -504,7 +531,8 @@ private:
         }
         if (f.type == FieldType::SelectMultiple && final && f.minSelected && !value.is_null() &&
             value.size() < *f.minSelected)
-            add(path, "min_selected", "at least " + std::to_string(*f.minSelected) + " must be chosen", false, {}, std::to_string(*f.minSelected));
+            add(path, "min_selected", "at least " + std::to_string(*f.minSelected) + " must be chosen", false,
+                {}, std::to_string(*f.minSelected));
     }
 
     // Drops the values of fields that are not relevant. Returns true when anything was dropped.
@@ -547,8 +575,10 @@ private:
             if (f.type == FieldType::Repeat) {
                 json& rows = out[f.name];
                 if (final && f.minRows && rows.size() < *f.minRows)
-                    add(f.name, "min_rows", "needs at least " + std::to_string(*f.minRows) + " rows, has " +
-                                                std::to_string(rows.size()), false, {}, std::to_string(*f.minRows));
+                    add(f.name, "min_rows",
+                        "needs at least " + std::to_string(*f.minRows) + " rows, has " +
+                            std::to_string(rows.size()),
+                        false, {}, std::to_string(*f.minRows));
                 if (final && f.required && rows.empty()) add(f.name, "required", "needs at least one row");
                 for (std::size_t i = 0; i < rows.size(); ++i) {
                     for (const auto& c : f.fields) {
@@ -622,7 +652,9 @@ json RecordContext::threshold(std::string_view name) const {
     return t ? json(*t) : json(nullptr);
 }
 
-std::string RecordContext::today() const { return m_v.todayText(); }
+std::string RecordContext::today() const {
+    return m_v.todayText();
+}
 
 }  // namespace
 

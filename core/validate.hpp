@@ -17,23 +17,25 @@ using json = nlohmann::json;
 enum class ValidationMode { Draft, Final };
 
 struct Issue {
-    std::string path;      // "equipment[2].serviceable"
-    std::string rule;      // "max", "required", "constraint", ... (docs/forms.md)
-    std::string message;   // English, complete sentence fragment naming what is wrong
-    LocalText custom;      // the form's own message (constraint_message, pattern_message), when any
-    bool warning = false;  // warnings never block saving or finalizing
-    std::string arg;       // the bound or limit behind the rule ("100" for max), for localised messages
+    std::string path;          // "equipment[2].serviceable"
+    std::string rule;          // "max", "required", "constraint", ... (docs/forms.md)
+    std::string message;       // English, complete sentence fragment naming what is wrong
+    LocalText custom;          // the form's own message (constraint_message, pattern_message), when any
+    bool warning = false;      // warnings never block saving or finalizing
+    std::string arg;           // the bound or limit behind the rule ("100" for max), for localised messages
     std::string text() const;  // "path: rule: message"
 };
 
 struct ValidationResult {
-    json normalized = json::object();  // the payload with computed values; at Final, irrelevant values dropped
+    json normalized =
+        json::object();  // the payload with computed values; at Final, irrelevant values dropped
     std::vector<Issue> issues;
-    std::vector<std::string> hidden;  // paths of fields that are not relevant now ("secret", "lines[1].rating")
+    std::vector<std::string>
+        hidden;  // paths of fields that are not relevant now ("secret", "lines[1].rating")
 
-    bool ok() const;               // no blocking issue
+    bool ok() const;  // no blocking issue
     std::size_t errorCount() const;
-    std::string text() const;      // one issue per line, errors first
+    std::string text() const;  // one issue per line, errors first
     const Issue* firstAt(std::string_view path) const;
     bool isHidden(std::string_view path) const;
 };

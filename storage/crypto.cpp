@@ -14,7 +14,9 @@ constexpr char kKdfContext[crypto_kdf_CONTEXTBYTES + 1] = "OUTPOST1";
 constexpr std::uint64_t kPayloadSubkey = 1;
 constexpr std::uint64_t kSearchSubkey = 2;
 
-Error cryptoError(ErrorCode c, std::string m) { return Error{ErrorDomain::Crypto, c, std::move(m)}; }
+Error cryptoError(ErrorCode c, std::string m) {
+    return Error{ErrorDomain::Crypto, c, std::move(m)};
+}
 }  // namespace
 
 void ensureSodium() {
@@ -31,9 +33,13 @@ DataKey::DataKey() {
     sodium_memzero(m_p, kSize);
 }
 
-DataKey::~DataKey() { sodium_free(m_p); }
+DataKey::~DataKey() {
+    sodium_free(m_p);
+}
 
-DataKey::DataKey(const DataKey& o) : DataKey() { std::memcpy(m_p, o.m_p, kSize); }
+DataKey::DataKey(const DataKey& o) : DataKey() {
+    std::memcpy(m_p, o.m_p, kSize);
+}
 
 DataKey& DataKey::operator=(const DataKey& o) {
     if (this != &o) std::memcpy(m_p, o.m_p, kSize);
@@ -48,7 +54,8 @@ DataKey DataKey::random() {
 
 DataKey DataKey::fromBytes(const unsigned char* p, std::size_t n) {
     if (n != kSize)
-        throw Failure(cryptoError(ErrorCode::BadInput, "a store key must be exactly 32 bytes, got " + std::to_string(n)));
+        throw Failure(cryptoError(ErrorCode::BadInput,
+                                  "a store key must be exactly 32 bytes, got " + std::to_string(n)));
     DataKey k;
     std::memcpy(k.m_p, p, kSize);
     return k;
@@ -57,19 +64,23 @@ DataKey DataKey::fromBytes(const unsigned char* p, std::size_t n) {
 KdfParams KdfParams::interactive() {
     return {crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE};
 }
-KdfParams KdfParams::moderate() { return {crypto_pwhash_OPSLIMIT_MODERATE, crypto_pwhash_MEMLIMIT_MODERATE}; }
+KdfParams KdfParams::moderate() {
+    return {crypto_pwhash_OPSLIMIT_MODERATE, crypto_pwhash_MEMLIMIT_MODERATE};
+}
 
 namespace {
 DataKey deriveKek(std::string_view passphrase, const Bytes& salt, std::uint64_t ops, std::uint64_t mem) {
     if (salt.size() != crypto_pwhash_SALTBYTES)
         throw Failure(cryptoError(ErrorCode::Corrupt, "the key slot is damaged (bad salt length)"));
-    if (ops < crypto_pwhash_OPSLIMIT_MIN || ops > crypto_pwhash_OPSLIMIT_MAX || mem < crypto_pwhash_MEMLIMIT_MIN ||
-        mem > (std::uint64_t{1} << 32))
+    if (ops < crypto_pwhash_OPSLIMIT_MIN || ops > crypto_pwhash_OPSLIMIT_MAX ||
+        mem < crypto_pwhash_MEMLIMIT_MIN || mem > (std::uint64_t{1} << 32))
         throw Failure(cryptoError(ErrorCode::Corrupt, "the key slot is damaged (bad Argon2id parameters)"));
     DataKey kek;
-    if (crypto_pwhash(const_cast<unsigned char*>(kek.data()), DataKey::kSize, passphrase.data(), passphrase.size(),
-                      salt.data(), ops, static_cast<std::size_t>(mem), crypto_pwhash_ALG_ARGON2ID13) != 0)
-        throw Failure(cryptoError(ErrorCode::Internal, "not enough memory to derive the key from the passphrase"));
+    if (crypto_pwhash(const_cast<unsigned char*>(kek.data()), DataKey::kSize, passphrase.data(),
+                      passphrase.size(), salt.data(), ops, static_cast<std::size_t>(mem),
+                      crypto_pwhash_ALG_ARGON2ID13) != 0)
+        throw Failure(
+            cryptoError(ErrorCode::Internal, "not enough memory to derive the key from the passphrase"));
     return kek;
 }
 }  // namespace
@@ -77,8 +88,9 @@ DataKey deriveKek(std::string_view passphrase, const Bytes& salt, std::uint64_t 
 KeySlot wrapKey(const DataKey& key, std::string_view passphrase, const std::string& id, KdfParams params) {
     ensureSodium();
     if (passphrase.size() < kMinPassphraseLength)
-        throw Failure(ErrorDomain::Input, ErrorCode::BadInput,
-                      "the passphrase must have at least " + std::to_string(kMinPassphraseLength) + " characters");
+        throw Failure(
+            ErrorDomain::Input, ErrorCode::BadInput,
+            "the passphrase must have at least " + std::to_string(kMinPassphraseLength) + " characters");
     KeySlot s;
     s.id = id;
     s.salt.resize(crypto_pwhash_SALTBYTES);
@@ -88,8 +100,8 @@ KeySlot wrapKey(const DataKey& key, std::string_view passphrase, const std::stri
     DataKey kek = deriveKek(passphrase, s.salt, s.opsLimit, s.memLimit);
     s.wrapped.resize(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + DataKey::kSize);
     randombytes_buf(s.wrapped.data(), crypto_secretbox_NONCEBYTES);
-    crypto_secretbox_easy(s.wrapped.data() + crypto_secretbox_NONCEBYTES, key.data(), DataKey::kSize, s.wrapped.data(),
-                          kek.data());
+    crypto_secretbox_easy(s.wrapped.data() + crypto_secretbox_NONCEBYTES, key.data(), DataKey::kSize,
+                          s.wrapped.data(), kek.data());
     return s;
 }
 
@@ -99,17 +111,17 @@ DataKey unwrapKey(const KeySlot& slot, std::string_view passphrase) {
         throw Failure(cryptoError(ErrorCode::Corrupt, "the key slot is damaged (bad length)"));
     DataKey kek = deriveKek(passphrase, slot.salt, slot.opsLimit, slot.memLimit);
     DataKey key;
-    if (crypto_secretbox_open_easy(const_cast<unsigned char*>(key.data()), slot.wrapped.data() + crypto_secretbox_NONCEBYTES,
-                                   slot.wrapped.size() - crypto_secretbox_NONCEBYTES, slot.wrapped.data(),
-                                   kek.data()) != 0)
+    if (crypto_secretbox_open_easy(
+            const_cast<unsigned char*>(key.data()), slot.wrapped.data() + crypto_secretbox_NONCEBYTES,
+            slot.wrapped.size() - crypto_secretbox_NONCEBYTES, slot.wrapped.data(), kek.data()) != 0)
         throw Failure(ErrorDomain::Auth, ErrorCode::WrongKey, "wrong passphrase: the store stays locked");
     return key;
 }
 
 Codec::Codec(const DataKey& key) {
     ensureSodium();
-    crypto_kdf_derive_from_key(const_cast<unsigned char*>(m_payloadKey.data()), DataKey::kSize, kPayloadSubkey,
-                               kKdfContext, key.data());
+    crypto_kdf_derive_from_key(const_cast<unsigned char*>(m_payloadKey.data()), DataKey::kSize,
+                               kPayloadSubkey, kKdfContext, key.data());
     crypto_kdf_derive_from_key(const_cast<unsigned char*>(m_searchKey.data()), DataKey::kSize, kSearchSubkey,
                                kKdfContext, key.data());
 }
@@ -120,10 +132,10 @@ Bytes Codec::seal(std::string_view plaintext, std::string_view ad) const {
     out[0] = kBlobVersion;
     randombytes_buf(out.data() + 1, nb);
     unsigned long long clen = 0;
-    crypto_aead_xchacha20poly1305_ietf_encrypt(out.data() + 1 + nb, &clen,
-                                               reinterpret_cast<const unsigned char*>(plaintext.data()),
-                                               plaintext.size(), reinterpret_cast<const unsigned char*>(ad.data()),
-                                               ad.size(), nullptr, out.data() + 1, m_payloadKey.data());
+    crypto_aead_xchacha20poly1305_ietf_encrypt(
+        out.data() + 1 + nb, &clen, reinterpret_cast<const unsigned char*>(plaintext.data()),
+        plaintext.size(), reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), nullptr,
+        out.data() + 1, m_payloadKey.data());
     out.resize(1 + nb + clen);
     return out;
 }
@@ -135,12 +147,13 @@ std::string Codec::open(const Bytes& blob, std::string_view ad) const {
         throw Failure(cryptoError(ErrorCode::Corrupt, "a sealed value is damaged (bad header)"));
     std::string out(blob.size() - 1 - nb - tag, '\0');
     unsigned long long mlen = 0;
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(reinterpret_cast<unsigned char*>(out.data()), &mlen, nullptr,
-                                                   blob.data() + 1 + nb, blob.size() - 1 - nb,
-                                                   reinterpret_cast<const unsigned char*>(ad.data()), ad.size(),
-                                                   blob.data() + 1, m_payloadKey.data()) != 0)
-        throw Failure(cryptoError(ErrorCode::Corrupt,
-                                  "a sealed value failed its authenticity check (altered, moved or another key)"));
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(reinterpret_cast<unsigned char*>(out.data()), &mlen,
+                                                   nullptr, blob.data() + 1 + nb, blob.size() - 1 - nb,
+                                                   reinterpret_cast<const unsigned char*>(ad.data()),
+                                                   ad.size(), blob.data() + 1, m_payloadKey.data()) != 0)
+        throw Failure(
+            cryptoError(ErrorCode::Corrupt,
+                        "a sealed value failed its authenticity check (altered, moved or another key)"));
     out.resize(mlen);
     return out;
 }

@@ -1,4 +1,5 @@
-// At-rest encryption: the data key, passphrase key slots (Argon2id) and the payload codec (XChaCha20-Poly1305).
+// At-rest encryption: the data key, passphrase key slots (Argon2id) and the payload codec
+// (XChaCha20-Poly1305).
 #pragma once
 
 #include <array>

@@ -28,13 +28,16 @@ Error classifySqlite(int code, const std::string& what) {
         case SQLITE_PERM:
             return Error{ErrorDomain::Storage, ErrorCode::Io, "the store cannot be written - " + detail};
         case SQLITE_CONSTRAINT:
-            return Error{ErrorDomain::Storage, ErrorCode::Conflict, "the change breaks a rule of the store - " + detail};
-        default: break;
+            return Error{ErrorDomain::Storage, ErrorCode::Conflict,
+                         "the change breaks a rule of the store - " + detail};
+        default:
+            break;
     }
     return Error{ErrorDomain::Storage, ErrorCode::Internal, detail};
 }
 
-SqliteError::SqliteError(int code, const std::string& what) : Failure(classifySqlite(code, what)), m_code(code) {}
+SqliteError::SqliteError(int code, const std::string& what)
+    : Failure(classifySqlite(code, what)), m_code(code) {}
 
 Db::Db(const std::string& path, bool create, bool readOnly, const std::string& vfs) {
     int flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0));
@@ -83,7 +86,9 @@ Stmt::Stmt(const Db& db, const char* sql) : m_db(db), m_sql(sql) {
     if (rc != SQLITE_OK) db.fail(rc, "preparing a statement");
 }
 
-Stmt::~Stmt() { sqlite3_finalize(m_stmt); }
+Stmt::~Stmt() {
+    sqlite3_finalize(m_stmt);
+}
 
 Stmt& Stmt::bind(int i, std::int64_t v) {
     int rc = sqlite3_bind_int64(m_stmt, i, v);
@@ -128,8 +133,12 @@ void Stmt::reset() {
     sqlite3_clear_bindings(m_stmt);
 }
 
-bool Stmt::isNull(int col) const { return sqlite3_column_type(m_stmt, col) == SQLITE_NULL; }
-std::int64_t Stmt::int64(int col) const { return sqlite3_column_int64(m_stmt, col); }
+bool Stmt::isNull(int col) const {
+    return sqlite3_column_type(m_stmt, col) == SQLITE_NULL;
+}
+std::int64_t Stmt::int64(int col) const {
+    return sqlite3_column_int64(m_stmt, col);
+}
 
 std::string Stmt::text(int col) const {
     auto p = reinterpret_cast<const char*>(sqlite3_column_text(m_stmt, col));
@@ -142,7 +151,9 @@ std::vector<unsigned char> Stmt::blob(int col) const {
     return p ? std::vector<unsigned char>(p, p + n) : std::vector<unsigned char>();
 }
 
-Transaction::Transaction(Db& db) : m_db(db) { m_db.exec("BEGIN IMMEDIATE"); }
+Transaction::Transaction(Db& db) : m_db(db) {
+    m_db.exec("BEGIN IMMEDIATE");
+}
 
 Transaction::~Transaction() {
     if (!m_done) sqlite3_exec(m_db.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
@@ -158,11 +169,12 @@ void Transaction::commit() {
     // I/O error (a failed fsync above all) can come after that frame was handed to the OS: the next open may
     // find the change committed. Promising "nothing was written" there would invite a duplicate entry.
     if ((rc & 0xff) == SQLITE_IOERR && rc != SQLITE_IOERR_WRITE && rc != SQLITE_IOERR_NOMEM)
-        throw SqliteError(rc, Error{ErrorDomain::Storage, ErrorCode::Io,
-                                    "the disk reported an I/O error while saving: the change may or may not have been "
-                                    "kept; once the disk works again, restart Outpost and check before entering it "
-                                    "again - " + std::string(sqlite3_errmsg(m_db.handle())) + " (" +
-                                        sqlite3_errstr(rc) + ")"});
+        throw SqliteError(
+            rc, Error{ErrorDomain::Storage, ErrorCode::Io,
+                      "the disk reported an I/O error while saving: the change may or may not have been "
+                      "kept; once the disk works again, restart Outpost and check before entering it "
+                      "again - " +
+                          std::string(sqlite3_errmsg(m_db.handle())) + " (" + sqlite3_errstr(rc) + ")"});
     m_db.fail(rc, "committing");
 }
 

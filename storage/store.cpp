@@ -9,8 +9,8 @@
 // [SECTION] outbox, verify, backup
 #include "storage/store.hpp"
 
-#include <sodium.h>
 #include <fcntl.h>
+#include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,12 +39,22 @@ namespace {
 constexpr const char* kKeyCheckPlain = "outpost-store-key-check-v1";
 constexpr std::size_t kMaxSearchPrefix = 12;  // longer words match on their first 12 letters (and exactly)
 
-Error notFound(std::string m) { return Error{ErrorDomain::NotFound, ErrorCode::NotFound, std::move(m)}; }
-Error conflict(std::string m) { return Error{ErrorDomain::State, ErrorCode::Conflict, std::move(m)}; }
-Error badInput(std::string m) { return Error{ErrorDomain::Input, ErrorCode::BadInput, std::move(m)}; }
+Error notFound(std::string m) {
+    return Error{ErrorDomain::NotFound, ErrorCode::NotFound, std::move(m)};
+}
+Error conflict(std::string m) {
+    return Error{ErrorDomain::State, ErrorCode::Conflict, std::move(m)};
+}
+Error badInput(std::string m) {
+    return Error{ErrorDomain::Input, ErrorCode::BadInput, std::move(m)};
+}
 
-std::string payloadAd(const std::string& id, int revision) { return "record:" + id + ":" + std::to_string(revision); }
-std::string factAd(const std::string& id) { return "fact:" + id; }
+std::string payloadAd(const std::string& id, int revision) {
+    return "record:" + id + ":" + std::to_string(revision);
+}
+std::string factAd(const std::string& id) {
+    return "fact:" + id;
+}
 
 // Cuts a UTF-8 string to at most n code points.
 std::string utf8Prefix(const std::string& s, std::size_t n) {
@@ -108,7 +118,8 @@ struct Store::Impl {
                 for (const auto& x : v)
                     if (x.is_string()) {
                         addText(x.get<std::string>());
-                        if (auto c = f.findChoice(x.get<std::string>())) addText(c->label.en + " " + c->label.fr);
+                        if (auto c = f.findChoice(x.get<std::string>()))
+                            addText(c->label.en + " " + c->label.fr);
                     }
             }
         };
@@ -169,10 +180,12 @@ struct Store::Impl {
                   std::int64_t seq, const json& payload) {
         json facts = core::extractFacts(form, payload);
         if (facts.empty()) return;
-        Stmt st(db,
-                "INSERT INTO record_fact(record_id, revision, form_id, unit_id, local_seq, facts) VALUES (?,?,?,?,?,?) "
-                "ON CONFLICT(record_id) DO UPDATE SET revision = excluded.revision, form_id = excluded.form_id, "
-                "unit_id = excluded.unit_id, local_seq = excluded.local_seq, facts = excluded.facts");
+        Stmt st(
+            db,
+            "INSERT INTO record_fact(record_id, revision, form_id, unit_id, local_seq, facts) VALUES "
+            "(?,?,?,?,?,?) "
+            "ON CONFLICT(record_id) DO UPDATE SET revision = excluded.revision, form_id = excluded.form_id, "
+            "unit_id = excluded.unit_id, local_seq = excluded.local_seq, facts = excluded.facts");
         st.bind(1, id).bind(2, revision).bind(3, form.id).bind(4, unit).bind(5, seq);
         st.bindBlob(6, codec.seal(facts.dump(), factAd(id))).run();
     }
@@ -181,8 +194,9 @@ struct Store::Impl {
         std::string plain = codec.open(blob, payloadAd(id, revision));
         json j = json::parse(plain, nullptr, false);
         if (j.is_discarded())
-            throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt, "record " + id + " r" + std::to_string(revision) +
-                                                                         ": the stored payload is not valid JSON");
+            throw Failure(
+                ErrorDomain::Storage, ErrorCode::Corrupt,
+                "record " + id + " r" + std::to_string(revision) + ": the stored payload is not valid JSON");
         return j;
     }
 
@@ -222,7 +236,8 @@ struct Store::Impl {
     Bytes loadBlob(const std::string& id, int revision) {
         Stmt st(db, "SELECT payload FROM record WHERE id = ? AND revision = ?");
         st.bind(1, id).bind(2, revision);
-        if (!st.step()) throw Failure(notFound("record " + id + " has no revision " + std::to_string(revision)));
+        if (!st.step())
+            throw Failure(notFound("record " + id + " has no revision " + std::to_string(revision)));
         return st.blob(0);
     }
 
@@ -332,13 +347,16 @@ int userVersion(Db& db) {
     return static_cast<int>(st.int64(0));
 }
 
-void setUserVersion(Db& db, int v) { db.exec(("PRAGMA user_version = " + std::to_string(v)).c_str()); }
+void setUserVersion(Db& db, int v) {
+    db.exec(("PRAGMA user_version = " + std::to_string(v)).c_str());
+}
 
 void configure(Db& db) {
     db.exec("PRAGMA journal_mode = WAL");
     db.exec("PRAGMA synchronous = FULL");
     db.exec("PRAGMA foreign_keys = ON");
-    // Sorts and temp indexes stay in memory: no temp file on disk, even though it would hold only sealed data.
+    // Sorts and temp indexes stay in memory: no temp file on disk, even though it would hold only sealed
+    // data.
     db.exec("PRAGMA temp_store = MEMORY");
     db.exec("PRAGMA secure_delete = ON");
 }
@@ -356,14 +374,20 @@ static void migrate(Store::Impl& s, int target) {
     while (v < target) {
         Transaction tx(s.db);
         switch (v + 1) {
-            case 1: s.db.exec(kSchemaV1); break;
-            case 2: s.db.exec(kSchemaV2); break;
+            case 1:
+                s.db.exec(kSchemaV1);
+                break;
+            case 2:
+                s.db.exec(kSchemaV2);
+                break;
             case 3: {
                 // search_doc, then a full rebuild of the search index and the facts from the sealed
                 // payloads (the rebuild needs the key, so migrations run after the key check).
                 s.db.exec(kSchemaV3);
                 s.db.exec("DELETE FROM record_fact;");
-                std::vector<std::tuple<std::string, int, std::string, int, std::string, std::string, std::int64_t>> rows;
+                std::vector<
+                    std::tuple<std::string, int, std::string, int, std::string, std::string, std::int64_t>>
+                    rows;
                 {
                     Stmt st(s.db,
                             "SELECT r.id, r.revision, r.form_id, r.form_version, r.unit_id, r.status, "
@@ -385,7 +409,9 @@ static void migrate(Store::Impl& s, int target) {
                 }
                 break;
             }
-            default: throw Failure(ErrorDomain::Internal, ErrorCode::Internal, "no migration to " + std::to_string(v + 1));
+            default:
+                throw Failure(ErrorDomain::Internal, ErrorCode::Internal,
+                              "no migration to " + std::to_string(v + 1));
         }
         setUserVersion(s.db, v + 1);
         tx.commit();
@@ -399,22 +425,27 @@ Result<void> migrateStoreTo(const std::string& dir, const DataKey& key, int vers
 // [SECTION] create, unlock, open
 namespace {
 
-std::string dbPath(const std::string& dir) { return (fs::path(dir) / kStoreFileName).string(); }
+std::string dbPath(const std::string& dir) {
+    return (fs::path(dir) / kStoreFileName).string();
+}
 
 void loadForms(Db& db, const core::ReferenceData& ref, core::FormRegistry& reg) {
     Stmt st(db, "SELECT form_id, version, definition FROM form_def ORDER BY form_id, version");
     while (st.step()) {
         auto f = core::parseFormDefText(st.text(2), ref);
         if (!f)
-            throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt,
-                          "stored form " + st.text(0) + " v" + std::to_string(st.int64(1)) + ": " + f.error().message);
+            throw Failure(
+                ErrorDomain::Storage, ErrorCode::Corrupt,
+                "stored form " + st.text(0) + " v" + std::to_string(st.int64(1)) + ": " + f.error().message);
         reg.add(std::make_shared<const FormDef>(std::move(f).value()));
     }
 }
 
 // Adds built-in form versions this store does not have yet (a software update brings them).
 void seedBuiltinForms(Db& db, const core::ReferenceData& ref) {
-    Stmt ins(db, "INSERT OR IGNORE INTO form_def(form_id, version, definition, source) VALUES (?, ?, ?, 'builtin')");
+    Stmt ins(
+        db,
+        "INSERT OR IGNORE INTO form_def(form_id, version, definition, source) VALUES (?, ?, ?, 'builtin')");
     for (auto src : core::builtinFormSources()) {
         auto f = core::parseFormDefText(src, ref);
         if (!f) throw Failure(f.error());
@@ -429,14 +460,17 @@ Result<void> createImpl(const std::string& dir, const DataKey& key, const std::o
         const auto& ref = core::ReferenceData::demo();
         if (opts.unitId.empty() || !ref.row("units", opts.unitId)) {
             std::string known;
-            for (const auto& u : ref.table("units")) known += (known.empty() ? "" : ", ") + u["id"].get<std::string>();
+            for (const auto& u : ref.table("units"))
+                known += (known.empty() ? "" : ", ") + u["id"].get<std::string>();
             throw Failure(badInput("unknown unit '" + opts.unitId + "'; known units: " + known));
         }
         if (opts.user.empty() || opts.user.size() > 64 || !core::isValidUtf8(opts.user))
             throw Failure(badInput("the user name must be 1 to 64 characters of valid text"));
         std::error_code ec;
         fs::create_directories(dir, ec);
-        if (ec) throw Failure(ErrorDomain::Storage, ErrorCode::Io, "cannot create the folder " + dir + ": " + ec.message());
+        if (ec)
+            throw Failure(ErrorDomain::Storage, ErrorCode::Io,
+                          "cannot create the folder " + dir + ": " + ec.message());
         ::chmod(dir.c_str(), 0700);
         if (fs::exists(dbPath(dir)))
             throw Failure(conflict("a store already exists in " + dir + "; nothing was changed"));
@@ -453,8 +487,11 @@ Result<void> createImpl(const std::string& dir, const DataKey& key, const std::o
         seedBuiltinForms(tmp.db, ref);
         Stmt meta(tmp.db, "INSERT INTO meta(key, value) VALUES (?, ?)");
         auto now = core::nowTimestamp();
-        for (auto [k, v] : std::initializer_list<std::pair<const char*, std::string>>{
-                 {"unit_id", opts.unitId}, {"user", opts.user}, {"created_utc", now.utc}, {"store_id", core::newUuidV7()}}) {
+        for (auto [k, v] :
+             std::initializer_list<std::pair<const char*, std::string>>{{"unit_id", opts.unitId},
+                                                                        {"user", opts.user},
+                                                                        {"created_utc", now.utc},
+                                                                        {"store_id", core::newUuidV7()}}) {
             meta.bind(1, k).bind(2, v).run();
             meta.reset();
         }
@@ -462,9 +499,13 @@ Result<void> createImpl(const std::string& dir, const DataKey& key, const std::o
         kc.bindBlob(1, tmp.codec.seal(kKeyCheckPlain, "key_check")).run();
         if (slot) {
             Stmt ks(tmp.db,
-                    "INSERT INTO key_slot(id, salt, ops_limit, mem_limit, wrapped, created_utc) VALUES (?,?,?,?,?,?)");
+                    "INSERT INTO key_slot(id, salt, ops_limit, mem_limit, wrapped, created_utc) VALUES "
+                    "(?,?,?,?,?,?)");
             ks.bind(1, slot->id).bindBlob(2, slot->salt).bind(3, static_cast<std::int64_t>(slot->opsLimit));
-            ks.bind(4, static_cast<std::int64_t>(slot->memLimit)).bindBlob(5, slot->wrapped).bind(6, now.utc).run();
+            ks.bind(4, static_cast<std::int64_t>(slot->memLimit))
+                .bindBlob(5, slot->wrapped)
+                .bind(6, now.utc)
+                .run();
         }
         tx.commit();
         core::FormRegistry reg2;
@@ -507,7 +548,8 @@ Result<DataKey> Store::unlock(const std::string& dir, std::string_view passphras
             s.wrapped = st.blob(4);
             slots.push_back(std::move(s));
         }
-        if (slots.empty()) throw Failure(ErrorDomain::Auth, ErrorCode::WrongKey, "this store has no passphrase slot");
+        if (slots.empty())
+            throw Failure(ErrorDomain::Auth, ErrorCode::WrongKey, "this store has no passphrase slot");
         for (const auto& s : slots) {
             try {
                 return unwrapKey(s, passphrase);
@@ -519,7 +561,8 @@ Result<DataKey> Store::unlock(const std::string& dir, std::string_view passphras
     });
 }
 
-Result<std::unique_ptr<Store>> Store::open(const std::string& dir, const DataKey& key, const StoreOptions& o) {
+Result<std::unique_ptr<Store>> Store::open(const std::string& dir, const DataKey& key,
+                                           const StoreOptions& o) {
     return tryCatch([&]() -> std::unique_ptr<Store> {
         if (!fs::exists(dbPath(dir)))
             throw Failure(notFound("no Outpost store in " + dir + " (run 'outpostctl init' first)"));
@@ -528,18 +571,21 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir, const DataKey
         auto impl = std::make_unique<Impl>(dir, std::move(db), key, o);
         {
             Stmt kc(impl->db, "SELECT value FROM meta WHERE key = 'key_check'");
-            if (!kc.step()) throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt, "the store has no key check");
+            if (!kc.step())
+                throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt, "the store has no key check");
             try {
                 impl->codec.open(kc.blob(0), "key_check");
             } catch (const Failure&) {
-                throw Failure(ErrorDomain::Auth, ErrorCode::WrongKey, "wrong key: this store was sealed with another key");
+                throw Failure(ErrorDomain::Auth, ErrorCode::WrongKey,
+                              "wrong key: this store was sealed with another key");
             }
         }
         std::unique_ptr<Store> store(new Store(std::move(impl)));
         Impl& s = *store->m_impl;
         {
             Stmt rd(s.db, "SELECT document FROM reference_data WHERE id = 1");
-            if (!rd.step()) throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt, "the store has no reference data");
+            if (!rd.step())
+                throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt, "the store has no reference data");
             store->m_ref = core::ReferenceData::fromText(rd.text(0)).value();
         }
         if (userVersion(s.db) >= 1) {
@@ -605,7 +651,8 @@ StoreInfo Store::info() {
 // [SECTION] records: drafts, finalize, amend
 namespace {
 
-std::shared_ptr<const FormDef> requireForm(const core::FormRegistry& reg, const std::string& id, int version = 0) {
+std::shared_ptr<const FormDef> requireForm(const core::FormRegistry& reg, const std::string& id,
+                                           int version = 0) {
     auto f = version ? reg.find(id, version) : reg.latest(id);
     if (!f) {
         std::string known;
@@ -617,7 +664,8 @@ std::shared_ptr<const FormDef> requireForm(const core::FormRegistry& reg, const 
 }
 
 [[noreturn]] void throwInvalid(const std::string& what, const core::ValidationResult& v) {
-    std::string msg = what + " (" + std::to_string(v.errorCount()) + " problem" + (v.errorCount() == 1 ? "" : "s") + "):\n";
+    std::string msg =
+        what + " (" + std::to_string(v.errorCount()) + " problem" + (v.errorCount() == 1 ? "" : "s") + "):\n";
     for (const auto& i : v.issues)
         if (!i.warning) msg += "  " + i.text() + "\n";
     if (!msg.empty() && msg.back() == '\n') msg.pop_back();
@@ -634,13 +682,16 @@ std::string unitOf(const FormDef& form, const json& payload, const std::string& 
 
 }  // namespace
 
-Result<Saved> Store::createDraft(const std::string& formId, const json& payloadIn, const std::string& author) {
+Result<Saved> Store::createDraft(const std::string& formId, const json& payloadIn,
+                                 const std::string& author) {
     return tryCatch([&]() -> Saved {
         auto form = requireForm(m_forms, formId);
         json payload = payloadIn;
-        if (payload.is_object() && !form->unitField.empty() && !payload.contains(form->unitField) && !m_unit.empty())
+        if (payload.is_object() && !form->unitField.empty() && !payload.contains(form->unitField) &&
+            !m_unit.empty())
             payload[form->unitField] = m_unit;
-        auto v = core::validateRecord(*form, core::stripComputed(*form, payload), ValidationMode::Draft, m_ref);
+        auto v =
+            core::validateRecord(*form, core::stripComputed(*form, payload), ValidationMode::Draft, m_ref);
         if (!v.ok()) throwInvalid("the draft was not saved", v);
         Impl& s = *m_impl;
         std::string id = core::newUuidV7();
@@ -648,9 +699,15 @@ Result<Saved> Store::createDraft(const std::string& formId, const json& payloadI
         std::string unit = unitOf(*form, v.normalized, m_unit);
         Transaction tx(s.db);
         Stmt st(s.db,
-                "INSERT INTO record(id, revision, parent_revision, form_id, form_version, unit_id, author, status, "
-                "created_utc, created_offset, updated_utc, payload) VALUES (?, 1, NULL, ?, ?, ?, ?, 'draft', ?, ?, ?, ?)");
-        st.bind(1, id).bind(2, form->id).bind(3, form->version).bind(4, unit).bind(5, author.empty() ? m_user : author);
+                "INSERT INTO record(id, revision, parent_revision, form_id, form_version, unit_id, author, "
+                "status, "
+                "created_utc, created_offset, updated_utc, payload) VALUES (?, 1, NULL, ?, ?, ?, ?, 'draft', "
+                "?, ?, ?, ?)");
+        st.bind(1, id)
+            .bind(2, form->id)
+            .bind(3, form->version)
+            .bind(4, unit)
+            .bind(5, author.empty() ? m_user : author);
         st.bind(6, now.utc).bind(7, now.offsetMinutes).bind(8, now.utc);
         st.bindBlob(9, s.codec.seal(v.normalized.dump(), payloadAd(id, 1))).run();
         s.indexRecord(id, *form, v.normalized, true);
@@ -668,13 +725,19 @@ Result<Saved> Store::saveDraft(const std::string& id, const json& payload) {
             throw Failure(conflict("record " + id + " r" + std::to_string(meta->revision) +
                                    " is final and cannot be edited; use amend to start a new revision"));
         auto form = requireForm(m_forms, meta->formId, meta->formVersion);
-        auto v = core::validateRecord(*form, core::stripComputed(*form, payload), ValidationMode::Draft, m_ref);
+        auto v =
+            core::validateRecord(*form, core::stripComputed(*form, payload), ValidationMode::Draft, m_ref);
         if (!v.ok()) throwInvalid("the draft was not saved", v);
         auto now = core::nowTimestamp();
         Transaction tx(s.db);
-        Stmt st(s.db, "UPDATE record SET payload = ?, unit_id = ?, updated_utc = ? WHERE id = ? AND revision = ?");
+        Stmt st(s.db,
+                "UPDATE record SET payload = ?, unit_id = ?, updated_utc = ? WHERE id = ? AND revision = ?");
         st.bindBlob(1, s.codec.seal(v.normalized.dump(), payloadAd(id, meta->revision)));
-        st.bind(2, unitOf(*form, v.normalized, meta->unitId)).bind(3, now.utc).bind(4, id).bind(5, meta->revision).run();
+        st.bind(2, unitOf(*form, v.normalized, meta->unitId))
+            .bind(3, now.utc)
+            .bind(4, id)
+            .bind(5, meta->revision)
+            .run();
         s.indexRecord(id, *form, v.normalized);
         tx.commit();
         return Saved{*s.latestMeta(id), std::move(v)};
@@ -695,12 +758,14 @@ void finalizeInTx(Store::Impl& s, const FormDef& form, const RecordMeta& meta, c
         q.step();
         seq = q.int64(0);
     }
-    Stmt up(s.db,
-            "UPDATE record SET status = 'final', payload = ?, finalized_utc = ?, updated_utc = ?, local_seq = ? "
-            "WHERE id = ? AND revision = ? AND status = 'draft'");
+    Stmt up(
+        s.db,
+        "UPDATE record SET status = 'final', payload = ?, finalized_utc = ?, updated_utc = ?, local_seq = ? "
+        "WHERE id = ? AND revision = ? AND status = 'draft'");
     up.bindBlob(1, s.codec.seal(normalized.dump(), payloadAd(meta.id, meta.revision)));
     up.bind(2, now.utc).bind(3, now.utc).bind(4, seq).bind(5, meta.id).bind(6, meta.revision).run();
-    if (s.db.changes() != 1) throw Failure(conflict("record " + meta.id + " changed while it was being finalized"));
+    if (s.db.changes() != 1)
+        throw Failure(conflict("record " + meta.id + " changed while it was being finalized"));
     Stmt ob(s.db, "INSERT INTO outbox(record_id, revision, priority, enqueued_utc) VALUES (?, ?, ?, ?)");
     ob.bind(1, meta.id).bind(2, meta.revision).bind(3, form.syncPriority).bind(4, now.utc).run();
     s.indexRecord(meta.id, form, normalized, fresh);
@@ -715,10 +780,12 @@ Result<Saved> Store::finalize(const std::string& id) {
         auto meta = s.latestMeta(id);
         if (!meta) throw Failure(notFound("no record with id " + id));
         if (meta->status != "draft")
-            throw Failure(conflict("record " + id + " r" + std::to_string(meta->revision) + " is already final"));
+            throw Failure(
+                conflict("record " + id + " r" + std::to_string(meta->revision) + " is already final"));
         auto form = requireForm(m_forms, meta->formId, meta->formVersion);
         json payload = s.openPayload(id, meta->revision, s.loadBlob(id, meta->revision));
-        auto v = core::validateRecord(*form, core::stripComputed(*form, payload), ValidationMode::Final, m_ref);
+        auto v =
+            core::validateRecord(*form, core::stripComputed(*form, payload), ValidationMode::Final, m_ref);
         if (!v.ok()) throwInvalid("the record cannot be finalized", v);
         Transaction tx(s.db);
         finalizeInTx(s, *form, *meta, v.normalized);
@@ -733,19 +800,26 @@ Result<Saved> Store::amend(const std::string& id) {
         auto meta = s.latestMeta(id);
         if (!meta) throw Failure(notFound("no record with id " + id));
         if (meta->status == "draft")
-            throw Failure(conflict("record " + id + " already has a draft revision r" + std::to_string(meta->revision) +
-                                   "; edit or finalize it"));
+            throw Failure(conflict("record " + id + " already has a draft revision r" +
+                                   std::to_string(meta->revision) + "; edit or finalize it"));
         auto form = requireForm(m_forms, meta->formId, meta->formVersion);
         json payload = s.openPayload(id, meta->revision, s.loadBlob(id, meta->revision));
-        auto v = core::validateRecord(*form, core::stripComputed(*form, payload), ValidationMode::Draft, m_ref);
+        auto v =
+            core::validateRecord(*form, core::stripComputed(*form, payload), ValidationMode::Draft, m_ref);
         int rev = meta->revision + 1;
         auto now = core::nowTimestamp();
         Transaction tx(s.db);
         Stmt st(s.db,
-                "INSERT INTO record(id, revision, parent_revision, form_id, form_version, unit_id, author, status, "
-                "created_utc, created_offset, updated_utc, payload) VALUES (?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?)");
+                "INSERT INTO record(id, revision, parent_revision, form_id, form_version, unit_id, author, "
+                "status, "
+                "created_utc, created_offset, updated_utc, payload) VALUES (?, ?, ?, ?, ?, ?, ?, 'draft', ?, "
+                "?, ?, ?)");
         st.bind(1, id).bind(2, rev).bind(3, meta->revision).bind(4, meta->formId).bind(5, meta->formVersion);
-        st.bind(6, meta->unitId).bind(7, m_user).bind(8, now.utc).bind(9, now.offsetMinutes).bind(10, now.utc);
+        st.bind(6, meta->unitId)
+            .bind(7, m_user)
+            .bind(8, now.utc)
+            .bind(9, now.offsetMinutes)
+            .bind(10, now.utc);
         st.bindBlob(11, s.codec.seal(v.normalized.dump(), payloadAd(id, rev))).run();
         tx.commit();
         return Saved{*s.latestMeta(id), std::move(v)};
@@ -763,7 +837,8 @@ Result<void> Store::discardDraft(const std::string& id) {
         del.bind(1, id).bind(2, meta->revision).run();
         if (meta->revision > 1) {
             auto form = requireForm(m_forms, meta->formId, meta->formVersion);
-            s.indexRecord(id, *form, s.openPayload(id, meta->revision - 1, s.loadBlob(id, meta->revision - 1)));
+            s.indexRecord(id, *form,
+                          s.openPayload(id, meta->revision - 1, s.loadBlob(id, meta->revision - 1)));
         } else {
             s.unindexRecord(id);
         }
@@ -771,7 +846,8 @@ Result<void> Store::discardDraft(const std::string& id) {
     });
 }
 
-Result<std::vector<std::string>> Store::importFinal(const std::string& formId, const std::vector<json>& payloads,
+Result<std::vector<std::string>> Store::importFinal(const std::string& formId,
+                                                    const std::vector<json>& payloads,
                                                     const std::string& author) {
     return tryCatch([&]() -> std::vector<std::string> {
         Impl& s = *m_impl;
@@ -783,21 +859,27 @@ Result<std::vector<std::string>> Store::importFinal(const std::string& formId, c
             if (p.is_object() && !form->unitField.empty() && !p.contains(form->unitField) && !m_unit.empty())
                 p[form->unitField] = m_unit;
             auto v = core::validateRecord(*form, core::stripComputed(*form, p), ValidationMode::Final, m_ref);
-            if (!v.ok()) throwInvalid("item " + std::to_string(i) + " cannot be imported; nothing was imported", v);
+            if (!v.ok())
+                throwInvalid("item " + std::to_string(i) + " cannot be imported; nothing was imported", v);
             valid.push_back(std::move(v));
         }
         auto now = core::nowTimestamp();
         Transaction tx(s.db);
         Stmt st(s.db,
-                "INSERT INTO record(id, revision, parent_revision, form_id, form_version, unit_id, author, status, "
-                "created_utc, created_offset, updated_utc, payload) VALUES (?, 1, NULL, ?, ?, ?, ?, 'draft', ?, ?, ?, ?)");
+                "INSERT INTO record(id, revision, parent_revision, form_id, form_version, unit_id, author, "
+                "status, "
+                "created_utc, created_offset, updated_utc, payload) VALUES (?, 1, NULL, ?, ?, ?, ?, 'draft', "
+                "?, ?, ?, ?)");
         for (const auto& v : valid) {
             RecordMeta m;
             m.id = core::newUuidV7();
             m.revision = 1;
             m.unitId = unitOf(*form, v.normalized, m_unit);
             st.bind(1, m.id).bind(2, form->id).bind(3, form->version).bind(4, m.unitId);
-            st.bind(5, author.empty() ? m_user : author).bind(6, now.utc).bind(7, now.offsetMinutes).bind(8, now.utc);
+            st.bind(5, author.empty() ? m_user : author)
+                .bind(6, now.utc)
+                .bind(7, now.offsetMinutes)
+                .bind(8, now.utc);
             st.bindBlob(9, s.codec.seal("{}", payloadAd(m.id, 1))).run();
             st.reset();
             finalizeInTx(s, *form, m, v.normalized, true);
@@ -814,11 +896,13 @@ Result<void> Store::installForm(const json& definition, const std::string& sourc
         if (!f) throw Failure(f.error());
         if (auto existing = m_forms.find(f->id, f->version)) {
             if (existing->source == f->source) return;
-            throw Failure(conflict("form " + f->id + " v" + std::to_string(f->version) +
-                                   " already exists with a different definition; publish it as a new version"));
+            throw Failure(
+                conflict("form " + f->id + " v" + std::to_string(f->version) +
+                         " already exists with a different definition; publish it as a new version"));
         }
         Transaction tx(m_impl->db);
-        Stmt ins(m_impl->db, "INSERT INTO form_def(form_id, version, definition, source) VALUES (?, ?, ?, ?)");
+        Stmt ins(m_impl->db,
+                 "INSERT INTO form_def(form_id, version, definition, source) VALUES (?, ?, ?, ?)");
         ins.bind(1, f->id).bind(2, f->version).bind(3, f->source.dump()).bind(4, source).run();
         tx.commit();
         m_forms.add(std::make_shared<const FormDef>(std::move(f).value()));
@@ -829,13 +913,15 @@ Result<void> Store::installForm(const json& definition, const std::string& sourc
 Result<Record> Store::get(const std::string& id, std::optional<int> revision) {
     return tryCatch([&]() -> Record {
         Impl& s = *m_impl;
-        std::string sql = std::string("SELECT ") + Impl::kMetaColumns + ", r.payload FROM record r WHERE r.id = ? " +
+        std::string sql = std::string("SELECT ") + Impl::kMetaColumns +
+                          ", r.payload FROM record r WHERE r.id = ? " +
                           (revision ? "AND r.revision = ?" : "ORDER BY r.revision DESC LIMIT 1");
         Stmt st(s.db, sql.c_str());
         st.bind(1, id);
         if (revision) st.bind(2, *revision);
         if (!st.step())
-            throw Failure(notFound("no record with id " + id + (revision ? " and revision " + std::to_string(*revision) : "")));
+            throw Failure(notFound("no record with id " + id +
+                                   (revision ? " and revision " + std::to_string(*revision) : "")));
         Record r;
         r.meta = Impl::readMeta(st);
         r.payload = s.openPayload(r.meta.id, r.meta.revision, st.blob(14));
@@ -845,7 +931,8 @@ Result<Record> Store::get(const std::string& id, std::optional<int> revision) {
 
 Result<std::vector<RecordMeta>> Store::history(const std::string& id) {
     return tryCatch([&]() -> std::vector<RecordMeta> {
-        std::string sql = std::string("SELECT ") + Impl::kMetaColumns + " FROM record r WHERE r.id = ? ORDER BY r.revision";
+        std::string sql =
+            std::string("SELECT ") + Impl::kMetaColumns + " FROM record r WHERE r.id = ? ORDER BY r.revision";
         Stmt st(m_impl->db, sql.c_str());
         st.bind(1, id);
         std::vector<RecordMeta> out;
@@ -880,10 +967,11 @@ Result<std::vector<RecordMeta>> Store::list(const ListFilter& f) {
         if (!f.status.empty() && f.status != "draft" && f.status != "final")
             throw Failure(badInput("unknown status '" + f.status + "' (draft or final)"));
         // Newest first: by id (UUIDv7 carries creation order), never by a clock the user can change.
-        std::string sql = std::string("SELECT ") + Impl::kMetaColumns + " FROM record r" + filterSql(f) +
-                          (f.oldestFirst ? " ORDER BY r.id ASC, r.revision ASC" : " ORDER BY r.id DESC, r.revision DESC") +
-                          " LIMIT " + std::to_string(std::max(0, f.limit)) +
-                          " OFFSET " + std::to_string(std::max(0, f.offset));
+        std::string sql =
+            std::string("SELECT ") + Impl::kMetaColumns + " FROM record r" + filterSql(f) +
+            (f.oldestFirst ? " ORDER BY r.id ASC, r.revision ASC" : " ORDER BY r.id DESC, r.revision DESC") +
+            " LIMIT " + std::to_string(std::max(0, f.limit)) + " OFFSET " +
+            std::to_string(std::max(0, f.offset));
         Stmt st(m_impl->db, sql.c_str());
         bindFilter(st, f);
         std::vector<RecordMeta> out;
@@ -907,13 +995,15 @@ Result<std::vector<RecordMeta>> Store::search(const std::string& text, int limit
         if (!core::isValidUtf8(text)) throw Failure(badInput("the search text is not valid UTF-8"));
         if (text.size() > 1000) throw Failure(badInput("the search text is longer than 1000 bytes"));
         auto words = core::searchTokens(text);
-        if (words.empty()) throw Failure(badInput("the search needs at least one word of two letters or more"));
+        if (words.empty())
+            throw Failure(badInput("the search needs at least one word of two letters or more"));
         Impl& s = *m_impl;
         std::string match;
         for (const auto& w : words) {
             std::size_t n = core::codePointCount(w);
-            std::string term = n < 3 ? "\"" + s.codec.searchToken("w:" + w) + "\""
-                                     : "\"" + s.codec.searchToken("p:" + utf8Prefix(w, kMaxSearchPrefix)) + "\"";
+            std::string term =
+                n < 3 ? "\"" + s.codec.searchToken("w:" + w) + "\""
+                      : "\"" + s.codec.searchToken("p:" + utf8Prefix(w, kMaxSearchPrefix)) + "\"";
             if (n > kMaxSearchPrefix) term += " AND \"" + s.codec.searchToken("w:" + w) + "\"";
             match += (match.empty() ? "" : " AND ") + term;
         }
@@ -932,7 +1022,8 @@ Result<std::vector<RecordMeta>> Store::search(const std::string& text, int limit
 // [SECTION] derived figures
 namespace {
 std::vector<core::FactRow> loadFacts(Store::Impl& s, const std::string& formId, const std::string& unit) {
-    std::string sql = "SELECT record_id, form_id, unit_id, local_seq, facts FROM record_fact WHERE form_id = ?";
+    std::string sql =
+        "SELECT record_id, form_id, unit_id, local_seq, facts FROM record_fact WHERE form_id = ?";
     if (!unit.empty()) sql += " AND unit_id = ?";
     Stmt st(s.db, sql.c_str());
     st.bind(1, formId);
@@ -951,7 +1042,8 @@ std::vector<core::FactRow> loadFacts(Store::Impl& s, const std::string& formId, 
 }
 }  // namespace
 
-Result<std::vector<core::GapCell>> Store::trainingGaps(const std::vector<std::string>& units, std::string_view today) {
+Result<std::vector<core::GapCell>> Store::trainingGaps(const std::vector<std::string>& units,
+                                                       std::string_view today) {
     return tryCatch([&]() -> std::vector<core::GapCell> {
         for (const auto& u : units)
             if (!m_ref.row("units", u)) throw Failure(notFound("unknown unit '" + u + "'"));
@@ -976,8 +1068,10 @@ Result<core::ReadinessSummary> Store::readiness(const std::string& unitId) {
 Result<std::vector<OutboxItem>> Store::outbox() {
     return tryCatch([&]() -> std::vector<OutboxItem> {
         Stmt st(m_impl->db,
-                "SELECT o.seq, o.record_id, o.revision, r.form_id, o.priority, o.enqueued_utc, o.attempts, o.state, "
-                "coalesce(o.last_error, '') FROM outbox o JOIN record r ON r.id = o.record_id AND r.revision = o.revision "
+                "SELECT o.seq, o.record_id, o.revision, r.form_id, o.priority, o.enqueued_utc, o.attempts, "
+                "o.state, "
+                "coalesce(o.last_error, '') FROM outbox o JOIN record r ON r.id = o.record_id AND r.revision "
+                "= o.revision "
                 "ORDER BY o.state = 'quarantined', o.priority DESC, o.seq");
         std::vector<OutboxItem> out;
         while (st.step()) {
@@ -1025,12 +1119,14 @@ Result<std::vector<std::string>> Store::verify() {
         }
         {
             Stmt st(s.db, "PRAGMA foreign_key_check");
-            while (st.step()) problems.push_back("foreign_key_check: table " + st.text(0) + " row " + st.text(1));
+            while (st.step())
+                problems.push_back("foreign_key_check: table " + st.text(0) + " row " + st.text(1));
         }
         {
             Stmt st(s.db,
                     "SELECT r.id, r.revision, r.form_id, r.form_version, r.status, r.payload, "
-                    "EXISTS (SELECT 1 FROM outbox o WHERE o.record_id = r.id AND o.revision = r.revision) FROM record r");
+                    "EXISTS (SELECT 1 FROM outbox o WHERE o.record_id = r.id AND o.revision = r.revision) "
+                    "FROM record r");
             while (st.step()) {
                 std::string id = st.text(0);
                 int rev = static_cast<int>(st.int64(1));
@@ -1043,9 +1139,12 @@ Result<std::vector<std::string>> Store::verify() {
                         continue;
                     }
                     if (st.text(4) == "final") {
-                        auto v = core::validateRecord(*form, core::stripComputed(*form, p), ValidationMode::Final, m_ref);
-                        if (!v.ok()) problems.push_back(where + ": final revision does not validate: " + v.text());
-                        if (st.int64(6) == 0) problems.push_back(where + ": final revision is missing from the outbox");
+                        auto v = core::validateRecord(*form, core::stripComputed(*form, p),
+                                                      ValidationMode::Final, m_ref);
+                        if (!v.ok())
+                            problems.push_back(where + ": final revision does not validate: " + v.text());
+                        if (st.int64(6) == 0)
+                            problems.push_back(where + ": final revision is missing from the outbox");
                     }
                 } catch (const Failure& f) {
                     problems.push_back(where + ": " + f.error().message);
@@ -1062,9 +1161,12 @@ Result<std::string> Store::backup() {
         fs::path dir = fs::path(s.dir) / "backups";
         std::error_code ec;
         fs::create_directories(dir, ec);
-        if (ec) throw Failure(ErrorDomain::Storage, ErrorCode::Io, "cannot create " + dir.string() + ": " + ec.message());
+        if (ec)
+            throw Failure(ErrorDomain::Storage, ErrorCode::Io,
+                          "cannot create " + dir.string() + ": " + ec.message());
         std::string stamp = core::nowTimestamp().utc;
-        stamp.erase(std::remove_if(stamp.begin(), stamp.end(), [](char c) { return c == '-' || c == ':' || c == '.'; }),
+        stamp.erase(std::remove_if(stamp.begin(), stamp.end(),
+                                   [](char c) { return c == '-' || c == ':' || c == '.'; }),
                     stamp.end());
         fs::path target = dir / ("outpost-" + stamp + ".db");
         fs::path partial = target;
@@ -1077,7 +1179,8 @@ Result<std::string> Store::backup() {
             ~PartialCleanup() {
                 std::error_code e;
                 if (!keep)
-                    for (const char* suffix : {"", "-journal", "-wal", "-shm"}) fs::remove(path.string() + suffix, e);
+                    for (const char* suffix : {"", "-journal", "-wal", "-shm"})
+                        fs::remove(path.string() + suffix, e);
             }
         } cleanup{partial};
         {
@@ -1099,7 +1202,8 @@ Result<std::string> Store::backup() {
                           "the disk reported an I/O error while flushing the backup: no backup was made - " +
                               std::string(std::strerror(syncErrno)));
         fs::rename(partial, target, ec);
-        if (ec) throw Failure(ErrorDomain::Storage, ErrorCode::Io, "cannot finish the backup: " + ec.message());
+        if (ec)
+            throw Failure(ErrorDomain::Storage, ErrorCode::Io, "cannot finish the backup: " + ec.message());
         cleanup.keep = true;
         fsyncDir(dir.string());
         std::vector<fs::path> all;
@@ -1116,7 +1220,8 @@ Result<std::string> Store::backup() {
 std::string defaultStoreDir() {
     if (const char* e = std::getenv("OUTPOST_STORE"); e && *e) return e;
     if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x) return (fs::path(x) / "outpost").string();
-    if (const char* h = std::getenv("HOME"); h && *h) return (fs::path(h) / ".local" / "share" / "outpost").string();
+    if (const char* h = std::getenv("HOME"); h && *h)
+        return (fs::path(h) / ".local" / "share" / "outpost").string();
     return "outpost-store";
 }
 

@@ -33,8 +33,8 @@ struct StoreOptions {
 };
 
 struct InitOptions {
-    std::string unitId;       // the unit this laptop reports for (must exist in the reference data)
-    std::string user;         // the account name recorded as author
+    std::string unitId;  // the unit this laptop reports for (must exist in the reference data)
+    std::string user;    // the account name recorded as author
     KdfParams kdf = KdfParams::interactive();
 };
 
@@ -46,13 +46,13 @@ struct RecordMeta {
     int formVersion = 0;
     std::string unitId;
     std::string author;
-    std::string status;       // "draft" or "final"
+    std::string status;  // "draft" or "final"
     std::string createdUtc;
     int createdOffsetMinutes = 0;
     std::string updatedUtc;
     std::string finalizedUtc;
     std::int64_t localSeq = 0;  // finalize order on this laptop (0 for drafts)
-    std::string syncState;    // "draft", "queued", "quarantined"
+    std::string syncState;      // "draft", "queued", "quarantined"
 };
 
 struct Record {
@@ -63,9 +63,9 @@ struct Record {
 struct ListFilter {
     std::string formId;
     std::string unitId;
-    std::string status;       // "", "draft", "final"
-    bool latestOnly = true;   // one row per record (its newest revision)
-    bool oldestFirst = false; // default: newest first (by id, which carries creation order)
+    std::string status;        // "", "draft", "final"
+    bool latestOnly = true;    // one row per record (its newest revision)
+    bool oldestFirst = false;  // default: newest first (by id, which carries creation order)
     int limit = 1000;
     int offset = 0;
 };
@@ -101,9 +101,11 @@ public:
     static Result<void> create(const std::string& dir, std::string_view passphrase, const InitOptions& opts);
     static Result<void> createWithKey(const std::string& dir, const DataKey& key, const InitOptions& opts);
     // Derives the data key from the passphrase (Argon2id). WrongKey when it does not fit.
-    static Result<DataKey> unlock(const std::string& dir, std::string_view passphrase, const StoreOptions& o = {});
+    static Result<DataKey> unlock(const std::string& dir, std::string_view passphrase,
+                                  const StoreOptions& o = {});
     // Opens an unlocked store, migrating its schema when older. WrongKey when the key does not fit.
-    static Result<std::unique_ptr<Store>> open(const std::string& dir, const DataKey& key, const StoreOptions& o = {});
+    static Result<std::unique_ptr<Store>> open(const std::string& dir, const DataKey& key,
+                                               const StoreOptions& o = {});
     ~Store();
 
     const core::FormRegistry& forms() const { return m_forms; }
@@ -131,7 +133,8 @@ public:
     // Words (accents and case folded); every word must match (a word of 3+ letters also matches as a prefix).
     Result<std::vector<RecordMeta>> search(const std::string& text, int limit = 200);
 
-    Result<std::vector<core::GapCell>> trainingGaps(const std::vector<std::string>& units, std::string_view today = {});
+    Result<std::vector<core::GapCell>> trainingGaps(const std::vector<std::string>& units,
+                                                    std::string_view today = {});
     Result<core::ReadinessSummary> readiness(const std::string& unitId);
     Result<std::vector<OutboxItem>> outbox();
     // How many outbox items are queued and quarantined, without reading them (one indexed count).

@@ -6,8 +6,8 @@
 #include <imgui.h>
 
 #include <filesystem>
-#include <set>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace outpost::ui {
@@ -52,7 +52,9 @@ void track(const std::string& name) {
     ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
     tracked()[name] = Rect{a.x, a.y, b.x, b.y};
 }
-void clearTracked() { tracked().clear(); }
+void clearTracked() {
+    tracked().clear();
+}
 bool trackedRect(const std::string& name, float& x0, float& y0, float& x1, float& y1) {
     auto it = tracked().find(name);
     if (it == tracked().end()) return false;
@@ -73,11 +75,11 @@ namespace {
 
 int keyCode(const std::string& name) {
     static const std::map<std::string, int> keys = {
-        {"Tab", GLFW_KEY_TAB},          {"Enter", GLFW_KEY_ENTER},     {"Escape", GLFW_KEY_ESCAPE},
-        {"Esc", GLFW_KEY_ESCAPE},       {"Space", GLFW_KEY_SPACE},     {"Backspace", GLFW_KEY_BACKSPACE},
-        {"Delete", GLFW_KEY_DELETE},    {"Up", GLFW_KEY_UP},           {"Down", GLFW_KEY_DOWN},
-        {"Left", GLFW_KEY_LEFT},        {"Right", GLFW_KEY_RIGHT},     {"Home", GLFW_KEY_HOME},
-        {"End", GLFW_KEY_END},          {"PageUp", GLFW_KEY_PAGE_UP},  {"PageDown", GLFW_KEY_PAGE_DOWN},
+        {"Tab", GLFW_KEY_TAB},       {"Enter", GLFW_KEY_ENTER},    {"Escape", GLFW_KEY_ESCAPE},
+        {"Esc", GLFW_KEY_ESCAPE},    {"Space", GLFW_KEY_SPACE},    {"Backspace", GLFW_KEY_BACKSPACE},
+        {"Delete", GLFW_KEY_DELETE}, {"Up", GLFW_KEY_UP},          {"Down", GLFW_KEY_DOWN},
+        {"Left", GLFW_KEY_LEFT},     {"Right", GLFW_KEY_RIGHT},    {"Home", GLFW_KEY_HOME},
+        {"End", GLFW_KEY_END},       {"PageUp", GLFW_KEY_PAGE_UP}, {"PageDown", GLFW_KEY_PAGE_DOWN},
     };
     auto it = keys.find(name);
     if (it != keys.end()) return it->second;
@@ -95,7 +97,8 @@ Result<ScriptRunner> ScriptRunner::load(const std::string& path) {
     ScriptRunner r;
     std::string line;
     int n = 0;
-    static const std::set<std::string> verbs = {"wait", "type", "key", "click", "screenshot", "expect-screen", "quit"};
+    static const std::set<std::string> verbs = {"wait",       "type",          "key", "click",
+                                                "screenshot", "expect-screen", "quit"};
     while (std::getline(in, line)) {
         ++n;
         while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();

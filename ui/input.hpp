@@ -16,10 +16,10 @@ namespace outpost::ui {
 struct FrameInput {
     bool tab = false;
     bool shiftTab = false;
-    bool enter = false;      // Enter with no modifier
+    bool enter = false;  // Enter with no modifier
     bool ctrlS = false;
     bool ctrlEnter = false;
-    bool escape = false;     // Esc while nothing is being edited (Esc in a field only leaves it)
+    bool escape = false;  // Esc while nothing is being edited (Esc in a field only leaves it)
     bool ctrlF = false;
 };
 
@@ -63,7 +63,7 @@ private:
     std::vector<Line> m_lines;
     std::size_t m_pc = 0;
     int m_wait = 0;
-    std::vector<int> m_pendingRelease;   // keys pressed last frame, released this frame
+    std::vector<int> m_pendingRelease;  // keys pressed last frame, released this frame
     bool m_releaseCtrl = false, m_releaseShift = false;
     bool m_mouseUpNext = false;
     std::string m_screenshot;

@@ -4,12 +4,12 @@
 #include <imgui.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <iostream>
-#include <algorithm>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <optional>
 #include <vector>
@@ -34,19 +34,21 @@ int main(int argc, char** argv) {
     cli.add_option("--size", size, "window size WIDTHxHEIGHT (default 1366x768)");
     cli.add_option("--frames", frames, "exit after this many frames (0: run until closed)");
     cli.add_option("--screenshot", shotAtEnd, "with --frames: write the last frame to this PNG");
-    cli.add_option("--theme", theme, "day or night, for this run only")->check(CLI::IsMember({"day", "night"}));
+    cli.add_option("--theme", theme, "day or night, for this run only")
+        ->check(CLI::IsMember({"day", "night"}));
     cli.add_option("--lang", lang, "en or fr, for this run only")->check(CLI::IsMember({"en", "fr"}));
     cli.add_flag("--unlock-from-env", unlockFromEnv,
                  "unlock with $OUTPOST_PASSPHRASE instead of the unlock screen (scripts and benchmarks)");
     cli.add_option("--open", openScreen, "after unlocking, open this screen: records, gaps, sync, settings")
         ->check(CLI::IsMember({"home", "records", "gaps", "sync", "settings"}));
-    cli.add_flag("--bench", bench,
-                 "print 'first-frame' when the first frame is shown, and at exit one JSON line of frame figures");
+    cli.add_flag(
+        "--bench", bench,
+        "print 'first-frame' when the first frame is shown, and at exit one JSON line of frame figures");
     CLI11_PARSE(cli, argc, argv);
 
     int width = 1366, height = 768;
-    if (std::sscanf(size.c_str(), "%dx%d", &width, &height) != 2 || width < 320 || height < 240 || width > 8192 ||
-        height > 8192) {
+    if (std::sscanf(size.c_str(), "%dx%d", &width, &height) != 2 || width < 320 || height < 240 ||
+        width > 8192 || height > 8192) {
         std::cerr << "outpost: --size must be WIDTHxHEIGHT, e.g. 1366x768\n";
         return 1;
     }
@@ -83,9 +85,11 @@ int main(int argc, char** argv) {
             std::cerr << "outpost: " << r.error().message << "\n";
             return 5;
         }
-        static const std::map<std::string, client::Screen> screens = {
-            {"home", client::Screen::Home}, {"records", client::Screen::Records}, {"gaps", client::Screen::Gaps},
-            {"sync", client::Screen::Sync}, {"settings", client::Screen::Settings}};
+        static const std::map<std::string, client::Screen> screens = {{"home", client::Screen::Home},
+                                                                      {"records", client::Screen::Records},
+                                                                      {"gaps", client::Screen::Gaps},
+                                                                      {"sync", client::Screen::Sync},
+                                                                      {"settings", client::Screen::Settings}};
         if (!openScreen.empty()) app.go(screens.at(openScreen));
     }
 
@@ -133,15 +137,16 @@ int main(int argc, char** argv) {
     if (bench) {
         std::sort(buildMicros.begin(), buildMicros.end());
         auto pct = [&](double p) {
-            return buildMicros.empty() ? 0.0 : buildMicros[static_cast<std::size_t>(p * (buildMicros.size() - 1))];
+            return buildMicros.empty() ? 0.0
+                                       : buildMicros[static_cast<std::size_t>(p * (buildMicros.size() - 1))];
         };
         long rssKb = 0;
         std::ifstream status("/proc/self/status");
         for (std::string line; std::getline(status, line);)
             if (line.rfind("VmRSS:", 0) == 0) rssKb = std::stol(line.substr(6));
         std::cout << "{\"frames\":" << frame << ",\"build_cpu_us_p50\":" << pct(0.5)
-                  << ",\"build_cpu_us_p99\":" << pct(0.99) << ",\"rss_kb\":" << rssKb
-                  << ",\"screen\":\"" << client::screenName(app.screen()) << "\"}" << std::endl;
+                  << ",\"build_cpu_us_p99\":" << pct(0.99) << ",\"rss_kb\":" << rssKb << ",\"screen\":\""
+                  << client::screenName(app.screen()) << "\"}" << std::endl;
     }
     return exitCode;
 }

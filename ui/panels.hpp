@@ -60,15 +60,15 @@ private:
     void drawProblems(client::App& app, FrameInput& in);
     std::map<std::string, std::string> m_buffers;   // text being typed, per field path
     std::map<std::string, std::string> m_buffers2;  // second box of a field (longitude, MGRS)
-    std::string m_openRecordId;                      // buffers belong to this record
+    std::string m_openRecordId;                     // buffers belong to this record
     std::string m_openFormId;
     bool m_confirm = false;
     int m_confirmFrame = 0;
     bool m_showProblems = false;
-    core::ValidationResult m_final;                  // the finalize check, while problems are shown
+    core::ValidationResult m_final;  // the finalize check, while problems are shown
     FocusChain m_chain;
     bool m_focusFirst = true;
-    std::string m_focusPath;                         // a field to focus when it is next drawn (a new row)
+    std::string m_focusPath;  // a field to focus when it is next drawn (a new row)
     std::vector<std::string> m_unmatched, m_unmatchedNow;  // choice boxes whose text matches no choice
 };
 
@@ -78,7 +78,7 @@ public:
 
 private:
     std::vector<storage::RecordMeta> m_history;  // read from the store when the screen is entered
-    std::string m_historyFor;                     // the record m_history belongs to
+    std::string m_historyFor;                    // the record m_history belongs to
     int m_lastFrame = -10;
     FocusChain m_chain;
 };
@@ -99,10 +99,10 @@ public:
 private:
     void reload(client::App& app);
     void countBytes(client::App& app);
-    std::vector<storage::OutboxItem> m_items;    // read when the screen is entered
+    std::vector<storage::OutboxItem> m_items;     // read when the screen is entered
     std::vector<std::size_t> m_errors;            // indexes of the items with a last error
     std::map<std::string, std::string> m_titles;  // form id -> title in the current language
-    std::uint64_t m_bytes = 0;                     // bytes of the items counted so far
+    std::uint64_t m_bytes = 0;                    // bytes of the items counted so far
     std::size_t m_counted = 0;
     int m_lastFrame = -10;
     client::Lang m_lang = client::Lang::En;
@@ -116,9 +116,9 @@ public:
 private:
     bool m_loaded = false;
     client::Settings m_edit;
-    std::string m_message;        // the outcome of the last Save
+    std::string m_message;  // the outcome of the last Save
     bool m_messageIsError = false;
-    int m_lastFrame = -10;        // a gap in frames means the screen was left and entered again
+    int m_lastFrame = -10;  // a gap in frames means the screen was left and entered again
     FocusChain m_chain;
 };
 

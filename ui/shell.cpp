@@ -58,8 +58,10 @@ void Shell::draw(client::App& app, FrameInput& in) {
     }
     ImGui::SameLine(std::max(ImGui::GetCursorPosX() + 12, right - lockW - whoW - 24));
     ImGui::AlignTextToFramePadding();
-    if (whoW <= room) ImGui::TextDisabled("%s", who.c_str());
-    else ImGui::TextUnformatted("");
+    if (whoW <= room)
+        ImGui::TextDisabled("%s", who.c_str());
+    else
+        ImGui::TextUnformatted("");
     ImGui::SameLine(right - lockW);
     if (button(tr("nav.lock"), "nav.lock", in)) {
         app.lock();
@@ -78,14 +80,29 @@ void Shell::draw(client::App& app, FrameInput& in) {
     float statusH = ImGui::GetFrameHeightWithSpacing() + ImGui::GetStyle().ItemSpacing.y;
     ImGui::BeginChild("##screen", ImVec2(0, -statusH), false, ImGuiWindowFlags_NoBackground);
     switch (app.screen()) {
-        case Screen::Home: m_home.draw(app, in); break;
-        case Screen::Records: m_records.draw(app, in); break;
-        case Screen::Form: m_form.draw(app, in); break;
-        case Screen::Record: m_record.draw(app, in); break;
-        case Screen::Gaps: m_gaps.draw(app, in); break;
-        case Screen::Sync: m_sync.draw(app, in); break;
-        case Screen::Settings: m_settings.draw(app, in); break;
-        case Screen::Unlock: break;
+        case Screen::Home:
+            m_home.draw(app, in);
+            break;
+        case Screen::Records:
+            m_records.draw(app, in);
+            break;
+        case Screen::Form:
+            m_form.draw(app, in);
+            break;
+        case Screen::Record:
+            m_record.draw(app, in);
+            break;
+        case Screen::Gaps:
+            m_gaps.draw(app, in);
+            break;
+        case Screen::Sync:
+            m_sync.draw(app, in);
+            break;
+        case Screen::Settings:
+            m_settings.draw(app, in);
+            break;
+        case Screen::Unlock:
+            break;
     }
     ImGui::EndChild();
 
@@ -96,8 +113,9 @@ void Shell::draw(client::App& app, FrameInput& in) {
     else
         ImGui::TextDisabled("%s", "");
     const auto& h = app.home();
-    std::string right2 = std::to_string(h.waiting) + " " + tr("status.waiting") + "  ·  " + tr("status.link") +
-                         tr("punct.colon") + (h.linkState.empty() ? tr("home.link_none") : h.linkState);
+    std::string right2 = std::to_string(h.waiting) + " " + tr("status.waiting") + "  ·  " +
+                         tr("status.link") + tr("punct.colon") +
+                         (h.linkState.empty() ? tr("home.link_none") : h.linkState);
     ImGui::SameLine(std::max(ImGui::GetCursorPosX() + 12, right - ImGui::CalcTextSize(right2.c_str()).x));
     ImGui::TextDisabled("%s", right2.c_str());
     ImGui::End();

@@ -77,8 +77,8 @@ bool matches(const std::string& query, const ChoiceOption& o) {
 }
 }  // namespace
 
-bool choiceInput(const char* id, std::string& text, std::string& value, const std::vector<ChoiceOption>& options,
-                 const char* hint, float width) {
+bool choiceInput(const char* id, std::string& text, std::string& value,
+                 const std::vector<ChoiceOption>& options, const char* hint, float width) {
     ImGui::PushID(id);
     ImGui::SetNextItemWidth(width);
     ImGui::InputTextWithHint("##choice", hint, &text, ImGuiInputTextFlags_AutoSelectAll);
@@ -100,12 +100,14 @@ bool choiceInput(const char* id, std::string& text, std::string& value, const st
     };
     std::string folded = core::foldForSearch(text);
     for (const auto& o : options)
-        if (!text.empty() && (core::foldForSearch(o.label) == folded || core::foldForSearch(o.value) == folded) &&
+        if (!text.empty() &&
+            (core::foldForSearch(o.label) == folded || core::foldForSearch(o.value) == folded) &&
             value != o.value) {
             value = o.value;
             changed = true;
         }
-    if (active && (ImGui::IsKeyPressed(GLFW_KEY_ENTER, false) || ImGui::IsKeyPressed(GLFW_KEY_KP_ENTER, false)) &&
+    if (active &&
+        (ImGui::IsKeyPressed(GLFW_KEY_ENTER, false) || ImGui::IsKeyPressed(GLFW_KEY_KP_ENTER, false)) &&
         !hits.empty())
         pick(hits.front());
     // Leaving the box (Tab) with text that matches takes the first match, as Enter does.
@@ -121,7 +123,8 @@ bool choiceInput(const char* id, std::string& text, std::string& value, const st
     const ImGuiLastItemData boxItem = GImGui->LastItemData;
     if (active && !text.empty() && !(hits.size() == 1 && hits.front()->value == value)) {
         ImGui::SetNextWindowPos(below);
-        ImGui::SetNextWindowSizeConstraints(ImVec2(width, 0), ImVec2(width * 1.5f, ImGui::GetTextLineHeightWithSpacing() * 7));
+        ImGui::SetNextWindowSizeConstraints(ImVec2(width, 0),
+                                            ImVec2(width * 1.5f, ImGui::GetTextLineHeightWithSpacing() * 7));
         ImGui::BeginTooltip();
         int shown = 0;
         for (const auto* o : hits) {
@@ -153,13 +156,23 @@ void heading(const char* text) {
 }
 
 namespace {
-bool night() { return ImGui::GetStyle().Colors[ImGuiCol_WindowBg].x < 0.2f; }
+bool night() {
+    return ImGui::GetStyle().Colors[ImGuiCol_WindowBg].x < 0.2f;
+}
 }  // namespace
 
-ImVec4 colourGood() { return night() ? ImVec4(0.45f, 0.55f, 0.30f, 1) : ImVec4(0.10f, 0.50f, 0.20f, 1); }
-ImVec4 colourWarn() { return night() ? ImVec4(0.75f, 0.55f, 0.20f, 1) : ImVec4(0.75f, 0.50f, 0.00f, 1); }
-ImVec4 colourBad() { return night() ? ImVec4(0.85f, 0.25f, 0.18f, 1) : ImVec4(0.75f, 0.10f, 0.10f, 1); }
-ImVec4 colourMuted() { return ImGui::GetStyle().Colors[ImGuiCol_TextDisabled]; }
+ImVec4 colourGood() {
+    return night() ? ImVec4(0.45f, 0.55f, 0.30f, 1) : ImVec4(0.10f, 0.50f, 0.20f, 1);
+}
+ImVec4 colourWarn() {
+    return night() ? ImVec4(0.75f, 0.55f, 0.20f, 1) : ImVec4(0.75f, 0.50f, 0.00f, 1);
+}
+ImVec4 colourBad() {
+    return night() ? ImVec4(0.85f, 0.25f, 0.18f, 1) : ImVec4(0.75f, 0.10f, 0.10f, 1);
+}
+ImVec4 colourMuted() {
+    return ImGui::GetStyle().Colors[ImGuiCol_TextDisabled];
+}
 
 void badge(const char* text, const ImVec4& colour) {
     ImDrawList* dl = ImGui::GetWindowDrawList();
@@ -168,8 +181,10 @@ void badge(const char* text, const ImVec4& colour) {
     const float padX = 6, padY = 1;
     ImVec4 fill = colour;
     fill.w = 0.18f;
-    dl->AddRectFilled(p, ImVec2(p.x + size.x + 2 * padX, p.y + size.y + 2 * padY), ImGui::GetColorU32(fill), 4.0f);
-    dl->AddRect(p, ImVec2(p.x + size.x + 2 * padX, p.y + size.y + 2 * padY), ImGui::GetColorU32(colour), 4.0f);
+    dl->AddRectFilled(p, ImVec2(p.x + size.x + 2 * padX, p.y + size.y + 2 * padY), ImGui::GetColorU32(fill),
+                      4.0f);
+    dl->AddRect(p, ImVec2(p.x + size.x + 2 * padX, p.y + size.y + 2 * padY), ImGui::GetColorU32(colour),
+                4.0f);
     ImGui::SetCursorScreenPos(ImVec2(p.x + padX, p.y + padY));
     ImGui::TextColored(colour, "%s", text);
     ImGui::SetCursorScreenPos(ImVec2(p.x + size.x + 2 * padX + ImGui::GetStyle().ItemSpacing.x, p.y));

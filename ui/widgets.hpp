@@ -41,8 +41,8 @@ struct ChoiceOption {
     std::string value;
     std::string label;
 };
-bool choiceInput(const char* id, std::string& text, std::string& value, const std::vector<ChoiceOption>& options,
-                 const char* hint, float width);
+bool choiceInput(const char* id, std::string& text, std::string& value,
+                 const std::vector<ChoiceOption>& options, const char* hint, float width);
 
 // The font for headings (bold, larger) when loaded; the default font otherwise.
 ImFont* headingFont();

@@ -2,8 +2,8 @@
 #include "ui/window.hpp"
 
 #define GLFW_INCLUDE_NONE
-#include <GLFW/glfw3.h>
 #include <GL/gl.h>
+#include <GLFW/glfw3.h>
 #include <backends/imgui_impl_glfw.h>
 #include <backends/imgui_impl_opengl3.h>
 #include <imgui.h>
@@ -27,15 +27,17 @@ double threadCpuMicros() {
 
 // Latin-1, Latin Extended-A (œ, Œ), general punctuation (’ « » … —), the euro sign, arrows and
 // the few symbols the panels draw (✓ ✗ ● ▲ ▼).
-const ImWchar kGlyphRanges[] = {0x0020, 0x00FF, 0x0100, 0x017F, 0x2000, 0x206F, 0x20AC, 0x20AC,
-                                0x2190, 0x2193, 0x25B2, 0x25BC, 0x25CF, 0x25CF, 0x2713, 0x2717, 0};
+const ImWchar kGlyphRanges[] = {0x0020, 0x00FF, 0x0100, 0x017F, 0x2000, 0x206F, 0x20AC, 0x20AC, 0x2190,
+                                0x2193, 0x25B2, 0x25BC, 0x25CF, 0x25CF, 0x2713, 0x2717, 0};
 
 std::string findFont(bool bold) {
     const char* env = std::getenv(bold ? "OUTPOST_FONT_BOLD" : "OUTPOST_FONT");
     if (env && std::filesystem::exists(env)) return env;
     const char* candidates[] = {
-        bold ? "/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf" : "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
-        bold ? "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf" : "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+        bold ? "/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf"
+             : "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
+        bold ? "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+             : "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
     };
     for (const char* c : candidates)
         if (std::filesystem::exists(c)) return c;
@@ -181,8 +183,12 @@ void Window::applyTheme(client::Theme theme, bool largeTargets) {
     ImGui::GetStyle() = style;
 }
 
-bool Window::shouldClose() const { return glfwWindowShouldClose(m_window); }
-void Window::requestClose() { glfwSetWindowShouldClose(m_window, GLFW_TRUE); }
+bool Window::shouldClose() const {
+    return glfwWindowShouldClose(m_window);
+}
+void Window::requestClose() {
+    glfwSetWindowShouldClose(m_window, GLFW_TRUE);
+}
 
 void Window::beginFrame(const std::function<void()>& inject) {
     glfwPollEvents();
@@ -218,7 +224,8 @@ bool writeScreenshot(const std::string& path, int width, int height) {
     std::vector<unsigned char> flipped(px.size());
     const std::size_t row = static_cast<std::size_t>(width) * 4;
     for (int y = 0; y < height; ++y) {
-        std::copy_n(&px[static_cast<std::size_t>(height - 1 - y) * row], row, &flipped[static_cast<std::size_t>(y) * row]);
+        std::copy_n(&px[static_cast<std::size_t>(height - 1 - y) * row], row,
+                    &flipped[static_cast<std::size_t>(y) * row]);
         for (std::size_t x = 3; x < row; x += 4) flipped[static_cast<std::size_t>(y) * row + x] = 255;
     }
     return stbi_write_png(path.c_str(), width, height, 4, flipped.data(), static_cast<int>(row)) != 0;

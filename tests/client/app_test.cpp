@@ -3,8 +3,8 @@
 
 #include <cctype>
 #include <filesystem>
-#include <set>
 #include <fstream>
+#include <set>
 
 #include "client/app.hpp"
 #include "client/i18n.hpp"
@@ -59,7 +59,8 @@ TEST_CASE("app: unlock refuses a wrong passphrase and lock forgets everything", 
     CHECK(app.store() == nullptr);
 }
 
-TEST_CASE("app: a new report is stored on the first change and saved after a pause in typing", "[client][app]") {
+TEST_CASE("app: a new report is stored on the first change and saved after a pause in typing",
+          "[client][app]") {
     Fixture f;
     f.app.newReport("training");
     REQUIRE(f.app.screen() == Screen::Form);
@@ -206,7 +207,8 @@ TEST_CASE("i18n: every key the window uses is in the catalog", "[client][i18n]")
         if (entry.path().extension() != ".cpp") continue;
         std::string src = outpost::test::readFile(entry.path().string());
         for (std::size_t p = src.find("tr(\""); p != std::string::npos; p = src.find("tr(\"", p + 4)) {
-            if (p > 0 && (std::isalnum(static_cast<unsigned char>(src[p - 1])) || src[p - 1] == '_')) continue;
+            if (p > 0 && (std::isalnum(static_cast<unsigned char>(src[p - 1])) || src[p - 1] == '_'))
+                continue;
             std::size_t end = src.find('"', p + 4);
             std::string key = src.substr(p + 4, end - p - 4);
             INFO(entry.path().filename().string() << ": " << key);

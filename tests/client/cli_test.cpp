@@ -29,10 +29,11 @@ std::string shellQuote(const std::string& s) {
 }
 
 // Runs outpostctl with args (each quoted), the passphrase in the environment.
-Run ctl(const std::string& store, const std::vector<std::string>& args, const std::string& pass = "field pass 2026",
-        const std::string& stdinFile = "") {
+Run ctl(const std::string& store, const std::vector<std::string>& args,
+        const std::string& pass = "field pass 2026", const std::string& stdinFile = "") {
     TempDir io;
-    std::string cmd = "OUTPOST_PASSPHRASE=" + shellQuote(pass) + " " + shellQuote(OUTPOSTCTL) + " --store " + shellQuote(store);
+    std::string cmd = "OUTPOST_PASSPHRASE=" + shellQuote(pass) + " " + shellQuote(OUTPOSTCTL) + " --store " +
+                      shellQuote(store);
     for (const auto& a : args) cmd += " " + shellQuote(a);
     cmd += " > " + io.sub("out") + " 2> " + io.sub("err");
     cmd += stdinFile.empty() ? " < /dev/null" : " < " + shellQuote(stdinFile);
@@ -50,7 +51,9 @@ std::string writeFile(const TempDir& t, const std::string& name, const std::stri
     return p;
 }
 
-std::string unitId() { return outpost::core::ReferenceData::demo().table("units")[0]["id"]; }
+std::string unitId() {
+    return outpost::core::ReferenceData::demo().table("units")[0]["id"];
+}
 
 std::string trimmed(std::string s) {
     while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
@@ -65,7 +68,9 @@ struct Fixture {
         INFO(r.err);
         REQUIRE(r.code == 0);
     }
-    std::string example(const std::string& name) { return outpost::test::sourcePath("examples/" + name + ".json"); }
+    std::string example(const std::string& name) {
+        return outpost::test::sourcePath("examples/" + name + ".json");
+    }
 };
 
 }  // namespace
@@ -89,7 +94,8 @@ TEST_CASE("cli: a training session goes from draft to final and shows up everywh
     CHECK(json::parse(ob.out).size() == 1);
     auto exp = ctl(f.store, {"export", "--form", "training", "--format", "csv"});
     REQUIRE(exp.code == 0);
-    CHECK_THAT(exp.out, Catch::StartsWith("id,revision,status,author,form_version,finalized_utc,unit,course"));
+    CHECK_THAT(exp.out,
+               Catch::StartsWith("id,revision,status,author,form_version,finalized_utc,unit,course"));
     CHECK_THAT(exp.out, Catch::Contains(id));
     auto gaps = ctl(f.store, {"gaps", "--unit", unitId(), "--json"});
     REQUIRE(gaps.code == 0);
@@ -105,12 +111,15 @@ TEST_CASE("cli: bad input exits non-zero with every problem named, and nothing c
     auto before = ctl(f.store, {"info"});
     REQUIRE(before.code == 0);
 
-    auto r = ctl(f.store, {"record", "new", "--form", "training", "--json", writeFile(t, "a.json", "{\"course\": ")});
+    auto r = ctl(f.store,
+                 {"record", "new", "--form", "training", "--json", writeFile(t, "a.json", "{\"course\": ")});
     CHECK(r.code == 7);
     CHECK_THAT(r.err, Catch::Contains("malformed JSON") && Catch::Contains("a.json"));
 
-    r = ctl(f.store, {"record", "new", "--form", "training", "--json",
-                      writeFile(t, "b.json", R"({"course": 12, "nonsense": true, "attendees_men": -3, "hours": "long"})")});
+    r = ctl(f.store,
+            {"record", "new", "--form", "training", "--json",
+             writeFile(t, "b.json",
+                       R"({"course": 12, "nonsense": true, "attendees_men": -3, "hours": "long"})")});
     CHECK(r.code == 2);
     CHECK_THAT(r.err, Catch::Contains("course: type") && Catch::Contains("nonsense: unknown_field") &&
                           Catch::Contains("attendees_men: min") && Catch::Contains("hours: type"));
@@ -119,7 +128,8 @@ TEST_CASE("cli: bad input exits non-zero with every problem named, and nothing c
     CHECK(r.code == 3);
     CHECK_THAT(r.err, Catch::Contains("unknown form 'trainingg'"));
 
-    r = ctl(f.store, {"record", "new", "--form", "training", "--json", writeFile(t, "d.json", "{\"remarks\": \"caf\xc3\"}")});
+    r = ctl(f.store, {"record", "new", "--form", "training", "--json",
+                      writeFile(t, "d.json", "{\"remarks\": \"caf\xc3\"}")});
     CHECK(r.code == 7);
     CHECK_THAT(r.err, Catch::Contains("not valid UTF-8"));
 

@@ -9,8 +9,8 @@ using outpost::test::fixture;
 using outpost::test::smallRef;
 
 namespace {
-FactRow session(const std::string& unit, const std::string& course, const std::string& end, int attendees, int passed,
-                std::int64_t order = 1) {
+FactRow session(const std::string& unit, const std::string& course, const std::string& end, int attendees,
+                int passed, std::int64_t order = 1) {
     return FactRow{"rec-" + course + end, "training", unit, order,
                    json{{"course", course}, {"end_date", end}, {"attendees", attendees}, {"passed", passed}}};
 }
@@ -23,11 +23,12 @@ const GapCell& cell(const std::vector<GapCell>& cells, const std::string& unit, 
 }  // namespace
 
 TEST_CASE("facts are taken from fields marked fact, with the unit", "[core][derived]") {
-    auto form = parseFormDef(json::parse(R"({"form": "t", "version": 1, "title": "T", "unit_field": "unit", "fields": [
+    auto form = parseFormDef(
+        json::parse(R"({"form": "t", "version": 1, "title": "T", "unit_field": "unit", "fields": [
         {"name": "unit", "type": "reference", "ref": "units", "label": "U"},
         {"name": "n", "type": "integer", "label": "N", "fact": "count"},
         {"name": "other", "type": "integer", "label": "O"}]})"),
-                             smallRef());
+        smallRef());
     REQUIRE(form.ok());
     json f = extractFacts(*form, json{{"unit", "U-INF-1"}, {"n", 4}, {"other", 9}});
     CHECK(f == json{{"unit", "U-INF-1"}, {"count", 4}});
@@ -40,7 +41,8 @@ TEST_CASE("training gaps follow the due rules", "[core][derived]") {
         REQUIRE(cells.size() == 3);
         CHECK(cell(cells, "U-INF-1", "cptm-3-4").status == GapStatus::Missing);
         CHECK(cell(cells, "U-INF-1", "ied").status == GapStatus::Missing);
-        CHECK(cell(cells, "U-INF-1", "induction").status == GapStatus::Overdue);  // rotation 2026-06-01 + 60 days
+        CHECK(cell(cells, "U-INF-1", "induction").status ==
+              GapStatus::Overdue);  // rotation 2026-06-01 + 60 days
         CHECK(cell(cells, "U-INF-1", "induction").dueBy == "2026-07-31");
     }
     SECTION("sessions met, counted, and an old annual one is overdue") {

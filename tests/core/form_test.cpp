@@ -89,7 +89,9 @@ TEST_CASE("expressions in a form are checked at load: syntax, names, cycles", "[
     f["fields"][0]["constraint"] = ". > 0";
     CHECK_THAT(errorOf(f), Catch::Contains("a constraint needs a message"));
     f = minimalForm();
-    f["fields"].push_back({{"name", "g"}, {"type", "repeat"}, {"label", "G"},
+    f["fields"].push_back({{"name", "g"},
+                           {"type", "repeat"},
+                           {"label", "G"},
                            {"fields", {{{"name", "q"}, {"type", "integer"}, {"label", "Q"}}}}});
     f["fields"].push_back({{"name", "s"}, {"type", "computed"}, {"label", "S"}, {"calculate", "sum(g.qq)"}});
     CHECK_THAT(errorOf(f), Catch::Contains("unknown field 'g.qq'"));

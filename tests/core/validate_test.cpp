@@ -51,11 +51,14 @@ TEST_CASE("each field type refuses a value of the wrong type, even in a draft", 
         json bad;
     };
     std::vector<Case> cases = {
-        {"title", 12},           {"notes", true},     {"count", "many"},       {"count", 2.5},
-        {"ratio", "half"},       {"day", "27/11/2026"}, {"day", "2026-02-30"}, {"at", "2026-11-01 10:00"},
-        {"flag", "yes"},         {"kind", 1},         {"tags", "x"},           {"score", "good"},
-        {"where", "here"},       {"where", json::object({{"lat", 100}, {"lon", 0}})},
-        {"unit", 5},             {"lines", "none"},
+        {"title", 12},         {"notes", true},
+        {"count", "many"},     {"count", 2.5},
+        {"ratio", "half"},     {"day", "27/11/2026"},
+        {"day", "2026-02-30"}, {"at", "2026-11-01 10:00"},
+        {"flag", "yes"},       {"kind", 1},
+        {"tags", "x"},         {"score", "good"},
+        {"where", "here"},     {"where", json::object({{"lat", 100}, {"lon", 0}})},
+        {"unit", 5},           {"lines", "none"},
     };
     for (const auto& c : cases) {
         json p = good();
@@ -198,7 +201,8 @@ TEST_CASE("identifying text draws a warning, never a block", "[core][validate]")
     auto r = check(p);
     CHECK(r.ok());
     bool warned = false;
-    for (const auto& i : r.issues) warned = warned || (i.path == "notes" && i.rule == "identifying" && i.warning);
+    for (const auto& i : r.issues)
+        warned = warned || (i.path == "notes" && i.rule == "identifying" && i.warning);
     CHECK(warned);
 }
 

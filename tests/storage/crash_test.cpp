@@ -101,7 +101,8 @@ ChildRun runChild(const std::vector<std::string>& args, const KillPlan& plan) {
     while (!eof) {
         int timeoutMs = -1;
         if (!killed) {
-            auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now()).count();
+            auto left =
+                std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now()).count();
             if (left <= 0) {
                 ::kill(pid, SIGKILL);
                 killed = true;
@@ -155,7 +156,9 @@ int uncommittedWalFrames(const std::string& walPath) {
     std::uint32_t pageSize = be32(wal.data() + 8);
     if (pageSize == 1) pageSize = 65536;
     auto word = [&](const unsigned char* p) {
-        return bigEndian ? be32(p) : (std::uint32_t(p[3]) << 24) | (std::uint32_t(p[2]) << 16) | (std::uint32_t(p[1]) << 8) | p[0];
+        return bigEndian ? be32(p)
+                         : (std::uint32_t(p[3]) << 24) | (std::uint32_t(p[2]) << 16) |
+                               (std::uint32_t(p[1]) << 8) | p[0];
     };
     std::uint32_t s0 = 0, s1 = 0;
     auto sum = [&](const unsigned char* p, std::size_t n) {
@@ -191,12 +194,15 @@ struct Tally {
     int kills = 0, beforeOpen = 0, duringOpen = 0, duringWrite = 0, tornWal = 0, reported = 0;
 };
 
-std::string revName(const RevisionKey& k) { return k.first + " r" + std::to_string(k.second); }
+std::string revName(const RevisionKey& k) {
+    return k.first + " r" + std::to_string(k.second);
+}
 
 // Everything the store must hold after a kill; problems are collected, so one failure shows them all.
-// Returns the store's final revisions (id, revision). latestSeen (id -> newest revision as last checked) limits
-// the get() pass to records that changed; pass an empty map to read every record.
-std::set<RevisionKey> checkStore(Store& s, const std::set<RevisionKey>& reported, const std::set<RevisionKey>& before,
+// Returns the store's final revisions (id, revision). latestSeen (id -> newest revision as last checked)
+// limits the get() pass to records that changed; pass an empty map to read every record.
+std::set<RevisionKey> checkStore(Store& s, const std::set<RevisionKey>& reported,
+                                 const std::set<RevisionKey>& before,
                                  std::map<std::string, std::string>* latestSeen) {
     std::vector<std::string> problems;
     auto verified = s.verify();
@@ -212,25 +218,29 @@ std::set<RevisionKey> checkStore(Store& s, const std::set<RevisionKey>& reported
     for (auto& m : *metas) byId[m.id].push_back(m);
     std::set<RevisionKey> finals;
     for (auto& [id, revs] : byId) {
-        std::sort(revs.begin(), revs.end(), [](const auto& a, const auto& b) { return a.revision < b.revision; });
+        std::sort(revs.begin(), revs.end(),
+                  [](const auto& a, const auto& b) { return a.revision < b.revision; });
         for (std::size_t i = 0; i < revs.size(); ++i) {
             const auto& m = revs[i];
             std::string where = revName({id, m.revision});
-            // Revisions are whole: numbered 1..n, each pointing at its parent, only the newest may be a draft.
+            // Revisions are whole: numbered 1..n, each pointing at its parent, only the newest may be a
+            // draft.
             if (m.revision != static_cast<int>(i) + 1) problems.push_back(where + ": revisions are not 1..n");
             if (m.parentRevision != (i == 0 ? std::nullopt : std::optional<int>(m.revision - 1)))
                 problems.push_back(where + ": wrong parent revision");
             if (m.status == "final") {
                 if (m.localSeq <= 0) problems.push_back(where + ": final without a local sequence number");
-                if (m.syncState != "queued") problems.push_back(where + ": final but sync state " + m.syncState);
+                if (m.syncState != "queued")
+                    problems.push_back(where + ": final but sync state " + m.syncState);
                 finals.insert({id, m.revision});
             } else if (m.status != "draft" || i + 1 < revs.size()) {
-                problems.push_back(where + ": status " + m.status + " at revision " + std::to_string(i + 1) + " of " +
-                                   std::to_string(revs.size()));
+                problems.push_back(where + ": status " + m.status + " at revision " + std::to_string(i + 1) +
+                                   " of " + std::to_string(revs.size()));
             }
         }
         // The newest revision opens whole, as the draft or the final it claims to be. verify() has opened
-        // every payload already; this goes through get(), the reader's path, for what changed since last time.
+        // every payload already; this goes through get(), the reader's path, for what changed since last
+        // time.
         const RecordMeta& newest = revs.back();
         std::string stamp = std::to_string(newest.revision) + " " + newest.status + " " + newest.updatedUtc;
         std::string& seen = (*latestSeen)[id];
@@ -238,7 +248,8 @@ std::set<RevisionKey> checkStore(Store& s, const std::set<RevisionKey>& reported
         seen = stamp;
         auto latest = s.get(id);
         if (!latest.ok())
-            problems.push_back("record " + id + ": the newest revision does not open: " + latest.error().message);
+            problems.push_back("record " + id +
+                               ": the newest revision does not open: " + latest.error().message);
         else if (latest->meta.revision != revs.back().revision || latest->meta.status != revs.back().status ||
                  !latest->payload.is_object())
             problems.push_back("record " + id + ": the newest revision is not what the history says");
@@ -249,7 +260,8 @@ std::set<RevisionKey> checkStore(Store& s, const std::set<RevisionKey>& reported
     std::map<RevisionKey, int> queued;
     for (const auto& item : *outbox) ++queued[{item.recordId, item.revision}];
     for (const auto& [k, n] : queued) {
-        if (n != 1) problems.push_back("outbox: " + revName(k) + " is queued " + std::to_string(n) + " times");
+        if (n != 1)
+            problems.push_back("outbox: " + revName(k) + " is queued " + std::to_string(n) + " times");
         if (!finals.count(k)) problems.push_back("outbox: " + revName(k) + " is queued but not final");
     }
     for (const auto& k : finals)
@@ -262,7 +274,8 @@ std::set<RevisionKey> checkStore(Store& s, const std::set<RevisionKey>& reported
     }
     // A commit nobody heard about (killed before it could print) is still a commit: it must stay.
     for (const auto& k : before)
-        if (!finals.count(k)) problems.push_back("final " + revName(k) + " was there after the previous kill, now gone");
+        if (!finals.count(k))
+            problems.push_back("final " + revName(k) + " was there after the previous kill, now gone");
 
     std::string text;
     for (const auto& p : problems) text += "\n  " + p;
@@ -273,7 +286,8 @@ std::set<RevisionKey> checkStore(Store& s, const std::set<RevisionKey>& reported
 
 }  // namespace
 
-TEST_CASE("kill -9 mid-write never loses an announced finalize nor leaves a record half written", "[storage][crash][slow]") {
+TEST_CASE("kill -9 mid-write never loses an announced finalize nor leaves a record half written",
+          "[storage][crash][slow]") {
     const int rounds = static_cast<int>(envNumber("OUTPOST_CRASH_ROUNDS", 300));
     const std::uint64_t seed = envNumber("OUTPOST_CRASH_SEED", std::random_device{}());
     INFO("OUTPOST_CRASH_SEED=" << seed);
@@ -315,8 +329,8 @@ TEST_CASE("kill -9 mid-write never loses an announced finalize nor leaves a reco
             plan.delay = std::chrono::microseconds(std::uniform_int_distribution<int>(1'000, 40'000)(rng));
         }
         std::string childSeed = std::to_string(rng());
-        INFO("round " << round << ", kill " << plan.delay.count() << " us after " << (plan.fromOpen ? "open" : "spawn")
-                      << ", child seed " << childSeed);
+        INFO("round " << round << ", kill " << plan.delay.count() << " us after "
+                      << (plan.fromOpen ? "open" : "spawn") << ", child seed " << childSeed);
         ChildRun run = runChild({OUTPOST_CRASH_CHILD, t.path(), keyHex(key), childSeed}, plan);
         INFO(describe(run));
         REQUIRE(WIFSIGNALED(run.status));
@@ -367,9 +381,9 @@ TEST_CASE("kill -9 mid-write never loses an announced finalize nor leaves a reco
     }
     double secs = std::chrono::duration<double>(Clock::now() - started).count();
     std::cout << "crash test: " << rounds << " rounds in " << secs << " s, " << finals.size()
-              << " final revisions committed (" << tally.reported << " announced); kills before the child ran "
-              << tally.beforeOpen << ", while opening " << tally.duringOpen << ", inside a store write "
-              << tally.duringWrite << ", with a partly appended transaction in the WAL " << tally.tornWal
-              << "; checking took " << std::chrono::duration<double>(checkTime).count() << " s (seed " << seed << ")"
-              << std::endl;
+              << " final revisions committed (" << tally.reported
+              << " announced); kills before the child ran " << tally.beforeOpen << ", while opening "
+              << tally.duringOpen << ", inside a store write " << tally.duringWrite
+              << ", with a partly appended transaction in the WAL " << tally.tornWal << "; checking took "
+              << std::chrono::duration<double>(checkTime).count() << " s (seed " << seed << ")" << std::endl;
 }

@@ -1,7 +1,7 @@
 // Disk full and I/O errors: fail the Nth write, sync or truncate for N = 1, 2, 3 ... until a call completes.
 //
-// Each failed call must report DiskFull or Io with a message a person understands, and leave the store exactly
-// as it was: as the running program sees it, and as a fresh open sees it after the disk recovers.
+// Each failed call must report DiskFull or Io with a message a person understands, and leave the store
+// exactly as it was: as the running program sees it, and as a fresh open sees it after the disk recovers.
 #include <catch2/catch.hpp>
 
 #include <sqlite3.h>
@@ -90,8 +90,8 @@ json snapshot(Store& s, const std::string& dir) {
     auto ob = s.outbox();
     REQUIRE(ob.ok());
     for (const auto& i : *ob)
-        out["outbox"].push_back({i.seq, i.recordId, i.revision, i.formId, i.priority, i.enqueuedUtc, i.attempts, i.state,
-                                 i.lastError});
+        out["outbox"].push_back({i.seq, i.recordId, i.revision, i.formId, i.priority, i.enqueuedUtc,
+                                 i.attempts, i.state, i.lastError});
     std::vector<std::string> files;
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(dir) / "backups", ec))
@@ -169,12 +169,16 @@ struct Operation {
     std::function<void(Fixture&, const json& before)> done;
 };
 
-std::size_t count(const json& snap, const char* key) { return snap[key].size(); }
+std::size_t count(const json& snap, const char* key) {
+    return snap[key].size();
+}
 
 std::vector<Operation> operations() {
     return {
         {"createDraft",
-         [](Fixture& f) { return errorOf(f.store->createDraft("kitchen-sink", sinkPayload(f.unit, "Night patrol", 2))); },
+         [](Fixture& f) {
+             return errorOf(f.store->createDraft("kitchen-sink", sinkPayload(f.unit, "Night patrol", 2)));
+         },
          [](Fixture& f, const json& before) {
              json now = snapshot(*f.store, f.dir.path());
              CHECK(count(now, "records") == count(before, "records") + 1);
@@ -183,7 +187,9 @@ std::vector<Operation> operations() {
              CHECK(search->size() == 1);
          }},
         {"saveDraft",
-         [](Fixture& f) { return errorOf(f.store->saveDraft(f.draftId, sinkPayload(f.unit, "Convoy report, complete", 8))); },
+         [](Fixture& f) {
+             return errorOf(f.store->saveDraft(f.draftId, sinkPayload(f.unit, "Convoy report, complete", 8)));
+         },
          [](Fixture& f, const json&) {
              auto r = f.store->get(f.draftId);
              REQUIRE(r.ok());
@@ -218,7 +224,9 @@ std::vector<Operation> operations() {
     };
 }
 
-const char* kindName(FaultKind k) { return k == FaultKind::DiskFull ? "disk full" : "I/O error"; }
+const char* kindName(FaultKind k) {
+    return k == FaultKind::DiskFull ? "disk full" : "I/O error";
+}
 
 struct WalkStats {
     int steps = 0;      // failed attempts before the one that went through
@@ -235,7 +243,8 @@ WalkStats walk(const Operation& op, FaultKind kind, bool persistent) {
     auto& vfs = FaultyVfs::instance();
     WalkStats stats;
     for (int n = 1; n <= kMaxSteps; ++n) {
-        INFO(op.name << ", " << kindName(kind) << (persistent ? " (persistent)" : " (once)") << ", failing operation " << n);
+        INFO(op.name << ", " << kindName(kind) << (persistent ? " (persistent)" : " (once)")
+                     << ", failing operation " << n);
         vfs.arm(n, kind, persistent);
         auto err = op.run(fx);
         if (vfs.failures() == 0) {
@@ -308,8 +317,8 @@ void walkAll(const char* name) {
             for (bool persistent : {false, true}) {
                 WalkStats st = walk(op, kind, persistent);
                 line += std::string(" ") + kindName(kind) + (persistent ? " persistent " : " once ") +
-                        std::to_string(st.steps) + " failures (" + std::to_string(st.uncertain) + " uncertain" +
-                        (st.kept ? ", last one kept" : "") + ");";
+                        std::to_string(st.steps) + " failures (" + std::to_string(st.uncertain) +
+                        " uncertain" + (st.kept ? ", last one kept" : "") + ");";
             }
         std::cout << line << std::endl;
         return;
@@ -323,8 +332,8 @@ TEST_CASE("the faulty VFS fails exactly the armed operation, once or from then o
     TempDir t;
     auto& vfs = FaultyVfs::instance();
     sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open_v2(t.sub("x.db").c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, FaultyVfs::kName) ==
-            SQLITE_OK);
+    REQUIRE(sqlite3_open_v2(t.sub("x.db").c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                            FaultyVfs::kName) == SQLITE_OK);
     sqlite3_extended_result_codes(db, 1);
     REQUIRE(sqlite3_exec(db, "CREATE TABLE t(x)", nullptr, nullptr, nullptr) == SQLITE_OK);
     vfs.arm(1, FaultKind::DiskFull, false);
@@ -352,12 +361,16 @@ TEST_CASE("disk full or I/O error during saveDraft: an error, and the draft as i
     walkAll("saveDraft");
 }
 
-TEST_CASE("disk full or I/O error during finalize: an error, still a draft, outbox untouched", "[storage][fault]") {
+TEST_CASE("disk full or I/O error during finalize: an error, still a draft, outbox untouched",
+          "[storage][fault]") {
     walkAll("finalize");
 }
 
-TEST_CASE("disk full or I/O error during amend: an error, and no new revision", "[storage][fault]") { walkAll("amend"); }
+TEST_CASE("disk full or I/O error during amend: an error, and no new revision", "[storage][fault]") {
+    walkAll("amend");
+}
 
-TEST_CASE("disk full or I/O error during backup: an error, and no backup file left behind", "[storage][fault]") {
+TEST_CASE("disk full or I/O error during backup: an error, and no backup file left behind",
+          "[storage][fault]") {
     walkAll("backup");
 }

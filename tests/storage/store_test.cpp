@@ -21,7 +21,9 @@ DataKey testKey(unsigned char fill = 7) {
     return DataKey::fromBytes(b, 32);
 }
 
-std::string firstUnit() { return core::ReferenceData::demo().table("units")[0]["id"]; }
+std::string firstUnit() {
+    return core::ReferenceData::demo().table("units")[0]["id"];
+}
 
 std::unique_ptr<Store> makeStore(const TempDir& t, const StoreOptions& o = {}) {
     InitOptions io;
@@ -149,7 +151,8 @@ TEST_CASE("malformed drafts are refused with every problem listed, nothing store
     auto d = s->createDraft("kitchen-sink", p);
     REQUIRE_FALSE(d.ok());
     CHECK(d.error().code == ErrorCode::Invalid);
-    CHECK_THAT(d.error().message, Catch::Contains("count: type") && Catch::Contains("colour: unknown_field") &&
+    CHECK_THAT(d.error().message, Catch::Contains("count: type") &&
+                                      Catch::Contains("colour: unknown_field") &&
                                       Catch::Contains("lines[0].qty: min"));
     CHECK(s->count({}).value() == 0);
     auto u = s->createDraft("no-such-form", sinkPayload());
@@ -162,7 +165,11 @@ TEST_CASE("final revisions cannot be changed, even with raw SQL", "[storage]") {
     TempDir t;
     auto s = makeStore(t);
     auto d = s->createDraft("kitchen-sink", sinkPayload());
-    { auto fin = s->finalize(d->meta.id); INFO((fin.ok() ? "" : fin.error().message)); REQUIRE(fin.ok()); }
+    {
+        auto fin = s->finalize(d->meta.id);
+        INFO((fin.ok() ? "" : fin.error().message));
+        REQUIRE(fin.ok());
+    }
     int rc = 0;
     rawExec(t.path(), "UPDATE record SET unit_id = 'X' WHERE id = '" + d->meta.id + "'", &rc);
     CHECK(rc == SQLITE_CONSTRAINT);
@@ -175,7 +182,11 @@ TEST_CASE("amend starts a new revision pointing at its parent", "[storage]") {
     TempDir t;
     auto s = makeStore(t);
     auto d = s->createDraft("kitchen-sink", sinkPayload());
-    { auto fin = s->finalize(d->meta.id); INFO((fin.ok() ? "" : fin.error().message)); REQUIRE(fin.ok()); }
+    {
+        auto fin = s->finalize(d->meta.id);
+        INFO((fin.ok() ? "" : fin.error().message));
+        REQUIRE(fin.ok());
+    }
     auto a = s->amend(d->meta.id);
     REQUIRE(a.ok());
     CHECK(a->meta.revision == 2);
@@ -186,7 +197,11 @@ TEST_CASE("amend starts a new revision pointing at its parent", "[storage]") {
     CHECK(p["total"] == 10);  // shown in the draft; recomputed on every save
     p["count"] = 4;
     REQUIRE(s->saveDraft(d->meta.id, p).ok());
-    { auto fin = s->finalize(d->meta.id); INFO((fin.ok() ? "" : fin.error().message)); REQUIRE(fin.ok()); }
+    {
+        auto fin = s->finalize(d->meta.id);
+        INFO((fin.ok() ? "" : fin.error().message));
+        REQUIRE(fin.ok());
+    }
     auto h = s->history(d->meta.id);
     REQUIRE(h->size() == 2);
     CHECK(s->get(d->meta.id, 1)->payload["count"] == 3);
@@ -229,17 +244,23 @@ TEST_CASE("nothing a user typed is on disk in plaintext: db, WAL, backups", "[st
         p["lines"][0]["qty"] = 77;
         auto d = s->createDraft("kitchen-sink", p);
         REQUIRE(d.ok());
-        { auto fin = s->finalize(d->meta.id); INFO((fin.ok() ? "" : fin.error().message)); REQUIRE(fin.ok()); }
+        {
+            auto fin = s->finalize(d->meta.id);
+            INFO((fin.ok() ? "" : fin.error().message));
+            REQUIRE(fin.ok());
+        }
         auto d2 = s->createDraft("kitchen-sink", sinkPayload("MARKERDRAFT5531"));
         REQUIRE(d2.ok());
         REQUIRE(s->backup().ok());
         // Scanned while open, so the WAL still holds the pages.
-        for (const char* m : {"MARKERTITLE4471", "MARKERNOTES9920", "MARKERDRAFT5531", "markertitle", "markernotes"}) {
+        for (const char* m :
+             {"MARKERTITLE4471", "MARKERNOTES9920", "MARKERDRAFT5531", "markertitle", "markernotes"}) {
             INFO(m);
             CHECK_FALSE(test::anyFileContains(t.path(), m, &where));
         }
     }
-    for (const char* m : {"MARKERTITLE4471", "MARKERNOTES9920", "MARKERDRAFT5531"}) CHECK_FALSE(test::anyFileContains(t.path(), m));
+    for (const char* m : {"MARKERTITLE4471", "MARKERNOTES9920", "MARKERDRAFT5531"})
+        CHECK_FALSE(test::anyFileContains(t.path(), m));
 }
 
 TEST_CASE("migrations 1 -> 3 keep the data and build search and facts from it", "[storage][migration]") {
@@ -257,8 +278,9 @@ TEST_CASE("migrations 1 -> 3 keep the data and build search and facts from it", 
         REQUIRE(d.ok());
         id = d->meta.id;
     }
-    rawExec(t.path(), "DROP INDEX record_drafts; DROP TABLE search_doc; DROP TABLE search_fts; DROP TABLE record_fact; "
-                      "PRAGMA user_version = 1;");
+    rawExec(t.path(),
+            "DROP INDEX record_drafts; DROP TABLE search_doc; DROP TABLE search_fts; DROP TABLE record_fact; "
+            "PRAGMA user_version = 1;");
     {
         sqlite3* db = nullptr;
         sqlite3_open((t.path() + "/outpost.db").c_str(), &db);
@@ -282,7 +304,11 @@ TEST_CASE("verify passes on a healthy store and reports a damaged payload", "[st
     TempDir t;
     auto s = makeStore(t);
     auto d = s->createDraft("kitchen-sink", sinkPayload());
-    { auto fin = s->finalize(d->meta.id); INFO((fin.ok() ? "" : fin.error().message)); REQUIRE(fin.ok()); }
+    {
+        auto fin = s->finalize(d->meta.id);
+        INFO((fin.ok() ? "" : fin.error().message));
+        REQUIRE(fin.ok());
+    }
     auto v = s->verify();
     REQUIRE(v.ok());
     CHECK(v->empty());
@@ -301,7 +327,11 @@ TEST_CASE("backups are consistent copies and only the newest N are kept", "[stor
     o.keepBackups = 2;
     auto s = makeStore(t, o);
     auto d = s->createDraft("kitchen-sink", sinkPayload());
-    { auto fin = s->finalize(d->meta.id); INFO((fin.ok() ? "" : fin.error().message)); REQUIRE(fin.ok()); }
+    {
+        auto fin = s->finalize(d->meta.id);
+        INFO((fin.ok() ? "" : fin.error().message));
+        REQUIRE(fin.ok());
+    }
     std::string last;
     for (int i = 0; i < 4; ++i) {
         auto b = s->backup();
@@ -309,7 +339,8 @@ TEST_CASE("backups are consistent copies and only the newest N are kept", "[stor
         last = *b;
     }
     int n = 0;
-    for (const auto& e : std::filesystem::directory_iterator(t.sub("backups"))) n += e.path().extension() == ".db";
+    for (const auto& e : std::filesystem::directory_iterator(t.sub("backups")))
+        n += e.path().extension() == ".db";
     CHECK(n == 2);
     // The backup opens as a store with the same key and holds the record.
     TempDir r;
@@ -320,12 +351,16 @@ TEST_CASE("backups are consistent copies and only the newest N are kept", "[stor
     CHECK((*rs)->verify()->empty());
 }
 
-TEST_CASE("migration 2 -> 3 maps search rows and rebuilds the index from the payloads", "[storage][migration]") {
+TEST_CASE("migration 2 -> 3 maps search rows and rebuilds the index from the payloads",
+          "[storage][migration]") {
     TempDir t;
     auto s = makeStore(t);
     auto a = s->createDraft("kitchen-sink", sinkPayload("Convoi vers Bangassou"));
     REQUIRE(a.ok());
-    { auto fin = s->finalize(a->meta.id); REQUIRE(fin.ok()); }
+    {
+        auto fin = s->finalize(a->meta.id);
+        REQUIRE(fin.ok());
+    }
     auto b = s->createDraft("kitchen-sink", sinkPayload("Patrouille de nuit"));
     REQUIRE(b.ok());
     s.reset();

@@ -9,7 +9,8 @@ namespace outpost::test {
 
 // tests/data/reference_small.json: two units, three courses, the unit4 scale, targets, a threshold.
 inline const core::ReferenceData& smallRef() {
-    static const core::ReferenceData rd = core::ReferenceData::fromJson(fixture("reference_small.json")).value();
+    static const core::ReferenceData rd =
+        core::ReferenceData::fromJson(fixture("reference_small.json")).value();
     return rd;
 }
 

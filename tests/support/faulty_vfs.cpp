@@ -4,8 +4,8 @@
 #include <sqlite3.h>
 
 #include <mutex>
-#include <string>
 #include <stdexcept>
+#include <string>
 
 namespace outpost::test {
 
@@ -20,7 +20,9 @@ struct FaultyFile {
 sqlite3_vfs* g_real = nullptr;
 sqlite3_vfs g_vfs{};
 
-sqlite3_file* realOf(sqlite3_file* f) { return reinterpret_cast<FaultyFile*>(f)->real; }
+sqlite3_file* realOf(sqlite3_file* f) {
+    return reinterpret_cast<FaultyFile*>(f)->real;
+}
 
 int fileClose(sqlite3_file* f) {
     sqlite3_file* r = realOf(f);
@@ -167,23 +169,45 @@ int vfsOpen(sqlite3_vfs*, const char* name, sqlite3_file* f, int flags, int* out
     return rc;
 }
 
-int vfsDelete(sqlite3_vfs*, const char* name, int syncDir) { return g_real->xDelete(g_real, name, syncDir); }
+int vfsDelete(sqlite3_vfs*, const char* name, int syncDir) {
+    return g_real->xDelete(g_real, name, syncDir);
+}
 
-int vfsAccess(sqlite3_vfs*, const char* name, int flags, int* out) { return g_real->xAccess(g_real, name, flags, out); }
+int vfsAccess(sqlite3_vfs*, const char* name, int flags, int* out) {
+    return g_real->xAccess(g_real, name, flags, out);
+}
 
 int vfsFullPathname(sqlite3_vfs*, const char* name, int n, char* out) {
     return g_real->xFullPathname(g_real, name, n, out);
 }
 
-void* vfsDlOpen(sqlite3_vfs*, const char* name) { return g_real->xDlOpen(g_real, name); }
-void vfsDlError(sqlite3_vfs*, int n, char* out) { g_real->xDlError(g_real, n, out); }
-void (*vfsDlSym(sqlite3_vfs*, void* h, const char* sym))(void) { return g_real->xDlSym(g_real, h, sym); }
-void vfsDlClose(sqlite3_vfs*, void* h) { g_real->xDlClose(g_real, h); }
-int vfsRandomness(sqlite3_vfs*, int n, char* out) { return g_real->xRandomness(g_real, n, out); }
-int vfsSleep(sqlite3_vfs*, int us) { return g_real->xSleep(g_real, us); }
-int vfsCurrentTime(sqlite3_vfs*, double* out) { return g_real->xCurrentTime(g_real, out); }
-int vfsGetLastError(sqlite3_vfs*, int n, char* out) { return g_real->xGetLastError(g_real, n, out); }
-int vfsCurrentTimeInt64(sqlite3_vfs*, sqlite3_int64* out) { return g_real->xCurrentTimeInt64(g_real, out); }
+void* vfsDlOpen(sqlite3_vfs*, const char* name) {
+    return g_real->xDlOpen(g_real, name);
+}
+void vfsDlError(sqlite3_vfs*, int n, char* out) {
+    g_real->xDlError(g_real, n, out);
+}
+void (*vfsDlSym(sqlite3_vfs*, void* h, const char* sym))(void) {
+    return g_real->xDlSym(g_real, h, sym);
+}
+void vfsDlClose(sqlite3_vfs*, void* h) {
+    g_real->xDlClose(g_real, h);
+}
+int vfsRandomness(sqlite3_vfs*, int n, char* out) {
+    return g_real->xRandomness(g_real, n, out);
+}
+int vfsSleep(sqlite3_vfs*, int us) {
+    return g_real->xSleep(g_real, us);
+}
+int vfsCurrentTime(sqlite3_vfs*, double* out) {
+    return g_real->xCurrentTime(g_real, out);
+}
+int vfsGetLastError(sqlite3_vfs*, int n, char* out) {
+    return g_real->xGetLastError(g_real, n, out);
+}
+int vfsCurrentTimeInt64(sqlite3_vfs*, sqlite3_int64* out) {
+    return g_real->xCurrentTimeInt64(g_real, out);
+}
 
 }  // namespace
 
@@ -225,13 +249,15 @@ void FaultyVfs::arm(int nth, FaultKind kind, bool persistent) {
     m_failAt = nth;
 }
 
-void FaultyVfs::disarm() { m_failAt = 0; }
+void FaultyVfs::disarm() {
+    m_failAt = 0;
+}
 
 int FaultyVfs::onOperation(Op op) {
     int n = ++m_ops;
     int at = m_failAt.load();
     if (at <= 0 || n < at || (n > at && !m_persistent)) return 0;
-    int code = op == Op::Write ? (m_kind == FaultKind::DiskFull ? SQLITE_FULL : SQLITE_IOERR_WRITE)
+    int code = op == Op::Write  ? (m_kind == FaultKind::DiskFull ? SQLITE_FULL : SQLITE_IOERR_WRITE)
                : op == Op::Sync ? SQLITE_IOERR_FSYNC
                                 : SQLITE_IOERR_TRUNCATE;
     if (m_failures++ == 0) m_firstCode = code;

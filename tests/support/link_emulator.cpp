@@ -1,4 +1,5 @@
-// The link emulator's engine: one poll() loop; each direction is a queue of chunks stamped with when they cross the link.
+// The link emulator's engine: one poll() loop; each direction is a queue of chunks stamped with when they
+// cross the link.
 #include "support/link_emulator.hpp"
 
 #include <arpa/inet.h>
@@ -39,7 +40,9 @@ constexpr auto kCutDrainLimit = std::chrono::milliseconds(500);
 constexpr std::uint64_t kMaxMillis = 3'600'000;
 constexpr std::uint64_t kMaxSeconds = 86'400;
 
-std::string errnoText(const std::string& what) { return what + ": " + std::strerror(errno); }
+std::string errnoText(const std::string& what) {
+    return what + ": " + std::strerror(errno);
+}
 
 // SO_LINGER 0 makes close() send a reset, which is how a dropped link looks to both ends.
 void closeAbruptly(int& fd) {
@@ -132,7 +135,9 @@ struct Direction {
     }
 
     // Byte N+1 exists and the first N are gone: the link drops now.
-    bool cutNow() const { return shape.cutAfterBytes && sent >= *shape.cutAfterBytes && received > *shape.cutAfterBytes; }
+    bool cutNow() const {
+        return shape.cutAfterBytes && sent >= *shape.cutAfterBytes && received > *shape.cutAfterBytes;
+    }
 
     // Writes whatever is due; false when the peer is gone.
     bool flush(int to, Clock::time_point now) {
@@ -166,7 +171,8 @@ struct Direction {
         if (auto room = cutRoom(); room && *room == 0) return std::nullopt;
         const Chunk& c = queue.front();
         if (bytesPerSecond <= 0) return c.start + latency();
-        std::size_t quantum = std::max<std::size_t>(1, static_cast<std::size_t>(bytesPerSecond * kQuantumSeconds));
+        std::size_t quantum =
+            std::max<std::size_t>(1, static_cast<std::size_t>(bytesPerSecond * kQuantumSeconds));
         std::size_t want = std::min(c.bytes.size(), c.written + quantum);
         return c.start + latency() + transmitTime(want);
     }
@@ -238,7 +244,8 @@ struct Connection {
 };
 
 bool parseWhole(const std::string& text, std::uint64_t& out) {
-    if (text.empty() || !std::all_of(text.begin(), text.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+    if (text.empty() ||
+        !std::all_of(text.begin(), text.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
         return false;
     auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
     return ec == std::errc() && ptr == text.data() + text.size();
@@ -284,7 +291,8 @@ std::string linkEmulatorUsage() {
            "  --bandwidth-bps N            bits per second in each direction\n"
            "  --up-bps N, --down-bps N\n"
            "  --up-stall-after N, --down-stall-after N   after N bytes the link is dead for the stall time\n"
-           "  --stall-ms S                 stall time for both directions (or --up-stall-ms, --down-stall-ms)\n"
+           "  --stall-ms S                 stall time for both directions (or --up-stall-ms, "
+           "--down-stall-ms)\n"
            "  --up-cut-after N, --down-cut-after N       N bytes pass, then both sides get a reset\n"
            "  --max-seconds N              exit by itself after N seconds (default 600)\n"
            "\"up\" is client to target, \"down\" is target to client. The first line on stdout is\n"
@@ -294,10 +302,10 @@ std::string linkEmulatorUsage() {
 ParsedLinkOptions parseLinkOptions(const std::vector<std::string>& args) {
     ParsedLinkOptions result;
     std::map<std::string, std::optional<std::uint64_t>> numbers;
-    const char* numericFlags[] = {"--latency-ms",     "--up-latency-ms",    "--down-latency-ms", "--bandwidth-bps",
-                                  "--up-bps",         "--down-bps",         "--up-stall-after",  "--down-stall-after",
-                                  "--stall-ms",       "--up-stall-ms",      "--down-stall-ms",   "--up-cut-after",
-                                  "--down-cut-after", "--max-seconds"};
+    const char* numericFlags[] = {
+        "--latency-ms",    "--up-latency-ms",  "--down-latency-ms",  "--bandwidth-bps", "--up-bps",
+        "--down-bps",      "--up-stall-after", "--down-stall-after", "--stall-ms",      "--up-stall-ms",
+        "--down-stall-ms", "--up-cut-after",   "--down-cut-after",   "--max-seconds"};
     for (const char* f : numericFlags) numbers[f] = std::nullopt;
     std::optional<std::string> listen, target;
 
@@ -338,7 +346,8 @@ ParsedLinkOptions parseLinkOptions(const std::vector<std::string>& args) {
     std::string host;
     if (listen) {
         if (!parseAddress("--listen", *listen, host, o.listenPort, result.error)) return result;
-        if (host != "127.0.0.1" && host != "localhost") return fail("--listen: the emulator listens on 127.0.0.1 only");
+        if (host != "127.0.0.1" && host != "localhost")
+            return fail("--listen: the emulator listens on 127.0.0.1 only");
     }
     if (!target) return fail("--target 127.0.0.1:PORT is required");
     if (!parseAddress("--target", *target, o.targetHost, o.targetPort, result.error)) return result;
@@ -363,10 +372,12 @@ ParsedLinkOptions parseLinkOptions(const std::vector<std::string>& args) {
     o.down.bitsPerSecond = pick("--down-bps", "--bandwidth-bps").value_or(0);
     o.up.cutAfterBytes = numbers["--up-cut-after"];
     o.down.cutAfterBytes = numbers["--down-cut-after"];
-    for (auto [shape, name] : {std::pair{&o.up, std::string("up")}, std::pair{&o.down, std::string("down")}}) {
+    for (auto [shape, name] :
+         {std::pair{&o.up, std::string("up")}, std::pair{&o.down, std::string("down")}}) {
         auto after = numbers["--" + name + "-stall-after"];
         auto ms = pick(("--" + name + "-stall-ms").c_str(), "--stall-ms");
-        if (after && !ms) return fail("--" + name + "-stall-after needs --stall-ms (or --" + name + "-stall-ms)");
+        if (after && !ms)
+            return fail("--" + name + "-stall-after needs --stall-ms (or --" + name + "-stall-ms)");
         if (numbers["--" + name + "-stall-ms"] && !after)
             return fail("--" + name + "-stall-ms needs --" + name + "-stall-after");
         shape->stallAfterBytes = after;
@@ -384,7 +395,8 @@ LinkEmulator::LinkEmulator(const LinkOptions& options) : m_options(options) {
         throw std::runtime_error("target '" + options.targetHost + "' is not a loopback address");
     if (options.targetPort == 0) throw std::runtime_error("target port is 0");
     in_addr target{};
-    ::inet_pton(AF_INET, options.targetHost == "localhost" ? "127.0.0.1" : options.targetHost.c_str(), &target);
+    ::inet_pton(AF_INET, options.targetHost == "localhost" ? "127.0.0.1" : options.targetHost.c_str(),
+                &target);
     m_targetAddr = target.s_addr;
 
     int pipeFds[2];
@@ -400,7 +412,8 @@ LinkEmulator::LinkEmulator(const LinkOptions& options) : m_options(options) {
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     addr.sin_port = htons(options.listenPort);
-    if (::bind(m_listenFd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(m_listenFd, 128) != 0) {
+    if (::bind(m_listenFd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(m_listenFd, 128) != 0) {
         std::string message = errnoText("cannot listen on 127.0.0.1:" + std::to_string(options.listenPort));
         ::close(m_listenFd);
         ::close(m_wakeRead);
@@ -422,7 +435,9 @@ LinkEmulator::~LinkEmulator() {
     ::close(m_wakeWrite);
 }
 
-void LinkEmulator::start() { m_thread = std::thread([this] { run(); }); }
+void LinkEmulator::start() {
+    m_thread = std::thread([this] { run(); });
+}
 
 void LinkEmulator::stop() {
     char byte = 1;
@@ -486,7 +501,8 @@ void LinkEmulator::run() {
                 auto c = std::make_unique<Connection>();
                 c->client = client;
                 setNoDelay(client);
-                for (auto [dir, shape] : {std::pair{&c->up, &m_options.up}, std::pair{&c->down, &m_options.down}}) {
+                for (auto [dir, shape] :
+                     {std::pair{&c->up, &m_options.up}, std::pair{&c->down, &m_options.down}}) {
                     dir->shape = *shape;
                     dir->bytesPerSecond = static_cast<double>(shape->bitsPerSecond) / 8.0;
                     dir->maybeStall(now);  // a stall after 0 bytes starts with the connection

@@ -1,4 +1,5 @@
-// A loopback TCP proxy that shapes each direction (latency, bandwidth, stalls, cuts) so sync tests and benchmarks can run over a bad link.
+// A loopback TCP proxy that shapes each direction (latency, bandwidth, stalls, cuts) so sync tests and
+// benchmarks can run over a bad link.
 #pragma once
 
 #include <atomic>

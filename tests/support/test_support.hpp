@@ -39,7 +39,9 @@ inline std::string readFile(const std::string& path) {
     return ss.str();
 }
 
-inline std::string sourcePath(const std::string& rel) { return std::string(OUTPOST_SOURCE_DIR) + "/" + rel; }
+inline std::string sourcePath(const std::string& rel) {
+    return std::string(OUTPOST_SOURCE_DIR) + "/" + rel;
+}
 
 inline nlohmann::json fixture(const std::string& name) {
     return nlohmann::json::parse(readFile(sourcePath("tests/data/" + name)));

@@ -1,4 +1,5 @@
-// outpost-bare-window: a minimal GLFW + Dear ImGui program, the yardstick outpost-bench gui measures the client against.
+// outpost-bare-window: a minimal GLFW + Dear ImGui program, the yardstick outpost-bench gui measures the
+// client against.
 //
 // Kept deliberately as small as a real ImGui program can be while staying comparable with the field
 // client: the same window and OpenGL 3.3 core context, the same backends, the same UI font file at the
@@ -62,7 +63,8 @@ long residentKb() {
 int usage(int status) {
     (status ? std::cerr : std::cout)
         << "Usage: outpost-bare-window [--frames N] [--size WIDTHxHEIGHT] [--bench]\n"
-           "A bare GLFW + Dear ImGui window, the yardstick for the field client's start-up, frame time and memory.\n";
+           "A bare GLFW + Dear ImGui window, the yardstick for the field client's start-up, frame time and "
+           "memory.\n";
     return status;
 }
 
@@ -164,9 +166,9 @@ int main(int argc, char** argv) {
     if (bench) {
         std::sort(buildMicros.begin(), buildMicros.end());
         auto pct = [&](double p) {
-            return buildMicros.empty()
-                       ? 0.0
-                       : buildMicros[static_cast<std::size_t>(p * static_cast<double>(buildMicros.size() - 1))];
+            return buildMicros.empty() ? 0.0
+                                       : buildMicros[static_cast<std::size_t>(
+                                             p * static_cast<double>(buildMicros.size() - 1))];
         };
         const char* renderer = reinterpret_cast<const char*>(glGetString(GL_RENDERER));
         const char* version = reinterpret_cast<const char*>(glGetString(GL_VERSION));

@@ -1,4 +1,5 @@
-// The crash test's child: writes kitchen-sink records into a store until it is killed, announcing every finalize.
+// The crash test's child: writes kitchen-sink records into a store until it is killed, announcing every
+// finalize.
 //
 // Usage: outpost-crash-child <store-dir> <key-hex> <seed>
 // Output (one write(2) per line, so what the parent reads is exactly what happened before the kill):
@@ -60,7 +61,8 @@ DataKey keyFromHex(const std::string& hex) {
         ::_exit(2);
     }
     unsigned char b[DataKey::kSize];
-    for (std::size_t i = 0; i < DataKey::kSize; ++i) b[i] = static_cast<unsigned char>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
+    for (std::size_t i = 0; i < DataKey::kSize; ++i)
+        b[i] = static_cast<unsigned char>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
     return DataKey::fromBytes(b, DataKey::kSize);
 }
 
@@ -84,10 +86,13 @@ private:
 
     // Payload sizes vary from a few hundred bytes to several pages, so commits touch different page counts.
     json payload(const std::string& title) {
-        static const char* kWords[] = {"patrol", "convoy", "checkpoint", "river", "bridge", "fuel", "water", "escort",
-                                       "market", "road", "clinic", "school", "rain", "mud", "generator", "radio"};
+        static const char* kWords[] = {"patrol", "convoy", "checkpoint", "river", "bridge", "fuel",
+                                       "water",  "escort", "market",     "road",  "clinic", "school",
+                                       "rain",   "mud",    "generator",  "radio"};
         json p;
-        p["unit"] = m_units.empty() ? std::string() : m_units[static_cast<std::size_t>(below(static_cast<int>(m_units.size())))];
+        p["unit"] = m_units.empty()
+                        ? std::string()
+                        : m_units[static_cast<std::size_t>(below(static_cast<int>(m_units.size())))];
         p["title"] = title;
         p["count"] = below(101);
         p["day"] = "2026-" + std::string(below(2) ? "10" : "11") + "-" + std::to_string(10 + below(18));
@@ -106,7 +111,9 @@ private:
         return p;
     }
 
-    std::string title() { return "Report " + std::to_string(++m_serial) + " seed " + std::to_string(m_rng() % 100000); }
+    std::string title() {
+        return "Report " + std::to_string(++m_serial) + " seed " + std::to_string(m_rng() % 100000);
+    }
 
     void finalizeAndAnnounce(const std::string& id) {
         say("> finalize");

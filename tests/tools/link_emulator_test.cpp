@@ -1,4 +1,5 @@
-// Tests for the link emulator: each shaping rule measured through real loopback sockets, in-process and as the program.
+// Tests for the link emulator: each shaping rule measured through real loopback sockets, in-process and as
+// the program.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -33,12 +34,17 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double secondsBetween(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+double secondsBetween(Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+}
 
 // Measured figures go to stdout so a run shows them; the assertions hold the bounds.
-void report(const std::string& what, double seconds) { std::printf("link-emulator: %s %.3f s\n", what.c_str(), seconds); }
+void report(const std::string& what, double seconds) {
+    std::printf("link-emulator: %s %.3f s\n", what.c_str(), seconds);
+}
 
-// Every blocking call in these tests gives up after this, so a broken emulator fails a test instead of hanging it.
+// Every blocking call in these tests gives up after this, so a broken emulator fails a test instead of
+// hanging it.
 void setTimeouts(int fd, int millis) {
     timeval tv{millis / 1000, (millis % 1000) * 1000};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -240,7 +246,9 @@ double pingOnce(int fd) {
     return secondsBetween(t0, Clock::now());
 }
 
-ParsedLinkOptions parse(std::vector<std::string> args) { return parseLinkOptions(args); }
+ParsedLinkOptions parse(std::vector<std::string> args) {
+    return parseLinkOptions(args);
+}
 
 // The program with stdout and stderr on pipes.
 struct Child {
@@ -362,7 +370,8 @@ TEST_CASE("link emulator: each direction has its own latency", "[tools]") {
     CHECK(rtt < 0.330);
 }
 
-TEST_CASE("link emulator: latency is per chunk, so spaced writes are not delayed one after another", "[tools]") {
+TEST_CASE("link emulator: latency is per chunk, so spaced writes are not delayed one after another",
+          "[tools]") {
     Clock::time_point lastArrival;
     ReadLog got;
     OneShotServer sink([&](int fd) { got = readUntilClosed(fd); });
@@ -478,7 +487,8 @@ TEST_CASE("link emulator: a stall after N bytes holds the rest back for S ms", "
     }
 }
 
-TEST_CASE("link emulator: a cut after N bytes up delivers exactly N, then both sides see the link drop", "[tools]") {
+TEST_CASE("link emulator: a cut after N bytes up delivers exactly N, then both sides see the link drop",
+          "[tools]") {
     ReadLog got;
     OneShotServer sink([&](int fd) { got = readUntilClosed(fd); });
     LinkOptions o = optionsFor(sink.port());
@@ -588,9 +598,10 @@ TEST_CASE("link emulator: run() returns by itself after max seconds", "[tools]")
 }
 
 TEST_CASE("link emulator: options are parsed, and bad ones are named", "[tools]") {
-    auto good = parse({"--listen", "127.0.0.1:0", "--target=127.0.0.1:8080", "--latency-ms", "300", "--down-latency-ms",
-                       "50", "--bandwidth-bps", "256000", "--up-bps", "64000", "--up-stall-after", "10",
-                       "--stall-ms", "500", "--down-cut-after", "0", "--max-seconds", "5"});
+    auto good =
+        parse({"--listen", "127.0.0.1:0", "--target=127.0.0.1:8080", "--latency-ms", "300",
+               "--down-latency-ms", "50", "--bandwidth-bps", "256000", "--up-bps", "64000",
+               "--up-stall-after", "10", "--stall-ms", "500", "--down-cut-after", "0", "--max-seconds", "5"});
     REQUIRE(good.options);
     CHECK(good.options->targetPort == 8080);
     CHECK(good.options->up.latencyMs == 300);
@@ -613,7 +624,8 @@ TEST_CASE("link emulator: options are parsed, and bad ones are named", "[tools]"
     };
     const std::string target = "--target=127.0.0.1:9";
     CHECK_THAT(errorOf({target, "--bogus", "1"}), Catch::Contains("unknown option '--bogus'"));
-    CHECK_THAT(errorOf({target, "--latency-ms", "abc"}), Catch::Contains("--latency-ms: 'abc' is not a whole number"));
+    CHECK_THAT(errorOf({target, "--latency-ms", "abc"}),
+               Catch::Contains("--latency-ms: 'abc' is not a whole number"));
     CHECK_THAT(errorOf({target, "--up-bps", "-5"}), Catch::Contains("--up-bps"));
     CHECK_THAT(errorOf({target, "--bandwidth-bps", "0"}), Catch::Contains("--bandwidth-bps"));
     CHECK_THAT(errorOf({target, "--latency-ms"}), Catch::Contains("--latency-ms needs a value"));
@@ -623,7 +635,8 @@ TEST_CASE("link emulator: options are parsed, and bad ones are named", "[tools]"
     CHECK_THAT(errorOf({"--target", "127.0.0.1"}), Catch::Contains("not HOST:PORT"));
     CHECK_THAT(errorOf({target, "--listen", "0.0.0.0:0"}), Catch::Contains("--listen"));
     CHECK_THAT(errorOf({"--latency-ms", "5"}), Catch::Contains("--target 127.0.0.1:PORT is required"));
-    CHECK_THAT(errorOf({target, "--up-stall-after", "5"}), Catch::Contains("--up-stall-after needs --stall-ms"));
+    CHECK_THAT(errorOf({target, "--up-stall-after", "5"}),
+               Catch::Contains("--up-stall-after needs --stall-ms"));
     CHECK_THAT(errorOf({target, "--stall-ms", "5"}), Catch::Contains("--stall-ms needs"));
     CHECK_THAT(errorOf({target, "--max-seconds", "0"}), Catch::Contains("--max-seconds"));
 
@@ -635,8 +648,9 @@ TEST_CASE("link emulator: options are parsed, and bad ones are named", "[tools]"
 
 TEST_CASE("link emulator program: prints its port, shapes traffic, stops on SIGTERM", "[tools]") {
     EchoServer echo;
-    Child child = spawnEmulator({"--listen", "127.0.0.1:0", "--target", "127.0.0.1:" + std::to_string(echo.port()),
-                                 "--latency-ms", "50", "--max-seconds", "20"});
+    Child child =
+        spawnEmulator({"--listen", "127.0.0.1:0", "--target", "127.0.0.1:" + std::to_string(echo.port()),
+                       "--latency-ms", "50", "--max-seconds", "20"});
     std::string line = readLine(child.out, 5000);
     REQUIRE(line.rfind("listening 127.0.0.1:", 0) == 0);
     auto port = static_cast<std::uint16_t>(std::stoi(line.substr(std::strlen("listening 127.0.0.1:"))));
@@ -657,7 +671,8 @@ TEST_CASE("link emulator program: prints its port, shapes traffic, stops on SIGT
     ::close(child.err);
 }
 
-TEST_CASE("link emulator program: bad options exit 1 naming the problem, and --max-seconds ends it", "[tools]") {
+TEST_CASE("link emulator program: bad options exit 1 naming the problem, and --max-seconds ends it",
+          "[tools]") {
     Child bad = spawnEmulator({"--target", "10.1.2.3:443"});
     CHECK(waitExit(bad.pid, 5000) == 1);
     CHECK_THAT(readAll(bad.err), Catch::Contains("'10.1.2.3' is not a loopback address"));

@@ -38,7 +38,9 @@ public:
         m_text += l + "\n";
         return *this;
     }
-    Script& unlock() { return line("wait 3").line(std::string("type ") + kPass).line("key Enter").line("wait 4"); }
+    Script& unlock() {
+        return line("wait 3").line(std::string("type ") + kPass).line("key Enter").line("wait 4");
+    }
     Script& tab(int n = 1) {
         for (int i = 0; i < n; ++i) line("key Tab");
         return *this;
@@ -70,9 +72,9 @@ struct Gui {
     int run(const Script& s, const std::string& extra = "") {
         std::string path = t.sub("script.txt");
         std::ofstream(path) << s.text();
-        std::string cmd = "xvfb-run -a -s '-screen 0 1366x768x24' " + quote(OUTPOST_GUI) + " --store " + quote(store) +
-                          " --script " + quote(path) + " --screenshot-dir " + quote(shotsDir(t)) + " " + extra +
-                          " > " + t.sub("gui.log") + " 2>&1";
+        std::string cmd = "xvfb-run -a -s '-screen 0 1366x768x24' " + quote(OUTPOST_GUI) + " --store " +
+                          quote(store) + " --script " + quote(path) + " --screenshot-dir " +
+                          quote(shotsDir(t)) + " " + extra + " > " + t.sub("gui.log") + " 2>&1";
         int status = std::system(cmd.c_str());
         int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
         if (code != 0) WARN("outpost exited " << code << ":\n" << outpost::test::readFile(t.sub("gui.log")));
@@ -81,17 +83,26 @@ struct Gui {
 
     // Runs outpostctl; fails the test when it does not succeed.
     void ctlRun(const std::string& args) {
-        std::string cmd = "OUTPOST_PASSPHRASE=" + quote(kPass) + " " + quote(OUTPOSTCTL) + " --store " + quote(store) +
-                          " " + args + " > /dev/null 2>&1";
+        std::string cmd = "OUTPOST_PASSPHRASE=" + quote(kPass) + " " + quote(OUTPOSTCTL) + " --store " +
+                          quote(store) + " " + args + " > /dev/null 2>&1";
         int status = std::system(cmd.c_str());
         REQUIRE(WIFEXITED(status));
         REQUIRE(WEXITSTATUS(status) == 0);
     }
 
+    // The test form with every field type, as HQ would publish a form.
+    void installKitchenSink() {
+        auto key = outpost::storage::Store::unlock(store, kPass);
+        REQUIRE(key.ok());
+        auto st = outpost::storage::Store::open(store, *key);
+        REQUIRE(st.ok());
+        REQUIRE((*st)->installForm(outpost::test::fixture("kitchen_sink.json")).ok());
+    }
+
     json ctl(const std::string& args) {
         std::string out = t.sub("ctl.out");
-        std::string cmd = "OUTPOST_PASSPHRASE=" + quote(kPass) + " " + quote(OUTPOSTCTL) + " --store " + quote(store) +
-                          " " + args + " > " + out + " 2>/dev/null";
+        std::string cmd = "OUTPOST_PASSPHRASE=" + quote(kPass) + " " + quote(OUTPOSTCTL) + " --store " +
+                          quote(store) + " " + args + " > " + out + " 2>/dev/null";
         int status = std::system(cmd.c_str());
         REQUIRE(WIFEXITED(status));
         REQUIRE(WEXITSTATUS(status) == 0);
@@ -191,7 +202,10 @@ TEST_CASE("gui: a readiness report with an equipment line is filled and finalize
     Script s;
     s.unlock();
     startForm(s, 1);
-    s.field("monthly_self_assessment").field("Battalion operations officer").field("2026-10-01").field("2026-10-31");
+    s.field("monthly_self_assessment")
+        .field("Battalion operations officer")
+        .field("2026-10-01")
+        .field("2026-10-31");
     s.field("780").field("70").field("760").field("66").field("700").field("60");
     for (int i = 0; i < 7; ++i) s.field("3");
     s.field("120").field("118").field("4");
@@ -199,7 +213,12 @@ TEST_CASE("gui: a readiness report with an equipment line is filled and finalize
     s.tab(2).key("Enter");  // past "add task", then "add equipment line": typing goes on in the new row
     s.type("apc_wheeled").field("Wheeled APC, MOU line 4").field("12").field("11").field("10");
     s.line("wait 1").shot("readiness-filled.png");
-    s.key("Ctrl+Enter").line("wait 2").key("Enter").line("wait 3").expect("record").shot("readiness-final.png");
+    s.key("Ctrl+Enter")
+        .line("wait 2")
+        .key("Enter")
+        .line("wait 3")
+        .expect("record")
+        .shot("readiness-final.png");
     REQUIRE(g.run(s) == 0);
     const json p = g.onlyFinal("readiness")["payload"];
     CHECK(p["present_total"] == 760);
@@ -257,7 +276,8 @@ TEST_CASE("gui: French and the night theme, chosen in Settings, on every screen"
     std::string settings = outpost::test::readFile(g.store + "/settings.json");
     CHECK(json::parse(settings)["language"] == "fr");
     CHECK(json::parse(settings)["theme"] == "night");
-    for (const char* shot : {"home-fr-night.png", "records-fr-night.png", "gaps-fr-night.png", "form-fr-night.png"})
+    for (const char* shot :
+         {"home-fr-night.png", "records-fr-night.png", "gaps-fr-night.png", "form-fr-night.png"})
         CHECK(fs::file_size(fs::path(shotsDir(g.t)) / shot) > 10000);
 }
 
@@ -277,7 +297,8 @@ TEST_CASE("gui: bad command-line options and scripts are refused with the reason
     auto runGui = [&](const std::string& args) {
         std::string cmd = quote(OUTPOST_GUI) + " " + args + " > " + t.sub("out") + " 2>&1";
         int status = std::system(cmd.c_str());
-        return std::make_pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1, outpost::test::readFile(t.sub("out")));
+        return std::make_pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                              outpost::test::readFile(t.sub("out")));
     };
     auto [code, out] = runGui("--size big");
     CHECK(code == 1);
@@ -305,22 +326,17 @@ TEST_CASE("gui: a click on a widget that is not on screen fails the script, nami
     CHECK_THAT(outpost::test::readFile(g.t.sub("gui.log")), Catch::Contains("no widget named 'nav.nowhere'"));
 }
 
-TEST_CASE("gui: a bad entry in every field type gets its message and blocks finalize, never a crash", "[ui][gui]") {
+TEST_CASE("gui: a bad entry in every field type gets its message and blocks finalize, never a crash",
+          "[ui][gui]") {
     Gui g;
-    {
-        auto key = outpost::storage::Store::unlock(g.store, kPass);
-        REQUIRE(key.ok());
-        auto st = outpost::storage::Store::open(g.store, *key);
-        REQUIRE(st.ok());
-        REQUIRE((*st)->installForm(outpost::test::fixture("kitchen_sink.json")).ok());
-    }
+    g.installKitchenSink();
     Script s;
     s.unlock();
     startForm(s, 1);  // incident, kitchen-sink, readiness, ...
     s.field("bad # title").field("Call Marie Dupont on +236 72 12 34 56").field("101").field("1.5");
     s.field("1999-12-31").field("1999-01-01").field("yesterday");
-    s.tab().key("Space").tab();          // flag: Yes
-    s.field("charlie");                   // not a choice
+    s.tab().key("Space").tab();                                  // flag: Yes
+    s.field("charlie");                                          // not a choice
     s.tab().key("Space").tab().key("Space").tab().key("Space");  // three tags where two are allowed
     s.field("7").field("91").field("200");
     s.line("wait 1").shot("every-type-bad.png");
@@ -331,13 +347,7 @@ TEST_CASE("gui: a bad entry in every field type gets its message and blocks fina
 
 TEST_CASE("gui: text in a choice box that matches no choice blocks finalize until it is fixed", "[ui][gui]") {
     Gui g;
-    {
-        auto key = outpost::storage::Store::unlock(g.store, kPass);
-        REQUIRE(key.ok());
-        auto st = outpost::storage::Store::open(g.store, *key);
-        REQUIRE(st.ok());
-        REQUIRE((*st)->installForm(outpost::test::fixture("kitchen_sink.json")).ok());
-    }
+    g.installKitchenSink();
     Script s;
     s.unlock();
     startForm(s, 1);

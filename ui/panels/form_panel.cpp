@@ -77,7 +77,8 @@ std::vector<ChoiceOption> optionsFor(const FieldDef& f, const core::ReferenceDat
                     label = core::ReferenceData::label(row[col], lang);
                     break;
                 }
-            if (row.contains("code") && row["code"].is_string()) label = row["code"].get<std::string>() + " - " + label;
+            if (row.contains("code") && row["code"].is_string())
+                label = row["code"].get<std::string>() + " - " + label;
             out.push_back({id, label.empty() ? id : label});
         }
     } else if (f.type == FieldType::Rating) {
@@ -111,8 +112,8 @@ std::string& FormPanel::buffer(const std::string& path, const json& value, const
     return m_buffers.emplace(path, text).first->second;
 }
 
-void FormPanel::drawField(client::App& app, const FieldDef& f, const std::string& path, json& slot, const json& shown,
-                          FrameInput& in) {
+void FormPanel::drawField(client::App& app, const FieldDef& f, const std::string& path, json& slot,
+                          const json& shown, FrameInput& in) {
     (void)in;  // fields take Enter and Tab through the focus chain, not directly
     client::FormModel& model = app.form();
     if (model.hidden(path)) return;
@@ -229,7 +230,8 @@ void FormPanel::drawField(client::App& app, const FieldDef& f, const std::string
             auto opts = optionsFor(f, ref);
             std::string current = value.is_null() ? "" : valueToText(value);
             auto it = m_buffers.find(path);
-            if (it == m_buffers.end()) it = m_buffers.emplace(path, current.empty() ? "" : labelFor(opts, current)).first;
+            if (it == m_buffers.end())
+                it = m_buffers.emplace(path, current.empty() ? "" : labelFor(opts, current)).first;
             m_chain.before(true);
             bool ch = choiceInput("##c", it->second, current, opts, tr("form.choose"), width);
             track(name);
@@ -261,14 +263,16 @@ void FormPanel::drawField(client::App& app, const FieldDef& f, const std::string
                 bool on = std::find(chosen.begin(), chosen.end(), c.value) != chosen.end();
                 if (i > 0) {
                     float next = ImGui::GetItemRectMax().x + ImGui::CalcTextSize(tr(c.label).c_str()).x + 60;
-                    if (next < ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x) ImGui::SameLine(0, 18);
+                    if (next < ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x)
+                        ImGui::SameLine(0, 18);
                 }
                 m_chain.before(false);
                 if (ImGui::Checkbox(tr(c.label).c_str(), &on)) {
                     json out = json::array();
                     for (const auto& cc : f.choices) {
-                        bool keep = cc.value == c.value ? on
-                                                        : std::find(chosen.begin(), chosen.end(), cc.value) != chosen.end();
+                        bool keep = cc.value == c.value
+                                        ? on
+                                        : std::find(chosen.begin(), chosen.end(), cc.value) != chosen.end();
                         if (keep) out.push_back(cc.value);
                     }
                     setOrErase(slot, f.name, out.empty() ? json(nullptr) : out);
@@ -283,7 +287,9 @@ void FormPanel::drawField(client::App& app, const FieldDef& f, const std::string
             std::string& lat = buffer(path, value.is_object() ? value.value("lat", json()) : json(), f);
             auto it2 = m_buffers2.find(path);
             if (it2 == m_buffers2.end())
-                it2 = m_buffers2.emplace(path, value.is_object() ? valueToText(value.value("lon", json())) : "").first;
+                it2 =
+                    m_buffers2.emplace(path, value.is_object() ? valueToText(value.value("lon", json())) : "")
+                        .first;
             std::string& lon = it2->second;
             std::string& mgrs = m_buffers2[path + "#mgrs"];
             if (mgrs.empty() && value.is_object() && value.contains("mgrs") && !ImGui::IsAnyItemActive())
@@ -326,8 +332,9 @@ void FormPanel::drawField(client::App& app, const FieldDef& f, const std::string
         }
         case FieldType::Computed: {
             const json& sv = shown.is_object() ? shown.value(f.name, json()) : json();
-            std::string text = sv.is_null() ? "-" : sv.is_boolean() ? (sv.get<bool>() ? tr("form.yes") : tr("form.no"))
-                                                                     : valueToText(sv);
+            std::string text = sv.is_null()      ? "-"
+                               : sv.is_boolean() ? (sv.get<bool>() ? tr("form.yes") : tr("form.no"))
+                                                 : valueToText(sv);
             ImGui::AlignTextToFramePadding();
             ImGui::TextUnformatted(text.c_str());
             ImGui::SameLine();
@@ -335,7 +342,8 @@ void FormPanel::drawField(client::App& app, const FieldDef& f, const std::string
             break;
         }
         case FieldType::Repeat:
-        case FieldType::Note: break;
+        case FieldType::Note:
+            break;
     }
 
     // The field's message, beside it.
@@ -343,7 +351,8 @@ void FormPanel::drawField(client::App& app, const FieldDef& f, const std::string
     if (!issue && m_showProblems) issue = m_final.firstAt(path);
     if (issue) {
         ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + width);
-        ImGui::TextColored(issue->warning ? colourWarn() : colourBad(), "%s", client::issueText(*issue).c_str());
+        ImGui::TextColored(issue->warning ? colourWarn() : colourBad(), "%s",
+                           client::issueText(*issue).c_str());
         ImGui::PopTextWrapPos();
     }
     if (edited) model.changed(false);
@@ -406,15 +415,20 @@ void FormPanel::draw(client::App& app, FrameInput& in) {
     heading(tr(form.title).c_str());
     ImGui::SameLine();
     ImGui::AlignTextToFramePadding();
-    ImGui::TextDisabled("%s", model.recordId().empty() ? "" : (model.recordId() + "  r" + std::to_string(model.revision())).c_str());
+    ImGui::TextDisabled("%s", model.recordId().empty()
+                                  ? ""
+                                  : (model.recordId() + "  r" + std::to_string(model.revision())).c_str());
     switch (model.saveState()) {
         case client::SaveState::Saved:
-            ImGui::TextColored(colourGood(), "%s %s", tr("form.saved"), model.savedAt().substr(11, 8).c_str());
+            ImGui::TextColored(colourGood(), "%s %s", tr("form.saved"),
+                               model.savedAt().substr(11, 8).c_str());
             break;
         case client::SaveState::Unsaved:
             ImGui::TextDisabled("%s", model.dirty() ? tr("form.saving") : tr("form.unsaved"));
             break;
-        case client::SaveState::Blocked: ImGui::TextColored(colourBad(), "%s", tr("form.not_saved")); break;
+        case client::SaveState::Blocked:
+            ImGui::TextColored(colourBad(), "%s", tr("form.not_saved"));
+            break;
         case client::SaveState::Failed:
             ImGui::TextColored(colourBad(), "%s: %s", tr("form.save_failed"), model.saveError().c_str());
             break;
@@ -426,8 +440,10 @@ void FormPanel::draw(client::App& app, FrameInput& in) {
     ImGui::SameLine();
     bool finalize = button(tr("form.finalize"), "form.finalize", in) || in.ctrlEnter;
     if (save) {
-        if (model.saveNow() || model.saveState() == client::SaveState::Saved) app.setFlash(tr("form.saved"));
-        else app.setFlash(tr("form.not_saved"), true);
+        if (model.saveNow() || model.saveState() == client::SaveState::Saved)
+            app.setFlash(tr("form.saved"));
+        else
+            app.setFlash(tr("form.not_saved"), true);
     }
     if (finalize && !m_confirm) {
         m_final = model.finalCheck();
@@ -498,15 +514,18 @@ void FormPanel::draw(client::App& app, FrameInput& in) {
             closeTable();
             ImGui::Spacing();
             // A note just before the group already heads it; do not say the title twice.
-            if (!(before && before->type == FieldType::Note && !model.hidden(before->name))) heading(tr(f.label).c_str());
+            if (!(before && before->type == FieldType::Note && !model.hidden(before->name)))
+                heading(tr(f.label).c_str());
             if (!tr(f.hint).empty()) ImGui::TextDisabled("%s", tr(f.hint).c_str());
-            if (const core::Issue* gi = model.issueAt(f.name); gi || (m_showProblems && m_final.firstAt(f.name))) {
+            if (const core::Issue* gi = model.issueAt(f.name);
+                gi || (m_showProblems && m_final.firstAt(f.name))) {
                 const core::Issue* i = gi ? gi : m_final.firstAt(f.name);
                 ImGui::TextColored(colourBad(), "%s", client::issueText(*i).c_str());
             }
             if (!values.contains(f.name) || !values[f.name].is_array()) values[f.name] = json::array();
             json& rows = values[f.name];
-            const json& shownRows = shown.is_object() && shown.contains(f.name) ? shown[f.name] : json::array();
+            const json& shownRows =
+                shown.is_object() && shown.contains(f.name) ? shown[f.name] : json::array();
             std::optional<std::size_t> remove;
             for (std::size_t r = 0; r < rows.size(); ++r) {
                 std::string rp = f.name + "[" + std::to_string(r) + "]";
@@ -543,7 +562,8 @@ void FormPanel::draw(client::App& app, FrameInput& in) {
                 // Typing goes on in the new row's first field.
                 for (const auto& c : f.fields)
                     if (c.userEditable()) {
-                        m_focusPath = f.name + "[" + std::to_string(values[f.name].size() - 1) + "]." + c.name;
+                        m_focusPath =
+                            f.name + "[" + std::to_string(values[f.name].size() - 1) + "]." + c.name;
                         break;
                     }
             }
@@ -566,7 +586,8 @@ void FormPanel::draw(client::App& app, FrameInput& in) {
     // Confirmation before a report becomes final.
     if (m_confirm) ImGui::OpenPopup("##confirm");
     ImGui::SetNextWindowSize(ImVec2(std::min(640.0f, ImGui::GetMainViewport()->WorkSize.x - 40), 0));
-    if (ImGui::BeginPopupModal("##confirm", nullptr, ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_AlwaysAutoResize)) {
+    if (ImGui::BeginPopupModal("##confirm", nullptr,
+                               ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_AlwaysAutoResize)) {
         heading(tr("form.confirm_title"));
         ImGui::TextWrapped("%s", tr("form.confirm_text"));
         ImGui::Spacing();
@@ -576,12 +597,14 @@ void FormPanel::draw(client::App& app, FrameInput& in) {
             const json& v = shown.value(name, json());
             if (!f || v.is_null()) continue;
             std::string text = valueToText(v);
-            if (f->type == FieldType::SelectOne || f->type == FieldType::Reference || f->type == FieldType::Rating)
+            if (f->type == FieldType::SelectOne || f->type == FieldType::Reference ||
+                f->type == FieldType::Rating)
                 text = labelFor(optionsFor(*f, app.store()->reference()), text);
             ImGui::BulletText("%s: %s", tr(f->label).c_str(), text.c_str());
         }
         for (const auto& i : m_final.issues)
-            if (i.warning) ImGui::TextColored(colourWarn(), "%s: %s", tr("form.warning"), client::issueText(i).c_str());
+            if (i.warning)
+                ImGui::TextColored(colourWarn(), "%s: %s", tr("form.warning"), client::issueText(i).c_str());
         ImGui::Spacing();
         bool yes = ImGui::Button(tr("form.confirm_yes"));
         track("form.confirm");

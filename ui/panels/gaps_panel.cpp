@@ -22,10 +22,13 @@ struct CellState {
 ImVec4 stateColour(const CellState& s) {
     if (!s.required) return colourMuted();
     switch (s.status) {
-        case GapStatus::Met: return colourGood();
-        case GapStatus::Due: return colourWarn();
+        case GapStatus::Met:
+            return colourGood();
+        case GapStatus::Due:
+            return colourWarn();
         case GapStatus::Overdue:
-        case GapStatus::Missing: return colourBad();
+        case GapStatus::Missing:
+            return colourBad();
     }
     return colourMuted();
 }
@@ -33,10 +36,14 @@ ImVec4 stateColour(const CellState& s) {
 const char* stateText(const CellState& s) {
     if (!s.required) return tr("gaps.not_required");
     switch (s.status) {
-        case GapStatus::Met: return tr("gaps.met");
-        case GapStatus::Due: return tr("gaps.due");
-        case GapStatus::Overdue: return tr("gaps.overdue");
-        case GapStatus::Missing: return tr("gaps.missing");
+        case GapStatus::Met:
+            return tr("gaps.met");
+        case GapStatus::Due:
+            return tr("gaps.due");
+        case GapStatus::Overdue:
+            return tr("gaps.overdue");
+        case GapStatus::Missing:
+            return tr("gaps.missing");
     }
     return "";
 }
@@ -61,7 +68,9 @@ void drawSquare(ImDrawList* dl, ImVec2 p, float size, const CellState& s, bool s
                 dl->AddLine(at(0.24f, 0.52f), at(0.43f, 0.71f), ink, t);
                 dl->AddLine(at(0.43f, 0.71f), at(0.77f, 0.30f), ink, t);
                 break;
-            case GapStatus::Due: dl->AddCircle(at(0.5f, 0.5f), size * 0.22f, ink, 16, t); break;
+            case GapStatus::Due:
+                dl->AddCircle(at(0.5f, 0.5f), size * 0.22f, ink, 16, t);
+                break;
             case GapStatus::Overdue:
                 dl->AddLine(at(0.5f, 0.2f), at(0.5f, 0.58f), ink, t);
                 dl->AddCircleFilled(at(0.5f, 0.76f), t * 0.75f, ink);
@@ -74,8 +83,8 @@ void drawSquare(ImDrawList* dl, ImVec2 p, float size, const CellState& s, bool s
     }
     if (selected) {
         const float pad = 2.5f;
-        dl->AddRect(ImVec2(p.x - pad, p.y - pad), ImVec2(q.x + pad, q.y + pad), ImGui::GetColorU32(ImGuiCol_Text), 4.0f,
-                    0, 2.0f);
+        dl->AddRect(ImVec2(p.x - pad, p.y - pad), ImVec2(q.x + pad, q.y + pad),
+                    ImGui::GetColorU32(ImGuiCol_Text), 4.0f, 0, 2.0f);
     }
 }
 
@@ -115,13 +124,14 @@ std::vector<std::string> cellFigures(const core::ReferenceData& ref, const core:
     if (!c.dueBy.empty()) when += "  \xC2\xB7  " + std::string(tr("gaps.due_by")) + " " + c.dueBy;
     lines.push_back(when);
     std::string numbers = std::to_string(c.sessions) + " " + tr("gaps.sessions") + "  \xC2\xB7  " +
-                          groupDigits(c.attendees) + " " + tr("gaps.trained") + "  \xC2\xB7  " + groupDigits(c.passed) +
-                          " " + tr("gaps.passed");
+                          groupDigits(c.attendees) + " " + tr("gaps.trained") + "  \xC2\xB7  " +
+                          groupDigits(c.passed) + " " + tr("gaps.passed");
     if (!c.lastDate.empty()) numbers += "  \xC2\xB7  " + std::string(tr("gaps.last")) + " " + c.lastDate;
     lines.push_back(numbers);
     if (c.coveragePct)
-        lines.push_back(tr("gaps.coverage_label") + std::string(colon()) + formatPercent(*c.coveragePct) + " " +
-                        tr("gaps.coverage") + (c.strength ? " (" + groupDigits(*c.strength) + ")" : std::string()));
+        lines.push_back(tr("gaps.coverage_label") + std::string(colon()) + formatPercent(*c.coveragePct) +
+                        " " + tr("gaps.coverage") +
+                        (c.strength ? " (" + groupDigits(*c.strength) + ")" : std::string()));
     return lines;
 }
 
@@ -143,10 +153,14 @@ void GapsPanel::draw(client::App& app, FrameInput& in) {
     // [SECTION] legend: on the title line when it fits, so the matrix keeps the height
     const float square = std::round(em * 1.15f);
     {
-        const CellState states[] = {{true, GapStatus::Met}, {true, GapStatus::Due}, {true, GapStatus::Overdue},
-                                    {true, GapStatus::Missing}, {false, GapStatus::Missing}};
+        const CellState states[] = {{true, GapStatus::Met},
+                                    {true, GapStatus::Due},
+                                    {true, GapStatus::Overdue},
+                                    {true, GapStatus::Missing},
+                                    {false, GapStatus::Missing}};
         float legendW = 0;
-        for (const auto& s : states) legendW += square + 0.4f * em + ImGui::CalcTextSize(stateText(s)).x + 1.5f * em;
+        for (const auto& s : states)
+            legendW += square + 0.4f * em + ImGui::CalcTextSize(stateText(s)).x + 1.5f * em;
         const float rightEdge = ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x;
         if (rightEdge - ImGui::GetItemRectMax().x - 2 * em > legendW) {
             ImGui::SameLine(0, 2 * em);
@@ -183,12 +197,15 @@ void GapsPanel::draw(client::App& app, FrameInput& in) {
             if (table[i].value("id", "") == id) return i;
         return table.size();
     };
-    std::stable_sort(courses.begin(), courses.end(), [&](const auto& a, const auto& b) { return rank(a) < rank(b); });
+    std::stable_sort(courses.begin(), courses.end(),
+                     [&](const auto& a, const auto& b) { return rank(a) < rank(b); });
 
     // [SECTION] the matrix
     float headerH = 0, unitW = ImGui::CalcTextSize(tr("app.unit")).x;
-    for (const auto& c : courses) headerH = std::max(headerH, ImGui::CalcTextSize(courseCode(ref, c).c_str()).x);
-    for (const auto& u : g.units) unitW = std::max(unitW, ImGui::CalcTextSize(unitShortName(ref, u).c_str()).x);
+    for (const auto& c : courses)
+        headerH = std::max(headerH, ImGui::CalcTextSize(courseCode(ref, c).c_str()).x);
+    for (const auto& u : g.units)
+        unitW = std::max(unitW, ImGui::CalcTextSize(unitShortName(ref, u).c_str()).x);
     headerH += style.CellPadding.y;
     // Rows are exactly this tall (TableNextRow's minimum beats the square and its padding).
     const float rowH = square + style.CellPadding.y * 2 + 4;
@@ -210,21 +227,25 @@ void GapsPanel::draw(client::App& app, FrameInput& in) {
     if (ImGui::BeginTable("##gaps", nCols, flags, ImVec2(tableW, tableH))) {
         ImGui::TableSetupScrollFreeze(1, 1);
         ImGui::TableSetupColumn("##unit", ImGuiTableColumnFlags_WidthFixed, unitW);
-        for (const auto& c : courses) ImGui::TableSetupColumn(c.c_str(), ImGuiTableColumnFlags_WidthFixed, square);
+        for (const auto& c : courses)
+            ImGui::TableSetupColumn(c.c_str(), ImGuiTableColumnFlags_WidthFixed, square);
 
         // Course codes stand upright so 24 columns fit the width of a 1366 px screen.
         ImGui::TableNextRow(ImGuiTableRowFlags_Headers, headerH);
         ImGui::TableSetColumnIndex(0);
-        ImGui::SetCursorPosY(ImGui::GetCursorPosY() + headerH - ImGui::GetTextLineHeight() - style.CellPadding.y);
+        ImGui::SetCursorPosY(ImGui::GetCursorPosY() + headerH - ImGui::GetTextLineHeight() -
+                             style.CellPadding.y);
         ImGui::TextDisabled("%s", tr("app.unit"));
         for (std::size_t c = 0; c < courses.size(); ++c) {
             ImGui::TableSetColumnIndex(static_cast<int>(c) + 1);
             const std::string code = courseCode(ref, courses[c]);
             const ImVec2 p = ImGui::GetCursorScreenPos();
             const bool current = courses[c] == m_selectedCourse;
-            if (current) ImGui::TableSetBgColor(ImGuiTableBgTarget_CellBg, ImGui::GetColorU32(ImGuiCol_Header));
+            if (current)
+                ImGui::TableSetBgColor(ImGuiTableBgTarget_CellBg, ImGui::GetColorU32(ImGuiCol_Header));
             const float x = p.x + (square - ImGui::GetTextLineHeight()) / 2;
-            verticalText(code.c_str(), ImVec2(x, p.y + headerH - style.CellPadding.y), ImGui::GetColorU32(ImGuiCol_Text));
+            verticalText(code.c_str(), ImVec2(x, p.y + headerH - style.CellPadding.y),
+                         ImGui::GetColorU32(ImGuiCol_Text));
             ImGui::Dummy(ImVec2(square, headerH));
             if (mouseOnItem()) ImGui::SetTooltip("%s", referenceLabel(ref, "courses", courses[c]).c_str());
         }
@@ -233,7 +254,8 @@ void GapsPanel::draw(client::App& app, FrameInput& in) {
             ImGui::TableNextRow(0, rowH);
             ImGui::TableSetColumnIndex(0);
             const float cellTop = ImGui::GetCursorPosY();
-            if (unit == m_selectedUnit) ImGui::TableSetBgColor(ImGuiTableBgTarget_CellBg, ImGui::GetColorU32(ImGuiCol_Header));
+            if (unit == m_selectedUnit)
+                ImGui::TableSetBgColor(ImGuiTableBgTarget_CellBg, ImGui::GetColorU32(ImGuiCol_Header));
             ImGui::SetCursorPosY(cellTop + (rowH - 2 * style.CellPadding.y - ImGui::GetTextLineHeight()) / 2);
             ImGui::TextUnformatted(unitShortName(ref, unit).c_str());
             if (mouseOnItem()) ImGui::SetTooltip("%s", unitName(ref, unit).c_str());
@@ -262,10 +284,12 @@ void GapsPanel::draw(client::App& app, FrameInput& in) {
                 drawSquare(ImGui::GetWindowDrawList(), p, square, state, selected);
                 if (mouseOnItem()) {
                     ImGui::BeginTooltip();
-                    ImGui::Text("%s  \xC2\xB7  %s", unitShortName(ref, unit).c_str(), courseCode(ref, course).c_str());
+                    ImGui::Text("%s  \xC2\xB7  %s", unitShortName(ref, unit).c_str(),
+                                courseCode(ref, course).c_str());
                     ImGui::TextColored(stateColour(state), "%s", stateText(state));
                     if (state.required)
-                        for (const auto& line : cellFigures(ref, it->second)) ImGui::TextUnformatted(line.c_str());
+                        for (const auto& line : cellFigures(ref, it->second))
+                            ImGui::TextUnformatted(line.c_str());
                     ImGui::EndTooltip();
                 }
                 ImGui::PopID();

@@ -64,7 +64,10 @@ void HomePanel::draw(client::App& app, FrameInput& in) {
     figure(tr("home.problems"), std::to_string(h.problems), h.problems ? &bad : nullptr);
     ImGui::SameLine(0, 48);
     ImVec4 warn = colourWarn();
-    figure(tr("nav.gaps"), std::to_string(h.openGaps) + " " + client::trCount(h.openGaps, "home.gaps_open_one", "home.gaps_open"), h.openGaps ? &warn : nullptr);
+    figure(tr("nav.gaps"),
+           std::to_string(h.openGaps) + " " +
+               client::trCount(h.openGaps, "home.gaps_open_one", "home.gaps_open"),
+           h.openGaps ? &warn : nullptr);
     ImGui::SameLine(0, 48);
     figure(tr("home.last_sync"), h.lastSync.empty() ? tr("home.never") : h.lastSync);
     ImGui::EndChild();
@@ -78,14 +81,18 @@ void HomePanel::draw(client::App& app, FrameInput& in) {
     } else {
         ImGui::Text("%s %s", tr("home.period_end"), r.periodEnd.c_str());
         if (r.womenPct) {
-            ImVec4 c = r.parityColour == "green" ? colourGood() : r.parityColour == "red" ? colourBad() : colourWarn();
-            ImGui::Text("%s%s%s%%  (%s %s%%)", tr("home.women"), tr("punct.colon"), fmt1(*r.womenPct).c_str(), tr("home.target"),
-                        r.parityTarget ? fmt1(*r.parityTarget).c_str() : "-");
-            targetBar(*r.womenPct, r.parityTarget.value_or(0), std::max(40.0, r.parityTarget.value_or(0) * 1.5), c);
+            ImVec4 c = r.parityColour == "green" ? colourGood()
+                       : r.parityColour == "red" ? colourBad()
+                                                 : colourWarn();
+            ImGui::Text("%s%s%s%%  (%s %s%%)", tr("home.women"), tr("punct.colon"), fmt1(*r.womenPct).c_str(),
+                        tr("home.target"), r.parityTarget ? fmt1(*r.parityTarget).c_str() : "-");
+            targetBar(*r.womenPct, r.parityTarget.value_or(0),
+                      std::max(40.0, r.parityTarget.value_or(0) * 1.5), c);
         }
         const auto& f = r.facts;
         if (f.contains("domain_rating_avg") && f["domain_rating_avg"].is_number())
-            ImGui::Text("%s%s%s / 4", tr("home.avg_rating"), tr("punct.colon"), fmt1(f["domain_rating_avg"].get<double>()).c_str());
+            ImGui::Text("%s%s%s / 4", tr("home.avg_rating"), tr("punct.colon"),
+                        fmt1(f["domain_rating_avg"].get<double>()).c_str());
         if (f.contains("coe_serviceability_pct") && f["coe_serviceability_pct"].is_number()) {
             double pct = f["coe_serviceability_pct"].get<double>();
             long long below = f.value("equipment_below_threshold", 0LL);

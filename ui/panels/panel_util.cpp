@@ -48,7 +48,9 @@ std::string formatPercent(double v, int decimals) {
     return formatNumber(v, decimals) + (client::language() == client::Lang::Fr ? "\xC2\xA0%" : "%");
 }
 
-const char* colon() { return client::language() == client::Lang::Fr ? "\xC2\xA0: " : ": "; }
+const char* colon() {
+    return client::language() == client::Lang::Fr ? "\xC2\xA0: " : ": ";
+}
 
 std::string dateTimeText(const std::string& iso) {
     // YYYY-MM-DDTHH:MM[:SS[.fff]] then Z or +HH:MM / -HH:MM
@@ -110,7 +112,9 @@ std::string syncText(const std::string& syncState) {
     return text == key ? syncState : text;
 }
 
-ImVec4 statusColour(const std::string& status) { return status == "final" ? colourGood() : colourWarn(); }
+ImVec4 statusColour(const std::string& status) {
+    return status == "final" ? colourGood() : colourWarn();
+}
 
 ImVec4 syncColour(const std::string& syncState) {
     if (syncState == "sent") return colourGood();
@@ -119,8 +123,12 @@ ImVec4 syncColour(const std::string& syncState) {
     return colourMuted();
 }
 
-void statusBadge(const std::string& status) { badge(statusText(status).c_str(), statusColour(status)); }
-void syncBadge(const std::string& syncState) { badge(syncText(syncState).c_str(), syncColour(syncState)); }
+void statusBadge(const std::string& status) {
+    badge(statusText(status).c_str(), statusColour(status));
+}
+void syncBadge(const std::string& syncState) {
+    badge(syncText(syncState).c_str(), syncColour(syncState));
+}
 
 bool enterOnItem(FrameInput& in) {
     if (!in.enter || !ImGui::IsItemFocused()) return false;
@@ -128,9 +136,12 @@ bool enterOnItem(FrameInput& in) {
     return true;
 }
 
-bool mouseOnItem() { return ImGui::IsItemHovered() && !GImGui->NavDisableMouseHover; }
+bool mouseOnItem() {
+    return ImGui::IsItemHovered() && !GImGui->NavDisableMouseHover;
+}
 
-bool comboBox(const char* id, int& index, const std::vector<std::string>& items, float width, FrameInput& in) {
+bool comboBox(const char* id, int& index, const std::vector<std::string>& items, float width,
+              FrameInput& in) {
     bool changed = false;
     const char* preview = index >= 0 && index < static_cast<int>(items.size()) ? items[index].c_str() : "";
     ImGui::SetNextItemWidth(width);

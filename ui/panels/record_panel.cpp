@@ -20,7 +20,8 @@ namespace {
 
 // Labels a step quieter than values, yet readable (the disabled colour is too faint to read all day).
 ImVec4 labelColour() {
-    const ImVec4 a = ImGui::GetStyle().Colors[ImGuiCol_Text], b = ImGui::GetStyle().Colors[ImGuiCol_TextDisabled];
+    const ImVec4 a = ImGui::GetStyle().Colors[ImGuiCol_Text],
+                 b = ImGui::GetStyle().Colors[ImGuiCol_TextDisabled];
     return ImVec4(a.x * 0.55f + b.x * 0.45f, a.y * 0.55f + b.y * 0.45f, a.z * 0.55f + b.z * 0.45f, 1.0f);
 }
 
@@ -54,7 +55,8 @@ std::string ratingText(const FieldDef& f, const json& v, const core::ReferenceDa
     const std::string number = numberText(v);
     for (const auto& level : ref.scaleLevels(f.scale))
         if (level.contains("value") && level["value"] == v && level.contains("label"))
-            return number + " \xC2\xB7 " + core::ReferenceData::label(level["label"], client::langCode(client::language()));
+            return number + " \xC2\xB7 " +
+                   core::ReferenceData::label(level["label"], client::langCode(client::language()));
     return number;
 }
 
@@ -62,8 +64,8 @@ std::string locationText(const json& v) {
     if (!v.is_object()) return v.dump();
     std::string out;
     if (v.contains("lat") && v.contains("lon") && v["lat"].is_number() && v["lon"].is_number())
-        out = std::string(tr("form.lat")) + " " + formatNumber(v["lat"].get<double>(), 5) + "   " + tr("form.lon") +
-              " " + formatNumber(v["lon"].get<double>(), 5);
+        out = std::string(tr("form.lat")) + " " + formatNumber(v["lat"].get<double>(), 5) + "   " +
+              tr("form.lon") + " " + formatNumber(v["lon"].get<double>(), 5);
     if (v.contains("mgrs") && v["mgrs"].is_string())
         out += (out.empty() ? "" : "   ") + std::string("MGRS ") + v["mgrs"].get<std::string>();
     return out.empty() ? v.dump() : out;
@@ -71,40 +73,55 @@ std::string locationText(const json& v) {
 
 // A value as a person reads it: choices and references by their labels, booleans as Yes/No.
 std::string valueText(const FieldDef& f, const json& v, const core::ReferenceData& ref) {
-    auto yesNo = [](const json& b) { return std::string(b.is_boolean() && b.get<bool>() ? tr("form.yes") : tr("form.no")); };
+    auto yesNo = [](const json& b) {
+        return std::string(b.is_boolean() && b.get<bool>() ? tr("form.yes") : tr("form.no"));
+    };
     switch (f.type) {
-        case FieldType::Boolean: return v.is_boolean() ? yesNo(v) : v.dump();
+        case FieldType::Boolean:
+            return v.is_boolean() ? yesNo(v) : v.dump();
         case FieldType::Integer:
-        case FieldType::Decimal: return numberText(v);
-        case FieldType::DateTime: return v.is_string() ? dateTimeText(v.get<std::string>()) : v.dump();
-        case FieldType::SelectOne: return choiceText(f, v);
+        case FieldType::Decimal:
+            return numberText(v);
+        case FieldType::DateTime:
+            return v.is_string() ? dateTimeText(v.get<std::string>()) : v.dump();
+        case FieldType::SelectOne:
+            return choiceText(f, v);
         case FieldType::SelectMultiple: {
             if (!v.is_array()) return v.dump();
             std::string out;
             for (const auto& item : v) out += (out.empty() ? "" : ", ") + choiceText(f, item);
             return out;
         }
-        case FieldType::Rating: return ratingText(f, v, ref);
-        case FieldType::Location: return locationText(v);
-        case FieldType::Reference: return v.is_string() ? referenceLabel(ref, f.ref, v.get<std::string>()) : v.dump();
+        case FieldType::Rating:
+            return ratingText(f, v, ref);
+        case FieldType::Location:
+            return locationText(v);
+        case FieldType::Reference:
+            return v.is_string() ? referenceLabel(ref, f.ref, v.get<std::string>()) : v.dump();
         case FieldType::Computed:
             if (f.valueType == FieldType::Boolean && v.is_boolean()) return yesNo(v);
             return numberText(v);
-        case FieldType::Repeat: return std::to_string(v.is_array() ? v.size() : 0) + " " + tr("record.rows");
-        default: return v.is_string() ? v.get<std::string>() : v.dump();
+        case FieldType::Repeat:
+            return std::to_string(v.is_array() ? v.size() : 0) + " " + tr("record.rows");
+        default:
+            return v.is_string() ? v.get<std::string>() : v.dump();
     }
 }
 
 // How much room a column of a repeat table gets, relative to the others.
 float columnWeight(const FieldDef& f) {
     switch (f.type) {
-        case FieldType::Multiline: return 3.0f;
+        case FieldType::Multiline:
+            return 3.0f;
         case FieldType::Text:
         case FieldType::Reference:
         case FieldType::SelectMultiple:
-        case FieldType::Rating: return 2.0f;
-        case FieldType::SelectOne: return 1.6f;
-        default: return 1.0f;
+        case FieldType::Rating:
+            return 2.0f;
+        case FieldType::SelectOne:
+            return 1.6f;
+        default:
+            return 1.0f;
     }
 }
 
@@ -123,7 +140,8 @@ void repeatTable(const FieldDef& group, const json& rows, const core::ReferenceD
         ImGui::PopFont();
     }
     if (columns.empty()) return;
-    const ImGuiTableFlags flags = ImGuiTableFlags_Borders | ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp;
+    const ImGuiTableFlags flags =
+        ImGuiTableFlags_Borders | ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp;
     if (!ImGui::BeginTable(group.name.c_str(), static_cast<int>(columns.size()) + 1, flags)) return;
     ImGui::TableSetupColumn("#", ImGuiTableColumnFlags_WidthFixed, ImGui::CalcTextSize("000").x);
     for (const FieldDef* f : columns)
@@ -152,8 +170,8 @@ void repeatTable(const FieldDef& group, const json& rows, const core::ReferenceD
 }
 
 // Fields between two headings: label and value side by side; a repeat group breaks out as a table.
-void fieldBlock(const std::vector<const FieldDef*>& fields, const json& payload, const core::ReferenceData& ref,
-                const std::string& heading, int& tableCount) {
+void fieldBlock(const std::vector<const FieldDef*>& fields, const json& payload,
+                const core::ReferenceData& ref, const std::string& heading, int& tableCount) {
     bool open = false;
     auto close = [&] {
         if (open) ImGui::EndTable();
@@ -173,8 +191,9 @@ void fieldBlock(const std::vector<const FieldDef*>& fields, const json& payload,
         }
         if (!open) {
             const std::string id = "##fields" + std::to_string(tableCount++);
-            open = ImGui::BeginTable(id.c_str(), 2,
-                                     ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp);
+            open = ImGui::BeginTable(
+                id.c_str(), 2,
+                ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp);
             if (!open) continue;
             ImGui::TableSetupColumn("##label", ImGuiTableColumnFlags_WidthStretch, 1.0f);
             ImGui::TableSetupColumn("##value", ImGuiTableColumnFlags_WidthStretch, 2.0f);
@@ -182,7 +201,8 @@ void fieldBlock(const std::vector<const FieldDef*>& fields, const json& payload,
         ImGui::TableNextRow();
         ImGui::TableSetColumnIndex(0);
         const std::string label = tr(f->label);
-        const std::string note = f->type == FieldType::Computed ? "(" + std::string(tr("form.computed")) + ")" : "";
+        const std::string note =
+            f->type == FieldType::Computed ? "(" + std::string(tr("form.computed")) + ")" : "";
         ImGui::PushStyleColor(ImGuiCol_Text, labelColour());
         ImGui::TextWrapped("%s", label.c_str());
         ImGui::PopStyleColor();
@@ -286,14 +306,15 @@ void RecordPanel::draw(client::App& app, FrameInput& in) {
     }
     m_chain.after();
     ImGui::TextDisabled("%s %s  \xC2\xB7  %s %d", tr("record.title"), meta.id.c_str(), tr("record.revision"),
-                       meta.revision);
+                        meta.revision);
 
     // [SECTION] meta
     if (ImGui::BeginTable("##meta", 4, ImGuiTableFlags_SizingFixedFit)) {
         metaItem(tr("app.unit"), unitName(ref, meta.unitId));
         metaItem(tr("record.author"), meta.author.empty() ? "-" : meta.author);
         metaItem(tr("record.created"), shortTime(meta.createdUtc) + " UTC");
-        metaItem(tr("record.finalized"), meta.finalizedUtc.empty() ? "-" : shortTime(meta.finalizedUtc) + " UTC");
+        metaItem(tr("record.finalized"),
+                 meta.finalizedUtc.empty() ? "-" : shortTime(meta.finalizedUtc) + " UTC");
         ImGui::EndTable();
     }
     ImGui::Spacing();
@@ -312,8 +333,8 @@ void RecordPanel::draw(client::App& app, FrameInput& in) {
             target.back().fields.push_back(&f);
         }
         drawSections(open, payload, ref, tableCount);
-        const bool anyConfidential =
-            std::any_of(confidential.begin(), confidential.end(), [&](const Section& s) { return hasValues(s, payload); });
+        const bool anyConfidential = std::any_of(confidential.begin(), confidential.end(),
+                                                 [&](const Section& s) { return hasValues(s, payload); });
         if (anyConfidential) {
             ImGui::Spacing();
             ImGui::Separator();
@@ -325,15 +346,16 @@ void RecordPanel::draw(client::App& app, FrameInput& in) {
     } else if (payload.is_object()) {
         // The form's definition is missing: show what was stored rather than nothing.
         ImGui::TextColored(colourWarn(), "%s", tr("record.unknown_form"));
-        for (const auto& [key, value] : payload.items()) ImGui::Text("%s: %s", key.c_str(), value.dump().c_str());
+        for (const auto& [key, value] : payload.items())
+            ImGui::Text("%s: %s", key.c_str(), value.dump().c_str());
     }
 
     // [SECTION] revisions
     ImGui::Spacing();
     ImGui::Separator();
     heading(tr("record.revisions"));
-    const ImGuiTableFlags histFlags =
-        ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingFixedFit | ImGuiTableFlags_BordersOuter;
+    const ImGuiTableFlags histFlags = ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_RowBg |
+                                      ImGuiTableFlags_SizingFixedFit | ImGuiTableFlags_BordersOuter;
     if (ImGui::BeginTable("##history", 6, histFlags)) {
         ImGui::TableSetupColumn(tr("record.revision"));
         ImGui::TableSetupColumn(tr("list.col_status"));

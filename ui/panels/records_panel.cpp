@@ -56,7 +56,8 @@ void RecordsPanel::draw(client::App& app, FrameInput& in) {
         formIds.push_back(form->id);
     }
     if (m_formIndex < 0 || m_formIndex >= static_cast<int>(formItems.size())) m_formIndex = 0;
-    const std::vector<std::string> statusItems{tr("list.all_status"), tr("list.status_draft"), tr("list.status_final")};
+    const std::vector<std::string> statusItems{tr("list.all_status"), tr("list.status_draft"),
+                                               tr("list.status_final")};
     const std::vector<std::string> sortItems{tr("list.sort_newest"), tr("list.sort_oldest")};
     const float comboExtra = ImGui::GetFrameHeight() + style.FramePadding.x * 2;
     const float em = ImGui::GetFontSize();
@@ -147,8 +148,9 @@ void RecordsPanel::draw(client::App& app, FrameInput& in) {
         return;
     }
 
-    const ImGuiTableFlags flags = ImGuiTableFlags_ScrollY | ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerH |
-                                  ImGuiTableFlags_Resizable | ImGuiTableFlags_BordersOuter;
+    const ImGuiTableFlags flags = ImGuiTableFlags_ScrollY | ImGuiTableFlags_RowBg |
+                                  ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_Resizable |
+                                  ImGuiTableFlags_BordersOuter;
     if (ImGui::BeginTable("##records", 6, flags, ImVec2(0, ImGui::GetContentRegionAvail().y))) {
         const float badgePad = 12 + style.CellPadding.x * 2;
         const float wStatus = std::max({ImGui::CalcTextSize(tr("list.col_status")).x,
@@ -157,9 +159,10 @@ void RecordsPanel::draw(client::App& app, FrameInput& in) {
         float wSync = ImGui::CalcTextSize(tr("list.col_sync")).x;
         for (const char* s : {"sync.draft", "sync.queued", "sync.quarantined", "sync.sent"})
             wSync = std::max(wSync, ImGui::CalcTextSize(tr(s)).x);
-        const float wUpdated =
-            std::max(ImGui::CalcTextSize(tr("list.col_updated")).x, ImGui::CalcTextSize("0000-00-00 00:00").x);
-        const float wUnit = std::max(ImGui::CalcTextSize(tr("list.col_unit")).x, ImGui::CalcTextSize("RWABATT-1").x);
+        const float wUpdated = std::max(ImGui::CalcTextSize(tr("list.col_updated")).x,
+                                        ImGui::CalcTextSize("0000-00-00 00:00").x);
+        const float wUnit =
+            std::max(ImGui::CalcTextSize(tr("list.col_unit")).x, ImGui::CalcTextSize("RWABATT-1").x);
         ImGui::TableSetupColumn(tr("list.col_form"), ImGuiTableColumnFlags_WidthFixed, 13 * em);
         ImGui::TableSetupColumn(tr("list.col_status"), ImGuiTableColumnFlags_WidthFixed, wStatus);
         ImGui::TableSetupColumn(tr("list.col_sync"), ImGuiTableColumnFlags_WidthFixed, wSync);
@@ -223,14 +226,16 @@ void RecordsPanel::draw(client::App& app, FrameInput& in) {
                 const bool isStop = i == stop;
                 if (isStop) m_chain.before(false);
                 const std::string title = r ? r->formTitle : std::string("...");
-                if (ImGui::Selectable(title.c_str(), i == m_selected,
-                                      ImGuiSelectableFlags_SpanAllColumns | ImGuiSelectableFlags_AllowDoubleClick)) {
+                if (ImGui::Selectable(
+                        title.c_str(), i == m_selected,
+                        ImGuiSelectableFlags_SpanAllColumns | ImGuiSelectableFlags_AllowDoubleClick)) {
                     m_selected = i;
                     if (ImGui::IsMouseDoubleClicked(0) && r) toOpen = r->meta.id;
                 }
                 // A selectable's rectangle reaches half the item spacing beyond its row: not part of it.
                 const float slack = style.ItemSpacing.y * 0.5f;
-                const ImVec2 rowMin(0, ImGui::GetItemRectMin().y + slack), rowMax(0, ImGui::GetItemRectMax().y - slack);
+                const ImVec2 rowMin(0, ImGui::GetItemRectMin().y + slack),
+                    rowMax(0, ImGui::GetItemRectMax().y - slack);
                 if (i == lastRow + 1) rowHeight = rowMin.y - lastRowY;
                 lastRow = i;
                 lastRowY = rowMin.y;

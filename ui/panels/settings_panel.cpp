@@ -22,12 +22,13 @@ constexpr float kMinFont = 12.0f, kMaxFont = 28.0f;
 bool validHq(const std::string& url) {
     if (url.empty()) return true;
     const std::string scheme = "https://";
-    return url.rfind(scheme, 0) == 0 && url.size() > scheme.size() && url.find_first_of(" \t") == std::string::npos;
+    return url.rfind(scheme, 0) == 0 && url.size() > scheme.size() &&
+           url.find_first_of(" \t") == std::string::npos;
 }
 
 bool sameSettings(const client::Settings& a, const client::Settings& b) {
-    return a.hqUrl == b.hqUrl && a.fontSize == b.fontSize && a.largeText == b.largeText && a.theme == b.theme &&
-           a.lang == b.lang;
+    return a.hqUrl == b.hqUrl && a.fontSize == b.fontSize && a.largeText == b.largeText &&
+           a.theme == b.theme && a.lang == b.lang;
 }
 
 // The label column of the settings form.
@@ -76,7 +77,8 @@ void SettingsPanel::draw(client::App& app, FrameInput& in) {
         m_chain.after();
         // Beside the field when it fits (large French text often does not), else under it.
         const char* aside = hqOk ? tr("settings.hq_hint") : tr("settings.hq_invalid");
-        const float room = ImGui::GetContentRegionAvail().x - ImGui::GetItemRectSize().x - ImGui::GetStyle().ItemSpacing.x;
+        const float room =
+            ImGui::GetContentRegionAvail().x - ImGui::GetItemRectSize().x - ImGui::GetStyle().ItemSpacing.x;
         if (ImGui::CalcTextSize(aside).x <= room) ImGui::SameLine();
         ImGui::PushTextWrapPos(0);
         ImGui::TextColored(hqOk ? colourMuted() : colourBad(), "%s", aside);
@@ -85,13 +87,15 @@ void SettingsPanel::draw(client::App& app, FrameInput& in) {
         rowLabel(tr("settings.font"));
         m_chain.before(false);
         ImGui::SetNextItemWidth(std::min(16 * em, ImGui::GetContentRegionAvail().x * 0.5f));
-        if (ImGui::SliderFloat("##font", &m_edit.fontSize, kMinFont, kMaxFont, "%.0f px", ImGuiSliderFlags_AlwaysClamp))
+        if (ImGui::SliderFloat("##font", &m_edit.fontSize, kMinFont, kMaxFont, "%.0f px",
+                               ImGuiSliderFlags_AlwaysClamp))
             m_edit.fontSize = std::round(m_edit.fontSize);
         track("settings.font");
         // ImGui's slider takes arrows only once activated; Left/Right on the focused slider is quicker.
         if (ImGui::IsItemFocused() && !ImGui::IsItemActive()) {
             if (ImGui::IsKeyPressed(GLFW_KEY_LEFT)) m_edit.fontSize = std::max(kMinFont, m_edit.fontSize - 1);
-            if (ImGui::IsKeyPressed(GLFW_KEY_RIGHT)) m_edit.fontSize = std::min(kMaxFont, m_edit.fontSize + 1);
+            if (ImGui::IsKeyPressed(GLFW_KEY_RIGHT))
+                m_edit.fontSize = std::min(kMaxFont, m_edit.fontSize + 1);
         }
         m_chain.after();
 
@@ -111,15 +115,18 @@ void SettingsPanel::draw(client::App& app, FrameInput& in) {
             m_chain.after();
             return picked;
         };
-        if (radio(tr("settings.day"), m_edit.theme == client::Theme::Day, "settings.day")) m_edit.theme = client::Theme::Day;
+        if (radio(tr("settings.day"), m_edit.theme == client::Theme::Day, "settings.day"))
+            m_edit.theme = client::Theme::Day;
         ImGui::SameLine(0, 2 * em);
         if (radio(tr("settings.night"), m_edit.theme == client::Theme::Night, "settings.night"))
             m_edit.theme = client::Theme::Night;
 
         rowLabel(tr("settings.language"));
-        if (radio(tr("settings.english"), m_edit.lang == client::Lang::En, "settings.en")) m_edit.lang = client::Lang::En;
+        if (radio(tr("settings.english"), m_edit.lang == client::Lang::En, "settings.en"))
+            m_edit.lang = client::Lang::En;
         ImGui::SameLine(0, 2 * em);
-        if (radio(tr("settings.french"), m_edit.lang == client::Lang::Fr, "settings.fr")) m_edit.lang = client::Lang::Fr;
+        if (radio(tr("settings.french"), m_edit.lang == client::Lang::Fr, "settings.fr"))
+            m_edit.lang = client::Lang::Fr;
 
         ImGui::EndTable();
     }

@@ -84,8 +84,9 @@ void SyncPanel::draw(client::App& app, FrameInput& in) {
     if (m_items.empty()) {
         ImGui::TextDisabled("%s", tr("syncp.empty"));
     } else {
-        const ImGuiTableFlags flags = ImGuiTableFlags_ScrollY | ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerH |
-                                      ImGuiTableFlags_BordersOuter | ImGuiTableFlags_Resizable;
+        const ImGuiTableFlags flags = ImGuiTableFlags_ScrollY | ImGuiTableFlags_RowBg |
+                                      ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_BordersOuter |
+                                      ImGuiTableFlags_Resizable;
         const float rowH = ImGui::GetTextLineHeight() + style.CellPadding.y * 2;
         const float needed = rowH * (static_cast<float>(m_items.size()) + 1) + 4;
         const float room = std::max(rowH * 4, ImGui::GetContentRegionAvail().y - errorsH);
@@ -98,13 +99,17 @@ void SyncPanel::draw(client::App& app, FrameInput& in) {
             ImGui::TableSetupColumn(tr("list.col_form"), ImGuiTableColumnFlags_WidthFixed, 11 * em);
             ImGui::TableSetupColumn(tr("record.title"), ImGuiTableColumnFlags_WidthFixed,
                                     width("", "00000000-0000-0000-0000-000000000000"));
-            ImGui::TableSetupColumn(tr("record.revision"), ImGuiTableColumnFlags_WidthFixed, width(tr("record.revision"), "00"));
-            ImGui::TableSetupColumn(tr("syncp.priority"), ImGuiTableColumnFlags_WidthFixed, width(tr("syncp.priority"), "000"));
+            ImGui::TableSetupColumn(tr("record.revision"), ImGuiTableColumnFlags_WidthFixed,
+                                    width(tr("record.revision"), "00"));
+            ImGui::TableSetupColumn(tr("syncp.priority"), ImGuiTableColumnFlags_WidthFixed,
+                                    width(tr("syncp.priority"), "000"));
             ImGui::TableSetupColumn(tr("syncp.enqueued"), ImGuiTableColumnFlags_WidthFixed,
                                     width(tr("syncp.enqueued"), "0000-00-00 00:00"));
-            ImGui::TableSetupColumn(tr("syncp.attempts"), ImGuiTableColumnFlags_WidthFixed, width(tr("syncp.attempts"), "00"));
-            ImGui::TableSetupColumn(tr("syncp.state"), ImGuiTableColumnFlags_WidthFixed,
-                                    std::max(width(tr("syncp.state"), tr("sync.queued")), width("", tr("sync.quarantined"))));
+            ImGui::TableSetupColumn(tr("syncp.attempts"), ImGuiTableColumnFlags_WidthFixed,
+                                    width(tr("syncp.attempts"), "00"));
+            ImGui::TableSetupColumn(
+                tr("syncp.state"), ImGuiTableColumnFlags_WidthFixed,
+                std::max(width(tr("syncp.state"), tr("sync.queued")), width("", tr("sync.quarantined"))));
             ImGui::TableSetupColumn(tr("syncp.last_error"), ImGuiTableColumnFlags_WidthStretch);
             ImGui::TableHeadersRow();
             ImGuiListClipper clipper;
@@ -117,7 +122,8 @@ void SyncPanel::draw(client::App& app, FrameInput& in) {
                     ImGui::TextDisabled("%d", i + 1);
                     ImGui::TableNextColumn();
                     auto title = m_titles.find(item.formId);
-                    ImGui::TextUnformatted(title == m_titles.end() ? item.formId.c_str() : title->second.c_str());
+                    ImGui::TextUnformatted(title == m_titles.end() ? item.formId.c_str()
+                                                                   : title->second.c_str());
                     ImGui::TableNextColumn();
                     ImGui::TextUnformatted(item.recordId.c_str());
                     ImGui::TableNextColumn();
@@ -160,7 +166,8 @@ void SyncPanel::draw(client::App& app, FrameInput& in) {
                                tr("syncp.attempts_lower"), colon(), item.lastError.c_str());
         }
         if (errors.size() > kErrorsShown)
-            ImGui::TextDisabled("%s %s", groupDigits(static_cast<std::int64_t>(errors.size() - kErrorsShown)).c_str(),
+            ImGui::TextDisabled("%s %s",
+                                groupDigits(static_cast<std::int64_t>(errors.size() - kErrorsShown)).c_str(),
                                 tr("syncp.more_errors"));
         ImGui::PopTextWrapPos();
     }

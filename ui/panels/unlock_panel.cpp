@@ -41,8 +41,10 @@ void UnlockPanel::draw(client::App& app, FrameInput& in) {
         sodium_memzero(m_pass.data(), m_pass.size());
         m_pass.clear();
         m_focusPending = true;
-        if (!r) m_error = r.error().code == ErrorCode::WrongKey ? tr("unlock.wrong") : r.error().message;
-        else m_error.clear();
+        if (!r)
+            m_error = r.error().code == ErrorCode::WrongKey ? tr("unlock.wrong") : r.error().message;
+        else
+            m_error.clear();
     }
     if (!m_error.empty()) {
         ImGui::Spacing();
