@@ -298,19 +298,14 @@ private:
                     brief(v) + " is not a level of the scale '" + f.scale + "' (" + levels + ")");
                 return nullptr;
             }
-            case FieldType::Date: {
-                if (!v.is_string() || !isValidDate(v.get_ref<const std::string&>()))
-                    return typeErr("a date as YYYY-MM-DD");
-                const auto& s = v.get_ref<const std::string&>();
-                if (f.minText && s < *f.minText)
-                    add(path, "min", "must be on or after " + *f.minText, false, {}, *f.minText);
-                if (f.maxText && s > *f.maxText)
-                    add(path, "max", "must be on or before " + *f.maxText, false, {}, *f.maxText);
-                return s;
-            }
+            case FieldType::Date:
             case FieldType::DateTime: {
-                if (!v.is_string() || !isValidDateTime(v.get_ref<const std::string&>()))
-                    return typeErr("a date and time as YYYY-MM-DDTHH:MM with Z or an offset");
+                const bool date = f.type == FieldType::Date;
+                if (!v.is_string() || !(date ? isValidDate(v.get_ref<const std::string&>())
+                                             : isValidDateTime(v.get_ref<const std::string&>())))
+                    return typeErr(date ? "a date as YYYY-MM-DD"
+                                        : "a date and time as YYYY-MM-DDTHH:MM with Z or an offset");
+                // ISO text in one format compares in time order.
                 const auto& s = v.get_ref<const std::string&>();
                 if (f.minText && s < *f.minText)
                     add(path, "min", "must be on or after " + *f.minText, false, {}, *f.minText);

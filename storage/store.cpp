@@ -37,6 +37,10 @@ using core::ValidationMode;
 namespace {
 
 constexpr const char* kKeyCheckPlain = "outpost-store-key-check-v1";
+// A record's first revision, as a draft (createDraft, and importFinal before it finalizes).
+constexpr const char* kInsertFirstRevision =
+    "INSERT INTO record(id, revision, parent_revision, form_id, form_version, unit_id, author, status, "
+    "created_utc, created_offset, updated_utc, payload) VALUES (?, 1, NULL, ?, ?, ?, ?, 'draft', ?, ?, ?, ?)";
 constexpr std::size_t kMaxSearchPrefix = 12;  // longer words match on their first 12 letters (and exactly)
 
 Error notFound(std::string m) {
@@ -698,11 +702,7 @@ Result<Saved> Store::createDraft(const std::string& formId, const json& payloadI
         auto now = core::nowTimestamp();
         std::string unit = unitOf(*form, v.normalized, m_unit);
         Transaction tx(s.db);
-        Stmt st(s.db,
-                "INSERT INTO record(id, revision, parent_revision, form_id, form_version, unit_id, author, "
-                "status, "
-                "created_utc, created_offset, updated_utc, payload) VALUES (?, 1, NULL, ?, ?, ?, ?, 'draft', "
-                "?, ?, ?, ?)");
+        Stmt st(s.db, kInsertFirstRevision);
         st.bind(1, id)
             .bind(2, form->id)
             .bind(3, form->version)
@@ -865,11 +865,7 @@ Result<std::vector<std::string>> Store::importFinal(const std::string& formId,
         }
         auto now = core::nowTimestamp();
         Transaction tx(s.db);
-        Stmt st(s.db,
-                "INSERT INTO record(id, revision, parent_revision, form_id, form_version, unit_id, author, "
-                "status, "
-                "created_utc, created_offset, updated_utc, payload) VALUES (?, 1, NULL, ?, ?, ?, ?, 'draft', "
-                "?, ?, ?, ?)");
+        Stmt st(s.db, kInsertFirstRevision);
         for (const auto& v : valid) {
             RecordMeta m;
             m.id = core::newUuidV7();
