@@ -52,7 +52,7 @@ struct RecordMeta {
     std::string updatedUtc;
     std::string finalizedUtc;
     std::int64_t localSeq = 0;  // finalize order on this laptop (0 for drafts)
-    std::string syncState;      // "draft", "queued", "quarantined"
+    std::string syncState;      // "draft", "queued", "quarantined", "sent" (HQ receipt held)
 };
 
 struct Record {
@@ -93,6 +93,78 @@ struct StoreInfo {
     std::string unitId;
     std::string user;
     std::int64_t records = 0, drafts = 0, finals = 0, outbox = 0;
+};
+
+
+// --- Sync with HQ (docs/protocol.md) ---------------------------------------------------------
+// What enrollment left on this laptop. The device's secret signing key is kept sealed with the
+// data key (never in plaintext on disk); everything here is also in the encrypted store.
+struct SyncConfig {
+    std::string hqUrl;      // "https://host:port"
+    std::string pin;        // HQ's TLS public-key pin (base64url SHA-256 of the SPKI)
+    std::string deviceId;
+    std::string hqId;
+    std::string hqSignKey;  // HQ's Ed25519 public key (base64): verifies receipts
+    std::string epoch;      // HQ's epoch when last seen
+    std::int64_t pullCursor = 0;
+    bool revoked = false;   // HQ refused this device
+    std::string lastSyncUtc;
+    std::string lastError;
+};
+
+// One queued final revision, ready for the wire: the envelope members and the decrypted payload.
+struct OutgoingItem {
+    std::int64_t outboxSeq = 0;
+    std::string recordId;
+    int revision = 0;
+    std::optional<int> parent;
+    std::string formId;
+    int formVersion = 0;
+    std::string unitId;
+    std::string author;
+    std::string createdUtc;
+    int createdOffset = 0;
+    std::string finalizedUtc;
+    int priority = 0;
+    json payload;
+};
+
+// HQ's answer for one pushed item.
+struct PushOutcome {
+    std::int64_t outboxSeq = 0;
+    std::string status;  // "stored", "duplicate", "conflict", "rejected"
+    std::int64_t hqSeq = 0;
+    std::string reason;
+    std::string hash;    // hex BLAKE2b-256 of the canonical bytes that were sent
+};
+
+// HQ feedback about one revision (review status and comment), as last pulled.
+struct Feedback {
+    std::string recordId;
+    int revision = 0;
+    std::string status;   // "received", "accepted", "returned"
+    std::string comment;
+    std::string by;
+    std::string atUtc;    // HQ clock
+    std::int64_t feedSeq = 0;
+};
+
+// One entry of a pulled page (mirrors sync::FeedItem without depending on sync/).
+struct PulledEntry {
+    std::int64_t seq = 0;
+    std::string kind;  // "form", "reference", "feedback"
+    json body;
+};
+
+// What a receipt says about a revision on this laptop.
+struct ReceiptInfo {
+    std::string recordId;
+    int revision = 0;
+    std::string status;  // "stored", "duplicate", "conflict"
+    std::int64_t hqSeq = 0;
+    std::string hash;
+    std::string receivedUtc;  // local clock when the receipt arrived
+    std::string batchId;
 };
 
 class Store {
@@ -158,6 +230,39 @@ public:
     // Bulk import: many drafts finalized in one transaction (for imports and benchmarks).
     Result<std::vector<std::string>> importFinal(const std::string& formId, const std::vector<json>& payloads,
                                                  const std::string& author = {});
+
+
+    // --- Sync with HQ ------------------------------------------------------------------------
+    // Enrollment result (config and the device's 64-byte Ed25519 secret key, sealed with the data key).
+    Result<void> saveEnrollment(const SyncConfig& cfg, const std::vector<unsigned char>& deviceSecretKey);
+    Result<std::optional<SyncConfig>> syncConfig();
+    Result<std::vector<unsigned char>> deviceSecretKey();  // NotFound when not enrolled
+    Result<void> setSyncStatus(const std::string& lastSyncUtc, const std::string& lastError);
+    Result<void> markRevoked();
+    // Up to maxItems queued (not quarantined) revisions in sync order (priority, then outbox order),
+    // skipping outbox seqs listed in exclude (batches already in flight).
+    Result<std::vector<OutgoingItem>> nextOutgoing(int maxItems, const std::vector<std::int64_t>& exclude = {});
+    // Applies HQ's answer to one batch in one transaction: stored/duplicate/conflict leave the outbox
+    // and get a receipt (with the batch's signed receipt document); rejected items are quarantined
+    // with their reason. Items not in the outbox any more are ignored (a late duplicate answer).
+    Result<void> applyPushOutcomes(const std::string& batchId, const std::vector<PushOutcome>& outcomes,
+                                   const std::string& signedReceipt);
+    // A failed attempt (network, 5xx): attempts + 1 and the error, on each listed outbox row.
+    Result<void> notePushFailure(const std::vector<std::int64_t>& outboxSeqs, const std::string& error);
+    // Puts a quarantined item back in the queue (after the form or reference data was fixed).
+    Result<void> requeue(std::int64_t outboxSeq);
+    // The highest receipt (for the Outpost-Last-Receipt check), if any.
+    Result<std::optional<ReceiptInfo>> lastReceipt();
+    Result<std::optional<ReceiptInfo>> receipt(const std::string& recordId, int revision);
+    Result<std::int64_t> receiptCount();
+    // Applies one pulled page and the new cursor in one transaction: forms are installed, the
+    // reference document replaced, feedback upserted. A bad entry fails the whole page (nothing applied).
+    Result<void> applyPull(const std::vector<PulledEntry>& entries, std::int64_t newCursor);
+    Result<std::vector<Feedback>> feedback(const std::string& recordId = {});
+    // HQ changed epoch (restored from a backup): every final revision with a receipt goes back into
+    // the outbox, receipts are cleared, the pull cursor restarts at 0, the new epoch is stored.
+    // One transaction. Duplicates at HQ are harmless, so this is always safe.
+    Result<void> beginResync(const std::string& newEpoch);
 
     struct Impl;
 

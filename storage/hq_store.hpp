@@ -1,0 +1,180 @@
+// HQ's store: devices, enrollment codes, received reports, conflicts, push batches, the pull feed.
+//
+// Two backends with identical behaviour: SQLite (a folder, one machine) and PostgreSQL (several
+// stateless outpost-hq processes behind a load balancer). Every method is one transaction; a
+// failure (disk full, lost connection) leaves the store as it was. Results never throw.
+// Thread-safety: an HqStore is used by one thread at a time; open one per server thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+
+namespace outpost::storage::hq {
+
+using json = nlohmann::json;
+
+struct Device {
+    std::string id;
+    std::string unitId;
+    std::string name;
+    std::string publicKey;  // Ed25519, base64
+    std::string enrolledUtc;
+    bool revoked = false;
+};
+
+// One final revision as HQ received it. The caller (sync::HqService) has already decoded,
+// re-validated and authorised it; the store only decides stored / duplicate / conflict.
+struct IncomingItem {
+    std::string recordId;
+    int revision = 0;
+    std::optional<int> parent;
+    std::string formId;
+    int formVersion = 0;
+    std::string unitId;
+    std::string author;
+    std::string createdUtc;
+    int createdOffset = 0;
+    std::string finalizedUtc;   // device clock: shown, never used to order
+    std::string hash;           // hex BLAKE2b-256 of canonical
+    std::string canonical;      // the envelope's canonical JSON
+    // Set by the caller when the item failed validation: the store records nothing for it and
+    // reports it back as rejected with this reason (so results stay aligned with items).
+    std::optional<std::string> rejectReason;
+};
+
+struct ItemOutcome {
+    std::string status;  // "stored", "duplicate", "conflict", "rejected"
+    std::int64_t hqSeq = 0;  // stored/duplicate: the report's sequence; conflict: the kept one's
+    std::string reason;
+};
+
+struct BatchOutcome {
+    bool replayed = false;  // the batch id was seen before: these are the results recorded then
+    std::vector<ItemOutcome> results;
+};
+
+struct Report {
+    std::int64_t hqSeq = 0;  // HQ's ingest order (the only order HQ uses)
+    std::string recordId;
+    int revision = 0;
+    std::optional<int> parent;
+    std::string formId;
+    int formVersion = 0;
+    std::string unitId;
+    std::string deviceId;
+    std::string author;
+    std::string createdUtc;
+    int createdOffset = 0;
+    std::string finalizedUtc;
+    std::string receivedUtc;  // HQ clock
+    std::string hash;
+    std::string canonical;
+    std::string reviewStatus;  // "received", "accepted", "returned"
+    std::string reviewComment;
+};
+
+struct Conflict {
+    std::int64_t id = 0;
+    std::string recordId;
+    int revision = 0;
+    std::string deviceId;
+    std::string hash;       // the rejected bytes' hash
+    std::string keptHash;   // the stored revision's hash
+    std::string canonical;  // the other bytes, kept for HQ staff to see
+    std::string receivedUtc;
+};
+
+struct ReportFilter {
+    std::string unitId;
+    std::string formId;
+    std::int64_t afterSeq = 0;
+    int limit = 1000;
+};
+
+struct FeedEntry {
+    std::int64_t seq = 0;
+    std::string unitId;  // empty: for every unit
+    std::string kind;    // "form", "reference", "feedback"
+    json body;
+};
+
+struct Heads {
+    std::int64_t reports = 0;  // highest hqSeq
+    std::int64_t feed = 0;     // highest feed seq
+};
+
+class HqStore {
+public:
+    virtual ~HqStore() = default;
+
+    // A random id made when the store was created and changed by rotateEpoch() (after a restore).
+    virtual Result<std::string> epoch() = 0;
+    virtual Result<std::string> rotateEpoch() = 0;
+    virtual Result<Heads> heads() = 0;
+
+    // Enrollment: HQ stores only the hash of the one-time secret, with the unit and an expiry (UTC).
+    virtual Result<void> addEnrollment(const std::string& secretHash, const std::string& unitId,
+                                       const std::string& expiresUtc) = 0;
+    // Uses the code once: NotFound when unknown, Conflict when already used, State when expired.
+    virtual Result<Device> redeemEnrollment(const std::string& secretHash, const std::string& deviceName,
+                                            const std::string& publicKey, const std::string& nowUtc) = 0;
+    virtual Result<std::optional<Device>> device(const std::string& deviceId) = 0;
+    virtual Result<std::vector<Device>> devices() = 0;
+    virtual Result<void> revoke(const std::string& deviceId) = 0;  // NotFound when unknown
+
+    // Records a request nonce; false when this device used it before (a replayed request).
+    virtual Result<bool> useNonce(const std::string& deviceId, const std::string& nonce) = 0;
+
+    // Ingests one push batch in one transaction. The same (device, batchId) again with the same
+    // requestHash returns the recorded results (replayed = true) and changes nothing; with another
+    // requestHash: Conflict. Per item: a new (recordId, revision) is stored with the next hqSeq and a
+    // "received" review status; the same with the same hash is a duplicate; with another hash a
+    // conflict is kept (once per distinct hash) and the stored revision is untouched.
+    virtual Result<BatchOutcome> ingest(const std::string& deviceId, const std::string& batchId,
+                                        const std::string& requestHash, const std::vector<IncomingItem>& items,
+                                        const std::string& nowUtc) = 0;
+    // True when HQ holds report hqSeq and it is recordId (the device's last receipt check).
+    virtual Result<bool> hasReport(std::int64_t hqSeq, const std::string& recordId) = 0;
+
+    virtual Result<std::vector<Report>> reports(const ReportFilter& f) = 0;
+    virtual Result<std::optional<Report>> report(const std::string& recordId, std::optional<int> revision) = 0;
+    virtual Result<std::int64_t> reportCount() = 0;
+    virtual Result<std::vector<Conflict>> conflicts() = 0;
+    // Sets a report's review status and appends a "feedback" feed entry for its unit, in one transaction.
+    virtual Result<FeedEntry> review(const std::string& recordId, int revision, const std::string& status,
+                                     const std::string& comment, const std::string& by,
+                                     const std::string& nowUtc) = 0;
+
+    // Form definitions and reference data pushed by HQ staff (the built-in ones are not stored).
+    // Each also appends a feed entry (for every unit) in the same transaction.
+    virtual Result<void> putForm(const std::string& formId, int version, const json& definition,
+                                 const std::string& nowUtc) = 0;
+    virtual Result<std::vector<json>> forms() = 0;
+    virtual Result<void> putReference(const json& document, const std::string& nowUtc) = 0;
+    virtual Result<std::optional<json>> reference() = 0;
+
+    virtual Result<FeedEntry> appendFeed(const std::string& unitId, const std::string& kind, const json& body,
+                                         const std::string& nowUtc) = 0;
+    // Entries after `after` that are for every unit or for unitId, oldest first, at most limit.
+    virtual Result<std::vector<FeedEntry>> feed(const std::string& unitId, std::int64_t after, int limit) = 0;
+    virtual Result<bool> hasFeedEntry(std::int64_t seq) = 0;
+
+    // PRAGMA integrity_check (SQLite) / a consistency query (PostgreSQL) plus: no two reports share
+    // (recordId, revision), every stored hash matches its canonical bytes. Empty when all is well.
+    virtual Result<std::vector<std::string>> verify() = 0;
+};
+
+// "DIR" (a folder: SQLite file DIR/hq.db) or "postgresql://..." / "postgres://..." (libpq URI).
+// Creates the schema when missing.
+Result<std::unique_ptr<HqStore>> openHqStore(const std::string& location);
+Result<std::unique_ptr<HqStore>> openSqliteHqStore(const std::string& dir);
+Result<std::unique_ptr<HqStore>> openPostgresHqStore(const std::string& uri);
+
+}  // namespace outpost::storage::hq

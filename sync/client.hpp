@@ -1,0 +1,85 @@
+// The field client's sync engine (libcurl): enrollment, one sync pass, and a background worker.
+//
+// One pass: push the outbox in batches (incidents first), apply HQ's per-item results and signed
+// receipts, then pull forms, reference data and feedback by cursor. Every step is safe to cut at
+// any point: the outbox row leaves only in the transaction that stores HQ's receipt.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "core/error.hpp"
+#include "storage/store.hpp"
+
+namespace outpost::sync {
+
+struct ClientOptions {
+    // Only for development and tests against a plain-HTTP HQ: allows http:// URLs. Off by default.
+    bool allowInsecureHttp = false;
+    long connectTimeoutMs = 20000;
+    // A transfer that moves fewer than lowSpeedBytes per lowSpeedSeconds is aborted (a stalled link).
+    long lowSpeedBytes = 64;
+    long lowSpeedSeconds = 30;
+    int initialBatchItems = 100;
+    int maxBatchItems = 2000;
+    int maxInFlight = 4;  // batches on the wire at once, each on its own connection
+    int pullPageSize = 500;
+    std::string caFile;  // extra CA bundle (tests); the pin is always checked
+};
+
+struct Progress {
+    std::string phase;  // "connecting", "pushing", "pulling", "done", "failed", "offline"
+    std::int64_t itemsSent = 0, itemsTotal = 0;
+    std::int64_t bytesSent = 0, bytesReceived = 0;
+    std::int64_t stored = 0, duplicates = 0, conflicts = 0, rejected = 0;
+    std::int64_t pulled = 0;
+    std::string message;  // the last error, in words
+};
+
+struct PassResult {
+    Progress progress;
+    bool ok = false;         // the queue is drained (apart from quarantined items) and the pull is complete
+    bool resynced = false;   // HQ's epoch changed and the laptop re-queued what HQ had lost
+    bool revoked = false;
+};
+
+using ProgressFn = std::function<void(const Progress&)>;
+
+// Enrolls this laptop with HQ using a one-time code from `outpost-hq enroll` (it carries HQ's TLS pin):
+// makes the device key pair, registers its public key, stores the configuration.
+Result<storage::SyncConfig> enroll(storage::Store& store, const std::string& hqUrl, const std::string& code,
+                                   const std::string& deviceName, const ClientOptions& opts = {});
+
+// One complete pass (push then pull). Never throws; network failures are in the result.
+Result<PassResult> syncOnce(storage::Store& store, const ClientOptions& opts = {}, ProgressFn progress = {},
+                            const std::atomic<bool>* cancel = nullptr);
+
+// Runs passes in the background on its own Store (opened from dir and key): at once when started or
+// poked, again when the queue changes, and with jittered exponential backoff (5 s to 15 min) after a
+// failure. Progress is readable from any thread.
+class SyncWorker {
+public:
+    SyncWorker(std::string storeDir, storage::DataKey key, ClientOptions opts = {});
+    ~SyncWorker();  // stops and joins
+    void start();
+    void stop();
+    void poke();  // sync now (new finalized record, or the user pressed "Sync now")
+    Progress progress() const;
+    bool running() const;
+    std::string lastOutcome() const;  // "ok", "offline", "failed: ...", "revoked"
+    std::chrono::system_clock::time_point nextAttempt() const;
+
+    struct Impl;
+
+private:
+    std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace outpost::sync

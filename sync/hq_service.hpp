@@ -1,0 +1,60 @@
+// HQ's protocol handlers, independent of the transport: the HTTPS server (sync/hq_http.cpp) and the
+// bundle importer both call them. Each call takes a request and returns a status and a body.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "core/form.hpp"
+#include "core/refdata.hpp"
+#include "storage/hq_store.hpp"
+#include "sync/protocol.hpp"
+
+namespace outpost::sync {
+
+// A request as the transport saw it. Header names are matched case-insensitively.
+struct Request {
+    std::string method;  // "GET", "POST"
+    std::string target;  // path and query, exactly as signed: "/v1/pull?after=12&limit=500"
+    std::map<std::string, std::string> headers;  // keys lower-cased by the transport
+    std::string body;                            // as received (compressed for push)
+    std::string header(const std::string& lowerName) const;
+};
+
+struct Response {
+    int status = 200;
+    std::map<std::string, std::string> headers;  // e.g. Content-Encoding: zstd, Retry-After
+    std::string body;
+    std::string contentType = "application/json";
+};
+
+// HQ's own keys (made by `outpost-hq serve`/`init` on first run, kept in the data folder).
+struct HqIdentity {
+    std::string hqId;
+    SigningKeyPair signing;  // signs receipts
+    std::string tlsPin;      // base64url SHA-256 of the TLS certificate's public key
+};
+
+class HqService {
+public:
+    // The store opener is called once per thread that handles requests (stores are single-threaded).
+    HqService(std::function<Result<std::unique_ptr<storage::hq::HqStore>>()> openStore, HqIdentity identity,
+              Limits limits = {});
+    ~HqService();
+
+    // Routes one request: GET /v1/hello, POST /v1/enroll, POST /v1/push, GET /v1/pull.
+    // Never throws; every failure is a 4xx/5xx with a JSON error body naming what is wrong.
+    Response handle(const Request& req);
+
+    const HqIdentity& identity() const;
+    const Limits& limits() const;
+
+    struct Impl;
+
+private:
+    std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace outpost::sync

@@ -1,0 +1,170 @@
+// The Outpost sync protocol, version 1: the pieces both ends share (docs/protocol.md is the spec).
+//
+// Transport-independent: canonical bytes and hashes of a record revision, request signatures,
+// receipt signatures, zstd framing with size limits, enrollment codes, and the JSON messages.
+// No HTTP here (sync/http_*.cpp) and no SQL (storage/).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+
+namespace outpost::sync {
+
+using json = nlohmann::json;
+using Bytes = std::vector<unsigned char>;
+
+constexpr int kProtocolVersion = 1;
+constexpr const char* kProtocolName = "outpost/1";
+
+// Limits both ends enforce (HQ answers 413 above them; the client never builds bigger requests).
+struct Limits {
+    std::size_t maxBodyBytes = 8u << 20;           // a request body as sent (compressed)
+    std::size_t maxUncompressedBytes = 64u << 20;  // a body after zstd
+    std::size_t maxItems = 5000;                   // items in one push
+    std::size_t maxJsonDepth = 64;
+    std::size_t maxPullPage = 2000;
+};
+
+// --- Encoding helpers -------------------------------------------------------------------------
+std::string base64Encode(const Bytes& b);                 // standard alphabet, padded
+std::string base64UrlEncode(const Bytes& b);              // URL-safe, no padding
+std::optional<Bytes> base64Decode(std::string_view s);    // accepts both alphabets, padding optional
+std::string hex(const Bytes& b);
+Bytes blake2b256(std::string_view data);                   // libsodium crypto_generichash, 32 bytes
+Bytes randomBytes(std::size_t n);
+
+// zstd, one frame. decompress throws Failure(Protocol, BadInput) on a corrupt frame and on output
+// above maxOut (a "zip bomb" cannot make it allocate more).
+std::string zstdCompress(std::string_view data, int level = 9);
+std::string zstdDecompress(std::string_view frame, std::size_t maxOut);
+
+// Parses JSON, refusing nesting deeper than maxDepth and anything that is not an object.
+// Throws Failure(Protocol, BadInput) naming what is wrong.
+json parseObject(std::string_view text, std::size_t maxDepth);
+
+// --- Keys and signatures (Ed25519) -------------------------------------------------------------
+struct SigningKeyPair {
+    Bytes publicKey;  // 32 bytes
+    Bytes secretKey;  // 64 bytes (libsodium layout)
+    static SigningKeyPair generate();
+};
+Bytes sign(const Bytes& secretKey, std::string_view message);  // 64-byte detached signature
+bool verify(const Bytes& publicKey, std::string_view message, const Bytes& signature);
+
+// --- Record revisions on the wire --------------------------------------------------------------
+// One final revision as pushed. Field names on the wire are in the comments.
+struct Envelope {
+    std::string id;                 // "id": the record's UUID (made by the device)
+    int revision = 0;               // "rev"
+    std::optional<int> parent;      // "parent": the revision it amends
+    std::string formId;             // "form"
+    int formVersion = 0;            // "fv"
+    std::string unitId;             // "unit"
+    std::string author;             // "author"
+    std::string createdUtc;         // "created"
+    int createdOffset = 0;          // "offset": minutes east of UTC on the device
+    std::string finalizedUtc;       // "final": device clock, informative only (never used to order)
+    json payload;                   // "payload": the normalized record (computed values included)
+
+    json toJson() const;
+    // Throws Failure(Protocol, BadInput) naming the missing or mistyped member.
+    static Envelope fromJson(const json& j);
+    // The canonical bytes: toJson() dumped with keys sorted, no whitespace, UTF-8 as is.
+    std::string canonical() const;
+    // BLAKE2b-256 of canonical(), lower-case hex: the identity of the bytes.
+    std::string hash() const;
+};
+
+// --- Requests ----------------------------------------------------------------------------------
+// Every authenticated request carries these headers (names are case-insensitive on the wire):
+//   Outpost-Protocol: 1
+//   Outpost-Device: <device id>
+//   Outpost-Nonce: <16 random bytes, base64url>
+//   Outpost-Signature: <Ed25519 over signingString(), base64>
+// and may carry Outpost-Epoch and Outpost-Last-Receipt (see docs/protocol.md, "Resync").
+constexpr const char* kHeaderProtocol = "Outpost-Protocol";
+constexpr const char* kHeaderDevice = "Outpost-Device";
+constexpr const char* kHeaderNonce = "Outpost-Nonce";
+constexpr const char* kHeaderSignature = "Outpost-Signature";
+constexpr const char* kHeaderEpoch = "Outpost-Epoch";
+constexpr const char* kHeaderLastReceipt = "Outpost-Last-Receipt";
+
+// "outpost/1\n<METHOD>\n<path?query>\n<device>\n<nonce>\n<hex BLAKE2b-256 of the body as sent>"
+std::string signingString(std::string_view method, std::string_view target, std::string_view device,
+                          std::string_view nonce, std::string_view body);
+std::string newNonce();  // 16 random bytes, base64url (22 characters)
+
+struct PushRequest {
+    std::string batchId;  // "batch": idempotency key, a UUID made by the device per batch
+    std::vector<Envelope> items;
+    json toJson() const;
+    static PushRequest fromJson(const json& j);  // throws Failure(Protocol, BadInput)
+};
+
+enum class ItemStatus { Stored, Duplicate, Conflict, Rejected };
+const char* toString(ItemStatus s);
+std::optional<ItemStatus> itemStatusFrom(std::string_view s);
+
+struct ItemResult {
+    ItemStatus status = ItemStatus::Rejected;
+    std::int64_t hqSeq = 0;  // "q": HQ's ingest sequence for stored / duplicate / conflict
+    std::string reason;      // "r": why it was rejected or what conflicts
+};
+
+// The answer to a push: one result per item, in the items' order, and HQ's signature over the receipt.
+struct PushResponse {
+    std::string batchId;
+    std::string epoch;
+    std::vector<ItemResult> results;
+    std::string signature;  // "sig": base64 Ed25519 by HQ over receiptString()
+    json toJson() const;
+    static PushResponse fromJson(const json& j);
+};
+
+// What HQ signs for a push: the batch, the epoch, the device and, per item, id, revision, hash,
+// status and HQ sequence. The client rebuilds it from its own items and verifies it.
+std::string receiptString(const std::string& batchId, const std::string& epoch, const std::string& device,
+                          const std::vector<Envelope>& items, const std::vector<ItemResult>& results);
+
+// One entry of the pull feed.
+struct FeedItem {
+    std::int64_t seq = 0;  // "q"
+    std::string kind;      // "form", "reference", "feedback"
+    json body;
+};
+
+struct PullResponse {
+    std::string epoch;
+    std::int64_t next = 0;  // the cursor to send next time (the last item's seq, or the request's)
+    bool more = false;
+    std::vector<FeedItem> items;
+    json toJson() const;
+    static PullResponse fromJson(const json& j);
+};
+
+// An error body: {"error": {"code": "...", "message": "..."}} (plus optional members).
+json errorBody(std::string_view code, std::string_view message);
+
+// --- Enrollment codes --------------------------------------------------------------------------
+// "OP1.<secret>.<pin>": the one-time secret (base32, 26 characters) and HQ's TLS public-key pin
+// (SHA-256 of the SubjectPublicKeyInfo, base64url). The pin is what makes enrollment safe on a
+// hostile network: the device talks only to the HQ whose key was printed with the code.
+struct EnrollmentCode {
+    std::string secret;
+    std::string pin;  // base64url SHA-256
+    std::string text() const;
+    static EnrollmentCode parse(std::string_view text);  // throws Failure(Input, BadInput)
+    static EnrollmentCode generate(std::string pin);
+    std::string secretHash() const;  // what HQ stores: hex BLAKE2b-256 of the secret
+};
+// The pin in libcurl's CURLOPT_PINNEDPUBLICKEY form: "sha256//<standard base64>".
+std::string curlPin(std::string_view pinBase64Url);
+
+}  // namespace outpost::sync
