@@ -41,16 +41,16 @@ struct IncomingItem {
     std::string author;
     std::string createdUtc;
     int createdOffset = 0;
-    std::string finalizedUtc;   // device clock: shown, never used to order
-    std::string hash;           // hex BLAKE2b-256 of canonical
-    std::string canonical;      // the envelope's canonical JSON
+    std::string finalizedUtc;  // device clock: shown, never used to order
+    std::string hash;          // hex BLAKE2b-256 of canonical
+    std::string canonical;     // the envelope's canonical JSON
     // Set by the caller when the item failed validation: the store records nothing for it and
     // reports it back as rejected with this reason (so results stay aligned with items).
     std::optional<std::string> rejectReason;
 };
 
 struct ItemOutcome {
-    std::string status;  // "stored", "duplicate", "conflict", "rejected"
+    std::string status;      // "stored", "duplicate", "conflict", "rejected"
     std::int64_t hqSeq = 0;  // stored/duplicate: the report's sequence; conflict: the kept one's
     std::string reason;
 };
@@ -138,13 +138,15 @@ public:
     // "received" review status; the same with the same hash is a duplicate; with another hash a
     // conflict is kept (once per distinct hash) and the stored revision is untouched.
     virtual Result<BatchOutcome> ingest(const std::string& deviceId, const std::string& batchId,
-                                        const std::string& requestHash, const std::vector<IncomingItem>& items,
+                                        const std::string& requestHash,
+                                        const std::vector<IncomingItem>& items,
                                         const std::string& nowUtc) = 0;
     // True when HQ holds report hqSeq and it is recordId (the device's last receipt check).
     virtual Result<bool> hasReport(std::int64_t hqSeq, const std::string& recordId) = 0;
 
     virtual Result<std::vector<Report>> reports(const ReportFilter& f) = 0;
-    virtual Result<std::optional<Report>> report(const std::string& recordId, std::optional<int> revision) = 0;
+    virtual Result<std::optional<Report>> report(const std::string& recordId,
+                                                 std::optional<int> revision) = 0;
     virtual Result<std::int64_t> reportCount() = 0;
     virtual Result<std::vector<Conflict>> conflicts() = 0;
     // Sets a report's review status and appends a "feedback" feed entry for its unit, in one transaction.

@@ -45,8 +45,8 @@ struct Progress {
 
 struct PassResult {
     Progress progress;
-    bool ok = false;         // the queue is drained (apart from quarantined items) and the pull is complete
-    bool resynced = false;   // HQ's epoch changed and the laptop re-queued what HQ had lost
+    bool ok = false;        // the queue is drained (apart from quarantined items) and the pull is complete
+    bool resynced = false;  // HQ's epoch changed and the laptop re-queued what HQ had lost
     bool revoked = false;
 };
 

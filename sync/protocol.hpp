@@ -33,11 +33,11 @@ struct Limits {
 };
 
 // --- Encoding helpers -------------------------------------------------------------------------
-std::string base64Encode(const Bytes& b);                 // standard alphabet, padded
-std::string base64UrlEncode(const Bytes& b);              // URL-safe, no padding
-std::optional<Bytes> base64Decode(std::string_view s);    // accepts both alphabets, padding optional
+std::string base64Encode(const Bytes& b);               // standard alphabet, padded
+std::string base64UrlEncode(const Bytes& b);            // URL-safe, no padding
+std::optional<Bytes> base64Decode(std::string_view s);  // accepts both alphabets, padding optional
 std::string hex(const Bytes& b);
-Bytes blake2b256(std::string_view data);                   // libsodium crypto_generichash, 32 bytes
+Bytes blake2b256(std::string_view data);  // libsodium crypto_generichash, 32 bytes
 Bytes randomBytes(std::size_t n);
 
 // zstd, one frame. decompress throws Failure(Protocol, BadInput) on a corrupt frame and on output
@@ -61,17 +61,17 @@ bool verify(const Bytes& publicKey, std::string_view message, const Bytes& signa
 // --- Record revisions on the wire --------------------------------------------------------------
 // One final revision as pushed. Field names on the wire are in the comments.
 struct Envelope {
-    std::string id;                 // "id": the record's UUID (made by the device)
-    int revision = 0;               // "rev"
-    std::optional<int> parent;      // "parent": the revision it amends
-    std::string formId;             // "form"
-    int formVersion = 0;            // "fv"
-    std::string unitId;             // "unit"
-    std::string author;             // "author"
-    std::string createdUtc;         // "created"
-    int createdOffset = 0;          // "offset": minutes east of UTC on the device
-    std::string finalizedUtc;       // "final": device clock, informative only (never used to order)
-    json payload;                   // "payload": the normalized record (computed values included)
+    std::string id;             // "id": the record's UUID (made by the device)
+    int revision = 0;           // "rev"
+    std::optional<int> parent;  // "parent": the revision it amends
+    std::string formId;         // "form"
+    int formVersion = 0;        // "fv"
+    std::string unitId;         // "unit"
+    std::string author;         // "author"
+    std::string createdUtc;     // "created"
+    int createdOffset = 0;      // "offset": minutes east of UTC on the device
+    std::string finalizedUtc;   // "final": device clock, informative only (never used to order)
+    json payload;               // "payload": the normalized record (computed values included)
 
     json toJson() const;
     // Throws Failure(Protocol, BadInput) naming the missing or mistyped member.
