@@ -83,6 +83,7 @@ struct Direction {
     bool eof = false;
     bool shutDown = false;
     bool blocked = false;  // the last write would have blocked: wait for POLLOUT
+    std::atomic<std::uint64_t>* total = nullptr;  // the emulator's byte count for this direction
 
     Nanos latency() const { return std::chrono::milliseconds(shape.latencyMs); }
 
@@ -159,6 +160,7 @@ struct Direction {
             }
             c.written += static_cast<std::size_t>(w);
             sent += static_cast<std::uint64_t>(w);
+            if (total) *total += static_cast<std::uint64_t>(w);
             queued -= static_cast<std::size_t>(w);
             if (c.written == c.bytes.size()) queue.pop_front();
         }
@@ -501,6 +503,8 @@ void LinkEmulator::run() {
                 auto c = std::make_unique<Connection>();
                 c->client = client;
                 setNoDelay(client);
+                c->up.total = &m_bytesUp;
+                c->down.total = &m_bytesDown;
                 for (auto [dir, shape] :
                      {std::pair{&c->up, &m_options.up}, std::pair{&c->down, &m_options.down}}) {
                     dir->shape = *shape;

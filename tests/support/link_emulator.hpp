@@ -60,6 +60,9 @@ public:
     void stop();
 
     std::uint64_t connectionsAccepted() const { return m_accepted.load(); }
+    // Bytes delivered so far in each direction, over all connections (what crossed the emulated wire).
+    std::uint64_t bytesUp() const { return m_bytesUp.load(); }
+    std::uint64_t bytesDown() const { return m_bytesDown.load(); }
 
 private:
     LinkOptions m_options;
@@ -69,6 +72,8 @@ private:
     std::uint16_t m_port = 0;
     std::uint32_t m_targetAddr = 0;  // network byte order
     std::atomic<std::uint64_t> m_accepted{0};
+    std::atomic<std::uint64_t> m_bytesUp{0};
+    std::atomic<std::uint64_t> m_bytesDown{0};
     std::thread m_thread;
 };
 

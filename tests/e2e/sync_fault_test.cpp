@@ -1,0 +1,461 @@
+// Sync against the real outpost-hq process over TLS on 127.0.0.1, on both HQ stores, with every
+// failure of shared/lessons.md provoked on purpose. Each test ends with the exactly-once check.
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "e2e/e2e_support.hpp"
+#include "support/link_emulator.hpp"
+
+using namespace outpost;
+using namespace outpost::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const char* kUnit = "MINUSCA-RWABATT-1";
+
+std::string backendUnderTest() {
+    return GENERATE(as<std::string>{}, "sqlite", "postgres");
+}
+
+// A link emulator in front of the HQ, shaped as asked, running until the object goes.
+struct Link {
+    std::unique_ptr<LinkEmulator> emu;
+    Link(const Hq& hq, LinkShape up, LinkShape down) {
+        LinkOptions o;
+        o.targetPort = hq.proc->port();
+        o.up = up;
+        o.down = down;
+        o.maxSeconds = 300;
+        emu = std::make_unique<LinkEmulator>(o);
+        emu->start();
+    }
+    std::string url() const { return "https://127.0.0.1:" + std::to_string(emu->port()); }
+};
+
+sync::ClientOptions quickOptions() {
+    sync::ClientOptions o;
+    o.connectTimeoutMs = 3000;
+    o.lowSpeedBytes = 1;
+    o.lowSpeedSeconds = 3;
+    return o;
+}
+
+}  // namespace
+
+TEST_CASE("a laptop's reports reach HQ exactly once and the queue drains") {
+    auto backend = backendUnderTest();
+    Hq hq(backend);
+    Laptop lap(kUnit);
+    lap.enroll(hq);
+    lap.addReports(240);
+    auto r = lap.sync();
+    CHECK(r.ok);
+    CHECK(r.progress.stored == 240);
+    checkExactlyOnce(hq, {&lap});
+    // A second pass finds nothing to send.
+    auto again = lap.sync();
+    CHECK(again.ok);
+    CHECK(again.progress.itemsSent == 0);
+    // Every revision holds a receipt signed by HQ.
+    auto rc = lap.store->receiptCount();
+    REQUIRE(rc.ok());
+    CHECK(rc.value() == 240);
+}
+
+TEST_CASE("a connection cut mid-request in either direction loses and duplicates nothing") {
+    auto backend = backendUnderTest();
+    Hq hq(backend);
+    Laptop lap(kUnit);
+    lap.enroll(hq);
+    std::mt19937 rng(7);
+    int rounds = faultRounds(12);
+    for (int i = 0; i < rounds; ++i) {
+        lap.addReports(60);
+        LinkShape up, down;
+        std::uint64_t n = std::uniform_int_distribution<std::uint64_t>(100, 60000)(rng);
+        bool cutReply = i % 2 == 1;  // odd rounds: HQ commits, the answer never arrives
+        (cutReply ? down : up).cutAfterBytes = n;
+        INFO("round " << i << (cutReply ? " cut down after " : " cut up after ") << n << " bytes");
+        Link link(hq, up, down);
+        lap.pointAt(link.url());
+        (void)lap.sync(quickOptions());  // may fail: that is the point
+    }
+    lap.pointAt(hq.proc->url());
+    CHECK(lap.sync().ok);
+    checkExactlyOnce(hq, {&lap});
+}
+
+TEST_CASE("a stalled link is abandoned, and the queue drains when the link returns") {
+    Hq hq("sqlite");
+    Laptop lap(kUnit);
+    lap.enroll(hq);
+    lap.addReports(400);
+    LinkShape up;
+    up.stallAfterBytes = 20000;
+    up.stallMs = 120000;
+    Link link(hq, up, {});
+    lap.pointAt(link.url());
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = lap.sync(quickOptions());
+    CHECK_FALSE(r.ok);
+    CHECK(std::chrono::steady_clock::now() - t0 < 60s);  // aborted by the stall detector, not by the stall's end
+    lap.pointAt(hq.proc->url());
+    CHECK(lap.sync().ok);
+    checkExactlyOnce(hq, {&lap});
+}
+
+TEST_CASE("HQ killed with SIGKILL at random points during ingest loses and duplicates nothing") {
+    auto backend = backendUnderTest();
+    Hq hq(backend);
+    Laptop lap(kUnit);
+    lap.enroll(hq);
+    std::mt19937 rng(11);
+    int rounds = faultRounds(backend == "sqlite" ? 60 : 25);
+    for (int i = 0; i < rounds; ++i) {
+        lap.addReports(40);
+        std::atomic<bool> done{false};
+        std::thread client([&] {
+            (void)sync::syncOnce(*lap.store, quickOptions());
+            done = true;
+        });
+        std::this_thread::sleep_for(std::chrono::microseconds(std::uniform_int_distribution<int>(0, 60000)(rng)));
+        hq.proc->stop(SIGKILL);
+        client.join();
+        hq.proc->start();
+    }
+    CHECK(lap.sync().ok);
+    checkExactlyOnce(hq, {&lap});
+}
+
+TEST_CASE("the laptop killed with SIGKILL at random points during sync loses and duplicates nothing") {
+    Hq hq("sqlite");
+    TempDir home;
+    const std::string passphrase = "correct horse battery";
+    std::string storeDir = home.sub("store");
+    {
+        storage::InitOptions io;
+        io.unitId = kUnit;
+        io.user = "field.tester";
+        io.kdf = storage::KdfParams{1, 8192};
+        REQUIRE(Store::create(storeDir, passphrase, io).ok());
+    }
+    auto key = Store::unlock(storeDir, passphrase);
+    REQUIRE(key.ok());
+    auto openStore = [&] {
+        auto s = Store::open(storeDir, key.value());
+        REQUIRE(s.ok());
+        return std::move(s.value());
+    };
+    {
+        auto s = openStore();
+        REQUIRE(sync::enroll(*s, hq.proc->url(), hq.proc->enroll(kUnit), "killed").ok());
+    }
+    std::mt19937 rng(5);
+    int rounds = faultRounds(60);
+    int killed = 0;
+    for (int i = 0; i < rounds; ++i) {
+        {
+            auto s = openStore();
+            client::DemoData demo(s->reference(), 1000 + i);
+            std::vector<nlohmann::json> p;
+            for (int k = 0; k < 30; ++k) p.push_back(demo.next("training", kUnit));
+            REQUIRE(s->importFinal("training", p).ok());
+        }
+        pid_t pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            ::setenv("OUTPOST_PASSPHRASE", passphrase.c_str(), 1);
+            execl(OUTPOSTCTL, OUTPOSTCTL, "--store", storeDir.c_str(), "sync", static_cast<char*>(nullptr));
+            _exit(127);
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(std::uniform_int_distribution<int>(0, 150000)(rng)));
+        int status = 0;
+        if (::waitpid(pid, &status, WNOHANG) == 0) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, &status, 0);
+            ++killed;
+        }
+        auto s = openStore();
+        auto v = s->verify();
+        REQUIRE(v.ok());
+        INFO("round " << i);
+        REQUIRE(v.value().empty());  // every final revision is queued or has a receipt, whatever the moment
+    }
+    CHECK(killed > 0);
+    // Recovery: one clean pass drains what the killed passes left.
+    auto s = openStore();
+    auto r = sync::syncOnce(*s);
+    REQUIRE(r.ok());
+    CHECK(r.value().ok);
+    auto reps = hq.store()->reportCount();
+    REQUIRE(reps.ok());
+    CHECK(reps.value() == 30 * rounds);
+    CHECK(s->outboxCounts().value().queued == 0);
+    auto hv = hq.store()->verify();
+    REQUIRE(hv.ok());
+    CHECK(hv.value().empty());
+}
+
+TEST_CASE("a cloned laptop: both copies' reports arrive once, and a diverging revision is a visible conflict") {
+    auto backend = backendUnderTest();
+    Hq hq(backend);
+    Laptop a(kUnit);
+    a.enroll(hq);
+    auto ids = a.addReports(30);
+    CHECK(a.sync().ok);
+    Laptop b(a, "clone");
+    a.addReports(20);
+    b.addReports(25);
+    // The same record amended on both copies, differently.
+    std::string shared;
+    for (auto& id : ids) {
+        auto rec = a.store->get(id);
+        REQUIRE(rec.ok());
+        if (rec.value().meta.formId == "training") {
+            shared = id;
+            break;
+        }
+    }
+    REQUIRE(!shared.empty());
+    for (auto* l : {&a, &b}) {
+        auto d = l->store->amend(shared);
+        REQUIRE(d.ok());
+        auto rec = l->store->get(shared);
+        REQUIRE(rec.ok());
+        auto p = rec.value().payload;
+        p["remarks"] = l == &a ? "Amended on the first laptop." : "Amended on the cloned laptop.";
+        auto saved = l->store->saveDraft(shared, p);
+        INFO((saved ? "" : saved.error().message));
+        REQUIRE(saved.ok());
+        REQUIRE(l->store->finalize(shared).ok());
+    }
+    CHECK(a.sync().ok);
+    CHECK(b.sync().ok);
+    CHECK(a.queued() == 0);
+    CHECK(b.queued() == 0);
+    auto conflicts = hq.store()->conflicts();
+    REQUIRE(conflicts.ok());
+    REQUIRE(conflicts.value().size() == 1);
+    CHECK(conflicts.value()[0].recordId == shared);
+    // HQ holds each revision once: the union of both laptops, with the amended revision from the first to arrive.
+    auto reps = hq.store()->reportCount();
+    REQUIRE(reps.ok());
+    auto fa = a.finals(), fb = b.finals();
+    std::set<std::pair<std::string, int>> all(fa.begin(), fa.end());
+    all.insert(fb.begin(), fb.end());
+    CHECK(reps.value() == static_cast<std::int64_t>(all.size()));
+    auto rb = b.store->receipt(shared, 2);
+    REQUIRE(rb.ok());
+    REQUIRE(rb.value().has_value());
+    CHECK(rb.value()->status == "conflict");
+}
+
+TEST_CASE("HQ restored from an older backup gets back what it lost") {
+    auto backend = GENERATE(as<std::string>{}, "restore-command", "files-copied-back");
+    Hq hq("sqlite");
+    Laptop lap(kUnit);
+    lap.enroll(hq);
+    lap.addReports(50);
+    CHECK(lap.sync().ok);
+    TempDir backup;
+    auto b = hq.proc->admin({"backup", "--out", backup.sub("b")});
+    INFO(b.out << b.err);
+    REQUIRE(b.exitCode == 0);
+    lap.addReports(70);
+    CHECK(lap.sync().ok);
+    hq.proc->stop();
+    if (backend == "restore-command") {
+        auto r = hq.proc->admin({"restore", "--from", backup.sub("b")});
+        INFO(r.out << r.err);
+        REQUIRE(r.exitCode == 0);
+    } else {
+        // An operator copying the files back by hand: the epoch is unchanged, the last-receipt check finds out.
+        namespace fs = std::filesystem;
+        for (auto& e : fs::directory_iterator(backup.sub("b")))
+            fs::copy(e.path(), fs::path(hq.proc->options().dataDir) / e.path().filename(),
+                     fs::copy_options::overwrite_existing | fs::copy_options::recursive);
+        for (const char* extra : {"hq.db-wal", "hq.db-shm"})
+            fs::remove(fs::path(hq.proc->options().dataDir) / extra);
+    }
+    hq.proc->start();
+    CHECK(hq.store()->reportCount().value() == 50);
+    auto r = lap.sync();
+    CHECK(r.ok);
+    CHECK(r.resynced);
+    checkExactlyOnce(hq, {&lap});
+}
+
+TEST_CASE("a revoked device is refused and nothing more of it is stored") {
+    auto backend = backendUnderTest();
+    Hq hq(backend);
+    Laptop lap(kUnit);
+    lap.enroll(hq);
+    lap.addReports(10);
+    CHECK(lap.sync().ok);
+    auto dev = lap.store->syncConfig().value()->deviceId;
+    auto rv = hq.proc->admin({"revoke", "--device", dev});
+    INFO(rv.out << rv.err);
+    REQUIRE(rv.exitCode == 0);
+    lap.addReports(10);
+    auto r = lap.sync();
+    CHECK_FALSE(r.ok);
+    CHECK(r.revoked);
+    CHECK(lap.store->syncConfig().value()->revoked);
+    CHECK(hq.store()->reportCount().value() == 10);
+    CHECK(lap.queued() == 10);  // kept on the laptop: nothing is lost, and nothing is sent
+}
+
+TEST_CASE("a poison record is quarantined with its reason and never blocks the queue") {
+    Hq hq("sqlite");
+    Laptop lap(kUnit);
+    lap.enroll(hq);
+    // A form version that only this laptop knows: HQ cannot validate it, so it rejects it.
+    auto def = nlohmann::json::parse(readFile(sourcePath("core/forms/training.json")));
+    def["version"] = def["version"].get<int>() + 40;
+    REQUIRE(lap.store->installForm(def, "local").ok());
+    lap.addReports(15);
+    auto poison = lap.demo->next("training", kUnit);
+    auto d = lap.store->createDraft("training", poison);
+    REQUIRE(d.ok());
+    auto rec = lap.store->get(d.value().meta.id);
+    REQUIRE(rec.ok());
+    REQUIRE(rec.value().meta.formVersion == def["version"].get<int>());
+    REQUIRE(lap.store->finalize(d.value().meta.id).ok());
+    lap.addReports(15);
+    auto r = lap.sync();
+    CHECK(r.progress.rejected == 1);
+    CHECK(r.progress.stored == 30);
+    auto counts = lap.store->outboxCounts().value();
+    CHECK(counts.queued == 0);
+    CHECK(counts.quarantined == 1);
+    auto ob = lap.store->outbox().value();
+    REQUIRE(ob.size() == 1);
+    CHECK_THAT(ob[0].lastError, Catch::Contains("form"));
+    // HQ learns the form; the user puts the item back in the queue; it goes through.
+    TempDir t;
+    std::ofstream(t.sub("training.json")) << def.dump();
+    auto push = hq.proc->admin({"forms", "push", t.sub("training.json")});
+    INFO(push.out << push.err);
+    REQUIRE(push.exitCode == 0);
+    REQUIRE(lap.store->requeue(ob[0].seq).ok());
+    CHECK(lap.sync().ok);
+    checkExactlyOnce(hq, {&lap});
+}
+
+TEST_CASE("a captive portal's 200 and an impostor HQ are failures, and the queue is kept") {
+    Hq hq("sqlite");
+    Laptop lap(kUnit);
+    lap.enroll(hq);
+    lap.addReports(20);
+
+    SECTION("a plain-HTTP portal answering 200 with a login page") {
+        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+        socklen_t len = sizeof a;
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+        ::listen(fd, 8);
+        std::atomic<bool> stop{false};
+        std::thread portal([&] {
+            while (!stop) {
+                int c = ::accept(fd, nullptr, nullptr);
+                if (c < 0) break;
+                char buf[65536];
+                (void)::read(c, buf, sizeof buf);
+                std::string page = "<html><body>Please log in to the hotel Wi-Fi</body></html>";
+                std::string resp = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\nContent-Length: " +
+                                   std::to_string(page.size()) + "\r\n\r\n" + page;
+                (void)::write(c, resp.data(), resp.size());
+                ::close(c);
+            }
+        });
+        lap.pointAt("http://127.0.0.1:" + std::to_string(ntohs(a.sin_port)));
+        auto o = quickOptions();
+        o.allowInsecureHttp = true;
+        auto r = lap.sync(o);
+        CHECK_FALSE(r.ok);
+        CHECK(lap.queued() == 20);
+        stop = true;
+        ::shutdown(fd, SHUT_RDWR);
+        ::close(fd);
+        portal.join();
+    }
+    SECTION("another HTTPS server whose key is not the pinned one") {
+        Hq impostor("sqlite");
+        lap.pointAt(impostor.proc->url());
+        auto r = lap.sync(quickOptions());
+        CHECK_FALSE(r.ok);
+        CHECK(lap.queued() == 20);
+        CHECK(impostor.store()->reportCount().value() == 0);
+    }
+    SECTION("plain HTTP is refused without the development flag") {
+        lap.pointAt("http://127.0.0.1:" + std::to_string(hq.proc->port()));
+        auto r = sync::syncOnce(*lap.store, quickOptions());
+        CHECK((!r.ok() || !r.value().ok));
+        CHECK(lap.queued() == 20);
+    }
+    lap.pointAt(hq.proc->url());
+    CHECK(lap.sync().ok);
+    checkExactlyOnce(hq, {&lap});
+}
+
+TEST_CASE("a full disk at HQ: answers 503, stores nothing half-way, and the queue drains once space returns") {
+    Hq hq("sqlite");
+    Laptop lap(kUnit);
+    lap.enroll(hq);
+    lap.addReports(20);
+    CHECK(lap.sync().ok);
+    hq.proc->stop();
+    // Room for a little more than the store holds now, not for 1,500 more reports.
+    std::uint64_t size = 0;
+    for (auto& e : std::filesystem::directory_iterator(hq.proc->options().dataDir))
+        if (e.is_regular_file()) size = std::max<std::uint64_t>(size, e.file_size());
+    hq.proc->options().fileSizeLimit = size + 256 * 1024;
+    hq.proc->start();
+    lap.addReports(1500);
+    auto r = lap.sync();
+    CHECK_FALSE(r.ok);
+    CHECK(lap.queued() > 0);
+    hq.proc->stop();
+    hq.proc->options().fileSizeLimit = 0;
+    hq.proc->start();
+    CHECK(lap.sync().ok);
+    checkExactlyOnce(hq, {&lap});
+}
+
+TEST_CASE("a partition that heals: the background worker drains the queue by itself") {
+    Hq hq("sqlite");
+    Laptop lap(kUnit);
+    lap.enroll(hq);
+    hq.proc->stop();  // HQ unreachable
+    lap.addReports(50);
+    lap.close();
+    sync::SyncWorker worker(lap.dir.path(), lap.key, quickOptions());
+    worker.start();
+    std::this_thread::sleep_for(1500ms);
+    CHECK(worker.lastOutcome() != "ok");
+    hq.proc->start();  // the partition heals; no one pokes the worker
+    auto deadline = std::chrono::steady_clock::now() + 90s;
+    bool drained = false;
+    while (std::chrono::steady_clock::now() < deadline && !drained) {
+        std::this_thread::sleep_for(250ms);
+        drained = hq.store()->reportCount().value() == 50 && worker.lastOutcome() == "ok";
+    }
+    worker.stop();
+    CHECK(drained);
+    lap.reopen();
+    checkExactlyOnce(hq, {&lap});
+}
