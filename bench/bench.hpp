@@ -63,5 +63,7 @@ Line environment(const std::string& bench, const std::string& dir);
 // returns the process exit status.
 int runStore(int argc, char** argv);
 int runGui(int argc, char** argv);
+int runSync(int argc, char** argv);
+int runHq(int argc, char** argv);
 
 }  // namespace outpost::bench

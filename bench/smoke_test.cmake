@@ -1,5 +1,5 @@
 # CTest bench-*-smoke: runs `outpost-bench SUBCOMMAND --quick`; it must exit 0 and print only JSON objects.
-# Usage: cmake -DBENCH=path/to/outpost-bench [-DSUBCOMMAND=store|gui] [-DEXTRA=--flag] -P smoke_test.cmake
+# Usage: cmake -DBENCH=path/to/outpost-bench [-DSUBCOMMAND=store|gui|sync|hq] [-DEXTRA=--flag] -P smoke_test.cmake
 cmake_minimum_required(VERSION 3.25)
 if(NOT BENCH)
   message(FATAL_ERROR "pass -DBENCH=<path to outpost-bench>")
@@ -13,6 +13,10 @@ if(SUBCOMMAND STREQUAL "store")
     readiness_summary disk_per_record)
 elseif(SUBCOMMAND STREQUAL "gui")
   set(expected_metrics environment store_setup cold_start_first_frame frame_build_cpu rss_above_bare)
+elseif(SUBCOMMAND STREQUAL "sync")
+  set(expected_metrics environment push_reports)
+elseif(SUBCOMMAND STREQUAL "hq")
+  set(expected_metrics environment ingest_concurrent_devices)
 else()
   message(FATAL_ERROR "no expected metrics for outpost-bench ${SUBCOMMAND}")
 endif()
