@@ -1,0 +1,907 @@
+// outpost-hq: every command, parsed with CLI11; results on stdout, problems on stderr.
+//
+// [SECTION] plumbing: exit codes, the store, input files, time
+// [SECTION] catalog: reference data and forms as HQ knows them
+// [SECTION] output helpers
+// [SECTION] commands: init, serve
+// [SECTION] commands: devices and enrollment
+// [SECTION] commands: forms and reference data
+// [SECTION] commands: reports and conflicts
+// [SECTION] commands: verify, backup, restore
+// [SECTION] runHqCli
+#include "hq/cli.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "core/builtin.hpp"
+#include "core/form.hpp"
+#include "core/refdata.hpp"
+#include "core/time.hpp"
+#include "core/utf8.hpp"
+#include "hq/identity.hpp"
+#include "storage/hq_backup.hpp"
+#include "storage/hq_store.hpp"
+#include "sync/hq_http.hpp"
+#include "sync/hq_service.hpp"
+#include "sync/protocol.hpp"
+#include "sync/tls.hpp"
+
+namespace outpost::hq {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using storage::hq::HqStore;
+
+// [SECTION] plumbing: exit codes, the store, input files, time
+namespace {
+
+// Largest form definition or reference document accepted (both are a few hundred KB at most).
+constexpr std::uintmax_t kMaxInputBytes = 16ull * 1024 * 1024;
+
+int exitFor(const Error& e) {
+    switch (e.code) {
+        case ErrorCode::BadInput:
+        case ErrorCode::Invalid:
+            return kExitInput;
+        case ErrorCode::NotFound:
+            return kExitNotFound;
+        case ErrorCode::Conflict:
+            return kExitState;
+        case ErrorCode::DiskFull:
+        case ErrorCode::Io:
+        case ErrorCode::Busy:
+        case ErrorCode::Corrupt:
+            return kExitStorage;
+        default:
+            return e.domain == ErrorDomain::State ? kExitState : kExitOther;
+    }
+}
+
+struct CliFailure {
+    int code;
+    std::string message;
+};
+
+[[noreturn]] void fail(const Error& e) {
+    throw CliFailure{exitFor(e), e.message};
+}
+[[noreturn]] void fail(int code, std::string message) {
+    throw CliFailure{code, std::move(message)};
+}
+
+template <typename T>
+T check(Result<T> r) {
+    if (!r) fail(r.error());
+    return std::move(r).value();
+}
+void check(Result<void> r) {
+    if (!r) fail(r.error());
+}
+
+struct Options {
+    std::string data;
+    std::string db;
+    // serve
+    std::string listen = "127.0.0.1:8443";
+    int threads = 8;
+    bool insecureHttp = false;
+    bool logRequests = false;
+    // enroll, revoke
+    std::string unit;
+    int expiresDays = 7;
+    std::string device;
+    // forms, reference
+    std::string file;
+    // reports
+    std::string form;
+    std::string format;
+    std::string id;
+    int revision = 0;
+    std::string outPath;
+    std::string status;
+    std::string comment;
+    std::string by;
+    // backup, restore
+    std::string from;
+};
+
+bool isPostgres(const std::string& location) {
+    return location.rfind("postgresql://", 0) == 0 || location.rfind("postgres://", 0) == 0;
+}
+
+std::string storeLocation(const Options& o) {
+    return o.db.empty() ? o.data : o.db;
+}
+
+std::unique_ptr<HqStore> openStore(const Options& o) {
+    if (o.db.empty() && identityState(DataPaths(o.data)) == IdentityState::Missing)
+        fail(kExitNotFound,
+             o.data + " is not an HQ data folder (run 'outpost-hq init --data " + o.data + "')");
+    return check(storage::hq::openHqStore(storeLocation(o)));
+}
+
+std::string readTextFile(const std::string& path) {
+    std::error_code ec;
+    auto size = fs::file_size(path, ec);
+    if (ec)
+        fail(ec == std::errc::no_such_file_or_directory ? kExitNotFound : kExitInput,
+             "cannot read " + path + ": " + ec.message());
+    if (size > kMaxInputBytes) fail(kExitInput, path + ": larger than 16 MiB; refused");
+    std::ifstream in(path, std::ios::binary);
+    if (!in) fail(kExitInput, "cannot read " + path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string text = ss.str();
+    if (!core::isValidUtf8(text)) fail(kExitInput, path + ": not valid UTF-8 text");
+    return text;
+}
+
+json readJsonFile(const std::string& path) {
+    std::string text = readTextFile(path);
+    try {
+        return json::parse(text);
+    } catch (const json::parse_error& e) {
+        std::string what = e.what();
+        auto colon = what.find(": ");
+        fail(kExitInput, "malformed JSON in " + path + " at byte " + std::to_string(e.byte) + ": " +
+                             (colon == std::string::npos ? what : what.substr(colon + 2)));
+    }
+}
+
+std::string utcNow() {
+    return core::nowTimestamp().utc;
+}
+
+// "YYYY-MM-DDTHH:MM:SS.000Z", days from now: the same shape as core::nowTimestamp(), so the two compare as
+// text.
+std::string utcInDays(int days) {
+    auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() +
+                                                  std::chrono::hours(24 * days));
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+    return buf;
+}
+
+// [SECTION] catalog: reference data and forms as HQ knows them
+
+// HQ's current reference data (the pushed document, else the built-in demo data) and every form
+// version it accepts reports for (built-in and pushed).
+struct Catalog {
+    std::shared_ptr<const core::ReferenceData> reference;
+    bool referencePushed = false;
+    core::FormRegistry forms;
+    std::vector<json> pushedForms;
+};
+
+Catalog loadCatalog(HqStore& s, const core::ReferenceData* referenceOverride = nullptr) {
+    Catalog c;
+    if (referenceOverride) {
+        c.reference = std::shared_ptr<const core::ReferenceData>(referenceOverride, [](auto*) {});
+    } else if (auto doc = check(s.reference())) {
+        c.reference = std::make_shared<const core::ReferenceData>(check(core::ReferenceData::fromJson(*doc)));
+        c.referencePushed = true;
+    } else {
+        c.reference = std::shared_ptr<const core::ReferenceData>(&core::ReferenceData::demo(), [](auto*) {});
+    }
+    for (auto source : core::builtinFormSources())
+        if (auto f = core::parseFormDefText(source, *c.reference))
+            c.forms.add(std::make_shared<const core::FormDef>(std::move(f).value()));
+    c.pushedForms = check(s.forms());
+    for (const auto& def : c.pushedForms)
+        if (auto f = core::parseFormDef(def, *c.reference))
+            c.forms.add(std::make_shared<const core::FormDef>(std::move(f).value()));
+    return c;
+}
+
+// [SECTION] output helpers
+
+json reportMeta(const storage::hq::Report& r) {
+    return json{{"hq_seq", r.hqSeq},
+                {"record_id", r.recordId},
+                {"revision", r.revision},
+                {"parent_revision", r.parent ? json(*r.parent) : json(nullptr)},
+                {"form", r.formId},
+                {"form_version", r.formVersion},
+                {"unit", r.unitId},
+                {"author", r.author},
+                {"device", r.deviceId},
+                {"created_utc", r.createdUtc},
+                {"created_offset_minutes", r.createdOffset},
+                {"finalized_utc", r.finalizedUtc},
+                {"received_utc", r.receivedUtc},
+                {"hash", r.hash},
+                {"review_status", r.reviewStatus},
+                {"review_comment", r.reviewComment}};
+}
+
+json payloadOf(const storage::hq::Report& r) {
+    auto env = json::parse(r.canonical, nullptr, false);
+    if (env.is_object() && env.contains("payload") && env["payload"].is_object()) return env["payload"];
+    return json::object();
+}
+
+// A payload without the fields its form marks sensitive: what may leave HQ in an export.
+json withoutSensitive(const core::FormDef* form, json payload) {
+    if (!form) return payload;
+    for (const auto& f : form->fields) {
+        if (f.sensitive) {
+            payload.erase(f.name);
+            continue;
+        }
+        if (f.type == core::FieldType::Repeat && payload.contains(f.name) && payload[f.name].is_array())
+            for (auto& row : payload[f.name])
+                if (row.is_object())
+                    for (const auto& c : f.fields)
+                        if (c.sensitive) row.erase(c.name);
+    }
+    return payload;
+}
+
+std::string csvQuote(const std::string& s) {
+    if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+    std::string q = "\"";
+    for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return q + "\"";
+}
+
+std::string csvCell(const json& v) {
+    if (v.is_null()) return "";
+    if (v.is_string()) {
+        std::string s = v.get<std::string>();
+        // A cell a spreadsheet would run as a formula is kept as text.
+        if (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t'))
+            s = "'" + s;
+        return csvQuote(s);
+    }
+    if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+    return csvQuote(v.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+// Every report that matches, oldest first (the store pages by HQ sequence).
+std::vector<storage::hq::Report> allReports(HqStore& s, const std::string& unit, const std::string& form) {
+    std::vector<storage::hq::Report> out;
+    storage::hq::ReportFilter f;
+    f.unitId = unit;
+    f.formId = form;
+    f.limit = 1000;
+    while (true) {
+        auto page = check(s.reports(f));
+        if (page.empty()) break;
+        f.afterSeq = page.back().hqSeq;
+        const bool last = page.size() < static_cast<std::size_t>(f.limit);
+        for (auto& r : page) out.push_back(std::move(r));
+        if (last) break;
+    }
+    return out;
+}
+
+// [SECTION] commands: init, serve
+
+sync::HqIdentity initialise(const Options& o, std::ostream& err, bool mustBeNew) {
+    DataPaths paths(o.data);
+    auto state = identityState(paths);
+    if (state == IdentityState::Complete) {
+        if (mustBeNew) fail(kExitState, o.data + " holds an HQ already; nothing was changed");
+        return check(loadIdentity(o.data));
+    }
+    if (state == IdentityState::Partial) {
+        std::string missing;
+        std::error_code ec;
+        for (const auto& f : paths.identityFiles())
+            if (!fs::exists(f, ec)) missing += (missing.empty() ? "" : ", ") + f;
+        fail(kExitStorage, o.data + " holds part of an HQ identity (missing: " + missing +
+                               "); restore the missing files from a backup, or start from an empty folder");
+    }
+    auto id = check(createIdentity(o.data));
+    auto store = check(storage::hq::openHqStore(storeLocation(o)));
+    (void)check(store->epoch());
+    if (!mustBeNew) err << "outpost-hq: initialised a new HQ (" << id.hqId << ") in " << o.data << "\n";
+    return id;
+}
+
+void cmdInit(const Options& o, std::ostream& out, std::ostream& err) {
+    auto id = initialise(o, err, true);
+    out << "initialised HQ " << id.hqId << " in " << o.data << "\n"
+        << "TLS pin " << id.tlsPin << "\n";
+}
+
+std::pair<std::string, int> parseListen(const std::string& listen) {
+    auto colon = listen.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 >= listen.size())
+        fail(kExitInput, "--listen must be HOST:PORT (for example 127.0.0.1:8443), not '" + listen + "'");
+    std::string host = listen.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    int port = -1;
+    try {
+        std::size_t used = 0;
+        port = std::stoi(listen.substr(colon + 1), &used);
+        if (used != listen.size() - colon - 1) port = -1;
+    } catch (const std::exception&) {
+        port = -1;
+    }
+    if (port < 0 || port > 65535)
+        fail(kExitInput, "--listen: the port must be 0 to 65535, not in '" + listen + "'");
+    return {host, port};
+}
+
+void cmdServe(const Options& o, std::ostream& out, std::ostream& err) {
+    auto [host, port] = parseListen(o.listen);
+    auto identity = initialise(o, err, false);
+    {
+        // Fail at once, with the store's own words, when the store cannot be opened.
+        auto store = check(storage::hq::openHqStore(storeLocation(o)));
+        (void)check(store->epoch());
+    }
+    const std::string location = storeLocation(o);
+    sync::HqService service([location] { return storage::hq::openHqStore(location); }, identity);
+    DataPaths paths(o.data);
+    sync::HqHttpOptions ho;
+    ho.host = host;
+    ho.port = port;
+    ho.threads = o.threads;
+    ho.insecureHttp = o.insecureHttp;
+    ho.certFile = paths.tlsCert;
+    ho.keyFile = paths.tlsKey;
+    ho.logRequests = o.logRequests;
+    sync::HqHttpServer server(service, ho);
+
+    // SIGINT and SIGTERM are taken by one waiting thread (blocked everywhere else, including the
+    // server's pool, which inherits this mask): it stops the server, which finishes what it is doing.
+    sigset_t stopSignals;
+    sigemptyset(&stopSignals);
+    sigaddset(&stopSignals, SIGINT);
+    sigaddset(&stopSignals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+
+    const int bound = check(server.bind());
+    std::thread waiter([&] {
+        int sig = 0;
+        sigwait(&stopSignals, &sig);
+        server.stop();
+    });
+    if (o.insecureHttp)
+        err << "outpost-hq: WARNING: plain HTTP for development; devices' data and keys cross the network in "
+               "the clear\n";
+    out << "outpost-hq listening on " << (o.insecureHttp ? "http" : "https") << "://" << host << ":" << bound
+        << " pin " << identity.tlsPin << std::endl;
+    auto ran = server.run();
+    // Wakes the waiter when the server ended by itself.
+    pthread_kill(waiter.native_handle(), SIGTERM);
+    waiter.join();
+    check(ran);
+    err << "outpost-hq: stopped\n";
+}
+
+// [SECTION] commands: devices and enrollment
+
+void cmdEnroll(const Options& o, std::ostream& out, std::ostream& err) {
+    auto identity = check(loadIdentity(o.data));
+    auto store = openStore(o);
+    auto catalog = loadCatalog(*store);
+    if (!catalog.reference->row("units", o.unit))
+        fail(kExitNotFound, "unknown unit '" + o.unit + "': it is not in HQ's reference data" +
+                                (catalog.referencePushed ? "" : " (the built-in demo data)"));
+    auto code = sync::EnrollmentCode::generate(identity.tlsPin);
+    const std::string expires = utcInDays(o.expiresDays);
+    check(store->addEnrollment(code.secretHash(), o.unit, expires));
+    out << code.text() << "\n";
+    err << "outpost-hq: one-time enrollment code for unit " << o.unit << ", valid until " << expires
+        << "; give it to the unit by a trusted channel\n";
+}
+
+void cmdRevoke(const Options& o, std::ostream& out) {
+    auto store = openStore(o);
+    check(store->revoke(o.device));
+    out << "device " << o.device << " revoked: HQ refuses its requests from now on\n";
+}
+
+void cmdDevices(const Options& o, std::ostream& out) {
+    auto store = openStore(o);
+    auto devices = check(store->devices());
+    if (o.format == "json") {
+        json arr = json::array();
+        for (const auto& d : devices)
+            arr.push_back({{"id", d.id},
+                           {"unit", d.unitId},
+                           {"name", d.name},
+                           {"public_key", d.publicKey},
+                           {"enrolled_utc", d.enrolledUtc},
+                           {"revoked", d.revoked}});
+        out << arr.dump(2) << "\n";
+        return;
+    }
+    for (const auto& d : devices)
+        out << std::left << std::setw(40) << d.id << std::setw(22) << d.unitId << std::setw(26)
+            << d.enrolledUtc << (d.revoked ? "revoked  " : "active   ") << d.name << "\n";
+    out << devices.size() << " device(s)\n";
+}
+
+// [SECTION] commands: forms and reference data
+
+void cmdFormsPush(const Options& o, std::ostream& out) {
+    json def = readJsonFile(o.file);
+    auto store = openStore(o);
+    auto catalog = loadCatalog(*store);
+    auto parsed = core::parseFormDef(def, *catalog.reference);
+    if (!parsed)
+        fail(kExitInput,
+             o.file + " is not a valid form definition; nothing was pushed:\n" + parsed.error().message);
+    const auto& form = parsed.value();
+    if (auto known = catalog.forms.find(form.id, form.version)) {
+        if (known->source == def) {
+            out << "form " << form.id << " v" << form.version << " is already at HQ; nothing changed\n";
+            return;
+        }
+        fail(kExitState, "HQ already has form " + form.id + " v" + std::to_string(form.version) +
+                             " with other content; give the changed form a new version");
+    }
+    if (auto latest = catalog.forms.latest(form.id); latest && latest->version > form.version)
+        fail(kExitState, "HQ already has form " + form.id + " v" + std::to_string(latest->version) +
+                             ", newer than v" + std::to_string(form.version));
+    check(store->putForm(form.id, form.version, def, utcNow()));
+    out << "form " << form.id << " v" << form.version << " pushed; devices get it at their next sync\n";
+}
+
+void cmdReferencePush(const Options& o, std::ostream& out, std::ostream& err) {
+    json doc = readJsonFile(o.file);
+    auto reference = core::ReferenceData::fromJson(doc);
+    if (!reference)
+        fail(kExitInput,
+             o.file + " is not valid reference data; nothing was pushed:\n" + reference.error().message);
+    auto store = openStore(o);
+    if (auto current = check(store->reference()); current && *current == doc) {
+        out << "this reference data is already HQ's; nothing changed\n";
+        return;
+    }
+    // The newest version of every form HQ knows must still load against the new data, or devices
+    // would be left with forms they cannot open.
+    auto before = loadCatalog(*store);
+    auto after = loadCatalog(*store, &reference.value());
+    std::string broken;
+    for (const auto& f : before.forms.latestAll()) {
+        if (after.forms.find(f->id, f->version)) continue;
+        auto why = core::parseFormDef(f->source, reference.value());
+        broken +=
+            "\n  " + f->id + " v" + std::to_string(f->version) + ": " + (why ? "" : why.error().message);
+    }
+    if (!broken.empty())
+        fail(kExitInput, o.file + " would break forms HQ uses; nothing was pushed:" + broken);
+    for (const auto& u : before.reference->table("units"))
+        if (u.is_object() && u.contains("id") && u["id"].is_string() &&
+            !reference.value().row("units", u["id"].get<std::string>()))
+            err << "outpost-hq: note: unit " << u["id"].get<std::string>()
+                << " is no longer in the reference data\n";
+    check(store->putReference(doc, utcNow()));
+    out << "reference data pushed (" << reference.value().table("units").size()
+        << " units); devices get it at their next sync\n";
+}
+
+// [SECTION] commands: reports and conflicts
+
+void cmdReportsList(const Options& o, std::ostream& out) {
+    auto store = openStore(o);
+    auto reports = allReports(*store, o.unit, o.form);
+    if (o.format == "json") {
+        json arr = json::array();
+        for (const auto& r : reports) arr.push_back(reportMeta(r));
+        out << arr.dump(2) << "\n";
+        return;
+    }
+    for (const auto& r : reports)
+        out << std::left << std::setw(8) << r.hqSeq << std::setw(38) << r.recordId << std::setw(5)
+            << ("r" + std::to_string(r.revision)) << std::setw(18)
+            << (r.formId + " v" + std::to_string(r.formVersion)) << std::setw(22) << r.unitId << std::setw(10)
+            << r.reviewStatus << r.receivedUtc << "\n";
+    out << reports.size() << " report(s)\n";
+}
+
+void cmdReportsShow(const Options& o, std::ostream& out) {
+    auto store = openStore(o);
+    auto report = check(store->report(o.id, o.revision > 0 ? std::optional<int>(o.revision) : std::nullopt));
+    if (!report)
+        fail(kExitNotFound,
+             "HQ holds no report " + o.id + (o.revision > 0 ? " r" + std::to_string(o.revision) : ""));
+    out << json{{"report", reportMeta(*report)}, {"payload", payloadOf(*report)}}.dump(2) << "\n";
+}
+
+void cmdReportsExport(const Options& o, std::ostream& out) {
+    auto store = openStore(o);
+    auto catalog = loadCatalog(*store);
+    if (!o.form.empty() && !catalog.forms.latest(o.form))
+        fail(kExitNotFound, "unknown form '" + o.form + "'");
+    auto reports = allReports(*store, o.unit, o.form);
+
+    std::ofstream file;
+    std::ostream* dst = &out;
+    const std::string partial = o.outPath + ".partial";
+    if (!o.outPath.empty()) {
+        file.open(partial, std::ios::binary | std::ios::trunc);
+        if (!file) fail(kExitInput, "cannot write " + o.outPath);
+        dst = &file;
+    }
+    const std::vector<std::string> metaColumns = {
+        "hq_seq", "record_id", "revision",    "form",          "form_version", "unit",
+        "author", "device",    "created_utc", "finalized_utc", "received_utc", "review_status"};
+    const std::set<std::string> metaNames(metaColumns.begin(), metaColumns.end());
+
+    if (o.format == "json") {
+        json arr = json::array();
+        for (const auto& r : reports) {
+            auto form = catalog.forms.find(r.formId, r.formVersion);
+            arr.push_back(
+                {{"report", reportMeta(r)}, {"payload", withoutSensitive(form.get(), payloadOf(r))}});
+        }
+        *dst << arr.dump(2) << "\n";
+    } else {
+        // The payload columns: each form's fields in its own order, first seen first; values that a
+        // form does not describe come after, by name. The unit field is the unit column already.
+        std::vector<std::string> columns;
+        std::set<std::string> seen;
+        std::vector<json> payloads;
+        payloads.reserve(reports.size());
+        for (const auto& r : reports) {
+            auto form = catalog.forms.find(r.formId, r.formVersion);
+            json p = withoutSensitive(form.get(), payloadOf(r));
+            if (form) {
+                if (!form->unitField.empty()) p.erase(form->unitField);
+                for (const auto& f : form->fields)
+                    if (f.hasValue() && !f.sensitive && f.name != form->unitField &&
+                        seen.insert(f.name).second)
+                        columns.push_back(f.name);
+            }
+            for (auto it = p.begin(); it != p.end(); ++it)
+                if (seen.insert(it.key()).second) columns.push_back(it.key());
+            payloads.push_back(std::move(p));
+        }
+        std::string header;
+        for (const auto& c : metaColumns) header += (header.empty() ? "" : ",") + c;
+        // A payload field named like a report column is told apart by a prefix.
+        for (const auto& c : columns) header += "," + csvQuote(metaNames.count(c) ? "payload." + c : c);
+        *dst << header << "\r\n";
+        for (std::size_t i = 0; i < reports.size(); ++i) {
+            const auto& r = reports[i];
+            *dst << r.hqSeq << "," << csvCell(r.recordId) << "," << r.revision << "," << csvCell(r.formId)
+                 << "," << r.formVersion << "," << csvCell(r.unitId) << "," << csvCell(r.author) << ","
+                 << csvCell(r.deviceId) << "," << csvCell(r.createdUtc) << "," << csvCell(r.finalizedUtc)
+                 << "," << csvCell(r.receivedUtc) << "," << csvCell(r.reviewStatus);
+            for (const auto& c : columns) {
+                auto it = payloads[i].find(c);
+                *dst << "," << (it == payloads[i].end() ? std::string() : csvCell(*it));
+            }
+            *dst << "\r\n";
+        }
+    }
+    dst->flush();
+    if (!dst->good()) {
+        if (!o.outPath.empty()) {
+            file.close();
+            std::error_code ec;
+            fs::remove(partial, ec);
+        }
+        fail(kExitStorage, "writing the export failed (disk full?)");
+    }
+    if (!o.outPath.empty()) {
+        file.close();
+        std::error_code ec;
+        fs::rename(partial, o.outPath, ec);
+        if (ec) fail(kExitStorage, "cannot write " + o.outPath + ": " + ec.message());
+    }
+}
+
+void cmdReportsReview(const Options& o, std::ostream& out) {
+    auto store = openStore(o);
+    if (o.status == "returned" && o.comment.empty())
+        fail(kExitInput, "a returned report needs a --comment telling the unit what to amend");
+    auto entry = check(store->review(o.id, o.revision, o.status, o.comment, o.by, utcNow()));
+    out << o.id << " r" << o.revision << " " << o.status << "; the unit sees it at its next sync (feed "
+        << entry.seq << ")\n";
+}
+
+void cmdConflicts(const Options& o, std::ostream& out) {
+    auto store = openStore(o);
+    auto conflicts = check(store->conflicts());
+    if (o.format == "json") {
+        json arr = json::array();
+        for (const auto& c : conflicts) {
+            auto other = json::parse(c.canonical, nullptr, false);
+            arr.push_back({{"id", c.id},
+                           {"record_id", c.recordId},
+                           {"revision", c.revision},
+                           {"device", c.deviceId},
+                           {"hash", c.hash},
+                           {"kept_hash", c.keptHash},
+                           {"received_utc", c.receivedUtc},
+                           {"envelope", other.is_discarded() ? json(c.canonical) : other}});
+        }
+        out << arr.dump(2) << "\n";
+        return;
+    }
+    for (const auto& c : conflicts)
+        out << std::left << std::setw(6) << c.id << std::setw(38) << c.recordId << std::setw(5)
+            << ("r" + std::to_string(c.revision)) << std::setw(40) << c.deviceId << c.receivedUtc
+            << "  other bytes " << c.hash.substr(0, 12) << ", kept " << c.keptHash.substr(0, 12) << "\n";
+    out << conflicts.size() << " conflict(s)\n";
+}
+
+// [SECTION] commands: verify, backup, restore
+
+void cmdVerify(const Options& o, std::ostream& out) {
+    std::vector<std::string> problems;
+    auto identity = loadIdentity(o.data);
+    if (!identity) {
+        if (identity.error().code == ErrorCode::NotFound) fail(identity.error());
+        problems.push_back(identity.error().message);
+    } else if (!sync::verify(identity.value().signing.publicKey, "outpost-hq verify",
+                             sync::sign(identity.value().signing.secretKey, "outpost-hq verify"))) {
+        problems.push_back("the receipt-signing key in " + DataPaths(o.data).signingKey + " does not verify");
+    }
+    auto store = openStore(o);
+    for (auto& p : check(store->verify())) problems.push_back(std::move(p));
+    auto count = check(store->reportCount());
+    if (problems.empty()) {
+        out << "ok: HQ's identity and store are sound; " << count << " report(s)\n";
+        return;
+    }
+    for (const auto& p : problems) out << "problem: " << p << "\n";
+    fail(kExitStorage, std::to_string(problems.size()) + " problem(s) found");
+}
+
+void copyIdentityFiles(const DataPaths& from, const DataPaths& to, bool overwrite) {
+    for (const auto& src : from.identityFiles()) {
+        std::error_code ec;
+        if (!fs::exists(src, ec)) continue;
+        fs::path dst = fs::path(to.dir) / fs::path(src).filename();
+        if (!overwrite && fs::exists(dst, ec)) continue;
+        std::ifstream in(src, std::ios::binary);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        if (!in) fail(kExitStorage, "cannot read " + src);
+        struct stat st {};
+        unsigned mode = ::stat(src.c_str(), &st) == 0 ? (st.st_mode & 0777u) : 0600u;
+        try {
+            writeFileAtomically(dst.string(), ss.str(), mode);
+        } catch (const Failure& f) {
+            fail(f.error());
+        }
+    }
+}
+
+void cmdBackup(const Options& o, std::ostream& out) {
+    if (isPostgres(storeLocation(o)))
+        fail(kExitInput,
+             "backup copies an SQLite store; back up a PostgreSQL store with pg_dump (and keep a copy of "
+             "the data folder's key and certificate files)");
+    (void)check(loadIdentity(o.data));
+    std::error_code ec;
+    if (fs::exists(fs::path(o.outPath) / "hq.db", ec))
+        fail(kExitState, o.outPath + " holds a backup already; choose an empty folder");
+    fs::create_directories(o.outPath, ec);
+    if (ec) fail(kExitStorage, "cannot create " + o.outPath + ": " + ec.message());
+    ::chmod(o.outPath.c_str(), 0700);
+    check(storage::hq::backupSqliteHqStore(o.data, (fs::path(o.outPath) / "hq.db").string()));
+    // The identity travels with the data: devices pin the TLS key and check receipts with the signing key.
+    copyIdentityFiles(DataPaths(o.data), DataPaths(o.outPath), true);
+    out << "backup written to " << o.outPath << " (the store, HQ's keys and certificate: keep it safe)\n";
+}
+
+void cmdRestore(const Options& o, std::ostream& out, std::ostream& err) {
+    if (!o.db.empty())
+        fail(kExitInput, "restore replaces an SQLite store; restore a PostgreSQL store with pg_restore");
+    const std::string backupFile = (fs::path(o.from) / "hq.db").string();
+    auto problems = check(storage::hq::checkSqliteFile(backupFile));
+    if (!problems.empty())
+        fail(kExitStorage, backupFile + " is damaged; nothing was restored: " + problems.front());
+    std::error_code ec;
+    fs::create_directories(o.data, ec);
+    if (ec) fail(kExitStorage, "cannot create " + o.data + ": " + ec.message());
+    ::chmod(o.data.c_str(), 0700);
+    // A new machine gets the backup's identity; an existing HQ keeps its own (devices pin it).
+    copyIdentityFiles(DataPaths(o.from), DataPaths(o.data), false);
+    (void)check(loadIdentity(o.data));
+
+    const std::string target = storage::hq::sqliteHqStoreFile(o.data);
+    const std::string incoming = target + ".restoring";
+    {
+        std::ifstream in(backupFile, std::ios::binary);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        if (!in) fail(kExitStorage, "cannot read " + backupFile);
+        try {
+            writeFileAtomically(incoming, ss.str(), 0600);
+        } catch (const Failure& f) {
+            fail(f.error());
+        }
+    }
+    // The store being replaced is kept beside it, with its journal files, for a person to inspect.
+    std::string stamp = utcNow();
+    for (char& c : stamp)
+        if (c == ':' || c == '.') c = '-';
+    bool keptOld = false;
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+        std::string from = target + suffix;
+        if (!fs::exists(from, ec)) continue;
+        fs::rename(from, target + ".before-restore-" + stamp + suffix, ec);
+        if (ec)
+            fail(kExitStorage, "cannot move " + from + " aside: " + ec.message() + "; nothing was restored");
+        keptOld = true;
+    }
+    fs::rename(incoming, target, ec);
+    if (ec) fail(kExitStorage, "cannot put the backup in place: " + ec.message());
+    auto store = check(storage::hq::openHqStore(o.data));
+    auto epoch = check(store->rotateEpoch());
+    auto after = check(store->verify());
+    for (const auto& p : after) err << "outpost-hq: problem after restore: " << p << "\n";
+    out << "restored " << backupFile << " into " << o.data << "; new epoch " << epoch
+        << ": devices resync at their next connection\n";
+    if (keptOld) out << "the previous store is kept as " << target << ".before-restore-" << stamp << "\n";
+    if (!after.empty())
+        fail(kExitStorage, std::to_string(after.size()) + " problem(s) in the restored store");
+}
+
+}  // namespace
+
+// [SECTION] runHqCli
+int runHqCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
+    CLI::App app{"outpost-hq - Outpost's HQ server and its administration", "outpost-hq"};
+    app.require_subcommand(1);
+    Options o;
+    std::function<void()> action;
+    auto on = [&](CLI::App* sub, std::function<void()> f) { sub->callback([&action, f] { action = f; }); };
+    // Every command names the data folder, and the database when it is PostgreSQL.
+    auto storeOptions = [&](CLI::App* sub) {
+        sub->add_option("--data", o.data, "HQ's data folder (keys, certificate, and the SQLite store)")
+            ->required();
+        sub->add_option("--db", o.db, "the PostgreSQL store (postgresql://...) instead of DATA/hq.db")
+            ->check([](const std::string& v) {
+                return isPostgres(v) ? std::string() : std::string("--db takes a postgresql:// URI");
+            });
+    };
+    const std::vector<std::string> tableOrJson = {"table", "json"};
+
+    auto* init = app.add_subcommand("init", "create a new HQ: identity, signing key, TLS certificate, store");
+    storeOptions(init);
+    on(init, [&] { cmdInit(o, out, err); });
+
+    auto* serve =
+        app.add_subcommand("serve", "serve the sync protocol over HTTPS (initialises on first run)");
+    storeOptions(serve);
+    serve->add_option("--listen", o.listen, "HOST:PORT to listen on (port 0: any free port)")->required();
+    serve->add_option("--threads", o.threads, "request threads (default 8)")->check(CLI::Range(1, 256));
+    serve->add_flag("--insecure-http-for-development", o.insecureHttp,
+                    "plain HTTP, no TLS: development only");
+    serve->add_flag("--log-requests", o.logRequests, "one line per request on stderr");
+    on(serve, [&] { cmdServe(o, out, err); });
+
+    auto* enroll = app.add_subcommand("enroll", "print a one-time enrollment code for a unit's laptop");
+    storeOptions(enroll);
+    enroll->add_option("--unit", o.unit, "the unit (from the reference data)")->required();
+    enroll->add_option("--expires-days", o.expiresDays, "days the code stays valid (default 7)")
+        ->check(CLI::Range(1, 365));
+    on(enroll, [&] { cmdEnroll(o, out, err); });
+
+    auto* revoke = app.add_subcommand("revoke", "refuse every further request of a device");
+    storeOptions(revoke);
+    revoke->add_option("--device", o.device, "device id")->required();
+    on(revoke, [&] { cmdRevoke(o, out); });
+
+    auto* devices = app.add_subcommand("devices", "list enrolled devices");
+    storeOptions(devices);
+    devices->add_option("--format", o.format, "table (default) or json")->check(CLI::IsMember(tableOrJson));
+    on(devices, [&] { cmdDevices(o, out); });
+
+    auto* forms = app.add_subcommand("forms", "form definitions HQ sends to devices");
+    forms->require_subcommand(1);
+    auto* formsPush = forms->add_subcommand("push", "check a form definition and send it to every unit");
+    storeOptions(formsPush);
+    formsPush->add_option("file", o.file, "the form definition (JSON)")->required();
+    on(formsPush, [&] { cmdFormsPush(o, out); });
+
+    auto* reference = app.add_subcommand("reference", "reference data HQ sends to devices");
+    reference->require_subcommand(1);
+    auto* refPush = reference->add_subcommand("push", "check reference data and send it to every unit");
+    storeOptions(refPush);
+    refPush->add_option("file", o.file, "the reference document (JSON)")->required();
+    on(refPush, [&] { cmdReferencePush(o, out, err); });
+
+    auto* reports = app.add_subcommand("reports", "reports received from the field");
+    reports->require_subcommand(1);
+    auto* rl = reports->add_subcommand("list", "list reports in HQ's order");
+    storeOptions(rl);
+    rl->add_option("--unit", o.unit, "only this unit");
+    rl->add_option("--form", o.form, "only this form");
+    rl->add_option("--format", o.format, "table (default) or json")->check(CLI::IsMember(tableOrJson));
+    on(rl, [&] { cmdReportsList(o, out); });
+    auto* rs = reports->add_subcommand("show", "print one report (the latest revision by default)");
+    storeOptions(rs);
+    rs->add_option("id", o.id, "record id")->required();
+    rs->add_option("--revision", o.revision, "revision")->check(CLI::Range(1, 1000000));
+    on(rs, [&] { cmdReportsShow(o, out); });
+    auto* rx =
+        reports->add_subcommand("export", "export reports as CSV or JSON (sensitive fields are left out)");
+    storeOptions(rx);
+    rx->add_option("--format", o.format, "csv or json")->required()->check(CLI::IsMember({"csv", "json"}));
+    rx->add_option("--form", o.form, "only this form");
+    rx->add_option("--unit", o.unit, "only this unit");
+    rx->add_option("--out", o.outPath, "write to this file instead of stdout");
+    on(rx, [&] { cmdReportsExport(o, out); });
+    auto* rr = reports->add_subcommand("review", "accept a report, or return it to the unit with a comment");
+    storeOptions(rr);
+    rr->add_option("id", o.id, "record id")->required();
+    rr->add_option("--revision", o.revision, "revision")->required()->check(CLI::Range(1, 1000000));
+    rr->add_option("--status", o.status, "accepted or returned")
+        ->required()
+        ->check(CLI::IsMember({"accepted", "returned"}));
+    rr->add_option("--comment", o.comment, "what the unit should know or amend");
+    rr->add_option("--by", o.by, "who reviewed it")->required();
+    on(rr, [&] { cmdReportsReview(o, out); });
+
+    auto* conflicts = app.add_subcommand("conflicts", "revisions received twice with different content");
+    storeOptions(conflicts);
+    conflicts->add_option("--format", o.format, "table (default) or json")->check(CLI::IsMember(tableOrJson));
+    on(conflicts, [&] { cmdConflicts(o, out); });
+
+    auto* verify = app.add_subcommand("verify", "check HQ's identity files and store; exit 5 on problems");
+    storeOptions(verify);
+    on(verify, [&] { cmdVerify(o, out); });
+
+    auto* backup =
+        app.add_subcommand("backup", "write a consistent copy of the store and HQ's keys to a folder");
+    storeOptions(backup);
+    backup->add_option("--out", o.outPath, "an empty or new folder")->required();
+    on(backup, [&] { cmdBackup(o, out); });
+
+    auto* restore = app.add_subcommand(
+        "restore", "put a backup in place (stop the server first); devices resync through the new epoch");
+    storeOptions(restore);
+    restore->add_option("--from", o.from, "a folder written by 'outpost-hq backup'")->required();
+    on(restore, [&] { cmdRestore(o, out, err); });
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp&) {
+        out << app.help();
+        return kExitOk;
+    } catch (const CLI::CallForAllHelp&) {
+        out << app.help("", CLI::AppFormatMode::All);
+        return kExitOk;
+    } catch (const CLI::ParseError& e) {
+        err << "outpost-hq: " << e.what() << "\n(run 'outpost-hq --help' for the commands)\n";
+        return kExitInput;
+    }
+    if (!action) {
+        err << "outpost-hq: no command given\n";
+        return kExitInput;
+    }
+    try {
+        action();
+        return kExitOk;
+    } catch (const CliFailure& f) {
+        err << "outpost-hq: " << f.message << "\n";
+        return f.code;
+    } catch (const Failure& f) {
+        err << "outpost-hq: " << f.error().message << "\n";
+        return exitFor(f.error());
+    } catch (const std::exception& e) {
+        err << "outpost-hq: internal error: " << e.what() << "\n";
+        return kExitOther;
+    }
+}
+
+}  // namespace outpost::hq

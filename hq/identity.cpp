@@ -1,0 +1,154 @@
+// HQ's identity files: creation (once) and loading.
+#include "hq/identity.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/uuid.hpp"
+#include "sync/tls.hpp"
+
+namespace outpost::hq {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+ErrorCode errnoCode(int err) {
+    return err == ENOSPC || err == EDQUOT ? ErrorCode::DiskFull : ErrorCode::Io;
+}
+
+[[noreturn]] void ioFail(int err, const std::string& what) {
+    throw Failure(ErrorDomain::Storage, errnoCode(err), what + ": " + std::strerror(err));
+}
+
+std::string readSmallFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt, "cannot read " + path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string s = ss.str();
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+    return s;
+}
+
+}  // namespace
+
+DataPaths::DataPaths(const std::string& dataDir)
+    : dir(dataDir),
+      hqId((fs::path(dataDir) / "hq-id").string()),
+      signingKey((fs::path(dataDir) / "hq-signing.key").string()),
+      tlsCert((fs::path(dataDir) / "tls-cert.pem").string()),
+      tlsKey((fs::path(dataDir) / "tls-key.pem").string()) {}
+
+std::vector<std::string> DataPaths::identityFiles() const {
+    return {hqId, signingKey, tlsKey, tlsCert};
+}
+
+IdentityState identityState(const DataPaths& paths) {
+    std::size_t present = 0;
+    std::error_code ec;
+    for (const auto& f : paths.identityFiles()) present += fs::exists(f, ec) ? 1 : 0;
+    if (present == 0) return IdentityState::Missing;
+    return present == paths.identityFiles().size() ? IdentityState::Complete : IdentityState::Partial;
+}
+
+void writeFileAtomically(const std::string& path, const std::string& bytes, unsigned mode) {
+    const std::string tmp = path + ".tmp";
+    ::unlink(tmp.c_str());
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
+    if (fd < 0) ioFail(errno, "cannot create " + tmp);
+    auto bail = [&](int err) {
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        ioFail(err, "cannot write " + path);
+    };
+    if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) bail(errno);
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            bail(errno);
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd) != 0) bail(errno);
+    if (::close(fd) != 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        ioFail(err, "cannot write " + path);
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        ioFail(err, "cannot rename " + tmp);
+    }
+}
+
+Result<sync::HqIdentity> createIdentity(const std::string& dataDir) {
+    return tryCatch([&] {
+        DataPaths p(dataDir);
+        std::error_code ec;
+        fs::create_directories(dataDir, ec);
+        if (ec)
+            throw Failure(ErrorDomain::Storage, ErrorCode::Io,
+                          "cannot create " + dataDir + ": " + ec.message());
+        ::chmod(dataDir.c_str(), 0700);
+        for (const auto& f : p.identityFiles())
+            if (fs::exists(f, ec))
+                throw Failure(ErrorDomain::State, ErrorCode::Conflict,
+                              f + " exists already: HQ's identity is never replaced (devices pin it)");
+        sync::HqIdentity id;
+        id.hqId = "hq-" + core::newUuidV7();
+        id.signing = sync::SigningKeyPair::generate();
+        std::string keyText = sync::base64Encode(id.signing.secretKey) + "\n";
+        writeFileAtomically(p.hqId, id.hqId + "\n", 0644);
+        writeFileAtomically(p.signingKey, keyText, 0600);
+        std::fill(keyText.begin(), keyText.end(), '\0');
+        sync::makeSelfSignedCertificate(p.tlsCert, p.tlsKey).value();
+        id.tlsPin = sync::certificatePin(p.tlsCert).value();
+        return id;
+    });
+}
+
+Result<sync::HqIdentity> loadIdentity(const std::string& dataDir) {
+    return tryCatch([&] {
+        DataPaths p(dataDir);
+        auto state = identityState(p);
+        if (state == IdentityState::Missing)
+            throw Failure(
+                ErrorDomain::NotFound, ErrorCode::NotFound,
+                dataDir + " is not an HQ data folder (run 'outpost-hq init --data " + dataDir + "')");
+        std::error_code ec;
+        for (const auto& f : p.identityFiles())
+            if (!fs::exists(f, ec))
+                throw Failure(
+                    ErrorDomain::Storage, ErrorCode::Corrupt,
+                    f + " is missing: restore it from a backup (a new one would cut off every device)");
+        sync::HqIdentity id;
+        id.hqId = readSmallFile(p.hqId);
+        if (id.hqId.empty()) throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt, p.hqId + " is empty");
+        std::string keyText = readSmallFile(p.signingKey);
+        auto secret = sync::base64Decode(keyText);
+        std::fill(keyText.begin(), keyText.end(), '\0');
+        if (!secret || secret->size() != 64)
+            throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt,
+                          p.signingKey + " is not an Ed25519 secret key");
+        id.signing.secretKey = *secret;
+        // libsodium's secret key carries the public key in its second half.
+        id.signing.publicKey.assign(secret->begin() + 32, secret->end());
+        auto pin = sync::certificatePin(p.tlsCert);
+        if (!pin) throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt, pin.error().message);
+        id.tlsPin = pin.value();
+        return id;
+    });
+}
+
+}  // namespace outpost::hq

@@ -1,0 +1,40 @@
+// HQ's data folder: its id, its receipt-signing key and its TLS certificate, made once and kept.
+//
+// Devices pin the TLS key and verify receipts with the signing key from their enrollment, so losing
+// or replacing either cuts every enrolled device off: these files belong in every backup.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "sync/hq_service.hpp"
+
+namespace outpost::hq {
+
+struct DataPaths {
+    explicit DataPaths(const std::string& dataDir);
+    std::string dir;
+    std::string hqId;        // DIR/hq-id: the id HQ gives itself (text)
+    std::string signingKey;  // DIR/hq-signing.key: Ed25519 secret key, base64 (mode 0600)
+    std::string tlsCert;     // DIR/tls-cert.pem
+    std::string tlsKey;      // DIR/tls-key.pem (mode 0600)
+    // The identity files, in the order they are made.
+    std::vector<std::string> identityFiles() const;
+};
+
+enum class IdentityState { Missing, Partial, Complete };
+IdentityState identityState(const DataPaths& paths);
+
+// Makes the folder (mode 0700) and a new identity in it. Conflict when any identity file exists
+// already (an identity is never replaced silently); Storage errors when a file cannot be written.
+Result<sync::HqIdentity> createIdentity(const std::string& dataDir);
+
+// Reads the identity. NotFound when the folder was never initialised; Corrupt when a file is
+// missing or unreadable (naming it).
+Result<sync::HqIdentity> loadIdentity(const std::string& dataDir);
+
+// Writes bytes to path through a temporary file with the given mode, flushed, then renamed.
+void writeFileAtomically(const std::string& path, const std::string& bytes, unsigned mode);
+
+}  // namespace outpost::hq

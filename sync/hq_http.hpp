@@ -1,0 +1,59 @@
+// HQ's HTTPS server (cpp-httplib): hands every request to HqService and writes its answer back.
+//
+// TLS with HQ's self-signed certificate (sync/tls.hpp); plain HTTP only when the operator asks for
+// it explicitly (--insecure-http-for-development). Requests are handled on a pool of threads; the
+// service keeps one store per thread.
+#pragma once
+
+#include <ctime>
+#include <memory>
+#include <string>
+
+#include "core/error.hpp"
+#include "sync/hq_service.hpp"
+
+namespace outpost::sync {
+
+struct HqHttpOptions {
+    std::string host = "127.0.0.1";
+    int port = 0;  // 0: the system picks a free port (see HqHttpServer::port())
+    int threads = 8;
+    bool insecureHttp = false;  // development only: no TLS at all
+    std::string certFile;       // PEM, required unless insecureHttp
+    std::string keyFile;        // PEM, required unless insecureHttp
+    // A field laptop sends its batches back to back on one connection; between sync passes it
+    // closes or lets the connection idle out. An idle connection holds a pool thread, so not long.
+    std::time_t keepAliveTimeoutSeconds = 15;
+    std::size_t keepAliveMaxCount = 10000;
+    // Per read or write on a socket (not for a whole body): a slow link still moves bytes in that time.
+    std::time_t readTimeoutSeconds = 60;
+    std::time_t writeTimeoutSeconds = 60;
+    bool logRequests = false;  // one line per request on stderr (5xx answers are always logged)
+};
+
+class HqHttpServer {
+public:
+    // The service must outlive the server.
+    HqHttpServer(HqService& service, HqHttpOptions options);
+    ~HqHttpServer();  // stops and waits for run() to return
+    HqHttpServer(const HqHttpServer&) = delete;
+    HqHttpServer& operator=(const HqHttpServer&) = delete;
+
+    // Loads the certificate and binds the listening socket. Returns the port actually bound.
+    // Fails with Input/BadInput for a bad certificate or address, Network when the port is taken.
+    Result<int> bind();
+    // Serves until stop() is called (from any thread). bind() must have succeeded.
+    Result<void> run();
+    // Thread-safe; run() returns soon after. Requests in progress finish first.
+    void stop();
+
+    int port() const;
+    std::string url() const;  // "https://127.0.0.1:<port>" (http:// in the development mode)
+
+    struct Impl;
+
+private:
+    std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace outpost::sync

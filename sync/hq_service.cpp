@@ -1,0 +1,689 @@
+// HQ's protocol handlers (docs/protocol.md): hello, enroll, push and pull, over any transport.
+//
+// [SECTION] errors and answers
+// [SECTION] body decoding: encodings, sizes, zstd, JSON
+// [SECTION] per-thread stores and the form catalog
+// [SECTION] authentication and resync checks
+// [SECTION] handlers
+// [SECTION] HqService
+#include "sync/hq_service.hpp"
+
+#include <zstd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <mutex>
+#include <thread>
+
+#include "core/builtin.hpp"
+#include "core/time.hpp"
+#include "core/validate.hpp"
+
+namespace outpost::sync {
+
+namespace hqs = storage::hq;
+
+std::string Request::header(const std::string& lowerName) const {
+    if (auto it = headers.find(lowerName); it != headers.end()) return it->second;
+    // Transports lower-case names; an in-process caller may not have.
+    for (const auto& [k, v] : headers)
+        if (k.size() == lowerName.size() &&
+            std::equal(k.begin(), k.end(), lowerName.begin(), [](char a, char b) {
+                return std::tolower(static_cast<unsigned char>(a)) ==
+                       std::tolower(static_cast<unsigned char>(b));
+            }))
+            return v;
+    return {};
+}
+
+// [SECTION] errors and answers
+namespace {
+
+// How long a client should wait before retrying after a 503.
+constexpr int kRetryAfterSeconds = 30;
+constexpr int kRetryAfterBusySeconds = 5;
+// A rejection reason longer than this is cut (the client shows it to a person).
+constexpr std::size_t kMaxReasonBytes = 2000;
+constexpr std::size_t kMaxDeviceNameBytes = 200;
+constexpr int kDefaultPullPage = 500;
+
+// A request that fails: becomes the documented JSON error body. Thrown inside the handlers only.
+struct HttpError {
+    int status = 500;
+    std::string code;
+    std::string message;
+    json extra = json::object();  // more members next to "error" (epoch, items, results ...)
+    int retryAfter = 0;
+};
+
+[[noreturn]] void failWith(int status, std::string code, std::string message, json extra = json::object()) {
+    throw HttpError{status, std::move(code), std::move(message), std::move(extra), 0};
+}
+
+Response jsonAnswer(int status, const json& body) {
+    Response r;
+    r.status = status;
+    r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+    return r;
+}
+
+Response errorAnswer(const HttpError& e) {
+    json body = errorBody(e.code, e.message);
+    for (auto it = e.extra.begin(); it != e.extra.end(); ++it) body[it.key()] = it.value();
+    Response r = jsonAnswer(e.status, body);
+    if (e.retryAfter > 0) r.headers["Retry-After"] = std::to_string(e.retryAfter);
+    return r;
+}
+
+bool containsNoCase(std::string_view haystack, std::string_view needle) {
+    auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(), [](char a, char b) {
+        return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+    });
+    return it != haystack.end();
+}
+
+std::string trim(std::string s) {
+    auto notSpace = [](unsigned char c) { return !std::isspace(c); };
+    s.erase(s.begin(), std::find_if(s.begin(), s.end(), notSpace));
+    s.erase(std::find_if(s.rbegin(), s.rend(), notSpace).base(), s.end());
+    return s;
+}
+
+// A push or pull answer, zstd-compressed when the client said it accepts zstd.
+Response dataAnswer(const Request& req, int status, const json& body) {
+    Response r = jsonAnswer(status, body);
+    if (containsNoCase(req.header("accept-encoding"), "zstd")) {
+        r.body = zstdCompress(r.body, 3);
+        r.headers["Content-Encoding"] = "zstd";
+    }
+    return r;
+}
+
+// [SECTION] body decoding: encodings, sizes, zstd, JSON
+
+// One zstd frame into at most maxOut bytes. Tells a body that is too big once decompressed (413)
+// from one that is damaged (400) - a "zip bomb" stops at maxOut + 1 bytes of output.
+std::string inflateBody(std::string_view frame, std::size_t maxOut) {
+    if (frame.empty()) failWith(400, "bad_encoding", "the body is empty; a zstd frame was expected");
+    unsigned long long declared = ZSTD_getFrameContentSize(frame.data(), frame.size());
+    if (declared == ZSTD_CONTENTSIZE_ERROR)
+        failWith(400, "bad_encoding", "the body is not a zstd frame (Content-Encoding: zstd)");
+    if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared > maxOut)
+        failWith(413, "too_large",
+                 "the body would be " + std::to_string(declared) + " bytes once decompressed; the limit is " +
+                     std::to_string(maxOut));
+    std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> ctx(ZSTD_createDCtx(), &ZSTD_freeDCtx);
+    if (!ctx) throw std::bad_alloc();
+    std::string out;
+    std::string chunk(ZSTD_DStreamOutSize(), '\0');
+    ZSTD_inBuffer in{frame.data(), frame.size(), 0};
+    std::size_t pending = 1;
+    while (in.pos < in.size || pending != 0) {
+        ZSTD_outBuffer ob{chunk.data(), chunk.size(), 0};
+        pending = ZSTD_decompressStream(ctx.get(), &ob, &in);
+        if (ZSTD_isError(pending))
+            failWith(400, "bad_encoding",
+                     std::string("the zstd frame is damaged: ") + ZSTD_getErrorName(pending));
+        if (out.size() + ob.pos > maxOut)
+            failWith(413, "too_large",
+                     "the body is larger than " + std::to_string(maxOut) + " bytes once decompressed");
+        out.append(chunk.data(), ob.pos);
+        // All input used, the decoder still expects more and produced nothing: the frame was cut short.
+        if (in.pos == in.size && pending != 0 && ob.pos < ob.size)
+            failWith(400, "bad_encoding", "the zstd frame is truncated");
+    }
+    return out;
+}
+
+// The request body as JSON text: the encoding checked (identity or zstd), sizes within limits.
+std::string bodyText(const Request& req, const Limits& limits) {
+    std::string enc = trim(req.header("content-encoding"));
+    std::transform(enc.begin(), enc.end(), enc.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (enc.empty() || enc == "identity") {
+        if (req.body.size() > limits.maxUncompressedBytes)
+            failWith(413, "too_large",
+                     "the body is larger than " + std::to_string(limits.maxUncompressedBytes));
+        return req.body;
+    }
+    if (enc == "zstd") return inflateBody(req.body, limits.maxUncompressedBytes);
+    failWith(415, "unsupported_encoding", "Content-Encoding '" + enc + "' is not supported; send zstd");
+}
+
+// True when the JSON text nests objects and arrays deeper than maxDepth (strings skipped).
+bool nestedDeeperThan(std::string_view text, std::size_t maxDepth) {
+    std::size_t depth = 0;
+    bool inString = false, escaped = false;
+    for (char c : text) {
+        if (inString) {
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                inString = false;
+        } else if (c == '"') {
+            inString = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > maxDepth) return true;
+        } else if ((c == '}' || c == ']') && depth > 0) {
+            --depth;
+        }
+    }
+    return false;
+}
+
+json parseBody(std::string_view text, const Limits& limits) {
+    if (nestedDeeperThan(text, limits.maxJsonDepth))
+        failWith(400, "too_deep",
+                 "the JSON is nested deeper than " + std::to_string(limits.maxJsonDepth) + " levels");
+    try {
+        return parseObject(text, limits.maxJsonDepth);
+    } catch (const Failure& f) {
+        failWith(400, "malformed", f.error().message);
+    }
+}
+
+std::string utcNow() {
+    return core::nowTimestamp().utc;
+}
+
+// "readiness v3 does not validate at HQ: a: required: ...; b: max: ..." from a validation's errors.
+std::string validationReason(const Envelope& e, const core::ValidationResult& v) {
+    std::string reason = e.formId + " v" + std::to_string(e.formVersion) + " does not validate at HQ: ";
+    bool first = true;
+    for (const auto& issue : v.issues) {
+        if (issue.warning) continue;
+        if (!first) reason += "; ";
+        reason += issue.text();
+        first = false;
+        if (reason.size() > kMaxReasonBytes) break;
+    }
+    if (reason.size() > kMaxReasonBytes) {
+        reason.resize(kMaxReasonBytes);
+        // Do not leave half a UTF-8 character at the cut.
+        while (!reason.empty() && (static_cast<unsigned char>(reason.back()) & 0xC0) == 0x80)
+            reason.pop_back();
+        if (!reason.empty() && (static_cast<unsigned char>(reason.back()) & 0x80)) reason.pop_back();
+        reason += "...";
+    }
+    return reason;
+}
+
+bool isBase64UrlNonce(const std::string& nonce) {
+    if (nonce.size() != 22) return false;
+    return std::all_of(nonce.begin(), nonce.end(),
+                       [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_'; });
+}
+
+std::optional<std::int64_t> parseInt64(std::string_view s) {
+    std::int64_t v = 0;
+    if (s.empty()) return std::nullopt;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+    return v;
+}
+
+// The value of name in a query string ("after=12&limit=500"); nullopt when absent.
+std::optional<std::string> queryValue(std::string_view query, std::string_view name) {
+    while (!query.empty()) {
+        auto amp = query.find('&');
+        std::string_view part = query.substr(0, amp);
+        auto eq = part.find('=');
+        if (part.substr(0, eq) == name)
+            return std::string(eq == std::string_view::npos ? "" : part.substr(eq + 1));
+        if (amp == std::string_view::npos) break;
+        query.remove_prefix(amp + 1);
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+// [SECTION] per-thread stores and the form catalog
+
+// What HQ validates against: its current reference data and every form version it knows. Rebuilt
+// when the store's feed head moves (every form or reference push appends to the feed), so several
+// HQ processes sharing one PostgreSQL database all see a push at their next request.
+struct Catalog {
+    std::int64_t feedHead = -1;
+    std::shared_ptr<const core::ReferenceData> reference;
+    core::FormRegistry forms;
+};
+
+struct HqService::Impl {
+    std::function<Result<std::unique_ptr<hqs::HqStore>>()> openStore;
+    HqIdentity identity;
+    Limits limits;
+
+    // One store per request-handling thread (a store is used by one thread at a time). The map only
+    // grows with the number of threads that ever handled a request, which the server bounds.
+    std::mutex storesMutex;
+    std::map<std::thread::id, std::unique_ptr<hqs::HqStore>> stores;
+
+    std::mutex catalogMutex;
+    std::shared_ptr<const Catalog> catalog;
+
+    hqs::HqStore& store();
+    void dropStore();
+    template <typename T>
+    T need(Result<T> r);
+    void need(Result<void> r);
+    [[noreturn]] void storageFailure(const Error& e);
+    std::shared_ptr<const Catalog> currentCatalog(hqs::HqStore& s);
+
+    hqs::Device authenticate(const Request& req, hqs::HqStore& s);
+    std::string checkResync(const Request& req, hqs::HqStore& s);
+
+    Response hello(const Request& req);
+    Response enroll(const Request& req);
+    Response push(const Request& req);
+    Response pull(const Request& req);
+    Response route(const Request& req);
+};
+
+hqs::HqStore& HqService::Impl::store() {
+    const auto self = std::this_thread::get_id();
+    {
+        std::lock_guard lock(storesMutex);
+        if (auto it = stores.find(self); it != stores.end() && it->second) return *it->second;
+    }
+    // Opened outside the lock: connecting to PostgreSQL may take a while.
+    auto opened = openStore();
+    if (!opened) storageFailure(opened.error());
+    std::lock_guard lock(storesMutex);
+    auto& slot = stores[self];
+    slot = std::move(opened).value();
+    return *slot;
+}
+
+// Forgets this thread's store after an I/O failure (a lost database connection, a damaged handle):
+// the next request opens a fresh one.
+void HqService::Impl::dropStore() {
+    std::unique_ptr<hqs::HqStore> gone;
+    {
+        std::lock_guard lock(storesMutex);
+        auto it = stores.find(std::this_thread::get_id());
+        if (it == stores.end()) return;
+        gone = std::move(it->second);
+        stores.erase(it);
+    }
+}
+
+void HqService::Impl::storageFailure(const Error& e) {
+    switch (e.code) {
+        case ErrorCode::DiskFull:
+        case ErrorCode::Io:
+        case ErrorCode::Busy:
+        case ErrorCode::Corrupt: {
+            if (e.code == ErrorCode::Io) dropStore();
+            HttpError h{503, "unavailable", "HQ cannot store or read data right now: " + e.message,
+                        json::object(),
+                        e.code == ErrorCode::Busy ? kRetryAfterBusySeconds : kRetryAfterSeconds};
+            throw h;
+        }
+        default:
+            failWith(500, "internal", "HQ failed: " + e.message);
+    }
+}
+
+template <typename T>
+T HqService::Impl::need(Result<T> r) {
+    if (!r) storageFailure(r.error());
+    return std::move(r).value();
+}
+
+void HqService::Impl::need(Result<void> r) {
+    if (!r) storageFailure(r.error());
+}
+
+std::shared_ptr<const Catalog> HqService::Impl::currentCatalog(hqs::HqStore& s) {
+    const auto heads = need(s.heads());
+    {
+        std::lock_guard lock(catalogMutex);
+        if (catalog && catalog->feedHead == heads.feed) return catalog;
+    }
+    auto c = std::make_shared<Catalog>();
+    c->feedHead = heads.feed;
+    if (auto doc = need(s.reference())) {
+        auto parsed = core::ReferenceData::fromJson(*doc);
+        // `reference push` checked it; a document that no longer loads falls back to the demo data.
+        if (parsed) c->reference = std::make_shared<const core::ReferenceData>(std::move(parsed).value());
+    }
+    if (!c->reference)
+        c->reference = std::shared_ptr<const core::ReferenceData>(&core::ReferenceData::demo(), [](auto*) {});
+    // Built-in forms one by one: a reference document that breaks one of them leaves the others usable.
+    for (auto source : core::builtinFormSources())
+        if (auto f = core::parseFormDefText(source, *c->reference))
+            c->forms.add(std::make_shared<const core::FormDef>(std::move(f).value()));
+    for (const auto& def : need(s.forms()))
+        if (auto f = core::parseFormDef(def, *c->reference))
+            c->forms.add(std::make_shared<const core::FormDef>(std::move(f).value()));
+    std::lock_guard lock(catalogMutex);
+    catalog = c;
+    return c;
+}
+
+// [SECTION] authentication and resync checks
+
+// The documented order: the device exists (401), is not revoked (403), the signature verifies (401),
+// the nonce is new (409).
+hqs::Device HqService::Impl::authenticate(const Request& req, hqs::HqStore& s) {
+    const std::string deviceId = req.header("outpost-device");
+    const std::string nonce = req.header("outpost-nonce");
+    const std::string signature = req.header("outpost-signature");
+    if (deviceId.empty()) failWith(401, "unknown_device", "the request names no device (Outpost-Device)");
+    if (deviceId.size() > 128) failWith(401, "unknown_device", "HQ knows no such device");
+    auto device = need(s.device(deviceId));
+    if (!device) failWith(401, "unknown_device", "HQ knows no device '" + deviceId + "'");
+    if (device->revoked) failWith(403, "revoked", "device '" + deviceId + "' was revoked by HQ");
+    auto publicKey = base64Decode(device->publicKey);
+    auto sig = base64Decode(signature);
+    if (signature.empty() || !publicKey || !sig ||
+        !verify(*publicKey, signingString(req.method, req.target, deviceId, nonce, req.body), *sig))
+        failWith(401, "bad_signature",
+                 "the request's signature does not verify with device '" + deviceId + "''s key");
+    if (!isBase64UrlNonce(nonce))
+        failWith(400, "malformed",
+                 "Outpost-Nonce must be 16 bytes in base64url without padding (22 characters)");
+    if (!need(s.useNonce(deviceId, nonce)))
+        failWith(409, "replayed", "this request's nonce was used before; a retry needs a new nonce");
+    return *device;
+}
+
+// HQ's epoch, after checking the device's view of it: a different epoch, or a last receipt for a
+// report HQ does not hold, means HQ was restored and the device must resync.
+std::string HqService::Impl::checkResync(const Request& req, hqs::HqStore& s) {
+    const std::string epoch = need(s.epoch());
+    const std::string claimed = trim(req.header("outpost-epoch"));
+    if (!claimed.empty() && claimed != epoch)
+        failWith(409, "epoch_changed", "HQ's data was restored from a backup (epoch " + epoch + "); resync",
+                 json{{"epoch", epoch}});
+    const std::string last = trim(req.header("outpost-last-receipt"));
+    if (!last.empty()) {
+        auto colon = last.find(':');
+        auto seq = parseInt64(std::string_view(last).substr(0, colon));
+        if (colon == std::string::npos || !seq || *seq <= 0 || colon + 1 >= last.size())
+            failWith(400, "malformed", "Outpost-Last-Receipt must be <hq seq>:<record id>");
+        if (!need(s.hasReport(*seq, last.substr(colon + 1))))
+            failWith(
+                409, "epoch_changed",
+                "HQ no longer holds report " + std::to_string(*seq) + " (restored from a backup); resync",
+                json{{"epoch", epoch}});
+    }
+    return epoch;
+}
+
+// [SECTION] handlers
+
+Response HqService::Impl::hello(const Request&) {
+    auto& s = store();
+    json body = {{"protocol", kProtocolName},
+                 {"versions", json::array({kProtocolVersion})},
+                 {"hq_id", identity.hqId},
+                 {"epoch", need(s.epoch())},
+                 {"limits",
+                  {{"max_body", limits.maxBodyBytes},
+                   {"max_uncompressed", limits.maxUncompressedBytes},
+                   {"max_items", limits.maxItems},
+                   {"max_pull_page", limits.maxPullPage}}}};
+    return jsonAnswer(200, body);
+}
+
+Response HqService::Impl::enroll(const Request& req) {
+    json j = parseBody(bodyText(req, limits), limits);
+    auto text = [&](const char* name) -> std::string {
+        auto it = j.find(name);
+        if (it == j.end() || !it->is_string())
+            failWith(400, "malformed",
+                     std::string("the enrollment request needs \"") + name + "\" as a string");
+        return it->get<std::string>();
+    };
+    std::string code = trim(text("code"));
+    std::string keyText = text("public_key");
+    std::string name = trim(text("name"));
+    // The secret alone, as the spec sends it; a whole OP1 code is accepted too.
+    if (code.rfind("OP1.", 0) == 0 || code.rfind("op1.", 0) == 0) {
+        try {
+            code = EnrollmentCode::parse(code).secret;
+        } catch (const Failure& f) {
+            failWith(400, "malformed", f.error().message);
+        }
+    }
+    std::transform(code.begin(), code.end(), code.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (code.size() != 26 || code.find_first_not_of("abcdefghijklmnopqrstuvwxyz234567") != std::string::npos)
+        failWith(400, "malformed", "\"code\" must be the 26-character secret of an enrollment code");
+    auto key = base64Decode(keyText);
+    if (!key || key->size() != 32)
+        failWith(400, "malformed", "\"public_key\" must be an Ed25519 public key (32 bytes, base64)");
+    if (name.size() > kMaxDeviceNameBytes)
+        failWith(400, "malformed",
+                 "\"name\" is longer than " + std::to_string(kMaxDeviceNameBytes) + " bytes");
+    if (std::any_of(name.begin(), name.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
+        failWith(400, "malformed", "\"name\" contains control characters");
+
+    auto& s = store();
+    EnrollmentCode ec;
+    ec.secret = code;
+    auto redeemed = s.redeemEnrollment(ec.secretHash(), name, base64Encode(*key), utcNow());
+    if (!redeemed) {
+        const auto& e = redeemed.error();
+        if (e.code == ErrorCode::NotFound)
+            failWith(410, "enrollment_unknown", "HQ issued no such enrollment code; ask HQ for a new one");
+        if (e.code == ErrorCode::Conflict)
+            failWith(410, "enrollment_used", "this enrollment code was used already; ask HQ for a new one");
+        if (e.domain == ErrorDomain::State || e.code == ErrorCode::Invalid)
+            failWith(410, "enrollment_expired", "this enrollment code has expired; ask HQ for a new one");
+        storageFailure(e);
+    }
+    const auto& device = redeemed.value();
+    json body = {{"device_id", device.id},
+                 {"unit_id", device.unitId},
+                 {"hq_id", identity.hqId},
+                 {"epoch", need(s.epoch())},
+                 {"hq_sign_key", base64Encode(identity.signing.publicKey)}};
+    return jsonAnswer(200, body);
+}
+
+Response HqService::Impl::push(const Request& req) {
+    auto& s = store();
+    const hqs::Device device = authenticate(req, s);
+    const std::string epoch = checkResync(req, s);
+
+    json j = parseBody(bodyText(req, limits), limits);
+    if (auto it = j.find("items"); it != j.end() && it->is_array() && it->size() > limits.maxItems)
+        failWith(413, "too_many_items",
+                 "the push has " + std::to_string(it->size()) + " items; at most " +
+                     std::to_string(limits.maxItems) + " are accepted in one request");
+    PushRequest pr;
+    try {
+        pr = PushRequest::fromJson(j);
+    } catch (const Failure& f) {
+        failWith(400, "malformed", f.error().message);
+    }
+    j = json();  // the decoded request holds its own copy from here on
+    if (pr.items.empty()) failWith(400, "malformed", "the push has no items");
+
+    auto known = currentCatalog(s);
+    // Every item must belong to the device's unit, or nothing of the request is stored.
+    json foreign = json::array();
+    for (const auto& e : pr.items) {
+        bool mismatch = e.unitId != device.unitId;
+        if (auto form = known->forms.find(e.formId, e.formVersion);
+            !mismatch && form && !form->unitField.empty()) {
+            // A form that names the unit in its payload must name the same unit there.
+            auto it = e.payload.find(form->unitField);
+            mismatch = it != e.payload.end() && it->is_string() && it->get<std::string>() != device.unitId;
+        }
+        if (mismatch) foreign.push_back(e.id);
+    }
+    if (!foreign.empty())
+        failWith(403, "unit_mismatch",
+                 std::to_string(foreign.size()) + " item(s) belong to another unit than this device's (" +
+                     device.unitId + "); nothing was stored",
+                 json{{"items", foreign}});
+
+    std::vector<hqs::IncomingItem> incoming;
+    incoming.reserve(pr.items.size());
+    std::string batchIdentity = pr.batchId + "\n";
+    bool anyAccepted = false;
+    for (const auto& e : pr.items) {
+        hqs::IncomingItem it;
+        it.recordId = e.id;
+        it.revision = e.revision;
+        it.parent = e.parent;
+        it.formId = e.formId;
+        it.formVersion = e.formVersion;
+        it.unitId = e.unitId;
+        it.author = e.author;
+        it.createdUtc = e.createdUtc;
+        it.createdOffset = e.createdOffset;
+        it.finalizedUtc = e.finalizedUtc;
+        it.canonical = e.canonical();
+        it.hash = hex(blake2b256(it.canonical));
+        auto form = known->forms.find(e.formId, e.formVersion);
+        if (!form) {
+            it.rejectReason = e.formId + " v" + std::to_string(e.formVersion) + " is not a form HQ knows";
+        } else {
+            // The same validation the laptop ran at finalize, on what a person entered.
+            auto v = core::validateRecord(*form, core::stripComputed(*form, e.payload),
+                                          core::ValidationMode::Final, *known->reference);
+            if (!v.ok()) it.rejectReason = validationReason(e, v);
+        }
+        anyAccepted = anyAccepted || !it.rejectReason;
+        batchIdentity += it.hash + "\n";
+        incoming.push_back(std::move(it));
+    }
+
+    PushResponse answer;
+    answer.batchId = pr.batchId;
+    answer.epoch = epoch;
+    if (!anyAccepted) {
+        // Nothing to store: the request changes nothing and the client quarantines every item.
+        for (const auto& it : incoming) answer.results.push_back({ItemStatus::Rejected, 0, *it.rejectReason});
+        answer.signature =
+            base64Encode(sign(identity.signing.secretKey,
+                              receiptString(answer.batchId, epoch, device.id, pr.items, answer.results)));
+        json body = answer.toJson();
+        HttpError e{422, "all_rejected", "every item of the push was rejected; see results", json::object(),
+                    0};
+        for (auto it = body.begin(); it != body.end(); ++it) e.extra[it.key()] = it.value();
+        throw e;
+    }
+
+    auto ingested = s.ingest(device.id, pr.batchId, hex(blake2b256(batchIdentity)), incoming, utcNow());
+    if (!ingested && ingested.error().code == ErrorCode::Conflict)
+        failWith(409, "batch_reused", "batch " + pr.batchId + " was sent before with other content");
+    auto outcome = need(std::move(ingested));
+    if (outcome.results.size() != pr.items.size())
+        failWith(500, "internal",
+                 "HQ's store answered " + std::to_string(outcome.results.size()) + " results for " +
+                     std::to_string(pr.items.size()) + " items");
+    for (const auto& o : outcome.results) {
+        auto status = itemStatusFrom(o.status);
+        if (!status) failWith(500, "internal", "HQ's store answered an unknown status '" + o.status + "'");
+        answer.results.push_back({*status, *status == ItemStatus::Rejected ? 0 : o.hqSeq, o.reason});
+    }
+    answer.signature =
+        base64Encode(sign(identity.signing.secretKey,
+                          receiptString(answer.batchId, epoch, device.id, pr.items, answer.results)));
+    return dataAnswer(req, 200, answer.toJson());
+}
+
+Response HqService::Impl::pull(const Request& req) {
+    auto& s = store();
+    const hqs::Device device = authenticate(req, s);
+    const std::string epoch = checkResync(req, s);
+    if (!req.body.empty()) failWith(400, "malformed", "a pull request has no body");
+
+    auto q = req.target.find('?');
+    std::string_view query =
+        q == std::string::npos ? std::string_view() : std::string_view(req.target).substr(q + 1);
+    std::int64_t after = 0;
+    std::int64_t limit = kDefaultPullPage;
+    if (auto v = queryValue(query, "after")) {
+        auto n = parseInt64(*v);
+        if (!n || *n < 0) failWith(400, "malformed", "'after' must be a cursor (an integer >= 0)");
+        after = *n;
+    }
+    if (auto v = queryValue(query, "limit")) {
+        auto n = parseInt64(*v);
+        if (!n || *n < 1) failWith(400, "malformed", "'limit' must be an integer >= 1");
+        limit = *n;
+    }
+    limit = std::min<std::int64_t>(limit, static_cast<std::int64_t>(limits.maxPullPage));
+    // A cursor HQ never handed out (its entry is gone) means HQ was restored by copying files back.
+    if (after > 0 && !need(s.hasFeedEntry(after)))
+        failWith(409, "epoch_changed", "HQ no longer holds feed entry " + std::to_string(after) + "; resync",
+                 json{{"epoch", epoch}});
+
+    auto entries = need(s.feed(device.unitId, after, static_cast<int>(limit) + 1));
+    PullResponse answer;
+    answer.epoch = epoch;
+    answer.more = entries.size() > static_cast<std::size_t>(limit);
+    if (answer.more) entries.resize(static_cast<std::size_t>(limit));
+    answer.next = entries.empty() ? after : entries.back().seq;
+    for (auto& e : entries) answer.items.push_back({e.seq, e.kind, std::move(e.body)});
+    return dataAnswer(req, 200, answer.toJson());
+}
+
+Response HqService::Impl::route(const Request& req) {
+    const std::string protocol = trim(req.header("outpost-protocol"));
+    if (protocol != std::to_string(kProtocolVersion))
+        failWith(426, "protocol_mismatch",
+                 protocol.empty()
+                     ? "the request has no Outpost-Protocol header; HQ speaks version 1"
+                     : "HQ does not speak protocol version '" + protocol + "'; it speaks version 1",
+                 json{{"versions", json::array({kProtocolVersion})}});
+    if (req.body.size() > limits.maxBodyBytes)
+        failWith(413, "too_large",
+                 "the body is " + std::to_string(req.body.size()) + " bytes; the limit is " +
+                     std::to_string(limits.maxBodyBytes));
+    const std::string path = req.target.substr(0, req.target.find('?'));
+    if (path == "/v1/hello" && req.method == "GET") return hello(req);
+    if (path == "/v1/enroll" && req.method == "POST") return enroll(req);
+    if (path == "/v1/push" && req.method == "POST") return push(req);
+    if (path == "/v1/pull" && req.method == "GET") return pull(req);
+    failWith(404, "not_found",
+             req.method + " " + path.substr(0, 200) + " is not part of the Outpost protocol");
+}
+
+// [SECTION] HqService
+
+HqService::HqService(std::function<Result<std::unique_ptr<storage::hq::HqStore>>()> openStore,
+                     HqIdentity identity, Limits limits)
+    : m_impl(std::make_unique<Impl>()) {
+    m_impl->openStore = std::move(openStore);
+    m_impl->identity = std::move(identity);
+    m_impl->limits = limits;
+}
+
+HqService::~HqService() = default;
+
+Response HqService::handle(const Request& req) {
+    try {
+        return m_impl->route(req);
+    } catch (const HttpError& e) {
+        return errorAnswer(e);
+    } catch (const Failure& f) {
+        return errorAnswer(HttpError{500, "internal", "HQ failed: " + f.error().message, json::object(), 0});
+    } catch (const std::bad_alloc&) {
+        return errorAnswer(
+            HttpError{503, "unavailable", "HQ ran out of memory", json::object(), kRetryAfterSeconds});
+    } catch (const std::exception& e) {
+        return errorAnswer(
+            HttpError{500, "internal", std::string("HQ failed: ") + e.what(), json::object(), 0});
+    } catch (...) {
+        return errorAnswer(HttpError{500, "internal", "HQ failed", json::object(), 0});
+    }
+}
+
+const HqIdentity& HqService::identity() const {
+    return m_impl->identity;
+}
+
+const Limits& HqService::limits() const {
+    return m_impl->limits;
+}
+
+}  // namespace outpost::sync
