@@ -123,6 +123,7 @@ public:
     virtual Result<void> addEnrollment(const std::string& secretHash, const std::string& unitId,
                                        const std::string& expiresUtc) = 0;
     // Uses the code once: NotFound when unknown, Conflict when already used, State when expired.
+    // (Exactly: {NotFound, NotFound}, {Auth, Conflict}, {State, Invalid}: distinct by domain and by code.)
     virtual Result<Device> redeemEnrollment(const std::string& secretHash, const std::string& deviceName,
                                             const std::string& publicKey, const std::string& nowUtc) = 0;
     virtual Result<std::optional<Device>> device(const std::string& deviceId) = 0;

@@ -1,0 +1,914 @@
+// HQ's store on PostgreSQL: one database shared by several stateless outpost-hq processes.
+//
+// Every method is one transaction (READ COMMITTED), retried a few times on a serialization failure,
+// a deadlock, a unique-key race or a connection lost before COMMIT was sent. HQ's two sequences
+// (reports, feed) are rows of the counter table, locked for the rest of the transaction that hands
+// out numbers: numbers are therefore gap-free and become visible in order, so a reader that pages
+// by "after seq" never misses an entry that commits later with a smaller number. Batch ingest sends
+// its rows as one JSON parameter per statement (json_to_recordset), a handful of round trips per batch.
+#include <libpq-fe.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <random>
+#include <thread>
+#include <tuple>
+#include <utility>
+
+#include "storage/hq_store.hpp"
+
+namespace outpost::storage::hq {
+
+// Defined in hq_store.cpp: the rules both backends share.
+namespace detail {
+using Existing = std::optional<std::pair<std::string, std::int64_t>>;
+std::string blake2bHex(std::string_view data);
+std::string newEpochId();
+std::string newDeviceId();
+Failure badInput(std::string message);
+Failure notFound(std::string message);
+void checkText(std::string_view value, const char* what);
+void checkIngest(const std::string& deviceId, const std::string& batchId, const std::string& requestHash,
+                 const std::vector<IncomingItem>& items, const std::string& nowUtc);
+std::vector<ItemOutcome> planIngest(const std::vector<IncomingItem>& items,
+                                    const std::function<Existing(const IncomingItem&)>& lookup,
+                                    std::int64_t nextSeq, std::vector<std::size_t>& toStore,
+                                    std::vector<std::pair<std::size_t, std::string>>& toConflict);
+std::string resultsToText(const std::vector<ItemOutcome>& results);
+std::vector<ItemOutcome> resultsFromText(const std::string& text);
+[[noreturn]] void throwBatchReused(const std::string& batchId);
+[[noreturn]] void throwUnknownDevice(const std::string& deviceId);
+void checkRedeemable(bool found, bool used, const std::string& expiresUtc, const std::string& nowUtc);
+void checkEnrollment(const std::string& secretHash, const std::string& unitId, const std::string& expiresUtc);
+Failure enrollmentExists();
+void checkReview(const std::string& recordId, const std::string& status, const std::string& comment,
+                 const std::string& by, const std::string& nowUtc);
+[[noreturn]] void throwUnknownReport(const std::string& recordId, int revision);
+json feedbackBody(const std::string& recordId, int revision, const std::string& status,
+                  const std::string& comment, const std::string& by, const std::string& nowUtc);
+void checkFeedEntry(const std::string& unitId, const std::string& kind, const std::string& nowUtc);
+std::string jsonText(const json& j, const char* what);
+json parseStored(const std::string& text, const char* what);
+void checkForm(const std::string& formId, int version, const json& definition);
+bool formAlreadyStored(const std::optional<std::string>& existing, const std::string& formId, int version,
+                       const std::string& definitionText);
+std::optional<std::string> hashProblem(const char* what, std::int64_t id, const std::string& hash,
+                                       const std::string& canonical);
+}  // namespace detail
+
+namespace {
+
+using namespace detail;
+
+constexpr int kSchemaVersion = 1;
+constexpr int kMaxAttempts = 6;
+constexpr std::int64_t kSchemaLockKey = 0x6f7574706f7374;  // "outpost": serializes schema creation
+constexpr int kVerifyPage = 1000;
+
+constexpr const char* kSchemaV1 = R"SQL(
+CREATE TABLE meta (
+  key   text PRIMARY KEY,
+  value text NOT NULL
+);
+CREATE TABLE counter (
+  name  text PRIMARY KEY,
+  value bigint NOT NULL
+);
+CREATE TABLE device (
+  id           text PRIMARY KEY,
+  unit_id      text NOT NULL,
+  name         text NOT NULL,
+  public_key   text NOT NULL,
+  enrolled_utc text NOT NULL,
+  revoked      boolean NOT NULL DEFAULT false
+);
+CREATE TABLE enrollment (
+  secret_hash text PRIMARY KEY,
+  unit_id     text NOT NULL,
+  expires_utc text NOT NULL,
+  used_by     text REFERENCES device(id),
+  used_utc    text
+);
+CREATE TABLE nonce (
+  device_id text NOT NULL REFERENCES device(id),
+  nonce     text NOT NULL,
+  PRIMARY KEY (device_id, nonce)
+);
+CREATE TABLE batch (
+  device_id    text NOT NULL REFERENCES device(id),
+  batch_id     text NOT NULL,
+  request_hash text NOT NULL,
+  results      text NOT NULL,
+  received_utc text NOT NULL,
+  PRIMARY KEY (device_id, batch_id)
+);
+CREATE TABLE report (
+  hq_seq          bigint PRIMARY KEY,
+  record_id       text NOT NULL,
+  revision        integer NOT NULL CHECK (revision >= 1),
+  parent_revision integer,
+  form_id         text NOT NULL,
+  form_version    integer NOT NULL,
+  unit_id         text NOT NULL,
+  device_id       text NOT NULL REFERENCES device(id),
+  author          text NOT NULL,
+  created_utc     text NOT NULL,
+  created_offset  integer NOT NULL,
+  finalized_utc   text NOT NULL,
+  received_utc    text NOT NULL,
+  hash            text NOT NULL,
+  canonical       text NOT NULL,
+  review_status   text NOT NULL DEFAULT 'received'
+                  CHECK (review_status IN ('received', 'accepted', 'returned')),
+  review_comment  text NOT NULL DEFAULT '',
+  review_by       text,
+  review_utc      text,
+  UNIQUE (record_id, revision)
+);
+CREATE INDEX report_unit ON report (unit_id, hq_seq);
+CREATE INDEX report_form ON report (form_id, hq_seq);
+CREATE TABLE conflict (
+  id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  record_id    text NOT NULL,
+  revision     integer NOT NULL,
+  device_id    text NOT NULL REFERENCES device(id),
+  hash         text NOT NULL,
+  kept_hash    text NOT NULL,
+  canonical    text NOT NULL,
+  received_utc text NOT NULL,
+  UNIQUE (record_id, revision, hash)
+);
+CREATE TABLE form_def (
+  form_id    text NOT NULL,
+  version    integer NOT NULL,
+  definition text NOT NULL,
+  put_utc    text NOT NULL,
+  PRIMARY KEY (form_id, version)
+);
+CREATE TABLE reference (
+  id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  document text NOT NULL,
+  put_utc  text NOT NULL
+);
+CREATE TABLE feed (
+  seq         bigint PRIMARY KEY,
+  unit_id     text,
+  kind        text NOT NULL,
+  body        text NOT NULL,
+  created_utc text NOT NULL
+);
+CREATE INDEX feed_unit ON feed (unit_id, seq);
+INSERT INTO counter(name, value) VALUES ('report', 0), ('feed', 0);
+)SQL";
+
+constexpr const char* kReportColumns =
+    "hq_seq, record_id, revision, parent_revision, form_id, form_version, unit_id, device_id, author, "
+    "created_utc, created_offset, finalized_utc, received_utc, hash, canonical, review_status, "
+    "review_comment";
+
+// A PostgreSQL failure, classified; keeps what the retry loop needs to decide.
+class PgError : public Failure {
+public:
+    PgError(Error e, std::string sqlstate, bool lost)
+        : Failure(std::move(e)), m_sqlstate(std::move(sqlstate)), m_lost(lost) {}
+    const std::string& sqlstate() const { return m_sqlstate; }
+    bool connectionLost() const { return m_lost; }
+
+private:
+    std::string m_sqlstate;
+    bool m_lost;
+};
+
+Error classifyPg(const std::string& state, std::string message, bool lost) {
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+    auto starts = [&](const char* p) { return state.rfind(p, 0) == 0; };
+    std::string detail = message + (state.empty() ? "" : " (SQLSTATE " + state + ")");
+    if (lost || starts("08") || starts("57P"))
+        return Error{
+            ErrorDomain::Storage, ErrorCode::Io,
+            "the connection to the HQ database was lost or refused: nothing was written - " + detail};
+    if (state == "53100")
+        return Error{
+            ErrorDomain::Storage, ErrorCode::DiskFull,
+            "the HQ database's disk is full: nothing was written; free some space and try again - " + detail};
+    if (starts("58"))
+        return Error{ErrorDomain::Storage, ErrorCode::Io,
+                     "the HQ database reported an I/O error: nothing was written - " + detail};
+    if (starts("53") || state == "40001" || state == "40P01" || state == "55P03" || state == "57014")
+        return Error{ErrorDomain::Storage, ErrorCode::Busy, "the HQ database is busy; try again - " + detail};
+    if (starts("XX00"))
+        return Error{ErrorDomain::Storage, ErrorCode::Corrupt, "the HQ database reports damage - " + detail};
+    if (starts("23"))
+        return Error{ErrorDomain::Storage, ErrorCode::Conflict,
+                     "the change breaks a rule of the store - " + detail};
+    if (starts("22"))
+        return Error{ErrorDomain::Storage, ErrorCode::BadInput, "the database refused a value - " + detail};
+    return Error{ErrorDomain::Storage, ErrorCode::Internal, detail};
+}
+
+bool retriable(const PgError& e) {
+    const auto& s = e.sqlstate();
+    return e.connectionLost() || s == "40001" || s == "40P01" || s == "23505";
+}
+
+// One statement parameter as text; nullopt is SQL NULL.
+struct Param {
+    std::optional<std::string> v;
+    Param(std::string s) : v(std::move(s)) {}
+    Param(const char* s) : v(std::string(s)) {}
+    Param(std::int64_t i) : v(std::to_string(i)) {}
+    Param(int i) : v(std::to_string(i)) {}
+    Param(std::nullopt_t) {}
+};
+
+class PgResult {
+public:
+    explicit PgResult(PGresult* r) : m_r(r) {}
+    ~PgResult() { PQclear(m_r); }
+    PgResult(PgResult&& o) noexcept : m_r(o.m_r) { o.m_r = nullptr; }
+    PgResult(const PgResult&) = delete;
+    PgResult& operator=(const PgResult&) = delete;
+    PgResult& operator=(PgResult&&) = delete;
+
+    int rows() const { return PQntuples(m_r); }
+    bool isNull(int row, int col) const { return PQgetisnull(m_r, row, col) != 0; }
+    std::string text(int row, int col) const {
+        return std::string(PQgetvalue(m_r, row, col), static_cast<std::size_t>(PQgetlength(m_r, row, col)));
+    }
+    std::int64_t int64(int row, int col) const { return std::stoll(text(row, col)); }
+    bool boolean(int row, int col) const { return text(row, col) == "t"; }
+    std::int64_t affected() const {
+        const char* n = PQcmdTuples(m_r);
+        return n && *n ? std::stoll(n) : 0;
+    }
+
+private:
+    PGresult* m_r;
+};
+
+void ignoreNotice(void*, const char*) {}
+
+class Connection {
+public:
+    explicit Connection(const std::string& uri) {
+        // Array order matters: values from the URI override the first two, client_encoding is always UTF8.
+        const char* keys[] = {"application_name", "connect_timeout", "dbname", "client_encoding", nullptr};
+        const char* values[] = {"outpost-hq", "10", uri.c_str(), "UTF8", nullptr};
+        m_c = PQconnectdbParams(keys, values, 1);
+        if (!m_c) throw Failure(ErrorDomain::Internal, ErrorCode::Internal, "out of memory");
+        if (PQstatus(m_c) != CONNECTION_OK) {
+            std::string msg = PQerrorMessage(m_c);
+            PQfinish(m_c);
+            m_c = nullptr;
+            throw PgError(classifyPg("", "cannot connect to the HQ database: " + msg, true), "", true);
+        }
+        setUp();
+    }
+    ~Connection() {
+        if (m_c) PQfinish(m_c);
+    }
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    // Reconnects when the server closed the connection since the last call.
+    void ensure() {
+        if (PQstatus(m_c) == CONNECTION_OK) return;
+        PQreset(m_c);
+        if (PQstatus(m_c) != CONNECTION_OK)
+            throw PgError(
+                classifyPg("", "cannot reconnect to the HQ database: " + std::string(PQerrorMessage(m_c)),
+                           true),
+                "", true);
+        setUp();
+    }
+
+    PgResult exec(const char* sql, const std::vector<Param>& params = {}) {
+        std::vector<const char*> values;
+        values.reserve(params.size());
+        for (const auto& p : params) values.push_back(p.v ? p.v->c_str() : nullptr);
+        PGresult* r = PQexecParams(m_c, sql, static_cast<int>(values.size()), nullptr, values.data(), nullptr,
+                                   nullptr, 0);
+        PgResult res(r);
+        ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return res;
+        fail(r);
+    }
+
+    // Several statements without parameters (schema creation).
+    void execScript(const char* sql) {
+        // PQexec stops at the first failing statement and returns its result.
+        PGresult* r = PQexec(m_c, sql);
+        PgResult res(r);
+        ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) fail(r);
+    }
+
+    void rollbackQuietly() {
+        if (PQstatus(m_c) != CONNECTION_OK) return;
+        if (PQtransactionStatus(m_c) == PQTRANS_IDLE) return;
+        PQclear(PQexec(m_c, "ROLLBACK"));
+    }
+
+private:
+    [[noreturn]] void fail(PGresult* r) {
+        bool lost = PQstatus(m_c) != CONNECTION_OK;
+        const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+        std::string msg = r ? PQresultErrorMessage(r) : "";
+        if (msg.empty()) msg = PQerrorMessage(m_c);
+        std::string s = state ? state : "";
+        throw PgError(classifyPg(s, msg, lost), s, lost);
+    }
+
+    void setUp() {
+        PQsetNoticeProcessor(m_c, ignoreNotice, nullptr);
+        PQclear(PQexec(m_c, "SET client_min_messages = warning"));
+    }
+
+    PGconn* m_c = nullptr;
+};
+
+Device readDevice(const PgResult& r, int i) {
+    Device d;
+    d.id = r.text(i, 0);
+    d.unitId = r.text(i, 1);
+    d.name = r.text(i, 2);
+    d.publicKey = r.text(i, 3);
+    d.enrolledUtc = r.text(i, 4);
+    d.revoked = r.boolean(i, 5);
+    return d;
+}
+
+Report readReport(const PgResult& r, int i) {
+    Report p;
+    p.hqSeq = r.int64(i, 0);
+    p.recordId = r.text(i, 1);
+    p.revision = static_cast<int>(r.int64(i, 2));
+    if (!r.isNull(i, 3)) p.parent = static_cast<int>(r.int64(i, 3));
+    p.formId = r.text(i, 4);
+    p.formVersion = static_cast<int>(r.int64(i, 5));
+    p.unitId = r.text(i, 6);
+    p.deviceId = r.text(i, 7);
+    p.author = r.text(i, 8);
+    p.createdUtc = r.text(i, 9);
+    p.createdOffset = static_cast<int>(r.int64(i, 10));
+    p.finalizedUtc = r.text(i, 11);
+    p.receivedUtc = r.text(i, 12);
+    p.hash = r.text(i, 13);
+    p.canonical = r.text(i, 14);
+    p.reviewStatus = r.text(i, 15);
+    p.reviewComment = r.text(i, 16);
+    return p;
+}
+
+class PostgresHqStore final : public HqStore {
+public:
+    explicit PostgresHqStore(const std::string& uri) : m_db(uri) { migrate(); }
+
+    Result<std::string> epoch() override {
+        return run([&] {
+            auto r = m_db.exec("SELECT value FROM meta WHERE key = 'epoch'");
+            if (r.rows() != 1)
+                throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt, "the HQ store has no epoch");
+            return r.text(0, 0);
+        });
+    }
+
+    Result<std::string> rotateEpoch() override {
+        return run([&] {
+            std::string e = newEpochId();
+            m_db.exec("UPDATE meta SET value = $1 WHERE key = 'epoch'", {e});
+            return e;
+        });
+    }
+
+    Result<Heads> heads() override {
+        return run([&] {
+            auto r = m_db.exec(
+                "SELECT (SELECT coalesce(max(hq_seq), 0) FROM report), (SELECT coalesce(max(seq), 0) FROM "
+                "feed)");
+            return Heads{r.int64(0, 0), r.int64(0, 1)};
+        });
+    }
+
+    Result<void> addEnrollment(const std::string& secretHash, const std::string& unitId,
+                               const std::string& expiresUtc) override {
+        return run([&] {
+            checkEnrollment(secretHash, unitId, expiresUtc);
+            auto r = m_db.exec(
+                "INSERT INTO enrollment(secret_hash, unit_id, expires_utc) VALUES ($1, $2, $3) ON CONFLICT "
+                "DO NOTHING",
+                {secretHash, unitId, expiresUtc});
+            if (r.affected() == 0) throw enrollmentExists();
+        });
+    }
+
+    Result<Device> redeemEnrollment(const std::string& secretHash, const std::string& deviceName,
+                                    const std::string& publicKey, const std::string& nowUtc) override {
+        return run([&] {
+            checkText(secretHash, "the enrollment secret hash");
+            checkText(deviceName, "the device name");
+            checkText(publicKey, "the public key");
+            checkText(nowUtc, "the time");
+            // The row lock makes two concurrent redemptions of one code wait for each other.
+            auto e = m_db.exec(
+                "SELECT unit_id, expires_utc, used_by IS NOT NULL FROM enrollment WHERE secret_hash = $1 FOR "
+                "UPDATE",
+                {secretHash});
+            bool found = e.rows() == 1;
+            checkRedeemable(found, found && e.boolean(0, 2), found ? e.text(0, 1) : std::string(), nowUtc);
+            Device d;
+            d.id = newDeviceId();
+            d.unitId = e.text(0, 0);
+            d.name = deviceName;
+            d.publicKey = publicKey;
+            d.enrolledUtc = nowUtc;
+            m_db.exec(
+                "INSERT INTO device(id, unit_id, name, public_key, enrolled_utc, revoked) "
+                "VALUES ($1, $2, $3, $4, $5, false)",
+                {d.id, d.unitId, d.name, d.publicKey, d.enrolledUtc});
+            m_db.exec("UPDATE enrollment SET used_by = $1, used_utc = $2 WHERE secret_hash = $3",
+                      {d.id, nowUtc, secretHash});
+            return d;
+        });
+    }
+
+    Result<std::optional<Device>> device(const std::string& deviceId) override {
+        return run([&]() -> std::optional<Device> {
+            checkText(deviceId, "the device id");
+            auto r = m_db.exec(
+                "SELECT id, unit_id, name, public_key, enrolled_utc, revoked FROM device WHERE id = $1",
+                {deviceId});
+            if (r.rows() == 0) return std::nullopt;
+            return readDevice(r, 0);
+        });
+    }
+
+    Result<std::vector<Device>> devices() override {
+        return run([&] {
+            auto r = m_db.exec(
+                "SELECT id, unit_id, name, public_key, enrolled_utc, revoked FROM device "
+                "ORDER BY enrolled_utc COLLATE \"C\", id COLLATE \"C\"");
+            std::vector<Device> out;
+            for (int i = 0; i < r.rows(); ++i) out.push_back(readDevice(r, i));
+            return out;
+        });
+    }
+
+    Result<void> revoke(const std::string& deviceId) override {
+        return run([&] {
+            checkText(deviceId, "the device id");
+            auto r = m_db.exec("UPDATE device SET revoked = true WHERE id = $1", {deviceId});
+            if (r.affected() == 0) throwUnknownDevice(deviceId);
+        });
+    }
+
+    Result<bool> useNonce(const std::string& deviceId, const std::string& nonce) override {
+        return run([&] {
+            checkText(deviceId, "the device id");
+            checkText(nonce, "the nonce");
+            requireDevice(deviceId);
+            auto r = m_db.exec("INSERT INTO nonce(device_id, nonce) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                               {deviceId, nonce});
+            return r.affected() > 0;
+        });
+    }
+
+    Result<BatchOutcome> ingest(const std::string& deviceId, const std::string& batchId,
+                                const std::string& requestHash, const std::vector<IncomingItem>& items,
+                                const std::string& nowUtc) override {
+        return run([&] {
+            checkIngest(deviceId, batchId, requestHash, items, nowUtc);
+            requireDevice(deviceId);
+            BatchOutcome out;
+            // From here until COMMIT this transaction is the only ingest in the database.
+            auto c = m_db.exec("SELECT value FROM counter WHERE name = 'report' FOR UPDATE");
+            std::int64_t last = c.int64(0, 0);
+            auto b =
+                m_db.exec("SELECT request_hash, results FROM batch WHERE device_id = $1 AND batch_id = $2",
+                          {deviceId, batchId});
+            if (b.rows() == 1) {
+                if (b.text(0, 0) != requestHash) throwBatchReused(batchId);
+                out.replayed = true;
+                out.results = resultsFromText(b.text(0, 1));
+                return out;
+            }
+            // What HQ holds for every (record, revision) named in the batch, in one query.
+            std::map<std::pair<std::string, int>, std::pair<std::string, std::int64_t>> held;
+            json keys = json::array();
+            for (const auto& it : items)
+                if (!it.rejectReason) keys.push_back({{"record_id", it.recordId}, {"revision", it.revision}});
+            if (!keys.empty()) {
+                auto r = m_db.exec(
+                    "SELECT r.record_id, r.revision, r.hash, r.hq_seq FROM report r "
+                    "JOIN json_to_recordset($1::json) AS k(record_id text, revision integer) "
+                    "ON r.record_id = k.record_id AND r.revision = k.revision",
+                    {keys.dump()});
+                for (int i = 0; i < r.rows(); ++i)
+                    held[{r.text(i, 0), static_cast<int>(r.int64(i, 1))}] = {r.text(i, 2), r.int64(i, 3)};
+            }
+            std::vector<std::size_t> toStore;
+            std::vector<std::pair<std::size_t, std::string>> toConflict;
+            out.results = planIngest(
+                items,
+                [&](const IncomingItem& it) -> Existing {
+                    auto h = held.find({it.recordId, it.revision});
+                    if (h == held.end()) return std::nullopt;
+                    return h->second;
+                },
+                last + 1, toStore, toConflict);
+            if (!toStore.empty()) {
+                json rows = json::array();
+                for (std::size_t i : toStore) {
+                    const auto& it = items[i];
+                    rows.push_back({{"hq_seq", out.results[i].hqSeq},
+                                    {"record_id", it.recordId},
+                                    {"revision", it.revision},
+                                    {"parent_revision", it.parent ? json(*it.parent) : json(nullptr)},
+                                    {"form_id", it.formId},
+                                    {"form_version", it.formVersion},
+                                    {"unit_id", it.unitId},
+                                    {"author", it.author},
+                                    {"created_utc", it.createdUtc},
+                                    {"created_offset", it.createdOffset},
+                                    {"finalized_utc", it.finalizedUtc},
+                                    {"hash", it.hash},
+                                    {"canonical", it.canonical}});
+                }
+                m_db.exec(
+                    "INSERT INTO report(hq_seq, record_id, revision, parent_revision, form_id, form_version, "
+                    "unit_id, "
+                    "device_id, author, created_utc, created_offset, finalized_utc, received_utc, hash, "
+                    "canonical) "
+                    "SELECT x.hq_seq, x.record_id, x.revision, x.parent_revision, x.form_id, x.form_version, "
+                    "x.unit_id, $2, x.author, x.created_utc, x.created_offset, x.finalized_utc, $3, x.hash, "
+                    "x.canonical FROM json_to_recordset($1::json) AS x(hq_seq bigint, record_id text, "
+                    "revision integer, parent_revision integer, form_id text, form_version integer, unit_id "
+                    "text, "
+                    "author text, created_utc text, created_offset integer, finalized_utc text, hash text, "
+                    "canonical text) ORDER BY x.hq_seq",
+                    {rows.dump(), deviceId, nowUtc});
+                m_db.exec("UPDATE counter SET value = $1 WHERE name = 'report'",
+                          {out.results[toStore.back()].hqSeq});
+            }
+            if (!toConflict.empty()) {
+                json rows = json::array();
+                for (const auto& [i, keptHash] : toConflict) {
+                    const auto& it = items[i];
+                    rows.push_back({{"n", rows.size()},
+                                    {"record_id", it.recordId},
+                                    {"revision", it.revision},
+                                    {"hash", it.hash},
+                                    {"kept_hash", keptHash},
+                                    {"canonical", it.canonical}});
+                }
+                m_db.exec(
+                    "INSERT INTO conflict(record_id, revision, device_id, hash, kept_hash, canonical, "
+                    "received_utc) "
+                    "SELECT x.record_id, x.revision, $2, x.hash, x.kept_hash, x.canonical, $3 "
+                    "FROM json_to_recordset($1::json) AS x(n integer, record_id text, revision integer, hash "
+                    "text, "
+                    "kept_hash text, canonical text) "
+                    "WHERE NOT EXISTS (SELECT 1 FROM conflict c WHERE c.record_id = x.record_id "
+                    "AND c.revision = x.revision AND c.hash = x.hash) ORDER BY x.n "
+                    "ON CONFLICT (record_id, revision, hash) DO NOTHING",
+                    {rows.dump(), deviceId, nowUtc});
+            }
+            m_db.exec(
+                "INSERT INTO batch(device_id, batch_id, request_hash, results, received_utc) "
+                "VALUES ($1, $2, $3, $4, $5)",
+                {deviceId, batchId, requestHash, resultsToText(out.results), nowUtc});
+            return out;
+        });
+    }
+
+    Result<bool> hasReport(std::int64_t hqSeq, const std::string& recordId) override {
+        return run([&] {
+            checkText(recordId, "the record id");
+            return m_db.exec("SELECT 1 FROM report WHERE hq_seq = $1 AND record_id = $2", {hqSeq, recordId})
+                       .rows() > 0;
+        });
+    }
+
+    Result<std::vector<Report>> reports(const ReportFilter& f) override {
+        return run([&] {
+            std::vector<Report> out;
+            if (f.limit <= 0) return out;
+            checkText(f.unitId, "the unit");
+            checkText(f.formId, "the form id");
+            std::string sql = std::string("SELECT ") + kReportColumns + " FROM report WHERE hq_seq > $1";
+            std::vector<Param> params{f.afterSeq};
+            if (!f.unitId.empty()) {
+                params.emplace_back(f.unitId);
+                sql += " AND unit_id = $" + std::to_string(params.size());
+            }
+            if (!f.formId.empty()) {
+                params.emplace_back(f.formId);
+                sql += " AND form_id = $" + std::to_string(params.size());
+            }
+            params.emplace_back(f.limit);
+            sql += " ORDER BY hq_seq LIMIT $" + std::to_string(params.size());
+            auto r = m_db.exec(sql.c_str(), params);
+            for (int i = 0; i < r.rows(); ++i) out.push_back(readReport(r, i));
+            return out;
+        });
+    }
+
+    Result<std::optional<Report>> report(const std::string& recordId, std::optional<int> revision) override {
+        return run([&]() -> std::optional<Report> {
+            checkText(recordId, "the record id");
+            std::string sql = std::string("SELECT ") + kReportColumns + " FROM report WHERE record_id = $1" +
+                              (revision ? " AND revision = $2" : " ORDER BY revision DESC LIMIT 1");
+            std::vector<Param> params{recordId};
+            if (revision) params.emplace_back(*revision);
+            auto r = m_db.exec(sql.c_str(), params);
+            if (r.rows() == 0) return std::nullopt;
+            return readReport(r, 0);
+        });
+    }
+
+    Result<std::int64_t> reportCount() override {
+        return run([&] { return m_db.exec("SELECT count(*) FROM report").int64(0, 0); });
+    }
+
+    Result<std::vector<Conflict>> conflicts() override {
+        return run([&] {
+            auto r = m_db.exec(
+                "SELECT id, record_id, revision, device_id, hash, kept_hash, canonical, received_utc FROM "
+                "conflict "
+                "ORDER BY id");
+            std::vector<Conflict> out;
+            for (int i = 0; i < r.rows(); ++i) {
+                Conflict c;
+                c.id = r.int64(i, 0);
+                c.recordId = r.text(i, 1);
+                c.revision = static_cast<int>(r.int64(i, 2));
+                c.deviceId = r.text(i, 3);
+                c.hash = r.text(i, 4);
+                c.keptHash = r.text(i, 5);
+                c.canonical = r.text(i, 6);
+                c.receivedUtc = r.text(i, 7);
+                out.push_back(std::move(c));
+            }
+            return out;
+        });
+    }
+
+    Result<FeedEntry> review(const std::string& recordId, int revision, const std::string& status,
+                             const std::string& comment, const std::string& by,
+                             const std::string& nowUtc) override {
+        return run([&] {
+            checkReview(recordId, status, comment, by, nowUtc);
+            auto seq = lockFeed();
+            auto r = m_db.exec(
+                "UPDATE report SET review_status = $1, review_comment = $2, review_by = $3, review_utc = $4 "
+                "WHERE record_id = $5 AND revision = $6 RETURNING unit_id",
+                {status, comment, by, nowUtc, recordId, revision});
+            if (r.rows() == 0) throwUnknownReport(recordId, revision);
+            return insertFeed(seq, r.text(0, 0), "feedback",
+                              feedbackBody(recordId, revision, status, comment, by, nowUtc), nowUtc);
+        });
+    }
+
+    Result<void> putForm(const std::string& formId, int version, const json& definition,
+                         const std::string& nowUtc) override {
+        return run([&] {
+            checkForm(formId, version, definition);
+            checkText(nowUtc, "the time");
+            std::string text = jsonText(definition, "the form definition");
+            auto seq = lockFeed();
+            auto r = m_db.exec("SELECT definition FROM form_def WHERE form_id = $1 AND version = $2",
+                               {formId, version});
+            std::optional<std::string> existing;
+            if (r.rows() == 1) existing = r.text(0, 0);
+            if (formAlreadyStored(existing, formId, version, text)) return;
+            m_db.exec("INSERT INTO form_def(form_id, version, definition, put_utc) VALUES ($1, $2, $3, $4)",
+                      {formId, version, text, nowUtc});
+            insertFeed(seq, "", "form", definition, nowUtc);
+        });
+    }
+
+    Result<std::vector<json>> forms() override {
+        return run([&] {
+            auto r = m_db.exec("SELECT definition FROM form_def ORDER BY form_id COLLATE \"C\", version");
+            std::vector<json> out;
+            for (int i = 0; i < r.rows(); ++i) out.push_back(parseStored(r.text(i, 0), "form definition"));
+            return out;
+        });
+    }
+
+    Result<void> putReference(const json& document, const std::string& nowUtc) override {
+        return run([&] {
+            checkText(nowUtc, "the time");
+            if (!document.is_object()) throw badInput("reference data must be a JSON object");
+            std::string text = jsonText(document, "the reference data");
+            auto seq = lockFeed();
+            m_db.exec("INSERT INTO reference(document, put_utc) VALUES ($1, $2)", {text, nowUtc});
+            insertFeed(seq, "", "reference", document, nowUtc);
+        });
+    }
+
+    Result<std::optional<json>> reference() override {
+        return run([&]() -> std::optional<json> {
+            auto r = m_db.exec("SELECT document FROM reference ORDER BY id DESC LIMIT 1");
+            if (r.rows() == 0) return std::nullopt;
+            return parseStored(r.text(0, 0), "reference document");
+        });
+    }
+
+    Result<FeedEntry> appendFeed(const std::string& unitId, const std::string& kind, const json& body,
+                                 const std::string& nowUtc) override {
+        return run([&] {
+            checkFeedEntry(unitId, kind, nowUtc);
+            return insertFeed(lockFeed(), unitId, kind, body, nowUtc);
+        });
+    }
+
+    Result<std::vector<FeedEntry>> feed(const std::string& unitId, std::int64_t after, int limit) override {
+        return run([&] {
+            std::vector<FeedEntry> out;
+            if (limit <= 0) return out;
+            checkText(unitId, "the unit");
+            auto r = m_db.exec(
+                "SELECT seq, unit_id, kind, body FROM feed WHERE seq > $1 AND (unit_id IS NULL OR unit_id = "
+                "$2) "
+                "ORDER BY seq LIMIT $3",
+                {after, unitId, limit});
+            for (int i = 0; i < r.rows(); ++i) {
+                FeedEntry e;
+                e.seq = r.int64(i, 0);
+                e.unitId = r.isNull(i, 1) ? std::string() : r.text(i, 1);
+                e.kind = r.text(i, 2);
+                e.body = parseStored(r.text(i, 3), "feed entry");
+                out.push_back(std::move(e));
+            }
+            return out;
+        });
+    }
+
+    Result<bool> hasFeedEntry(std::int64_t seq) override {
+        return run([&] { return m_db.exec("SELECT 1 FROM feed WHERE seq = $1", {seq}).rows() > 0; });
+    }
+
+    Result<std::vector<std::string>> verify() override {
+        return run(
+            [&] {
+                std::vector<std::string> problems;
+                {
+                    auto r = m_db.exec(
+                        "SELECT i.indexrelid::regclass::text FROM pg_index i JOIN pg_class t ON t.oid = "
+                        "i.indrelid "
+                        "JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = current_schema() "
+                        "AND t.relname IN ('meta', 'counter', 'device', 'enrollment', 'nonce', 'batch', "
+                        "'report', "
+                        "'conflict', 'form_def', 'reference', 'feed') AND NOT (i.indisvalid AND "
+                        "i.indisready) "
+                        "ORDER BY 1");
+                    for (int i = 0; i < r.rows(); ++i)
+                        problems.push_back("index " + r.text(i, 0) + " is not valid");
+                }
+                {
+                    auto r = m_db.exec(
+                        "SELECT record_id, revision, count(*) FROM report GROUP BY record_id, revision "
+                        "HAVING count(*) > 1");
+                    for (int i = 0; i < r.rows(); ++i)
+                        problems.push_back("report " + r.text(i, 0) + " revision " + r.text(i, 1) +
+                                           " is stored " + r.text(i, 2) + " times");
+                }
+                for (auto [table, key, what] :
+                     {std::tuple{"report", "hq_seq", "report"}, std::tuple{"conflict", "id", "conflict"}}) {
+                    std::string sql = std::string("SELECT ") + key + ", hash, canonical FROM " + table +
+                                      " WHERE " + key + " > $1 ORDER BY " + key + " LIMIT " +
+                                      std::to_string(kVerifyPage);
+                    std::int64_t after = 0;
+                    for (;;) {
+                        auto r = m_db.exec(sql.c_str(), {after});
+                        for (int i = 0; i < r.rows(); ++i)
+                            if (auto p = hashProblem(what, r.int64(i, 0), r.text(i, 1), r.text(i, 2)))
+                                problems.push_back(*p);
+                        if (r.rows() < kVerifyPage) break;
+                        after = r.int64(r.rows() - 1, 0);
+                    }
+                }
+                {
+                    auto r = m_db.exec(
+                        "SELECT c.id FROM conflict c WHERE NOT EXISTS (SELECT 1 FROM report r "
+                        "WHERE r.record_id = c.record_id AND r.revision = c.revision) ORDER BY c.id");
+                    for (int i = 0; i < r.rows(); ++i)
+                        problems.push_back("conflict " + r.text(i, 0) + " names a report HQ does not hold");
+                }
+                {
+                    auto r = m_db.exec(
+                        "SELECT (SELECT value FROM counter WHERE name = 'report'), "
+                        "(SELECT coalesce(max(hq_seq), 0) FROM report), "
+                        "(SELECT value FROM counter WHERE name = 'feed'), (SELECT coalesce(max(seq), 0) FROM "
+                        "feed), "
+                        "(SELECT count(*) FROM meta WHERE key = 'epoch')");
+                    if (r.isNull(0, 0) || r.int64(0, 0) < r.int64(0, 1))
+                        problems.push_back("the report counter is behind the highest report sequence");
+                    if (r.isNull(0, 2) || r.int64(0, 2) < r.int64(0, 3))
+                        problems.push_back("the feed counter is behind the highest feed sequence");
+                    if (r.int64(0, 4) != 1) problems.push_back("the store has no epoch");
+                }
+                return problems;
+            },
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    }
+
+private:
+    // Runs f as one transaction, retrying what a retry can fix. Result<...> never throws.
+    template <typename F>
+    auto run(F&& f, const char* begin = "BEGIN") -> Result<decltype(f())> {
+        return tryCatch([&]() -> decltype(f()) {
+            std::minstd_rand jitter(std::random_device{}());
+            for (int attempt = 1;; ++attempt) {
+                bool committing = false;
+                try {
+                    m_db.ensure();
+                    m_db.exec(begin);
+                    if constexpr (std::is_void_v<decltype(f())>) {
+                        f();
+                        committing = true;
+                        m_db.exec("COMMIT");
+                        return;
+                    } else {
+                        auto value = f();
+                        committing = true;
+                        m_db.exec("COMMIT");
+                        return value;
+                    }
+                } catch (const PgError& e) {
+                    m_db.rollbackQuietly();
+                    if (committing && e.connectionLost())
+                        throw Failure(
+                            ErrorDomain::Storage, ErrorCode::Io,
+                            "the connection to the HQ database was lost while saving: the change may or "
+                            "may not have been kept; a retry is safe - " +
+                                std::string(e.what()));
+                    if (attempt >= kMaxAttempts || !retriable(e)) throw;
+                    std::this_thread::sleep_for(
+                        std::chrono::milliseconds(2 * attempt + jitter() % (5 * attempt)));
+                } catch (...) {
+                    m_db.rollbackQuietly();
+                    throw;
+                }
+            }
+        });
+    }
+
+    void migrate() {
+        auto done = run([&] {
+            m_db.exec("SELECT pg_advisory_xact_lock($1)", {kSchemaLockKey});
+            auto t = m_db.exec("SELECT to_regclass('meta') IS NOT NULL");
+            if (!t.boolean(0, 0)) {
+                m_db.execScript(kSchemaV1);
+                m_db.exec("INSERT INTO meta(key, value) VALUES ('epoch', $1), ('schema', $2)",
+                          {newEpochId(), std::to_string(kSchemaVersion)});
+                return;
+            }
+            auto v = m_db.exec("SELECT value FROM meta WHERE key = 'schema'");
+            if (v.rows() != 1)
+                throw Failure(ErrorDomain::Storage, ErrorCode::Conflict,
+                              "this database has a meta table but is not an Outpost HQ store");
+            if (std::stoi(v.text(0, 0)) > kSchemaVersion)
+                throw Failure(ErrorDomain::Storage, ErrorCode::Conflict,
+                              "this HQ store was written by a newer outpost-hq (schema " + v.text(0, 0) +
+                                  "); install the newer version to open it");
+        });
+        done.value();
+    }
+
+    void requireDevice(const std::string& deviceId) {
+        if (m_db.exec("SELECT 1 FROM device WHERE id = $1", {deviceId}).rows() == 0)
+            throwUnknownDevice(deviceId);
+    }
+
+    // Locks the feed counter for the rest of the transaction; returns the next feed sequence number.
+    std::int64_t lockFeed() {
+        return m_db.exec("SELECT value + 1 FROM counter WHERE name = 'feed' FOR UPDATE").int64(0, 0);
+    }
+
+    FeedEntry insertFeed(std::int64_t seq, const std::string& unitId, const std::string& kind,
+                         const json& body, const std::string& nowUtc) {
+        FeedEntry e;
+        e.seq = seq;
+        e.unitId = unitId;
+        e.kind = kind;
+        e.body = body;
+        m_db.exec("INSERT INTO feed(seq, unit_id, kind, body, created_utc) VALUES ($1, $2, $3, $4, $5)",
+                  {seq, unitId.empty() ? Param(std::nullopt) : Param(unitId), kind,
+                   jsonText(body, "the feed entry"), nowUtc});
+        m_db.exec("UPDATE counter SET value = $1 WHERE name = 'feed'", {seq});
+        return e;
+    }
+
+    Connection m_db;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<HqStore>> openPostgresHqStore(const std::string& uri) {
+    return tryCatch([&]() -> std::unique_ptr<HqStore> { return std::make_unique<PostgresHqStore>(uri); });
+}
+
+}  // namespace outpost::storage::hq

@@ -1,0 +1,980 @@
+// HQ's store: one conformance suite run against both backends (SQLite folder, PostgreSQL database),
+// plus what only one backend can show (a full disk for SQLite, a lost connection for PostgreSQL).
+#include <catch2/catch.hpp>
+
+#include <libpq-fe.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "storage/hq_store.hpp"
+#include "support/pg_cluster.hpp"
+#include "support/test_support.hpp"
+
+using namespace outpost;
+using namespace outpost::storage::hq;
+using outpost::test::PgCluster;
+using outpost::test::TempDir;
+
+namespace {
+
+constexpr const char* kUnitA = "unit-alpha";
+constexpr const char* kUnitB = "unit-bravo";
+constexpr const char* kNow = "2026-11-27T10:00:00.000Z";
+constexpr const char* kLater = "2026-12-31T10:00:00.000Z";
+
+std::string hashOf(const std::string& bytes) {
+    REQUIRE(sodium_init() >= 0);
+    unsigned char out[32];
+    crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+                       nullptr, 0);
+    char hex[65];
+    sodium_bin2hex(hex, sizeof hex, out, sizeof out);
+    return hex;
+}
+
+// One final revision as sync::HqService would hand it over; `note` changes the bytes.
+IncomingItem makeItem(const std::string& id, int rev, const std::string& note = "all quiet",
+                      const std::string& unit = kUnitA, const std::string& form = "incident") {
+    IncomingItem it;
+    it.recordId = id;
+    it.revision = rev;
+    if (rev > 1) it.parent = rev - 1;
+    it.formId = form;
+    it.formVersion = 1;
+    it.unitId = unit;
+    it.author = "cpl.dupont";
+    it.createdUtc = "2026-11-20T08:00:00.000Z";
+    it.createdOffset = 60;
+    it.finalizedUtc = "2026-11-20T09:30:00.000Z";
+    json env = {{"id", id},
+                {"rev", rev},
+                {"form", form},
+                {"fv", 1},
+                {"unit", unit},
+                {"author", it.author},
+                {"created", it.createdUtc},
+                {"offset", 60},
+                {"final", it.finalizedUtc},
+                {"payload", {{"note", note}, {"count", 3}}}};
+    if (it.parent) env["parent"] = *it.parent;
+    it.canonical = env.dump();
+    it.hash = hashOf(it.canonical);
+    return it;
+}
+
+IncomingItem rejectedItem(const std::string& id, const std::string& reason) {
+    IncomingItem it = makeItem(id, 1);
+    it.rejectReason = reason;
+    return it;
+}
+
+std::string describe(const std::vector<ItemOutcome>& rs) {
+    std::string s;
+    for (const auto& r : rs) s += r.status + ":" + std::to_string(r.hqSeq) + " ";
+    return s;
+}
+
+// Runs SQL on a PostgreSQL database outside the product (to tamper, or to break things on purpose).
+void pgExec(const std::string& uri, const std::string& sql) {
+    PGconn* c = PQconnectdb(uri.c_str());
+    INFO(PQerrorMessage(c));
+    REQUIRE(PQstatus(c) == CONNECTION_OK);
+    PGresult* r = PQexec(c, sql.c_str());
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+    std::string msg = PQresultErrorMessage(r);
+    PQclear(r);
+    PQfinish(c);
+    INFO(sql << ": " << msg);
+    REQUIRE(ok);
+}
+
+// A fresh, empty store location of one backend: a new folder or a new database.
+class Backend {
+public:
+    explicit Backend(std::string kind) : m_kind(std::move(kind)) {
+        if (m_kind == "sqlite") {
+            m_dir = std::make_unique<TempDir>();
+            m_location = m_dir->sub("hq");
+        } else {
+            m_location = PgCluster::shared().createDatabase();
+        }
+    }
+    const std::string& kind() const { return m_kind; }
+    const std::string& location() const { return m_location; }
+
+    std::unique_ptr<HqStore> open() const {
+        auto s = openHqStore(m_location);
+        INFO((s.ok() ? "" : s.error().message));
+        REQUIRE(s.ok());
+        return std::move(s).value();
+    }
+
+    // Raw SQL on the store's database, as an insider with direct access would run it.
+    void raw(const std::string& sql) const {
+        if (m_kind == "postgres") return pgExec(m_location, sql);
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open((m_location + "/hq.db").c_str(), &db) == SQLITE_OK);
+        sqlite3_busy_timeout(db, 10000);
+        char* err = nullptr;
+        int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+        std::string msg = err ? err : "";
+        sqlite3_free(err);
+        sqlite3_close(db);
+        INFO(sql << ": " << msg);
+        REQUIRE(rc == SQLITE_OK);
+    }
+
+private:
+    std::string m_kind;
+    std::string m_location;
+    std::unique_ptr<TempDir> m_dir;
+};
+
+std::string backendKind() {
+    return GENERATE(as<std::string>{}, "sqlite", "postgres");
+}
+
+// Enrolls a new device of `unit` and returns its id.
+std::string enroll(HqStore& s, const std::string& unit, const std::string& name = "laptop") {
+    static std::atomic<int> n{0};
+    std::string secret = hashOf("secret-" + std::to_string(++n) + name + unit);
+    REQUIRE(s.addEnrollment(secret, unit, kLater).ok());
+    auto d = s.redeemEnrollment(secret, name, "cHVibGljLWtleQ==", kNow);
+    INFO((d.ok() ? "" : d.error().message));
+    REQUIRE(d.ok());
+    return d->id;
+}
+
+BatchOutcome ingestOk(HqStore& s, const std::string& device, const std::string& batch,
+                      const std::vector<IncomingItem>& items, const std::string& requestHash = "") {
+    auto r = s.ingest(device, batch, requestHash.empty() ? hashOf(batch) : requestHash, items, kNow);
+    INFO((r.ok() ? "" : r.error().message));
+    REQUIRE(r.ok());
+    REQUIRE(r->results.size() == items.size());
+    return std::move(r).value();
+}
+
+void requireClean(HqStore& s) {
+    auto v = s.verify();
+    INFO((v.ok() ? "" : v.error().message));
+    REQUIRE(v.ok());
+    std::string text;
+    for (const auto& p : *v) text += "\n  " + p;
+    INFO("verify:" << text);
+    CHECK(v->empty());
+}
+
+}  // namespace
+
+TEST_CASE("HQ store: the epoch is stable across reopening and changed by rotateEpoch", "[hq][store]") {
+    Backend b(backendKind());
+    CAPTURE(b.kind());
+    std::string first;
+    {
+        auto s = b.open();
+        auto e = s->epoch();
+        REQUIRE(e.ok());
+        first = *e;
+        CHECK(first.size() >= 16);
+        CHECK(*s->epoch() == first);
+    }
+    auto s = b.open();
+    CHECK(*s->epoch() == first);
+    auto rotated = s->rotateEpoch();
+    REQUIRE(rotated.ok());
+    CHECK(*rotated != first);
+    CHECK(*s->epoch() == *rotated);
+    s.reset();
+    CHECK(*b.open()->epoch() == *rotated);
+}
+
+TEST_CASE("HQ store: an enrollment code is redeemed once, before it expires", "[hq][store]") {
+    Backend b(backendKind());
+    CAPTURE(b.kind());
+    auto s = b.open();
+    std::string secret = hashOf("one-time secret");
+    REQUIRE(s->addEnrollment(secret, kUnitA, kLater).ok());
+
+    auto again = s->addEnrollment(secret, kUnitB, kLater);
+    REQUIRE_FALSE(again.ok());
+    CHECK(again.error().code == ErrorCode::Conflict);
+
+    auto d = s->redeemEnrollment(secret, "Laptop 7", "a2V5", kNow);
+    INFO((d.ok() ? "" : d.error().message));
+    REQUIRE(d.ok());
+    CHECK(d->unitId == kUnitA);
+    CHECK(d->name == "Laptop 7");
+    CHECK(d->publicKey == "a2V5");
+    CHECK(d->enrolledUtc == kNow);
+    CHECK_FALSE(d->revoked);
+    CHECK_FALSE(d->id.empty());
+
+    auto found = s->device(d->id);
+    REQUIRE(found.ok());
+    REQUIRE(found->has_value());
+    CHECK((*found)->unitId == kUnitA);
+    CHECK((*found)->name == "Laptop 7");
+    auto none = s->device("no-such-device");
+    REQUIRE(none.ok());
+    CHECK_FALSE(none->has_value());
+
+    SECTION("the same code again is refused (used) and makes no device") {
+        auto used = s->redeemEnrollment(secret, "Laptop 8", "b3RoZXI=", kNow);
+        REQUIRE_FALSE(used.ok());
+        CHECK(used.error().code == ErrorCode::Conflict);
+        CHECK(used.error().domain != ErrorDomain::State);
+        auto all = s->devices();
+        REQUIRE(all.ok());
+        REQUIRE(all->size() == 1);
+        CHECK((*all)[0].id == d->id);
+    }
+    SECTION("an expired code is refused with State") {
+        std::string old = hashOf("old secret");
+        REQUIRE(s->addEnrollment(old, kUnitB, "2026-11-01T00:00:00.000Z").ok());
+        auto expired = s->redeemEnrollment(old, "Laptop 9", "a2V5", kNow);
+        REQUIRE_FALSE(expired.ok());
+        CHECK(expired.error().domain == ErrorDomain::State);
+        CHECK(expired.error().code != ErrorCode::Conflict);
+        CHECK(expired.error().code != ErrorCode::NotFound);
+        CHECK(s->devices()->size() == 1);
+    }
+    SECTION("an unknown code is NotFound") {
+        auto unknown = s->redeemEnrollment(hashOf("never issued"), "Laptop 9", "a2V5", kNow);
+        REQUIRE_FALSE(unknown.ok());
+        CHECK(unknown.error().code == ErrorCode::NotFound);
+    }
+}
+
+TEST_CASE("HQ store: revoking a device", "[hq][store]") {
+    Backend b(backendKind());
+    CAPTURE(b.kind());
+    auto s = b.open();
+    std::string d1 = enroll(*s, kUnitA, "one");
+    std::string d2 = enroll(*s, kUnitA, "two");
+    REQUIRE(s->revoke(d1).ok());
+    REQUIRE(s->revoke(d1).ok());  // again: still revoked, no error
+    CHECK((*s->device(d1))->revoked);
+    CHECK_FALSE((*s->device(d2))->revoked);
+    auto unknown = s->revoke("no-such-device");
+    REQUIRE_FALSE(unknown.ok());
+    CHECK(unknown.error().code == ErrorCode::NotFound);
+    s.reset();
+    CHECK((*b.open()->device(d1))->revoked);
+}
+
+TEST_CASE("HQ store: a nonce is accepted once per device", "[hq][store]") {
+    Backend b(backendKind());
+    CAPTURE(b.kind());
+    auto s = b.open();
+    std::string d1 = enroll(*s, kUnitA, "one");
+    std::string d2 = enroll(*s, kUnitB, "two");
+    CHECK(*s->useNonce(d1, "AAAAAAAAAAAAAAAAAAAAAA") == true);
+    CHECK(*s->useNonce(d1, "AAAAAAAAAAAAAAAAAAAAAA") == false);
+    CHECK(*s->useNonce(d1, "BBBBBBBBBBBBBBBBBBBBBB") == true);
+    CHECK(*s->useNonce(d2, "AAAAAAAAAAAAAAAAAAAAAA") == true);
+    s.reset();
+    auto s2 = b.open();
+    CHECK(*s2->useNonce(d1, "BBBBBBBBBBBBBBBBBBBBBB") == false);
+    auto unknown = s2->useNonce("no-such-device", "CCCCCCCCCCCCCCCCCCCCCC");
+    REQUIRE_FALSE(unknown.ok());
+    CHECK(unknown.error().code == ErrorCode::NotFound);
+}
+
+TEST_CASE("HQ store: ingest stores, finds duplicates and conflicts, passes rejects through", "[hq][store]") {
+    Backend b(backendKind());
+    CAPTURE(b.kind());
+    auto s = b.open();
+    std::string dev = enroll(*s, kUnitA);
+    auto a1 = makeItem("rec-a", 1), b1 = makeItem("rec-b", 1, "fine", kUnitA, "readiness");
+    auto a1other = makeItem("rec-a", 1, "edited elsewhere");
+
+    auto first =
+        ingestOk(*s, dev, "batch-1",
+                 {a1, b1, rejectedItem("rec-x", "readiness v9 is not a form HQ knows"), a1, a1other});
+    INFO(describe(first.results));
+    CHECK_FALSE(first.replayed);
+    CHECK(first.results[0].status == "stored");
+    CHECK(first.results[0].hqSeq == 1);
+    CHECK(first.results[1].status == "stored");
+    CHECK(first.results[1].hqSeq == 2);
+    CHECK(first.results[2].status == "rejected");
+    CHECK(first.results[2].hqSeq == 0);
+    CHECK(first.results[2].reason == "readiness v9 is not a form HQ knows");
+    CHECK(first.results[3].status == "duplicate");  // the same revision twice in one batch
+    CHECK(first.results[3].hqSeq == 1);
+    CHECK(first.results[4].status == "conflict");
+    CHECK(first.results[4].hqSeq == 1);
+    CHECK_FALSE(first.results[4].reason.empty());
+
+    auto a2 = makeItem("rec-a", 2, "amended");
+    auto second = ingestOk(*s, dev, "batch-2", {a1, a2, a1other, makeItem("rec-a", 1, "third version")});
+    INFO(describe(second.results));
+    CHECK(second.results[0].status == "duplicate");
+    CHECK(second.results[0].hqSeq == 1);
+    CHECK(second.results[1].status == "stored");
+    CHECK(second.results[1].hqSeq == 3);
+    CHECK(second.results[2].status == "conflict");
+    CHECK(second.results[3].status == "conflict");
+
+    CHECK(*s->reportCount() == 3);
+    CHECK(s->heads()->reports == 3);
+
+    // The stored revision is untouched by the conflicts.
+    auto kept = s->report("rec-a", 1);
+    REQUIRE(kept.ok());
+    REQUIRE(kept->has_value());
+    const Report& r = **kept;
+    CHECK(r.hqSeq == 1);
+    CHECK(r.hash == a1.hash);
+    CHECK(r.canonical == a1.canonical);
+    CHECK_FALSE(r.parent.has_value());
+    CHECK(r.formId == "incident");
+    CHECK(r.formVersion == 1);
+    CHECK(r.unitId == kUnitA);
+    CHECK(r.deviceId == dev);
+    CHECK(r.author == "cpl.dupont");
+    CHECK(r.createdUtc == a1.createdUtc);
+    CHECK(r.createdOffset == 60);
+    CHECK(r.finalizedUtc == a1.finalizedUtc);
+    CHECK(r.receivedUtc == kNow);
+    CHECK(r.reviewStatus == "received");
+    CHECK(r.reviewComment.empty());
+
+    auto newest = s->report("rec-a", std::nullopt);
+    REQUIRE(newest.ok());
+    REQUIRE(newest->has_value());
+    CHECK((*newest)->revision == 2);
+    CHECK((*newest)->parent == std::optional<int>(1));
+    CHECK_FALSE(s->report("rec-x", std::nullopt)->has_value());
+    CHECK_FALSE(s->report("rec-a", 7)->has_value());
+
+    // Other bytes are kept once per distinct hash.
+    auto cs = s->conflicts();
+    REQUIRE(cs.ok());
+    REQUIRE(cs->size() == 2);
+    CHECK((*cs)[0].recordId == "rec-a");
+    CHECK((*cs)[0].revision == 1);
+    CHECK((*cs)[0].deviceId == dev);
+    CHECK((*cs)[0].hash == a1other.hash);
+    CHECK((*cs)[0].keptHash == a1.hash);
+    CHECK((*cs)[0].canonical == a1other.canonical);
+    CHECK((*cs)[0].receivedUtc == kNow);
+    CHECK((*cs)[1].hash == makeItem("rec-a", 1, "third version").hash);
+    CHECK((*cs)[0].id < (*cs)[1].id);
+
+    SECTION("reports are listed in HQ's order, filtered by unit, form and cursor") {
+        auto other = enroll(*s, kUnitB, "bravo laptop");
+        ingestOk(*s, other, "batch-b", {makeItem("rec-c", 1, "b", kUnitB)});
+        auto all = s->reports({});
+        REQUIRE(all.ok());
+        REQUIRE(all->size() == 4);
+        for (std::size_t i = 0; i < all->size(); ++i)
+            CHECK((*all)[i].hqSeq == static_cast<std::int64_t>(i + 1));
+        ReportFilter f;
+        f.unitId = kUnitB;
+        auto bravo = s->reports(f);
+        REQUIRE(bravo->size() == 1);
+        CHECK((*bravo)[0].recordId == "rec-c");
+        CHECK((*bravo)[0].deviceId == other);
+        f = {};
+        f.formId = "readiness";
+        REQUIRE(s->reports(f)->size() == 1);
+        f = {};
+        f.afterSeq = 1;
+        f.limit = 2;
+        auto page = s->reports(f);
+        REQUIRE(page->size() == 2);
+        CHECK((*page)[0].hqSeq == 2);
+        CHECK((*page)[1].hqSeq == 3);
+    }
+    SECTION("hasReport checks the sequence and the record together") {
+        CHECK(*s->hasReport(1, "rec-a") == true);
+        CHECK(*s->hasReport(3, "rec-a") == true);
+        CHECK(*s->hasReport(2, "rec-a") == false);
+        CHECK(*s->hasReport(2, "rec-b") == true);
+        CHECK(*s->hasReport(99, "rec-a") == false);
+    }
+    SECTION("an unknown device cannot ingest") {
+        auto r2 = s->ingest("no-such-device", "batch-9", "h", {makeItem("rec-z", 1)}, kNow);
+        REQUIRE_FALSE(r2.ok());
+        CHECK(r2.error().code == ErrorCode::NotFound);
+        CHECK(*s->reportCount() == 3);
+    }
+    requireClean(*s);
+}
+
+TEST_CASE("HQ store: a push batch replayed gives the recorded results and changes nothing", "[hq][store]") {
+    Backend b(backendKind());
+    CAPTURE(b.kind());
+    auto s = b.open();
+    std::string dev = enroll(*s, kUnitA);
+    std::vector<IncomingItem> items{makeItem("rec-a", 1), makeItem("rec-b", 1), rejectedItem("rec-x", "bad"),
+                                    makeItem("rec-a", 1, "other bytes")};
+    auto first = ingestOk(*s, dev, "batch-1", items, "request-hash-1");
+    CHECK_FALSE(first.replayed);
+    auto heads = *s->heads();
+    auto conflictCount = s->conflicts()->size();
+
+    // Stored meanwhile by someone else: a replay still answers what was recorded, not what would happen now.
+    std::string other = enroll(*s, kUnitA, "other");
+    ingestOk(*s, other, "batch-o", {makeItem("rec-c", 1)});
+    heads = *s->heads();
+
+    auto again = ingestOk(*s, dev, "batch-1", items, "request-hash-1");
+    CHECK(again.replayed);
+    REQUIRE(again.results.size() == first.results.size());
+    for (std::size_t i = 0; i < first.results.size(); ++i) {
+        CHECK(again.results[i].status == first.results[i].status);
+        CHECK(again.results[i].hqSeq == first.results[i].hqSeq);
+        CHECK(again.results[i].reason == first.results[i].reason);
+    }
+    CHECK(s->heads()->reports == heads.reports);
+    CHECK(s->conflicts()->size() == conflictCount);
+
+    auto reused = s->ingest(dev, "batch-1", "request-hash-2", {makeItem("rec-d", 1)}, kNow);
+    REQUIRE_FALSE(reused.ok());
+    CHECK(reused.error().code == ErrorCode::Conflict);
+    CHECK_FALSE(s->report("rec-d", std::nullopt)->has_value());
+
+    // The batch id is the device's: another device may use the same id for its own batch.
+    auto theirs = ingestOk(*s, other, "batch-1", items, "their-hash");
+    CHECK_FALSE(theirs.replayed);
+    CHECK(theirs.results[0].status == "duplicate");
+    CHECK(s->heads()->reports == heads.reports);
+
+    // An all-rejected batch is recorded too.
+    auto rej = ingestOk(*s, dev, "batch-r", {rejectedItem("rec-y", "no")}, "rh");
+    auto rej2 = ingestOk(*s, dev, "batch-r", {rejectedItem("rec-y", "no")}, "rh");
+    CHECK(rej2.replayed);
+    CHECK(rej2.results[0].status == "rejected");
+    CHECK(rej2.results[0].reason == "no");
+    CHECK_FALSE(rej.replayed);
+    requireClean(*s);
+}
+
+TEST_CASE("HQ store: a failure in the middle of a batch leaves nothing half-written", "[hq][store]") {
+    Backend b(backendKind());
+    CAPTURE(b.kind());
+    auto s = b.open();
+    std::string dev = enroll(*s, kUnitA);
+    ingestOk(*s, dev, "batch-0", {makeItem("rec-0", 1)});
+    // An insider's rule the store does not know about refuses one record, late in the batch.
+    if (b.kind() == "sqlite")
+        b.raw(
+            "CREATE TRIGGER poison BEFORE INSERT ON report WHEN NEW.record_id = 'poison' "
+            "BEGIN SELECT RAISE(ABORT, 'poisoned record'); END");
+    else
+        b.raw("ALTER TABLE report ADD CONSTRAINT poison CHECK (record_id <> 'poison')");
+    std::vector<IncomingItem> items;
+    for (int i = 0; i < 50; ++i) items.push_back(makeItem("rec-" + std::to_string(i + 1), 1));
+    items.push_back(makeItem("rec-0", 1, "other bytes"));  // a conflict in the same batch
+    items.push_back(makeItem("poison", 1));
+    auto r = s->ingest(dev, "batch-1", "h1", items, kNow);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().domain == ErrorDomain::Storage);
+    CHECK(*s->reportCount() == 1);
+    CHECK(s->heads()->reports == 1);
+    CHECK(s->conflicts()->empty());
+
+    if (b.kind() == "sqlite")
+        b.raw("DROP TRIGGER poison");
+    else
+        b.raw("ALTER TABLE report DROP CONSTRAINT poison");
+    // Nothing of the failed attempt was recorded: the same batch now goes through as new.
+    auto ok = ingestOk(*s, dev, "batch-1", items, "h1");
+    CHECK_FALSE(ok.replayed);
+    CHECK(ok.results[0].status == "stored");
+    CHECK(ok.results[0].hqSeq == 2);
+    CHECK(ok.results.back().hqSeq == 52);
+    CHECK(*s->reportCount() == 52);
+    CHECK(s->conflicts()->size() == 1);
+    requireClean(*s);
+}
+
+TEST_CASE("HQ store: a review updates the report and tells its unit only", "[hq][store]") {
+    Backend b(backendKind());
+    CAPTURE(b.kind());
+    auto s = b.open();
+    std::string dev = enroll(*s, kUnitA);
+    ingestOk(*s, dev, "batch-1", {makeItem("rec-a", 1)});
+    auto e = s->review("rec-a", 1, "returned", "Casualty count missing", "maj.hq", kLater);
+    INFO((e.ok() ? "" : e.error().message));
+    REQUIRE(e.ok());
+    CHECK(e->kind == "feedback");
+    CHECK(e->unitId == kUnitA);
+    CHECK(e->seq == 1);
+    CHECK(e->body == json{{"record", "rec-a"},
+                          {"rev", 1},
+                          {"status", "returned"},
+                          {"comment", "Casualty count missing"},
+                          {"by", "maj.hq"},
+                          {"at", kLater}});
+    auto r = s->report("rec-a", 1);
+    CHECK((*r)->reviewStatus == "returned");
+    CHECK((*r)->reviewComment == "Casualty count missing");
+    CHECK((*r)->canonical == makeItem("rec-a", 1).canonical);
+
+    auto mine = s->feed(kUnitA, 0, 100);
+    REQUIRE(mine.ok());
+    REQUIRE(mine->size() == 1);
+    CHECK((*mine)[0].seq == e->seq);
+    CHECK((*mine)[0].body == e->body);
+    CHECK(s->feed(kUnitB, 0, 100)->empty());
+    CHECK(s->heads()->feed == 1);
+
+    auto bad = s->review("rec-a", 1, "lost", "", "maj.hq", kLater);
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().code == ErrorCode::BadInput);
+    auto unknown = s->review("rec-a", 5, "accepted", "", "maj.hq", kLater);
+    REQUIRE_FALSE(unknown.ok());
+    CHECK(unknown.error().code == ErrorCode::NotFound);
+    CHECK(s->heads()->feed == 1);
+    REQUIRE(s->review("rec-a", 1, "accepted", "", "maj.hq", kLater).ok());
+    CHECK((*s->report("rec-a", 1))->reviewStatus == "accepted");
+    CHECK(s->feed(kUnitA, 1, 100)->size() == 1);
+}
+
+TEST_CASE("HQ store: forms and reference data reach every unit through the feed", "[hq][store]") {
+    Backend b(backendKind());
+    CAPTURE(b.kind());
+    auto s = b.open();
+    json form = {{"id", "patrol"}, {"version", 2}, {"title", {{"en", "Patrol"}, {"fr", "Patrouille"}}}};
+    REQUIRE(s->putForm("patrol", 2, form, kNow).ok());
+    REQUIRE(s->putForm("patrol", 2, form, kNow).ok());  // the same again: nothing new
+    json changed = form;
+    changed["title"]["en"] = "Foot patrol";
+    auto clash = s->putForm("patrol", 2, changed, kNow);
+    REQUIRE_FALSE(clash.ok());
+    CHECK(clash.error().code == ErrorCode::Conflict);
+    json form1 = {{"id", "patrol"}, {"version", 1}};
+    REQUIRE(s->putForm("patrol", 1, form1, kNow).ok());
+    auto fs = s->forms();
+    REQUIRE(fs.ok());
+    REQUIRE(fs->size() == 2);
+    CHECK((*fs)[0] == form1);
+    CHECK((*fs)[1] == form);
+
+    CHECK_FALSE(s->reference()->has_value());
+    json ref1 = {{"version", 1}, {"units", json::array({{{"id", kUnitA}}})}};
+    json ref2 = {{"version", 2}, {"units", json::array({{{"id", kUnitA}}, {{"id", kUnitB}}})}};
+    REQUIRE(s->putReference(ref1, kNow).ok());
+    REQUIRE(s->putReference(ref2, kNow).ok());
+    CHECK(**s->reference() == ref2);
+
+    auto own = s->appendFeed(kUnitB, "feedback", {{"record", "r"}}, kNow);
+    REQUIRE(own.ok());
+    CHECK(own->seq == 5);
+
+    auto alpha = s->feed(kUnitA, 0, 100);
+    REQUIRE(alpha.ok());
+    REQUIRE(alpha->size() == 4);
+    CHECK((*alpha)[0].kind == "form");
+    CHECK((*alpha)[0].unitId.empty());
+    CHECK((*alpha)[0].body == form);
+    CHECK((*alpha)[1].kind == "form");
+    CHECK((*alpha)[1].body == form1);
+    CHECK((*alpha)[2].kind == "reference");
+    CHECK((*alpha)[3].body == ref2);
+    for (std::size_t i = 0; i < alpha->size(); ++i)
+        CHECK((*alpha)[i].seq == static_cast<std::int64_t>(i + 1));
+
+    auto bravo = s->feed(kUnitB, 0, 100);
+    REQUIRE(bravo->size() == 5);
+    CHECK((*bravo)[4].unitId == kUnitB);
+    auto after = s->feed(kUnitB, 3, 1);
+    REQUIRE(after->size() == 1);
+    CHECK((*after)[0].seq == 4);
+    CHECK(s->feed(kUnitB, 5, 100)->empty());
+    CHECK(s->feed(kUnitA, 4, 100)->empty());
+    CHECK(*s->hasFeedEntry(5) == true);
+    CHECK(*s->hasFeedEntry(6) == false);
+    CHECK(s->heads()->feed == 5);
+
+    auto noKind = s->appendFeed(kUnitA, "", json::object(), kNow);
+    REQUIRE_FALSE(noKind.ok());
+    CHECK(noKind.error().code == ErrorCode::BadInput);
+}
+
+TEST_CASE("HQ store: verify finds nothing on a sound store and finds a tampered report", "[hq][store]") {
+    Backend b(backendKind());
+    CAPTURE(b.kind());
+    auto s = b.open();
+    std::string dev = enroll(*s, kUnitA);
+    ingestOk(*s, dev, "batch-1", {makeItem("rec-a", 1), makeItem("rec-b", 1), makeItem("rec-a", 1, "other")});
+    requireClean(*s);
+
+    b.raw(
+        "UPDATE report SET canonical = replace(canonical, 'all quiet', 'all calm') WHERE record_id = "
+        "'rec-b'");
+    auto v = s->verify();
+    REQUIRE(v.ok());
+    REQUIRE(v->size() == 1);
+    CHECK_THAT((*v)[0], Catch::Contains("report 2") && Catch::Contains("hash"));
+
+    b.raw("UPDATE conflict SET hash = 'x' || hash");
+    v = s->verify();
+    REQUIRE(v.ok());
+    CHECK(v->size() == 2);
+}
+
+TEST_CASE("HQ store: concurrent pushes of the same records store each revision exactly once", "[hq][store]") {
+    Backend b(backendKind());
+    CAPTURE(b.kind());
+    constexpr int kThreads = 4, kRecords = 150, kRevisions = 2, kBatch = 40;
+    std::vector<std::string> devices;
+    {
+        auto s = b.open();
+        for (int t = 0; t < kThreads; ++t)
+            devices.push_back(enroll(*s, kUnitA, "laptop " + std::to_string(t)));
+    }
+    // Every thread pushes every (record, revision) in its own order; thread 0 has other bytes for
+    // every tenth record, so those race as conflicts.
+    struct Seen {
+        std::string id;
+        int rev;
+        std::string hash;
+        ItemOutcome outcome;
+    };
+    std::vector<std::vector<Seen>> seen(kThreads);
+    std::vector<std::string> errors(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            try {
+                auto opened = openHqStore(b.location());
+                if (!opened) {
+                    errors[t] = opened.error().message;
+                    return;
+                }
+                auto store = std::move(opened).value();
+                std::vector<IncomingItem> all;
+                for (int r = 0; r < kRecords; ++r)
+                    for (int v = 1; v <= kRevisions; ++v)
+                        all.push_back(makeItem("rec-" + std::to_string(r), v,
+                                               t == 0 && r % 10 == 0 ? "thread zero's version" : "shared"));
+                std::shuffle(all.begin(), all.end(), std::mt19937(1234 + t));
+                for (std::size_t start = 0, n = 0; start < all.size(); start += kBatch, ++n) {
+                    std::vector<IncomingItem> batch(
+                        all.begin() + static_cast<long>(start),
+                        all.begin() + static_cast<long>(std::min(start + kBatch, all.size())));
+                    std::string id = "t" + std::to_string(t) + "-b" + std::to_string(n);
+                    auto r = store->ingest(devices[t], id, "h-" + id, batch, kNow);
+                    if (!r) {
+                        errors[t] = r.error().message;
+                        return;
+                    }
+                    for (std::size_t i = 0; i < batch.size(); ++i)
+                        seen[t].push_back(
+                            {batch[i].recordId, batch[i].revision, batch[i].hash, r->results[i]});
+                }
+            } catch (const std::exception& e) {
+                errors[t] = e.what();
+            }
+        });
+    }
+    for (auto& th : threads) th.join();
+    for (int t = 0; t < kThreads; ++t) {
+        INFO("thread " << t << ": " << errors[t]);
+        REQUIRE(errors[t].empty());
+    }
+
+    std::map<std::pair<std::string, int>, std::int64_t> storedSeq;
+    std::map<std::pair<std::string, int>, std::string> storedHash;
+    std::set<std::int64_t> seqs;
+    int stored = 0;
+    for (const auto& list : seen)
+        for (const auto& x : list)
+            if (x.outcome.status == "stored") {
+                ++stored;
+                auto key = std::make_pair(x.id, x.rev);
+                INFO(x.id << " r" << x.rev);
+                CHECK(storedSeq.emplace(key, x.outcome.hqSeq).second);
+                storedHash[key] = x.hash;
+                CHECK(seqs.insert(x.outcome.hqSeq).second);
+            }
+    constexpr int kTotal = kRecords * kRevisions;
+    CHECK(stored == kTotal);
+    REQUIRE(seqs.size() == static_cast<std::size_t>(kTotal));
+    CHECK(*seqs.begin() == 1);
+    CHECK(*seqs.rbegin() == kTotal);
+    for (const auto& list : seen)
+        for (const auto& x : list) {
+            auto key = std::make_pair(x.id, x.rev);
+            INFO(x.id << " r" << x.rev << " " << x.outcome.status);
+            CHECK(x.outcome.hqSeq == storedSeq[key]);
+            bool same = x.hash == storedHash[key];
+            if (same)
+                CHECK((x.outcome.status == "stored" || x.outcome.status == "duplicate"));
+            else
+                CHECK(x.outcome.status == "conflict");
+        }
+
+    auto s = b.open();
+    CHECK(*s->reportCount() == kTotal);
+    CHECK(s->heads()->reports == kTotal);
+    // One conflict per raced identity: whichever bytes lost are kept once.
+    auto cs = s->conflicts();
+    REQUIRE(cs.ok());
+    CHECK(cs->size() == static_cast<std::size_t>(kRecords / 10 * kRevisions));
+    std::set<std::pair<std::string, int>> conflicted;
+    for (const auto& c : *cs) {
+        CHECK(conflicted.insert({c.recordId, c.revision}).second);
+        CHECK(c.keptHash == storedHash[{c.recordId, c.revision}]);
+    }
+    requireClean(*s);
+}
+
+TEST_CASE("HQ store: openHqStore picks the backend from the location", "[hq][store]") {
+    TempDir t;
+    std::string dir = t.sub("nested/hq-data");
+    auto s = openHqStore(dir);
+    INFO((s.ok() ? "" : s.error().message));
+    REQUIRE(s.ok());
+    struct stat st {};
+    REQUIRE(::stat(dir.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0700);
+    CHECK(std::filesystem::exists(dir + "/hq.db"));
+
+    std::string uri = PgCluster::shared().createDatabase();
+    auto pg = openHqStore(uri);
+    INFO((pg.ok() ? "" : pg.error().message));
+    REQUIRE(pg.ok());
+    std::string alt = "postgres://" + uri.substr(std::string("postgresql://").size());
+    auto pg2 = openHqStore(alt);
+    INFO((pg2.ok() ? "" : pg2.error().message));
+    REQUIRE(pg2.ok());
+    CHECK(*(*pg)->epoch() == *(*pg2)->epoch());  // the same database
+    CHECK_FALSE(openHqStore("").ok());
+}
+
+TEST_CASE("HQ store on PostgreSQL: a lost connection is an I/O error and the next call reconnects",
+          "[hq][store][postgres]") {
+    auto& cluster = PgCluster::shared();
+    Backend b("postgres");
+    auto s = b.open();
+    std::string dev = enroll(*s, kUnitA);
+    std::string db = b.location().substr(b.location().rfind('/') + 1);
+
+    // The server drops every connection: the store reconnects on its own and the call succeeds.
+    pgExec(cluster.uri(),
+           "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + db + "'");
+    auto after = s->ingest(dev, "batch-1", "h", {makeItem("rec-a", 1)}, kNow);
+    INFO((after.ok() ? "" : after.error().message));
+    REQUIRE(after.ok());
+    CHECK(after->results[0].status == "stored");
+
+    // Now the database refuses new connections: the call fails with Storage/Io and nothing changes.
+    pgExec(cluster.uri(), "ALTER DATABASE " + db + " ALLOW_CONNECTIONS false");
+    pgExec(cluster.uri(),
+           "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + db + "'");
+    auto down = s->ingest(dev, "batch-2", "h2", {makeItem("rec-b", 1)}, kNow);
+    REQUIRE_FALSE(down.ok());
+    CHECK(down.error().domain == ErrorDomain::Storage);
+    CHECK(down.error().code == ErrorCode::Io);
+    auto down2 = s->epoch();
+    REQUIRE_FALSE(down2.ok());
+    CHECK(down2.error().code == ErrorCode::Io);
+
+    pgExec(cluster.uri(), "ALTER DATABASE " + db + " ALLOW_CONNECTIONS true");
+    auto back = s->ingest(dev, "batch-2", "h2", {makeItem("rec-b", 1)}, kNow);
+    INFO((back.ok() ? "" : back.error().message));
+    REQUIRE(back.ok());
+    CHECK_FALSE(back->replayed);
+    CHECK(back->results[0].hqSeq == 2);
+    CHECK(*s->reportCount() == 2);
+
+    // No server at all: opening fails with Storage/Io.
+    auto nowhere = openHqStore("postgresql://outpost@127.0.0.1:1/postgres?connect_timeout=2");
+    REQUIRE_FALSE(nowhere.ok());
+    CHECK(nowhere.error().domain == ErrorDomain::Storage);
+    CHECK(nowhere.error().code == ErrorCode::Io);
+}
+
+namespace {
+
+// What a forked child found, as one line on a pipe ("ok" or what went wrong).
+std::string runChild(const std::function<std::string()>& body) {
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    std::fflush(nullptr);
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::close(fds[0]);
+        std::string out;
+        try {
+            out = body();
+        } catch (const std::exception& e) {
+            out = std::string("exception: ") + e.what();
+        }
+        (void)!::write(fds[1], out.data(), out.size());
+        ::_exit(0);  // no exit handlers: the parent owns the test cluster and Catch2's state
+    }
+    ::close(fds[1]);
+    std::string out;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    INFO("child exit status " << status);
+    REQUIRE(WIFEXITED(status));
+    return out;
+}
+
+std::vector<IncomingItem> bigBatch(const std::string& prefix, int n, std::size_t bytes) {
+    std::vector<IncomingItem> items;
+    for (int i = 0; i < n; ++i)
+        items.push_back(
+            makeItem(prefix + std::to_string(i), 1, std::string(bytes, static_cast<char>('a' + i % 26))));
+    return items;
+}
+
+// In the child: ingest must fail with `want` (or one of them), leave the store as it was, and work
+// once space is back (`release`).
+std::string failThenRecover(HqStore& s, const std::string& dev, const std::vector<IncomingItem>& items,
+                            const std::set<ErrorCode>& want, const std::function<void()>& release) {
+    auto before = s.reportCount();
+    if (!before) return "reportCount: " + before.error().message;
+    auto r = s.ingest(dev, "big-batch", "big-hash", items, kNow);
+    if (r.ok()) return "the ingest succeeded although the disk had no room";
+    if (r.error().domain != ErrorDomain::Storage || !want.count(r.error().code))
+        return "unexpected error " + std::to_string(static_cast<int>(r.error().code)) + ": " +
+               r.error().message;
+    std::string message = r.error().message;
+    auto after = s.reportCount();
+    if (!after || *after != *before) return "reports changed by the failed ingest";
+    release();
+    auto v = s.verify();
+    if (!v || !v->empty()) return "verify after the failure: " + (v ? (*v)[0] : v.error().message);
+    auto again = s.ingest(dev, "big-batch", "big-hash", items, kNow);
+    if (!again) return "the ingest failed again once space was back: " + again.error().message;
+    if (again->replayed) return "the failed batch was recorded";
+    if (*s.reportCount() != *before + static_cast<std::int64_t>(items.size()))
+        return "wrong report count after";
+    return "ok: " + message;
+}
+
+}  // namespace
+
+TEST_CASE("HQ store on SQLite: a full disk is DiskFull and leaves nothing half-written",
+          "[hq][store][sqlite]") {
+    // A real full file system: a 3 MiB tmpfs in a private mount namespace of a child process (needs
+    // CAP_SYS_ADMIN; without it this case says so and checks nothing).
+    TempDir t;
+    std::string mnt = t.sub("small-disk");
+    std::filesystem::create_directories(mnt);
+    std::string out = runChild([&]() -> std::string {
+        if (::unshare(CLONE_NEWNS) != 0) return "unavailable: unshare";
+        if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+            return "unavailable: private /";
+        if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=3m") != 0) return "unavailable: mount tmpfs";
+        auto opened = openHqStore(mnt + "/hq");
+        if (!opened) return "open: " + opened.error().message;
+        auto s = std::move(opened).value();
+        std::string secret = hashOf("disk secret");
+        if (!s->addEnrollment(secret, kUnitA, kLater)) return "enroll";
+        auto d = s->redeemEnrollment(secret, "laptop", "a2V5", kNow);
+        if (!d) return "redeem: " + d.error().message;
+        if (!s->ingest(d->id, "small", "h", {makeItem("rec-small", 1)}, kNow)) return "first ingest";
+        // Fill the disk but for 200 KiB; the batch needs about 1 MiB.
+        struct statvfs fsStat {};
+        ::statvfs(mnt.c_str(), &fsStat);
+        std::uint64_t freeBytes = static_cast<std::uint64_t>(fsStat.f_bavail) * fsStat.f_frsize;
+        std::string filler = mnt + "/filler";
+        {
+            std::ofstream f(filler, std::ios::binary);
+            std::string block(64 * 1024, 'x');
+            for (std::uint64_t w = 0; w + block.size() + 200 * 1024 < freeBytes; w += block.size())
+                f << block;
+        }
+        return failThenRecover(*s, d->id, bigBatch("big-", 200, 5000), {ErrorCode::DiskFull},
+                               [&] { std::filesystem::remove(filler); });
+    });
+    if (out.rfind("unavailable", 0) == 0) {
+        WARN("no tmpfs in a private mount namespace here (" << out
+                                                            << "): the real full-disk case was not run");
+        return;
+    }
+    INFO(out);
+    CHECK(out.rfind("ok", 0) == 0);
+}
+
+TEST_CASE("HQ store on SQLite: a write refused by the file-size limit is an I/O error and changes nothing",
+          "[hq][store][sqlite]") {
+    TempDir t;
+    std::string dir = t.sub("hq");
+    std::string dev;
+    {
+        auto s = openHqStore(dir);
+        REQUIRE(s.ok());
+        dev = enroll(**s, kUnitA);
+        ingestOk(**s, dev, "small", {makeItem("rec-small", 1)});
+    }
+    auto items = bigBatch("big-", 200, 5000);
+    std::string out = runChild([&]() -> std::string {
+        std::signal(SIGXFSZ, SIG_IGN);  // a write past the limit then fails with EFBIG instead of killing us
+        auto opened = openHqStore(dir);
+        if (!opened) return "open: " + opened.error().message;
+        auto s = std::move(opened).value();
+        std::uintmax_t largest = 0;
+        for (const auto& e : std::filesystem::directory_iterator(dir))
+            largest = std::max(largest, std::filesystem::file_size(e.path()));
+        rlimit limit{static_cast<rlim_t>(largest + 128 * 1024), RLIM_INFINITY};
+        if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) return "setrlimit failed";
+        return failThenRecover(*s, dev, items, {ErrorCode::Io, ErrorCode::DiskFull}, [] {
+            rlimit none{RLIM_INFINITY, RLIM_INFINITY};
+            ::setrlimit(RLIMIT_FSIZE, &none);
+        });
+    });
+    INFO(out);
+    CHECK(out.rfind("ok", 0) == 0);
+    // The parent sees what the child left: the small batch and the big one, each once.
+    auto s = openHqStore(dir);
+    REQUIRE(s.ok());
+    CHECK(*(*s)->reportCount() == 201);
+    requireClean(**s);
+}
+
+TEST_CASE("HQ store: ingest throughput, batches of 200", "[.][hq][perf]") {
+    Backend b(backendKind());
+    auto s = b.open();
+    std::string dev = enroll(*s, kUnitA);
+    constexpr int kItems = 20000, kBatch = 200;
+    std::vector<std::vector<IncomingItem>> batches;
+    for (int i = 0; i < kItems; i += kBatch) {
+        std::vector<IncomingItem> batch;
+        for (int j = i; j < i + kBatch; ++j)
+            batch.push_back(makeItem("rec-" + std::to_string(j), 1, "report body"));
+        batches.push_back(std::move(batch));
+    }
+    auto start = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < batches.size(); ++i) {
+        auto r = s->ingest(dev, "batch-" + std::to_string(i), "h", batches[i], kNow);
+        REQUIRE(r.ok());
+    }
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::printf("%s: %d items in %.2f s: %.0f items/s\n", b.kind().c_str(), kItems, seconds,
+                kItems / seconds);
+    CHECK(*s->reportCount() == kItems);
+}

@@ -1,0 +1,54 @@
+// A throw-away PostgreSQL cluster for tests: Debian's initdb, pg_ctl and createdb, a temporary folder,
+// 127.0.0.1 on a free port, trust authentication for 127.0.0.1 only. One cluster per test
+// process (started on first use, stopped and removed at exit) and a fresh database per test case.
+//
+// PostgreSQL refuses to run as root: when the tests run as root, the cluster runs as `nobody`
+// (the folder is handed to that user). Missing PostgreSQL binaries are an error, never a skip.
+// OUTPOST_PG_BINDIR names the folder with these programs when they are not in
+// /usr/lib/postgresql/<version>/bin.
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace outpost::test {
+
+class PgCluster {
+public:
+    // The process's cluster, started on first call. Throws std::runtime_error (with PostgreSQL's
+    // own messages) when it cannot start.
+    static PgCluster& shared();
+
+    ~PgCluster();
+    PgCluster(const PgCluster&) = delete;
+    PgCluster& operator=(const PgCluster&) = delete;
+
+    int port() const { return m_port; }
+    // "postgresql://outpost@127.0.0.1:PORT/<database>" (the maintenance database "postgres" by default).
+    std::string uri(const std::string& database = "postgres") const;
+    // Creates a new, empty database with a unique name and returns its URI. Thread-safe.
+    std::string createDatabase();
+
+private:
+    PgCluster();
+    void start();
+    void stop() noexcept;
+    // Runs a PostgreSQL program (as the cluster's owner), its output appended to the setup log.
+    int run(const std::vector<std::string>& argv);
+    std::string setupLog() const;
+
+    std::string m_binDir;
+    std::string m_root;  // the temporary folder: data/, the server log, the socket
+    std::string m_data;
+    int m_port = 0;
+    unsigned m_uid = 0;
+    unsigned m_gid = 0;
+    bool m_dropPrivileges = false;
+    bool m_running = false;
+    std::atomic<int> m_databases{0};
+    std::mutex m_mutex;
+};
+
+}  // namespace outpost::test
