@@ -1,0 +1,586 @@
+// The outpost-hq program: its admin commands with good and bad input, and `serve` answering over TLS
+// with the key whose pin it prints.
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "core/builtin.hpp"
+#include "core/uuid.hpp"
+#include "storage/hq_store.hpp"
+#include "support/test_support.hpp"
+#include "sync/protocol.hpp"
+#include "sync/tls.hpp"
+
+using namespace outpost;
+namespace fs = std::filesystem;
+namespace hqs = outpost::storage::hq;
+using json = nlohmann::json;
+
+namespace {
+
+const std::string kUnit = "MINUSCA-RWABATT-1";
+
+struct Run {
+    int code = -1;
+    std::string out, err;
+};
+
+std::vector<char*> argvOf(std::vector<std::string>& v) {
+    std::vector<char*> a;
+    for (auto& s : v) a.push_back(s.data());
+    a.push_back(nullptr);
+    return a;
+}
+
+// Runs outpost-hq with args to completion, capturing both streams (no shell).
+Run hq(std::vector<std::string> args) {
+    args.insert(args.begin(), OUTPOST_HQ);
+    int out[2], err[2];
+    REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+    REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::dup2(out[1], 1);
+        ::dup2(err[1], 2);
+        auto a = argvOf(args);
+        ::execv(a[0], a.data());
+        _exit(127);
+    }
+    ::close(out[1]);
+    ::close(err[1]);
+    Run r;
+    pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+    int open = 2;
+    char buf[65536];
+    while (open > 0) {
+        if (::poll(fds, 2, -1) < 0) continue;
+        for (int i = 0; i < 2; ++i) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+            if (n > 0) {
+                (i == 0 ? r.out : r.err).append(buf, static_cast<std::size_t>(n));
+            } else {
+                ::close(fds[i].fd);
+                fds[i].fd = -1;
+                --open;
+            }
+        }
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return r;
+}
+
+// An initialised HQ data folder.
+struct HqDir {
+    test::TempDir tmp;
+    std::string data = tmp.sub("hq");
+    HqDir() {
+        auto r = hq({"init", "--data", data});
+        INFO(r.out << r.err);
+        REQUIRE(r.code == 0);
+    }
+    std::unique_ptr<hqs::HqStore> store() const { return hqs::openHqStore(data).value(); }
+    Run run(std::vector<std::string> args) const {
+        args.push_back("--data");
+        args.push_back(data);
+        return hq(std::move(args));
+    }
+};
+
+// A device enrolled straight through the store (the protocol path has its own tests).
+std::string enrollDevice(hqs::HqStore& s, const std::string& unit) {
+    auto code = sync::EnrollmentCode::generate("pin");
+    REQUIRE(s.addEnrollment(code.secretHash(), unit, "2999-01-01T00:00:00.000Z").ok());
+    auto keys = sync::SigningKeyPair::generate();
+    auto d = s.redeemEnrollment(code.secretHash(), "lap", sync::base64Encode(keys.publicKey),
+                                "2026-01-01T00:00:00.000Z");
+    REQUIRE(d.ok());
+    return d.value().id;
+}
+
+hqs::IncomingItem gapItem(const std::string& unit, const std::string& description) {
+    sync::Envelope e;
+    e.id = core::newUuidV7();
+    e.revision = 1;
+    e.formId = "training-gap";
+    e.formVersion = 1;
+    e.unitId = unit;
+    e.author = "capt.uwase";
+    e.createdUtc = "2025-01-10T08:00:00.000Z";
+    e.finalizedUtc = "2025-01-10T09:00:00.000Z";
+    e.payload = json{{"unit", unit},
+                     {"description", description},
+                     {"source", "evaluation"},
+                     {"identified_date", "2025-01-10"},
+                     {"severity", "minor"},
+                     {"personnel_affected", 12},
+                     {"remedy", "in_mission_course"},
+                     {"target_date", "2025-03-01"},
+                     {"status", "open"}};
+    hqs::IncomingItem it;
+    it.recordId = e.id;
+    it.revision = 1;
+    it.formId = e.formId;
+    it.formVersion = 1;
+    it.unitId = unit;
+    it.author = e.author;
+    it.createdUtc = e.createdUtc;
+    it.finalizedUtc = e.finalizedUtc;
+    it.canonical = e.canonical();
+    it.hash = e.hash();
+    return it;
+}
+
+// Splits CSV text into rows of cells (RFC 4180: quoted cells may hold commas, quotes, line breaks).
+std::vector<std::vector<std::string>> parseCsv(const std::string& text) {
+    std::vector<std::vector<std::string>> rows(1);
+    std::string cell;
+    bool quoted = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (quoted) {
+            if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+                cell += '"';
+                ++i;
+            } else if (c == '"') {
+                quoted = false;
+            } else {
+                cell += c;
+            }
+        } else if (c == '"') {
+            quoted = true;
+        } else if (c == ',') {
+            rows.back().push_back(cell);
+            cell.clear();
+        } else if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') {
+            rows.back().push_back(cell);
+            cell.clear();
+            rows.emplace_back();
+            ++i;
+        } else {
+            cell += c;
+        }
+    }
+    if (!cell.empty() || !rows.back().empty()) rows.back().push_back(cell);
+    if (rows.back().empty()) rows.pop_back();
+    return rows;
+}
+
+mode_t modeOf(const std::string& path) {
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    return st.st_mode & 0777;
+}
+
+// `outpost-hq serve` as a child process; SIGKILLed if a test leaves it running.
+struct Server {
+    pid_t pid = -1;
+    int port = 0;
+    std::string pin;
+    std::string line;
+
+    explicit Server(const std::string& data) {
+        int out[2];
+        REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+        std::vector<std::string> args{OUTPOST_HQ, "serve",       "--data",    data,
+                                      "--listen", "127.0.0.1:0", "--threads", "2"};
+        pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            ::dup2(out[1], 1);
+            auto a = argvOf(args);
+            ::execv(a[0], a.data());
+            _exit(127);
+        }
+        ::close(out[1]);
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        std::string text;
+        while (text.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+            pollfd p{out[0], POLLIN, 0};
+            if (::poll(&p, 1, 200) <= 0) continue;
+            char buf[512];
+            ssize_t n = ::read(out[0], buf, sizeof buf);
+            if (n <= 0) break;
+            text.append(buf, static_cast<std::size_t>(n));
+        }
+        ::close(out[0]);
+        line = text.substr(0, text.find('\n'));
+        const std::string prefix = "outpost-hq listening on https://127.0.0.1:";
+        REQUIRE(line.rfind(prefix, 0) == 0);
+        auto sp = line.find(' ', prefix.size());
+        REQUIRE(sp != std::string::npos);
+        port = std::stoi(line.substr(prefix.size(), sp - prefix.size()));
+        REQUIRE(line.substr(sp, 5) == " pin ");
+        pin = line.substr(sp + 5);
+    }
+    ~Server() {
+        if (pid > 0) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, nullptr, 0);
+        }
+    }
+    // SIGTERM, then the exit status (or -1 when it did not stop within 20 s).
+    int terminate() {
+        ::kill(pid, SIGTERM);
+        for (int i = 0; i < 200; ++i) {
+            int status = 0;
+            if (::waitpid(pid, &status, WNOHANG) == pid) {
+                pid = -1;
+                return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        return -1;
+    }
+};
+
+struct HttpResult {
+    CURLcode curl = CURLE_OK;
+    long status = 0;
+    std::string body;
+};
+
+std::size_t collect(char* data, std::size_t size, std::size_t n, void* user) {
+    static_cast<std::string*>(user)->append(data, size * n);
+    return size * n;
+}
+
+// One HTTPS request to 127.0.0.1 that only goes through when the server presents the pinned key.
+HttpResult httpsRequest(int port, const std::string& pin, const std::string& path,
+                        const std::string* postBody = nullptr) {
+    HttpResult r;
+    CURL* c = curl_easy_init();
+    REQUIRE(c);
+    std::string url = "https://127.0.0.1:" + std::to_string(port) + path;
+    std::string pinned = sync::curlPin(pin);
+    curl_slist* headers = curl_slist_append(nullptr, "Outpost-Protocol: 1");
+    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    // The certificate is self-signed: trust comes from the pin alone, as on a field laptop.
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, pinned.c_str());
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+    if (postBody) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, postBody->data());
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(postBody->size()));
+    }
+    r.curl = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(c);
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("outpost-hq init makes HQ's identity with private keys, once", "[hq][cli]") {
+    HqDir h;
+    for (const char* f : {"hq-id", "hq-signing.key", "tls-cert.pem", "tls-key.pem", "hq.db"})
+        CHECK(fs::exists(fs::path(h.data) / f));
+    CHECK(modeOf(h.data + "/hq-signing.key") == 0600);
+    CHECK(modeOf(h.data + "/tls-key.pem") == 0600);
+    CHECK(modeOf(h.data) == 0700);
+    auto signingKey = test::readFile(h.data + "/hq-signing.key");
+    auto again = h.run({"init"});
+    CHECK(again.code == 4);
+    CHECK_THAT(again.err, Catch::Contains("holds an HQ already"));
+    CHECK(test::readFile(h.data + "/hq-signing.key") == signingKey);
+    auto verify = h.run({"verify"});
+    INFO(verify.out << verify.err);
+    CHECK(verify.code == 0);
+    CHECK_THAT(verify.out, Catch::StartsWith("ok"));
+    // A folder with part of an identity is not silently completed (devices pin the old keys).
+    fs::remove(h.data + "/tls-key.pem");
+    auto partial = hq({"serve", "--data", h.data, "--listen", "127.0.0.1:0"});
+    CHECK(partial.code == 5);
+    CHECK_THAT(partial.err, Catch::Contains("tls-key.pem"));
+    // Usage errors are bad input.
+    CHECK(hq({"init"}).code == 2);
+    CHECK(hq({"frobnicate", "--data", h.data}).code == 2);
+    CHECK(hq({}).code == 2);
+}
+
+TEST_CASE("outpost-hq enroll prints a one-time code carrying HQ's TLS pin", "[hq][cli]") {
+    HqDir h;
+    auto r = h.run({"enroll", "--unit", kUnit});
+    INFO(r.out << r.err);
+    REQUIRE(r.code == 0);
+    std::string text = r.out.substr(0, r.out.find('\n'));
+    auto code = sync::EnrollmentCode::parse(text);
+    CHECK(code.pin == sync::certificatePin(h.data + "/tls-cert.pem").value());
+    // HQ keeps only the secret's hash: redeeming it works once.
+    auto s = h.store();
+    auto keys = sync::SigningKeyPair::generate();
+    auto d = s->redeemEnrollment(code.secretHash(), "lap", sync::base64Encode(keys.publicKey),
+                                 "2026-01-01T00:00:00.000Z");
+    REQUIRE(d.ok());
+    CHECK(d.value().unitId == kUnit);
+    CHECK_FALSE(test::anyFileContains(h.data, code.secret));
+
+    auto unknown = h.run({"enroll", "--unit", "NO-SUCH-UNIT"});
+    CHECK(unknown.code == 3);
+    CHECK_THAT(unknown.err, Catch::Contains("NO-SUCH-UNIT"));
+    CHECK(h.run({"enroll", "--unit", kUnit, "--expires-days", "0"}).code == 2);
+    test::TempDir empty;
+    auto nowhere = hq({"enroll", "--unit", kUnit, "--data", empty.sub("none")});
+    CHECK(nowhere.code == 3);
+    CHECK_THAT(nowhere.err, Catch::Contains("init"));
+}
+
+TEST_CASE("outpost-hq revoke marks a device revoked and refuses an unknown one", "[hq][cli]") {
+    HqDir h;
+    std::string device;
+    {
+        auto s = h.store();
+        device = enrollDevice(*s, kUnit);
+    }
+    auto list = h.run({"devices", "--format", "json"});
+    REQUIRE(list.code == 0);
+    auto before = json::parse(list.out);
+    REQUIRE(before.size() == 1);
+    CHECK(before[0]["revoked"] == false);
+
+    auto r = h.run({"revoke", "--device", device});
+    INFO(r.out << r.err);
+    CHECK(r.code == 0);
+    auto after = json::parse(h.run({"devices", "--format", "json"}).out);
+    CHECK(after[0]["revoked"] == true);
+    CHECK(h.store()->device(device).value()->revoked);
+
+    auto unknown = h.run({"revoke", "--device", "0190f3c4-7b2e-7a1c-9d3e-5f6a7b8c9d0e"});
+    CHECK(unknown.code == 3);
+    CHECK(h.run({"revoke"}).code == 2);
+}
+
+TEST_CASE("outpost-hq forms push refuses a broken definition and sends a new version once", "[hq][cli]") {
+    HqDir h;
+    test::TempDir t;
+    auto def = json::parse(test::readFile(test::sourcePath("core/forms/training-gap.json")));
+    auto write = [&](const std::string& name, const std::string& text) {
+        std::ofstream(t.sub(name), std::ios::binary) << text;
+        return t.sub(name);
+    };
+    auto feedBefore = h.store()->heads().value().feed;
+
+    json broken = def;
+    broken["version"] = 2;
+    broken["fields"][1]["ref"] = "no_such_table";
+    broken["fields"][4]["constraint"] = "days_between(today(), .) <=";
+    auto bad = h.run({"forms", "push", write("broken.json", broken.dump())});
+    INFO(bad.out << bad.err);
+    CHECK(bad.code == 2);
+    CHECK_THAT(bad.err, Catch::Contains("not a valid form definition"));
+    CHECK_THAT(bad.err, Catch::Contains("no_such_table"));
+    auto malformed = h.run({"forms", "push", write("malformed.json", "{\"form\": \"x\",")});
+    CHECK(malformed.code == 2);
+    CHECK_THAT(malformed.err, Catch::Contains("malformed JSON"));
+    CHECK(h.run({"forms", "push", write("binary.json", std::string("\xff\xfe{}", 4))}).code == 2);
+    CHECK(h.run({"forms", "push", t.sub("missing.json")}).code == 3);
+    CHECK(h.store()->heads().value().feed == feedBefore);
+    CHECK(h.store()->forms().value().empty());
+
+    json v2 = def;
+    v2["version"] = 2;
+    auto ok = h.run({"forms", "push", write("v2.json", v2.dump())});
+    INFO(ok.out << ok.err);
+    CHECK(ok.code == 0);
+    CHECK(h.store()->forms().value().size() == 1);
+    auto feed = h.store()->feed(kUnit, feedBefore, 10).value();
+    REQUIRE(feed.size() == 1);
+    CHECK(feed[0].kind == "form");
+    CHECK(feed[0].body["version"] == 2);
+
+    auto same = h.run({"forms", "push", write("v2again.json", v2.dump(2))});
+    CHECK(same.code == 0);
+    CHECK_THAT(same.out, Catch::Contains("nothing changed"));
+    json changed = v2;
+    changed["title"]["en"] = "Something else";
+    auto clash = h.run({"forms", "push", write("v2changed.json", changed.dump())});
+    CHECK(clash.code == 4);
+    auto builtin = h.run({"forms", "push", write("v1changed.json", [&] {
+                              json j = def;
+                              j["title"]["en"] = "Changed";
+                              return j.dump();
+                          }())});
+    CHECK(builtin.code == 4);
+    CHECK(h.store()->heads().value().feed == feedBefore + 1);
+}
+
+TEST_CASE("outpost-hq reference push checks the document and what depends on it", "[hq][cli]") {
+    HqDir h;
+    test::TempDir t;
+    auto doc = json::parse(core::demoReferenceSource());
+    doc["units"].push_back({{"id", "MINUSCA-NEWBATT-1"}, {"name", "New battalion"}, {"mission", "MINUSCA"}});
+    std::ofstream(t.sub("ref.json")) << doc.dump();
+    CHECK(h.run({"enroll", "--unit", "MINUSCA-NEWBATT-1"}).code == 3);
+    auto ok = h.run({"reference", "push", t.sub("ref.json")});
+    INFO(ok.out << ok.err);
+    CHECK(ok.code == 0);
+    CHECK(h.run({"enroll", "--unit", "MINUSCA-NEWBATT-1"}).code == 0);
+
+    json bad = doc;
+    bad["units"] = "not a table";
+    std::ofstream(t.sub("bad.json")) << bad.dump();
+    auto refused = h.run({"reference", "push", t.sub("bad.json")});
+    CHECK(refused.code == 2);
+    CHECK(h.store()->reference().value().value() == doc);
+}
+
+TEST_CASE("outpost-hq reports: list, show, review and a CSV export with proper quoting", "[hq][cli]") {
+    HqDir h;
+    const std::string tricky = "Half the company, \"B\" platoon\nfailed the test";
+    std::vector<std::string> ids;
+    {
+        auto s = h.store();
+        auto device = enrollDevice(*s, kUnit);
+        std::vector<hqs::IncomingItem> items{gapItem(kUnit, tricky),
+                                             gapItem(kUnit, "=1+1 looks like a formula")};
+        for (auto& i : items) ids.push_back(i.recordId);
+        auto out = s->ingest(device, core::newUuidV7(), "request-hash", items, "2026-01-01T00:00:00.000Z");
+        REQUIRE(out.ok());
+        REQUIRE(out.value().results.size() == 2);
+    }
+    auto list = h.run({"reports", "list", "--format", "json"});
+    REQUIRE(list.code == 0);
+    auto rows = json::parse(list.out);
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0]["record_id"] == ids[0]);
+    CHECK(rows[0]["review_status"] == "received");
+    CHECK(json::parse(h.run({"reports", "list", "--format", "json", "--unit", "MINUSCA-PAKBATT-1"}).out)
+              .empty());
+    CHECK_THAT(h.run({"reports", "list"}).out, Catch::Contains("2 report(s)"));
+
+    auto show = h.run({"reports", "show", ids[0]});
+    REQUIRE(show.code == 0);
+    CHECK(json::parse(show.out)["payload"]["description"] == tricky);
+    CHECK(h.run({"reports", "show", ids[0], "--revision", "7"}).code == 3);
+    CHECK(h.run({"reports", "show", core::newUuidV7()}).code == 3);
+
+    auto review = h.run({"reports", "review", ids[1], "--revision", "1", "--status", "returned", "--comment",
+                         "Describe the gap in words", "--by", "maj.dupont"});
+    INFO(review.out << review.err);
+    CHECK(review.code == 0);
+    CHECK(h.store()->report(ids[1], 1).value()->reviewStatus == "returned");
+    CHECK(h.run({"reports", "review", core::newUuidV7(), "--revision", "1", "--status", "accepted",
+                 "--comment", "", "--by", "x"})
+              .code == 3);
+    CHECK(h.run({"reports", "review", ids[0], "--revision", "1", "--status", "maybe", "--by", "x"}).code ==
+          2);
+
+    test::TempDir t;
+    auto exported =
+        h.run({"reports", "export", "--format", "csv", "--form", "training-gap", "--out", t.sub("r.csv")});
+    INFO(exported.err);
+    REQUIRE(exported.code == 0);
+    auto csv = parseCsv(test::readFile(t.sub("r.csv")));
+    REQUIRE(csv.size() == 3);
+    const std::vector<std::string> meta = {"hq_seq",       "record_id",     "revision",     "form",
+                                           "form_version", "unit",          "author",       "device",
+                                           "created_utc",  "finalized_utc", "received_utc", "review_status"};
+    REQUIRE(csv[0].size() > meta.size());
+    CHECK(std::vector<std::string>(csv[0].begin(), csv[0].begin() + 12) == meta);
+    CHECK(std::count(csv[0].begin(), csv[0].end(), "unit") == 1);  // the payload's unit is the unit column
+    auto col = [&](const std::string& name) {
+        auto it = std::find(csv[0].begin(), csv[0].end(), name);
+        REQUIRE(it != csv[0].end());
+        return static_cast<std::size_t>(it - csv[0].begin());
+    };
+    for (std::size_t i = 1; i < csv.size(); ++i) CHECK(csv[i].size() == csv[0].size());
+    CHECK(csv[1][col("record_id")] == ids[0]);
+    CHECK(csv[1][col("description")] == tricky);
+    CHECK(csv[2][col("description")] == "'=1+1 looks like a formula");
+    CHECK(csv[1][col("personnel_affected")] == "12");
+    CHECK(csv[2][col("review_status")] == "returned");
+    CHECK(csv[1][col("unit")] == kUnit);
+
+    auto asJson = h.run({"reports", "export", "--format", "json"});
+    REQUIRE(asJson.code == 0);
+    auto j = json::parse(asJson.out);
+    REQUIRE(j.size() == 2);
+    CHECK(j[0]["payload"]["description"] == tricky);
+    CHECK(h.run({"reports", "export", "--format", "xml"}).code == 2);
+    CHECK(h.run({"reports", "export", "--format", "csv", "--form", "no-such-form"}).code == 3);
+}
+
+TEST_CASE("outpost-hq backup and restore bring the reports back under a new epoch", "[hq][cli]") {
+    HqDir h;
+    std::string epoch;
+    {
+        auto s = h.store();
+        epoch = s->epoch().value();
+        auto device = enrollDevice(*s, kUnit);
+        REQUIRE(
+            s->ingest(device, core::newUuidV7(), "h1", {gapItem(kUnit, "one")}, "2026-01-01T00:00:00.000Z")
+                .ok());
+    }
+    test::TempDir t;
+    auto b = h.run({"backup", "--out", t.sub("b")});
+    INFO(b.out << b.err);
+    REQUIRE(b.code == 0);
+    CHECK(fs::exists(t.sub("b/hq.db")));
+    CHECK(modeOf(t.sub("b/hq-signing.key")) == 0600);
+    CHECK(h.run({"backup", "--out", t.sub("b")}).code == 4);
+    {
+        auto s = h.store();
+        auto device = s->devices().value()[0].id;
+        REQUIRE(
+            s->ingest(device, core::newUuidV7(), "h2", {gapItem(kUnit, "two")}, "2026-01-01T00:00:00.000Z")
+                .ok());
+        REQUIRE(s->reportCount().value() == 2);
+    }
+    auto r = h.run({"restore", "--from", t.sub("b")});
+    INFO(r.out << r.err);
+    REQUIRE(r.code == 0);
+    auto s = h.store();
+    CHECK(s->reportCount().value() == 1);
+    CHECK(s->epoch().value() != epoch);
+    CHECK(h.run({"verify"}).code == 0);
+    CHECK(h.run({"restore", "--from", t.sub("nothing-here")}).code == 3);
+}
+
+TEST_CASE("outpost-hq serve answers over TLS with the pinned key and stops on SIGTERM", "[hq][cli]") {
+    HqDir h;
+    Server server(h.data);
+    CHECK(server.pin == sync::certificatePin(h.data + "/tls-cert.pem").value());
+
+    auto hello = httpsRequest(server.port, server.pin, "/v1/hello");
+    INFO(curl_easy_strerror(hello.curl) << " " << hello.body);
+    REQUIRE(hello.curl == CURLE_OK);
+    CHECK(hello.status == 200);
+    auto j = json::parse(hello.body);
+    CHECK(j["protocol"] == "outpost/1");
+    CHECK(j["hq_id"] == test::readFile(h.data + "/hq-id").substr(0, j["hq_id"].get<std::string>().size()));
+
+    // Another key's pin: the connection is refused before any request is sent.
+    auto impostor =
+        httpsRequest(server.port, sync::base64UrlEncode(sync::blake2b256("another key")), "/v1/hello");
+    CHECK(impostor.curl == CURLE_SSL_PINNEDPUBKEYNOTMATCH);
+
+    // A body over the limit gets the protocol's JSON 413, not an empty answer.
+    std::string big(9u << 20, 'x');
+    auto tooBig = httpsRequest(server.port, server.pin, "/v1/push", &big);
+    CHECK(tooBig.status == 413);
+    CHECK_THAT(tooBig.body, Catch::Contains("too_large"));
+    auto unknown = httpsRequest(server.port, server.pin, "/v1/elsewhere");
+    CHECK(unknown.status == 404);
+    CHECK_THAT(unknown.body, Catch::Contains("not_found"));
+
+    CHECK(server.terminate() == 0);
+}

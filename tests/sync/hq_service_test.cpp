@@ -1,0 +1,800 @@
+// HQ's protocol handlers in-process over an SQLite HqStore: every bad request of docs/protocol.md
+// gets its status and JSON error and changes nothing; pushes, receipts, pulls and feedback work.
+#include <zstd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "core/builtin.hpp"
+#include "core/uuid.hpp"
+#include "storage/hq_store.hpp"
+#include "support/test_support.hpp"
+#include "sync/hq_service.hpp"
+#include "sync/protocol.hpp"
+
+using namespace outpost;
+using namespace outpost::sync;
+namespace hqs = outpost::storage::hq;
+
+namespace {
+
+const std::string kUnit = "MINUSCA-RWABATT-1";
+const std::string kOtherUnit = "MINUSCA-PAKBATT-1";
+
+struct TestDevice {
+    std::string id;
+    std::string unit;
+    SigningKeyPair keys;
+};
+
+// What a bad request must leave untouched.
+struct Snapshot {
+    std::int64_t reports = 0;
+    hqs::Heads heads;
+    std::size_t conflicts = 0;
+    std::size_t devices = 0;
+    bool operator==(const Snapshot& o) const {
+        return reports == o.reports && heads.reports == o.heads.reports && heads.feed == o.heads.feed &&
+               conflicts == o.conflicts && devices == o.devices;
+    }
+};
+
+// A valid training-gap report for unit: the simplest built-in form (no computed values).
+json gapPayload(const std::string& unit, const std::string& description = "Map reading below standard") {
+    return json{{"unit", unit},
+                {"description", description},
+                {"source", "evaluation"},
+                {"identified_date", "2025-01-10"},
+                {"severity", "minor"},
+                {"personnel_affected", 12},
+                {"remedy", "in_mission_course"},
+                {"target_date", "2025-03-01"},
+                {"status", "open"}};
+}
+
+Envelope gapEnvelope(const std::string& unit, const std::string& id = core::newUuidV7(), int rev = 1) {
+    Envelope e;
+    e.id = id;
+    e.revision = rev;
+    e.formId = "training-gap";
+    e.formVersion = 1;
+    e.unitId = unit;
+    e.author = "capt.uwase";
+    e.createdUtc = "2025-01-10T08:00:00.000Z";
+    e.createdOffset = 60;
+    e.finalizedUtc = "2025-01-10T09:00:00.000Z";
+    e.payload = gapPayload(unit);
+    return e;
+}
+
+json bodyOf(const Response& r) {
+    std::string text = r.body;
+    auto enc = r.headers.find("Content-Encoding");
+    if (enc != r.headers.end() && enc->second == "zstd") text = zstdDecompress(text, 64u << 20);
+    return json::parse(text);
+}
+
+std::string errorCode(const Response& r) {
+    auto j = json::parse(r.body, nullptr, false);
+    if (!j.is_object() || !j.contains("error")) return "(no error body: " + r.body.substr(0, 200) + ")";
+    return j["error"].value("code", "");
+}
+
+// A zstd frame that does not declare its size, so only decoding it finds out how big it is.
+std::string streamedFrame(const std::string& data) {
+    ZSTD_CCtx* c = ZSTD_createCCtx();
+    ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 0);
+    std::string out(ZSTD_compressBound(data.size()) + 64, '\0');
+    ZSTD_outBuffer ob{out.data(), out.size(), 0};
+    ZSTD_inBuffer ib{data.data(), data.size(), 0};
+    std::size_t left = 0;
+    do {
+        left = ZSTD_compressStream2(c, &ob, &ib, ZSTD_e_end);
+    } while (left != 0 && !ZSTD_isError(left));
+    ZSTD_freeCCtx(c);
+    out.resize(ob.pos);
+    return out;
+}
+
+struct HqFixture {
+    test::TempDir dir;
+    HqIdentity identity;
+    Limits limits;
+    std::unique_ptr<HqService> service;
+    std::unique_ptr<hqs::HqStore> store;  // the test's own connection, as an HQ admin would have
+
+    explicit HqFixture(Limits l = smallLimits()) : limits(l) {
+        identity.hqId = "hq-test";
+        identity.signing = SigningKeyPair::generate();
+        identity.tlsPin = "pin";
+        std::string location = dir.path();
+        service =
+            std::make_unique<HqService>([location] { return hqs::openHqStore(location); }, identity, limits);
+        store = hqs::openHqStore(location).value();
+    }
+
+    static Limits smallLimits() {
+        Limits l;
+        l.maxBodyBytes = 256 * 1024;
+        l.maxUncompressedBytes = 1024 * 1024;
+        l.maxItems = 20;
+        l.maxPullPage = 3;
+        return l;
+    }
+
+    Request base(const std::string& method, const std::string& target, std::string body = {}) {
+        Request r;
+        r.method = method;
+        r.target = target;
+        r.body = std::move(body);
+        r.headers["outpost-protocol"] = "1";
+        return r;
+    }
+
+    std::string newCode(const std::string& unit, const std::string& expires = "2999-01-01T00:00:00.000Z") {
+        auto code = EnrollmentCode::generate("pin");
+        REQUIRE(store->addEnrollment(code.secretHash(), unit, expires).ok());
+        return code.secret;
+    }
+
+    Response enrollRequest(const std::string& secret, const std::string& publicKey,
+                           const std::string& name = "lap") {
+        json body = {{"code", secret}, {"public_key", publicKey}, {"name", name}};
+        return service->handle(base("POST", "/v1/enroll", body.dump()));
+    }
+
+    TestDevice enroll(const std::string& unit) {
+        TestDevice d;
+        d.unit = unit;
+        d.keys = SigningKeyPair::generate();
+        auto r = enrollRequest(newCode(unit), base64Encode(d.keys.publicKey));
+        INFO(r.body);
+        REQUIRE(r.status == 200);
+        auto j = bodyOf(r);
+        d.id = j.at("device_id").get<std::string>();
+        CHECK(j.at("unit_id") == unit);
+        CHECK(j.at("hq_id") == "hq-test");
+        CHECK(j.at("hq_sign_key") == base64Encode(identity.signing.publicKey));
+        CHECK(j.at("epoch") == store->epoch().value());
+        return d;
+    }
+
+    // Signs the request as the device does (the signature covers the body as sent).
+    void sign(Request& r, const TestDevice& d, const std::string& nonce = newNonce()) {
+        r.headers["outpost-device"] = d.id;
+        r.headers["outpost-nonce"] = nonce;
+        r.headers["outpost-signature"] = base64Encode(
+            sync::sign(d.keys.secretKey, signingString(r.method, r.target, d.id, nonce, r.body)));
+    }
+
+    Request pushRequest(const TestDevice& d, const json& body) {
+        Request r = base("POST", "/v1/push", zstdCompress(body.dump()));
+        r.headers["content-encoding"] = "zstd";
+        sign(r, d);
+        return r;
+    }
+
+    Request pushRequest(const TestDevice& d, const PushRequest& p) { return pushRequest(d, p.toJson()); }
+
+    Response pull(const TestDevice& d, std::int64_t after, int limit) {
+        Request r =
+            base("GET", "/v1/pull?after=" + std::to_string(after) + "&limit=" + std::to_string(limit));
+        sign(r, d);
+        return service->handle(r);
+    }
+
+    Snapshot snapshot() {
+        Snapshot s;
+        s.reports = store->reportCount().value();
+        s.heads = store->heads().value();
+        s.conflicts = store->conflicts().value().size();
+        s.devices = store->devices().value().size();
+        return s;
+    }
+
+    // The receipt must verify with HQ's key over what the device sent and the statuses it got.
+    bool receiptVerifies(const TestDevice& d, const PushRequest& p, const json& answer) {
+        auto resp = PushResponse::fromJson(answer);
+        auto sig = base64Decode(resp.signature);
+        return sig && resp.batchId == p.batchId &&
+               verify(identity.signing.publicKey,
+                      receiptString(p.batchId, resp.epoch, d.id, p.items, resp.results), *sig);
+    }
+};
+
+PushRequest batchOf(std::vector<Envelope> items) {
+    PushRequest p;
+    p.batchId = core::newUuidV7();
+    p.items = std::move(items);
+    return p;
+}
+
+}  // namespace
+
+TEST_CASE("hello names the protocol, HQ, its epoch and limits", "[sync][hq]") {
+    HqFixture hq;
+    auto r = hq.service->handle(hq.base("GET", "/v1/hello"));
+    REQUIRE(r.status == 200);
+    auto j = bodyOf(r);
+    CHECK(j["protocol"] == "outpost/1");
+    CHECK(j["versions"] == json::array({1}));
+    CHECK(j["hq_id"] == "hq-test");
+    CHECK(j["epoch"] == hq.store->epoch().value());
+    CHECK(j["limits"]["max_items"] == 20);
+    CHECK(j["limits"]["max_pull_page"] == 3);
+    CHECK(j["limits"]["max_body"] == 256 * 1024);
+    CHECK(j["limits"]["max_uncompressed"] == 1024 * 1024);
+}
+
+TEST_CASE("a missing or foreign protocol version gets 426 with the versions HQ speaks", "[sync][hq]") {
+    HqFixture hq;
+    auto dev = hq.enroll(kUnit);
+    for (std::string version : {"", "2", "1.0", "0"}) {
+        Request r = hq.pushRequest(dev, batchOf({gapEnvelope(kUnit)}));
+        if (version.empty())
+            r.headers.erase("outpost-protocol");
+        else
+            r.headers["outpost-protocol"] = version;
+        auto before = hq.snapshot();
+        auto res = hq.service->handle(r);
+        INFO(version << ": " << res.body);
+        CHECK(res.status == 426);
+        CHECK(errorCode(res) == "protocol_mismatch");
+        CHECK(bodyOf(res)["versions"] == json::array({1}));
+        CHECK(hq.snapshot() == before);
+    }
+    Request hello = hq.base("GET", "/v1/hello");
+    hello.headers.erase("outpost-protocol");
+    CHECK(hq.service->handle(hello).status == 426);
+}
+
+TEST_CASE("an unknown path or method is 404 with a JSON error", "[sync][hq]") {
+    HqFixture hq;
+    for (auto [method, target] : std::vector<std::pair<std::string, std::string>>{{"GET", "/v1/nothing"},
+                                                                                  {"GET", "/"},
+                                                                                  {"GET", "/v1/push"},
+                                                                                  {"POST", "/v1/hello"},
+                                                                                  {"DELETE", "/v1/pull"}}) {
+        auto r = hq.service->handle(hq.base(method, target));
+        INFO(method << " " << target);
+        CHECK(r.status == 404);
+        CHECK(errorCode(r) == "not_found");
+    }
+}
+
+TEST_CASE("enrollment redeems a code once and answers what the laptop needs", "[sync][hq]") {
+    HqFixture hq;
+    auto secret = hq.newCode(kUnit);
+    auto keys = SigningKeyPair::generate();
+    auto first = hq.enrollRequest(secret, base64Encode(keys.publicKey), "field laptop 3");
+    REQUIRE(first.status == 200);
+    auto devices = hq.store->devices().value();
+    REQUIRE(devices.size() == 1);
+    CHECK(devices[0].unitId == kUnit);
+    CHECK(devices[0].name == "field laptop 3");
+    CHECK(devices[0].id == bodyOf(first)["device_id"]);
+
+    auto again = hq.enrollRequest(secret, base64Encode(SigningKeyPair::generate().publicKey));
+    CHECK(again.status == 410);
+    CHECK(errorCode(again) == "enrollment_used");
+
+    auto expired = hq.newCode(kUnit, "2001-01-01T00:00:00.000Z");
+    auto late = hq.enrollRequest(expired, base64Encode(keys.publicKey));
+    CHECK(late.status == 410);
+    CHECK(errorCode(late) == "enrollment_expired");
+
+    auto unknown = hq.enrollRequest(EnrollmentCode::generate("pin").secret, base64Encode(keys.publicKey));
+    CHECK(unknown.status == 410);
+    CHECK(errorCode(unknown) == "enrollment_unknown");
+
+    // Malformed requests change nothing (the code stays usable).
+    auto fresh = hq.newCode(kUnit);
+    CHECK(hq.enrollRequest(fresh, "not base64!").status == 400);
+    CHECK(hq.enrollRequest(fresh, base64Encode(Bytes(31, 1))).status == 400);
+    CHECK(hq.enrollRequest("short", base64Encode(keys.publicKey)).status == 400);
+    CHECK(hq.service->handle(hq.base("POST", "/v1/enroll", "{\"code\": 1}")).status == 400);
+    CHECK(hq.service->handle(hq.base("POST", "/v1/enroll", "[]")).status == 400);
+    CHECK(hq.store->devices().value().size() == 1);
+    // The whole printed code is accepted as well as its secret.
+    CHECK(hq.enrollRequest("OP1." + fresh + ".3DQwLP8bDInnm6bpcoEt3VegHW2i9IeHcMdanA7cnpk",
+                           base64Encode(keys.publicKey))
+              .status == 200);
+}
+
+TEST_CASE("a push is stored once: duplicates and conflicts are told apart, receipts verify", "[sync][hq]") {
+    HqFixture hq;
+    auto dev = hq.enroll(kUnit);
+    auto a = gapEnvelope(kUnit), b = gapEnvelope(kUnit), c = gapEnvelope(kUnit);
+    auto first = batchOf({a, b, c});
+    auto r1 = hq.service->handle(hq.pushRequest(dev, first));
+    INFO(r1.body);
+    REQUIRE(r1.status == 200);
+    auto j1 = bodyOf(r1);
+    CHECK(j1["batch"] == first.batchId);
+    CHECK(j1["epoch"] == hq.store->epoch().value());
+    REQUIRE(j1["results"].size() == 3);
+    std::vector<std::int64_t> seqs;
+    for (const auto& res : j1["results"]) {
+        CHECK(res["s"] == "stored");
+        seqs.push_back(res["q"].get<std::int64_t>());
+    }
+    CHECK(seqs[0] < seqs[1]);
+    CHECK(seqs[1] < seqs[2]);
+    CHECK(hq.receiptVerifies(dev, first, j1));
+    CHECK(hq.store->reportCount().value() == 3);
+    auto stored = hq.store->report(a.id, 1).value();
+    REQUIRE(stored);
+    CHECK(stored->hash == a.hash());
+    CHECK(stored->canonical == a.canonical());
+    CHECK(stored->deviceId == dev.id);
+    CHECK(stored->reviewStatus == "received");
+
+    // The same revision again in a new batch: a duplicate with the stored sequence.
+    auto changed = b;
+    changed.payload["description"] = "A different text under the same identity";
+    auto second = batchOf({a, changed});
+    auto r2 = hq.service->handle(hq.pushRequest(dev, second));
+    REQUIRE(r2.status == 200);
+    auto j2 = bodyOf(r2);
+    CHECK(j2["results"][0]["s"] == "duplicate");
+    CHECK(j2["results"][0]["q"] == seqs[0]);
+    CHECK(j2["results"][1]["s"] == "conflict");
+    CHECK(j2["results"][1]["q"] == seqs[1]);
+    CHECK(hq.receiptVerifies(dev, second, j2));
+    CHECK(hq.store->reportCount().value() == 3);
+    CHECK(hq.store->report(b.id, 1).value()->hash == b.hash());  // the stored revision is untouched
+    auto conflicts = hq.store->conflicts().value();
+    REQUIRE(conflicts.size() == 1);
+    CHECK(conflicts[0].hash == changed.hash());
+    CHECK(conflicts[0].keptHash == b.hash());
+
+    // The same batch again (a retry after a lost answer): the recorded results, nothing new.
+    auto before = hq.snapshot();
+    auto r3 = hq.service->handle(hq.pushRequest(dev, first));
+    REQUIRE(r3.status == 200);
+    auto j3 = bodyOf(r3);
+    CHECK(j3["results"] == j1["results"]);
+    CHECK(hq.receiptVerifies(dev, first, j3));
+    CHECK(hq.snapshot() == before);
+
+    // The same batch id with other content is refused.
+    auto reused = first;
+    reused.items = {gapEnvelope(kUnit)};
+    auto r4 = hq.service->handle(hq.pushRequest(dev, reused));
+    CHECK(r4.status == 409);
+    CHECK(errorCode(r4) == "batch_reused");
+    CHECK(hq.snapshot() == before);
+}
+
+TEST_CASE("answers are zstd when the device accepts zstd, plain JSON otherwise", "[sync][hq]") {
+    HqFixture hq;
+    auto dev = hq.enroll(kUnit);
+    auto p = batchOf({gapEnvelope(kUnit)});
+    Request r = hq.pushRequest(dev, p);
+    r.headers["accept-encoding"] = "gzip, zstd";
+    auto res = hq.service->handle(r);
+    REQUIRE(res.status == 200);
+    CHECK(res.headers["Content-Encoding"] == "zstd");
+    CHECK(hq.receiptVerifies(dev, p, bodyOf(res)));
+    auto pulled = hq.pull(dev, 0, 10);
+    CHECK(pulled.headers.count("Content-Encoding") == 0);
+    CHECK(json::parse(pulled.body)["epoch"] == hq.store->epoch().value());
+    // A plain JSON push body (no Content-Encoding) is accepted too.
+    Request plain = hq.base("POST", "/v1/push", batchOf({gapEnvelope(kUnit)}).toJson().dump());
+    hq.sign(plain, dev);
+    CHECK(hq.service->handle(plain).status == 200);
+}
+
+TEST_CASE("bad requests get their 4xx and JSON error and change nothing", "[sync][hq]") {
+    HqFixture hq;
+    auto dev = hq.enroll(kUnit);
+    auto other = hq.enroll(kOtherUnit);
+    // Something stored already, so "nothing changed" compares against a non-empty HQ.
+    auto seed = batchOf({gapEnvelope(kUnit)});
+    auto seeded = hq.service->handle(hq.pushRequest(dev, seed));
+    REQUIRE(seeded.status == 200);
+    const auto seedSeq = bodyOf(seeded)["results"][0]["q"].get<std::int64_t>();
+    const auto seedId = seed.items[0].id;
+
+    struct Case {
+        std::string name;
+        std::function<Request()> make;
+        int status;
+        std::string code;
+    };
+    auto zstdBody = [&](const std::string& text, const TestDevice& d) {
+        Request r = hq.base("POST", "/v1/push", zstdCompress(text));
+        r.headers["content-encoding"] = "zstd";
+        hq.sign(r, d);
+        return r;
+    };
+    auto rawBody = [&](std::string bytes) {
+        Request r = hq.base("POST", "/v1/push", std::move(bytes));
+        r.headers["content-encoding"] = "zstd";
+        hq.sign(r, dev);
+        return r;
+    };
+    std::string deep;
+    for (int i = 0; i < 100; ++i) deep += "{\"a\":";
+    deep += "1";
+    for (int i = 0; i < 100; ++i) deep += "}";
+    std::string bigItems;  // more items than max_items
+    {
+        PushRequest p = batchOf({});
+        for (int i = 0; i < 21; ++i) p.items.push_back(gapEnvelope(kUnit));
+        bigItems = p.toJson().dump();
+    }
+
+    std::vector<Case> cases = {
+        {"malformed JSON", [&] { return zstdBody("{\"batch\": \"x\", \"items\": [", dev); }, 400,
+         "malformed"},
+        {"not an object", [&] { return zstdBody("[1,2,3]", dev); }, 400, "malformed"},
+        {"a push request without items", [&] { return zstdBody("{\"batch\": \"b\"}", dev); }, 400,
+         "malformed"},
+        {"an empty push", [&] { return zstdBody("{\"batch\": \"b\", \"items\": []}", dev); }, 400,
+         "malformed"},
+        {"an envelope with an unknown member",
+         [&] {
+             json j = batchOf({gapEnvelope(kUnit)}).toJson();
+             j["items"][0]["extra"] = 1;
+             return zstdBody(j.dump(), dev);
+         },
+         400, "malformed"},
+        {"JSON nested too deep", [&] { return zstdBody(deep, dev); }, 400, "too_deep"},
+        {"oversized body", [&] { return rawBody(std::string(256 * 1024 + 1, 'x')); }, 413, "too_large"},
+        {"truncated zstd",
+         [&] {
+             std::string frame = zstdCompress(batchOf({gapEnvelope(kUnit)}).toJson().dump());
+             return rawBody(frame.substr(0, frame.size() - 7));
+         },
+         400, "bad_encoding"},
+        {"not zstd at all", [&] { return rawBody("this is not a zstd frame"); }, 400, "bad_encoding"},
+        {"zip bomb (declared size)", [&] { return rawBody(zstdCompress(std::string(8u << 20, ' '))); }, 413,
+         "too_large"},
+        {"zip bomb (undeclared size)", [&] { return rawBody(streamedFrame(std::string(8u << 20, ' '))); },
+         413, "too_large"},
+        {"gzip body",
+         [&] {
+             Request r = hq.pushRequest(dev, batchOf({gapEnvelope(kUnit)}));
+             r.headers["content-encoding"] = "gzip";
+             return r;
+         },
+         415, "unsupported_encoding"},
+        {"too many items", [&] { return zstdBody(bigItems, dev); }, 413, "too_many_items"},
+        {"wrong signature",
+         [&] {
+             Request r = hq.pushRequest(dev, batchOf({gapEnvelope(kUnit)}));
+             r.headers["outpost-signature"] =
+                 base64Encode(sync::sign(other.keys.secretKey, "something else entirely"));
+             return r;
+         },
+         401, "bad_signature"},
+        {"signature over another body",
+         [&] {
+             Request r = hq.pushRequest(dev, batchOf({gapEnvelope(kUnit)}));
+             r.body = zstdCompress(batchOf({gapEnvelope(kUnit)}).toJson().dump());
+             return r;
+         },
+         401, "bad_signature"},
+        {"no signature",
+         [&] {
+             Request r = hq.pushRequest(dev, batchOf({gapEnvelope(kUnit)}));
+             r.headers.erase("outpost-signature");
+             return r;
+         },
+         401, "bad_signature"},
+        {"unknown device",
+         [&] {
+             TestDevice ghost{"0190f3c4-7b2e-7a1c-9d3e-5f6a7b8c9d0e", kUnit, SigningKeyPair::generate()};
+             return hq.pushRequest(ghost, batchOf({gapEnvelope(kUnit)}));
+         },
+         401, "unknown_device"},
+        {"no device header",
+         [&] {
+             Request r = hq.pushRequest(dev, batchOf({gapEnvelope(kUnit)}));
+             r.headers.erase("outpost-device");
+             return r;
+         },
+         401, "unknown_device"},
+        {"another unit's record",
+         [&] {
+             return hq.pushRequest(dev, batchOf({gapEnvelope(kUnit), gapEnvelope(kOtherUnit)}));
+         },
+         403, "unit_mismatch"},
+        {"a payload naming another unit",
+         [&] {
+             auto e = gapEnvelope(kUnit);
+             e.payload["unit"] = kOtherUnit;
+             return hq.pushRequest(dev, batchOf({e}));
+         },
+         403, "unit_mismatch"},
+        {"every item of an unknown form version",
+         [&] {
+             auto e = gapEnvelope(kUnit);
+             e.formVersion = 9;
+             return hq.pushRequest(dev, batchOf({e}));
+         },
+         422, "all_rejected"},
+        {"epoch mismatch",
+         [&] {
+             Request r =
+                 hq.base("POST", "/v1/push", zstdCompress(batchOf({gapEnvelope(kUnit)}).toJson().dump()));
+             r.headers["content-encoding"] = "zstd";
+             r.headers["outpost-epoch"] = "an-epoch-from-before-the-restore";
+             hq.sign(r, dev);
+             return r;
+         },
+         409, "epoch_changed"},
+        {"last receipt HQ does not hold",
+         [&] {
+             Request r =
+                 hq.base("POST", "/v1/push", zstdCompress(batchOf({gapEnvelope(kUnit)}).toJson().dump()));
+             r.headers["content-encoding"] = "zstd";
+             r.headers["outpost-last-receipt"] = std::to_string(seedSeq + 1000) + ":" + seedId;
+             hq.sign(r, dev);
+             return r;
+         },
+         409, "epoch_changed"},
+        {"last receipt naming another record",
+         [&] {
+             Request r =
+                 hq.base("POST", "/v1/push", zstdCompress(batchOf({gapEnvelope(kUnit)}).toJson().dump()));
+             r.headers["content-encoding"] = "zstd";
+             r.headers["outpost-last-receipt"] = std::to_string(seedSeq) + ":" + core::newUuidV7();
+             hq.sign(r, dev);
+             return r;
+         },
+         409, "epoch_changed"},
+        {"malformed last receipt",
+         [&] {
+             Request r =
+                 hq.base("POST", "/v1/push", zstdCompress(batchOf({gapEnvelope(kUnit)}).toJson().dump()));
+             r.headers["content-encoding"] = "zstd";
+             r.headers["outpost-last-receipt"] = "twelve";
+             hq.sign(r, dev);
+             return r;
+         },
+         400, "malformed"},
+    };
+
+    for (const auto& c : cases) {
+        auto before = hq.snapshot();
+        auto res = hq.service->handle(c.make());
+        INFO(c.name << ": " << res.status << " " << res.body.substr(0, 400));
+        CHECK(res.status == c.status);
+        CHECK(errorCode(res) == c.code);
+        auto j = json::parse(res.body, nullptr, false);
+        REQUIRE(j.is_object());
+        CHECK(j["error"]["message"].is_string());
+        CHECK_FALSE(j["error"]["message"].get<std::string>().empty());
+        CHECK(hq.snapshot() == before);
+        if (c.code == "epoch_changed") CHECK(j["epoch"] == hq.store->epoch().value());
+        if (c.code == "unit_mismatch") CHECK(j["items"].size() == 1);
+        if (c.code == "all_rejected") {
+            REQUIRE(j["results"].size() == 1);
+            CHECK(j["results"][0]["s"] == "rejected");
+            CHECK_THAT(j["results"][0]["r"].get<std::string>(), Catch::Contains("training-gap v9"));
+            CHECK(j["sig"].is_string());
+        }
+    }
+
+    // The right epoch and a receipt HQ holds pass.
+    Request ok = hq.base("POST", "/v1/push", zstdCompress(batchOf({gapEnvelope(kUnit)}).toJson().dump()));
+    ok.headers["content-encoding"] = "zstd";
+    ok.headers["outpost-epoch"] = hq.store->epoch().value();
+    ok.headers["outpost-last-receipt"] = std::to_string(seedSeq) + ":" + seedId;
+    hq.sign(ok, dev);
+    CHECK(hq.service->handle(ok).status == 200);
+}
+
+TEST_CASE("a replayed request is refused and changes nothing", "[sync][hq]") {
+    HqFixture hq;
+    auto dev = hq.enroll(kUnit);
+    Request r = hq.pushRequest(dev, batchOf({gapEnvelope(kUnit)}));
+    REQUIRE(hq.service->handle(r).status == 200);
+    auto before = hq.snapshot();
+    auto again = hq.service->handle(r);
+    CHECK(again.status == 409);
+    CHECK(errorCode(again) == "replayed");
+    CHECK(hq.snapshot() == before);
+    // A pull captured and replayed too.
+    Request p = hq.base("GET", "/v1/pull?after=0&limit=10");
+    hq.sign(p, dev);
+    CHECK(hq.service->handle(p).status == 200);
+    CHECK(errorCode(hq.service->handle(p)) == "replayed");
+    // A nonce that is not 16 bytes of base64url is refused, signed or not.
+    Request badNonce = hq.pushRequest(dev, batchOf({gapEnvelope(kUnit)}));
+    hq.sign(badNonce, dev, "short");
+    CHECK(hq.service->handle(badNonce).status == 400);
+    CHECK(hq.snapshot() == before);
+}
+
+TEST_CASE("a revoked device is refused before anything else", "[sync][hq]") {
+    HqFixture hq;
+    auto dev = hq.enroll(kUnit);
+    REQUIRE(hq.store->revoke(dev.id).ok());
+    auto before = hq.snapshot();
+    auto r = hq.service->handle(hq.pushRequest(dev, batchOf({gapEnvelope(kUnit)})));
+    CHECK(r.status == 403);
+    CHECK(errorCode(r) == "revoked");
+    auto p = hq.pull(dev, 0, 10);
+    CHECK(p.status == 403);
+    CHECK(errorCode(p) == "revoked");
+    CHECK(hq.snapshot() == before);
+}
+
+TEST_CASE("items are re-validated at HQ: a failing one is rejected with its reason, the rest stored",
+          "[sync][hq]") {
+    HqFixture hq;
+    auto dev = hq.enroll(kUnit);
+    auto good = gapEnvelope(kUnit);
+    auto invalid = gapEnvelope(kUnit);
+    invalid.payload["personnel_affected"] = 0;  // min 1
+    invalid.payload.erase("severity");          // required
+    auto unknownForm = gapEnvelope(kUnit);
+    unknownForm.formId = "no-such-form";
+    auto p = batchOf({good, invalid, unknownForm});
+    auto r = hq.service->handle(hq.pushRequest(dev, p));
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+    auto j = bodyOf(r);
+    CHECK(j["results"][0]["s"] == "stored");
+    CHECK(j["results"][1]["s"] == "rejected");
+    CHECK(j["results"][1].value("q", 0) == 0);
+    CHECK_THAT(j["results"][1]["r"].get<std::string>(), Catch::Contains("personnel_affected"));
+    CHECK_THAT(j["results"][1]["r"].get<std::string>(), Catch::Contains("severity"));
+    CHECK(j["results"][2]["s"] == "rejected");
+    CHECK_THAT(j["results"][2]["r"].get<std::string>(),
+               Catch::Contains("no-such-form v1 is not a form HQ knows"));
+    CHECK(hq.receiptVerifies(dev, p, j));
+    CHECK(hq.store->reportCount().value() == 1);
+    CHECK_FALSE(hq.store->report(invalid.id, 1).value().has_value());
+}
+
+TEST_CASE("a form pushed at HQ is accepted at once, on every thread", "[sync][hq]") {
+    HqFixture hq;
+    auto dev = hq.enroll(kUnit);
+    auto e = gapEnvelope(kUnit);
+    e.formVersion = 2;
+    auto r1 = hq.service->handle(hq.pushRequest(dev, batchOf({e})));
+    CHECK(r1.status == 422);
+    auto def = json::parse(test::readFile(test::sourcePath("core/forms/training-gap.json")));
+    def["version"] = 2;
+    REQUIRE(hq.store->putForm("training-gap", 2, def, "2026-01-01T00:00:00.000Z").ok());
+    std::thread other([&] {
+        auto r = hq.service->handle(hq.pushRequest(dev, batchOf({e})));
+        CHECK(r.status == 200);
+    });
+    other.join();
+    auto r2 = hq.service->handle(hq.pushRequest(dev, batchOf({e})));
+    REQUIRE(r2.status == 200);
+    CHECK(bodyOf(r2)["results"][0]["s"] == "duplicate");
+}
+
+TEST_CASE("pull pages through the feed with a cursor, capped at max_pull_page", "[sync][hq]") {
+    HqFixture hq;
+    auto dev = hq.enroll(kUnit);
+    const std::string now = "2026-01-01T00:00:00.000Z";
+    for (int v = 2; v <= 6; ++v) {
+        auto def = json::parse(test::readFile(test::sourcePath("core/forms/training-gap.json")));
+        def["version"] = v;
+        REQUIRE(hq.store->putForm("training-gap", v, def, now).ok());
+    }
+    REQUIRE(hq.store->putReference(json::parse(core::demoReferenceSource()), now).ok());
+
+    std::vector<FeedItem> all;
+    std::int64_t cursor = 0;
+    int pages = 0;
+    while (true) {
+        auto r = hq.pull(dev, cursor, 1000);  // asks for more than HQ gives in one page
+        INFO(r.body.substr(0, 300));
+        REQUIRE(r.status == 200);
+        auto page = PullResponse::fromJson(bodyOf(r));
+        CHECK(page.epoch == hq.store->epoch().value());
+        CHECK(page.items.size() <= 3);
+        ++pages;
+        for (auto& it : page.items) all.push_back(it);
+        CHECK(page.next >= cursor);
+        cursor = page.next;
+        if (!page.more) break;
+        REQUIRE(pages < 10);
+    }
+    CHECK(pages == 2);
+    REQUIRE(all.size() == 6);
+    for (std::size_t i = 0; i < 5; ++i) {
+        CHECK(all[i].kind == "form");
+        CHECK(all[i].body["version"] == static_cast<int>(i) + 2);
+    }
+    CHECK(all[5].kind == "reference");
+    CHECK(all[5].body.contains("units"));
+    // At the end: an empty page that keeps the cursor.
+    auto end = PullResponse::fromJson(bodyOf(hq.pull(dev, cursor, 10)));
+    CHECK(end.items.empty());
+    CHECK(end.next == cursor);
+    CHECK_FALSE(end.more);
+    // A small limit is honoured.
+    auto two = PullResponse::fromJson(bodyOf(hq.pull(dev, 0, 2)));
+    CHECK(two.items.size() == 2);
+    CHECK(two.more);
+    CHECK(two.next == two.items.back().seq);
+    // Bad cursors and limits.
+    auto before = hq.snapshot();
+    CHECK(errorCode(hq.pull(dev, cursor + 1000, 10)) == "epoch_changed");
+    CHECK(hq.pull(dev, 0, 0).status == 400);
+    Request junk = hq.base("GET", "/v1/pull?after=abc");
+    hq.sign(junk, dev);
+    CHECK(errorCode(hq.service->handle(junk)) == "malformed");
+    CHECK(hq.snapshot() == before);
+}
+
+TEST_CASE("review feedback reaches the reviewed unit's devices only", "[sync][hq]") {
+    HqFixture hq;
+    auto mine = hq.enroll(kUnit);
+    auto theirs = hq.enroll(kOtherUnit);
+    auto e = gapEnvelope(kUnit);
+    REQUIRE(hq.service->handle(hq.pushRequest(mine, batchOf({e}))).status == 200);
+    auto start = hq.store->heads().value().feed;
+    auto entry = hq.store->review(e.id, 1, "returned", "Give the course code", "maj.dupont",
+                                  "2026-01-02T10:00:00.000Z");
+    REQUIRE(entry.ok());
+    CHECK(hq.store->report(e.id, 1).value()->reviewStatus == "returned");
+
+    auto page = PullResponse::fromJson(bodyOf(hq.pull(mine, start, 10)));
+    REQUIRE(page.items.size() == 1);
+    CHECK(page.items[0].kind == "feedback");
+    CHECK(page.items[0].seq == entry.value().seq);
+    CHECK(page.items[0].body["record"] == e.id);
+    CHECK(page.items[0].body["rev"] == 1);
+    CHECK(page.items[0].body["status"] == "returned");
+    CHECK(page.items[0].body["comment"] == "Give the course code");
+    CHECK(page.items[0].body["by"] == "maj.dupont");
+
+    auto other = PullResponse::fromJson(bodyOf(hq.pull(theirs, start, 10)));
+    CHECK(other.items.empty());
+    CHECK(other.next == start);
+}
+
+TEST_CASE("a store that cannot be opened is 503 with Retry-After, never an exception", "[sync][hq]") {
+    HqIdentity id{"hq-test", SigningKeyPair::generate(), "pin"};
+    HqService broken(
+        []() -> Result<std::unique_ptr<hqs::HqStore>> {
+            return Error{ErrorDomain::Storage, ErrorCode::Io, "the database server does not answer"};
+        },
+        id);
+    Request r;
+    r.method = "GET";
+    r.target = "/v1/hello";
+    r.headers["outpost-protocol"] = "1";
+    auto res = broken.handle(r);
+    CHECK(res.status == 503);
+    CHECK(errorCode(res) == "unavailable");
+    CHECK(res.headers.count("Retry-After") == 1);
+    CHECK_THAT(res.body, Catch::Contains("does not answer"));
+}
+
+TEST_CASE("several threads push at once through one service", "[sync][hq]") {
+    HqFixture hq;
+    std::vector<TestDevice> devices;
+    for (int i = 0; i < 4; ++i) devices.push_back(hq.enroll(i % 2 ? kUnit : kOtherUnit));
+    std::atomic<int> stored{0}, failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&, t] {
+            for (int b = 0; b < 5; ++b) {
+                const auto& d = devices[static_cast<std::size_t>(t)];
+                auto res = hq.service->handle(hq.pushRequest(
+                    d, batchOf({gapEnvelope(d.unit), gapEnvelope(d.unit), gapEnvelope(d.unit)})));
+                if (res.status != 200) {
+                    ++failures;
+                    continue;
+                }
+                const json answer = bodyOf(res);
+                for (const auto& r : answer["results"]) stored += r["s"] == "stored" ? 1 : 0;
+            }
+        });
+    for (auto& th : threads) th.join();
+    CHECK(failures == 0);
+    CHECK(stored == 60);
+    CHECK(hq.store->reportCount().value() == 60);
+}
