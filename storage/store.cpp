@@ -26,6 +26,7 @@
 #include "core/utf8.hpp"
 #include "core/uuid.hpp"
 #include "storage/sqlite.hpp"
+#include "storage/store_impl.hpp"
 
 namespace outpost::storage {
 
@@ -41,42 +42,9 @@ constexpr const char* kKeyCheckPlain = "outpost-store-key-check-v1";
 constexpr const char* kInsertFirstRevision =
     "INSERT INTO record(id, revision, parent_revision, form_id, form_version, unit_id, author, status, "
     "created_utc, created_offset, updated_utc, payload) VALUES (?, 1, NULL, ?, ?, ?, ?, 'draft', ?, ?, ?, ?)";
-constexpr std::size_t kMaxSearchPrefix = 12;  // longer words match on their first 12 letters (and exactly)
 
-Error notFound(std::string m) {
-    return Error{ErrorDomain::NotFound, ErrorCode::NotFound, std::move(m)};
-}
-Error conflict(std::string m) {
-    return Error{ErrorDomain::State, ErrorCode::Conflict, std::move(m)};
-}
-Error badInput(std::string m) {
-    return Error{ErrorDomain::Input, ErrorCode::BadInput, std::move(m)};
-}
-
-std::string payloadAd(const std::string& id, int revision) {
-    return "record:" + id + ":" + std::to_string(revision);
-}
-std::string factAd(const std::string& id) {
-    return "fact:" + id;
-}
-
-// Cuts a UTF-8 string to at most n code points.
-std::string utf8Prefix(const std::string& s, std::size_t n) {
-    std::size_t cps = 0, i = 0;
-    while (i < s.size()) {
-        if (cps == n) break;
-        unsigned char c = static_cast<unsigned char>(s[i]);
-        i += c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : 4;
-        ++cps;
-    }
-    return s.substr(0, std::min(i, s.size()));
-}
-
-std::string outboxState(const std::string& status, bool queued, const std::string& state) {
-    if (status == "draft") return "draft";
-    if (queued) return state.empty() ? "queued" : state;
-    return "sent";
-}
+using detail::badInput;
+using detail::conflict;
 
 void fsyncDir(const std::string& dir) {
     int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
@@ -87,170 +55,6 @@ void fsyncDir(const std::string& dir) {
 }
 
 }  // namespace
-
-struct Store::Impl {
-    std::string dir;
-    Db db;
-    Codec codec;
-    StoreOptions options;
-    const core::FormRegistry* forms = nullptr;
-    const core::ReferenceData* ref = nullptr;
-
-    Impl(std::string d, Db&& database, const DataKey& key, StoreOptions o)
-        : dir(std::move(d)), db(std::move(database)), codec(key), options(std::move(o)) {}
-
-    // Search tokens for the searchable fields of a payload: keyed hashes, never the words.
-    std::string searchTokens(const FormDef& form, const json& payload) const {
-        std::vector<std::string> words;
-        auto addText = [&](const std::string& s) {
-            for (auto& w : core::searchTokens(s)) words.push_back(std::move(w));
-        };
-        auto addValue = [&](const core::FieldDef& f, const json& v) {
-            if (v.is_string()) {
-                addText(v.get<std::string>());
-                if (f.type == core::FieldType::SelectOne)
-                    if (auto c = f.findChoice(v.get<std::string>())) addText(c->label.en + " " + c->label.fr);
-                if (f.type == core::FieldType::Reference) {
-                    const json* row = ref->row(f.ref, v.get<std::string>());
-                    if (row)
-                        for (const char* col : {"name", "title", "code"})
-                            if (row->contains(col))
-                                addText(core::ReferenceData::label((*row)[col], "en") + " " +
-                                        core::ReferenceData::label((*row)[col], "fr"));
-                }
-            } else if (v.is_array()) {
-                for (const auto& x : v)
-                    if (x.is_string()) {
-                        addText(x.get<std::string>());
-                        if (auto c = f.findChoice(x.get<std::string>()))
-                            addText(c->label.en + " " + c->label.fr);
-                    }
-            }
-        };
-        for (const auto& path : form.searchFields) {
-            const core::FieldDef* f = form.field(path);
-            if (!f || f->sensitive) continue;
-            auto dot = path.find('.');
-            if (dot == std::string::npos) {
-                if (payload.contains(path)) addValue(*f, payload[path]);
-                continue;
-            }
-            auto it = payload.find(path.substr(0, dot));
-            if (it == payload.end() || !it->is_array()) continue;
-            std::string col = path.substr(dot + 1);
-            for (const auto& row : *it)
-                if (row.is_object() && row.contains(col)) addValue(*f, row[col]);
-        }
-        std::set<std::string> tokens;
-        for (const auto& w : words) {
-            tokens.insert(codec.searchToken("w:" + w));
-            std::size_t n = core::codePointCount(w);
-            for (std::size_t k = 3; k <= std::min(n, kMaxSearchPrefix); ++k)
-                tokens.insert(codec.searchToken("p:" + utf8Prefix(w, k)));
-        }
-        std::string out;
-        for (const auto& t : tokens) {
-            if (!out.empty()) out += ' ';
-            out += t;
-        }
-        return out;
-    }
-
-    // Removes a record's search row by its rowid (search_doc maps record ids to rows: the FTS
-    // table cannot look up its UNINDEXED record_id column without scanning every row).
-    void unindexRecord(const std::string& id) {
-        Stmt q(db, "SELECT doc FROM search_doc WHERE record_id = ?");
-        q.bind(1, id);
-        if (!q.step()) return;
-        std::int64_t doc = q.int64(0);
-        Stmt del(db, "DELETE FROM search_fts WHERE rowid = ?");
-        del.bind(1, doc).run();
-        Stmt del2(db, "DELETE FROM search_doc WHERE record_id = ?");
-        del2.bind(1, id).run();
-    }
-
-    // fresh: the id was made in the caller's transaction, so it has no row to remove.
-    void indexRecord(const std::string& id, const FormDef& form, const json& payload, bool fresh = false) {
-        if (!fresh) unindexRecord(id);
-        std::string tokens = searchTokens(form, payload);
-        if (tokens.empty()) return;
-        Stmt ins(db, "INSERT INTO search_fts(record_id, tokens) VALUES (?, ?)");
-        ins.bind(1, id).bind(2, tokens).run();
-        Stmt map(db, "INSERT INTO search_doc(record_id, doc) VALUES (?, ?)");
-        map.bind(1, id).bind(2, db.lastInsertRowid()).run();
-    }
-
-    void putFacts(const std::string& id, int revision, const FormDef& form, const std::string& unit,
-                  std::int64_t seq, const json& payload) {
-        json facts = core::extractFacts(form, payload);
-        if (facts.empty()) return;
-        Stmt st(
-            db,
-            "INSERT INTO record_fact(record_id, revision, form_id, unit_id, local_seq, facts) VALUES "
-            "(?,?,?,?,?,?) "
-            "ON CONFLICT(record_id) DO UPDATE SET revision = excluded.revision, form_id = excluded.form_id, "
-            "unit_id = excluded.unit_id, local_seq = excluded.local_seq, facts = excluded.facts");
-        st.bind(1, id).bind(2, revision).bind(3, form.id).bind(4, unit).bind(5, seq);
-        st.bindBlob(6, codec.seal(facts.dump(), factAd(id))).run();
-    }
-
-    json openPayload(const std::string& id, int revision, const Bytes& blob) const {
-        std::string plain = codec.open(blob, payloadAd(id, revision));
-        json j = json::parse(plain, nullptr, false);
-        if (j.is_discarded())
-            throw Failure(
-                ErrorDomain::Storage, ErrorCode::Corrupt,
-                "record " + id + " r" + std::to_string(revision) + ": the stored payload is not valid JSON");
-        return j;
-    }
-
-    static constexpr const char* kMetaColumns =
-        "r.id, r.revision, r.parent_revision, r.form_id, r.form_version, r.unit_id, r.author, r.status, "
-        "r.created_utc, r.created_offset, r.updated_utc, r.finalized_utc, r.local_seq, "
-        "(SELECT o.state FROM outbox o WHERE o.record_id = r.id AND o.revision = r.revision)";
-
-    static RecordMeta readMeta(const Stmt& st) {
-        RecordMeta m;
-        m.id = st.text(0);
-        m.revision = static_cast<int>(st.int64(1));
-        if (!st.isNull(2)) m.parentRevision = static_cast<int>(st.int64(2));
-        m.formId = st.text(3);
-        m.formVersion = static_cast<int>(st.int64(4));
-        m.unitId = st.text(5);
-        m.author = st.text(6);
-        m.status = st.text(7);
-        m.createdUtc = st.text(8);
-        m.createdOffsetMinutes = static_cast<int>(st.int64(9));
-        m.updatedUtc = st.text(10);
-        m.finalizedUtc = st.isNull(11) ? "" : st.text(11);
-        m.localSeq = st.isNull(12) ? 0 : st.int64(12);
-        m.syncState = outboxState(m.status, !st.isNull(13), st.isNull(13) ? "" : st.text(13));
-        return m;
-    }
-
-    std::optional<RecordMeta> latestMeta(const std::string& id) {
-        std::string sql = std::string("SELECT ") + kMetaColumns +
-                          " FROM record r WHERE r.id = ? ORDER BY r.revision DESC LIMIT 1";
-        Stmt st(db, sql.c_str());
-        st.bind(1, id);
-        if (!st.step()) return std::nullopt;
-        return readMeta(st);
-    }
-
-    Bytes loadBlob(const std::string& id, int revision) {
-        Stmt st(db, "SELECT payload FROM record WHERE id = ? AND revision = ?");
-        st.bind(1, id).bind(2, revision);
-        if (!st.step())
-            throw Failure(notFound("record " + id + " has no revision " + std::to_string(revision)));
-        return st.blob(0);
-    }
-
-    std::string metaText(const char* key) {
-        Stmt st(db, "SELECT value FROM meta WHERE key = ?");
-        st.bind(1, key);
-        return st.step() ? st.text(0) : std::string();
-    }
-};
 
 // [SECTION] schema and migrations
 namespace {
@@ -345,6 +149,40 @@ CREATE TABLE search_doc (
 CREATE INDEX record_drafts ON record (id) WHERE status = 'draft';
 )SQL";
 
+// Sync with HQ: HQ's signed receipts (one per acknowledged revision, and the signed document of each
+// batch, so a receipt can be proven later) and HQ's feedback about revisions. The sync configuration
+// (with the device's secret key) is one sealed row in meta. A final revision is always either in the
+// outbox or acknowledged here, never neither: both change in one transaction.
+const char* kSchemaV4 = R"SQL(
+CREATE TABLE receipt_doc (
+  batch_id     TEXT PRIMARY KEY,
+  document     TEXT NOT NULL,
+  received_utc TEXT NOT NULL
+) STRICT;
+CREATE TABLE receipt (
+  record_id    TEXT NOT NULL,
+  revision     INTEGER NOT NULL,
+  status       TEXT NOT NULL CHECK (status IN ('stored', 'duplicate', 'conflict')),
+  hq_seq       INTEGER NOT NULL,
+  hash         TEXT NOT NULL,
+  received_utc TEXT NOT NULL,
+  batch_id     TEXT NOT NULL REFERENCES receipt_doc (batch_id),
+  PRIMARY KEY (record_id, revision),
+  FOREIGN KEY (record_id, revision) REFERENCES record (id, revision)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX receipt_by_hq_seq ON receipt (hq_seq);
+CREATE TABLE feedback (
+  record_id TEXT NOT NULL,
+  revision  INTEGER NOT NULL,
+  status    TEXT NOT NULL CHECK (status IN ('received', 'accepted', 'returned')),
+  comment   BLOB NOT NULL,
+  reviewer  BLOB NOT NULL,
+  at_utc    TEXT NOT NULL,
+  feed_seq  INTEGER NOT NULL,
+  PRIMARY KEY (record_id, revision)
+) STRICT, WITHOUT ROWID;
+)SQL";
+
 int userVersion(Db& db) {
     Stmt st(db, "PRAGMA user_version");
     st.step();
@@ -413,6 +251,9 @@ static void migrate(Store::Impl& s, int target) {
                 }
                 break;
             }
+            case 4:
+                s.db.exec(kSchemaV4);
+                break;
             default:
                 throw Failure(ErrorDomain::Internal, ErrorCode::Internal,
                               "no migration to " + std::to_string(v + 1));
@@ -427,13 +268,7 @@ static void migrate(Store::Impl& s, int target) {
 Result<void> migrateStoreTo(const std::string& dir, const DataKey& key, int version);
 
 // [SECTION] create, unlock, open
-namespace {
-
-std::string dbPath(const std::string& dir) {
-    return (fs::path(dir) / kStoreFileName).string();
-}
-
-void loadForms(Db& db, const core::ReferenceData& ref, core::FormRegistry& reg) {
+void detail::loadForms(Db& db, const core::ReferenceData& ref, core::FormRegistry& reg) {
     Stmt st(db, "SELECT form_id, version, definition FROM form_def ORDER BY form_id, version");
     while (st.step()) {
         auto f = core::parseFormDefText(st.text(2), ref);
@@ -443,6 +278,14 @@ void loadForms(Db& db, const core::ReferenceData& ref, core::FormRegistry& reg) 
                 "stored form " + st.text(0) + " v" + std::to_string(st.int64(1)) + ": " + f.error().message);
         reg.add(std::make_shared<const FormDef>(std::move(f).value()));
     }
+}
+
+namespace {
+
+using detail::loadForms;
+
+std::string dbPath(const std::string& dir) {
+    return (fs::path(dir) / kStoreFileName).string();
 }
 
 // Adds built-in form versions this store does not have yet (a software update brings them).
@@ -886,22 +729,28 @@ Result<std::vector<std::string>> Store::importFinal(const std::string& formId,
     });
 }
 
+std::optional<FormDef> Store::Impl::putForm(const json& definition, const core::ReferenceData& withRef,
+                                            const std::string& source) {
+    auto f = core::parseFormDef(definition, withRef);
+    if (!f) throw Failure(f.error());
+    Stmt q(db, "SELECT definition FROM form_def WHERE form_id = ? AND version = ?");
+    q.bind(1, f->id).bind(2, f->version);
+    if (q.step()) {
+        if (json::parse(q.text(0), nullptr, false) == f->source) return std::nullopt;
+        throw Failure(conflict("form " + f->id + " v" + std::to_string(f->version) +
+                               " already exists with a different definition; publish it as a new version"));
+    }
+    Stmt ins(db, "INSERT INTO form_def(form_id, version, definition, source) VALUES (?, ?, ?, ?)");
+    ins.bind(1, f->id).bind(2, f->version).bind(3, f->source.dump()).bind(4, source).run();
+    return std::move(f).value();
+}
+
 Result<void> Store::installForm(const json& definition, const std::string& source) {
     return tryCatch([&] {
-        auto f = core::parseFormDef(definition, m_ref);
-        if (!f) throw Failure(f.error());
-        if (auto existing = m_forms.find(f->id, f->version)) {
-            if (existing->source == f->source) return;
-            throw Failure(
-                conflict("form " + f->id + " v" + std::to_string(f->version) +
-                         " already exists with a different definition; publish it as a new version"));
-        }
         Transaction tx(m_impl->db);
-        Stmt ins(m_impl->db,
-                 "INSERT INTO form_def(form_id, version, definition, source) VALUES (?, ?, ?, ?)");
-        ins.bind(1, f->id).bind(2, f->version).bind(3, f->source.dump()).bind(4, source).run();
+        auto added = m_impl->putForm(definition, m_ref, source);
         tx.commit();
-        m_forms.add(std::make_shared<const FormDef>(std::move(f).value()));
+        if (added) m_forms.add(std::make_shared<const FormDef>(std::move(*added)));
     });
 }
 
@@ -1119,10 +968,12 @@ Result<std::vector<std::string>> Store::verify() {
                 problems.push_back("foreign_key_check: table " + st.text(0) + " row " + st.text(1));
         }
         {
-            Stmt st(s.db,
-                    "SELECT r.id, r.revision, r.form_id, r.form_version, r.status, r.payload, "
-                    "EXISTS (SELECT 1 FROM outbox o WHERE o.record_id = r.id AND o.revision = r.revision) "
-                    "FROM record r");
+            Stmt st(
+                s.db,
+                "SELECT r.id, r.revision, r.form_id, r.form_version, r.status, r.payload, "
+                "EXISTS (SELECT 1 FROM outbox o WHERE o.record_id = r.id AND o.revision = r.revision) "
+                "OR EXISTS (SELECT 1 FROM receipt c WHERE c.record_id = r.id AND c.revision = r.revision) "
+                "FROM record r");
             while (st.step()) {
                 std::string id = st.text(0);
                 int rev = static_cast<int>(st.int64(1));
@@ -1140,7 +991,10 @@ Result<std::vector<std::string>> Store::verify() {
                         if (!v.ok())
                             problems.push_back(where + ": final revision does not validate: " + v.text());
                         if (st.int64(6) == 0)
-                            problems.push_back(where + ": final revision is missing from the outbox");
+                            problems.push_back(
+                                where +
+                                ": final revision is neither in the outbox nor acknowledged by "
+                                "HQ (no receipt)");
                     }
                 } catch (const Failure& f) {
                     problems.push_back(where + ": " + f.error().message);

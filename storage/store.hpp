@@ -23,7 +23,7 @@ namespace outpost::storage {
 
 using json = nlohmann::json;
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 constexpr const char* kStoreFileName = "outpost.db";
 
 struct StoreOptions {
@@ -95,19 +95,18 @@ struct StoreInfo {
     std::int64_t records = 0, drafts = 0, finals = 0, outbox = 0;
 };
 
-
 // --- Sync with HQ (docs/protocol.md) ---------------------------------------------------------
 // What enrollment left on this laptop. The device's secret signing key is kept sealed with the
 // data key (never in plaintext on disk); everything here is also in the encrypted store.
 struct SyncConfig {
-    std::string hqUrl;      // "https://host:port"
-    std::string pin;        // HQ's TLS public-key pin (base64url SHA-256 of the SPKI)
+    std::string hqUrl;  // "https://host:port"
+    std::string pin;    // HQ's TLS public-key pin (base64url SHA-256 of the SPKI)
     std::string deviceId;
     std::string hqId;
     std::string hqSignKey;  // HQ's Ed25519 public key (base64): verifies receipts
     std::string epoch;      // HQ's epoch when last seen
     std::int64_t pullCursor = 0;
-    bool revoked = false;   // HQ refused this device
+    bool revoked = false;  // HQ refused this device
     std::string lastSyncUtc;
     std::string lastError;
 };
@@ -135,17 +134,17 @@ struct PushOutcome {
     std::string status;  // "stored", "duplicate", "conflict", "rejected"
     std::int64_t hqSeq = 0;
     std::string reason;
-    std::string hash;    // hex BLAKE2b-256 of the canonical bytes that were sent
+    std::string hash;  // hex BLAKE2b-256 of the canonical bytes that were sent
 };
 
 // HQ feedback about one revision (review status and comment), as last pulled.
 struct Feedback {
     std::string recordId;
     int revision = 0;
-    std::string status;   // "received", "accepted", "returned"
+    std::string status;  // "received", "accepted", "returned"
     std::string comment;
     std::string by;
-    std::string atUtc;    // HQ clock
+    std::string atUtc;  // HQ clock
     std::int64_t feedSeq = 0;
 };
 
@@ -231,7 +230,6 @@ public:
     Result<std::vector<std::string>> importFinal(const std::string& formId, const std::vector<json>& payloads,
                                                  const std::string& author = {});
 
-
     // --- Sync with HQ ------------------------------------------------------------------------
     // Enrollment result (config and the device's 64-byte Ed25519 secret key, sealed with the data key).
     Result<void> saveEnrollment(const SyncConfig& cfg, const std::vector<unsigned char>& deviceSecretKey);
@@ -241,7 +239,8 @@ public:
     Result<void> markRevoked();
     // Up to maxItems queued (not quarantined) revisions in sync order (priority, then outbox order),
     // skipping outbox seqs listed in exclude (batches already in flight).
-    Result<std::vector<OutgoingItem>> nextOutgoing(int maxItems, const std::vector<std::int64_t>& exclude = {});
+    Result<std::vector<OutgoingItem>> nextOutgoing(int maxItems,
+                                                   const std::vector<std::int64_t>& exclude = {});
     // Applies HQ's answer to one batch in one transaction: stored/duplicate/conflict leave the outbox
     // and get a receipt (with the batch's signed receipt document); rejected items are quarantined
     // with their reason. Items not in the outbox any more are ignored (a late duplicate answer).

@@ -263,7 +263,7 @@ TEST_CASE("nothing a user typed is on disk in plaintext: db, WAL, backups", "[st
         CHECK_FALSE(test::anyFileContains(t.path(), m));
 }
 
-TEST_CASE("migrations 1 -> 3 keep the data and build search and facts from it", "[storage][migration]") {
+TEST_CASE("migrations 1 -> latest keep the data and build search and facts from it", "[storage][migration]") {
     TempDir t;
     InitOptions io;
     io.unitId = firstUnit();
@@ -279,6 +279,7 @@ TEST_CASE("migrations 1 -> 3 keep the data and build search and facts from it", 
         id = d->meta.id;
     }
     rawExec(t.path(),
+            "DROP TABLE feedback; DROP TABLE receipt; DROP TABLE receipt_doc; "
             "DROP INDEX record_drafts; DROP TABLE search_doc; DROP TABLE search_fts; DROP TABLE record_fact; "
             "PRAGMA user_version = 1;");
     {
@@ -351,7 +352,7 @@ TEST_CASE("backups are consistent copies and only the newest N are kept", "[stor
     CHECK((*rs)->verify()->empty());
 }
 
-TEST_CASE("migration 2 -> 3 maps search rows and rebuilds the index from the payloads",
+TEST_CASE("migration 2 -> latest maps search rows and rebuilds the index from the payloads",
           "[storage][migration]") {
     TempDir t;
     auto s = makeStore(t);
@@ -365,11 +366,13 @@ TEST_CASE("migration 2 -> 3 maps search rows and rebuilds the index from the pay
     REQUIRE(b.ok());
     s.reset();
     // As a schema-2 store was: no search_doc, and an index the new code cannot map.
-    rawExec(t.path(), "DROP INDEX record_drafts; DROP TABLE search_doc; PRAGMA user_version = 2;");
+    rawExec(t.path(),
+            "DROP TABLE feedback; DROP TABLE receipt; DROP TABLE receipt_doc; "
+            "DROP INDEX record_drafts; DROP TABLE search_doc; PRAGMA user_version = 2;");
     auto r = Store::open(t.path(), testKey());
     REQUIRE(r.ok());
     auto& st = *r;
-    CHECK(st->info().schemaVersion == 3);
+    CHECK(st->info().schemaVersion == kSchemaVersion);
     CHECK(st->search("bangassou")->size() == 1);
     CHECK(st->search("patrouille")->size() == 1);
     // Editing after the migration replaces the record's words instead of adding to them.

@@ -1,0 +1,507 @@
+// The field store's side of sync with HQ (docs/protocol.md): the enrollment and its sealed device key,
+// the outbox as HQ sees it, HQ's signed receipts, pulled forms, reference data and feedback, and the
+// resync after an HQ restore.
+//
+// The invariant every method here keeps: a final revision is either in the outbox or has HQ's receipt,
+// never neither. Each change that moves a revision from one to the other is one transaction.
+//
+// [SECTION] sync configuration (sealed in meta)
+// [SECTION] enrollment and status
+// [SECTION] outbox for the wire
+// [SECTION] receipts
+// [SECTION] pull
+// [SECTION] resync
+#include <sodium.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/time.hpp"
+#include "core/utf8.hpp"
+#include "core/uuid.hpp"
+#include "storage/sqlite.hpp"
+#include "storage/store.hpp"
+#include "storage/store_impl.hpp"
+
+namespace outpost::storage {
+
+namespace {
+
+using detail::badInput;
+
+// The associated data binding each sealed meta value to its key, so sealed values cannot be swapped.
+constexpr const char* kSyncConfigKey = "sync_config";
+constexpr const char* kDeviceKeyKey = "device_key";
+constexpr const char* kSyncConfigAd = "meta:sync_config";
+constexpr const char* kDeviceKeyAd = "meta:device_key";
+constexpr std::size_t kDeviceSecretKeySize = 64;  // Ed25519, libsodium layout
+
+std::string feedbackAd(const std::string& id, int revision) {
+    return "feedback:" + id + ":" + std::to_string(revision);
+}
+
+// A JSON array of outbox seqs, bound as one parameter and read back with json_each().
+std::string seqList(const std::vector<std::int64_t>& seqs) {
+    json a = json::array();
+    for (auto s : seqs) a.push_back(s);
+    return a.dump();
+}
+
+void putMeta(Db& db, const char* key, const Bytes& sealed) {
+    Stmt st(
+        db,
+        "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    st.bind(1, key).bindBlob(2, sealed).run();
+}
+
+std::optional<Bytes> getMeta(Db& db, const char* key) {
+    Stmt st(db, "SELECT value FROM meta WHERE key = ?");
+    st.bind(1, key);
+    if (!st.step()) return std::nullopt;
+    return st.blob(0);
+}
+
+ReceiptInfo readReceipt(const Stmt& st) {
+    ReceiptInfo r;
+    r.recordId = st.text(0);
+    r.revision = static_cast<int>(st.int64(1));
+    r.status = st.text(2);
+    r.hqSeq = st.int64(3);
+    r.hash = st.text(4);
+    r.receivedUtc = st.text(5);
+    r.batchId = st.text(6);
+    return r;
+}
+
+constexpr const char* kReceiptColumns = "record_id, revision, status, hq_seq, hash, received_utc, batch_id";
+
+}  // namespace
+
+// [SECTION] sync configuration (sealed in meta)
+std::optional<SyncConfig> Store::Impl::loadSyncConfig() {
+    auto blob = getMeta(db, kSyncConfigKey);
+    if (!blob) return std::nullopt;
+    json j = json::parse(codec.open(*blob, kSyncConfigAd), nullptr, false);
+    if (!j.is_object())
+        throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt, "the stored sync configuration is damaged");
+    SyncConfig c;
+    try {
+        c.hqUrl = j.value("hq_url", "");
+        c.pin = j.value("pin", "");
+        c.deviceId = j.value("device_id", "");
+        c.hqId = j.value("hq_id", "");
+        c.hqSignKey = j.value("hq_sign_key", "");
+        c.epoch = j.value("epoch", "");
+        c.pullCursor = j.value("pull_cursor", std::int64_t{0});
+        c.revoked = j.value("revoked", false);
+        c.lastSyncUtc = j.value("last_sync_utc", "");
+        c.lastError = j.value("last_error", "");
+    } catch (const json::exception&) {
+        throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt, "the stored sync configuration is damaged");
+    }
+    return c;
+}
+
+SyncConfig Store::Impl::requireSyncConfig() {
+    auto c = loadSyncConfig();
+    if (!c) throw Failure(notFound("this laptop is not enrolled with HQ (run 'outpostctl enroll')"));
+    return *c;
+}
+
+void Store::Impl::saveSyncConfig(const SyncConfig& c) {
+    json j = {{"hq_url", c.hqUrl},
+              {"pin", c.pin},
+              {"device_id", c.deviceId},
+              {"hq_id", c.hqId},
+              {"hq_sign_key", c.hqSignKey},
+              {"epoch", c.epoch},
+              {"pull_cursor", c.pullCursor},
+              {"revoked", c.revoked},
+              {"last_sync_utc", c.lastSyncUtc},
+              {"last_error", c.lastError}};
+    putMeta(db, kSyncConfigKey, codec.seal(j.dump(), kSyncConfigAd));
+}
+
+// [SECTION] enrollment and status
+Result<void> Store::saveEnrollment(const SyncConfig& cfg, const std::vector<unsigned char>& deviceSecretKey) {
+    return tryCatch([&] {
+        if (deviceSecretKey.size() != kDeviceSecretKeySize)
+            throw Failure(badInput("the device's secret key must be 64 bytes (Ed25519)"));
+        if (cfg.hqUrl.empty() || cfg.deviceId.empty() || cfg.hqSignKey.empty() || cfg.pin.empty())
+            throw Failure(badInput("an enrollment needs HQ's address, pin and signing key and a device id"));
+        if (cfg.pullCursor < 0) throw Failure(badInput("the pull cursor cannot be negative"));
+        Impl& s = *m_impl;
+        Transaction tx(s.db);
+        // Receipts from another HQ say nothing about this one: what they acknowledged goes back in the queue.
+        if (auto previous = s.loadSyncConfig(); previous && previous->hqId != cfg.hqId)
+            s.requeueAcknowledged(m_forms);
+        s.saveSyncConfig(cfg);
+        std::string_view plain(reinterpret_cast<const char*>(deviceSecretKey.data()), deviceSecretKey.size());
+        putMeta(s.db, kDeviceKeyKey, s.codec.seal(plain, kDeviceKeyAd));
+        tx.commit();
+    });
+}
+
+Result<std::optional<SyncConfig>> Store::syncConfig() {
+    return tryCatch([&] { return m_impl->loadSyncConfig(); });
+}
+
+Result<std::vector<unsigned char>> Store::deviceSecretKey() {
+    return tryCatch([&]() -> std::vector<unsigned char> {
+        auto blob = getMeta(m_impl->db, kDeviceKeyKey);
+        if (!blob) throw Failure(notFound("this laptop is not enrolled with HQ (run 'outpostctl enroll')"));
+        std::string plain = m_impl->codec.open(*blob, kDeviceKeyAd);
+        std::vector<unsigned char> key(plain.begin(), plain.end());
+        sodium_memzero(plain.data(), plain.size());
+        if (key.size() != kDeviceSecretKeySize)
+            throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt, "the stored device key is damaged");
+        return key;
+    });
+}
+
+// A pass that failed leaves the time of the last good one: an empty lastSyncUtc keeps the stored one.
+Result<void> Store::setSyncStatus(const std::string& lastSyncUtc, const std::string& lastError) {
+    return tryCatch([&] {
+        Impl& s = *m_impl;
+        Transaction tx(s.db);
+        SyncConfig c = s.requireSyncConfig();
+        if (!lastSyncUtc.empty()) c.lastSyncUtc = lastSyncUtc;
+        c.lastError = lastError;
+        s.saveSyncConfig(c);
+        tx.commit();
+    });
+}
+
+Result<void> Store::markRevoked() {
+    return tryCatch([&] {
+        Impl& s = *m_impl;
+        Transaction tx(s.db);
+        SyncConfig c = s.requireSyncConfig();
+        c.revoked = true;
+        c.lastError = "HQ revoked this device";
+        s.saveSyncConfig(c);
+        tx.commit();
+    });
+}
+
+// [SECTION] outbox for the wire
+Result<std::vector<OutgoingItem>> Store::nextOutgoing(int maxItems,
+                                                      const std::vector<std::int64_t>& exclude) {
+    return tryCatch([&]() -> std::vector<OutgoingItem> {
+        if (maxItems <= 0) throw Failure(badInput("nextOutgoing needs a positive number of items"));
+        Impl& s = *m_impl;
+        Stmt st(
+            s.db,
+            "SELECT o.seq, o.priority, r.id, r.revision, r.parent_revision, r.form_id, r.form_version, "
+            "r.unit_id, r.author, r.created_utc, r.created_offset, coalesce(r.finalized_utc, ''), r.payload "
+            "FROM outbox o JOIN record r ON r.id = o.record_id AND r.revision = o.revision "
+            "WHERE o.state = 'queued' AND o.seq NOT IN (SELECT value FROM json_each(?)) "
+            "ORDER BY o.priority DESC, o.seq LIMIT ?");
+        st.bind(1, seqList(exclude)).bind(2, maxItems);
+        std::vector<OutgoingItem> out;
+        while (st.step()) {
+            OutgoingItem i;
+            i.outboxSeq = st.int64(0);
+            i.priority = static_cast<int>(st.int64(1));
+            i.recordId = st.text(2);
+            i.revision = static_cast<int>(st.int64(3));
+            if (!st.isNull(4)) i.parent = static_cast<int>(st.int64(4));
+            i.formId = st.text(5);
+            i.formVersion = static_cast<int>(st.int64(6));
+            i.unitId = st.text(7);
+            i.author = st.text(8);
+            i.createdUtc = st.text(9);
+            i.createdOffset = static_cast<int>(st.int64(10));
+            i.finalizedUtc = st.text(11);
+            i.payload = s.openPayload(i.recordId, i.revision, st.blob(12));
+            out.push_back(std::move(i));
+        }
+        return out;
+    });
+}
+
+Result<void> Store::notePushFailure(const std::vector<std::int64_t>& outboxSeqs, const std::string& error) {
+    return tryCatch([&] {
+        if (outboxSeqs.empty()) return;
+        Impl& s = *m_impl;
+        Transaction tx(s.db);
+        Stmt up(s.db,
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ? "
+                "WHERE seq IN (SELECT value FROM json_each(?))");
+        up.bind(1, error).bind(2, seqList(outboxSeqs)).run();
+        tx.commit();
+    });
+}
+
+Result<void> Store::requeue(std::int64_t outboxSeq) {
+    return tryCatch([&] {
+        Impl& s = *m_impl;
+        Transaction tx(s.db);
+        Stmt q(s.db, "SELECT state FROM outbox WHERE seq = ?");
+        q.bind(1, outboxSeq);
+        if (!q.step())
+            throw Failure(notFound("no outbox item " + std::to_string(outboxSeq) +
+                                   " ('outpostctl outbox' lists them; a sent report has left the outbox)"));
+        Stmt up(s.db, "UPDATE outbox SET state = 'queued', last_error = NULL WHERE seq = ?");
+        up.bind(1, outboxSeq).run();
+        tx.commit();
+    });
+}
+
+// [SECTION] receipts
+Result<void> Store::applyPushOutcomes(const std::string& batchId, const std::vector<PushOutcome>& outcomes,
+                                      const std::string& signedReceipt) {
+    return tryCatch([&] {
+        if (batchId.empty()) throw Failure(badInput("a push outcome needs its batch id"));
+        for (const auto& o : outcomes) {
+            if (o.status != "stored" && o.status != "duplicate" && o.status != "conflict" &&
+                o.status != "rejected")
+                throw Failure(badInput("unknown push status '" + o.status + "'"));
+            if (o.status != "rejected" && o.hash.empty())
+                throw Failure(badInput("a receipt needs the hash of the bytes that were sent"));
+        }
+        Impl& s = *m_impl;
+        auto now = core::nowTimestamp().utc;
+        Transaction tx(s.db);
+        Stmt doc(s.db,
+                 "INSERT OR IGNORE INTO receipt_doc(batch_id, document, received_utc) VALUES (?, ?, ?)");
+        doc.bind(1, batchId).bind(2, signedReceipt).bind(3, now).run();
+        Stmt find(s.db, "SELECT record_id, revision FROM outbox WHERE seq = ?");
+        Stmt del(s.db, "DELETE FROM outbox WHERE seq = ?");
+        Stmt ins(s.db,
+                 "INSERT INTO receipt(record_id, revision, status, hq_seq, hash, received_utc, batch_id) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(record_id, revision) DO UPDATE SET "
+                 "status = excluded.status, hq_seq = excluded.hq_seq, hash = excluded.hash, "
+                 "received_utc = excluded.received_utc, batch_id = excluded.batch_id");
+        // An item already quarantined (by an earlier answer to this batch) stays as it is.
+        Stmt quarantine(s.db,
+                        "UPDATE outbox SET state = 'quarantined', last_error = ?, attempts = attempts + 1 "
+                        "WHERE seq = ? AND state = 'queued'");
+        for (const auto& o : outcomes) {
+            find.reset();
+            find.bind(1, o.outboxSeq);
+            if (!find.step()) continue;  // already acknowledged by an earlier answer
+            std::string id = find.text(0);
+            int rev = static_cast<int>(find.int64(1));
+            if (o.status == "rejected") {
+                quarantine.bind(1, o.reason.empty() ? std::string("rejected by HQ") : o.reason)
+                    .bind(2, o.outboxSeq)
+                    .run();
+                quarantine.reset();
+                continue;
+            }
+            del.bind(1, o.outboxSeq).run();
+            del.reset();
+            ins.bind(1, id).bind(2, rev).bind(3, o.status).bind(4, o.hqSeq).bind(5, o.hash).bind(6, now);
+            ins.bind(7, batchId).run();
+            ins.reset();
+        }
+        tx.commit();
+    });
+}
+
+Result<std::optional<ReceiptInfo>> Store::lastReceipt() {
+    return tryCatch([&]() -> std::optional<ReceiptInfo> {
+        std::string sql = std::string("SELECT ") + kReceiptColumns +
+                          " FROM receipt ORDER BY hq_seq DESC, record_id DESC LIMIT 1";
+        Stmt st(m_impl->db, sql.c_str());
+        if (!st.step()) return std::nullopt;
+        return readReceipt(st);
+    });
+}
+
+Result<std::optional<ReceiptInfo>> Store::receipt(const std::string& recordId, int revision) {
+    return tryCatch([&]() -> std::optional<ReceiptInfo> {
+        std::string sql =
+            std::string("SELECT ") + kReceiptColumns + " FROM receipt WHERE record_id = ? AND revision = ?";
+        Stmt st(m_impl->db, sql.c_str());
+        st.bind(1, recordId).bind(2, revision);
+        if (!st.step()) return std::nullopt;
+        return readReceipt(st);
+    });
+}
+
+Result<std::int64_t> Store::receiptCount() {
+    return tryCatch([&]() -> std::int64_t {
+        Stmt st(m_impl->db, "SELECT count(*) FROM receipt");
+        st.step();
+        return st.int64(0);
+    });
+}
+
+// [SECTION] pull
+namespace {
+
+std::string requiredText(const json& body, const char* member) {
+    auto it = body.find(member);
+    if (it == body.end() || !it->is_string() || it->get_ref<const std::string&>().empty())
+        throw Failure(badInput(std::string("feedback needs a text \"") + member + "\""));
+    const auto& s = it->get_ref<const std::string&>();
+    if (!core::isValidUtf8(s))
+        throw Failure(badInput(std::string("feedback \"") + member + "\" is not UTF-8"));
+    return s;
+}
+
+std::string optionalText(const json& body, const char* member) {
+    auto it = body.find(member);
+    if (it == body.end() || it->is_null()) return {};
+    if (!it->is_string()) throw Failure(badInput(std::string("feedback \"") + member + "\" must be text"));
+    const auto& s = it->get_ref<const std::string&>();
+    if (!core::isValidUtf8(s))
+        throw Failure(badInput(std::string("feedback \"") + member + "\" is not UTF-8"));
+    return s;
+}
+
+// Upserts one feedback entry. Pages arrive in feed order, so the entry applied last is HQ's newest word.
+void putFeedback(Store::Impl& s, std::int64_t seq, const json& body) {
+    if (!body.is_object()) throw Failure(badInput("feedback must be a JSON object"));
+    std::string id = requiredText(body, "record");
+    if (!core::isUuid(id)) throw Failure(badInput("feedback names '" + id + "', which is not a record id"));
+    auto rev = body.find("rev");
+    if (rev == body.end() || !rev->is_number_integer() || rev->get<std::int64_t>() < 1 ||
+        rev->get<std::int64_t>() > 1000000)
+        throw Failure(badInput("feedback needs a revision number \"rev\" of 1 or more"));
+    int revision = rev->get<int>();
+    std::string status = requiredText(body, "status");
+    if (status != "received" && status != "accepted" && status != "returned")
+        throw Failure(badInput("unknown review status '" + status + "' (received, accepted or returned)"));
+    std::string comment = optionalText(body, "comment");
+    std::string by = optionalText(body, "by");
+    std::string at = optionalText(body, "at");
+    std::string ad = feedbackAd(id, revision);
+    Stmt st(s.db,
+            "INSERT INTO feedback(record_id, revision, status, comment, reviewer, at_utc, feed_seq) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(record_id, revision) DO UPDATE SET "
+            "status = excluded.status, comment = excluded.comment, reviewer = excluded.reviewer, "
+            "at_utc = excluded.at_utc, feed_seq = excluded.feed_seq");
+    st.bind(1, id).bind(2, revision).bind(3, status);
+    st.bindBlob(4, s.codec.seal(comment, ad)).bindBlob(5, s.codec.seal(by, ad + ":by"));
+    st.bind(6, at).bind(7, seq).run();
+}
+
+}  // namespace
+
+Result<void> Store::applyPull(const std::vector<PulledEntry>& entries, std::int64_t newCursor) {
+    return tryCatch([&] {
+        if (newCursor < 0) throw Failure(badInput("the pull cursor cannot be negative"));
+        Impl& s = *m_impl;
+        std::optional<core::ReferenceData> newRef;
+        bool formsChanged = false;
+        Transaction tx(s.db);
+        SyncConfig cfg = s.requireSyncConfig();
+        for (const auto& e : entries) {
+            try {
+                if (e.kind == "form") {
+                    if (s.putForm(e.body, newRef ? *newRef : m_ref, "hq")) formsChanged = true;
+                } else if (e.kind == "reference") {
+                    if (!e.body.is_object())
+                        throw Failure(badInput("the reference document must be an object"));
+                    auto r = core::ReferenceData::fromJson(e.body);
+                    if (!r) throw Failure(r.error());
+                    if (!m_unit.empty() && !r->row("units", m_unit))
+                        throw Failure(
+                            badInput("the reference data does not list this laptop's unit '" + m_unit + "'"));
+                    Stmt up(s.db, "UPDATE reference_data SET document = ?, source = 'hq' WHERE id = 1");
+                    up.bind(1, r->doc().dump()).run();
+                    newRef = std::move(r).value();
+                } else if (e.kind == "feedback") {
+                    putFeedback(s, e.seq, e.body);
+                }
+                // Other kinds come from a newer HQ: this version has nothing to do with them.
+            } catch (const Failure& f) {
+                throw Failure(f.error().domain, f.error().code,
+                              "HQ's feed entry " + std::to_string(e.seq) + " (" + e.kind +
+                                  "): " + f.error().message + "; nothing from this page was applied");
+            }
+        }
+        // Every stored form must still read with the reference data it will be used with: a reference
+        // document that drops a table a form needs is refused here, not discovered at the next open.
+        core::FormRegistry reg;
+        if (newRef || formsChanged) {
+            try {
+                detail::loadForms(s.db, newRef ? *newRef : m_ref, reg);
+            } catch (const Failure& f) {
+                throw Failure(ErrorDomain::Input, ErrorCode::BadInput,
+                              "HQ's feed page does not fit the forms on this laptop (" + f.error().message +
+                                  "); nothing from this page was applied");
+            }
+        }
+        cfg.pullCursor = newCursor;
+        s.saveSyncConfig(cfg);
+        tx.commit();
+        if (newRef) m_ref = std::move(*newRef);
+        if (newRef || formsChanged) m_forms = std::move(reg);
+    });
+}
+
+Result<std::vector<Feedback>> Store::feedback(const std::string& recordId) {
+    return tryCatch([&]() -> std::vector<Feedback> {
+        Impl& s = *m_impl;
+        Stmt st(s.db,
+                "SELECT record_id, revision, status, comment, reviewer, at_utc, feed_seq FROM feedback "
+                "WHERE ?1 = '' OR record_id = ?1 ORDER BY feed_seq DESC");
+        st.bind(1, recordId);
+        std::vector<Feedback> out;
+        while (st.step()) {
+            Feedback f;
+            f.recordId = st.text(0);
+            f.revision = static_cast<int>(st.int64(1));
+            f.status = st.text(2);
+            std::string ad = feedbackAd(f.recordId, f.revision);
+            f.comment = s.codec.open(st.blob(3), ad);
+            f.by = s.codec.open(st.blob(4), ad + ":by");
+            f.atUtc = st.text(5);
+            f.feedSeq = st.int64(6);
+            out.push_back(std::move(f));
+        }
+        return out;
+    });
+}
+
+// [SECTION] resync
+std::int64_t Store::Impl::requeueAcknowledged(const core::FormRegistry& reg) {
+    struct Row {
+        std::string id;
+        int revision;
+        std::string formId;
+        int formVersion;
+    };
+    std::vector<Row> rows;
+    {
+        // In finalize order, so the queue keeps the order the reports were written in.
+        Stmt st(db,
+                "SELECT c.record_id, c.revision, r.form_id, r.form_version FROM receipt c "
+                "JOIN record r ON r.id = c.record_id AND r.revision = c.revision ORDER BY r.local_seq");
+        while (st.step())
+            rows.push_back(
+                {st.text(0), static_cast<int>(st.int64(1)), st.text(2), static_cast<int>(st.int64(3))});
+    }
+    auto now = core::nowTimestamp().utc;
+    Stmt ins(db,
+             "INSERT OR IGNORE INTO outbox(record_id, revision, priority, enqueued_utc) VALUES (?, ?, ?, ?)");
+    for (const auto& r : rows) {
+        auto form = reg.find(r.formId, r.formVersion);
+        ins.bind(1, r.id).bind(2, r.revision).bind(3, form ? form->syncPriority : 0).bind(4, now).run();
+        ins.reset();
+    }
+    db.exec("DELETE FROM receipt");
+    return static_cast<std::int64_t>(rows.size());
+}
+
+Result<void> Store::beginResync(const std::string& newEpoch) {
+    return tryCatch([&] {
+        if (newEpoch.empty()) throw Failure(badInput("a resync needs HQ's new epoch"));
+        Impl& s = *m_impl;
+        Transaction tx(s.db);
+        SyncConfig c = s.requireSyncConfig();
+        s.requeueAcknowledged(m_forms);
+        c.epoch = newEpoch;
+        c.pullCursor = 0;
+        s.saveSyncConfig(c);
+        tx.commit();
+    });
+}
+
+}  // namespace outpost::storage
