@@ -2,6 +2,7 @@
 #include "sync/hq_http.hpp"
 
 #include <httplib.h>
+#include <openssl/ssl.h>
 
 #include <algorithm>
 #include <atomic>
@@ -115,6 +116,8 @@ Result<int> HqHttpServer::bind() {
             if (!tls->is_valid())
                 throw Failure(ErrorDomain::Input, ErrorCode::BadInput,
                               "cannot load the TLS certificate " + o.certFile + " with its key " + o.keyFile);
+            // The protocol speaks TLS 1.2 or 1.3 only.
+            SSL_CTX_set_min_proto_version(tls->ssl_context(), TLS1_2_VERSION);
             m_impl->server = std::move(tls);
         }
         auto& srv = *m_impl->server;

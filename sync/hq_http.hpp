@@ -17,13 +17,13 @@ namespace outpost::sync {
 struct HqHttpOptions {
     std::string host = "127.0.0.1";
     int port = 0;  // 0: the system picks a free port (see HqHttpServer::port())
-    int threads = 8;
+    int threads = 16;
     bool insecureHttp = false;  // development only: no TLS at all
     std::string certFile;       // PEM, required unless insecureHttp
     std::string keyFile;        // PEM, required unless insecureHttp
-    // A field laptop sends its batches back to back on one connection; between sync passes it
-    // closes or lets the connection idle out. An idle connection holds a pool thread, so not long.
-    std::time_t keepAliveTimeoutSeconds = 15;
+    // A field laptop sends its batches back to back on one connection, so a connection idle for a
+    // few seconds is finished with; and an idle connection holds a pool thread, so it must not linger.
+    std::time_t keepAliveTimeoutSeconds = 5;
     std::size_t keepAliveMaxCount = 10000;
     // Per read or write on a socket (not for a whole body): a slow link still moves bytes in that time.
     std::time_t readTimeoutSeconds = 60;
