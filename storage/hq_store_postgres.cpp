@@ -366,7 +366,7 @@ public:
     explicit PostgresHqStore(const std::string& uri) : m_db(uri) { migrate(); }
 
     Result<std::string> epoch() override {
-        return run([&] {
+        return read([&] {
             auto r = m_db.exec("SELECT value FROM meta WHERE key = 'epoch'");
             if (r.rows() != 1)
                 throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt, "the HQ store has no epoch");
@@ -383,7 +383,7 @@ public:
     }
 
     Result<Heads> heads() override {
-        return run([&] {
+        return read([&] {
             auto r = m_db.exec(
                 "SELECT (SELECT coalesce(max(hq_seq), 0) FROM report), (SELECT coalesce(max(seq), 0) FROM "
                 "feed)");
@@ -434,7 +434,7 @@ public:
     }
 
     Result<std::optional<Device>> device(const std::string& deviceId) override {
-        return run([&]() -> std::optional<Device> {
+        return read([&]() -> std::optional<Device> {
             checkText(deviceId, "the device id");
             auto r = m_db.exec(
                 "SELECT id, unit_id, name, public_key, enrolled_utc, revoked FROM device WHERE id = $1",
@@ -445,7 +445,7 @@ public:
     }
 
     Result<std::vector<Device>> devices() override {
-        return run([&] {
+        return read([&] {
             auto r = m_db.exec(
                 "SELECT id, unit_id, name, public_key, enrolled_utc, revoked FROM device "
                 "ORDER BY enrolled_utc COLLATE \"C\", id COLLATE \"C\"");
@@ -583,7 +583,7 @@ public:
     }
 
     Result<bool> hasReport(std::int64_t hqSeq, const std::string& recordId) override {
-        return run([&] {
+        return read([&] {
             checkText(recordId, "the record id");
             return m_db.exec("SELECT 1 FROM report WHERE hq_seq = $1 AND record_id = $2", {hqSeq, recordId})
                        .rows() > 0;
@@ -591,7 +591,7 @@ public:
     }
 
     Result<std::vector<Report>> reports(const ReportFilter& f) override {
-        return run([&] {
+        return read([&] {
             std::vector<Report> out;
             if (f.limit <= 0) return out;
             checkText(f.unitId, "the unit");
@@ -615,7 +615,7 @@ public:
     }
 
     Result<std::optional<Report>> report(const std::string& recordId, std::optional<int> revision) override {
-        return run([&]() -> std::optional<Report> {
+        return read([&]() -> std::optional<Report> {
             checkText(recordId, "the record id");
             std::string sql = std::string("SELECT ") + kReportColumns + " FROM report WHERE record_id = $1" +
                               (revision ? " AND revision = $2" : " ORDER BY revision DESC LIMIT 1");
@@ -628,11 +628,11 @@ public:
     }
 
     Result<std::int64_t> reportCount() override {
-        return run([&] { return m_db.exec("SELECT count(*) FROM report").int64(0, 0); });
+        return read([&] { return m_db.exec("SELECT count(*) FROM report").int64(0, 0); });
     }
 
     Result<std::vector<Conflict>> conflicts() override {
-        return run([&] {
+        return read([&] {
             auto r = m_db.exec(
                 "SELECT id, record_id, revision, device_id, hash, kept_hash, canonical, received_utc FROM "
                 "conflict "
@@ -689,7 +689,7 @@ public:
     }
 
     Result<std::vector<json>> forms() override {
-        return run([&] {
+        return read([&] {
             auto r = m_db.exec("SELECT definition FROM form_def ORDER BY form_id COLLATE \"C\", version");
             std::vector<json> out;
             for (int i = 0; i < r.rows(); ++i) out.push_back(parseStored(r.text(i, 0), "form definition"));
@@ -709,7 +709,7 @@ public:
     }
 
     Result<std::optional<json>> reference() override {
-        return run([&]() -> std::optional<json> {
+        return read([&]() -> std::optional<json> {
             auto r = m_db.exec("SELECT document FROM reference ORDER BY id DESC LIMIT 1");
             if (r.rows() == 0) return std::nullopt;
             return parseStored(r.text(0, 0), "reference document");
@@ -725,7 +725,7 @@ public:
     }
 
     Result<std::vector<FeedEntry>> feed(const std::string& unitId, std::int64_t after, int limit) override {
-        return run([&] {
+        return read([&] {
             std::vector<FeedEntry> out;
             if (limit <= 0) return out;
             checkText(unitId, "the unit");
@@ -747,7 +747,7 @@ public:
     }
 
     Result<bool> hasFeedEntry(std::int64_t seq) override {
-        return run([&] { return m_db.exec("SELECT 1 FROM feed WHERE seq = $1", {seq}).rows() > 0; });
+        return read([&] { return m_db.exec("SELECT 1 FROM feed WHERE seq = $1", {seq}).rows() > 0; });
     }
 
     Result<std::vector<std::string>> verify() override {
@@ -817,24 +817,25 @@ public:
 
 private:
     // Runs f as one transaction, retrying what a retry can fix. Result<...> never throws.
+    // begin: the statement that opens the transaction; nullptr for a single read statement, which
+    // is a transaction of its own.
     template <typename F>
     auto run(F&& f, const char* begin = "BEGIN") -> Result<decltype(f())> {
         return tryCatch([&]() -> decltype(f()) {
-            std::minstd_rand jitter(std::random_device{}());
             for (int attempt = 1;; ++attempt) {
                 bool committing = false;
                 try {
                     m_db.ensure();
-                    m_db.exec(begin);
+                    if (begin) m_db.exec(begin);
                     if constexpr (std::is_void_v<decltype(f())>) {
                         f();
-                        committing = true;
-                        m_db.exec("COMMIT");
+                        committing = begin != nullptr;
+                        if (begin) m_db.exec("COMMIT");
                         return;
                     } else {
                         auto value = f();
-                        committing = true;
-                        m_db.exec("COMMIT");
+                        committing = begin != nullptr;
+                        if (begin) m_db.exec("COMMIT");
                         return value;
                     }
                 } catch (const PgError& e) {
@@ -847,13 +848,18 @@ private:
                                 std::string(e.what()));
                     if (attempt >= kMaxAttempts || !retriable(e)) throw;
                     std::this_thread::sleep_for(
-                        std::chrono::milliseconds(2 * attempt + jitter() % (5 * attempt)));
+                        std::chrono::milliseconds(2 * attempt + m_jitter() % (5 * attempt)));
                 } catch (...) {
                     m_db.rollbackQuietly();
                     throw;
                 }
             }
         });
+    }
+
+    template <typename F>
+    auto read(F&& f) -> Result<decltype(f())> {
+        return run(std::forward<F>(f), nullptr);
     }
 
     void migrate() {
@@ -903,6 +909,7 @@ private:
     }
 
     Connection m_db;
+    std::minstd_rand m_jitter{std::random_device{}()};  // spreads retries of processes that collided
 };
 
 }  // namespace

@@ -743,6 +743,72 @@ TEST_CASE("HQ store: concurrent pushes of the same records store each revision e
     requireClean(*s);
 }
 
+TEST_CASE("HQ store: concurrent redemptions, nonces and feed entries", "[hq][store]") {
+    Backend b(backendKind());
+    CAPTURE(b.kind());
+    constexpr int kThreads = 4, kEntries = 25;
+    std::string secret = hashOf("contested code");
+    std::string dev;
+    {
+        auto s = b.open();
+        REQUIRE(s->addEnrollment(secret, kUnitA, kLater).ok());
+        dev = enroll(*s, kUnitA);
+    }
+    std::vector<std::string> outcome(kThreads), errors(kThreads);
+    std::vector<int> freshNonces(kThreads, 0);
+    std::vector<std::vector<std::int64_t>> seqs(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+        threads.emplace_back([&, t] {
+            auto opened = openHqStore(b.location());
+            if (!opened) {
+                errors[t] = opened.error().message;
+                return;
+            }
+            auto s = std::move(opened).value();
+            auto d = s->redeemEnrollment(secret, "laptop " + std::to_string(t), "a2V5", kNow);
+            outcome[t] = d.ok()                                  ? "device"
+                         : d.error().code == ErrorCode::Conflict ? "used"
+                                                                 : d.error().message;
+            for (int i = 0; i < kEntries; ++i) {
+                auto n = s->useNonce(dev, "nonce-" + std::to_string(i));
+                if (!n) {
+                    errors[t] = n.error().message;
+                    return;
+                }
+                freshNonces[t] += *n ? 1 : 0;
+                auto e = s->appendFeed(kUnitA, "feedback", {{"thread", t}, {"i", i}}, kNow);
+                if (!e) {
+                    errors[t] = e.error().message;
+                    return;
+                }
+                seqs[t].push_back(e->seq);
+            }
+        });
+    for (auto& th : threads) th.join();
+    for (int t = 0; t < kThreads; ++t) {
+        INFO("thread " << t << ": " << errors[t]);
+        REQUIRE(errors[t].empty());
+    }
+    CHECK(std::count(outcome.begin(), outcome.end(), "device") == 1);
+    CHECK(std::count(outcome.begin(), outcome.end(), "used") == kThreads - 1);
+    int fresh = 0;
+    for (int n : freshNonces) fresh += n;
+    CHECK(fresh == kEntries);  // each nonce accepted by exactly one of the racing requests
+    std::set<std::int64_t> all;
+    for (const auto& list : seqs) {
+        CHECK(std::is_sorted(list.begin(), list.end()));
+        for (auto q : list) CHECK(all.insert(q).second);
+    }
+    REQUIRE(all.size() == static_cast<std::size_t>(kThreads * kEntries));
+    CHECK(*all.begin() == 1);
+    CHECK(*all.rbegin() == kThreads * kEntries);  // gap-free
+    auto s = b.open();
+    CHECK(s->devices()->size() == 2);
+    CHECK(s->feed(kUnitA, 0, 1000)->size() == static_cast<std::size_t>(kThreads * kEntries));
+    requireClean(*s);
+}
+
 TEST_CASE("HQ store: openHqStore picks the backend from the location", "[hq][store]") {
     TempDir t;
     std::string dir = t.sub("nested/hq-data");
@@ -880,12 +946,19 @@ std::string failThenRecover(HqStore& s, const std::string& dev, const std::vecto
 TEST_CASE("HQ store on SQLite: a full disk is DiskFull and leaves nothing half-written",
           "[hq][store][sqlite]") {
     // A real full file system: a 3 MiB tmpfs in a private mount namespace of a child process (needs
-    // CAP_SYS_ADMIN; without it this case says so and checks nothing).
+    // root or unprivileged user namespaces; without either this case says so and checks nothing).
     TempDir t;
     std::string mnt = t.sub("small-disk");
     std::filesystem::create_directories(mnt);
     std::string out = runChild([&]() -> std::string {
-        if (::unshare(CLONE_NEWNS) != 0) return "unavailable: unshare";
+        if (::unshare(CLONE_NEWNS) != 0) {
+            // Not root: a user namespace of our own may still mount a tmpfs.
+            unsigned uid = ::getuid(), gid = ::getgid();
+            if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return "unavailable: unshare";
+            std::ofstream("/proc/self/setgroups") << "deny";
+            std::ofstream("/proc/self/uid_map") << "0 " << uid << " 1";
+            std::ofstream("/proc/self/gid_map") << "0 " << gid << " 1";
+        }
         if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
             return "unavailable: private /";
         if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=3m") != 0) return "unavailable: mount tmpfs";

@@ -98,22 +98,62 @@ PgCluster::PgCluster() : m_binDir(findBinDir()) {
     if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed for the test cluster");
     m_root = tmpl;
     m_data = m_root + "/data";
-    if (::geteuid() == 0) {
-        const passwd* pw = ::getpwnam("nobody");
-        if (!pw)
-            throw std::runtime_error("running as root and there is no user 'nobody' to run PostgreSQL as");
-        m_uid = pw->pw_uid;
-        m_gid = pw->pw_gid;
-        m_dropPrivileges = true;
-        if (::chown(m_root.c_str(), m_uid, m_gid) != 0)
-            throw std::runtime_error("cannot hand " + m_root + " to user nobody");
-    }
     try {
+        startWatchdog();
+        if (::geteuid() == 0) {
+            const passwd* pw = ::getpwnam("nobody");
+            if (!pw)
+                throw std::runtime_error(
+                    "running as root and there is no user 'nobody' to run PostgreSQL as");
+            m_uid = pw->pw_uid;
+            m_gid = pw->pw_gid;
+            m_dropPrivileges = true;
+            if (::chown(m_root.c_str(), m_uid, m_gid) != 0)
+                throw std::runtime_error("cannot hand " + m_root + " to user nobody");
+        }
         start();
     } catch (...) {
         stop();
         throw;
     }
+}
+
+// A test process killed before its static destructors run (a crash, a CTest timeout) would leave
+// the server running. A small shell waits for the end of a pipe only this process holds open;
+// at EOF it stops the server (SIGQUIT: immediate shutdown) and removes the folder. After a normal
+// stop there is nothing left for it to do.
+void PgCluster::startWatchdog() {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+    std::string sh = "/bin/sh", dashC = "-c",
+                script =
+                    "cat >/dev/null; if pid=$(head -n 1 \"$0/data/postmaster.pid\" 2>/dev/null); then "
+                    "kill -QUIT \"$pid\" 2>/dev/null; sleep 1; fi; rm -rf \"$0\"",
+                envPath = "PATH=/usr/bin:/bin";
+    char* args[] = {sh.data(), dashC.data(), script.data(), m_root.data(), nullptr};
+    char* env[] = {envPath.data(), nullptr};
+    long maxFd = std::min(::sysconf(_SC_OPEN_MAX), 65536L);
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        ::close(fds[0]);
+        ::close(fds[1]);
+        throw std::runtime_error("fork failed");
+    }
+    if (pid == 0) {
+        ::dup2(fds[0], 0);
+        int devnull = ::open("/dev/null", O_WRONLY);
+        if (devnull >= 0) {
+            ::dup2(devnull, 1);
+            ::dup2(devnull, 2);
+        }
+        for (long fd = 3; fd < maxFd; ++fd) ::close(static_cast<int>(fd));
+        ::setsid();  // outlives a Ctrl-C sent to the test's process group
+        ::execve(args[0], args, env);
+        ::_exit(127);
+    }
+    ::close(fds[0]);
+    m_watchdogPipe = fds[1];
+    m_watchdog = pid;
 }
 
 PgCluster::~PgCluster() {
@@ -218,6 +258,12 @@ void PgCluster::stop() noexcept {
     m_running = false;
     std::error_code ec;
     if (!m_root.empty()) fs::remove_all(m_root, ec);
+    if (m_watchdogPipe >= 0) {
+        ::close(m_watchdogPipe);
+        m_watchdogPipe = -1;
+        int status = 0;
+        ::waitpid(m_watchdog, &status, 0);
+    }
 }
 
 std::string PgCluster::createDatabase() {

@@ -1,6 +1,7 @@
 // A throw-away PostgreSQL cluster for tests: Debian's initdb, pg_ctl and createdb, a temporary folder,
 // 127.0.0.1 on a free port, trust authentication for 127.0.0.1 only. One cluster per test
-// process (started on first use, stopped and removed at exit) and a fresh database per test case.
+// process (started on first use, stopped and removed at exit, even when the process is killed) and
+// a fresh database per test case.
 //
 // PostgreSQL refuses to run as root: when the tests run as root, the cluster runs as `nobody`
 // (the folder is handed to that user). Missing PostgreSQL binaries are an error, never a skip.
@@ -34,6 +35,7 @@ public:
 private:
     PgCluster();
     void start();
+    void startWatchdog();
     void stop() noexcept;
     // Runs a PostgreSQL program (as the cluster's owner), its output appended to the setup log.
     int run(const std::vector<std::string>& argv);
@@ -47,6 +49,8 @@ private:
     unsigned m_gid = 0;
     bool m_dropPrivileges = false;
     bool m_running = false;
+    int m_watchdogPipe = -1;
+    int m_watchdog = 0;  // pid
     std::atomic<int> m_databases{0};
     std::mutex m_mutex;
 };
