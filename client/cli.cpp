@@ -7,10 +7,12 @@
 #include "client/cli.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -22,6 +24,7 @@
 #include "client/demo_data.hpp"
 #include "core/utf8.hpp"
 #include "storage/store.hpp"
+#include "sync/client.hpp"
 
 namespace outpost::client {
 
@@ -36,6 +39,8 @@ namespace {
 constexpr std::uintmax_t kMaxInputBytes = 64ull * 1024 * 1024;
 
 int exitFor(const Error& e) {
+    // HQ could not be reached, or what answered was not HQ's answer.
+    if (e.domain == ErrorDomain::Network || e.domain == ErrorDomain::Protocol) return kExitNetwork;
     switch (e.code) {
         case ErrorCode::Invalid:
             return kExitInvalid;
@@ -231,6 +236,10 @@ struct Options {
     bool includeDrafts = false;
     int count = 200;
     std::uint64_t seed = 2026;
+    // sync
+    std::string hqUrl, code, deviceName;
+    bool insecureHttp = false;
+    std::int64_t seq = 0;
 };
 
 void cmdInit(const Options& o, std::ostream& out) {
@@ -307,14 +316,48 @@ void cmdRecordDiscard(const Options& o, std::ostream& out) {
     out << o.id << ": draft discarded\n";
 }
 
+json receiptJson(const std::optional<storage::ReceiptInfo>& r) {
+    if (!r) return nullptr;
+    return {{"status", r->status},
+            {"hq_seq", r->hqSeq},
+            {"hash", r->hash},
+            {"received_utc", r->receivedUtc},
+            {"batch", r->batchId}};
+}
+
+json feedbackJson(const storage::Feedback& f) {
+    return {{"id", f.recordId}, {"revision", f.revision}, {"status", f.status},   {"comment", f.comment},
+            {"by", f.by},       {"at_utc", f.atUtc},      {"feed_seq", f.feedSeq}};
+}
+
+void printFeedback(const storage::Feedback& f, std::ostream& out, bool withId) {
+    out << (withId ? f.recordId + " " : std::string("  ")) << "r" << f.revision << " " << f.status;
+    if (!f.by.empty()) out << " by " << f.by;
+    if (!f.atUtc.empty()) out << " at " << f.atUtc;
+    if (!f.comment.empty()) out << ": " << f.comment;
+    out << "\n";
+}
+
 void cmdRecordShow(const Options& o, std::ostream& out) {
     auto s = openStore(o.store);
     auto rec = check(s->get(o.id, o.revision ? std::optional<int>(o.revision) : std::nullopt));
     auto hist = check(s->history(o.id));
+    auto feedback = check(s->feedback(o.id));
+    std::map<int, std::optional<storage::ReceiptInfo>> receipts;
+    for (const auto& m : hist)
+        if (m.status == "final") receipts[m.revision] = check(s->receipt(m.id, m.revision));
     if (o.asJson) {
         json h = json::array();
-        for (const auto& m : hist) h.push_back(metaJson(m));
-        out << json{{"meta", metaJson(rec.meta)}, {"payload", rec.payload}, {"history", h}}.dump(2) << "\n";
+        for (const auto& m : hist) {
+            json j = metaJson(m);
+            j["receipt"] = receiptJson(receipts[m.revision]);
+            h.push_back(std::move(j));
+        }
+        json fb = json::array();
+        for (const auto& f : feedback) fb.push_back(feedbackJson(f));
+        out << json{{"meta", metaJson(rec.meta)}, {"payload", rec.payload}, {"history", h}, {"feedback", fb}}
+                   .dump(2)
+            << "\n";
         return;
     }
     auto form = s->forms().find(rec.meta.formId, rec.meta.formVersion);
@@ -330,9 +373,17 @@ void cmdRecordShow(const Options& o, std::ostream& out) {
                 << "\n";
         }
     out << "revisions:\n";
-    for (const auto& m : hist)
+    for (const auto& m : hist) {
         out << "  r" << m.revision << " " << m.status << " " << m.syncState << " "
-            << (m.finalizedUtc.empty() ? m.updatedUtc : m.finalizedUtc) << "\n";
+            << (m.finalizedUtc.empty() ? m.updatedUtc : m.finalizedUtc);
+        if (const auto& r = receipts[m.revision])
+            out << " (HQ #" << r->hqSeq << ", " << r->status << ", receipt " << r->receivedUtc << ")";
+        out << "\n";
+    }
+    if (!feedback.empty()) {
+        out << "HQ feedback:\n";
+        for (const auto& f : feedback) printFeedback(f, out, false);
+    }
 }
 
 void printMetaList(Store& s, const std::vector<storage::RecordMeta>& rows, bool asJson, std::ostream& out) {
@@ -506,12 +557,106 @@ void cmdOutbox(const Options& o, std::ostream& out) {
     out << items.size() << " waiting for HQ\n";
 }
 
+void cmdOutboxRequeue(const Options& o, std::ostream& out) {
+    auto s = openStore(o.store);
+    check(s->requeue(o.seq));
+    out << "outbox item " << o.seq << " is queued again; it goes with the next sync\n";
+}
+
+void cmdFeedback(const Options& o, std::ostream& out) {
+    auto s = openStore(o.store);
+    if (!o.id.empty()) check(s->history(o.id));  // an unknown record is an error, not an empty list
+    auto items = check(s->feedback(o.id));
+    if (o.asJson) {
+        json arr = json::array();
+        for (const auto& f : items) arr.push_back(feedbackJson(f));
+        out << arr.dump(2) << "\n";
+        return;
+    }
+    for (const auto& f : items) printFeedback(f, out, true);
+    if (items.empty()) out << "no feedback from HQ\n";
+}
+
+std::string hostName() {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0 || !buf[0]) return "laptop";
+    return buf;
+}
+
+void cmdEnroll(const Options& o, std::ostream& out) {
+    auto s = openStore(o.store);
+    sync::ClientOptions co;
+    co.allowInsecureHttp = o.insecureHttp;
+    auto cfg = check(sync::enroll(*s, o.hqUrl, o.code, o.deviceName.empty() ? hostName() : o.deviceName, co));
+    out << "enrolled with HQ " << cfg.hqId << " at " << cfg.hqUrl << " as device " << cfg.deviceId
+        << " (unit " << s->unitId() << ")\n";
+}
+
+// Ctrl-C during a sync stops the transfers at once; what HQ acknowledged so far is kept.
+std::atomic<bool> g_cancelSync{false};
+extern "C" void onSyncSignal(int) {
+    g_cancelSync.store(true);
+}
+
+void cmdSync(const Options& o, std::ostream& out) {
+    auto s = openStore(o.store);
+    sync::ClientOptions co;
+    co.allowInsecureHttp = o.insecureHttp;
+    g_cancelSync = false;
+    struct sigaction sa = {};
+    struct sigaction oldInt = {};
+    struct sigaction oldTerm = {};
+    sa.sa_handler = onSyncSignal;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGINT, &sa, &oldInt);
+    ::sigaction(SIGTERM, &sa, &oldTerm);
+    auto r = sync::syncOnce(*s, co, {}, &g_cancelSync);
+    ::sigaction(SIGINT, &oldInt, nullptr);
+    ::sigaction(SIGTERM, &oldTerm, nullptr);
+    auto result = check(std::move(r));
+    const auto& p = result.progress;
+    auto counts = check(s->outboxCounts());
+    out << (result.ok ? "sync done: " : "sync failed: ") << p.itemsSent << " report(s) answered by HQ ("
+        << p.stored << " stored, " << p.duplicates << " already there, " << p.conflicts << " conflict(s), "
+        << p.rejected << " rejected), " << p.pulled << " feed entr" << (p.pulled == 1 ? "y" : "ies")
+        << " pulled; " << counts.queued << " waiting, " << counts.quarantined << " quarantined"
+        << (result.resynced ? "; HQ was restored from a backup, so what it had lost was sent again" : "")
+        << "\n";
+    // The quarantined reports, each with HQ's reason (the first few: 'outpostctl outbox' lists them all).
+    constexpr int kShown = 20;
+    int shown = 0;
+    for (const auto& i : check(s->outbox())) {
+        if (i.state != "quarantined") continue;
+        if (shown++ == kShown) {
+            out << "... and " << (counts.quarantined - kShown)
+                << " more quarantined ('outpostctl outbox' lists them)\n";
+            break;
+        }
+        out << "quarantined: " << i.seq << " " << i.recordId << " r" << i.revision << " " << i.formId << ": "
+            << i.lastError << "\n";
+    }
+    if (counts.quarantined > 0)
+        out << "fix the cause, then put an item back with 'outpostctl outbox requeue SEQ'\n";
+    if (result.revoked) throw CliFailure{kExitRevoked, p.message};
+    if (!result.ok) throw CliFailure{kExitNetwork, p.message};
+}
+
 void cmdInfo(const Options& o, std::ostream& out) {
     auto s = openStore(o.store);
     auto i = s->info();
     json j = {{"store", i.dir},    {"schema", i.schemaVersion}, {"unit", i.unitId},
               {"user", i.user},    {"revisions", i.records},    {"drafts", i.drafts},
               {"final", i.finals}, {"outbox", i.outbox}};
+    j["sync"] = nullptr;
+    if (auto cfg = check(s->syncConfig()))
+        j["sync"] = {{"hq", cfg->hqUrl},
+                     {"hq_id", cfg->hqId},
+                     {"device", cfg->deviceId},
+                     {"epoch", cfg->epoch},
+                     {"revoked", cfg->revoked},
+                     {"receipts", check(s->receiptCount())},
+                     {"last_sync_utc", cfg->lastSyncUtc.empty() ? json(nullptr) : json(cfg->lastSyncUtc)},
+                     {"last_error", cfg->lastError.empty() ? json(nullptr) : json(cfg->lastError)}};
     out << j.dump(2) << "\n";
 }
 
@@ -639,7 +784,31 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     on(bak, [&] { cmdBackup(o, out); });
     auto* ob = app.add_subcommand("outbox", "reports waiting to be sent to HQ, in sending order");
     ob->add_flag("--json", o.asJson, "print JSON");
-    on(ob, [&] { cmdOutbox(o, out); });
+    auto* obr =
+        ob->add_subcommand("requeue", "put a quarantined report back in the queue (once its cause is fixed)");
+    obr->add_option("seq", o.seq, "its number in 'outpostctl outbox'")->required();
+    // The listing runs only when no subcommand was given (callbacks of both run otherwise).
+    ob->callback([&action, &o, &out, obr] {
+        if (obr->count() == 0) action = [&] { cmdOutbox(o, out); };
+    });
+    obr->callback([&action, &o, &out] { action = [&] { cmdOutboxRequeue(o, out); }; });
+
+    auto* fbk =
+        app.add_subcommand("feedback", "HQ's review of this laptop's reports (received, accepted, returned)");
+    fbk->add_option("id", o.id, "only this record");
+    fbk->add_flag("--json", o.asJson, "print JSON");
+    on(fbk, [&] { cmdFeedback(o, out); });
+
+    auto* enr = app.add_subcommand("enroll", "enroll this laptop with HQ, using a one-time code from HQ");
+    enr->add_option("--hq", o.hqUrl, "HQ's address, https://host:port")->required();
+    enr->add_option("--code", o.code, "the enrollment code (OP1....) from 'outpost-hq enroll'")->required();
+    enr->add_option("--name", o.deviceName, "this laptop's name as HQ lists it (default: the host name)");
+    enr->add_flag("--insecure-http-for-development", o.insecureHttp)->group("");
+    on(enr, [&] { cmdEnroll(o, out); });
+
+    auto* syn = app.add_subcommand("sync", "one sync with HQ: send the outbox, receive forms and feedback");
+    syn->add_flag("--insecure-http-for-development", o.insecureHttp)->group("");
+    on(syn, [&] { cmdSync(o, out); });
     auto* seed = app.add_subcommand("demo-seed",
                                     "add realistic demo records (final, queued) across the mission's units");
     seed->add_option("--count", o.count, "how many (default 200)")->check(CLI::Range(1, 1000000));

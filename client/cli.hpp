@@ -16,6 +16,8 @@ enum ExitCode : int {
     kExitConflict = 6,  // the record's state does not allow it (editing a final revision, ...)
     kExitInput = 7,     // unreadable or malformed input file (JSON, UTF-8, size)
     kExitVerify = 8,    // verify found problems
+    kExitNetwork = 9,   // sync: HQ could not be reached, or what answered was not HQ (the queue is kept)
+    kExitRevoked = 10,  // sync: HQ revoked this device
     kExitInternal = 70,
 };
 

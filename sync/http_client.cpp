@@ -1,0 +1,321 @@
+// The field client's HTTP transport over libcurl: one easy handle per slot, one multi handle for all.
+//
+// Trust: HQ's certificate is self-signed, so there is no CA chain to check. The trust anchor is the
+// pin that came with the enrollment code (SHA-256 of HQ's public key): peer verification against CAs
+// is turned off and CURLOPT_PINNEDPUBLICKEY makes libcurl drop the connection, before any request
+// byte is sent, when the server's key is not HQ's. A man in the middle with any other key, even one
+// signed by a public CA, gets nothing.
+#include "sync/http_client.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <mutex>
+
+#include "core/error.hpp"
+#include "sync/protocol.hpp"
+
+namespace outpost::sync::http {
+
+namespace {
+
+void globalInit() {
+    static std::once_flag once;
+    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+std::string lower(std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+std::string trim(const std::string& s) {
+    std::size_t b = 0, e = s.size();
+    while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+    while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+    return s.substr(b, e - b);
+}
+
+}  // namespace
+
+std::string Response::header(const std::string& lowerName) const {
+    auto it = headers.find(lowerName);
+    return it == headers.end() ? std::string() : it->second;
+}
+
+struct Client::Slot {
+    Client* owner = nullptr;
+    CURL* easy = nullptr;
+    curl_slist* headerList = nullptr;
+    bool busy = false;
+    Request req;
+    Response resp;
+    curl_off_t sent = 0, received = 0;
+    char errbuf[CURL_ERROR_SIZE] = {};
+
+    ~Slot() {
+        if (headerList) curl_slist_free_all(headerList);
+        if (easy) curl_easy_cleanup(easy);
+    }
+
+    static std::size_t onBody(char* p, std::size_t size, std::size_t n, void* ud) {
+        auto* s = static_cast<Slot*>(ud);
+        std::size_t len = size * n;
+        if (s->resp.body.size() + len > s->owner->m_opts.maxResponseBytes) {
+            s->resp.tooLarge = true;
+            return 0;  // libcurl stops with CURLE_WRITE_ERROR
+        }
+        s->resp.body.append(p, len);
+        return len;
+    }
+
+    static std::size_t onHeader(char* p, std::size_t size, std::size_t n, void* ud) {
+        auto* s = static_cast<Slot*>(ud);
+        std::size_t len = size * n;
+        std::string line(p, len);
+        if (line.rfind("HTTP/", 0) == 0) {
+            s->resp.headers.clear();  // a new response (after an interim 1xx)
+        } else if (auto colon = line.find(':'); colon != std::string::npos) {
+            s->resp.headers[lower(trim(line.substr(0, colon)))] = trim(line.substr(colon + 1));
+        }
+        return len;
+    }
+
+    static int onProgress(void* ud, curl_off_t, curl_off_t dlnow, curl_off_t, curl_off_t ulnow) {
+        auto* s = static_cast<Slot*>(ud);
+        s->sent = ulnow;
+        s->received = dlnow;
+        const auto* cancel = s->owner->m_opts.cancel;
+        return cancel && cancel->load() ? 1 : 0;  // non-zero aborts the transfer
+    }
+};
+
+Client::Client(Options o, int slots) : m_opts(std::move(o)) {
+    globalInit();
+    m_multi = curl_multi_init();
+    if (!m_multi) throw Failure(ErrorDomain::Internal, ErrorCode::Internal, "libcurl cannot start");
+    int n = std::max(1, slots);
+    // Enough cached connections that every slot finds its own again.
+    curl_multi_setopt(m_multi, CURLMOPT_MAXCONNECTS, static_cast<long>(n + 1));
+    for (int i = 0; i < n; ++i) {
+        auto s = std::make_unique<Slot>();
+        s->owner = this;
+        s->easy = curl_easy_init();
+        if (!s->easy) throw Failure(ErrorDomain::Internal, ErrorCode::Internal, "libcurl cannot start");
+        m_slots.push_back(std::move(s));
+    }
+}
+
+Client::~Client() {
+    for (auto& s : m_slots)
+        if (s->busy) curl_multi_remove_handle(static_cast<CURLM*>(m_multi), s->easy);
+    m_slots.clear();
+    curl_multi_cleanup(static_cast<CURLM*>(m_multi));
+}
+
+int Client::slots() const {
+    return static_cast<int>(m_slots.size());
+}
+
+int Client::freeSlot() const {
+    for (std::size_t i = 0; i < m_slots.size(); ++i)
+        if (!m_slots[i]->busy) return static_cast<int>(i);
+    return -1;
+}
+
+bool Client::idle() const {
+    return std::none_of(m_slots.begin(), m_slots.end(), [](const auto& s) { return s->busy; });
+}
+
+void Client::start(int slot, Request req) {
+    Slot& s = *m_slots.at(static_cast<std::size_t>(slot));
+    if (s.busy) throw Failure(ErrorDomain::Internal, ErrorCode::Internal, "the connection is busy");
+    const bool https = m_opts.baseUrl.rfind("https://", 0) == 0;
+    const bool http = m_opts.baseUrl.rfind("http://", 0) == 0;
+    if (!https && !(http && m_opts.allowInsecureHttp))
+        throw Failure(ErrorDomain::Input, ErrorCode::BadInput,
+                      "HQ's address must start with https:// (got '" + m_opts.baseUrl + "')");
+    if (https && m_opts.pin.empty())
+        throw Failure(ErrorDomain::Input, ErrorCode::BadInput, "no TLS pin for HQ: enroll again");
+
+    s.req = std::move(req);
+    s.resp = Response{};
+    s.sent = s.received = 0;
+    s.errbuf[0] = 0;
+    if (s.headerList) {
+        curl_slist_free_all(s.headerList);
+        s.headerList = nullptr;
+    }
+    // Reset clears the options, not the connection and TLS session caches.
+    CURL* e = s.easy;
+    curl_easy_reset(e);
+    std::string url = m_opts.baseUrl + s.req.target;
+    curl_easy_setopt(e, CURLOPT_URL, url.c_str());
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, https ? "https" : "http");
+#else
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS, https ? CURLPROTO_HTTPS : CURLPROTO_HTTP);
+#endif
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);  // a redirect is never HQ's answer
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, m_opts.connectTimeoutMs);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, m_opts.lowSpeedBytes);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, m_opts.lowSpeedSeconds);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    // Answers are decoded by the caller (zstd, with a size limit), never by libcurl.
+    curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "outpost/1");
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, s.errbuf);
+    if (https) {
+        std::string pin = curlPin(m_opts.pin);
+        curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, pin.c_str());
+        curl_easy_setopt(e, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
+        // The pin is the trust anchor (see the top of this file). A CA bundle, when given, is checked too;
+        // host names are not (HQ is often reached by an address its self-signed certificate does not name).
+        if (m_opts.caFile.empty()) {
+            curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        } else {
+            curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+            curl_easy_setopt(e, CURLOPT_CAINFO, m_opts.caFile.c_str());
+        }
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    for (const auto& h : s.req.headers) s.headerList = curl_slist_append(s.headerList, h.c_str());
+    // No "Expect: 100-continue": it costs a round trip (or a second's wait) before every large push.
+    s.headerList = curl_slist_append(s.headerList, "Expect:");
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, s.headerList);
+    if (s.req.method == "POST") {
+        curl_easy_setopt(e, CURLOPT_POST, 1L);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, s.req.body.data());
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(s.req.body.size()));
+    } else {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    }
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Slot::onBody);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &s);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Slot::onHeader);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, &s);
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, &Slot::onProgress);
+    curl_easy_setopt(e, CURLOPT_XFERINFODATA, &s);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, &s);
+    CURLMcode mc = curl_multi_add_handle(static_cast<CURLM*>(m_multi), e);
+    if (mc != CURLM_OK)
+        throw Failure(ErrorDomain::Internal, ErrorCode::Internal,
+                      std::string("libcurl refused the transfer: ") + curl_multi_strerror(mc));
+    s.busy = true;
+}
+
+Response Client::finish(Slot& s, int code) {
+    CURL* e = s.easy;
+    curl_multi_remove_handle(static_cast<CURLM*>(m_multi), e);
+    s.busy = false;
+    Response r = std::move(s.resp);
+    s.resp = Response{};
+    long status = 0;
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+    curl_off_t up = 0, down = 0;
+    curl_easy_getinfo(e, CURLINFO_SIZE_UPLOAD_T, &up);
+    curl_easy_getinfo(e, CURLINFO_SIZE_DOWNLOAD_T, &down);
+    r.bytesSent = static_cast<std::int64_t>(up);
+    r.bytesReceived = static_cast<std::int64_t>(down);
+    auto cc = static_cast<CURLcode>(code);
+    if (cc == CURLE_OK) {
+        r.status = static_cast<int>(status);
+        return r;
+    }
+    r.status = 0;
+    r.body.clear();
+    std::string detail = s.errbuf[0] ? std::string(s.errbuf) : std::string(curl_easy_strerror(cc));
+    switch (cc) {
+        case CURLE_OPERATION_TIMEDOUT:
+            r.timedOut = true;
+            r.error = "the link to HQ stalled or timed out (" + detail + ")";
+            break;
+        case CURLE_ABORTED_BY_CALLBACK:
+            r.cancelled = true;
+            r.error = "cancelled";
+            break;
+        case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+            r.pinMismatch = true;
+            r.error =
+                "the server's TLS key is not HQ's (it does not match the pin from enrollment): "
+                "someone else may be answering for HQ; nothing was sent";
+            break;
+        case CURLE_WRITE_ERROR:
+            if (r.tooLarge) {
+                r.error = "HQ's answer was larger than " + std::to_string(m_opts.maxResponseBytes) + " bytes";
+                break;
+            }
+            r.error = detail;
+            break;
+        default:
+            r.error = detail;
+    }
+    return r;
+}
+
+std::vector<std::pair<int, Response>> Client::poll(int timeoutMs) {
+    std::vector<std::pair<int, Response>> done;
+    auto* multi = static_cast<CURLM*>(m_multi);
+    auto collect = [&] {
+        int running = 0;
+        curl_multi_perform(multi, &running);
+        int left = 0;
+        while (CURLMsg* m = curl_multi_info_read(multi, &left)) {
+            if (m->msg != CURLMSG_DONE) continue;
+            Slot* s = nullptr;
+            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&s));
+            if (!s) continue;
+            int code = static_cast<int>(m->data.result);
+            int index = 0;
+            for (std::size_t i = 0; i < m_slots.size(); ++i)
+                if (m_slots[i].get() == s) index = static_cast<int>(i);
+            done.emplace_back(index, finish(*s, code));
+        }
+    };
+    collect();
+    if (done.empty() && !idle()) {
+        // Short waits, so a cancel is seen within a tenth of a second even on a silent link.
+        int waited = 0;
+        do {
+            int step = std::min(100, std::max(1, timeoutMs - waited));
+            curl_multi_poll(multi, nullptr, 0, step, nullptr);
+            waited += step;
+            collect();
+        } while (done.empty() && waited < timeoutMs && !(m_opts.cancel && m_opts.cancel->load()));
+    }
+    if (m_opts.cancel && m_opts.cancel->load())
+        for (std::size_t i = 0; i < m_slots.size(); ++i)
+            if (m_slots[i]->busy)
+                done.emplace_back(static_cast<int>(i), finish(*m_slots[i], CURLE_ABORTED_BY_CALLBACK));
+    return done;
+}
+
+Response Client::perform(Request req) {
+    start(0, std::move(req));
+    for (;;) {
+        for (auto& [slot, r] : poll(1000))
+            if (slot == 0) return std::move(r);
+    }
+}
+
+std::int64_t Client::liveBytesSent() const {
+    std::int64_t n = 0;
+    for (const auto& s : m_slots)
+        if (s->busy) n += static_cast<std::int64_t>(s->sent);
+    return n;
+}
+
+std::int64_t Client::liveBytesReceived() const {
+    std::int64_t n = 0;
+    for (const auto& s : m_slots)
+        if (s->busy) n += static_cast<std::int64_t>(s->received);
+    return n;
+}
+
+}  // namespace outpost::sync::http
