@@ -322,6 +322,10 @@ void HqService::Impl::storageFailure(const Error& e) {
                         e.code == ErrorCode::Busy ? kRetryAfterBusySeconds : kRetryAfterSeconds};
             throw h;
         }
+        case ErrorCode::BadInput:
+        case ErrorCode::Invalid:
+            // Text the store refuses to keep (a NUL character, invalid UTF-8) reached it from the request.
+            failWith(400, "malformed", "HQ cannot keep this request: " + e.message);
         default:
             failWith(500, "internal", "HQ failed: " + e.message);
     }

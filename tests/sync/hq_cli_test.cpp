@@ -193,11 +193,12 @@ struct Server {
     std::string pin;
     std::string line;
 
-    explicit Server(const std::string& data) {
+    explicit Server(const std::string& data, bool insecureHttp = false) {
         int out[2];
         REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
         std::vector<std::string> args{OUTPOST_HQ, "serve",       "--data",    data,
                                       "--listen", "127.0.0.1:0", "--threads", "2"};
+        if (insecureHttp) args.push_back("--insecure-http-for-development");
         pid = ::fork();
         REQUIRE(pid >= 0);
         if (pid == 0) {
@@ -219,7 +220,8 @@ struct Server {
         }
         ::close(out[0]);
         line = text.substr(0, text.find('\n'));
-        const std::string prefix = "outpost-hq listening on https://127.0.0.1:";
+        const std::string prefix =
+            std::string("outpost-hq listening on ") + (insecureHttp ? "http" : "https") + "://127.0.0.1:";
         REQUIRE(line.rfind(prefix, 0) == 0);
         auto sp = line.find(' ', prefix.size());
         REQUIRE(sp != std::string::npos);
@@ -261,11 +263,11 @@ std::size_t collect(char* data, std::size_t size, std::size_t n, void* user) {
 
 // One HTTPS request to 127.0.0.1 that only goes through when the server presents the pinned key.
 HttpResult httpsRequest(int port, const std::string& pin, const std::string& path,
-                        const std::string* postBody = nullptr) {
+                        const std::string* postBody = nullptr, const char* scheme = "https") {
     HttpResult r;
     CURL* c = curl_easy_init();
     REQUIRE(c);
-    std::string url = "https://127.0.0.1:" + std::to_string(port) + path;
+    std::string url = std::string(scheme) + "://127.0.0.1:" + std::to_string(port) + path;
     std::string pinned = sync::curlPin(pin);
     curl_slist* headers = curl_slist_append(nullptr, "Outpost-Protocol: 1");
     curl_easy_setopt(c, CURLOPT_URL, url.c_str());
@@ -583,4 +585,52 @@ TEST_CASE("outpost-hq serve answers over TLS with the pinned key and stops on SI
     CHECK_THAT(unknown.body, Catch::Contains("not_found"));
 
     CHECK(server.terminate() == 0);
+}
+
+TEST_CASE("outpost-hq serve speaks plain HTTP only when asked to, for development", "[hq][cli]") {
+    HqDir h;
+    Server server(h.data, true);
+    auto hello = httpsRequest(server.port, server.pin, "/v1/hello", nullptr, "http");
+    INFO(curl_easy_strerror(hello.curl) << " " << hello.body);
+    REQUIRE(hello.curl == CURLE_OK);
+    CHECK(hello.status == 200);
+    CHECK(json::parse(hello.body)["protocol"] == "outpost/1");
+    // And no TLS at all on that port.
+    CHECK(httpsRequest(server.port, server.pin, "/v1/hello").curl != CURLE_OK);
+    CHECK(server.terminate() == 0);
+}
+
+TEST_CASE("outpost-hq exports never contain the sensitive SEA section", "[hq][cli]") {
+    HqDir h;
+    {
+        auto s = h.store();
+        auto device = enrollDevice(*s, kUnit);
+        // The store is filled directly: what is checked is the export, not the validation.
+        auto item = gapItem(kUnit, "unused");
+        sync::Envelope e = sync::Envelope::fromJson(json::parse(item.canonical));
+        e.formId = "incident";
+        e.payload = json{{"unit", kUnit},
+                         {"description", "Patrol stopped at a checkpoint"},
+                         {"victim_reference", "CDT-2026-0042"},
+                         {"sea_notes", "must never leave HQ in an export"},
+                         {"victims_count", 1}};
+        item.formId = "incident";
+        item.canonical = e.canonical();
+        item.hash = e.hash();
+        REQUIRE(s->ingest(device, core::newUuidV7(), "h", {item}, "2026-01-01T00:00:00.000Z").ok());
+    }
+    for (const char* format : {"csv", "json"}) {
+        auto r = h.run({"reports", "export", "--format", format, "--form", "incident"});
+        INFO(format << ": " << r.err);
+        REQUIRE(r.code == 0);
+        CHECK_THAT(r.out, Catch::Contains("Patrol stopped"));
+        CHECK_THAT(r.out, !Catch::Contains("CDT-2026-0042"));
+        CHECK_THAT(r.out, !Catch::Contains("must never leave"));
+        CHECK_THAT(r.out, !Catch::Contains("victims_count"));
+    }
+    // The full report is still there for `reports show` (HQ staff with access to the server).
+    auto list = json::parse(h.run({"reports", "list", "--format", "json"}).out);
+    REQUIRE(list.size() == 1);
+    auto show = h.run({"reports", "show", list[0]["record_id"].get<std::string>()});
+    CHECK_THAT(show.out, Catch::Contains("CDT-2026-0042"));
 }

@@ -441,6 +441,13 @@ TEST_CASE("bad requests get their 4xx and JSON error and change nothing", "[sync
              return zstdBody(j.dump(), dev);
          },
          400, "malformed"},
+        {"a NUL character in an envelope",
+         [&] {
+             auto e = gapEnvelope(kUnit);
+             e.author = std::string("capt.\0uwase", 11);
+             return hq.pushRequest(dev, batchOf({e}));
+         },
+         400, "malformed"},
         {"JSON nested too deep", [&] { return zstdBody(deep, dev); }, 400, "too_deep"},
         {"oversized body", [&] { return rawBody(std::string(256 * 1024 + 1, 'x')); }, 413, "too_large"},
         {"truncated zstd",
