@@ -241,6 +241,7 @@ namespace {
 struct PassState {
     int batchItems = 0;
     int batchCeiling = 0;  // a size HQ refused as too large (413) is never reached again (0: no limit)
+    int inFlight = 1;      // batches on the wire at once: grows while round trips, not bytes, take the time
     bool upgradeNeeded = false;
     bool offline = false;
     int retryAfterSeconds = 0;
@@ -475,6 +476,13 @@ void Pass::onReceipt(Batch& b, const http::Response& r) {
         int limit = m_state.batchCeiling > 0 ? std::min(m_opts.maxBatchItems, m_state.batchCeiling)
                                              : m_opts.maxBatchItems;
         m_state.batchItems = std::max(1, std::min(limit, m_state.batchItems * 2));
+        // One more batch on the wire when this one mostly waited for the answer (the round trip limits the
+        // transfer); one fewer when it mostly moved bytes (the bandwidth does, and connections would only
+        // share it).
+        if (r.waitSeconds > r.transferSeconds)
+            m_state.inFlight = std::min(std::max(1, m_opts.maxInFlight), m_state.inFlight + 1);
+        else
+            m_state.inFlight = std::max(1, m_state.inFlight - 1);
     }
     report(true);
     if (answer.epoch != m_cfg.epoch && b.generation == m_generation) resync(answer.epoch);
@@ -578,7 +586,7 @@ void Pass::push() {
     phase("pushing");
     for (;;) {
         if (cancelled()) fail("cancelled");
-        while (!m_stop) {
+        while (!m_stop && static_cast<int>(m_inFlight.size()) < m_state.inFlight) {
             int slot = m_net->freeSlot();
             if (slot < 0 || !startBatch(slot)) break;
         }
@@ -685,6 +693,7 @@ PassResult Pass::run() {
     m_state.retryAfterSeconds = 0;
     m_state.batchItems = std::clamp(m_state.batchItems > 0 ? m_state.batchItems : m_opts.initialBatchItems, 1,
                                     std::max(1, m_opts.maxBatchItems));
+    m_state.inFlight = 1;
     auto cfg = need(m_store.syncConfig());
     if (!cfg)
         throw Failure(ErrorDomain::NotFound, ErrorCode::NotFound,

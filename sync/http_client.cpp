@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstring>
 #include <mutex>
 
@@ -53,6 +54,8 @@ struct Client::Slot {
     Request req;
     Response resp;
     curl_off_t sent = 0, received = 0;
+    std::chrono::steady_clock::time_point started{}, uploaded{};
+    bool uploadDone = false;
     char errbuf[CURL_ERROR_SIZE] = {};
 
     ~Slot() {
@@ -83,10 +86,14 @@ struct Client::Slot {
         return len;
     }
 
-    static int onProgress(void* ud, curl_off_t, curl_off_t dlnow, curl_off_t, curl_off_t ulnow) {
+    static int onProgress(void* ud, curl_off_t, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
         auto* s = static_cast<Slot*>(ud);
         s->sent = ulnow;
         s->received = dlnow;
+        if (!s->uploadDone && ultotal > 0 && ulnow >= ultotal) {
+            s->uploadDone = true;
+            s->uploaded = std::chrono::steady_clock::now();
+        }
         const auto* cancel = s->owner->m_opts.cancel;
         return cancel && cancel->load() ? 1 : 0;  // non-zero aborts the transfer
     }
@@ -143,6 +150,8 @@ void Client::start(int slot, Request req) {
     s.req = std::move(req);
     s.resp = Response{};
     s.sent = s.received = 0;
+    s.uploadDone = false;
+    s.started = std::chrono::steady_clock::now();
     s.errbuf[0] = 0;
     if (s.headerList) {
         curl_slist_free_all(s.headerList);
@@ -223,6 +232,18 @@ Response Client::finish(Slot& s, int code) {
     curl_easy_getinfo(e, CURLINFO_SIZE_DOWNLOAD_T, &down);
     r.bytesSent = static_cast<std::int64_t>(up);
     r.bytesReceived = static_cast<std::int64_t>(down);
+    curl_off_t firstByteUs = 0, totalUs = 0;
+    curl_easy_getinfo(e, CURLINFO_STARTTRANSFER_TIME_T, &firstByteUs);
+    curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &totalUs);
+    const double total = static_cast<double>(totalUs) / 1e6;
+    if (s.uploadDone && firstByteUs > 0) {
+        double sending = std::chrono::duration<double>(s.uploaded - s.started).count();
+        double firstByte = static_cast<double>(firstByteUs) / 1e6;
+        r.waitSeconds = std::max(0.0, firstByte - sending);
+        r.transferSeconds = std::max(0.0, total - r.waitSeconds);
+    } else {
+        r.transferSeconds = total;
+    }
     auto cc = static_cast<CURLcode>(code);
     if (cc == CURLE_OK) {
         r.status = static_cast<int>(status);

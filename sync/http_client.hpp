@@ -41,6 +41,9 @@ struct Response {
     bool pinMismatch = false;  // the server's TLS key is not HQ's
     bool tooLarge = false;     // the answer was longer than maxResponseBytes
     std::int64_t bytesSent = 0, bytesReceived = 0;
+    // Where the time went: moving bytes (connecting, sending, receiving), or waiting between the last
+    // byte sent and the first byte of the answer (the round trip and HQ's work).
+    double transferSeconds = 0, waitSeconds = 0;
 
     bool transportFailed() const { return status == 0; }
     std::string header(const std::string& lowerName) const;

@@ -827,15 +827,16 @@ TEST_CASE("batches double up to the maximum, several at once on separate connect
         CHECK(hq.maxConcurrent() == 1);
         CHECK(hq.connections() == 1);  // one kept-alive connection for every request
     }
-    SECTION("four in flight") {
+    SECTION("more in flight while HQ's answers, not the bytes, take the time") {
         auto o = insecure();
-        o.initialBatchItems = 4;
-        o.maxBatchItems = 8;
+        o.initialBatchItems = 2;
+        o.maxBatchItems = 4;
         o.maxInFlight = 4;
         auto r = lap.sync(o);
         CHECK(r.ok);
         CHECK(r.progress.stored == 62);
-        CHECK(hq.maxConcurrent() == 4);
+        CHECK(hq.maxConcurrent() == 4);  // 1, 2, 3, then 4 at once
+        CHECK(sizes.front() == 2);
         CHECK(hq.connections() <= 5);
     }
     CHECK(lap.queued() == 0);
