@@ -29,7 +29,9 @@ struct ClientOptions {
     long lowSpeedSeconds = 30;
     int initialBatchItems = 100;
     int maxBatchItems = 2000;
-    int maxInFlight = 4;  // batches on the wire at once, each on its own connection
+    // Batches on the wire at once, each on its own kept-alive connection, at most. A pass starts with one
+    // and adds one while HQ's answers (round trips), not the bytes, take the time; see sync/client.cpp.
+    int maxInFlight = 4;
     int pullPageSize = 500;
     std::string caFile;  // extra CA bundle (tests); the pin is always checked
 };
@@ -72,7 +74,7 @@ public:
     void stop();
     void poke();  // sync now (new finalized record, or the user pressed "Sync now")
     Progress progress() const;
-    bool running() const;
+    bool running() const;             // a pass is in progress now
     std::string lastOutcome() const;  // "ok", "offline", "failed: ...", "revoked"
     std::chrono::system_clock::time_point nextAttempt() const;
 
