@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -320,11 +321,11 @@ TEST_CASE("a poison record is quarantined with its reason and never blocks the q
     Hq hq("sqlite");
     Laptop lap(kUnit);
     lap.enroll(hq);
+    lap.addReports(30);
     // A form version that only this laptop knows: HQ cannot validate it, so it rejects it.
     auto def = nlohmann::json::parse(readFile(sourcePath("core/forms/training.json")));
     def["version"] = def["version"].get<int>() + 40;
     REQUIRE(lap.store->installForm(def, "local").ok());
-    lap.addReports(15);
     auto poison = lap.demo->next("training", kUnit);
     auto d = lap.store->createDraft("training", poison);
     REQUIRE(d.ok());
@@ -332,7 +333,6 @@ TEST_CASE("a poison record is quarantined with its reason and never blocks the q
     REQUIRE(rec.ok());
     REQUIRE(rec.value().meta.formVersion == def["version"].get<int>());
     REQUIRE(lap.store->finalize(d.value().meta.id).ok());
-    lap.addReports(15);
     auto r = lap.sync();
     CHECK(r.progress.rejected == 1);
     CHECK(r.progress.stored == 30);
