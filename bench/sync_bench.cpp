@@ -250,7 +250,7 @@ int runSync(int argc, char** argv) {
     CLI::App app{"outpost-bench sync: push N realistic reports over loopback and emulated satellite links", "sync"};
     app.add_option("--reports", o.reports, "reports per link (default 1000)")->check(CLI::Range(1, 1000000));
     app.add_option("--dir", o.dir, "make the scratch folder under DIR (default: $TMPDIR or /tmp)");
-    app.add_option("--links", o.links, "links to measure: loopback, 600ms-256kbit, 600ms-64kbit (default all)");
+    app.add_option("--links", o.links, "links to measure: loopback, 600ms-256kbit, 600ms-64kbit (default all)")->delimiter(',');
     app.add_flag("--quick", o.quick, "smoke test: 100 reports, loopback and 600ms-256kbit");
     try {
         app.parse(argc, argv);
@@ -276,7 +276,7 @@ int runHq(int argc, char** argv) {
     app.add_option("--reports-per-device", o.reportsPerDevice, "reports per device (default 400)")
         ->check(CLI::Range(1, 100000));
     app.add_option("--threads", o.threads, "outpost-hq request threads (default: its own)");
-    app.add_option("--backends", o.backends, "sqlite, postgres (default both)");
+    app.add_option("--backends", o.backends, "sqlite, postgres (default both)")->delimiter(',');
     app.add_option("--dir", o.dir, "make the scratch folder under DIR (default: $TMPDIR or /tmp)");
     app.add_flag("--quick", o.quick, "smoke test: 8 devices, 40 reports each");
     try {

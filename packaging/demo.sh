@@ -1,16 +1,29 @@
 #!/usr/bin/env bash
-# make demo: a walk through the field store with the demo mission's data, in a fresh demo store.
+# make demo: a local HQ, and a walk through the field store with the demo mission's data: records,
+# sync to HQ, HQ's review coming back to the unit, then the field client.
 set -euo pipefail
 BUILD=${1:-build/release}
 CTL="$BUILD/client/outpostctl"
+HQ="$BUILD/hq/outpost-hq"
 STORE=${OUTPOST_DEMO_STORE:-$PWD/.demo/store}
+HQDATA=${OUTPOST_DEMO_HQ:-$PWD/.demo/hq}
+HQPORT=${OUTPOST_DEMO_HQ_PORT:-8443}
 export OUTPOST_PASSPHRASE=${OUTPOST_PASSPHRASE:-demo-passphrase-2026}
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ outpostctl %s\n' "$*"; "$CTL" --store "$STORE" "$@"; }
 
-rm -rf "$STORE"
+rm -rf "$STORE" "$HQDATA"
 mkdir -p "$(dirname "$STORE")"
+
+step "A local HQ on https://127.0.0.1:$HQPORT (its log is .demo/hq.log)"
+"$HQ" init --data "$HQDATA"
+"$HQ" serve --data "$HQDATA" --listen "127.0.0.1:$HQPORT" > "$PWD/.demo/hq.log" 2>&1 &
+HQPID=$!
+trap 'kill $HQPID 2>/dev/null || true' EXIT
+for _ in $(seq 1 50); do grep -q "listening on" "$PWD/.demo/hq.log" && break; sleep 0.1; done
+cat "$PWD/.demo/hq.log"
+
 step "A new encrypted store for the Rwandan battalion in MINUSCA (passphrase from OUTPOST_PASSPHRASE)"
 run init --unit MINUSCA-RWABATT-1 --user maj.uwase
 run forms list
@@ -44,6 +57,24 @@ if "$CTL" --help | grep -q demo-seed; then
   run demo-seed --count 200
 fi
 
+step "Enroll this laptop with HQ: a one-time code that also pins HQ's TLS key"
+code=$("$HQ" enroll --data "$HQDATA" --unit MINUSCA-RWABATT-1 | grep -o 'OP1\.[^ ]*' | head -n 1)
+echo "enrollment code: $code"
+run enroll --hq "https://127.0.0.1:$HQPORT" --code "$code" --name "demo-laptop"
+
+step "Sync: the outbox goes to HQ (incidents first); HQ signs a receipt for each report"
+run sync
+run outbox
+
+step "At HQ: what arrived, and a report returned to the unit with a comment"
+"$HQ" reports list --data "$HQDATA" | head -n 8
+"$HQ" reports review "$rid" --revision 1 --status returned --by "hq.ops" \
+  --comment "Please add the generator spare-parts request to the improvement items." --data "$HQDATA"
+
+step "The next sync brings HQ's feedback back to the laptop"
+run sync
+run feedback
+
 step "Search (accents and case ignored), training gaps, readiness"
 run search "induction"
 run gaps --unit MINUSCA-RWABATT-1
@@ -59,7 +90,7 @@ run backup
 GUI="$BUILD/ui/outpost"
 if [ -n "${DISPLAY:-}" ] && [ -x "$GUI" ]; then
   step "The field client: unlock with the passphrase $OUTPOST_PASSPHRASE"
-  "$GUI" --store "$STORE"
+  "$GUI" --store "$STORE"  # syncs with the demo HQ in the background while it runs
 elif [ -x "$GUI" ]; then
   step "No display here: the field client ran under Xvfb and took a picture of its home screen"
   unset_pass=$OUTPOST_PASSPHRASE
@@ -69,3 +100,5 @@ elif [ -x "$GUI" ]; then
 fi
 
 step "Done. The store is in $STORE; try: $CTL --store $STORE record list"
+echo "HQ ($HQ --data $HQDATA) stops with this script; start it again with:"
+echo "  $HQ serve --data $HQDATA --listen 127.0.0.1:$HQPORT"

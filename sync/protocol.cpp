@@ -242,7 +242,22 @@ json Envelope::toJson() const {
     return j;
 }
 
+namespace {
+
+// Decodes everything but the payload, which the callers copy or move.
+Envelope envelopeHead(const json& j);
+
+}  // namespace
+
 Envelope Envelope::fromJson(const json& j) {
+    Envelope e = envelopeHead(j);
+    e.payload = j["payload"];
+    return e;
+}
+
+namespace {
+
+Envelope envelopeHead(const json& j) {
     const char* where = "an item";
     Envelope e;
     e.id = stringMember(j, "id", where);
@@ -264,7 +279,6 @@ Envelope Envelope::fromJson(const json& j) {
     e.finalizedUtc = stringMember(j, "final", wh);
     const json& p = member(j, "payload", wh);
     if (!p.is_object()) bad(w + ": \"payload\" must be a JSON object");
-    e.payload = p;
     for (auto it = j.begin(); it != j.end(); ++it) {
         static const char* known[] = {"id",     "rev",     "parent", "form",  "fv",     "unit",
                                       "author", "created", "offset", "final", "payload"};
@@ -274,9 +288,40 @@ Envelope Envelope::fromJson(const json& j) {
     return e;
 }
 
+void appendString(std::string& out, const std::string& s) {
+    // A JSON string exactly as nlohmann::json dumps it (the canonical escaping).
+    out += json(s).dump(-1, ' ', false, json::error_handler_t::strict);
+}
+
+}  // namespace
+
 std::string Envelope::canonical() const {
-    // nlohmann::json keeps object members sorted by key bytes and dumps without whitespace.
-    return toJson().dump(-1, ' ', false, json::error_handler_t::strict);
+    return canonicalWithPayloadText(payload.dump(-1, ' ', false, json::error_handler_t::strict));
+}
+
+std::string Envelope::canonicalWithPayloadText(std::string_view payloadText) const {
+    // Members in the order of their names' bytes, no whitespace: what toJson().dump() gives, written
+    // directly so the payload is neither copied nor dumped twice.
+    std::string out;
+    out.reserve(payloadText.size() + 256);
+    out += "{\"author\":";
+    appendString(out, author);
+    out += ",\"created\":";
+    appendString(out, createdUtc);
+    out += ",\"final\":";
+    appendString(out, finalizedUtc);
+    out += ",\"form\":";
+    appendString(out, formId);
+    out += ",\"fv\":" + std::to_string(formVersion) + ",\"id\":";
+    appendString(out, id);
+    out += ",\"offset\":" + std::to_string(createdOffset);
+    if (parent) out += ",\"parent\":" + std::to_string(*parent);
+    out += ",\"payload\":";
+    out.append(payloadText);
+    out += ",\"rev\":" + std::to_string(revision) + ",\"unit\":";
+    appendString(out, unitId);
+    out += '}';
+    return out;
 }
 
 std::string Envelope::hash() const {
@@ -309,6 +354,22 @@ json PushRequest::toJson() const {
     json arr = json::array();
     for (const auto& e : items) arr.push_back(e.toJson());
     return json{{"batch", batchId}, {"items", std::move(arr)}};
+}
+
+PushRequest PushRequest::fromJson(json&& j) {
+    PushRequest r;
+    r.batchId = stringMember(j, "batch", "the push request");
+    if (r.batchId.size() > 64) bad("the push request: \"batch\" is longer than 64 characters");
+    member(j, "items", "the push request");
+    json& items = j["items"];
+    if (!items.is_array()) bad("the push request: \"items\" must be an array");
+    r.items.reserve(items.size());
+    for (auto& it : items) {
+        Envelope e = envelopeHead(it);
+        e.payload = std::move(it["payload"]);
+        r.items.push_back(std::move(e));
+    }
+    return r;
 }
 
 PushRequest PushRequest::fromJson(const json& j) {
@@ -385,13 +446,21 @@ PushResponse PushResponse::fromJson(const json& j) {
 
 std::string receiptString(const std::string& batchId, const std::string& epoch, const std::string& device,
                           const std::vector<Envelope>& items, const std::vector<ItemResult>& results) {
+    std::vector<ReceiptItem> lines;
+    lines.reserve(items.size());
+    for (const auto& e : items) lines.push_back({e.id, e.revision, e.hash()});
+    return receiptString(batchId, epoch, device, lines, results);
+}
+
+std::string receiptString(const std::string& batchId, const std::string& epoch, const std::string& device,
+                          const std::vector<ReceiptItem>& items, const std::vector<ItemResult>& results) {
     if (items.size() != results.size())
         throw Failure(ErrorDomain::Protocol, ErrorCode::BadInput,
                       "the answer has " + std::to_string(results.size()) + " results for " +
                           std::to_string(items.size()) + " items");
     std::string s = std::string(kProtocolName) + " receipt\n" + batchId + "\n" + epoch + "\n" + device + "\n";
     for (std::size_t i = 0; i < items.size(); ++i) {
-        s += items[i].id + " " + std::to_string(items[i].revision) + " " + items[i].hash() + " " +
+        s += items[i].id + " " + std::to_string(items[i].revision) + " " + items[i].hash + " " +
              toString(results[i].status) + " " +
              std::to_string(results[i].status == ItemStatus::Rejected ? 0 : results[i].hqSeq) + "\n";
     }

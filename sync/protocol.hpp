@@ -80,6 +80,9 @@ struct Envelope {
     std::string canonical() const;
     // BLAKE2b-256 of canonical(), lower-case hex: the identity of the bytes.
     std::string hash() const;
+    // canonical() with the payload given as its own canonical JSON text (as the field store keeps it),
+    // so the payload need not be parsed or copied. Equal to canonical() for payloadText == payload.dump().
+    std::string canonicalWithPayloadText(std::string_view payloadText) const;
 };
 
 // --- Requests ----------------------------------------------------------------------------------
@@ -106,6 +109,7 @@ struct PushRequest {
     std::vector<Envelope> items;
     json toJson() const;
     static PushRequest fromJson(const json& j);  // throws Failure(Protocol, BadInput)
+    static PushRequest fromJson(json&& j);       // the same, moving the payloads out of j
 };
 
 enum class ItemStatus { Stored, Duplicate, Conflict, Rejected };
@@ -132,6 +136,14 @@ struct PushResponse {
 // status and HQ sequence. The client rebuilds it from its own items and verifies it.
 std::string receiptString(const std::string& batchId, const std::string& epoch, const std::string& device,
                           const std::vector<Envelope>& items, const std::vector<ItemResult>& results);
+// The same from each item's id, revision and hash, when the hashes are known already.
+struct ReceiptItem {
+    std::string id;
+    int revision = 0;
+    std::string hash;
+};
+std::string receiptString(const std::string& batchId, const std::string& epoch, const std::string& device,
+                          const std::vector<ReceiptItem>& items, const std::vector<ItemResult>& results);
 
 // One entry of the pull feed.
 struct FeedItem {

@@ -42,6 +42,21 @@ TEST_CASE("canonical bytes sort keys, keep UTF-8 and round-trip through the wire
     CHECK(other.hash() != e.hash());
 }
 
+TEST_CASE("the canonical writer gives exactly the sorted JSON dump") {
+    Envelope e = sampleEnvelope();
+    CHECK(e.canonical() == e.toJson().dump());
+    e.parent.reset();
+    e.author = "l'équipe \"cdt\"\t\u0001";
+    e.payload = json::object();
+    CHECK(e.canonical() == e.toJson().dump());
+    CHECK(e.canonicalWithPayloadText(e.payload.dump()) == e.canonical());
+    json moved = PushRequest{"b", {sampleEnvelope()}}.toJson();
+    auto pr = PushRequest::fromJson(std::move(moved));
+    REQUIRE(pr.items.size() == 1);
+    CHECK(pr.items[0].hash() == sampleEnvelope().hash());
+    CHECK_THROWS_WITH(PushRequest::fromJson(json{{"batch", "b"}}), Catch::Contains("\"items\""));
+}
+
 TEST_CASE("envelope decoding names what is wrong") {
     json good = sampleEnvelope().toJson();
     auto errorOf = [](const json& j) {
