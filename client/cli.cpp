@@ -24,6 +24,7 @@
 #include "client/demo_data.hpp"
 #include "core/utf8.hpp"
 #include "storage/store.hpp"
+#include "sync/bundle.hpp"
 #include "sync/client.hpp"
 
 namespace outpost::client {
@@ -240,6 +241,8 @@ struct Options {
     std::string hqUrl, code, deviceName;
     bool insecureHttp = false;
     std::int64_t seq = 0;
+    // bundle
+    std::string bundleFile;
 };
 
 void cmdInit(const Options& o, std::ostream& out) {
@@ -641,6 +644,50 @@ void cmdSync(const Options& o, std::ostream& out) {
     if (!result.ok) throw CliFailure{kExitNetwork, p.message};
 }
 
+// A bundle for HQ on a USB stick: the queued reports and a request for HQ's feed, sealed to HQ.
+void cmdBundleExport(const Options& o, std::ostream& out) {
+    auto s = openStore(o.store);
+    auto b = check(sync::exportBundle(*s));
+    check(sync::writeBundleFile(o.bundleFile, b.file));
+    out << "bundle " << b.bundleId << " written to " << o.bundleFile << ": " << b.reports << " report(s) in "
+        << b.batches << " push(es), and a request for HQ's feed after entry " << b.cursor << "\n";
+    if (b.left > 0)
+        out << b.left << " more queued report(s) did not fit: export another bundle once this one's receipt "
+            << "is imported\n";
+    if (b.tooLarge > 0)
+        out << b.tooLarge << " report(s) are larger than HQ accepts in one request and were left out\n";
+    out << "the reports stay queued until HQ's receipt is imported: take the file to HQ ('outpost-hq "
+           "import-bundle'), bring back the receipt and run 'outpostctl bundle import RECEIPT'\n";
+}
+
+// HQ's receipt for a bundle: outcomes, receipts and HQ's feed, applied as a sync would apply them.
+void cmdBundleImport(const Options& o, std::ostream& out) {
+    auto bytes = sync::readBundleFile(o.bundleFile);
+    if (!bytes) fail(bytes.error());
+    auto s = openStore(o.store);
+    auto r = sync::importReceipt(*s, bytes.value());
+    if (!r) {
+        Error e = r.error();
+        e.message = o.bundleFile + ": " + e.message + "; nothing was changed";
+        fail(e);
+    }
+    const auto& a = r.value();
+    auto counts = check(s->outboxCounts());
+    if (a.stale) {
+        for (const auto& n : a.notes) out << n << "\n";
+        return;
+    }
+    out << "receipt for bundle " << a.bundleId << " applied: " << a.stored << " stored, " << a.duplicates
+        << " already there, " << a.conflicts << " conflict(s), " << a.rejected << " rejected";
+    if (a.alreadyDone > 0) out << ", " << a.alreadyDone << " applied before";
+    out << "; " << a.pulled << " feed entr" << (a.pulled == 1 ? "y" : "ies") << " from HQ"
+        << "; " << counts.queued << " waiting, " << counts.quarantined << " quarantined\n";
+    for (const auto& n : a.notes) out << n << "\n";
+    if (a.more) out << "HQ has more for this laptop: the next bundle's receipt brings it\n";
+    if (counts.quarantined > 0)
+        out << "'outpostctl outbox' lists the quarantined reports with HQ's reasons\n";
+}
+
 void cmdInfo(const Options& o, std::ostream& out) {
     auto s = openStore(o.store);
     auto i = s->info();
@@ -809,6 +856,15 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     auto* syn = app.add_subcommand("sync", "one sync with HQ: send the outbox, receive forms and feedback");
     syn->add_flag("--insecure-http-for-development", o.insecureHttp)->group("");
     on(syn, [&] { cmdSync(o, out); });
+    auto* bundle = app.add_subcommand("bundle", "sync by USB stick for sites with no network (docs/cli.md)");
+    bundle->require_subcommand(1);
+    auto* bex = bundle->add_subcommand("export", "write the queued reports to a file sealed for HQ");
+    bex->add_option("file", o.bundleFile, "the bundle file to write")->required();
+    on(bex, [&] { cmdBundleExport(o, out); });
+    auto* bim = bundle->add_subcommand("import", "apply HQ's receipt (from 'outpost-hq import-bundle')");
+    bim->add_option("file", o.bundleFile, "the receipt file from HQ")->required();
+    on(bim, [&] { cmdBundleImport(o, out); });
+
     auto* seed = app.add_subcommand("demo-seed",
                                     "add realistic demo records (final, queued) across the mission's units");
     seed->add_option("--count", o.count, "how many (default 200)")->check(CLI::Range(1, 1000000));

@@ -7,6 +7,7 @@
 // [SECTION] commands: devices and enrollment
 // [SECTION] commands: forms and reference data
 // [SECTION] commands: reports and conflicts
+// [SECTION] commands: bundles
 // [SECTION] commands: verify, backup, restore
 // [SECTION] runHqCli
 #include "hq/cli.hpp"
@@ -35,6 +36,7 @@
 #include "hq/identity.hpp"
 #include "storage/hq_backup.hpp"
 #include "storage/hq_store.hpp"
+#include "sync/bundle.hpp"
 #include "sync/hq_http.hpp"
 #include "sync/hq_service.hpp"
 #include "sync/protocol.hpp"
@@ -640,6 +642,38 @@ void cmdConflicts(const Options& o, std::ostream& out) {
     out << conflicts.size() << " conflict(s)\n";
 }
 
+// [SECTION] commands: bundles
+
+// A laptop's bundle from a site with no network: ingested through the protocol's handlers, answered
+// with a receipt file sealed to the laptop.
+void cmdImportBundle(const Options& o, std::ostream& out) {
+    auto identity = check(loadIdentity(o.data));
+    (void)check(openStore(o)->epoch());
+    std::error_code ec;
+    if (o.outPath == o.file || fs::equivalent(o.outPath, o.file, ec))
+        fail(kExitInput, "--out must name another file than the bundle");
+    auto bytes = sync::readBundleFile(o.file);
+    if (!bytes) fail(bytes.error());
+    const std::string location = storeLocation(o);
+    sync::HqService service([location] { return storage::hq::openHqStore(location); }, identity);
+    auto r = sync::importBundle(service, bytes.value());
+    if (!r) {
+        Error e = r.error();
+        e.message = o.file + ": " + e.message;
+        fail(e);
+    }
+    const auto& b = r.value();
+    check(sync::writeBundleFile(o.outPath, b.receiptFile));
+    out << "bundle " << b.bundleId << " from device " << b.deviceId << " (unit " << b.unitId
+        << "): " << b.pushes << " push(es), " << b.stored << " report(s) stored, " << b.duplicates
+        << " already there, " << b.conflicts << " conflict(s), " << b.rejected << " rejected; " << b.pulled
+        << " feed entr" << (b.pulled == 1 ? "y" : "ies") << " for the laptop"
+        << (b.more ? " (more with its next bundle)" : "") << "\n";
+    for (const auto& n : b.notes) out << "note: " << n << "\n";
+    out << "receipt written to " << o.outPath
+        << ": take it back to the laptop and import it with 'outpostctl bundle import'\n";
+}
+
 // [SECTION] commands: verify, backup, restore
 
 void cmdVerify(const Options& o, std::ostream& out) {
@@ -856,6 +890,13 @@ int runHqCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     storeOptions(conflicts);
     conflicts->add_option("--format", o.format, "table (default) or json")->check(CLI::IsMember(tableOrJson));
     on(conflicts, [&] { cmdConflicts(o, out); });
+
+    auto* importBundle = app.add_subcommand(
+        "import-bundle", "ingest a laptop's bundle (outpostctl bundle export) and write its receipt");
+    storeOptions(importBundle);
+    importBundle->add_option("file", o.file, "the bundle file from the laptop")->required();
+    importBundle->add_option("--out", o.outPath, "the receipt file to write for the laptop")->required();
+    on(importBundle, [&] { cmdImportBundle(o, out); });
 
     auto* verify = app.add_subcommand("verify", "check HQ's identity files and store; exit 5 on problems");
     storeOptions(verify);

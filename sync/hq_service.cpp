@@ -272,14 +272,15 @@ struct HqService::Impl {
     [[noreturn]] void storageFailure(const Error& e);
     std::shared_ptr<const Catalog> currentCatalog(hqs::HqStore& s);
 
-    hqs::Device authenticate(const Request& req, hqs::HqStore& s);
+    // fromBundle: the request came in a store-and-forward bundle, where a nonce used before is no replay.
+    hqs::Device authenticate(const Request& req, hqs::HqStore& s, bool fromBundle);
     std::string checkResync(const Request& req, hqs::HqStore& s);
 
     Response hello(const Request& req);
     Response enroll(const Request& req);
-    Response push(const Request& req);
-    Response pull(const Request& req);
-    Response route(const Request& req);
+    Response push(const Request& req, bool fromBundle);
+    Response pull(const Request& req, bool fromBundle);
+    Response route(const Request& req, bool fromBundle);
 };
 
 hqs::HqStore& HqService::Impl::store() {
@@ -371,8 +372,9 @@ std::shared_ptr<const Catalog> HqService::Impl::currentCatalog(hqs::HqStore& s) 
 // [SECTION] authentication and resync checks
 
 // The documented order: the device exists (401), is not revoked (403), the signature verifies (401),
-// the nonce is new (409).
-hqs::Device HqService::Impl::authenticate(const Request& req, hqs::HqStore& s) {
+// the nonce is new (409). A bundle's request records its nonce too, but may find it used: importing the
+// same bundle again is harmless (the batch id returns the recorded results; a pull changes nothing).
+hqs::Device HqService::Impl::authenticate(const Request& req, hqs::HqStore& s, bool fromBundle) {
     const std::string deviceId = req.header("outpost-device");
     const std::string nonce = req.header("outpost-nonce");
     const std::string signature = req.header("outpost-signature");
@@ -390,7 +392,7 @@ hqs::Device HqService::Impl::authenticate(const Request& req, hqs::HqStore& s) {
     if (!isBase64UrlNonce(nonce))
         failWith(400, "malformed",
                  "Outpost-Nonce must be 16 bytes in base64url without padding (22 characters)");
-    if (!need(s.useNonce(deviceId, nonce)))
+    if (!need(s.useNonce(deviceId, nonce)) && !fromBundle)
         failWith(409, "replayed", "this request's nonce was used before; a retry needs a new nonce");
     return *device;
 }
@@ -489,9 +491,9 @@ Response HqService::Impl::enroll(const Request& req) {
     return jsonAnswer(200, body);
 }
 
-Response HqService::Impl::push(const Request& req) {
+Response HqService::Impl::push(const Request& req, bool fromBundle) {
     auto& s = store();
-    const hqs::Device device = authenticate(req, s);
+    const hqs::Device device = authenticate(req, s, fromBundle);
     const std::string epoch = checkResync(req, s);
 
     json j = parseBody(bodyText(req, limits), limits);
@@ -594,9 +596,9 @@ Response HqService::Impl::push(const Request& req) {
     return dataAnswer(req, 200, answer.toJson());
 }
 
-Response HqService::Impl::pull(const Request& req) {
+Response HqService::Impl::pull(const Request& req, bool fromBundle) {
     auto& s = store();
-    const hqs::Device device = authenticate(req, s);
+    const hqs::Device device = authenticate(req, s, fromBundle);
     const std::string epoch = checkResync(req, s);
     if (!req.body.empty()) failWith(400, "malformed", "a pull request has no body");
 
@@ -631,7 +633,7 @@ Response HqService::Impl::pull(const Request& req) {
     return dataAnswer(req, 200, answer.toJson());
 }
 
-Response HqService::Impl::route(const Request& req) {
+Response HqService::Impl::route(const Request& req, bool fromBundle) {
     const std::string protocol = trim(req.header("outpost-protocol"));
     if (protocol != std::to_string(kProtocolVersion))
         failWith(426, "protocol_mismatch",
@@ -644,10 +646,14 @@ Response HqService::Impl::route(const Request& req) {
                  "the body is " + std::to_string(req.body.size()) + " bytes; the limit is " +
                      std::to_string(limits.maxBodyBytes));
     const std::string path = req.target.substr(0, req.target.find('?'));
+    if (path == "/v1/push" && req.method == "POST") return push(req, fromBundle);
+    if (path == "/v1/pull" && req.method == "GET") return pull(req, fromBundle);
+    if (fromBundle)
+        failWith(
+            404, "not_found",
+            req.method + " " + path.substr(0, 200) + " does not travel in a bundle (only push and pull do)");
     if (path == "/v1/hello" && req.method == "GET") return hello(req);
     if (path == "/v1/enroll" && req.method == "POST") return enroll(req);
-    if (path == "/v1/push" && req.method == "POST") return push(req);
-    if (path == "/v1/pull" && req.method == "GET") return pull(req);
     failWith(404, "not_found",
              req.method + " " + path.substr(0, 200) + " is not part of the Outpost protocol");
 }
@@ -664,9 +670,13 @@ HqService::HqService(std::function<Result<std::unique_ptr<storage::hq::HqStore>>
 
 HqService::~HqService() = default;
 
-Response HqService::handle(const Request& req) {
+namespace {
+
+// Runs one handler: every failure becomes its JSON error answer.
+template <typename F>
+Response guarded(F&& run) {
     try {
-        return m_impl->route(req);
+        return run();
     } catch (const HttpError& e) {
         return errorAnswer(e);
     } catch (const Failure& f) {
@@ -680,6 +690,38 @@ Response HqService::handle(const Request& req) {
     } catch (...) {
         return errorAnswer(HttpError{500, "internal", "HQ failed", json::object(), 0});
     }
+}
+
+// A store answer outside a request: an HQ failure in words, as the storage error it came from.
+template <typename F>
+auto storeCall(F&& run) -> Result<decltype(run())> {
+    try {
+        return run();
+    } catch (const HttpError& e) {
+        return Error{ErrorDomain::Storage, e.status == 503 ? ErrorCode::Io : ErrorCode::Internal, e.message};
+    } catch (const Failure& f) {
+        return f.error();
+    } catch (const std::exception& e) {
+        return Error{ErrorDomain::Internal, ErrorCode::Internal, std::string("HQ failed: ") + e.what()};
+    }
+}
+
+}  // namespace
+
+Response HqService::handle(const Request& req) {
+    return guarded([&] { return m_impl->route(req, false); });
+}
+
+Response HqService::handleBundle(const Request& req) {
+    return guarded([&] { return m_impl->route(req, true); });
+}
+
+Result<std::optional<storage::hq::Device>> HqService::device(const std::string& deviceId) {
+    return storeCall([&] { return m_impl->need(m_impl->store().device(deviceId)); });
+}
+
+Result<std::string> HqService::epoch() {
+    return storeCall([&] { return m_impl->need(m_impl->store().epoch()); });
 }
 
 const HqIdentity& HqService::identity() const {

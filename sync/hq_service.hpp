@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/form.hpp"
@@ -47,6 +48,18 @@ public:
     // Routes one request: GET /v1/hello, POST /v1/enroll, POST /v1/push, GET /v1/pull.
     // Never throws; every failure is a 4xx/5xx with a JSON error body naming what is wrong.
     Response handle(const Request& req);
+
+    // A request carried in a store-and-forward bundle (sync/bundle.hpp): POST /v1/push or GET /v1/pull,
+    // through the same checks and with the same answers as handle(), except that a nonce this device
+    // used before is not an error. A bundle imported twice gets, through the batch id, the results
+    // recorded the first time. Anything else than push and pull is 404 here.
+    Response handleBundle(const Request& req);
+
+    // The device as HQ knows it (nullopt when HQ knows no such device): the bundle importer checks a
+    // bundle's signature with its key and seals the receipt to it.
+    Result<std::optional<storage::hq::Device>> device(const std::string& deviceId);
+    // HQ's epoch now (docs/protocol.md, "Resync after an HQ restore").
+    Result<std::string> epoch();
 
     const HqIdentity& identity() const;
     const Limits& limits() const;
