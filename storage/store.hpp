@@ -125,7 +125,8 @@ struct OutgoingItem {
     int createdOffset = 0;
     std::string finalizedUtc;
     int priority = 0;
-    json payload;
+    json payload;             // parsed (empty when nextOutgoing was asked not to parse)
+    std::string payloadText;  // the payload's canonical JSON text, as stored
 };
 
 // HQ's answer for one pushed item.
@@ -239,8 +240,10 @@ public:
     Result<void> markRevoked();
     // Up to maxItems queued (not quarantined) revisions in sync order (priority, then outbox order),
     // skipping outbox seqs listed in exclude (batches already in flight).
+    // parsePayload false: only payloadText is filled (the sync engine sends the text as it is).
     Result<std::vector<OutgoingItem>> nextOutgoing(int maxItems,
-                                                   const std::vector<std::int64_t>& exclude = {});
+                                                   const std::vector<std::int64_t>& exclude = {},
+                                                   bool parsePayload = true);
     // Applies HQ's answer to one batch in one transaction: stored/duplicate/conflict leave the outbox
     // and get a receipt (with the batch's signed receipt document); rejected items are quarantined
     // with their reason. Items not in the outbox any more are ignored (a late duplicate answer).

@@ -187,8 +187,8 @@ Result<void> Store::markRevoked() {
 }
 
 // [SECTION] outbox for the wire
-Result<std::vector<OutgoingItem>> Store::nextOutgoing(int maxItems,
-                                                      const std::vector<std::int64_t>& exclude) {
+Result<std::vector<OutgoingItem>> Store::nextOutgoing(int maxItems, const std::vector<std::int64_t>& exclude,
+                                                      bool parsePayload) {
     return tryCatch([&]() -> std::vector<OutgoingItem> {
         if (maxItems <= 0) throw Failure(badInput("nextOutgoing needs a positive number of items"));
         Impl& s = *m_impl;
@@ -215,7 +215,14 @@ Result<std::vector<OutgoingItem>> Store::nextOutgoing(int maxItems,
             i.createdUtc = st.text(9);
             i.createdOffset = static_cast<int>(st.int64(10));
             i.finalizedUtc = st.text(11);
-            i.payload = s.openPayload(i.recordId, i.revision, st.blob(12));
+            i.payloadText = s.codec.open(st.blob(12), payloadAd(i.recordId, i.revision));
+            if (parsePayload) {
+                i.payload = json::parse(i.payloadText, nullptr, false);
+                if (i.payload.is_discarded() || !i.payload.is_object())
+                    throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt,
+                                  "record " + i.recordId + " r" + std::to_string(i.revision) +
+                                      ": the stored payload is not a JSON object");
+            }
             out.push_back(std::move(i));
         }
         return out;
