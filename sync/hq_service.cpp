@@ -503,7 +503,7 @@ Response HqService::Impl::push(const Request& req, bool fromBundle) {
                      std::to_string(limits.maxItems) + " are accepted in one request");
     PushRequest pr;
     try {
-        pr = PushRequest::fromJson(j);
+        pr = PushRequest::fromJson(std::move(j));
     } catch (const Failure& f) {
         failWith(400, "malformed", f.error().message);
     }
@@ -531,6 +531,8 @@ Response HqService::Impl::push(const Request& req, bool fromBundle) {
 
     std::vector<hqs::IncomingItem> incoming;
     incoming.reserve(pr.items.size());
+    std::vector<ReceiptItem> receiptItems;
+    receiptItems.reserve(pr.items.size());
     std::string batchIdentity = pr.batchId + "\n";
     bool anyAccepted = false;
     for (const auto& e : pr.items) {
@@ -558,6 +560,7 @@ Response HqService::Impl::push(const Request& req, bool fromBundle) {
         }
         anyAccepted = anyAccepted || !it.rejectReason;
         batchIdentity += it.hash + "\n";
+        receiptItems.push_back({e.id, e.revision, it.hash});
         incoming.push_back(std::move(it));
     }
 
@@ -569,7 +572,7 @@ Response HqService::Impl::push(const Request& req, bool fromBundle) {
         for (const auto& it : incoming) answer.results.push_back({ItemStatus::Rejected, 0, *it.rejectReason});
         answer.signature =
             base64Encode(sign(identity.signing.secretKey,
-                              receiptString(answer.batchId, epoch, device.id, pr.items, answer.results)));
+                              receiptString(answer.batchId, epoch, device.id, receiptItems, answer.results)));
         json body = answer.toJson();
         HttpError e{422, "all_rejected", "every item of the push was rejected; see results", json::object(),
                     0};
@@ -592,7 +595,7 @@ Response HqService::Impl::push(const Request& req, bool fromBundle) {
     }
     answer.signature =
         base64Encode(sign(identity.signing.secretKey,
-                          receiptString(answer.batchId, epoch, device.id, pr.items, answer.results)));
+                          receiptString(answer.batchId, epoch, device.id, receiptItems, answer.results)));
     return dataAnswer(req, 200, answer.toJson());
 }
 
