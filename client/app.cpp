@@ -1,12 +1,17 @@
 // The field application's state and view-models: unlock, home, lists, form filling, gaps, outbox.
 //
 // [SECTION] screens
+// [SECTION] sync in words
 // [SECTION] record lists
 // [SECTION] form filling
 // [SECTION] app
+// [SECTION] sync with HQ
 #include "client/app.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <ctime>
 #include <filesystem>
 
 #include "core/time.hpp"
@@ -20,6 +25,10 @@ namespace fs = std::filesystem;
 constexpr double kSaveAfterIdleSeconds = 0.8;
 // Search results shown at most; a person refines the words rather than scroll past this.
 constexpr int kMaxSearchHits = 5000;
+// While a pass runs, the queue counts are read again this often (one indexed count each time).
+constexpr double kCountEverySeconds = 1.0;
+// The home screen's link text ("next try in 3 min") is refreshed this often.
+constexpr double kLinkEverySeconds = 1.0;
 
 // [SECTION] screens
 const char* screenName(Screen s) {
@@ -42,6 +51,169 @@ const char* screenName(Screen s) {
             return "settings";
     }
     return "?";
+}
+
+// [SECTION] sync in words
+const char* linkStateName(LinkState s) {
+    switch (s) {
+        case LinkState::NotEnrolled:
+            return "not-enrolled";
+        case LinkState::Revoked:
+            return "revoked";
+        case LinkState::UpgradeNeeded:
+            return "upgrade-needed";
+        case LinkState::Starting:
+            return "starting";
+        case LinkState::Sending:
+            return "sending";
+        case LinkState::UpToDate:
+            return "up-to-date";
+        case LinkState::Waiting:
+            return "waiting";
+        case LinkState::Offline:
+            return "offline";
+        case LinkState::Unreachable:
+            return "unreachable";
+        case LinkState::Failed:
+            return "failed";
+    }
+    return "?";
+}
+
+namespace {
+
+using Clock = std::chrono::system_clock;
+
+bool contains(const std::string& text, const char* part) {
+    return text.find(part) != std::string::npos;
+}
+
+// The pass that failed, in the engine's words (after "failed: ", or the progress message).
+std::string failureDetail(const SyncSnapshot& s) {
+    if (s.lastOutcome.rfind("failed: ", 0) == 0) return s.lastOutcome.substr(8);
+    return s.progress.message;
+}
+
+// Where the link stands, from the worker's state and the enrollment.
+LinkState classify(const SyncSnapshot& s) {
+    if (!s.config) return LinkState::NotEnrolled;
+    if (s.config->revoked || s.lastOutcome == "revoked") return LinkState::Revoked;
+    if (s.running) return LinkState::Sending;
+    if (s.lastOutcome.empty()) return LinkState::Starting;
+    if (s.lastOutcome == "ok") return s.queued > 0 ? LinkState::Waiting : LinkState::UpToDate;
+    const std::string detail = failureDetail(s);
+    if (s.lastOutcome == "offline") {
+        // libcurl's words: no name resolution or no route means no network at all.
+        if (contains(detail, "resolve") || contains(detail, "unreachable") || contains(detail, "No route"))
+            return LinkState::Offline;
+        return LinkState::Unreachable;
+    }
+    // A parked worker after an HTTP 426: HQ speaks a newer protocol.
+    if (s.nextAttempt == Clock::time_point::max() && contains(detail, " 426"))
+        return LinkState::UpgradeNeeded;
+    return LinkState::Failed;
+}
+
+std::tm localTm(Clock::time_point t) {
+    const std::time_t tt = Clock::to_time_t(t);
+    std::tm tm{};
+    localtime_r(&tt, &tm);
+    return tm;
+}
+
+std::string hhmm(const std::tm& tm) {
+    char b[16];
+    std::snprintf(b, sizeof b, "%02d:%02d", tm.tm_hour, tm.tm_min);
+    return b;
+}
+
+}  // namespace
+
+std::string localClock(const std::string& utc, Clock::time_point now) {
+    if (utc.size() < 19 || utc[10] != 'T') return utc;
+    std::tm tm{};
+    if (std::sscanf(utc.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                    &tm.tm_min, &tm.tm_sec) != 6)
+        return utc;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    const std::tm local = localTm(Clock::from_time_t(timegm(&tm)));
+    const std::tm today = localTm(now);
+    if (local.tm_year == today.tm_year && local.tm_yday == today.tm_yday) return hhmm(local);
+    char b[32];
+    std::snprintf(b, sizeof b, "%04d-%02d-%02d %s", local.tm_year + 1900, local.tm_mon + 1, local.tm_mday,
+                  hhmm(local).c_str());
+    return b;
+}
+
+std::string nextAttemptText(const SyncSnapshot& s, Clock::time_point now) {
+    if (!s.workerActive || s.nextAttempt == Clock::time_point::max() || s.nextAttempt == Clock::time_point{})
+        return {};
+    const auto left = std::chrono::duration_cast<std::chrono::seconds>(s.nextAttempt - now).count();
+    if (left <= 1) return tr("time.soon");
+    if (left < 60) return fill(tr("time.in_seconds"), {std::to_string(left)});
+    if (left < 3600) return fill(tr("time.in_minutes"), {std::to_string((left + 59) / 60)});
+    return fill(tr("time.at"), {hhmm(localTm(s.nextAttempt))});
+}
+
+std::string linkText(const SyncSnapshot& s, Clock::time_point now) {
+    const std::string next = nextAttemptText(s, now);
+    const std::string retry =
+        next.empty() ? std::string(tr("link.no_retry")) : fill(tr("link.next_try"), {next});
+    switch (s.link) {
+        case LinkState::NotEnrolled:
+            return tr("link.not_enrolled");
+        case LinkState::Revoked:
+            return tr("link.revoked");
+        case LinkState::UpgradeNeeded:
+            return tr("link.upgrade");
+        case LinkState::Starting:
+            return tr("link.starting");
+        case LinkState::Sending:
+            if (s.progress.phase == "pushing" && s.progress.itemsTotal > 0)
+                return fill(tr("link.sending"),
+                            {formatCount(s.progress.itemsSent), formatCount(s.progress.itemsTotal)});
+            if (s.progress.phase == "pulling") return tr("link.receiving");
+            return tr("link.connecting");
+        case LinkState::UpToDate:
+        case LinkState::Waiting: {
+            const std::string last = s.config ? localClock(s.config->lastSyncUtc, now) : std::string();
+            const std::string head =
+                s.link == LinkState::UpToDate ? tr("link.up_to_date") : tr("link.waiting");
+            return last.empty() ? head : head + " \xE2\x80\x94 " + fill(tr("link.last_sync"), {last});
+        }
+        case LinkState::Offline:
+            return std::string(tr("link.offline")) + " \xE2\x80\x94 " + retry;
+        case LinkState::Unreachable:
+            return std::string(tr("link.unreachable")) + " \xE2\x80\x94 " + retry;
+        case LinkState::Failed:
+            return std::string(tr("link.failed")) + " \xE2\x80\x94 " + retry;
+    }
+    return {};
+}
+
+std::string outcomeText(const SyncSnapshot& s) {
+    switch (s.link) {
+        case LinkState::NotEnrolled:
+            return tr("outcome.not_enrolled");
+        case LinkState::Revoked:
+            return tr("outcome.revoked");
+        case LinkState::UpgradeNeeded:
+            return tr("outcome.upgrade");
+        case LinkState::Starting:
+        case LinkState::Sending:
+            return {};  // the progress says it
+        case LinkState::UpToDate:
+        case LinkState::Waiting:
+            return tr("outcome.ok");
+        case LinkState::Offline:
+            return tr("outcome.offline");
+        case LinkState::Unreachable:
+            return tr("outcome.unreachable");
+        case LinkState::Failed:
+            return tr("outcome.failed");
+    }
+    return {};
 }
 
 // [SECTION] record lists
@@ -289,6 +461,7 @@ App::App(Options o) : m_opts(std::move(o)) {
 
 App::~App() {
     if (m_form && m_form->active()) m_form->saveNow();
+    stopSync();
 }
 
 void App::applyLanguage() {
@@ -344,16 +517,33 @@ Result<void> App::unlockWithKey(const storage::DataKey& key) {
     auto s = storage::Store::open(m_opts.storeDir, key, o);
     if (!s) return s.error();
     m_store = std::move(s).value();
+    m_key = key;
     m_list = std::make_unique<RecordListModel>(m_store.get());
     m_form = std::make_unique<FormModel>(m_store.get());
     m_history.clear();
     m_screen = Screen::Home;
+    {
+        std::lock_guard lk(m_syncMu);
+        m_sync = {};
+    }
+    m_passMark.clear();
+    m_sawRunning = m_reopenPending = false;
+    m_enrollError.clear();
+    reloadSyncConfig();
     refresh();
+    startSync();
     return {};
 }
 
 void App::lock() {
     if (m_form && m_form->active()) m_form->saveNow();
+    // The worker and an enrollment in progress hold their own Store and a copy of the key: they go first.
+    stopSync();
+    m_key.reset();
+    {
+        std::lock_guard lk(m_syncMu);
+        m_sync = {};
+    }
     // Drop every view-model that holds decrypted values before the key goes.
     m_record.reset();
     m_home.reset();
@@ -376,6 +566,7 @@ void App::refresh() {
     m_home.reset();
     m_gaps.reset();
     if (m_list) m_list->invalidate();
+    updateSyncCounts();
 }
 
 const HomeView& App::home() {
@@ -394,6 +585,10 @@ const HomeView& App::home() {
         }
         if (auto g = m_store->trainingGaps({h.unitId}))
             for (const auto& c : *g) h.openGaps += c.status != core::GapStatus::Met;
+        const SyncSnapshot snap = syncSnapshot();
+        const auto now = std::chrono::system_clock::now();
+        h.linkState = linkText(snap, now);
+        if (snap.config) h.lastSync = localClock(snap.config->lastSyncUtc, now);
     }
     m_home = std::move(h);
     return *m_home;
@@ -461,6 +656,7 @@ void App::openRecord(const std::string& id) {
     if (auto h = m_store->history(id)) v.history = *h;
     v.form = m_store->forms().find(v.record.meta.formId, v.record.meta.formVersion);
     m_record = std::move(v);
+    reloadRecordSync();
     go(Screen::Record);
 }
 
@@ -480,6 +676,7 @@ Result<storage::RecordMeta> App::finalizeForm() {
         setFlash(tr("form.finalized"));
         refresh();
         openRecord(r->id);
+        if (m_worker) m_worker->poke();  // a new report goes to HQ at once when the link allows
     }
     return r;
 }
@@ -491,6 +688,249 @@ void App::setFlash(std::string m, bool error) {
 
 void App::tick(double now) {
     if (m_form) m_form->tick(now);
+    pollSync(now);
+}
+
+// [SECTION] sync with HQ
+struct App::EnrollJob {
+    std::thread thread;
+    std::mutex mu;
+    bool done = false;
+    std::optional<Result<storage::SyncConfig>> result;
+};
+
+namespace {
+
+std::string deviceName() {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0 || !buf[0]) return "laptop";
+    return buf;
+}
+
+}  // namespace
+
+SyncSnapshot App::syncSnapshot() const {
+    std::lock_guard lk(m_syncMu);
+    return m_sync;
+}
+
+void App::reloadSyncConfig() {
+    std::optional<storage::SyncConfig> cfg;
+    if (m_store) {
+        auto c = m_store->syncConfig();
+        if (c)
+            cfg = *c;
+        else
+            setFlash(c.error().message, true);
+    }
+    std::lock_guard lk(m_syncMu);
+    m_sync.config = std::move(cfg);
+    m_sync.link = classify(m_sync);
+}
+
+void App::updateSyncCounts() {
+    if (!m_store) return;
+    auto c = m_store->outboxCounts();
+    if (!c) return;
+    {
+        std::lock_guard lk(m_syncMu);
+        m_sync.queued = c->queued;
+        m_sync.quarantined = c->quarantined;
+        m_sync.link = classify(m_sync);
+    }
+    if (m_home) {
+        m_home->waiting = c->queued;
+        m_home->problems = c->quarantined;
+    }
+}
+
+void App::startSync() {
+    if (m_worker || !m_store || !m_key) return;
+    const SyncSnapshot snap = syncSnapshot();
+    if (!snap.config || snap.config->revoked) return;
+    m_worker = std::make_unique<sync::SyncWorker>(m_opts.storeDir, *m_key, m_opts.sync);
+    m_worker->start();
+    m_passMark.clear();
+    m_sawRunning = false;
+    std::lock_guard lk(m_syncMu);
+    m_sync.workerActive = true;
+    m_sync.link = classify(m_sync);
+}
+
+void App::stopSync() {
+    if (m_worker) {
+        m_worker->stop();
+        m_worker.reset();
+    }
+    if (m_enroll) {
+        if (m_enroll->thread.joinable()) m_enroll->thread.join();
+        m_enroll.reset();
+    }
+    std::lock_guard lk(m_syncMu);
+    m_sync.workerActive = false;
+    m_sync.running = false;
+}
+
+void App::syncNow() {
+    if (m_worker) m_worker->poke();
+}
+
+Result<void> App::requeue(std::int64_t outboxSeq) {
+    if (!m_store) return Error{ErrorDomain::State, ErrorCode::Conflict, "the store is locked"};
+    auto r = m_store->requeue(outboxSeq);
+    if (!r) return r;
+    refresh();
+    reloadRecordSync();
+    syncNow();
+    return {};
+}
+
+void App::startEnroll(const std::string& hqUrl, const std::string& code) {
+    if (m_enroll || !m_store || !m_key) return;
+    m_enrollError.clear();
+    m_enroll = std::make_unique<EnrollJob>();
+    // Enrollment talks to HQ (seconds on a poor link): it runs on its own thread with its own Store.
+    m_enroll->thread = std::thread(
+        [job = m_enroll.get(), dir = m_opts.storeDir, key = *m_key, url = hqUrl, code, opts = m_opts.sync] {
+            Result<storage::SyncConfig> r = Error{};
+            auto store = storage::Store::open(dir, key);
+            if (!store)
+                r = store.error();
+            else
+                r = sync::enroll(**store, url, code, deviceName(), opts);
+            std::lock_guard lk(job->mu);
+            job->result = std::move(r);
+            job->done = true;
+        });
+}
+
+void App::finishEnroll() {
+    {
+        std::lock_guard lk(m_enroll->mu);
+        if (!m_enroll->done) return;
+    }
+    m_enroll->thread.join();
+    Result<storage::SyncConfig> r = std::move(*m_enroll->result);
+    m_enroll.reset();
+    if (!r) {
+        m_enrollError = r.error().message;
+        return;
+    }
+    m_enrollError.clear();
+    setFlash(fill(tr("syncp.enrolled"), {r->hqUrl}));
+    // A re-enrollment after a revocation replaces the stopped worker's configuration.
+    if (m_worker) {
+        m_worker->stop();
+        m_worker.reset();
+    }
+    {
+        std::lock_guard lk(m_syncMu);
+        m_sync.lastOutcome.clear();
+        m_sync.progress = {};
+        m_sync.nextAttempt = {};
+    }
+    reloadSyncConfig();
+    refresh();
+    startSync();
+}
+
+void App::pollSync(double now) {
+    if (m_enroll) finishEnroll();
+    if (!m_worker) {
+        if (m_home && now - m_linkAt >= kLinkEverySeconds) {
+            m_linkAt = now;
+            m_home->linkState = linkText(syncSnapshot(), std::chrono::system_clock::now());
+        }
+        return;
+    }
+    // Each read takes the worker's lock; a pass may end between them, and the next tick sees it.
+    const bool running = m_worker->running();
+    const std::string outcome = m_worker->lastOutcome();
+    const auto next = m_worker->nextAttempt();
+    const sync::Progress progress = m_worker->progress();
+    const std::string mark = outcome + "|" + std::to_string(next.time_since_epoch().count());
+    const bool finished = !running && ((m_sawRunning) || (!outcome.empty() && mark != m_passMark));
+    m_sawRunning = running;
+    {
+        std::lock_guard lk(m_syncMu);
+        m_sync.running = running;
+        m_sync.lastOutcome = outcome;
+        m_sync.nextAttempt = next;
+        m_sync.progress = progress;
+        m_sync.link = classify(m_sync);
+    }
+    if (finished) {
+        m_passMark = mark;
+        afterPass();
+    } else if (running && now - m_countsAt >= kCountEverySeconds) {
+        // The queue shrinks batch by batch while a pass runs; the counts follow.
+        m_countsAt = now;
+        updateSyncCounts();
+    }
+    if (m_reopenPending && !(m_form && m_form->active()) && m_screen != Screen::Form) reopenStore();
+    if (m_home && now - m_linkAt >= kLinkEverySeconds) {
+        m_linkAt = now;
+        const SyncSnapshot snap = syncSnapshot();
+        const auto clock = std::chrono::system_clock::now();
+        m_home->linkState = linkText(snap, clock);
+        m_home->lastSync = snap.config ? localClock(snap.config->lastSyncUtc, clock) : std::string();
+    }
+}
+
+// A pass finished: the worker's Store changed the outbox, receipts, feedback, maybe forms and
+// reference data. The UI's own Store reads the new state; nothing here waits on the network.
+void App::afterPass() {
+    bool pulled = false;
+    {
+        std::lock_guard lk(m_syncMu);
+        ++m_sync.passes;
+        pulled = m_sync.progress.pulled > 0;
+    }
+    reloadSyncConfig();
+    refresh();
+    reloadRecordSync();
+    m_linkAt = -1;
+    // Forms and reference data are read when a Store opens: a pull may have brought new ones.
+    if (pulled) m_reopenPending = true;
+    const SyncSnapshot snap = syncSnapshot();
+    if (snap.config && snap.config->revoked && m_worker) {
+        // Revoked: nothing more is sent or received until a new enrollment.
+        m_worker->stop();
+        m_worker.reset();
+        std::lock_guard lk(m_syncMu);
+        m_sync.workerActive = false;
+        m_sync.running = false;
+        m_sync.link = classify(m_sync);
+    }
+}
+
+void App::reloadRecordSync() {
+    if (!m_record || !m_store) return;
+    const auto& meta = m_record->record.meta;
+    m_record->receipt.reset();
+    m_record->feedback.reset();
+    if (auto r = m_store->receipt(meta.id, meta.revision)) m_record->receipt = *r;
+    if (auto f = m_store->feedback(meta.id))
+        for (const auto& item : *f)
+            if (item.revision == meta.revision) m_record->feedback = item;
+    // The revision's sync state ("sent" once a receipt is in) is part of its meta.
+    if (auto rec = m_store->get(meta.id, meta.revision)) m_record->record.meta = rec->meta;
+}
+
+void App::reopenStore() {
+    m_reopenPending = false;
+    if (!m_key) return;
+    auto s = storage::Store::open(m_opts.storeDir, *m_key);
+    if (!s) {
+        setFlash(s.error().message, true);
+        return;
+    }
+    const RecordListModel::Filter filter = m_list ? m_list->filter() : RecordListModel::Filter{};
+    m_store = std::move(s).value();
+    m_list = std::make_unique<RecordListModel>(m_store.get());
+    m_list->setFilter(filter);
+    m_form = std::make_unique<FormModel>(m_store.get());
+    refresh();
 }
 
 }  // namespace outpost::client

@@ -1,18 +1,25 @@
 // The field application's state, commands and view-models. No ImGui here: ui/ draws what these hold.
 //
-// Contract: an App and everything it returns is used from the UI thread only. Every command
-// returns or records its error as state (flash(), saveError()); nothing here throws to the UI.
+// Contract: an App and everything it returns is used from the UI thread only (syncSnapshot() alone
+// may be called from any thread). Every command returns or records its error as state (flash(),
+// saveError()); nothing here throws to the UI. Sync runs on the SyncWorker's own thread with its own
+// Store: the UI thread only reads its progress and reloads what a finished pass changed.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "client/i18n.hpp"
 #include "client/settings.hpp"
 #include "storage/store.hpp"
+#include "sync/client.hpp"
 
 namespace outpost::client {
 
@@ -29,9 +36,47 @@ struct HomeView {
     core::ReadinessSummary readiness;
     std::int64_t drafts = 0, waiting = 0, problems = 0;
     int openGaps = 0;
-    std::string linkState;  // "" when sync is not set up
-    std::string lastSync;   // "" when never
+    std::string linkState;  // the link to HQ in words (linkText): "Up to date - last sync 14:02"
+    std::string lastSync;   // local time of the last successful sync; "" when never
 };
+
+// [SECTION] sync with HQ
+// Where the link to HQ stands, as the status bar and the sync screen say it.
+enum class LinkState {
+    NotEnrolled,    // no enrollment on this laptop
+    Revoked,        // HQ refused this device: nothing is sent or received
+    UpgradeNeeded,  // HQ speaks a newer protocol: no retry until Outpost is upgraded
+    Starting,       // enrolled; the first pass has not finished yet
+    Sending,        // a pass is running (connecting, pushing or pulling)
+    UpToDate,       // the last pass succeeded and nothing is queued
+    Waiting,        // the last pass succeeded; reports finalized since wait for the next one
+    Offline,        // no network: HQ's name does not resolve, or no route
+    Unreachable,    // HQ does not answer (down, or the link too poor)
+    Failed,         // any other failure (HQ's error, a proxy answering for HQ, the store)
+};
+const char* linkStateName(LinkState s);  // "not-enrolled", "up-to-date", ... (scripts and tests)
+
+// What the UI shows about sync, copied together: the worker's state and the enrollment.
+struct SyncSnapshot {
+    std::optional<storage::SyncConfig> config;  // none: not enrolled
+    bool workerActive = false;                  // a SyncWorker runs for this store
+    bool running = false;                       // a pass is in progress now
+    sync::Progress progress;                    // the pass in progress, else the last one
+    std::string lastOutcome;  // "" before the first pass; "ok", "offline", "failed: ...", "revoked"
+    std::chrono::system_clock::time_point nextAttempt{};  // time_point::max(): none planned
+    std::int64_t queued = 0, quarantined = 0;
+    std::uint64_t passes = 0;  // passes finished since unlock: views reload what they hold when it moves
+    LinkState link = LinkState::NotEnrolled;
+};
+
+// The snapshot in words, in the current language (all relative to `now`).
+std::string linkText(const SyncSnapshot& s, std::chrono::system_clock::time_point now);
+// The last outcome as a sentence ("HQ does not answer: ..."); "" before the first pass.
+std::string outcomeText(const SyncSnapshot& s);
+// "in 40 s", "in 3 min", "at 15:20"; "" when no attempt is planned.
+std::string nextAttemptText(const SyncSnapshot& s, std::chrono::system_clock::time_point now);
+// A UTC timestamp in the laptop's local time: "14:02" today, else "2026-11-27 14:02"; "" when empty.
+std::string localClock(const std::string& utc, std::chrono::system_clock::time_point now);
 
 // [SECTION] record lists
 struct ListRow {
@@ -133,6 +178,8 @@ struct RecordView {
     storage::Record record;
     std::vector<storage::RecordMeta> history;
     std::shared_ptr<const core::FormDef> form;
+    std::optional<storage::ReceiptInfo> receipt;  // HQ's receipt for the shown revision
+    std::optional<storage::Feedback> feedback;    // HQ's review of the shown revision
 };
 
 struct GapMatrix {
@@ -146,7 +193,8 @@ class App {
 public:
     struct Options {
         std::string storeDir;
-        std::string settingsDir;  // default: the store folder
+        std::string settingsDir;   // default: the store folder
+        sync::ClientOptions sync;  // how the sync worker and enrollment reach HQ
     };
     explicit App(Options o);
     ~App();
@@ -185,6 +233,16 @@ public:
     Result<storage::RecordMeta> finalizeForm();
     void refresh();  // after any change: caches are rebuilt on next use
 
+    // Sync with HQ. The worker runs while the store is unlocked and enrolled (not revoked).
+    SyncSnapshot syncSnapshot() const;  // thread-safe
+    void syncNow();                     // a pass at once (the "Sync now" button)
+    // Puts a quarantined outbox item back in the queue and asks for a pass.
+    Result<void> requeue(std::int64_t outboxSeq);
+    // Enrolls this laptop with HQ on a background thread; the outcome arrives in a later tick().
+    void startEnroll(const std::string& hqUrl, const std::string& code);
+    bool enrolling() const { return m_enroll != nullptr; }
+    const std::string& enrollError() const { return m_enrollError; }
+
     // A short message for the person (what just happened, or what went wrong), with its severity.
     const std::string& flash() const { return m_flash; }
     bool flashIsError() const { return m_flashError; }
@@ -193,8 +251,29 @@ public:
     void tick(double now);
 
 private:
+    struct EnrollJob;
+    void startSync();  // starts the worker when enrolled and not revoked
+    void stopSync();   // stops and joins the worker and any enrollment in progress
+    void pollSync(double now);
+    void afterPass();
+    void updateSyncCounts();
+    void reloadSyncConfig();
+    void reloadRecordSync();
+    void reopenStore();  // picks up forms and reference data a pass installed
+    void finishEnroll();
+
     Options m_opts;
     Settings m_settings;
+    std::optional<storage::DataKey> m_key;  // while unlocked: the worker and enrollment open their own Store
+    std::unique_ptr<sync::SyncWorker> m_worker;
+    mutable std::mutex m_syncMu;  // guards m_sync
+    SyncSnapshot m_sync;
+    std::string m_passMark;  // the worker's outcome and next attempt after the last pass seen
+    bool m_sawRunning = false;
+    bool m_reopenPending = false;
+    double m_countsAt = -1, m_linkAt = -1;
+    std::unique_ptr<EnrollJob> m_enroll;
+    std::string m_enrollError;
     std::unique_ptr<storage::Store> m_store;
     Screen m_screen = Screen::Unlock;
     std::vector<Screen> m_history;

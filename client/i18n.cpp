@@ -54,7 +54,6 @@ const std::vector<CatalogEntry> kCatalog = {
     {"home.waiting", "Waiting to sync", "En attente d'envoi"},
     {"home.problems", "With problems", "Avec problèmes"},
     {"home.link", "Link to HQ", "Liaison avec le QG"},
-    {"home.link_none", "Sync not set up yet", "Synchronisation non configurée"},
     {"home.last_sync", "Last successful sync", "Dernière synchronisation réussie"},
     {"home.never", "never", "jamais"},
     {"home.new", "New report", "Nouveau rapport"},
@@ -143,6 +142,24 @@ const std::vector<CatalogEntry> kCatalog = {
     {"record.none", "No report is open.", "Aucun rapport ouvert."},
     {"record.rows", "rows", "lignes"},
     {"record.shown", "shown above", "affichée ci-dessus"},
+    {"record.hq", "At HQ", "Au QG"},
+    {"record.hq_not_yet", "not received yet: waiting to sync", "pas encore reçu : en attente d'envoi"},
+    {"record.hq_rejected", "rejected by HQ: the Sync screen gives the reason",
+     "rejeté par le QG : l'écran Synchronisation en donne le motif"},
+    {"record.hq_receipt", "HQ sequence {1} · received {2}", "numéro au QG {1} · reçu le {2}"},
+    {"record.hq_conflict_badge", "conflict at HQ", "conflit au QG"},
+    {"record.hq_conflict",
+     "HQ already holds different content for this revision; HQ decides which one stands.",
+     "Le QG détient déjà un contenu différent pour cette révision ; le QG décide lequel est retenu."},
+    {"record.hq_review", "HQ review", "Examen par le QG"},
+    {"record.hq_accepted", "accepted", "accepté"},
+    {"record.hq_received", "received, not reviewed yet", "reçu, pas encore examiné"},
+    {"record.hq_returned", "Returned by HQ with comments", "Renvoyé par le QG avec commentaires"},
+    {"record.hq_returned_badge", "returned", "renvoyé"},
+    {"record.hq_comment", "HQ's comment", "Commentaire du QG"},
+    {"record.hq_returned_how", "Amend this report to correct it: the new revision goes to HQ once finalized.",
+     "Modifiez ce rapport pour le corriger : la nouvelle révision partira au QG une fois finalisée."},
+    {"record.hq_by", "by {1}", "par {1}"},
     {"record.unknown_form", "This form's definition is missing: the stored values are shown as they are.",
      "La définition de ce formulaire est absente : les valeurs sont affichées telles quelles."},
     // gaps
@@ -167,10 +184,11 @@ const std::vector<CatalogEntry> kCatalog = {
     // sync
     {"syncp.title", "Sync with HQ", "Synchronisation avec le QG"},
     {"syncp.queue", "Waiting to be sent, in sending order", "En attente d'envoi, dans l'ordre d'envoi"},
-    {"syncp.now", "Sync now", "Synchroniser"},
-    {"syncp.not_available", "Sync to HQ is not available in this version: reports stay safely queued here.",
-     "La synchronisation n'est pas disponible dans cette version : les rapports restent en file ici."},
-    {"syncp.empty", "Nothing waiting: every final report has left.", "Rien en attente."},
+    {"syncp.now", "Sync now", "Synchroniser maintenant"},
+    {"syncp.now_disabled", "Available once this laptop is enrolled with HQ.",
+     "Disponible une fois cet ordinateur inscrit auprès du QG."},
+    {"syncp.empty", "Nothing waiting: every final report has left.",
+     "Rien en attente : tous les rapports finalisés sont partis."},
     {"syncp.records", "records", "rapports"},
     {"syncp.bytes", "bytes", "octets"},
     {"syncp.errors", "Last errors", "Dernières erreurs"},
@@ -181,8 +199,108 @@ const std::vector<CatalogEntry> kCatalog = {
     {"syncp.attempts", "Attempts", "Essais"},
     {"syncp.attempts_lower", "attempts", "essais"},
     {"syncp.state", "State", "État"},
-    {"syncp.last_error", "Last error", "Dernière erreur"},
+    {"syncp.reason", "Last error, or HQ's reason", "Dernière erreur, ou motif du QG"},
     {"syncp.more_errors", "more with errors", "autres en erreur"},
+    {"syncp.not_enrolled",
+     "This laptop is not enrolled with HQ: reports stay safely queued here until it is.",
+     "Cet ordinateur n'est pas inscrit auprès du QG : les rapports restent en file ici, en sécurité, "
+     "jusqu'à son inscription."},
+    {"syncp.enroll_how",
+     "Enter HQ's address and the one-time enrollment code HQ issued for this unit, then press Enroll. "
+     "In a terminal: outpostctl enroll --hq URL --code CODE",
+     "Saisissez l'adresse du QG et le code d'inscription à usage unique délivré par le QG pour cette unité, "
+     "puis appuyez sur Inscrire. Dans un terminal : outpostctl enroll --hq URL --code CODE"},
+    {"syncp.reenroll_how", "To enroll this laptop again, enter HQ's address and a new one-time code from HQ.",
+     "Pour inscrire de nouveau cet ordinateur, saisissez l'adresse du QG et un nouveau code à usage unique "
+     "délivré par le QG."},
+    {"syncp.hq_address", "HQ address", "Adresse du QG"},
+    {"syncp.code", "Enrollment code", "Code d'inscription"},
+    {"syncp.enroll", "Enroll", "Inscrire"},
+    {"syncp.enrolling", "Enrolling...", "Inscription..."},
+    {"syncp.enroll_failed", "Enrollment failed", "Échec de l'inscription"},
+    {"syncp.enrolled", "Enrolled with HQ at {1}.", "Inscrit auprès du QG ({1})."},
+    {"syncp.revoked_title", "HQ has revoked this laptop", "Le QG a révoqué cet ordinateur"},
+    {"syncp.hq", "HQ", "QG"},
+    {"syncp.link", "Link", "Liaison"},
+    {"syncp.next", "Next automatic attempt", "Prochain essai automatique"},
+    {"syncp.no_retry", "none: press Sync now", "aucun : appuyez sur Synchroniser maintenant"},
+    {"syncp.detail", "Details", "Détails"},
+    {"syncp.bar_sending", "{1} of {2} reports sent · {3}", "{1} sur {2} rapports envoyés · {3}"},
+    {"syncp.bar_receiving", "Receiving HQ's updates: {1} received",
+     "Réception des mises à jour du QG : {1} reçues"},
+    {"syncp.bar_waiting", "{1} reports waiting · {2} to send", "{1} rapports en attente · {2} à envoyer"},
+    {"syncp.bar_done", "Nothing left to send", "Plus rien à envoyer"},
+    {"syncp.bar_nothing", "Nothing to send", "Rien à envoyer"},
+    {"syncp.this_pass", "This sync", "Cette synchronisation"},
+    {"syncp.last_pass", "Last sync", "Dernière synchronisation"},
+    {"syncp.stored", "Stored", "Enregistrés"},
+    {"syncp.duplicates", "Already at HQ", "Déjà au QG"},
+    {"syncp.conflicts", "Conflicts", "Conflits"},
+    {"syncp.rejected", "Rejected", "Rejetés"},
+    {"syncp.pulled", "Received from HQ", "Reçus du QG"},
+    {"syncp.requeue", "Put back in queue", "Remettre en file"},
+    {"syncp.requeued", "Put back in the queue: it goes with the next sync.",
+     "Remis en file : il partira avec la prochaine synchronisation."},
+    {"syncp.quarantined_note_one",
+     "{1} report was rejected by HQ. Fix the cause (often a form version HQ does not know yet), then put it "
+     "back in the queue.",
+     "{1} rapport a été rejeté par le QG. Corrigez la cause (souvent une version de formulaire que le QG ne "
+     "connaît pas encore), puis remettez-le en file."},
+    {"syncp.quarantined_note",
+     "{1} reports were rejected by HQ. Fix the cause (often a form version HQ does not know yet), then put "
+     "them back in the queue.",
+     "{1} rapports ont été rejetés par le QG. Corrigez la cause (souvent une version de formulaire que le QG "
+     "ne connaît pas encore), puis remettez-les en file."},
+    // the link to HQ, in a few words (status bar, home, sync screen)
+    {"link.not_enrolled", "Not enrolled", "Non inscrit"},
+    {"link.revoked", "Revoked by HQ", "Révoqué par le QG"},
+    {"link.upgrade", "Outpost update needed", "Mise à jour d'Outpost nécessaire"},
+    {"link.starting", "Starting...", "Démarrage..."},
+    {"link.connecting", "Connecting to HQ...", "Connexion au QG..."},
+    {"link.sending", "Sending {1} of {2}", "Envoi : {1} sur {2}"},
+    {"link.receiving", "Receiving from HQ...", "Réception depuis le QG..."},
+    {"link.up_to_date", "Up to date", "À jour"},
+    {"link.waiting", "Reports to send", "Rapports à envoyer"},
+    {"link.last_sync", "last sync {1}", "dernière synchronisation {1}"},
+    {"link.offline", "Offline", "Hors ligne"},
+    {"link.unreachable", "HQ unreachable", "QG injoignable"},
+    {"link.failed", "Sync failed", "Échec de la synchronisation"},
+    {"link.next_try", "next try {1}", "nouvel essai {1}"},
+    {"link.no_retry", "no automatic retry", "pas de nouvel essai automatique"},
+    {"time.soon", "in a moment", "dans un instant"},
+    {"time.in_seconds", "in {1} s", "dans {1} s"},
+    {"time.in_minutes", "in {1} min", "dans {1} min"},
+    {"time.at", "at {1}", "à {1}"},
+    // the last outcome, as a sentence
+    {"outcome.not_enrolled", "This laptop is not enrolled with HQ.",
+     "Cet ordinateur n'est pas inscrit auprès du QG."},
+    {"outcome.revoked",
+     "Nothing is sent to HQ or received from it any more. Reports stay safe on this laptop. Ask HQ for a new "
+     "enrollment code to enroll it again.",
+     "Plus rien n'est envoyé au QG ni reçu de lui. Les rapports restent en sécurité sur cet ordinateur. "
+     "Demandez au QG un nouveau code d'inscription pour l'inscrire de nouveau."},
+    {"outcome.upgrade",
+     "HQ speaks a newer version of the sync protocol: install the Outpost version HQ expects. Until then "
+     "nothing is retried and reports stay queued here.",
+     "Le QG utilise une version plus récente du protocole de synchronisation : installez la version "
+     "d'Outpost "
+     "attendue par le QG. D'ici là, rien n'est retenté et les rapports restent en file ici."},
+    {"outcome.ok", "Last attempt succeeded: everything queued was sent and HQ's updates were received.",
+     "Dernière tentative réussie : tout ce qui était en file a été envoyé et les mises à jour du QG ont été "
+     "reçues."},
+    {"outcome.offline",
+     "No network: HQ cannot be reached from this laptop. Reports stay queued and leave when the link is "
+     "back.",
+     "Pas de réseau : le QG est inaccessible depuis cet ordinateur. Les rapports restent en file et "
+     "partiront "
+     "au retour de la liaison."},
+    {"outcome.unreachable",
+     "HQ does not answer: it may be down, or the link too poor. Reports stay queued and leave when HQ "
+     "answers.",
+     "Le QG ne répond pas : il est peut-être arrêté, ou la liaison trop faible. Les rapports restent en file "
+     "et partiront dès que le QG répondra."},
+    {"outcome.failed", "The last attempt failed; reports stay queued here.",
+     "La dernière tentative a échoué ; les rapports restent en file ici."},
     {"unit.kb", "kB", "ko"},
     {"unit.mb", "MB", "Mo"},
     // settings
@@ -258,6 +376,28 @@ const char* tr(std::string_view key) {
 const char* trCount(long long n, std::string_view singularKey, std::string_view pluralKey) {
     bool singular = language() == Lang::Fr ? (n == 0 || n == 1 || n == -1) : (n == 1 || n == -1);
     return tr(singular ? singularKey : pluralKey);
+}
+
+std::string fill(const char* text, std::initializer_list<std::string> args) {
+    std::string out = text;
+    int n = 0;
+    for (const auto& a : args) {
+        const std::string mark = "{" + std::to_string(++n) + "}";
+        for (auto at = out.find(mark); at != std::string::npos; at = out.find(mark, at + a.size()))
+            out.replace(at, mark.size(), a);
+    }
+    return out;
+}
+
+std::string formatCount(long long n) {
+    const std::string digits = std::to_string(n < 0 ? -n : n);
+    const std::string sep = language() == Lang::Fr ? "\xC2\xA0" : ",";
+    std::string out;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) out += sep;
+        out += digits[i];
+    }
+    return n < 0 ? "-" + out : out;
 }
 
 const std::string& tr(const core::LocalText& t) {

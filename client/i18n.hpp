@@ -1,6 +1,7 @@
 // The message catalog: every string the field client shows, in English and French.
 #pragma once
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,14 @@ Lang language();
 const char* tr(std::string_view key);
 // The singular or plural key for a count: French counts 0 and 1 as singular, English only 1.
 const char* trCount(long long n, std::string_view singularKey, std::string_view pluralKey);
+
+// A catalog text with its placeholders {1}, {2}, ... replaced by args in order (French and English put
+// them in different places): fill(tr("link.sending"), {"120", "400"}).
+std::string fill(const char* text, std::initializer_list<std::string> args);
+
+// A count as the current language writes it: 100000 as "100,000" (English) or "100 000" (French, with
+// a no-break space).
+std::string formatCount(long long n);
 
 // A form's own localised text (labels, hints, choices) in the current language.
 const std::string& tr(const core::LocalText& t);

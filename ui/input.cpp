@@ -5,6 +5,7 @@
 #include <GLFW/glfw3.h>
 #include <imgui.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -97,8 +98,8 @@ Result<ScriptRunner> ScriptRunner::load(const std::string& path) {
     ScriptRunner r;
     std::string line;
     int n = 0;
-    static const std::set<std::string> verbs = {"wait",       "type",          "key", "click",
-                                                "screenshot", "expect-screen", "quit"};
+    static const std::set<std::string> verbs = {"wait",  "wait-for",   "type",          "key",
+                                                "click", "screenshot", "expect-screen", "quit"};
     while (std::getline(in, line)) {
         ++n;
         while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
@@ -122,6 +123,14 @@ Result<ScriptRunner> ScriptRunner::load(const std::string& path) {
         if (l.verb == "wait" && (l.arg.empty() || l.arg.find_first_not_of("0123456789") != std::string::npos))
             return Error{ErrorDomain::Input, ErrorCode::BadInput,
                          path + ":" + std::to_string(n) + ": wait takes a number of frames"};
+        if (l.verb == "wait-for") {
+            const auto sp2 = l.arg.find(' ');
+            const std::string secs = sp2 == std::string::npos ? "" : l.arg.substr(sp2 + 1);
+            if (l.arg.empty() || sp2 == 0 || secs.find_first_not_of("0123456789") != std::string::npos)
+                return Error{ErrorDomain::Input, ErrorCode::BadInput,
+                             path + ":" + std::to_string(n) +
+                                 ": wait-for takes a widget name and, optionally, a number of seconds"};
+        }
         r.m_lines.push_back(std::move(l));
     }
     return r;
@@ -146,11 +155,34 @@ void ScriptRunner::inject() {
         --m_wait;
         return;
     }
+    if (!failed() && !m_waitFor.empty()) {
+        // The widgets tracked while the last frame was built.
+        float x0, y0, x1, y1;
+        if (trackedRect(m_waitFor, x0, y0, x1, y1)) {
+            m_waitFor.clear();
+        } else if (std::chrono::steady_clock::now() >= m_waitDeadline) {
+            std::string known;
+            for (const auto& n : trackedNames()) known += " " + n;
+            char secs[32];
+            std::snprintf(secs, sizeof secs, "%g", m_waitSeconds);
+            m_error = "script line " + std::to_string(m_waitLine) + ": '" + m_waitFor +
+                      "' was not on screen within " + secs + " s (on screen:" + known + ")";
+            m_waitFor.clear();
+        }
+        return;
+    }
     if (failed() || m_pc >= m_lines.size()) return;
     const Line& l = m_lines[m_pc++];
     auto where = "script line " + std::to_string(l.number) + ": ";
     if (l.verb == "wait") {
         m_wait = std::stoi(l.arg);
+    } else if (l.verb == "wait-for") {
+        const auto sp = l.arg.find(' ');
+        m_waitFor = l.arg.substr(0, sp);
+        m_waitSeconds = sp == std::string::npos ? 30.0 : std::stod(l.arg.substr(sp + 1));
+        m_waitLine = l.number;
+        m_waitDeadline = std::chrono::steady_clock::now() +
+                         std::chrono::milliseconds(static_cast<std::int64_t>(m_waitSeconds * 1000));
     } else if (l.verb == "type") {
         io.AddInputCharactersUTF8(l.arg.c_str());
         m_wait = 1;

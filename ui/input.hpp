@@ -1,6 +1,7 @@
 // Keyboard shortcuts for a frame, and the script runner that drives the real window in tests.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <string>
 #include <vector>
@@ -41,11 +42,14 @@ bool trackedRect(const std::string& name, float& x0, float& y0, float& x1, float
 std::vector<std::string> trackedNames();
 
 // A script of input events for the real window (see docs/operations.md, "GUI scripts"):
-//   wait N | type TEXT | key [Ctrl+][Shift+]NAME | click NAME | screenshot FILE | expect-screen NAME | quit
+//   wait N | wait-for NAME [SECONDS] | type TEXT | key [Ctrl+][Shift+]NAME | click NAME | screenshot FILE |
+//   expect-screen NAME | quit
 class ScriptRunner {
 public:
     static Result<ScriptRunner> load(const std::string& path);
-    bool done() const { return m_pc >= m_lines.size() && m_pendingRelease.empty() && !m_mouseUpNext; }
+    bool done() const {
+        return m_pc >= m_lines.size() && m_pendingRelease.empty() && !m_mouseUpNext && m_waitFor.empty();
+    }
     // Called before ImGui::NewFrame each frame: injects this frame's events.
     void inject();
     // Called after the frame is built. Returns a screenshot path wanted for this frame, or "".
@@ -63,6 +67,10 @@ private:
     std::vector<Line> m_lines;
     std::size_t m_pc = 0;
     int m_wait = 0;
+    std::string m_waitFor;  // wait-for: a widget name, until it is on screen or the deadline passes
+    double m_waitSeconds = 0;
+    int m_waitLine = 0;
+    std::chrono::steady_clock::time_point m_waitDeadline{};
     std::vector<int> m_pendingRelease;  // keys pressed last frame, released this frame
     bool m_releaseCtrl = false, m_releaseShift = false;
     bool m_mouseUpNext = false;

@@ -99,13 +99,23 @@ public:
 private:
     void reload(client::App& app);
     void countBytes(client::App& app);
-    std::vector<storage::OutboxItem> m_items;     // read when the screen is entered
+    void drawEnroll(client::App& app, const client::SyncSnapshot& snap, FrameInput& in);
+    void drawLink(const client::SyncSnapshot& snap);
+    void drawProgress(client::App& app, const client::SyncSnapshot& snap, FrameInput& in);
+    void drawQueue(client::App& app, FrameInput& in, float reserveBelow);
+    void drawErrors();
+    std::vector<storage::OutboxItem> m_items;     // read when the screen is entered and after each pass
     std::vector<std::size_t> m_errors;            // indexes of the items with a last error
     std::map<std::string, std::string> m_titles;  // form id -> title in the current language
     std::uint64_t m_bytes = 0;                    // bytes of the items counted so far
     std::size_t m_counted = 0;
+    std::int64_t m_quarantined = 0;                          // quarantined items among m_items
+    std::uint64_t m_passes = 0;                              // the App's pass count when m_items was read
+    std::int64_t m_queuedSeen = -1, m_quarantinedSeen = -1;  // the App's counts then
     int m_lastFrame = -10;
     client::Lang m_lang = client::Lang::En;
+    std::string m_hqUrl, m_code;  // the enrollment form
+    bool m_enrollShown = false;
     FocusChain m_chain;
 };
 

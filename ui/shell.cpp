@@ -3,6 +3,10 @@
 
 #include <imgui.h>
 
+#include <chrono>
+
+#include "ui/panels/panel_util.hpp"
+
 namespace outpost::ui {
 
 using client::Screen;
@@ -112,12 +116,21 @@ void Shell::draw(client::App& app, FrameInput& in) {
         ImGui::TextColored(app.flashIsError() ? colourBad() : colourGood(), "%s", app.flash().c_str());
     else
         ImGui::TextDisabled("%s", "");
-    const auto& h = app.home();
-    std::string right2 = std::to_string(h.waiting) + " " + tr("status.waiting") + "  ·  " +
-                         tr("status.link") + tr("punct.colon") +
-                         (h.linkState.empty() ? tr("home.link_none") : h.linkState);
-    ImGui::SameLine(std::max(ImGui::GetCursorPosX() + 12, right - ImGui::CalcTextSize(right2.c_str()).x));
-    ImGui::TextDisabled("%s", right2.c_str());
+    const client::SyncSnapshot snap = app.syncSnapshot();
+    const std::string waiting = groupDigits(snap.queued) + " " + tr("status.waiting") + "  ·  " +
+                                tr("status.link") + tr("punct.colon");
+    const std::string link = client::linkText(snap, std::chrono::system_clock::now());
+    const float linkW = ImGui::CalcTextSize(link.c_str()).x;
+    ImGui::SameLine(
+        std::max(ImGui::GetCursorPosX() + 12, right - ImGui::CalcTextSize(waiting.c_str()).x - linkW));
+    ImGui::TextDisabled("%s", waiting.c_str());
+    ImGui::SameLine(0, 0);
+    // Trouble on the link is coloured; a link that works stays as quiet as the rest of the bar.
+    if (linkNeedsAttention(snap.link))
+        ImGui::TextColored(linkColour(snap.link), "%s", link.c_str());
+    else
+        ImGui::TextDisabled("%s", link.c_str());
+    track(std::string("status.link.") + client::linkStateName(snap.link));
     ImGui::End();
 }
 

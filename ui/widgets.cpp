@@ -191,4 +191,29 @@ void badge(const char* text, const ImVec4& colour) {
     ImGui::Dummy(ImVec2(0, size.y + 2 * padY));
 }
 
+void callout(const ImVec4& colour, const std::function<void()>& body) {
+    ImDrawList* dl = ImGui::GetWindowDrawList();
+    const float pad = ImGui::GetFontSize() * 0.6f;
+    const ImVec2 start = ImGui::GetCursorScreenPos();
+    const float width = ImGui::GetContentRegionAvail().x;
+    // The box is drawn after its content (its height is known then), on a channel behind it.
+    dl->ChannelsSplit(2);
+    dl->ChannelsSetCurrent(1);
+    ImGui::SetCursorScreenPos(ImVec2(start.x + pad, start.y + pad));
+    ImGui::BeginGroup();
+    ImGui::PushTextWrapPos(ImGui::GetCursorPos().x + width - 2 * pad);
+    body();
+    ImGui::PopTextWrapPos();
+    ImGui::EndGroup();
+    const ImVec2 end(start.x + width, ImGui::GetItemRectMax().y + pad);
+    dl->ChannelsSetCurrent(0);
+    ImVec4 fill = colour;
+    fill.w = 0.14f;
+    dl->AddRectFilled(start, end, ImGui::GetColorU32(fill), 4.0f);
+    dl->AddRect(start, end, ImGui::GetColorU32(colour), 4.0f, 0, 1.5f);
+    dl->ChannelsMerge();
+    ImGui::SetCursorScreenPos(start);
+    ImGui::Dummy(ImVec2(width, end.y - start.y));
+}
+
 }  // namespace outpost::ui

@@ -1,6 +1,7 @@
 // Shared widgets: the Tab focus chain, Enter-activated buttons, type-to-choose inputs, status colours.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -56,5 +57,10 @@ ImVec4 colourMuted();
 
 // A small filled badge with text ("draft", "waiting to sync").
 void badge(const char* text, const ImVec4& colour);
+
+// A full-width box, tinted and bordered in colour, around what body() draws (text wraps inside it):
+// what must not be missed, such as a revoked device or a report HQ returned. body() may draw text
+// and buttons, not tables.
+void callout(const ImVec4& colour, const std::function<void()>& body);
 
 }  // namespace outpost::ui

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "ui/panels.hpp"
+#include "ui/panels/panel_util.hpp"
 
 namespace outpost::ui {
 
@@ -11,10 +12,16 @@ using client::tr;
 
 namespace {
 
+// A count with its label above it. A value too long for the room left in the row (large French text)
+// is written in the regular font rather than cut.
 void figure(const char* label, const std::string& value, const ImVec4* colour = nullptr) {
     ImGui::BeginGroup();
     ImGui::TextDisabled("%s", label);
     ImGui::PushFont(headingFont());
+    if (ImGui::CalcTextSize(value.c_str()).x > ImGui::GetContentRegionAvail().x) {
+        ImGui::PopFont();
+        ImGui::PushFont(ImGui::GetIO().Fonts->Fonts[0]);
+    }
     if (colour)
         ImGui::TextColored(*colour, "%s", value.c_str());
     else
@@ -56,12 +63,12 @@ void HomePanel::draw(client::App& app, FrameInput& in) {
 
     // Counts that need attention
     ImGui::BeginChild("##counts", ImVec2(0, ImGui::GetTextLineHeightWithSpacing() * 3.2f), true);
-    figure(tr("home.drafts"), std::to_string(h.drafts));
+    figure(tr("home.drafts"), client::formatCount(h.drafts));
     ImGui::SameLine(0, 48);
-    figure(tr("home.waiting"), std::to_string(h.waiting));
+    figure(tr("home.waiting"), client::formatCount(h.waiting));
     ImGui::SameLine(0, 48);
     ImVec4 bad = colourBad();
-    figure(tr("home.problems"), std::to_string(h.problems), h.problems ? &bad : nullptr);
+    figure(tr("home.problems"), client::formatCount(h.problems), h.problems ? &bad : nullptr);
     ImGui::SameLine(0, 48);
     ImVec4 warn = colourWarn();
     figure(tr("nav.gaps"),
@@ -69,7 +76,10 @@ void HomePanel::draw(client::App& app, FrameInput& in) {
                client::trCount(h.openGaps, "home.gaps_open_one", "home.gaps_open"),
            h.openGaps ? &warn : nullptr);
     ImGui::SameLine(0, 48);
-    figure(tr("home.last_sync"), h.lastSync.empty() ? tr("home.never") : h.lastSync);
+    const client::SyncSnapshot snap = app.syncSnapshot();
+    const ImVec4 link = linkColour(snap.link);
+    figure(tr("home.link"), h.linkState, &link);
+    track(std::string("home.link.") + client::linkStateName(snap.link));
     ImGui::EndChild();
     ImGui::Spacing();
 

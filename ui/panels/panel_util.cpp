@@ -19,14 +19,7 @@ std::string shortTime(const std::string& utc) {
 }
 
 std::string groupDigits(std::int64_t n) {
-    std::string digits = std::to_string(n < 0 ? -n : n);
-    const std::string sep = client::language() == client::Lang::Fr ? "\xC2\xA0" : ",";
-    std::string out;
-    for (std::size_t i = 0; i < digits.size(); ++i) {
-        if (i > 0 && (digits.size() - i) % 3 == 0) out += sep;
-        out += digits[i];
-    }
-    return n < 0 ? "-" + out : out;
+    return client::formatCount(n);
 }
 
 std::string formatNumber(double v, int decimals) {
@@ -128,6 +121,30 @@ void statusBadge(const std::string& status) {
 }
 void syncBadge(const std::string& syncState) {
     badge(syncText(syncState).c_str(), syncColour(syncState));
+}
+
+ImVec4 linkColour(client::LinkState s) {
+    using client::LinkState;
+    switch (s) {
+        case LinkState::UpToDate:
+            return colourGood();
+        case LinkState::Revoked:
+        case LinkState::UpgradeNeeded:
+        case LinkState::Failed:
+            return colourBad();
+        case LinkState::Offline:
+        case LinkState::Unreachable:
+        case LinkState::NotEnrolled:
+            return colourWarn();
+        default:
+            return ImGui::GetStyle().Colors[ImGuiCol_Text];
+    }
+}
+
+bool linkNeedsAttention(client::LinkState s) {
+    using client::LinkState;
+    return s != LinkState::UpToDate && s != LinkState::Waiting && s != LinkState::Sending &&
+           s != LinkState::Starting;
 }
 
 bool enterOnItem(FrameInput& in) {

@@ -7,6 +7,7 @@
 
 #include <imgui.h>
 
+#include "client/app.hpp"
 #include "core/refdata.hpp"
 #include "ui/input.hpp"
 
@@ -50,6 +51,12 @@ ImVec4 statusColour(const std::string& status);
 ImVec4 syncColour(const std::string& syncState);
 void statusBadge(const std::string& status);
 void syncBadge(const std::string& syncState);
+
+// The link to HQ in colour: green when up to date, red when nothing can go (revoked, an upgrade needed,
+// a failure), amber when waiting on the network or an enrollment, the text colour while it works.
+ImVec4 linkColour(client::LinkState s);
+// Whether that colour is a warning (the status bar stays quiet otherwise).
+bool linkNeedsAttention(client::LinkState s);
 
 // True once when the last item has the keyboard focus and Enter was pressed (Enter is then used up),
 // so checkboxes, radio buttons and table rows answer Enter like buttons do.

@@ -250,6 +250,91 @@ void metaItem(const char* label, const std::string& value) {
     ImGui::TextUnformatted(value.c_str());
 }
 
+// "by maj.ndiaye, 2026-11-28 09:12 UTC" under a review.
+std::string reviewLine(const storage::Feedback& f) {
+    std::string out;
+    if (!f.by.empty()) out = client::fill(tr("record.hq_by"), {f.by});
+    if (!f.atUtc.empty()) out += (out.empty() ? "" : ", ") + shortTime(f.atUtc) + " UTC";
+    return out;
+}
+
+// A row of the meta table: HQ's receipt for this revision and HQ's review of it.
+void hqMetaRow(const client::RecordView& view) {
+    const storage::RecordMeta& meta = view.record.meta;
+    if (meta.status != "final") return;
+    ImGui::TableNextRow();
+    ImGui::TableNextColumn();
+    ImGui::TextColored(labelColour(), "%s", tr("record.hq"));
+    ImGui::TableNextColumn();
+    const auto& rc = view.receipt;
+    if (!rc) {
+        const bool rejected = meta.syncState == "quarantined";
+        ImGui::TextColored(rejected ? colourBad() : colourWarn(), "%s",
+                           rejected ? tr("record.hq_rejected") : tr("record.hq_not_yet"));
+    } else {
+        const std::string text = client::fill(
+            tr("record.hq_receipt"), {std::to_string(rc->hqSeq), shortTime(rc->receivedUtc) + " UTC"});
+        if (rc->status == "conflict") {
+            badge(tr("record.hq_conflict_badge"), colourWarn());
+            ImGui::SameLine();
+        }
+        ImGui::TextUnformatted(text.c_str());
+    }
+    const auto& fb = view.feedback;
+    if (!fb) return;
+    ImGui::TableNextColumn();
+    ImGui::TextColored(labelColour(), "%s", tr("record.hq_review"));
+    ImGui::TableNextColumn();
+    const bool accepted = fb->status == "accepted", returned = fb->status == "returned";
+    badge(accepted   ? tr("record.hq_accepted")
+          : returned ? tr("record.hq_returned_badge")
+                     : tr("record.hq_received"),
+          accepted   ? colourGood()
+          : returned ? colourBad()
+                     : colourMuted());
+    const std::string who = reviewLine(*fb);
+    if (!who.empty() && !returned) {  // a returned report's box below says who
+        ImGui::SameLine();
+        ImGui::TextDisabled("%s", who.c_str());
+    }
+}
+
+// Under the meta table: a conflict explained, HQ's comment, and a returned report made unmissable.
+// Returns true when the person pressed the button to amend a returned report.
+bool hqNotes(const client::RecordView& view, const char* actionLabel, FocusChain& chain, FrameInput& in) {
+    const storage::RecordMeta& meta = view.record.meta;
+    if (meta.status != "final") return false;
+    ImGui::PushTextWrapPos(0);
+    if (view.receipt && view.receipt->status == "conflict")
+        ImGui::TextColored(colourWarn(), "%s", tr("record.hq_conflict"));
+    const auto& fb = view.feedback;
+    if (fb && fb->status != "returned" && !fb->comment.empty()) {
+        ImGui::TextColored(labelColour(), "%s%s", tr("record.hq_comment"), colon());
+        ImGui::SameLine(0, 0);
+        ImGui::TextUnformatted(fb->comment.c_str());
+    }
+    ImGui::PopTextWrapPos();
+    if (!fb || fb->status != "returned") return false;
+    bool amend = false;
+    ImGui::Spacing();
+    callout(colourBad(), [&] {
+        ImGui::PushFont(headingFont());
+        ImGui::TextColored(colourBad(), "%s", tr("record.hq_returned"));
+        ImGui::PopFont();
+        if (!fb->comment.empty()) ImGui::TextUnformatted(fb->comment.c_str());
+        const std::string who = reviewLine(*fb);
+        if (!who.empty()) ImGui::TextDisabled("%s", who.c_str());
+        ImGui::Spacing();
+        ImGui::TextUnformatted(tr("record.hq_returned_how"));
+        ImGui::PushID("returned");  // the same label as the action button at the top
+        chain.before(false);
+        amend = button(actionLabel, "record.amend_returned", in);
+        chain.after();
+        ImGui::PopID();
+    });
+    return amend;
+}
+
 }  // namespace
 
 void RecordPanel::draw(client::App& app, FrameInput& in) {
@@ -315,7 +400,17 @@ void RecordPanel::draw(client::App& app, FrameInput& in) {
         metaItem(tr("record.created"), shortTime(meta.createdUtc) + " UTC");
         metaItem(tr("record.finalized"),
                  meta.finalizedUtc.empty() ? "-" : shortTime(meta.finalizedUtc) + " UTC");
+        hqMetaRow(*view);
         ImGui::EndTable();
+    }
+    // [SECTION] HQ's receipt and review
+    if (hqNotes(*view, actionLabel, m_chain, in)) {
+        if (draftOpen)
+            app.openRecord(meta.id);
+        else
+            app.amendRecord(meta.id);
+        m_chain.end();
+        return;
     }
     ImGui::Spacing();
 
