@@ -6,8 +6,12 @@
 #include <filesystem>
 #include <fstream>
 
+#include "client/demo_data.hpp"
 #include "storage/store.hpp"
 #include "support/test_support.hpp"
+#ifdef OUTPOST_HQ
+#include "support/hq_process.hpp"
+#endif
 
 using outpost::test::TempDir;
 using json = nlohmann::json;
@@ -90,13 +94,28 @@ struct Gui {
         REQUIRE(WEXITSTATUS(status) == 0);
     }
 
-    // The test form with every field type, as HQ would publish a form.
-    void installKitchenSink() {
+    // The store, opened here while no window holds it.
+    std::unique_ptr<outpost::storage::Store> open() {
         auto key = outpost::storage::Store::unlock(store, kPass);
         REQUIRE(key.ok());
         auto st = outpost::storage::Store::open(store, *key);
         REQUIRE(st.ok());
-        REQUIRE((*st)->installForm(outpost::test::fixture("kitchen_sink.json")).ok());
+        return std::move(st).value();
+    }
+
+    // The test form with every field type, as HQ would publish a form.
+    void installKitchenSink() {
+        REQUIRE(open()->installForm(outpost::test::fixture("kitchen_sink.json")).ok());
+    }
+
+    // n final reports of the laptop's unit (readiness and training in turn).
+    void addReports(int n) {
+        auto st = open();
+        outpost::client::DemoData demo(st->reference(), 21);
+        for (int i = 0; i < n; ++i) {
+            const std::string form = i % 2 ? "training" : "readiness";
+            REQUIRE(st->importFinal(form, {demo.next(form, unit)}).ok());
+        }
     }
 
     json ctl(const std::string& args) {
@@ -360,3 +379,158 @@ TEST_CASE("gui: text in a choice box that matches no choice blocks finalize unti
     CHECK(r["payload"]["kind"] == "alpha");
     CHECK(r["payload"]["title"] == "Weekly check");
 }
+
+#ifdef OUTPOST_HQ
+
+namespace {
+
+// The real outpost-hq, serving over TLS on a free port of 127.0.0.1.
+struct Hq {
+    TempDir dir;
+    std::unique_ptr<outpost::test::HqProcess> proc;
+    Hq() {
+        outpost::test::HqOptions o;
+        o.binary = OUTPOST_HQ;
+        o.dataDir = dir.sub("hq");
+        proc = std::make_unique<outpost::test::HqProcess>(o);
+        admin({"init"});
+        proc->start();
+    }
+    void admin(const std::vector<std::string>& args) const {
+        auto r = proc->admin(args);
+        INFO(r.out << r.err);
+        REQUIRE(r.exitCode == 0);
+    }
+};
+
+// Unlocks and opens the Sync screen, where the link state can be waited for.
+Script& syncScreen(Script& s) {
+    s.unlock().line("click nav.sync").line("wait 2").expect("sync");
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "gui: Sync now sends the queue to HQ, a rejected report goes back in the queue, and HQ's review, "
+    "HQ gone and a revoked laptop are shown",
+    "[ui][gui][sync]") {
+    Hq hq;
+    Gui g;
+    g.ctlRun("enroll --hq " + hq.proc->url() + " --code " + hq.proc->enroll(g.unit) + " --name gui-test");
+    g.addReports(30);
+    // A form version only this laptop knows: HQ rejects the report made with it.
+    auto def = json::parse(outpost::test::readFile(outpost::test::sourcePath("core/forms/training.json")));
+    def["version"] = def["version"].get<int>() + 40;
+    {
+        auto st = g.open();
+        REQUIRE(st->installForm(def, "local").ok());
+        outpost::client::DemoData demo(st->reference(), 8);
+        REQUIRE(st->importFinal("training", {demo.next("training", g.unit)}).ok());
+    }
+
+    // English, day: Sync now, and the queue drains but for the rejected report.
+    Script s;
+    syncScreen(s).line("click sync.now").line("wait-for sync.link.up-to-date 60").line("wait 2");
+    s.shot("sync-en-day.png").line("click nav.home").line("wait 2").expect("home");
+    s.line("wait-for home.link.up-to-date 5")
+        .line("wait-for status.link.up-to-date 5")
+        .shot("home-synced-en-day.png");
+    REQUIRE(g.run(s, "--lang en --theme day") == 0);
+    json info = g.ctl("info");
+    CHECK(info["sync"]["receipts"] == 30);
+    CHECK(info["sync"]["last_sync_utc"].is_string());
+    json ob = g.ctl("outbox --json");
+    REQUIRE(ob.size() == 1);
+    CHECK(ob[0]["state"] == "quarantined");
+    const std::string seq = std::to_string(ob[0]["seq"].get<long long>());
+
+    // HQ learns the form and returns the newest report it holds. French, night: the rejected report is put
+    // back in the queue and goes; the returned report says so and offers to amend.
+    std::ofstream(g.t.sub("training.json")) << def.dump();
+    hq.admin({"forms", "push", g.t.sub("training.json")});
+    json list = g.ctl("record list --json");  // newest first, as the window lists them
+    REQUIRE(list.size() == 31);
+    const std::string returned = list[1]["id"];
+    hq.admin({"reports", "review", returned, "--revision", "1", "--status", "returned", "--comment",
+              "La date de renvoi manque : merci de compléter et de renvoyer.", "--by", "col.mbeki"});
+    Script f;
+    syncScreen(f).line("wait-for sync.link.up-to-date 60").line("wait 2").shot("sync-fr-night-rejected.png");
+    f.line("click sync.requeue." + seq)
+        .line("wait 3")
+        .line("wait-for sync.link.up-to-date 60")
+        .line("wait 2");
+    f.shot("sync-fr-night.png");
+    f.line("click nav.records")
+        .line("wait 3")
+        .line("click records.row1")
+        .key("Enter")
+        .line("wait 3")
+        .expect("record");
+    f.line("wait-for record.amend_returned 10").shot("record-returned-fr-night.png");
+    f.line("click record.amend_returned").line("wait 3").expect("form");
+    REQUIRE(g.run(f, "--lang fr --theme night") == 0);
+    CHECK(g.ctl("outbox --json").empty());
+    CHECK(g.ctl("info")["sync"]["receipts"] == 31);
+    // The returned report's button opened its amendment: a draft revision 2.
+    json amended = g.ctl("record show " + returned + " --json");
+    CHECK(amended["meta"]["revision"] == 2);
+    CHECK(amended["meta"]["status"] == "draft");
+
+    // The two other looks of the screen, for review.
+    for (const auto& [opts, name] :
+         {std::pair<std::string, std::string>{"--lang en --theme night", "sync-en-night.png"},
+          {"--lang fr --theme day", "sync-fr-day.png"}}) {
+        Script l;
+        syncScreen(l).line("wait-for sync.link.up-to-date 60").line("wait 2").shot(name);
+        REQUIRE(g.run(l, opts) == 0);
+        CHECK(fs::file_size(fs::path(shotsDir(g.t)) / name) > 10000);
+    }
+
+    // HQ gone: the screen and the status bar say HQ does not answer.
+    hq.proc->stop();
+    Script u;
+    syncScreen(u)
+        .line("wait-for sync.link.unreachable 60")
+        .line("wait-for status.link.unreachable 5")
+        .line("wait 2");
+    u.shot("sync-unreachable-en-day.png");
+    REQUIRE(g.run(u, "--lang en --theme day") == 0);
+
+    // Revoked: a red banner, the enrollment form, and no more sync.
+    hq.proc->start();
+    hq.admin({"revoke", "--device", info["sync"]["device"].get<std::string>()});
+    Script r;
+    syncScreen(r).line("wait-for sync.link.revoked 60").line("wait-for status.link.revoked 5").line("wait 2");
+    r.shot("sync-revoked-en-day.png");
+    REQUIRE(g.run(r, "--lang en --theme day") == 0);
+    CHECK(g.ctl("info")["sync"]["revoked"] == true);
+}
+
+TEST_CASE("gui: a laptop is enrolled from the Sync screen, then sends its queue", "[ui][gui][sync]") {
+    Hq hq;
+    Gui g;
+    g.addReports(3);
+    Script fr;
+    syncScreen(fr).line("wait-for sync.link.not-enrolled 5").line("wait-for status.link.not-enrolled 5");
+    fr.shot("sync-not-enrolled-fr-night.png");
+    REQUIRE(g.run(fr, "--lang fr --theme night") == 0);
+
+    Script s;
+    syncScreen(s).line("wait-for sync.link.not-enrolled 5").shot("sync-not-enrolled-en-day.png");
+    s.line("click sync.hq_url").type(hq.proc->url()).line("click sync.code").type("OP1.not-a-real-code");
+    s.line("click sync.enroll")
+        .line("wait-for sync.enroll_error 30")
+        .line("wait 2")
+        .shot("sync-enroll-error.png");
+    s.line("click sync.code").key("Ctrl+A").type(hq.proc->enroll(g.unit)).line("click sync.enroll");
+    s.line("wait-for sync.link.up-to-date 60").line("wait 2").shot("sync-enrolled-en-day.png");
+    REQUIRE(g.run(s, "--lang en --theme day") == 0);
+    json info = g.ctl("info");
+    REQUIRE(info["sync"].is_object());
+    CHECK(info["sync"]["hq"] == hq.proc->url());
+    CHECK(info["sync"]["receipts"] == 3);
+    CHECK(g.ctl("outbox --json").empty());
+}
+
+#endif
