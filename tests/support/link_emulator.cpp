@@ -79,10 +79,13 @@ struct Direction {
     std::uint64_t received = 0;
     std::uint64_t sent = 0;
     Clock::time_point linkFreeAt{};  // when the link finishes carrying everything accepted so far
+    // When the whole link (every connection in this direction) is free: connections share the bandwidth,
+    // as they would on one satellite terminal. Null: this direction has the link to itself.
+    Clock::time_point* sharedFreeAt = nullptr;
     bool stallApplied = false;
     bool eof = false;
     bool shutDown = false;
-    bool blocked = false;  // the last write would have blocked: wait for POLLOUT
+    bool blocked = false;                         // the last write would have blocked: wait for POLLOUT
     std::atomic<std::uint64_t>* total = nullptr;  // the emulator's byte count for this direction
 
     Nanos latency() const { return std::chrono::milliseconds(shape.latencyMs); }
@@ -120,7 +123,9 @@ struct Direction {
             Chunk c;
             c.bytes.assign(data, data + piece);
             c.start = std::max(now, linkFreeAt);
+            if (sharedFreeAt) c.start = std::max(c.start, *sharedFreeAt);
             linkFreeAt = c.start + transmitTime(piece);
+            if (sharedFreeAt && bytesPerSecond > 0) *sharedFreeAt = linkFreeAt;
             queue.push_back(std::move(c));
             received += piece;
             queued += piece;
@@ -451,6 +456,7 @@ void LinkEmulator::run() {
     std::vector<std::unique_ptr<Connection>> conns;
     std::vector<pollfd> fds;
     std::vector<char> buffer(kReadSize);
+    Clock::time_point upFreeAt{}, downFreeAt{};
 
     for (;;) {
         auto now = Clock::now();
@@ -505,6 +511,8 @@ void LinkEmulator::run() {
                 setNoDelay(client);
                 c->up.total = &m_bytesUp;
                 c->down.total = &m_bytesDown;
+                c->up.sharedFreeAt = &upFreeAt;
+                c->down.sharedFreeAt = &downFreeAt;
                 for (auto [dir, shape] :
                      {std::pair{&c->up, &m_options.up}, std::pair{&c->down, &m_options.down}}) {
                     dir->shape = *shape;

@@ -14,7 +14,7 @@ namespace outpost::test {
 // How one direction of the link behaves. "up" is client to target, "down" is target to client.
 struct LinkShape {
     std::uint64_t latencyMs = 0;      // one way: a byte leaves this long after it finished crossing the link
-    std::uint64_t bitsPerSecond = 0;  // 0: no cap
+    std::uint64_t bitsPerSecond = 0;  // 0: no cap; shared by every connection in this direction
     std::optional<std::uint64_t> stallAfterBytes;  // after this many bytes the link is dead for stallMs
     std::uint64_t stallMs = 0;
     std::optional<std::uint64_t> cutAfterBytes;  // exactly this many bytes pass, then both sides get a reset
