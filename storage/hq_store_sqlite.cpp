@@ -9,6 +9,9 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <utility>
 
 #include "storage/hq_store.hpp"
@@ -223,9 +226,34 @@ FeedEntry readFeed(const Stmt& st) {
     return e;
 }
 
+// Writers of one HQ file within this process queue on a mutex before BEGIN IMMEDIATE. Without it they
+// meet in SQLite's busy handler, which sleeps up to 100 ms between tries: with a dozen request threads
+// that sleeping, not the disk, limited ingest. Other processes on the same file still use the busy timeout.
+std::mutex& writerMutex(const std::string& path) {
+    static std::mutex guard;
+    static std::map<std::string, std::unique_ptr<std::mutex>> byPath;
+    std::lock_guard lock(guard);
+    auto& m = byPath[path];
+    if (!m) m = std::make_unique<std::mutex>();
+    return *m;
+}
+
+// A write transaction taken in turn with this process's other writers of the same file.
+class WriteTx {
+public:
+    WriteTx(std::mutex& m, Db& db) : m_lock(m), m_tx(db) {}
+    void commit() { m_tx.commit(); }
+
+private:
+    std::unique_lock<std::mutex> m_lock;
+    Transaction m_tx;
+};
+
 class SqliteHqStore final : public HqStore {
 public:
-    explicit SqliteHqStore(const std::string& dir) : m_db((fs::path(dir) / kFileName).string(), true) {
+    explicit SqliteHqStore(const std::string& dir)
+        : m_db((fs::path(dir) / kFileName).string(), true),
+          m_writer(writerMutex(fs::weakly_canonical(fs::path(dir) / kFileName).string())) {
         sqlite3_busy_timeout(m_db.handle(), kBusyTimeoutMs);
         m_db.exec("PRAGMA journal_mode = WAL");
         m_db.exec("PRAGMA synchronous = FULL");
@@ -271,7 +299,7 @@ public:
 
     Result<std::string> rotateEpoch() override {
         return tryCatch([&] {
-            Transaction tx(m_db);
+            WriteTx tx(m_writer, m_db);
             std::string e = newEpochId();
             Stmt st(m_db, "UPDATE meta SET value = ? WHERE key = 'epoch'");
             st.bind(1, e).run();
@@ -298,7 +326,7 @@ public:
                                const std::string& expiresUtc) override {
         return tryCatch([&] {
             checkEnrollment(secretHash, unitId, expiresUtc);
-            Transaction tx(m_db);
+            WriteTx tx(m_writer, m_db);
             Stmt st(m_db,
                     "INSERT INTO enrollment(secret_hash, unit_id, expires_utc) VALUES (?, ?, ?) "
                     "ON CONFLICT DO NOTHING");
@@ -315,7 +343,7 @@ public:
             checkText(deviceName, "the device name");
             checkText(publicKey, "the public key");
             checkText(nowUtc, "the time");
-            Transaction tx(m_db);
+            WriteTx tx(m_writer, m_db);
             Device d;
             {
                 Stmt st(
@@ -371,7 +399,7 @@ public:
     Result<void> revoke(const std::string& deviceId) override {
         return tryCatch([&] {
             checkText(deviceId, "the device id");
-            Transaction tx(m_db);
+            WriteTx tx(m_writer, m_db);
             Stmt st(m_db, "UPDATE device SET revoked = 1 WHERE id = ?");
             st.bind(1, deviceId).run();
             if (m_db.changes() == 0) throwUnknownDevice(deviceId);
@@ -383,7 +411,7 @@ public:
         return tryCatch([&] {
             checkText(deviceId, "the device id");
             checkText(nonce, "the nonce");
-            Transaction tx(m_db);
+            WriteTx tx(m_writer, m_db);
             requireDevice(deviceId);
             m_insertNonce->bind(1, deviceId).bind(2, nonce).run();
             bool fresh = m_db.changes() > 0;
@@ -397,7 +425,7 @@ public:
                                 const std::string& nowUtc) override {
         return tryCatch([&] {
             checkIngest(deviceId, batchId, requestHash, items, nowUtc);
-            Transaction tx(m_db);
+            WriteTx tx(m_writer, m_db);
             requireDevice(deviceId);
             BatchOutcome out;
             {
@@ -546,7 +574,7 @@ public:
                              const std::string& nowUtc) override {
         return tryCatch([&] {
             checkReview(recordId, status, comment, by, nowUtc);
-            Transaction tx(m_db);
+            WriteTx tx(m_writer, m_db);
             std::string unit;
             {
                 Stmt st(
@@ -577,7 +605,7 @@ public:
             checkForm(formId, version, definition);
             checkText(nowUtc, "the time");
             std::string text = jsonText(definition, "the form definition");
-            Transaction tx(m_db);
+            WriteTx tx(m_writer, m_db);
             std::optional<std::string> existing;
             {
                 Stmt st(m_db, "SELECT definition FROM form_def WHERE form_id = ? AND version = ?");
@@ -606,7 +634,7 @@ public:
             checkText(nowUtc, "the time");
             if (!document.is_object()) throw badInput("reference data must be a JSON object");
             std::string text = jsonText(document, "the reference data");
-            Transaction tx(m_db);
+            WriteTx tx(m_writer, m_db);
             Stmt ins(m_db, "INSERT INTO reference(document, put_utc) VALUES (?, ?)");
             ins.bind(1, text).bind(2, nowUtc).run();
             insertFeed("", "reference", document, nowUtc);
@@ -626,7 +654,7 @@ public:
                                  const std::string& nowUtc) override {
         return tryCatch([&] {
             checkFeedEntry(unitId, kind, nowUtc);
-            Transaction tx(m_db);
+            WriteTx tx(m_writer, m_db);
             FeedEntry e = insertFeed(unitId, kind, body, nowUtc);
             tx.commit();
             return e;
@@ -708,7 +736,7 @@ public:
 
 private:
     void migrate() {
-        Transaction tx(m_db);
+        WriteTx tx(m_writer, m_db);
         int v = 0;
         {
             Stmt st(m_db, "PRAGMA user_version");
@@ -764,6 +792,7 @@ private:
     }
 
     Db m_db;
+    std::mutex& m_writer;
     std::unique_ptr<Stmt> m_findReport, m_insertReport, m_insertConflict, m_findBatch, m_insertBatch,
         m_findDevice, m_insertNonce;
 };
