@@ -14,8 +14,11 @@
 #include <random>
 #include <thread>
 
+#include "core/uuid.hpp"
 #include "e2e/e2e_support.hpp"
 #include "support/link_emulator.hpp"
+#include "sync/http_client.hpp"
+#include "sync/protocol.hpp"
 
 using namespace outpost;
 using namespace outpost::test;
@@ -110,7 +113,8 @@ TEST_CASE("a stalled link is abandoned, and the queue drains when the link retur
     auto t0 = std::chrono::steady_clock::now();
     auto r = lap.sync(quickOptions());
     CHECK_FALSE(r.ok);
-    CHECK(std::chrono::steady_clock::now() - t0 < 60s);  // aborted by the stall detector, not by the stall's end
+    CHECK(std::chrono::steady_clock::now() - t0 <
+          60s);  // aborted by the stall detector, not by the stall's end
     lap.pointAt(hq.proc->url());
     CHECK(lap.sync().ok);
     checkExactlyOnce(hq, {&lap});
@@ -122,7 +126,7 @@ TEST_CASE("HQ killed with SIGKILL at random points during ingest loses and dupli
     Laptop lap(kUnit);
     lap.enroll(hq);
     std::mt19937 rng(11);
-    int rounds = faultRounds(backend == "sqlite" ? 60 : 25);
+    int rounds = faultRounds(backend == "sqlite" ? 100 : 40);
     for (int i = 0; i < rounds; ++i) {
         lap.addReports(40);
         std::atomic<bool> done{false};
@@ -130,7 +134,8 @@ TEST_CASE("HQ killed with SIGKILL at random points during ingest loses and dupli
             (void)sync::syncOnce(*lap.store, quickOptions());
             done = true;
         });
-        std::this_thread::sleep_for(std::chrono::microseconds(std::uniform_int_distribution<int>(0, 60000)(rng)));
+        std::this_thread::sleep_for(
+            std::chrono::microseconds(std::uniform_int_distribution<int>(0, 60000)(rng)));
         hq.proc->stop(SIGKILL);
         client.join();
         hq.proc->start();
@@ -163,7 +168,7 @@ TEST_CASE("the laptop killed with SIGKILL at random points during sync loses and
         REQUIRE(sync::enroll(*s, hq.proc->url(), hq.proc->enroll(kUnit), "killed").ok());
     }
     std::mt19937 rng(5);
-    int rounds = faultRounds(60);
+    int rounds = faultRounds(100);
     int killed = 0;
     for (int i = 0; i < rounds; ++i) {
         {
@@ -180,7 +185,8 @@ TEST_CASE("the laptop killed with SIGKILL at random points during sync loses and
             execl(OUTPOSTCTL, OUTPOSTCTL, "--store", storeDir.c_str(), "sync", static_cast<char*>(nullptr));
             _exit(127);
         }
-        std::this_thread::sleep_for(std::chrono::microseconds(std::uniform_int_distribution<int>(0, 150000)(rng)));
+        std::this_thread::sleep_for(
+            std::chrono::microseconds(std::uniform_int_distribution<int>(0, 150000)(rng)));
         int status = 0;
         if (::waitpid(pid, &status, WNOHANG) == 0) {
             ::kill(pid, SIGKILL);
@@ -208,7 +214,8 @@ TEST_CASE("the laptop killed with SIGKILL at random points during sync loses and
     CHECK(hv.value().empty());
 }
 
-TEST_CASE("a cloned laptop: both copies' reports arrive once, and a diverging revision is a visible conflict") {
+TEST_CASE(
+    "a cloned laptop: both copies' reports arrive once, and a diverging revision is a visible conflict") {
     auto backend = backendUnderTest();
     Hq hq(backend);
     Laptop a(kUnit);
@@ -249,7 +256,8 @@ TEST_CASE("a cloned laptop: both copies' reports arrive once, and a diverging re
     REQUIRE(conflicts.ok());
     REQUIRE(conflicts.value().size() == 1);
     CHECK(conflicts.value()[0].recordId == shared);
-    // HQ holds each revision once: the union of both laptops, with the amended revision from the first to arrive.
+    // HQ holds each revision once: the union of both laptops, with the amended revision from the first to
+    // arrive.
     auto reps = hq.store()->reportCount();
     REQUIRE(reps.ok());
     auto fa = a.finals(), fb = b.finals();
@@ -281,7 +289,8 @@ TEST_CASE("HQ restored from an older backup gets back what it lost") {
         INFO(r.out << r.err);
         REQUIRE(r.exitCode == 0);
     } else {
-        // An operator copying the files back by hand: the epoch is unchanged, the last-receipt check finds out.
+        // An operator copying the files back by hand: the epoch is unchanged, the last-receipt check finds
+        // out.
         namespace fs = std::filesystem;
         for (auto& e : fs::directory_iterator(backup.sub("b")))
             fs::copy(e.path(), fs::path(hq.proc->options().dataDir) / e.path().filename(),
@@ -376,8 +385,9 @@ TEST_CASE("a captive portal's 200 and an impostor HQ are failures, and the queue
                 char buf[65536];
                 (void)::read(c, buf, sizeof buf);
                 std::string page = "<html><body>Please log in to the hotel Wi-Fi</body></html>";
-                std::string resp = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\nContent-Length: " +
-                                   std::to_string(page.size()) + "\r\n\r\n" + page;
+                std::string resp =
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\nContent-Length: " +
+                    std::to_string(page.size()) + "\r\n\r\n" + page;
                 (void)::write(c, resp.data(), resp.size());
                 ::close(c);
             }
@@ -412,7 +422,8 @@ TEST_CASE("a captive portal's 200 and an impostor HQ are failures, and the queue
     checkExactlyOnce(hq, {&lap});
 }
 
-TEST_CASE("a full disk at HQ: answers 503, stores nothing half-way, and the queue drains once space returns") {
+TEST_CASE(
+    "a full disk at HQ: answers 503, stores nothing half-way, and the queue drains once space returns") {
     Hq hq("sqlite");
     Laptop lap(kUnit);
     lap.enroll(hq);
@@ -458,4 +469,83 @@ TEST_CASE("a partition that heals: the background worker drains the queue by its
     CHECK(drained);
     lap.reopen();
     checkExactlyOnce(hq, {&lap});
+}
+
+TEST_CASE("device clocks days off change nothing at HQ, and another protocol version is refused with 426") {
+    Hq hq("sqlite");
+    Laptop lap(kUnit);
+    lap.enroll(hq);
+    lap.addReports(5);
+    CHECK(lap.sync().ok);
+
+    // What a laptop whose clock is days or years off sends: HQ stores it, in HQ's own order.
+    auto cfg = *lap.store->syncConfig().value();
+    auto sk = lap.store->deviceSecretKey().value();
+    const int fv = lap.store->forms().latest("training")->version;
+    std::vector<sync::Envelope> skewed;
+    for (const char* when :
+         {"2031-01-01T00:00:00.000Z", "2019-06-01T00:00:00.000Z", "2026-12-09T23:59:59.000Z"}) {
+        sync::Envelope e;
+        e.id = core::newUuidV7();
+        e.revision = 1;
+        e.formId = "training";
+        e.formVersion = fv;
+        e.unitId = kUnit;
+        e.author = "clock.skewed";
+        e.createdUtc = when;
+        e.finalizedUtc = when;
+        e.payload = lap.demo->next("training", kUnit);
+        skewed.push_back(std::move(e));
+    }
+    sync::http::Options ho;
+    ho.baseUrl = hq.proc->url();
+    ho.pin = cfg.pin;
+    sync::http::Client client(ho, 1);
+    auto signedPost = [&](const std::string& body) {
+        sync::http::Request rq;
+        rq.method = "POST";
+        rq.target = "/v1/push";
+        rq.body = body;
+        std::string nonce = sync::newNonce();
+        auto sig = sync::sign(sk, sync::signingString("POST", rq.target, cfg.deviceId, nonce, rq.body));
+        rq.headers = {"Outpost-Protocol: 1",     "Outpost-Device: " + cfg.deviceId,
+                      "Outpost-Nonce: " + nonce, "Outpost-Signature: " + sync::base64Encode(sig),
+                      "Content-Encoding: zstd",  "Content-Type: application/vnd.outpost+json"};
+        return client.perform(rq);
+    };
+    sync::PushRequest pr{core::newUuidV7(), skewed};
+    auto resp = signedPost(sync::zstdCompress(pr.toJson().dump()));
+    INFO(resp.status << " " << resp.body << " " << resp.error);
+    REQUIRE(resp.status == 200);
+    auto answer = sync::PushResponse::fromJson(nlohmann::json::parse(resp.body));
+    REQUIRE(answer.results.size() == 3);
+    std::int64_t last = 5;
+    for (const auto& r : answer.results) {
+        CHECK(r.status == sync::ItemStatus::Stored);
+        CHECK(r.hqSeq == last + 1);  // HQ's sequence, whatever the device's clock said
+        last = r.hqSeq;
+    }
+    // The laptop's own reports keep coming after them, and nothing is lost or doubled.
+    lap.addReports(4);
+    CHECK(lap.sync().ok);
+    auto reps = hq.store()->reports({});
+    REQUIRE(reps.ok());
+    REQUIRE(reps.value().size() == 12);
+    for (std::size_t i = 0; i < reps.value().size(); ++i)
+        CHECK(reps.value()[i].hqSeq == static_cast<std::int64_t>(i) + 1);
+    CHECK(reps.value()[5].createdUtc == "2031-01-01T00:00:00.000Z");
+    CHECK(reps.value()[6].createdUtc == "2019-06-01T00:00:00.000Z");
+
+    // A client of another protocol version learns it plainly, and changes nothing.
+    for (const char* version : {"2", ""}) {
+        sync::http::Request rq;
+        rq.target = "/v1/hello";
+        if (*version) rq.headers = {std::string("Outpost-Protocol: ") + version};
+        auto r = client.perform(rq);
+        CHECK(r.status == 426);
+        auto body = nlohmann::json::parse(r.body, nullptr, false);
+        REQUIRE(body.is_object());
+        CHECK(body["error"]["code"] == "protocol_mismatch");
+    }
+    CHECK(hq.store()->reportCount().value() == 12);
 }
