@@ -711,7 +711,12 @@ void cmdInfo(const Options& o, std::ostream& out) {
 void cmdDemoSeed(const Options& o, std::ostream& out) {
     auto s = openStore(o.store);
     DemoData demo(s->reference(), o.seed);
-    const auto units = demo.unitIds();
+    auto units = demo.unitIds();
+    if (!o.unit.empty()) {
+        if (std::find(units.begin(), units.end(), o.unit) == units.end())
+            fail(kExitNotFound, "no unit " + o.unit + " in the reference data");
+        units = {o.unit};
+    }
     constexpr int kBatch = 1000;
     std::map<std::string, std::vector<json>> pending;
     std::map<std::string, int> made;
@@ -869,6 +874,8 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
                                     "add realistic demo records (final, queued) across the mission's units");
     seed->add_option("--count", o.count, "how many (default 200)")->check(CLI::Range(1, 1000000));
     seed->add_option("--seed", o.seed, "random seed (the same seed gives the same records)");
+    seed->add_option("--unit", o.unit,
+                     "only this unit's records (HQ accepts from a laptop only its own unit's reports)");
     on(seed, [&] { cmdDemoSeed(o, out); });
 
     auto* inf = app.add_subcommand("info", "the store's unit, user, schema and counts");

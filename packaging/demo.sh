@@ -53,8 +53,8 @@ run record finalize "$id"
 run record show "$id"
 
 if "$CTL" --help | grep -q demo-seed; then
-  step "200 more demo records across the mission's units"
-  run demo-seed --count 200
+  step "200 more demo records of the battalion"
+  run demo-seed --count 200 --unit MINUSCA-RWABATT-1
 fi
 
 step "Enroll this laptop with HQ: a one-time code that also pins HQ's TLS key"
@@ -67,7 +67,9 @@ run sync
 run outbox
 
 step "At HQ: what arrived, and a report returned to the unit with a comment"
-"$HQ" reports list --data "$HQDATA" | head -n 8
+"$HQ" reports list --data "$HQDATA" > "$PWD/.demo/hq-reports.txt"
+head -n 8 "$PWD/.demo/hq-reports.txt"
+echo "... ($(wc -l < "$PWD/.demo/hq-reports.txt") lines in .demo/hq-reports.txt)"
 "$HQ" reports review "$rid" --revision 1 --status returned --by "hq.ops" \
   --comment "Please add the generator spare-parts request to the improvement items." --data "$HQDATA"
 

@@ -239,4 +239,11 @@ TEST_CASE("cli: demo-seed adds final, queued records and refuses a bad count", "
     CHECK(info["final"] == 12);
     CHECK(info["outbox"] == 12);
     CHECK(ctl(f.store, {"verify"}).code == 0);
+    // One unit only: an unknown unit is refused and adds nothing.
+    r = ctl(f.store, {"demo-seed", "--count", "5", "--unit", "NO-SUCH-UNIT"});
+    CHECK(r.code == 3);
+    CHECK_THAT(r.err, Catch::Contains("NO-SUCH-UNIT"));
+    r = ctl(f.store, {"demo-seed", "--count", "5", "--unit", "MINUSCA-RWABATT-1"});
+    REQUIRE(r.code == 0);
+    CHECK(json::parse(ctl(f.store, {"info"}).out)["final"] == 17);
 }
