@@ -99,7 +99,7 @@ struct Options {
     std::string db;
     // serve
     std::string listen = "127.0.0.1:8443";
-    int threads = 16;
+    int threads = 128;
     bool insecureHttp = false;
     bool logRequests = false;
     // enroll, revoke
@@ -817,7 +817,10 @@ int runHqCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
         app.add_subcommand("serve", "serve the sync protocol over HTTPS (initialises on first run)");
     storeOptions(serve);
     serve->add_option("--listen", o.listen, "HOST:PORT to listen on (port 0: any free port)")->required();
-    serve->add_option("--threads", o.threads, "request threads (default 16)")->check(CLI::Range(1, 256));
+    serve
+        ->add_option("--threads", o.threads,
+                     "request threads (default 128; an open connection holds one while it waits)")
+        ->check(CLI::Range(1, 256));
     serve->add_flag("--insecure-http-for-development", o.insecureHttp,
                     "plain HTTP, no TLS: development only");
     serve->add_flag("--log-requests", o.logRequests, "one line per request on stderr");

@@ -17,7 +17,7 @@ namespace outpost::sync {
 struct HqHttpOptions {
     std::string host = "127.0.0.1";
     int port = 0;  // 0: the system picks a free port (see HqHttpServer::port())
-    int threads = 16;
+    int threads = 128;
     bool insecureHttp = false;  // development only: no TLS at all
     std::string certFile;       // PEM, required unless insecureHttp
     std::string keyFile;        // PEM, required unless insecureHttp
