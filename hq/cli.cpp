@@ -352,6 +352,7 @@ void cmdServe(const Options& o, std::ostream& out, std::ostream& err) {
     }
     const std::string location = storeLocation(o);
     sync::HqService service([location] { return storage::hq::openHqStore(location); }, identity);
+    service.warm();
     DataPaths paths(o.data);
     sync::HqHttpOptions ho;
     ho.host = host;

@@ -727,6 +727,14 @@ Result<std::string> HqService::epoch() {
     return storeCall([&] { return m_impl->need(m_impl->store().epoch()); });
 }
 
+void HqService::warm() {
+    try {
+        (void)m_impl->currentCatalog(m_impl->store());
+    } catch (...) {
+        // The first request meets the same problem and answers it properly.
+    }
+}
+
 const HqIdentity& HqService::identity() const {
     return m_impl->identity;
 }

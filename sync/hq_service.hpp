@@ -61,6 +61,10 @@ public:
     // HQ's epoch now (docs/protocol.md, "Resync after an HQ restore").
     Result<std::string> epoch();
 
+    // Loads the forms and reference data the handlers validate against, so the first device after a
+    // start does not wait for it. Optional; failures are left for the first request to report.
+    void warm();
+
     const HqIdentity& identity() const;
     const Limits& limits() const;
 
