@@ -1,6 +1,8 @@
 // Reference data: loading, shape checks and look-ups.
 #include "core/refdata.hpp"
 
+#include <set>
+
 #include <charconv>
 
 #include "core/builtin.hpp"
@@ -205,6 +207,36 @@ std::string ReferenceData::label(const json& v, std::string_view lang) {
         if (it != v.end() && it->is_string()) return *it;
     }
     return {};
+}
+
+json referenceForMission(const json& doc, std::string_view missionId) {
+    if (!doc.is_object()) return doc;
+    json out = doc;
+    auto keepRows = [&](const char* table, auto&& keep) {
+        auto it = out.find(table);
+        if (it == out.end() || !it->is_array()) return;
+        json kept = json::array();
+        for (auto& row : *it)
+            if (row.is_object() && keep(row)) kept.push_back(std::move(row));
+        *it = std::move(kept);
+    };
+    auto is = [&](const json& row, const char* col, std::string_view v) {
+        auto c = row.find(col);
+        return c != row.end() && c->is_string() && c->get_ref<const std::string&>() == v;
+    };
+    keepRows("missions", [&](const json& r) { return is(r, "id", missionId); });
+    std::set<std::string, std::less<>> sectors;
+    keepRows("sectors", [&](const json& r) {
+        if (!is(r, "mission", missionId)) return false;
+        if (auto id = r.find("id"); id != r.end() && id->is_string()) sectors.insert(id->get<std::string>());
+        return true;
+    });
+    keepRows("sites", [&](const json& r) {
+        auto s = r.find("sector");
+        return s != r.end() && s->is_string() && sectors.count(s->get_ref<const std::string&>()) > 0;
+    });
+    keepRows("units", [&](const json& r) { return is(r, "mission", missionId); });
+    return out;
 }
 
 }  // namespace outpost::core

@@ -56,4 +56,9 @@ private:
     std::map<std::string, std::map<std::string, std::size_t, std::less<>>, std::less<>> m_index;
 };
 
+// The part of a reference document a unit of one mission needs: the mission itself, its sectors, the
+// sites of those sectors and its units; every other table as it is (countries, courses, scales ...).
+// Tables without a mission link are kept whole. Pure; the document is not checked here.
+json referenceForMission(const json& doc, std::string_view missionId);
+
 }  // namespace outpost::core

@@ -632,7 +632,16 @@ Response HqService::Impl::pull(const Request& req, bool fromBundle) {
     answer.more = entries.size() > static_cast<std::size_t>(limit);
     if (answer.more) entries.resize(static_cast<std::size_t>(limit));
     answer.next = entries.empty() ? after : entries.back().seq;
-    for (auto& e : entries) answer.items.push_back({e.seq, e.kind, std::move(e.body)});
+    // Reference data goes to a unit cut to its own mission (its sectors, sites and units): a mission
+    // never receives another's.
+    std::string mission;
+    if (const json* unit = currentCatalog(s)->reference->row("units", device.unitId))
+        if (auto m = unit->find("mission"); m != unit->end() && m->is_string())
+            mission = m->get<std::string>();
+    for (auto& e : entries) {
+        if (e.kind == "reference" && !mission.empty()) e.body = core::referenceForMission(e.body, mission);
+        answer.items.push_back({e.seq, e.kind, std::move(e.body)});
+    }
     return dataAnswer(req, 200, answer.toJson());
 }
 

@@ -688,7 +688,15 @@ TEST_CASE("pull pages through the feed with a cursor, capped at max_pull_page", 
         def["version"] = v;
         REQUIRE(hq.store->putForm("training-gap", v, def, now).ok());
     }
-    REQUIRE(hq.store->putReference(json::parse(core::demoReferenceSource()), now).ok());
+    // HQ's reference data covers two missions; the device's unit is in MINUSCA.
+    json ref = json::parse(core::demoReferenceSource());
+    ref["missions"].push_back({{"id", "MINUSMA"}, {"name", "Other mission"}, {"languages", {"fr"}}});
+    ref["sectors"].push_back({{"id", "MINUSMA-NORTH"}, {"mission", "MINUSMA"}, {"name", "North"}});
+    json otherUnit = ref["units"][0];
+    otherUnit["id"] = "MINUSMA-OTHER-1";
+    otherUnit["mission"] = "MINUSMA";
+    ref["units"].push_back(otherUnit);
+    REQUIRE(hq.store->putReference(ref, now).ok());
 
     std::vector<FeedItem> all;
     std::int64_t cursor = 0;
@@ -715,6 +723,11 @@ TEST_CASE("pull pages through the feed with a cursor, capped at max_pull_page", 
     }
     CHECK(all[5].kind == "reference");
     CHECK(all[5].body.contains("units"));
+    // Only the device's mission travels: its own units, sectors and the mission itself.
+    CHECK(all[5].body["missions"].size() == 1);
+    CHECK(all[5].body["units"].size() == ref["units"].size() - 1);
+    for (const auto& u : all[5].body["units"]) CHECK(u["mission"] == "MINUSCA");
+    for (const auto& sct : all[5].body["sectors"]) CHECK(sct["mission"] == "MINUSCA");
     // At the end: an empty page that keeps the cursor.
     auto end = PullResponse::fromJson(bodyOf(hq.pull(dev, cursor, 10)));
     CHECK(end.items.empty());
