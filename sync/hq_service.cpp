@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -256,10 +257,22 @@ struct HqService::Impl {
     HqIdentity identity;
     Limits limits;
 
-    // One store per request-handling thread (a store is used by one thread at a time). The map only
-    // grows with the number of threads that ever handled a request, which the server bounds.
-    std::mutex storesMutex;
-    std::map<std::thread::id, std::unique_ptr<hqs::HqStore>> stores;
+    // A bounded pool of stores (each a database connection, used by one thread at a time): a request
+    // borrows one for its whole length and gives it back. The server may run many more threads than
+    // PostgreSQL accepts connections; a request waits for a free store instead.
+    static constexpr int kMaxStores = 16;
+    std::mutex poolMutex;
+    std::condition_variable poolFree;
+    std::vector<std::unique_ptr<hqs::HqStore>> idleStores;
+    int openStores = 0;
+
+    // The store lent to the request running on this thread (set by Lease).
+    struct Borrowed {
+        Impl* owner = nullptr;
+        std::unique_ptr<hqs::HqStore> store;
+    };
+    static thread_local Borrowed* tlBorrowed;
+    void giveBack(Borrowed& b);
 
     std::mutex catalogMutex;
     std::shared_ptr<const Catalog> catalog;
@@ -283,32 +296,51 @@ struct HqService::Impl {
     Response route(const Request& req, bool fromBundle);
 };
 
+thread_local HqService::Impl::Borrowed* HqService::Impl::tlBorrowed = nullptr;
+
 hqs::HqStore& HqService::Impl::store() {
-    const auto self = std::this_thread::get_id();
-    {
-        std::lock_guard lock(storesMutex);
-        if (auto it = stores.find(self); it != stores.end() && it->second) return *it->second;
+    Borrowed* b = tlBorrowed;
+    if (!b || b->owner != this)
+        throw Failure(ErrorDomain::Internal, ErrorCode::Internal, "a store was used outside a request");
+    if (b->store) return *b->store;
+    std::unique_lock lock(poolMutex);
+    poolFree.wait(lock, [&] { return !idleStores.empty() || openStores < kMaxStores; });
+    if (!idleStores.empty()) {
+        b->store = std::move(idleStores.back());
+        idleStores.pop_back();
+        return *b->store;
     }
+    ++openStores;
+    lock.unlock();
     // Opened outside the lock: connecting to PostgreSQL may take a while.
     auto opened = openStore();
-    if (!opened) storageFailure(opened.error());
-    std::lock_guard lock(storesMutex);
-    auto& slot = stores[self];
-    slot = std::move(opened).value();
-    return *slot;
+    if (!opened) {
+        lock.lock();
+        --openStores;
+        poolFree.notify_one();
+        lock.unlock();
+        storageFailure(opened.error());
+    }
+    b->store = std::move(opened).value();
+    return *b->store;
 }
 
-// Forgets this thread's store after an I/O failure (a lost database connection, a damaged handle):
+void HqService::Impl::giveBack(Borrowed& b) {
+    if (!b.store) return;
+    std::lock_guard lock(poolMutex);
+    idleStores.push_back(std::move(b.store));
+    poolFree.notify_one();
+}
+
+// Forgets this request's store after an I/O failure (a lost database connection, a damaged handle):
 // the next request opens a fresh one.
 void HqService::Impl::dropStore() {
-    std::unique_ptr<hqs::HqStore> gone;
-    {
-        std::lock_guard lock(storesMutex);
-        auto it = stores.find(std::this_thread::get_id());
-        if (it == stores.end()) return;
-        gone = std::move(it->second);
-        stores.erase(it);
-    }
+    Borrowed* b = tlBorrowed;
+    if (!b || b->owner != this || !b->store) return;
+    b->store.reset();
+    std::lock_guard lock(poolMutex);
+    --openStores;
+    poolFree.notify_one();
 }
 
 void HqService::Impl::storageFailure(const Error& e) {
@@ -720,23 +752,48 @@ auto storeCall(F&& run) -> Result<decltype(run())> {
 
 }  // namespace
 
+// Lends the pool's stores to what runs on this thread until it goes, then takes back what was borrowed.
+class HqService::Lease {
+public:
+    explicit Lease(Impl& impl) : m_impl(impl), m_previous(Impl::tlBorrowed) {
+        m_borrowed.owner = &impl;
+        Impl::tlBorrowed = &m_borrowed;
+    }
+    ~Lease() {
+        Impl::tlBorrowed = m_previous;
+        m_impl.giveBack(m_borrowed);
+    }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+
+private:
+    Impl& m_impl;
+    Impl::Borrowed* m_previous;
+    Impl::Borrowed m_borrowed;
+};
+
 Response HqService::handle(const Request& req) {
+    Lease lease(*m_impl);
     return guarded([&] { return m_impl->route(req, false); });
 }
 
 Response HqService::handleBundle(const Request& req) {
+    Lease lease(*m_impl);
     return guarded([&] { return m_impl->route(req, true); });
 }
 
 Result<std::optional<storage::hq::Device>> HqService::device(const std::string& deviceId) {
+    Lease lease(*m_impl);
     return storeCall([&] { return m_impl->need(m_impl->store().device(deviceId)); });
 }
 
 Result<std::string> HqService::epoch() {
+    Lease lease(*m_impl);
     return storeCall([&] { return m_impl->need(m_impl->store().epoch()); });
 }
 
 void HqService::warm() {
+    Lease lease(*m_impl);
     try {
         (void)m_impl->currentCatalog(m_impl->store());
     } catch (...) {

@@ -69,6 +69,7 @@ public:
     const Limits& limits() const;
 
     struct Impl;
+    class Lease;
 
 private:
     std::unique_ptr<Impl> m_impl;
