@@ -101,7 +101,7 @@ TEST_CASE("a connection cut mid-request in either direction loses and duplicates
 }
 
 TEST_CASE("a stalled link is abandoned, and the queue drains when the link returns") {
-    Hq hq("sqlite");
+    Hq hq(backendUnderTest());
     Laptop lap(kUnit);
     lap.enroll(hq);
     lap.addReports(400);
@@ -327,7 +327,7 @@ TEST_CASE("a revoked device is refused and nothing more of it is stored") {
 }
 
 TEST_CASE("a poison record is quarantined with its reason and never blocks the queue") {
-    Hq hq("sqlite");
+    Hq hq(backendUnderTest());
     Laptop lap(kUnit);
     lap.enroll(hq);
     lap.addReports(30);
@@ -448,7 +448,7 @@ TEST_CASE(
 }
 
 TEST_CASE("a partition that heals: the background worker drains the queue by itself") {
-    Hq hq("sqlite");
+    Hq hq(backendUnderTest());
     Laptop lap(kUnit);
     lap.enroll(hq);
     hq.proc->stop();  // HQ unreachable
@@ -472,7 +472,7 @@ TEST_CASE("a partition that heals: the background worker drains the queue by its
 }
 
 TEST_CASE("device clocks days off change nothing at HQ, and another protocol version is refused with 426") {
-    Hq hq("sqlite");
+    Hq hq(backendUnderTest());
     Laptop lap(kUnit);
     lap.enroll(hq);
     lap.addReports(5);
