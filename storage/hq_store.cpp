@@ -2,6 +2,7 @@
 // decide alike (input checks, the stored / duplicate / conflict decision, batch results as recorded,
 // enrollment and review rules, hashes, the messages a person reads).
 #include "storage/hq_store.hpp"
+#include "storage/hq_store_detail.hpp"
 
 #include <sodium.h>
 
