@@ -14,6 +14,7 @@
 // [SECTION] the laptop: receipt import
 // [SECTION] HQ: import
 #include "sync/bundle.hpp"
+#include "sync/outgoing.hpp"
 
 #include <fcntl.h>
 #include <sodium.h>
@@ -114,39 +115,6 @@ std::string describeAnswer(int status, const json& body) {
     if (!code.empty()) s += " " + code;
     if (!message.empty()) s += ": " + message;
     return s;
-}
-
-Envelope envelopeOf(storage::OutgoingItem&& it) {
-    Envelope e;
-    e.id = std::move(it.recordId);
-    e.revision = it.revision;
-    e.parent = it.parent;
-    e.formId = std::move(it.formId);
-    e.formVersion = it.formVersion;
-    e.unitId = std::move(it.unitId);
-    e.author = std::move(it.author);
-    e.createdUtc = std::move(it.createdUtc);
-    e.createdOffset = it.createdOffset;
-    e.finalizedUtc = std::move(it.finalizedUtc);
-    e.payload = std::move(it.payload);
-    return e;
-}
-
-// The revision exactly as this laptop sent it: the same members nextOutgoing() reads.
-Envelope envelopeOf(storage::Record&& r) {
-    Envelope e;
-    e.id = std::move(r.meta.id);
-    e.revision = r.meta.revision;
-    e.parent = r.meta.parentRevision;
-    e.formId = std::move(r.meta.formId);
-    e.formVersion = r.meta.formVersion;
-    e.unitId = std::move(r.meta.unitId);
-    e.author = std::move(r.meta.author);
-    e.createdUtc = std::move(r.meta.createdUtc);
-    e.createdOffset = r.meta.createdOffsetMinutes;
-    e.finalizedUtc = std::move(r.meta.finalizedUtc);
-    e.payload = std::move(r.payload);
-    return e;
 }
 
 bool isHexId(std::string_view s) {

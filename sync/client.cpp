@@ -12,6 +12,7 @@
 // [SECTION] one pass
 // [SECTION] background worker
 #include "sync/client.hpp"
+#include "sync/outgoing.hpp"
 
 #include <sodium.h>
 
@@ -134,22 +135,6 @@ std::string stringMember(const json& j, const char* name) {
     if (it == j.end() || !it->is_string() || it->get_ref<const std::string&>().empty())
         throw protocolError(std::string("HQ's answer has no \"") + name + "\"");
     return it->get<std::string>();
-}
-
-Envelope toEnvelope(storage::OutgoingItem&& it) {
-    Envelope e;
-    e.id = std::move(it.recordId);
-    e.revision = it.revision;
-    e.parent = it.parent;
-    e.formId = std::move(it.formId);
-    e.formVersion = it.formVersion;
-    e.unitId = std::move(it.unitId);
-    e.author = std::move(it.author);
-    e.createdUtc = std::move(it.createdUtc);
-    e.createdOffset = it.createdOffset;
-    e.finalizedUtc = std::move(it.finalizedUtc);
-    e.payload = std::move(it.payload);
-    return e;
 }
 
 // Secret key bytes, wiped when they go.
@@ -372,7 +357,7 @@ bool Pass::startBatch(int slot) {
         for (auto& it : items) {
             b.seqs.push_back(it.outboxSeq);
             std::string payloadText = std::move(it.payloadText);
-            Envelope e = toEnvelope(std::move(it));
+            Envelope e = envelopeOf(std::move(it));
             std::string canonical = e.canonicalWithPayloadText(payloadText);
             if (!b.envelopes.empty()) text += ',';
             text += canonical;
