@@ -663,28 +663,8 @@ Result<ReceiptApplied> importReceipt(storage::Store& store, std::string_view fil
                         ++out.alreadyDone;
                         continue;
                     }
-                    storage::PushOutcome o;
-                    o.outboxSeq = *seq;
-                    o.status = toString(res.status);
-                    o.hqSeq = res.status == ItemStatus::Rejected ? 0 : res.hqSeq;
-                    o.reason = res.status == ItemStatus::Rejected && res.reason.empty() ? "rejected by HQ"
-                                                                                        : res.reason;
-                    o.hash = sent[i].hash();
-                    switch (res.status) {
-                        case ItemStatus::Stored:
-                            ++out.stored;
-                            break;
-                        case ItemStatus::Duplicate:
-                            ++out.duplicates;
-                            break;
-                        case ItemStatus::Conflict:
-                            ++out.conflicts;
-                            break;
-                        case ItemStatus::Rejected:
-                            ++out.rejected;
-                            break;
-                    }
-                    pp.outcomes.push_back(std::move(o));
+                    pp.outcomes.push_back(outcomeOf(res, *seq, sent[i].hash()));
+                    countStatus(out, res.status);
                 }
                 pp.document =
                     json{{"batch", answer.batchId}, {"epoch", answer.epoch},   {"device", cfg->deviceId},

@@ -439,27 +439,8 @@ void Pass::onReceipt(Batch& b, const http::Response& r) {
     Progress& p = progress();
     for (std::size_t i = 0; i < b.envelopes.size(); ++i) {
         const auto& res = answer.results[i];
-        storage::PushOutcome o;
-        o.outboxSeq = b.seqs[i];
-        o.status = toString(res.status);
-        o.hqSeq = res.status == ItemStatus::Rejected ? 0 : res.hqSeq;
-        o.reason = res.status == ItemStatus::Rejected && res.reason.empty() ? "rejected by HQ" : res.reason;
-        o.hash = b.envelopes[i].hash;
-        outcomes.push_back(std::move(o));
-        switch (res.status) {
-            case ItemStatus::Stored:
-                ++p.stored;
-                break;
-            case ItemStatus::Duplicate:
-                ++p.duplicates;
-                break;
-            case ItemStatus::Conflict:
-                ++p.conflicts;
-                break;
-            case ItemStatus::Rejected:
-                ++p.rejected;
-                break;
-        }
+        outcomes.push_back(outcomeOf(res, b.seqs[i], b.envelopes[i].hash));
+        countStatus(p, res.status);
     }
     // The signed document, so a receipt can be proven later: what HQ signed, and its signature.
     json doc = {{"batch", b.id},

@@ -11,4 +11,27 @@ Envelope envelopeOf(storage::OutgoingItem&& it);
 // The revision exactly as this laptop sent it: the same members nextOutgoing() reads.
 Envelope envelopeOf(storage::Record&& r);
 
+// What the store records for one item HQ answered: its status, HQ's sequence and the reason (a
+// rejection without one says "rejected by HQ").
+storage::PushOutcome outcomeOf(const ItemResult& res, std::int64_t outboxSeq, std::string hash);
+
+// Adds one answered item to tallies with stored / duplicates / conflicts / rejected members.
+template <typename Tally>
+void countStatus(Tally& t, ItemStatus s) {
+    switch (s) {
+        case ItemStatus::Stored:
+            ++t.stored;
+            break;
+        case ItemStatus::Duplicate:
+            ++t.duplicates;
+            break;
+        case ItemStatus::Conflict:
+            ++t.conflicts;
+            break;
+        case ItemStatus::Rejected:
+            ++t.rejected;
+            break;
+    }
+}
+
 }  // namespace outpost::sync
