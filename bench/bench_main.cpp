@@ -21,9 +21,11 @@ const Command kCommands[] = {
      outpost::bench::runGui},
 #ifdef OUTPOST_BENCH_SYNC
     {"sync",
-     "sync to the real outpost-hq over TLS: loopback and emulated satellite links, against the physical bound",
+     "sync to the real outpost-hq over TLS: loopback and emulated satellite links, against the physical "
+     "bound",
      outpost::bench::runSync},
-    {"hq", "HQ ingest with many devices pushing at once, SQLite and PostgreSQL stores", outpost::bench::runHq},
+    {"hq", "HQ ingest with many devices pushing at once, SQLite and PostgreSQL stores",
+     outpost::bench::runHq},
 #endif
 };
 

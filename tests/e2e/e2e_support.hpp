@@ -81,8 +81,9 @@ struct Laptop {
     }
     // A laptop whose store is a byte-for-byte copy of another's (a cloned disk).
     Laptop(const Laptop& original, const char* /*clone*/) : key(original.key), unit(original.unit) {
-        std::filesystem::copy(original.dir.path(), dir.path(),
-                              std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
+        std::filesystem::copy(
+            original.dir.path(), dir.path(),
+            std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
         reopen();
         demo = std::make_unique<client::DemoData>(store->reference(), 99);
     }
@@ -113,7 +114,8 @@ struct Laptop {
     // n finalized reports, a realistic mix of the four built-in forms.
     std::vector<std::string> addReports(int n) {
         std::map<std::string, std::vector<nlohmann::json>> byForm;
-        static const char* mix[] = {"readiness", "training", "training-gap", "incident", "training", "readiness"};
+        static const char* mix[] = {"readiness", "training", "training-gap",
+                                    "incident",  "training", "readiness"};
         for (int i = 0; i < n; ++i) {
             std::string form = mix[i % 6];
             byForm[form].push_back(demo->next(form, unit));

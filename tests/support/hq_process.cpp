@@ -56,7 +56,8 @@ void drain(int outFd, int errFd, std::string& out, std::string& err) {
 CommandResult runProgram(const std::vector<std::string>& argvIn) {
     std::vector<std::string> argv = argvIn;
     int outPipe[2], errPipe[2];
-    if (::pipe2(outPipe, O_CLOEXEC) != 0 || ::pipe2(errPipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+    if (::pipe2(outPipe, O_CLOEXEC) != 0 || ::pipe2(errPipe, O_CLOEXEC) != 0)
+        throw std::runtime_error("pipe failed");
     pid_t pid = ::fork();
     if (pid < 0) throw std::runtime_error("fork failed");
     if (pid == 0) {
@@ -106,8 +107,9 @@ std::string HqProcess::url() const {
 
 void HqProcess::start() {
     if (m_pid > 0) throw std::runtime_error("outpost-hq is already running");
-    std::vector<std::string> argv{m_options.binary, "serve", "--data", m_options.dataDir, "--listen",
-                                  "127.0.0.1:" + std::to_string(m_options.port)};
+    std::vector<std::string> argv{m_options.binary, "serve",
+                                  "--data",         m_options.dataDir,
+                                  "--listen",       "127.0.0.1:" + std::to_string(m_options.port)};
     if (!m_options.dbUri.empty()) argv.insert(argv.end(), {"--db", m_options.dbUri});
     if (m_options.threads > 0) argv.insert(argv.end(), {"--threads", std::to_string(m_options.threads)});
     int outPipe[2];
@@ -131,7 +133,8 @@ void HqProcess::start() {
     std::string text;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (true) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                          std::chrono::steady_clock::now());
         if (left.count() <= 0) break;
         pollfd p{outPipe[0], POLLIN, 0};
         int r = ::poll(&p, 1, static_cast<int>(left.count()));
