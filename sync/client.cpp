@@ -671,7 +671,7 @@ PassResult Pass::run() {
     m_state.retryAfterSeconds = 0;
     m_state.batchItems = std::clamp(m_state.batchItems > 0 ? m_state.batchItems : m_opts.initialBatchItems, 1,
                                     std::max(1, m_opts.maxBatchItems));
-    m_state.inFlight = 1;
+    m_state.inFlight = std::clamp(m_opts.initialInFlight, 1, std::max(1, m_opts.maxInFlight));
     auto cfg = need(m_store.syncConfig());
     if (!cfg)
         throw Failure(ErrorDomain::NotFound, ErrorCode::NotFound,
