@@ -16,6 +16,7 @@
 
 #include "core/time.hpp"
 #include "core/utf8.hpp"
+#include "storage/store_wipe.hpp"
 
 namespace outpost::client {
 
@@ -556,6 +557,24 @@ void App::lock() {
     m_flash.clear();
 }
 
+Result<void> App::wipe(const std::string& confirmUnit) {
+    if (!m_store) return Error{ErrorDomain::State, ErrorCode::Conflict, tr("wipe.locked")};
+    if (confirmUnit != m_store->unitId())
+        return Error{ErrorDomain::Input, ErrorCode::BadInput, tr("wipe.confirm_mismatch")};
+    return wipeNow(tr("wipe.done"));
+}
+
+Result<void> App::wipeNow(std::string notice) {
+    lock();
+    auto w = storage::wipeStore(m_opts.storeDir);
+    if (!w) {
+        m_wipeNotice = std::string(tr("wipe.failed")) + " " + w.error().message;
+        return w.error();
+    }
+    m_wipeNotice = std::move(notice);
+    return {};
+}
+
 Result<void> App::saveSettings() {
     applyLanguage();
     refresh();
@@ -893,14 +912,9 @@ void App::afterPass() {
     // Forms and reference data are read when a Store opens: a pull may have brought new ones.
     if (pulled) m_reopenPending = true;
     const SyncSnapshot snap = syncSnapshot();
-    if (snap.config && snap.config->revoked && m_worker) {
-        // Revoked: nothing more is sent or received until a new enrollment.
-        m_worker->stop();
-        m_worker.reset();
-        std::lock_guard lk(m_syncMu);
-        m_sync.workerActive = false;
-        m_sync.running = false;
-        m_sync.link = classify(m_sync);
+    if (snap.config && snap.config->revoked) {
+        // Revoked: this laptop may be in the wrong hands. Its store goes at this contact.
+        (void)wipeNow(tr("wipe.revoked"));
     }
 }
 

@@ -213,6 +213,11 @@ public:
     Result<void> unlockWithKey(const storage::DataKey& key);
     void lock();
     bool unlocked() const { return m_store != nullptr; }
+    // Panic wipe: confirmUnit must be the store's unit id, typed back by the user. Locks (the sync worker
+    // and every view go, then the key), then destroys the store's keys and files (storage::wipeStore). A
+    // revocation from HQ does the same at the next contact. The Unlock screen then says what happened.
+    Result<void> wipe(const std::string& confirmUnit);
+    const std::string& wipeNotice() const { return m_wipeNotice; }
     storage::Store* store() { return m_store.get(); }
 
     Settings& settings() { return m_settings; }
@@ -264,6 +269,8 @@ private:
 
     Options m_opts;
     Settings m_settings;
+    std::string m_wipeNotice;  // why the store is gone, when this App wiped it
+    Result<void> wipeNow(std::string notice);
     std::optional<storage::DataKey> m_key;  // while unlocked: the worker and enrollment open their own Store
     std::unique_ptr<sync::SyncWorker> m_worker;
     mutable std::mutex m_syncMu;  // guards m_sync

@@ -24,6 +24,7 @@
 #include "client/demo_data.hpp"
 #include "core/utf8.hpp"
 #include "storage/store.hpp"
+#include "storage/store_wipe.hpp"
 #include "sync/bundle.hpp"
 #include "sync/client.hpp"
 
@@ -243,6 +244,8 @@ struct Options {
     std::int64_t seq = 0;
     // bundle
     std::string bundleFile;
+    // wipe
+    std::string confirm;
 };
 
 void cmdInit(const Options& o, std::ostream& out) {
@@ -640,8 +643,31 @@ void cmdSync(const Options& o, std::ostream& out) {
     }
     if (counts.quarantined > 0)
         out << "fix the cause, then put an item back with 'outpostctl outbox requeue SEQ'\n";
-    if (result.revoked) throw CliFailure{kExitRevoked, p.message};
+    if (result.revoked) {
+        // A revoked laptop may be lost or in the wrong hands: its store goes at this contact.
+        s.reset();
+        auto w = storage::wipeStore(o.store);
+        if (!w)
+            throw CliFailure{kExitRevoked,
+                             p.message + "; wiping this laptop's store failed: " + w.error().message};
+        throw CliFailure{kExitRevoked, p.message + "; this laptop's store was wiped (" +
+                                           std::to_string(w->keyCopiesDestroyed) + " key cop" +
+                                           (w->keyCopiesDestroyed == 1 ? "y" : "ies") + " destroyed, " +
+                                           std::to_string(w->filesRemoved) + " file(s) erased)"};
+    }
     if (!result.ok) throw CliFailure{kExitNetwork, p.message};
+}
+
+// Panic wipe: the keys first, then every file. The unit id typed back is the confirmation.
+void cmdWipe(const Options& o, std::ostream& out) {
+    std::string unit = check(storage::storeUnitId(o.store));
+    if (o.confirm != unit)
+        throw CliFailure{kExitUsage, "to wipe the store in " + o.store +
+                                         ", confirm with its unit: --confirm " + unit +
+                                         " (everything not yet at HQ is lost)"};
+    auto w = check(storage::wipeStore(o.store));
+    out << "wiped: " << w.keyCopiesDestroyed << " key cop" << (w.keyCopiesDestroyed == 1 ? "y" : "ies")
+        << " destroyed, " << w.filesRemoved << " file(s) erased, " << o.store << " removed\n";
 }
 
 // A bundle for HQ on a USB stick: the queued reports and a request for HQ's feed, sealed to HQ.
@@ -877,6 +903,11 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     seed->add_option("--unit", o.unit,
                      "only this unit's records (HQ accepts from a laptop only its own unit's reports)");
     on(seed, [&] { cmdDemoSeed(o, out); });
+
+    auto* wipe = app.add_subcommand(
+        "wipe", "panic wipe: destroy the store's keys, then every file (what HQ has not received is lost)");
+    wipe->add_option("--confirm", o.confirm, "the store's unit id, typed back as confirmation")->required();
+    on(wipe, [&] { cmdWipe(o, out); });
 
     auto* inf = app.add_subcommand("info", "the store's unit, user, schema and counts");
     on(inf, [&] { cmdInfo(o, out); });

@@ -40,6 +40,24 @@ const std::vector<CatalogEntry> kCatalog = {
      "La phrase secrète protège tous les rapports de cet ordinateur."},
     {"unlock.nostore", "No store in this folder. Create one with: outpostctl init",
      "Aucune base dans ce dossier. Créez-la avec : outpostctl init"},
+    // wipe
+    {"wipe.title", "Wipe this laptop", "Effacer cet ordinateur"},
+    {"wipe.explain",
+     "Destroys the store's keys at once, then every file. Reports not yet received by HQ are lost. "
+     "Type the unit id to confirm:",
+     "Détruit aussitôt les clés de la base, puis tous les fichiers. Les rapports que le QG n'a pas encore "
+     "reçus sont perdus. Saisissez l'identifiant de l'unité pour confirmer :"},
+    {"wipe.button", "Wipe now", "Effacer maintenant"},
+    {"wipe.locked", "Unlock the store first.", "Déverrouillez d'abord la base."},
+    {"wipe.confirm_mismatch", "The unit id typed does not match this store's unit: nothing was wiped.",
+     "L'identifiant saisi ne correspond pas à l'unité de cette base : rien n'a été effacé."},
+    {"wipe.done", "This laptop's store was wiped: its keys were destroyed and its files erased.",
+     "La base de cet ordinateur a été effacée : ses clés ont été détruites et ses fichiers supprimés."},
+    {"wipe.revoked",
+     "HQ revoked this laptop. Its store was wiped: its keys were destroyed and its files erased.",
+     "Le QG a révoqué cet ordinateur. Sa base a été effacée : ses clés ont été détruites et ses fichiers "
+     "supprimés."},
+    {"wipe.failed", "Wiping the store did not finish:", "L'effacement de la base n'a pas abouti :"},
     // home
     {"home.readiness", "Readiness at a glance", "Disponibilité en bref"},
     {"home.no_readiness", "No readiness report finalized yet.", "Aucun rapport de disponibilité finalisé."},

@@ -128,7 +128,8 @@ private:
     client::Settings m_edit;
     std::string m_message;  // the outcome of the last Save
     bool m_messageIsError = false;
-    int m_lastFrame = -10;  // a gap in frames means the screen was left and entered again
+    std::string m_wipeConfirm;  // the unit id typed back to arm the panic wipe
+    int m_lastFrame = -10;      // a gap in frames means the screen was left and entered again
     FocusChain m_chain;
 };
 

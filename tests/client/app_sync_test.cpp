@@ -330,7 +330,7 @@ TEST_CASE("app sync: enrollment runs in the background, then the worker starts",
     CHECK(app.syncSnapshot().workerActive);
 }
 
-TEST_CASE("app sync: a rejected report is put back in the queue, and a revoked laptop stops its worker",
+TEST_CASE("app sync: a rejected report is put back in the queue, and a revoked laptop wipes its store",
           "[client][app][sync][hq]") {
     setLanguage(Lang::En);
     Hq hq;
@@ -370,15 +370,21 @@ TEST_CASE("app sync: a rejected report is put back in the queue, and a revoked l
     CHECK(app.outbox().empty());
     CHECK_FALSE(app.requeue(ob[0].seq).ok());  // not in the outbox any more
 
-    // HQ revokes the device: the next pass learns it, the worker stops, the words say it.
+    // HQ revokes the device: the next pass learns it, the app locks and wipes the store, and the Unlock
+    // screen says why.
     hq.admin({"revoke", "--device", device});
     app.syncNow();
-    REQUIRE(tickUntil(app, [](const SyncSnapshot& x) { return x.link == LinkState::Revoked; }));
-    REQUIRE(tickUntil(app, [](const SyncSnapshot& x) { return !x.workerActive; }));
-    s = app.syncSnapshot();
-    CHECK(s.config->revoked);
-    CHECK(linkText(s, Clock::now()) == "Revoked by HQ");
-    CHECK(outcomeText(s).rfind("Nothing is sent", 0) == 0);
+    for (int i = 0; i < 400 && app.unlocked(); ++i) {
+        app.tick(1000.0 + i * 0.025);
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    CHECK_FALSE(app.unlocked());
+    CHECK(app.screen() == Screen::Unlock);
+    CHECK_FALSE(app.syncSnapshot().workerActive);
+    CHECK_FALSE(app.storeExists());
+    CHECK_FALSE(std::filesystem::exists(lap.dir));
+    CHECK(app.wipeNotice().rfind("HQ revoked this laptop", 0) == 0);
+    CHECK_FALSE(app.unlockWithKey(lap.key).ok());
 }
 
 #endif

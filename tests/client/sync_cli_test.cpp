@@ -2,6 +2,8 @@
 // what record show, feedback and outbox requeue print once receipts and feedback are in the store.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -137,8 +139,10 @@ TEST_CASE("outpostctl enroll refuses bad input before it talks to anyone", "[cli
     CHECK(ctl(f.store, {"info"}).out.find("\"sync\": null") != std::string::npos);
 }
 
-TEST_CASE("outpostctl sync: exit 9 when HQ cannot be reached, 10 when revoked; the queue is kept",
-          "[cli][sync]") {
+TEST_CASE(
+    "outpostctl sync: exit 9 when HQ cannot be reached (the queue is kept), 10 when revoked (the store "
+    "is wiped)",
+    "[cli][sync]") {
     Fixture f;
     f.enrollAt("https://127.0.0.1:" + std::to_string(closedPort()));
     auto r = ctl(f.store, {"sync"});
@@ -152,8 +156,9 @@ TEST_CASE("outpostctl sync: exit 9 when HQ cannot be reached, 10 when revoked; t
     REQUIRE(f.open()->markRevoked().ok());
     r = ctl(f.store, {"sync"});
     CHECK(r.code == 10);
-    CHECK_THAT(r.err, Catch::Contains("revoked"));
-    CHECK(json::parse(ctl(f.store, {"info"}).out)["outbox"] == 2);
+    CHECK_THAT(r.err, Catch::Contains("revoked") && Catch::Contains("wiped"));
+    CHECK_FALSE(std::filesystem::exists(f.store));
+    CHECK(ctl(f.store, {"info"}).code == 3);
 }
 
 TEST_CASE("record show, feedback and outbox requeue once HQ answered", "[cli][sync]") {

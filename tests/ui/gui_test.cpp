@@ -274,6 +274,20 @@ TEST_CASE("gui: a bad entry gets its message at the field and blocks finalize", 
     CHECK_FALSE(d.contains("course"));
 }
 
+TEST_CASE("gui: the panic wipe in Settings needs the unit typed back, then leaves nothing", "[ui][gui]") {
+    Gui g;
+    g.ctlRun("demo-seed --count 20 --seed 3");
+    Script s;
+    s.unlock().line("click nav.settings").line("wait 2").expect("settings");
+    // A wrong unit keeps the button disabled: the click does nothing.
+    s.line("click wipe.confirm").type("MINUSCA-OTHER-1").line("click wipe.button").line("wait 2");
+    s.expect("settings").shot("settings-wipe-en-day.png");
+    s.line("click wipe.confirm").key("Ctrl+A").key("Backspace").type(g.unit).line("wait 1");
+    s.line("click wipe.button").line("wait-for unlock.wiped 10").expect("unlock").shot("wiped-en-day.png");
+    REQUIRE(g.run(s) == 0);
+    CHECK_FALSE(fs::exists(g.store));
+}
+
 TEST_CASE("gui: French and the night theme, chosen in Settings, on every screen", "[ui][gui]") {
     Gui g;
     g.ctlRun("demo-seed --count 300 --seed 7");
@@ -497,14 +511,14 @@ TEST_CASE(
     u.shot("sync-unreachable-en-day.png");
     REQUIRE(g.run(u, "--lang en --theme day") == 0);
 
-    // Revoked: a red banner, the enrollment form, and no more sync.
+    // Revoked: at its first contact the laptop locks, wipes its store and says why on the Unlock screen.
     hq.proc->start();
     hq.admin({"revoke", "--device", info["sync"]["device"].get<std::string>()});
     Script r;
-    syncScreen(r).line("wait-for sync.link.revoked 60").line("wait-for status.link.revoked 5").line("wait 2");
+    r.unlock().line("wait-for unlock.wiped 60").expect("unlock").line("wait 1");
     r.shot("sync-revoked-en-day.png");
     REQUIRE(g.run(r, "--lang en --theme day") == 0);
-    CHECK(g.ctl("info")["sync"]["revoked"] == true);
+    CHECK_FALSE(fs::exists(g.store));
 }
 
 TEST_CASE("gui: a laptop is enrolled from the Sync screen, then sends its queue", "[ui][gui][sync]") {

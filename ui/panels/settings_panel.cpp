@@ -160,6 +160,35 @@ void SettingsPanel::draw(client::App& app, FrameInput& in) {
         ImGui::TextColored(colourWarn(), "%s", tr("settings.unsaved"));
     else if (!m_message.empty())
         ImGui::TextColored(colourGood(), "%s", m_message.c_str());
+
+    // [SECTION] panic wipe: the unit id typed back enables the button
+    ImGui::Spacing();
+    ImGui::Separator();
+    ImGui::Spacing();
+    ImGui::TextColored(colourBad(), "%s", tr("wipe.title"));
+    ImGui::PushTextWrapPos(0);
+    ImGui::TextUnformatted(tr("wipe.explain"));
+    ImGui::PopTextWrapPos();
+    m_chain.before(false);
+    ImGui::SetNextItemWidth(16 * em);
+    ImGui::InputText("##wipeconfirm", &m_wipeConfirm);
+    track("wipe.confirm");
+    m_chain.after();
+    ImGui::SameLine(0, em);
+    const bool armed = app.store() && m_wipeConfirm == app.store()->unitId();
+    ImGui::BeginDisabled(!armed);
+    m_chain.before(false);
+    bool wipe = button(tr("wipe.button"), "wipe.button", in);
+    m_chain.after();
+    ImGui::EndDisabled();
+    if (wipe && armed) {
+        auto r = app.wipe(m_wipeConfirm);
+        m_wipeConfirm.clear();
+        if (!r) {
+            m_message = r.error().message;
+            m_messageIsError = true;
+        }
+    }
     m_chain.end();
 }
 

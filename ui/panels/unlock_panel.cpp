@@ -19,6 +19,13 @@ void UnlockPanel::draw(client::App& app, FrameInput& in) {
     ImGui::TextWrapped("%s", tr("unlock.hint"));
     ImGui::TextDisabled("%s: %s", tr("unlock.store"), app.storeDir().c_str());
     ImGui::Spacing();
+    if (!app.wipeNotice().empty()) {
+        ImGui::PushTextWrapPos(0);
+        ImGui::TextColored(colourBad(), "%s", app.wipeNotice().c_str());
+        ImGui::PopTextWrapPos();
+        track("unlock.wiped");
+        ImGui::Spacing();
+    }
     if (!app.storeExists()) {
         ImGui::TextColored(colourBad(), "%s", tr("unlock.nostore"));
         ImGui::EndChild();
