@@ -8,7 +8,7 @@
 // [SECTION] commands: forms and reference data
 // [SECTION] commands: reports and conflicts
 // [SECTION] commands: bundles
-// [SECTION] commands: verify, backup, restore
+// [SECTION] commands: verify, backup, restore, rotate-epoch
 // [SECTION] runHqCli
 #include "hq/cli.hpp"
 
@@ -675,7 +675,7 @@ void cmdImportBundle(const Options& o, std::ostream& out) {
         << ": take it back to the laptop and import it with 'outpostctl bundle import'\n";
 }
 
-// [SECTION] commands: verify, backup, restore
+// [SECTION] commands: verify, backup, restore, rotate-epoch
 
 void cmdVerify(const Options& o, std::ostream& out) {
     std::vector<std::string> problems;
@@ -721,8 +721,9 @@ void copyIdentityFiles(const DataPaths& from, const DataPaths& to, bool overwrit
 void cmdBackup(const Options& o, std::ostream& out) {
     if (isPostgres(storeLocation(o)))
         fail(kExitInput,
-             "backup copies an SQLite store; back up a PostgreSQL store with pg_dump (and keep a copy of "
-             "the data folder's key and certificate files)");
+             "backup copies an SQLite store; back up a PostgreSQL store with pg_dump -Fc (and keep a copy "
+             "of the data folder's key and certificate files); after pg_restore, run 'outpost-hq "
+             "rotate-epoch' (docs/operations.md)");
     (void)check(loadIdentity(o.data));
     std::error_code ec;
     if (fs::exists(fs::path(o.outPath) / "hq.db", ec))
@@ -738,7 +739,9 @@ void cmdBackup(const Options& o, std::ostream& out) {
 
 void cmdRestore(const Options& o, std::ostream& out, std::ostream& err) {
     if (!o.db.empty())
-        fail(kExitInput, "restore replaces an SQLite store; restore a PostgreSQL store with pg_restore");
+        fail(kExitInput,
+             "restore replaces an SQLite store; restore a PostgreSQL store with pg_restore, then run "
+             "'outpost-hq rotate-epoch' before the servers start (docs/operations.md)");
     const std::string backupFile = (fs::path(o.from) / "hq.db").string();
     auto problems = check(storage::hq::checkSqliteFile(backupFile));
     if (!problems.empty())
@@ -788,6 +791,16 @@ void cmdRestore(const Options& o, std::ostream& out, std::ostream& err) {
     if (keptOld) out << "the previous store is kept as " << target << ".before-restore-" << stamp << "\n";
     if (!after.empty())
         fail(kExitStorage, std::to_string(after.size()) + " problem(s) in the restored store");
+}
+
+// After a store was put back by other means than 'restore' (pg_restore of a PostgreSQL dump, files
+// copied back by hand): the new epoch makes every device resync, including those whose last receipt
+// HQ still holds but whose feed cursor points past what the restored store has.
+void cmdRotateEpoch(const Options& o, std::ostream& out) {
+    auto store = openStore(o);
+    const std::string before = check(store->epoch());
+    const std::string epoch = check(store->rotateEpoch());
+    out << "epoch " << before << " replaced by " << epoch << ": devices resync at their next connection\n";
 }
 
 }  // namespace
@@ -917,6 +930,12 @@ int runHqCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     storeOptions(restore);
     restore->add_option("--from", o.from, "a folder written by 'outpost-hq backup'")->required();
     on(restore, [&] { cmdRestore(o, out, err); });
+
+    auto* rotate = app.add_subcommand(
+        "rotate-epoch",
+        "give HQ a new epoch after its store was restored by other means (pg_restore): devices resync");
+    storeOptions(rotate);
+    on(rotate, [&] { cmdRotateEpoch(o, out); });
 
     try {
         app.parse(argc, argv);

@@ -33,14 +33,17 @@ inline int faultRounds(int dflt) {
     return dflt;
 }
 
-// A fresh HQ: its data folder, and a fresh PostgreSQL database when the backend is "postgres".
+// A fresh HQ: its data folder, and a fresh PostgreSQL database when the backend is "postgres" (or the
+// empty database `existingDb` names, made by the test).
 struct Hq {
     TempDir dir;
     std::string dbUri;
     std::unique_ptr<HqProcess> proc;
 
-    explicit Hq(const std::string& backend, std::uint64_t fileSizeLimit = 0) {
-        if (backend == "postgres") dbUri = PgCluster::shared().createDatabase();
+    explicit Hq(const std::string& backend, std::uint64_t fileSizeLimit = 0,
+                const std::string& existingDb = {}) {
+        if (backend == "postgres")
+            dbUri = existingDb.empty() ? PgCluster::shared().createDatabase() : existingDb;
         HqOptions o;
         o.binary = hqBinary();
         o.dataDir = dir.sub("hq");

@@ -1,15 +1,20 @@
 // Sync against the real outpost-hq process over TLS on 127.0.0.1, on both HQ stores, with every
 // failure of shared/lessons.md provoked on purpose. Each test ends with the exactly-once check.
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <thread>
@@ -45,6 +50,79 @@ struct Link {
         emu->start();
     }
     std::string url() const { return "https://127.0.0.1:" + std::to_string(emu->port()); }
+};
+
+// A small tmpfs mounted for one test, holding a PostgreSQL tablespace that a test database's new tables
+// go to: a disk that really fills. Mounting needs root (CI runs as root); mount() says why when it is
+// refused. The destructor drops the database and the tablespace and unmounts, whatever the test did.
+class TmpfsTablespace {
+public:
+    static std::unique_ptr<TmpfsTablespace> mount(std::uint64_t bytes, std::string& why) {
+        auto& pg = PgCluster::shared();
+        std::unique_ptr<TmpfsTablespace> t(new TmpfsTablespace);
+        std::string tmpl = (std::filesystem::temp_directory_path() / "outpost-full-XXXXXX").string();
+        if (!::mkdtemp(tmpl.data())) {
+            why = std::string("mkdtemp: ") + std::strerror(errno);
+            return nullptr;
+        }
+        t->m_dir = tmpl;
+        const std::string opts = "size=" + std::to_string(bytes) +
+                                 ",mode=0700,uid=" + std::to_string(pg.ownerUid()) +
+                                 ",gid=" + std::to_string(pg.ownerGid());
+        if (::mount("outpost-test-full", t->m_dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                    opts.c_str()) != 0) {
+            why = "mount -t tmpfs -o " + opts + " " + t->m_dir + ": " + std::strerror(errno);
+            return nullptr;  // the destructor removes the folder
+        }
+        t->m_mounted = true;
+        static std::atomic<int> counter{0};
+        t->m_name = "outpost_full_" + std::to_string(::getpid()) + "_" + std::to_string(++counter);
+        pg.execute("CREATE TABLESPACE " + t->m_name + " LOCATION '" + t->m_dir + "'");
+        t->m_created = true;
+        return t;
+    }
+    ~TmpfsTablespace() {
+        auto& pg = PgCluster::shared();
+        freeUp();
+        try {
+            if (!m_database.empty()) pg.execute("DROP DATABASE IF EXISTS " + m_database + " WITH (FORCE)");
+            if (m_created) pg.execute("DROP TABLESPACE IF EXISTS " + m_name);
+        } catch (const std::exception& e) {
+            WARN("cleaning up the full-disk tablespace: " << e.what());
+        }
+        if (m_mounted) ::umount2(m_dir.c_str(), MNT_DETACH);
+        ::rmdir(m_dir.c_str());
+    }
+    TmpfsTablespace(const TmpfsTablespace&) = delete;
+    TmpfsTablespace& operator=(const TmpfsTablespace&) = delete;
+
+    // Every table the database's next sessions create goes to the tmpfs; the database is dropped with it.
+    void holdDatabase(const std::string& uri) {
+        m_database = uri.substr(uri.rfind('/') + 1);
+        PgCluster::shared().execute("ALTER DATABASE " + m_database + " SET default_tablespace = " + m_name);
+    }
+    std::uint64_t freeBytes() const {
+        struct statvfs v {};
+        if (::statvfs(m_dir.c_str(), &v) != 0) return 0;
+        return static_cast<std::uint64_t>(v.f_bavail) * v.f_frsize;
+    }
+    // A filler file takes every free byte (the database can no longer grow its files).
+    void fill() {
+        int fd = ::open(filler().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        REQUIRE(fd >= 0);
+        std::string chunk(1 << 20, 'x');
+        for (std::size_t size : {std::size_t{1} << 20, std::size_t{4096}, std::size_t{1}})
+            while (::write(fd, chunk.data(), size) > 0) {
+            }
+        ::close(fd);
+    }
+    void freeUp() { ::unlink(filler().c_str()); }
+
+private:
+    TmpfsTablespace() = default;
+    std::string filler() const { return m_dir + "/filler"; }
+    std::string m_dir, m_name, m_database;
+    bool m_mounted = false, m_created = false;
 };
 
 sync::ClientOptions quickOptions() {
@@ -145,7 +223,8 @@ TEST_CASE("HQ killed with SIGKILL at random points during ingest loses and dupli
 }
 
 TEST_CASE("the laptop killed with SIGKILL at random points during sync loses and duplicates nothing") {
-    Hq hq("sqlite");
+    auto backend = backendUnderTest();
+    Hq hq(backend);
     TempDir home;
     const std::string passphrase = "correct horse battery";
     std::string storeDir = home.sub("store");
@@ -168,7 +247,9 @@ TEST_CASE("the laptop killed with SIGKILL at random points during sync loses and
         REQUIRE(sync::enroll(*s, hq.proc->url(), hq.proc->enroll(kUnit), "killed").ok());
     }
     std::mt19937 rng(5);
-    int rounds = faultRounds(100);
+    // 100 kills against the SQLite HQ, 40 against PostgreSQL (its ingest is slower; the laptop's side,
+    // where the kills land, is the same). OUTPOST_FAULT_ROUNDS sets both.
+    int rounds = faultRounds(backend == "sqlite" ? 100 : 40);
     int killed = 0;
     for (int i = 0; i < rounds; ++i) {
         {
@@ -209,6 +290,9 @@ TEST_CASE("the laptop killed with SIGKILL at random points during sync loses and
     REQUIRE(reps.ok());
     CHECK(reps.value() == 30 * rounds);
     CHECK(s->outboxCounts().value().queued == 0);
+    auto rc = s->receiptCount();
+    REQUIRE(rc.ok());
+    CHECK(rc.value() == 30 * rounds);
     auto hv = hq.store()->verify();
     REQUIRE(hv.ok());
     CHECK(hv.value().empty());
@@ -271,24 +355,65 @@ TEST_CASE(
 }
 
 TEST_CASE("HQ restored from an older backup gets back what it lost") {
-    auto backend = GENERATE(as<std::string>{}, "restore-command", "files-copied-back");
-    Hq hq("sqlite");
+    // SQLite: `outpost-hq backup` and `restore` (a new epoch), or the files copied back by hand (the same
+    // epoch). PostgreSQL, as docs/operations.md tells the operator: pg_dump -Fc, then dropdb, createdb,
+    // pg_restore, and `outpost-hq rotate-epoch`; or without rotate-epoch (the same epoch). Where the epoch
+    // is unchanged the laptop's last-receipt check finds out.
+    auto [backend, how] = GENERATE(table<std::string, std::string>({{"sqlite", "restore-command"},
+                                                                    {"sqlite", "files-copied-back"},
+                                                                    {"postgres", "pg_restore+rotate-epoch"},
+                                                                    {"postgres", "pg_restore-only"}}));
+    INFO(backend << ", " << how);
+    Hq hq(backend);
     Laptop lap(kUnit);
     lap.enroll(hq);
     lap.addReports(50);
     CHECK(lap.sync().ok);
+    // A second laptop that sends nothing: HQ loses none of its receipts, only the feed it had pulled.
+    Laptop quiet(kUnit, 2);
+    quiet.enroll(hq, "quiet");
+    CHECK(quiet.sync().ok);
     TempDir backup;
-    auto b = hq.proc->admin({"backup", "--out", backup.sub("b")});
-    INFO(b.out << b.err);
-    REQUIRE(b.exitCode == 0);
+    // A form version pushed by HQ staff; its feed entry takes the next feed sequence number.
+    auto pushForm = [&](const char* form) {
+        auto def = nlohmann::json::parse(readFile(sourcePath(std::string("core/forms/") + form + ".json")));
+        def["version"] = def["version"].get<int>() + 1;
+        std::ofstream(backup.sub(std::string(form) + ".json")) << def.dump();
+        auto push = hq.proc->admin({"forms", "push", backup.sub(std::string(form) + ".json")});
+        INFO(push.out << push.err);
+        REQUIRE(push.exitCode == 0);
+        return def["version"].get<int>();
+    };
+    auto pgTool = [&](std::vector<std::string> argv) {
+        auto& pg = PgCluster::shared();
+        argv[0] = pg.binDir() + "/" + argv[0];
+        auto r = runProgram(argv);
+        INFO(argv[0] << ": " << r.out << r.err);
+        REQUIRE(r.exitCode == 0);
+    };
+    const std::string dump = backup.sub("hq.dump");
+    const std::string dbName = hq.dbUri.substr(hq.dbUri.rfind('/') + 1);
+    const std::string pgPort = std::to_string(PgCluster::shared().port());
+    if (backend == "sqlite") {
+        auto b = hq.proc->admin({"backup", "--out", backup.sub("b")});
+        INFO(b.out << b.err);
+        REQUIRE(b.exitCode == 0);
+    } else {
+        pgTool({"pg_dump", "-Fc", "-f", dump, "-d", hq.dbUri});  // while HQ runs
+    }
+    auto epochBefore = hq.store()->epoch().value();
     lap.addReports(70);
     CHECK(lap.sync().ok);
+    const int trainingVersion = pushForm("training");  // lost by the restore
+    CHECK(quiet.sync().ok);
+    CHECK(quiet.store->forms().latest("training")->version == trainingVersion);
+    CHECK(lap.store->lastReceipt().value()->hqSeq == 120);
     hq.proc->stop();
-    if (backend == "restore-command") {
+    if (how == "restore-command") {
         auto r = hq.proc->admin({"restore", "--from", backup.sub("b")});
         INFO(r.out << r.err);
         REQUIRE(r.exitCode == 0);
-    } else {
+    } else if (how == "files-copied-back") {
         // An operator copying the files back by hand: the epoch is unchanged, the last-receipt check finds
         // out.
         namespace fs = std::filesystem;
@@ -297,13 +422,59 @@ TEST_CASE("HQ restored from an older backup gets back what it lost") {
                      fs::copy_options::overwrite_existing | fs::copy_options::recursive);
         for (const char* extra : {"hq.db-wal", "hq.db-shm"})
             fs::remove(fs::path(hq.proc->options().dataDir) / extra);
+    } else {
+        const std::vector<std::string> conn = {"-h", "127.0.0.1", "-p", pgPort, "-U", "outpost"};
+        auto with = [&](std::vector<std::string> argv, std::vector<std::string> tail) {
+            argv.insert(argv.end(), conn.begin(), conn.end());
+            argv.insert(argv.end(), tail.begin(), tail.end());
+            return argv;
+        };
+        pgTool(with({"dropdb"}, {dbName}));
+        pgTool(with({"createdb"}, {dbName}));
+        pgTool(with({"pg_restore", "--exit-on-error", "--no-owner", "-d", dbName}, {dump}));
+        if (how == "pg_restore+rotate-epoch") {
+            auto r = hq.proc->admin({"rotate-epoch"});
+            INFO(r.out << r.err);
+            REQUIRE(r.exitCode == 0);
+            CHECK_THAT(r.out, Catch::Contains(epochBefore));
+        }
+        auto v = hq.proc->admin({"verify"});
+        INFO(v.out << v.err);
+        CHECK(v.exitCode == 0);
     }
+    const bool newEpoch = how == "restore-command" || how == "pg_restore+rotate-epoch";
+    CHECK((hq.store()->epoch().value() != epochBefore) == newEpoch);
+    // After the restore, staff push another form: its feed entry reuses the lost entry's number.
+    const int readinessVersion = pushForm("readiness");
     hq.proc->start();
     CHECK(hq.store()->reportCount().value() == 50);
     auto r = lap.sync();
     CHECK(r.ok);
     CHECK(r.resynced);
+    CHECK(r.progress.stored == 70);
+    CHECK(r.progress.duplicates == 50);
     checkExactlyOnce(hq, {&lap});
+    // The next pass finds nothing more to do: no second resync.
+    auto again = lap.sync();
+    CHECK(again.ok);
+    CHECK_FALSE(again.resynced);
+    CHECK(again.progress.itemsSent == 0);
+    // The quiet laptop's cursor points at a feed number the restored HQ holds again, for another entry:
+    // only a new epoch makes it start its feed again. This is why a restore must rotate the epoch
+    // (docs/operations.md); the pull's cursor check alone cannot tell the entries apart.
+    auto q = quiet.sync();
+    CHECK(q.ok);
+    const int quietReadiness = quiet.store->forms().latest("readiness")->version;
+    if (newEpoch) {
+        CHECK(q.resynced);
+        CHECK(quietReadiness == readinessVersion);
+    } else if (quietReadiness != readinessVersion) {
+        WARN("known limitation, " << how
+                                  << ": without 'outpost-hq rotate-epoch' a laptop that lost no "
+                                     "receipt keeps its feed cursor and misses readiness v"
+                                  << readinessVersion << ", pushed after the restore");
+    }
+    checkExactlyOnce(hq, {&lap, &quiet});
 }
 
 TEST_CASE("a revoked device is refused and nothing more of it is stored") {
@@ -363,7 +534,8 @@ TEST_CASE("a poison record is quarantined with its reason and never blocks the q
 }
 
 TEST_CASE("a captive portal's 200 and an impostor HQ are failures, and the queue is kept") {
-    Hq hq("sqlite");
+    auto backend = backendUnderTest();
+    Hq hq(backend);
     Laptop lap(kUnit);
     lap.enroll(hq);
     lap.addReports(20);
@@ -404,7 +576,7 @@ TEST_CASE("a captive portal's 200 and an impostor HQ are failures, and the queue
         portal.join();
     }
     SECTION("another HTTPS server whose key is not the pinned one") {
-        Hq impostor("sqlite");
+        Hq impostor(backend);
         lap.pointAt(impostor.proc->url());
         auto r = lap.sync(quickOptions());
         CHECK_FALSE(r.ok);
@@ -424,25 +596,64 @@ TEST_CASE("a captive portal's 200 and an impostor HQ are failures, and the queue
 
 TEST_CASE(
     "a full disk at HQ: answers 503, stores nothing half-way, and the queue drains once space returns") {
-    Hq hq("sqlite");
+    // SQLite: the server runs with RLIMIT_FSIZE just above its store's size. PostgreSQL: the test
+    // database's tables live in a tablespace on a 32 MiB tmpfs that a filler file fills; deleting the filler
+    // gives the space back. Mounting needs root: refused, the PostgreSQL run says so and is skipped.
+    auto backend = backendUnderTest();
+    std::unique_ptr<TmpfsTablespace> space;
+    std::string db;
+    if (backend == "postgres") {
+        std::string why;
+        space = TmpfsTablespace::mount(32ull << 20, why);
+        if (!space) {
+            WARN(
+                "SKIPPED on PostgreSQL: cannot mount a small tmpfs for HQ's database (needs root, as in CI): "
+                << why);
+            return;
+        }
+        db = PgCluster::shared().createDatabase();
+        space->holdDatabase(db);
+    }
+    Hq hq(backend, 0, db);
     Laptop lap(kUnit);
     lap.enroll(hq);
     lap.addReports(20);
     CHECK(lap.sync().ok);
-    hq.proc->stop();
-    // Room for a little more than the store holds now, not for 1,500 more reports.
-    std::uint64_t size = 0;
-    for (auto& e : std::filesystem::directory_iterator(hq.proc->options().dataDir))
-        if (e.is_regular_file()) size = std::max<std::uint64_t>(size, e.file_size());
-    hq.proc->options().fileSizeLimit = size + 256 * 1024;
-    hq.proc->start();
+    if (space) {
+        space->fill();
+        REQUIRE(space->freeBytes() == 0);
+    } else {
+        hq.proc->stop();
+        // Room for a little more than the store holds now, not for 1,500 more reports.
+        std::uint64_t size = 0;
+        for (auto& e : std::filesystem::directory_iterator(hq.proc->options().dataDir))
+            if (e.is_regular_file()) size = std::max<std::uint64_t>(size, e.file_size());
+        hq.proc->options().fileSizeLimit = size + 256 * 1024;
+        hq.proc->start();
+    }
     lap.addReports(1500);
     auto r = lap.sync();
     CHECK_FALSE(r.ok);
+    // HQ's answer was a 503 whose JSON error the laptop read (the code comes from the body).
+    CHECK_THAT(r.progress.message, Catch::Contains("HQ answered 503 unavailable"));
+    if (space) CHECK_THAT(r.progress.message, Catch::Contains("disk is full"));
     CHECK(lap.queued() > 0);
-    hq.proc->stop();
-    hq.proc->options().fileSizeLimit = 0;
-    hq.proc->start();
+    // Nothing half-way: HQ holds exactly the reports it acknowledged, and its store is sound.
+    {
+        auto s = hq.store();
+        CHECK(s->reportCount().value() == lap.store->receiptCount().value());
+        auto v = s->verify();
+        REQUIRE(v.ok());
+        CHECK(v.value().empty());
+    }
+    CHECK(lap.store->receiptCount().value() + lap.queued() == 1520);
+    if (space) {
+        space->freeUp();
+    } else {
+        hq.proc->stop();
+        hq.proc->options().fileSizeLimit = 0;
+        hq.proc->start();
+    }
     CHECK(lap.sync().ok);
     checkExactlyOnce(hq, {&lap});
 }

@@ -100,6 +100,8 @@ PgCluster::PgCluster() : m_binDir(findBinDir()) {
     m_data = m_root + "/data";
     try {
         startWatchdog();
+        m_uid = ::geteuid();
+        m_gid = ::getegid();
         if (::geteuid() == 0) {
             const passwd* pw = ::getpwnam("nobody");
             if (!pw)
@@ -273,6 +275,12 @@ std::string PgCluster::createDatabase() {
              name}) != 0)
         throw std::runtime_error("createdb " + name + " failed:\n" + readAll(m_root + "/setup.log"));
     return uri(name);
+}
+
+void PgCluster::execute(const std::string& sql) {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    if (run({m_binDir + "/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", uri(), "-c", sql}) != 0)
+        throw std::runtime_error("psql failed on: " + sql + "\n" + readAll(m_root + "/setup.log"));
 }
 
 }  // namespace outpost::test

@@ -31,6 +31,15 @@ public:
     std::string uri(const std::string& database = "postgres") const;
     // Creates a new, empty database with a unique name and returns its URI. Thread-safe.
     std::string createDatabase();
+    // Runs one SQL command with psql (as the cluster's owner, on the maintenance database). Throws
+    // std::runtime_error with psql's output when it fails. Thread-safe.
+    void execute(const std::string& sql);
+    // The folder of the cluster's programs (initdb, pg_dump, pg_restore ...): client tools of the
+    // server's own version.
+    const std::string& binDir() const { return m_binDir; }
+    // The user and group the server runs as (folders it must write to belong to them).
+    unsigned ownerUid() const { return m_uid; }
+    unsigned ownerGid() const { return m_gid; }
 
 private:
     PgCluster();

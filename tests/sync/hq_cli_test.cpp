@@ -557,6 +557,33 @@ TEST_CASE("outpost-hq backup and restore bring the reports back under a new epoc
     CHECK(h.run({"restore", "--from", t.sub("nothing-here")}).code == 3);
 }
 
+TEST_CASE("outpost-hq rotate-epoch gives HQ a new epoch and keeps every report", "[hq][cli]") {
+    HqDir h;
+    std::string epoch;
+    {
+        auto s = h.store();
+        epoch = s->epoch().value();
+        auto device = enrollDevice(*s, kUnit);
+        REQUIRE(
+            s->ingest(device, core::newUuidV7(), "h1", {gapItem(kUnit, "one")}, "2026-01-01T00:00:00.000Z")
+                .ok());
+    }
+    auto r = h.run({"rotate-epoch"});
+    INFO(r.out << r.err);
+    REQUIRE(r.code == 0);
+    auto s = h.store();
+    const std::string now = s->epoch().value();
+    CHECK(now != epoch);
+    CHECK_THAT(r.out, Catch::Contains(epoch) && Catch::Contains(now));
+    CHECK(s->reportCount().value() == 1);
+    CHECK(h.run({"verify"}).code == 0);
+    // Not an HQ folder, or an option it does not take: nothing changes.
+    test::TempDir t;
+    CHECK(hq({"rotate-epoch", "--data", t.sub("none")}).code == 3);
+    CHECK(h.run({"rotate-epoch", "--out", t.sub("x")}).code == 2);
+    CHECK(h.store()->epoch().value() == now);
+}
+
 TEST_CASE("outpost-hq serve answers over TLS with the pinned key and stops on SIGTERM", "[hq][cli]") {
     HqDir h;
     Server server(h.data);
