@@ -301,6 +301,11 @@ private:
         m_state.batchItems = std::min(m_state.batchItems, half);
         m_state.batchCeiling = m_state.batchCeiling > 0 ? std::min(m_state.batchCeiling, half) : half;
     }
+    // HQ is busy (503) or this device asked too often (429): the worker waits at least this long.
+    void noteRetryAfter(const http::Response& r) {
+        std::string after = r.header("retry-after");
+        m_state.retryAfterSeconds = after.empty() ? 0 : std::clamp(std::atoi(after.c_str()), 0, 3600);
+    }
     void countTotal() {
         auto c = need(m_store.outboxCounts());
         progress().itemsTotal = progress().itemsSent + c.queued;
@@ -532,10 +537,7 @@ void Pass::onRefusal(Batch& b, const http::Response& r) {
         fail(describe(f) + " - HQ does not accept this device any more: enroll it again");
         return;
     }
-    if (r.status == 503) {
-        std::string after = r.header("retry-after");
-        m_state.retryAfterSeconds = after.empty() ? 0 : std::atoi(after.c_str());
-    }
+    if (r.status == 503 || r.status == 429) noteRetryAfter(r);
     need(m_store.notePushFailure(b.seqs, describe(f)));
     fail(describe(f));
 }
@@ -616,6 +618,7 @@ bool Pass::pull() {
                 return false;
             }
             if (r.status == 426) m_state.upgradeNeeded = true;
+            if (r.status == 503 || r.status == 429) noteRetryAfter(r);
             fail(describe(f));
             return false;
         }

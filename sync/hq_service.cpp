@@ -13,9 +13,12 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include "core/builtin.hpp"
 #include "core/time.hpp"
@@ -277,6 +280,16 @@ struct HqService::Impl {
     std::mutex catalogMutex;
     std::shared_ptr<const Catalog> catalog;
 
+    // Per-device token buckets (Limits::deviceRequestsPerSecond). Kept in this process: several HQ
+    // processes behind one load balancer each allow the rate (docs/operations.md).
+    struct Bucket {
+        double tokens = 0;
+        std::chrono::steady_clock::time_point at;
+    };
+    std::mutex bucketMutex;
+    std::unordered_map<std::string, Bucket> buckets;
+    void takeToken(const std::string& deviceId);
+
     hqs::HqStore& store();
     void dropStore();
     template <typename T>
@@ -424,9 +437,43 @@ hqs::Device HqService::Impl::authenticate(const Request& req, hqs::HqStore& s, b
     if (!isBase64UrlNonce(nonce))
         failWith(400, "malformed",
                  "Outpost-Nonce must be 16 bytes in base64url without padding (22 characters)");
+    // A bundle's requests were made long ago and arrive together: only the network's are rate-limited.
+    if (!fromBundle) takeToken(deviceId);
     if (!need(s.useNonce(deviceId, nonce)) && !fromBundle)
         failWith(409, "replayed", "this request's nonce was used before; a retry needs a new nonce");
     return *device;
+}
+
+void HqService::Impl::takeToken(const std::string& deviceId) {
+    if (limits.deviceRequestsPerSecond <= 0) return;
+    const auto now = std::chrono::steady_clock::now();
+    const double burst = std::max(1.0, limits.deviceBurst);
+    double wait = 0;
+    {
+        std::lock_guard lk(bucketMutex);
+        // A device not seen for a while starts with a full bucket; the map is pruned when it grows large.
+        if (buckets.size() > 100000) buckets.clear();
+        auto [it, fresh] = buckets.try_emplace(deviceId, Bucket{burst, now});
+        Bucket& b = it->second;
+        if (!fresh) {
+            const double elapsed = std::chrono::duration<double>(now - b.at).count();
+            b.tokens = std::min(burst, b.tokens + elapsed * limits.deviceRequestsPerSecond);
+            b.at = now;
+        }
+        if (b.tokens >= 1) {
+            b.tokens -= 1;
+            return;
+        }
+        wait = (1 - b.tokens) / limits.deviceRequestsPerSecond;
+    }
+    HttpError e{429, "rate_limited",
+                "device '" + deviceId + "' sent more than " + std::to_string(static_cast<int>(burst)) +
+                    " requests in a burst (" +
+                    std::to_string(static_cast<int>(limits.deviceRequestsPerSecond)) +
+                    " per second allowed); retry later",
+                json::object(), std::max(1, static_cast<int>(std::ceil(wait)))};
+    e.extra["retry_after"] = e.retryAfter;
+    throw e;
 }
 
 // HQ's epoch, after checking the device's view of it: a different epoch, or a last receipt for a

@@ -30,6 +30,11 @@ struct Limits {
     std::size_t maxItems = 5000;                   // items in one push
     std::size_t maxJsonDepth = 64;
     std::size_t maxPullPage = 2000;
+    // Requests per device (push and pull, counted once the signature verifies): a token bucket refilled
+    // at deviceRequestsPerSecond and holding deviceBurst. A sync pass of 20,000 reports makes about 15
+    // requests; a device far beyond this is broken or cloned and gets 429 with Retry-After. 0: no limit.
+    double deviceRequestsPerSecond = 20;
+    double deviceBurst = 60;
 };
 
 // --- Encoding helpers -------------------------------------------------------------------------

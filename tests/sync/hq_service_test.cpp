@@ -818,3 +818,46 @@ TEST_CASE("several threads push at once through one service", "[sync][hq]") {
     CHECK(stored == 60);
     CHECK(hq.store->reportCount().value() == 60);
 }
+
+TEST_CASE(
+    "a device that asks too often gets 429 with Retry-After, others are not slowed, and nothing changes",
+    "[sync][hq][limits]") {
+    Limits l = HqFixture::smallLimits();
+    l.deviceRequestsPerSecond = 2;
+    l.deviceBurst = 5;
+    HqFixture f(l);
+    auto a = f.enroll(kUnit);
+    auto b = f.enroll(kUnit);
+    const Snapshot before = f.snapshot();
+    int ok = 0;
+    Response limited;
+    for (int i = 0; i < 12; ++i) {
+        Response r = f.pull(a, 0, 3);
+        if (r.status == 200) {
+            ++ok;
+        } else {
+            limited = r;
+            break;
+        }
+    }
+    // The burst goes through (a refill may add one while the loop runs), then 429 with a JSON error.
+    CHECK(ok >= 5);
+    CHECK(ok <= 6);
+    REQUIRE(limited.status == 429);
+    auto j = bodyOf(limited);
+    CHECK(j.at("error").at("code") == "rate_limited");
+    CHECK_THAT(j.at("error").at("message").get<std::string>(), Catch::Contains(a.id));
+    CHECK(j.at("retry_after").get<int>() >= 1);
+    CHECK(limited.headers.at("Retry-After") == std::to_string(j.at("retry_after").get<int>()));
+    // Another device of the same unit is not slowed by it.
+    CHECK(f.pull(b, 0, 3).status == 200);
+    // A bad signature is not counted against the device it names (it is refused before the bucket).
+    Request forged = f.base("GET", "/v1/pull?after=0&limit=3");
+    f.sign(forged, b);
+    forged.headers["outpost-device"] = a.id;
+    CHECK(f.service->handle(forged).status == 401);
+    // Once the bucket refills, the device is served again.
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    CHECK(f.pull(a, 0, 3).status == 200);
+    CHECK(f.snapshot() == before);
+}
