@@ -29,7 +29,8 @@ public:
         auto rep = m_record.find(std::string(name.substr(0, dot)));
         if (rep == m_record.end() || !rep->is_array()) return json();
         json col = json::array();
-        for (const auto& row : *rep) col.push_back(row.value(std::string(name.substr(dot + 1)), json()));
+        for (const auto& row : *rep)
+            col.push_back(row.is_object() ? row.value(std::string(name.substr(dot + 1)), json()) : json());
         return col;
     }
     json self() const override { return m_record["women"]; }

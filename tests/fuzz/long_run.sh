@@ -4,7 +4,7 @@
 # a corpus kept in <build>/long/<target> (seeded from tests/fuzz/corpus/<target>, never written back).
 # Findings land in <build>/long/artifacts/<target>/; the executions per target in <build>/long/stats.
 set -euo pipefail
-BUILD="$1"
+BUILD="$(cd "$1" && pwd)"
 shift
 SRC="$(cd "$(dirname "$0")" && pwd)"
 SECONDS_EACH="${FUZZ_SECONDS:-3600}"
