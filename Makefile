@@ -3,7 +3,7 @@ PRESET ?= release
 BUILD  := build/$(PRESET)
 JOBS   ?= $(shell nproc)
 
-.PHONY: all deps configure build test demo bench clean asan fuzz fuzz-long tsan
+.PHONY: all deps configure build test demo bench clean asan fuzz fuzz-build fuzz-long tsan
 
 all: build
 
@@ -16,8 +16,12 @@ configure: deps
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
+# The default (release) run ends with the short fuzz runs; CI runs `make fuzz` as a step of its own.
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+ifeq ($(PRESET),release)
+	$(MAKE) fuzz
+endif
 
 demo: build
 	bash packaging/demo.sh $(BUILD)
@@ -32,9 +36,11 @@ asan:
 
 # libFuzzer targets (tests/fuzz) built with clang, ASan and UBSan; a short run of each over a scratch copy
 # of its seed corpus (OUTPOST_FUZZ_SECONDS each, set at configure time).
-fuzz: deps
+fuzz-build: deps
 	@if [ ! -f build/fuzz/build.ninja ]; then cmake --preset fuzz; fi
 	cmake --build build/fuzz -j $(JOBS) --target fuzzers
+
+fuzz: fuzz-build
 	cd build/fuzz && ctest --output-on-failure -j $(JOBS) -L fuzz
 
 # The long run: FUZZ_SECONDS per target, FUZZ_JOBS workers each, corpus growing in build/fuzz/long/<target>
@@ -42,7 +48,7 @@ fuzz: deps
 FUZZ_SECONDS ?= 3600
 FUZZ_JOBS    ?= 1
 FUZZ_TARGETS ?= form expr validate push_decode pull_decode hq_handlers bundle_file bundle_content
-fuzz-long: fuzz
+fuzz-long: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) bash tests/fuzz/long_run.sh build/fuzz $(FUZZ_TARGETS)
 
 # ThreadSanitizer over the sync suites and the client's (the App's sync worker).
@@ -50,7 +56,7 @@ tsan: deps
 	@if [ ! -f build/tsan/build.ninja ]; then cmake --preset tsan; fi
 	cmake --build build/tsan -j $(JOBS) --target outpost-sync-tests outpost-client-tests
 	cd build/tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-	  ctest --output-on-failure -j $(JOBS) -R '^(sync|client): '
+	  ctest --output-on-failure -j $(JOBS) -R '^(sync|client):'
 
 clean:
 	rm -rf build
