@@ -55,7 +55,7 @@ fuzz-long: fuzz-build
 tsan: deps
 	@if [ ! -f build/tsan/build.ninja ]; then cmake --preset tsan; fi
 	cmake --build build/tsan -j $(JOBS) --target outpost-sync-tests outpost-client-tests
-	cd build/tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	cd build/tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 	  ctest --output-on-failure -j $(JOBS) -R '^(sync|client):'
 
 clean:
