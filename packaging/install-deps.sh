@@ -14,6 +14,8 @@ PACKAGES=(
   libimgui-dev libglfw3-dev libstb-dev libgl-dev libgl1-mesa-dri fonts-noto-core fonts-dejavu-core
   # tests: Catch2, and a virtual display for the GUI tests
   catch2 xvfb xauth
+  # fuzzing and sanitizers: clang with libFuzzer and the sanitizer runtimes (make fuzz, make tsan)
+  clang libclang-rt-14-dev
 )
 
 missing=()
