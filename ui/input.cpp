@@ -238,4 +238,16 @@ std::string ScriptRunner::afterFrame(const std::string& currentScreen, const std
     return p;
 }
 
+bool anyInputThisFrame() {
+    const ImGuiIO& io = ImGui::GetIO();
+    if (io.InputQueueCharacters.Size > 0 || io.MouseDelta.x != 0 || io.MouseDelta.y != 0 ||
+        io.MouseWheel != 0 || io.MouseWheelH != 0)
+        return true;
+    for (bool down : io.MouseDown)
+        if (down) return true;
+    for (bool down : io.KeysDown)
+        if (down) return true;
+    return false;
+}
+
 }  // namespace outpost::ui
