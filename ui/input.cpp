@@ -98,8 +98,8 @@ Result<ScriptRunner> ScriptRunner::load(const std::string& path) {
     ScriptRunner r;
     std::string line;
     int n = 0;
-    static const std::set<std::string> verbs = {"wait",       "wait-for",      "type",          "key", "click",
-                                                "screenshot", "expect-screen", "expect-absent", "quit"};
+    static const std::set<std::string> verbs = {
+        "wait", "wait-for", "type", "key", "click", "screenshot", "expect-screen", "expect-absent", "quit"};
     while (std::getline(in, line)) {
         ++n;
         while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();

@@ -71,8 +71,9 @@ struct Unit {
         auto a = ctl(store, {"account", "add", "cfp.bah", "--role", "conduct-focal-point"}, kCdr, kCfp);
         INFO(a.err);
         REQUIRE(a.code == 0);
-        auto b = ctl(store, {"account", "add", "clerk.moussa", "--role", "clerk", "--display-name", "Cpl. Moussa"},
-                     kCdr, kClerk);
+        auto b =
+            ctl(store, {"account", "add", "clerk.moussa", "--role", "clerk", "--display-name", "Cpl. Moussa"},
+                kCdr, kClerk);
         INFO(b.err);
         REQUIRE(b.code == 0);
     }
@@ -167,8 +168,10 @@ TEST_CASE("cli: account commands refuse bad input and change nothing", "[client]
         {{"account", "role", "clerk.moussa", "general"}, "", 1, "unknown role"},
         {{"account", "role", "cdr.amani", "clerk"}, "", 6, "last commander"},
         {{"recovery", "request", "--out", "/tmp/never-written-request.json"}, "", 3, "no recovery slot"},
-        {{"recovery", "complete", "--response", "/nonexistent/file", "--account", "cdr.amani"}, "new pass 1234",
-         7, "cannot read"},
+        {{"recovery", "complete", "--response", "/nonexistent/file", "--account", "cdr.amani"},
+         "new pass 1234",
+         7,
+         "cannot read"},
     };
     for (const auto& c : cases) {
         auto r = ctl(u.store, c.args, kCdr, c.newPass);
@@ -191,11 +194,13 @@ TEST_CASE("cli: account commands refuse bad input and change nothing", "[client]
     CHECK(removed.code == 4);
 }
 
-TEST_CASE("cli: the wait after a wrong passphrase is shown and kept between runs", "[client][cli][accounts]") {
+TEST_CASE("cli: the wait after a wrong passphrase is shown and kept between runs",
+          "[client][cli][accounts]") {
     Unit u;
     auto wrong = ctl(u.store, {"info"}, "not the passphrase");
     CHECK(wrong.code == 4);
-    CHECK_THAT(wrong.err, Catch::Contains("wrong passphrase") && Catch::Contains("next try is possible in 1 s"));
+    CHECK_THAT(wrong.err,
+               Catch::Contains("wrong passphrase") && Catch::Contains("next try is possible in 1 s"));
     // The next run (another process) waits out the delay, says so, then signs in.
     const auto start = std::chrono::steady_clock::now();
     auto right = ctl(u.store, {"info"}, kCdr);

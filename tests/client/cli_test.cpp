@@ -197,8 +197,9 @@ TEST_CASE("cli: exports never contain the sensitive SEA section", "[client][cli]
     Fixture f;
     // The SEA section is written by the conduct focal point; even their export leaves it out.
     const std::string cfp = "focal point pass 1";
-    std::string add = "OUTPOST_PASSPHRASE=" + shellQuote("field pass 2026") + " OUTPOST_NEW_PASSPHRASE=" +
-                      shellQuote(cfp) + " " + shellQuote(OUTPOSTCTL) + " --store " + shellQuote(f.store) +
+    std::string add = "OUTPOST_PASSPHRASE=" + shellQuote("field pass 2026") +
+                      " OUTPOST_NEW_PASSPHRASE=" + shellQuote(cfp) + " " + shellQuote(OUTPOSTCTL) +
+                      " --store " + shellQuote(f.store) +
                       " account add cfp.test --role conduct-focal-point > /dev/null 2>&1";
     REQUIRE(std::system(add.c_str()) == 0);
     auto n = ctl(f.store, {"record", "new", "--form", "incident", "--json", f.example("incident-sea")}, cfp);

@@ -51,7 +51,8 @@ TEST_CASE("a lost passphrase recovered through HQ, with the real programs", "[e2
     expectOk(ctl(store, {"init", "--unit", kUnit, "--user", "cdr.rec"}, kOld));
     expectOk(ctl(store, {"account", "add", "clerk.rec", "--role", "clerk"}, kOld, kClerk));
     CHECK(nlohmann::json::parse(ctl(store, {"info"}, kOld).out)["recovery_slot"] == false);
-    expectOk(ctl(store, {"enroll", "--hq", hq.proc->url(), "--code", hq.proc->enroll(kUnit), "--name", "rec-1"},
+    expectOk(ctl(store,
+                 {"enroll", "--hq", hq.proc->url(), "--code", hq.proc->enroll(kUnit), "--name", "rec-1"},
                  kOld));
     CHECK(nlohmann::json::parse(ctl(store, {"info"}, kOld).out)["recovery_slot"] == true);
     struct stat st {};
@@ -84,7 +85,8 @@ TEST_CASE("a lost passphrase recovered through HQ, with the real programs", "[e2
     CHECK_FALSE(fs::exists(response));
     // Another HQ cannot open it.
     Hq other("sqlite");
-    auto foreign = hqAdmin(other.proc->options().dataDir, {"recovery", "open", "--request", request, "--out", response});
+    auto foreign =
+        hqAdmin(other.proc->options().dataDir, {"recovery", "open", "--request", request, "--out", response});
     CHECK(foreign.exitCode != 0);
     CHECK_THAT(foreign.err, Catch::Contains("not sealed to this HQ's recovery key"));
     CHECK_FALSE(fs::exists(response));
@@ -95,22 +97,24 @@ TEST_CASE("a lost passphrase recovered through HQ, with the real programs", "[e2
     REQUIRE(fs::exists(response));
 
     // Bad completions change nothing.
-    auto unknown = ctl(store, {"recovery", "complete", "--data", store, "--response", response, "--account", "nobody"},
-                       "", kNew);
+    auto unknown =
+        ctl(store, {"recovery", "complete", "--data", store, "--response", response, "--account", "nobody"},
+            "", kNew);
     CHECK(unknown.exitCode == 3);
-    auto shortPass = ctl(store, {"recovery", "complete", "--data", store, "--response", response, "--account",
-                                 "cdr.rec"},
-                         "", "short");
+    auto shortPass =
+        ctl(store, {"recovery", "complete", "--data", store, "--response", response, "--account", "cdr.rec"},
+            "", "short");
     CHECK(shortPass.exitCode == 7);
-    auto wrongFile = ctl(store, {"recovery", "complete", "--data", store, "--response", request, "--account",
-                                 "cdr.rec"},
-                         "", kNew);
+    auto wrongFile =
+        ctl(store, {"recovery", "complete", "--data", store, "--response", request, "--account", "cdr.rec"},
+            "", kNew);
     CHECK(wrongFile.exitCode == 7);
     CHECK_THAT(wrongFile.err, Catch::Contains("not an Outpost recovery response"));
     CHECK(fs::exists(store + "/recovery-pending.key"));
 
-    auto done = ctl(store, {"recovery", "complete", "--data", store, "--response", response, "--account", "cdr.rec"},
-                    "", kNew);
+    auto done =
+        ctl(store, {"recovery", "complete", "--data", store, "--response", response, "--account", "cdr.rec"},
+            "", kNew);
     expectOk(done);
     CHECK_FALSE(fs::exists(store + "/recovery-pending.key"));
     // The new passphrase opens the commander's account, with every report; the clerk's is unchanged.
@@ -121,8 +125,9 @@ TEST_CASE("a lost passphrase recovered through HQ, with the real programs", "[e2
     auto old = ctl(store, {"info"}, kOld);
     CHECK(old.exitCode == 4);
     // The response cannot be used a second time.
-    auto again = ctl(store, {"recovery", "complete", "--data", store, "--response", response, "--account", "cdr.rec"},
-                     "", "third passphrase 1");
+    auto again =
+        ctl(store, {"recovery", "complete", "--data", store, "--response", response, "--account", "cdr.rec"},
+            "", "third passphrase 1");
     CHECK(again.exitCode == 3);
     CHECK_THAT(again.err, Catch::Contains("no recovery request is pending"));
 }

@@ -558,12 +558,16 @@ TEST_CASE("gui: a clerk does not see the SEA section, and an idle lock leaves no
         o.account = "cfp.gui";
         auto cfp = outpost::storage::Store::open(g.store, who->key, o);
         REQUIRE(cfp.ok());
-        json sea = json::parse(outpost::test::readFile(outpost::test::sourcePath("examples/incident-sea.json")));
+        json sea =
+            json::parse(outpost::test::readFile(outpost::test::sourcePath("examples/incident-sea.json")));
         REQUIRE((*cfp)->importFinal("incident", {sea}).ok());
     }
     g.addReports(2);
     Script s;
     s.line("wait 3").shot("unlock-accounts.png");
+    // A wrong passphrase: the unlock screen shows the wait, then offers the button again.
+    s.type("not the passphrase").key("Enter").line("wait-for unlock.wait 10").shot("unlock-wait.png");
+    s.line("expect-absent unlock.button").line("wait-for unlock.button 15");
     s.line("click unlock.account.clerk.gui").line("wait 2").type(kClerkPass).key("Enter").line("wait 4");
     s.expect("home").line("expect-absent new.incident");
     s.shot("clerk-home.png");

@@ -51,8 +51,10 @@ void UnlockPanel::draw(client::App& app, FrameInput& in) {
     if (!m_accounts.empty()) {
         ImGui::TextDisabled("%s", tr("unlock.accounts"));
         for (const auto& a : m_accounts) {
-            const std::string label = a.displayName + " (" + a.name + ", " +
-                                      tr(("role." + std::string(core::roleName(a.role))).c_str()) + ")";
+            const std::string role = tr(("role." + std::string(core::roleName(a.role))).c_str());
+            const std::string label = a.displayName == a.name
+                                          ? a.name + " (" + role + ")"
+                                          : a.displayName + " (" + a.name + ", " + role + ")";
             if (ImGui::Selectable(label.c_str(), m_account == a.name)) {
                 m_account = a.name;
                 m_focusPending = true;
