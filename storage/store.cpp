@@ -254,7 +254,7 @@ static void migrate(Store::Impl& s, int target) {
             case 4:
                 s.db.exec(kSchemaV4);
                 break;
-            case 5:  // local accounts (store_accounts.cpp)
+            case kAccountsSchemaStep:  // local accounts (store_accounts.cpp)
                 detail::migrateAccounts(s.db);
                 break;
             default:

@@ -25,6 +25,9 @@ namespace outpost::storage {
 using json = nlohmann::json;
 
 constexpr int kSchemaVersion = 5;
+// The migration step that adds local accounts (store_accounts.cpp): self-contained, and renumbered by
+// changing this one line when another step lands before it.
+constexpr int kAccountsSchemaStep = 5;
 constexpr const char* kStoreFileName = "outpost.db";
 
 struct StoreOptions {

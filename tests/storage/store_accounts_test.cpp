@@ -464,14 +464,14 @@ TEST_CASE("accounts: a lost passphrase recovered through HQ (unit level)", "[sto
 TEST_CASE("accounts: a store from before accounts signs its user in as a commander",
           "[storage][accounts][migration]") {
     Unit u;
-    // As schema 4 left the file: no account table.
+    // As the step before accounts left the file: no account table.
     {
         sqlite3* db = nullptr;
         sqlite3_open((u.dir + "/outpost.db").c_str(), &db);
-        REQUIRE(sqlite3_exec(db,
-                             "DROP TABLE account; DELETE FROM key_slot WHERE id <> 'passphrase:cdr.test'; "
-                             "PRAGMA user_version = 4;",
-                             nullptr, nullptr, nullptr) == SQLITE_OK);
+        const std::string sql = "DROP TABLE account; DELETE FROM key_slot WHERE id <> 'passphrase:cdr.test'; "
+                                "PRAGMA user_version = " +
+                                std::to_string(kAccountsSchemaStep - 1) + ";";
+        REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
         sqlite3_close(db);
     }
     auto listed = Store::listAccounts(u.dir);
