@@ -684,6 +684,7 @@ void cmdImportBundle(const Options& o, std::ostream& out) {
 // recovery key and seals it again to the one-time key in the request. An HQ admin runs it after checking
 // who asks; the request's store and unit are printed for HQ's records.
 void cmdRecoveryOpen(const Options& o, std::ostream& out) {
+    (void)check(loadIdentity(o.data));  // an HQ data folder, not any folder that a new key would land in
     auto keys = check(loadRecoveryKey(o.data));
     std::error_code ec;
     if (o.outPath == o.request || fs::equivalent(o.outPath, o.request, ec))

@@ -73,7 +73,8 @@ struct AuthDelay {
 // The first wait after a failed passphrase, and the longest (the wait doubles between them).
 constexpr std::int64_t kFirstFailureDelaySeconds = 1;
 constexpr std::int64_t kMaxFailureDelaySeconds = 300;
-// The wait after n failures in a row: 0, 1, 2, 4, ... seconds, at most kMaxFailureDelaySeconds.
+// The wait after n failures in a row: 0 after the first (a typo), then 1, 2, 4, ... seconds, at most
+// kMaxFailureDelaySeconds.
 std::int64_t failureDelaySeconds(int failures);
 // Account names: 1 to 32 of a-z, 0-9, '.', '-', '_', starting with a letter or digit.
 bool isValidAccountName(std::string_view name);
@@ -364,7 +365,8 @@ private:
     void requireManager(std::string_view action) const;
     // Hides what the role may not read: sensitive fields out of the payload.
     json visiblePayload(const std::string& formId, int formVersion, json payload) const;
-    // For a save by a role without the sensitive right: refuses sensitive input, keeps stored values.
+    // For a save by a role without the sensitive right: sensitive values it sends are written (it cannot
+    // read them back), the stored ones it did not send are kept.
     json withHiddenValues(const std::string& formId, int formVersion, const json& input,
                           const json& stored) const;
     std::string readableFormsJson() const;  // a JSON array of the form ids this role may read

@@ -165,9 +165,9 @@ Db openDb(const std::string& dir, const StoreOptions& o, bool readOnly) {
 }  // namespace
 
 std::int64_t failureDelaySeconds(int failures) {
-    if (failures <= 0) return 0;
+    if (failures <= 1) return 0;  // one typo costs nothing
     std::int64_t d = kFirstFailureDelaySeconds;
-    for (int i = 1; i < failures && d < kMaxFailureDelaySeconds; ++i) d *= 2;
+    for (int i = 2; i < failures && d < kMaxFailureDelaySeconds; ++i) d *= 2;
     return std::min(d, kMaxFailureDelaySeconds);
 }
 
@@ -459,26 +459,24 @@ json Store::withHiddenValues(const std::string& formId, int formVersion, const j
     if (!form || !input.is_object()) return input;
     json out = input;
     forEachSensitive(*form, out, [&](json& holder, const std::string& name, const std::string&, int) {
-        if (holder.contains(name) && !holder[name].is_null())
-            throw Failure(forbidden("the " + std::string(core::roleName(m_account.role)) +
-                                    " role may not write the sensitive field '" + name + "' of " + formId +
-                                    " records"));
-        holder.erase(name);
+        if (holder.contains(name) && holder[name].is_null()) holder.erase(name);
     });
-    // The values this role cannot see are carried over from the stored draft, untouched.
+    // Values this role cannot see and did not send are carried over from the stored draft, untouched; a
+    // value it sends is written (whoever takes a report may record it; reading it back is not theirs).
     if (stored.is_object())
         forEachSensitive(
             *form, stored,
             [&](const json& holder, const std::string& name, const std::string& repeat, int row) {
                 if (!holder.contains(name)) return;
                 if (row < 0) {
-                    out[name] = holder[name];
+                    if (!out.contains(name)) out[name] = holder[name];
                     return;
                 }
                 // A repeat row keeps its hidden value when the row is still there.
                 if (out.contains(repeat) && out[repeat].is_array() &&
                     static_cast<std::size_t>(row) < out[repeat].size() &&
-                    out[repeat][static_cast<std::size_t>(row)].is_object())
+                    out[repeat][static_cast<std::size_t>(row)].is_object() &&
+                    !out[repeat][static_cast<std::size_t>(row)].contains(name))
                     out[repeat][static_cast<std::size_t>(row)][name] = holder[name];
             });
     return out;

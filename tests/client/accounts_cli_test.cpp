@@ -197,6 +197,10 @@ TEST_CASE("cli: account commands refuse bad input and change nothing", "[client]
 TEST_CASE("cli: the wait after a wrong passphrase is shown and kept between runs",
           "[client][cli][accounts]") {
     Unit u;
+    auto typo = ctl(u.store, {"info"}, "a typo in it");
+    CHECK(typo.code == 4);
+    CHECK_THAT(typo.err, Catch::Contains("wrong passphrase"));
+    CHECK(typo.err.find("next try") == std::string::npos);  // one typo costs nothing
     auto wrong = ctl(u.store, {"info"}, "not the passphrase");
     CHECK(wrong.code == 4);
     CHECK_THAT(wrong.err,
@@ -208,12 +212,13 @@ TEST_CASE("cli: the wait after a wrong passphrase is shown and kept between runs
     INFO(right.err);
     CHECK(right.code == 0);
     if (right.err.find("waiting") != std::string::npos) {
-        CHECK_THAT(right.err, Catch::Contains("1 wrong passphrase(s) in a row: waiting 1 s"));
+        CHECK_THAT(right.err, Catch::Contains("2 wrong passphrase(s) in a row: waiting 1 s"));
         CHECK(took >= std::chrono::milliseconds(900));
     }
-    // Two wrong ones in a row: the second is tried only after the first wait, and the wait doubles.
+    // The right passphrase cleared the count; three wrong ones in a row, and the wait doubles.
     CHECK(ctl(u.store, {"info"}, "wrong once").code == 4);
-    auto second = ctl(u.store, {"info"}, "wrong twice");
-    CHECK(second.code == 4);
-    CHECK_THAT(second.err, Catch::Contains("in 2 s"));
+    CHECK(ctl(u.store, {"info"}, "wrong twice").code == 4);
+    auto third = ctl(u.store, {"info"}, "wrong thrice");
+    CHECK(third.code == 4);
+    CHECK_THAT(third.err, Catch::Contains("waiting 1 s") && Catch::Contains("in 2 s"));
 }

@@ -566,7 +566,8 @@ TEST_CASE("gui: a clerk does not see the SEA section, and an idle lock leaves no
     Script s;
     s.line("wait 3").shot("unlock-accounts.png");
     // A wrong passphrase: the unlock screen shows the wait, then offers the button again.
-    s.type("not the passphrase").key("Enter").line("wait-for unlock.wait 10").shot("unlock-wait.png");
+    s.type("a typo").key("Enter").line("wait 2").type("not the passphrase").key("Enter");
+    s.line("wait-for unlock.wait 10").shot("unlock-wait.png");
     s.line("expect-absent unlock.button").line("wait-for unlock.button 15");
     s.line("click unlock.account.clerk.gui").line("wait 2").type(kClerkPass).key("Enter").line("wait 4");
     s.expect("home").line("expect-absent new.incident");
