@@ -506,19 +506,23 @@ bool App::storeExists() const {
     return fs::exists(fs::path(m_opts.storeDir) / storage::kStoreFileName);
 }
 
-Result<void> App::unlock(std::string_view passphrase) {
-    auto key = storage::Store::unlock(m_opts.storeDir, passphrase);
-    if (!key) return key.error();
-    return unlockWithKey(*key);
+Result<void> App::unlock(std::string_view account, std::string_view passphrase) {
+    if (unlocked()) lock();  // a sign-in always starts from a clean App
+    auto who = storage::Store::signIn(m_opts.storeDir, account, passphrase);
+    if (!who) return who.error();
+    return unlockWithKey(who->key, who->account);
 }
 
-Result<void> App::unlockWithKey(const storage::DataKey& key) {
+Result<void> App::unlockWithKey(const storage::DataKey& key, const std::string& account) {
     storage::StoreOptions o;
     o.autoBackup = true;
+    o.account = account;
     auto s = storage::Store::open(m_opts.storeDir, key, o);
     if (!s) return s.error();
     m_store = std::move(s).value();
     m_key = key;
+    m_account = m_store->account().name;
+    m_lastActivity = -1;
     m_list = std::make_unique<RecordListModel>(m_store.get());
     m_form = std::make_unique<FormModel>(m_store.get());
     m_history.clear();
@@ -555,6 +559,47 @@ void App::lock() {
     m_history.clear();
     m_screen = Screen::Unlock;
     m_flash.clear();
+    m_enrollError.clear();
+    m_passMark.clear();
+    m_account.clear();
+    m_lastActivity = -1;
+    m_leaveArmed = false;
+}
+
+std::vector<storage::Account> App::accounts() const {
+    auto r = storage::Store::listAccounts(m_opts.storeDir);
+    if (!r) return {};
+    std::vector<storage::Account> out;
+    for (auto& a : *r)
+        if (!a.disabled) out.push_back(std::move(a));
+    return out;
+}
+
+storage::AuthDelay App::authDelay() const {
+    auto r = storage::Store::authDelay(m_opts.storeDir);
+    return r ? *r : storage::AuthDelay{};
+}
+
+double App::idleLeft(double now) const {
+    if (!unlocked()) return -1;
+    const double limit = m_opts.idleLockSeconds > 0 ? m_opts.idleLockSeconds
+                                                    : 60.0 * std::clamp(m_settings.idleLockMinutes, 1, 240);
+    return m_lastActivity < 0 ? limit : limit - (now - m_lastActivity);
+}
+
+Result<void> App::addAccount(const storage::Account& a, std::string_view passphrase) {
+    if (!m_store) return Error{ErrorDomain::State, ErrorCode::Conflict, "the store is locked"};
+    return m_store->addAccount(a, passphrase);
+}
+
+Result<void> App::removeAccount(const std::string& name) {
+    if (!m_store) return Error{ErrorDomain::State, ErrorCode::Conflict, "the store is locked"};
+    return m_store->removeAccount(name);
+}
+
+Result<void> App::setRole(const std::string& name, core::Role role) {
+    if (!m_store) return Error{ErrorDomain::State, ErrorCode::Conflict, "the store is locked"};
+    return m_store->setRole(name, role);
 }
 
 Result<void> App::wipe(const std::string& confirmUnit) {
@@ -706,6 +751,14 @@ void App::setFlash(std::string m, bool error) {
 }
 
 void App::tick(double now) {
+    if (unlocked()) {
+        if (m_lastActivity < 0) m_lastActivity = now;  // the idle time counts from the first frame
+        if (idleLeft(now) <= 0) {
+            lock();
+            setFlash(tr("unlock.idle_locked"));
+            return;
+        }
+    }
     if (m_form) m_form->tick(now);
     pollSync(now);
 }
@@ -809,18 +862,20 @@ void App::startEnroll(const std::string& hqUrl, const std::string& code) {
     m_enrollError.clear();
     m_enroll = std::make_unique<EnrollJob>();
     // Enrollment talks to HQ (seconds on a poor link): it runs on its own thread with its own Store.
-    m_enroll->thread = std::thread(
-        [job = m_enroll.get(), dir = m_opts.storeDir, key = *m_key, url = hqUrl, code, opts = m_opts.sync] {
-            Result<storage::SyncConfig> r = Error{};
-            auto store = storage::Store::open(dir, key);
-            if (!store)
-                r = store.error();
-            else
-                r = sync::enroll(**store, url, code, deviceName(), opts);
-            std::lock_guard lk(job->mu);
-            job->result = std::move(r);
-            job->done = true;
-        });
+    m_enroll->thread = std::thread([job = m_enroll.get(), dir = m_opts.storeDir, key = *m_key, url = hqUrl,
+                                    code, opts = m_opts.sync, account = m_account] {
+        Result<storage::SyncConfig> r = Error{};
+        storage::StoreOptions so;
+        so.account = account;
+        auto store = storage::Store::open(dir, key, so);
+        if (!store)
+            r = store.error();
+        else
+            r = sync::enroll(**store, url, code, deviceName(), opts);
+        std::lock_guard lk(job->mu);
+        job->result = std::move(r);
+        job->done = true;
+    });
 }
 
 void App::finishEnroll() {
@@ -934,7 +989,9 @@ void App::reloadRecordSync() {
 void App::reopenStore() {
     m_reopenPending = false;
     if (!m_key) return;
-    auto s = storage::Store::open(m_opts.storeDir, *m_key);
+    storage::StoreOptions so;
+    so.account = m_account;
+    auto s = storage::Store::open(m_opts.storeDir, *m_key, so);
     if (!s) {
         setFlash(s.error().message, true);
         return;

@@ -193,8 +193,9 @@ class App {
 public:
     struct Options {
         std::string storeDir;
-        std::string settingsDir;   // default: the store folder
-        sync::ClientOptions sync;  // how the sync worker and enrollment reach HQ
+        std::string settingsDir;     // default: the store folder
+        sync::ClientOptions sync;    // how the sync worker and enrollment reach HQ
+        double idleLockSeconds = 0;  // tests: lock after this many idle seconds instead of Settings' minutes
     };
     explicit App(Options o);
     ~App();
@@ -208,10 +209,27 @@ public:
     // Unlock and lock
     bool storeExists() const;
     const std::string& storeDir() const { return m_opts.storeDir; }
-    Result<void> unlock(std::string_view passphrase);
+    // Signs in as an account (empty: whichever account the passphrase opens). During the wait after
+    // failed passphrases it refuses at once (Auth, Busy); authDelay() says how long is left.
+    Result<void> unlock(std::string_view account, std::string_view passphrase);
+    Result<void> unlock(std::string_view passphrase) { return unlock({}, passphrase); }
     // For tests and the benchmark: open with a key, skipping the passphrase.
-    Result<void> unlockWithKey(const storage::DataKey& key);
+    Result<void> unlockWithKey(const storage::DataKey& key, const std::string& account = {});
+    // Drops the Store, the key and every view-model and cache holding record data; back to Unlock.
+    // Switching user is a lock: the next person signs in on a clean App.
     void lock();
+    // The accounts for the unlock screen (names and roles only) and the failed-passphrase wait.
+    std::vector<storage::Account> accounts() const;
+    storage::AuthDelay authDelay() const;
+    // Any keyboard or mouse input (the UI calls it each frame with input); tick() locks after the
+    // idle time in Settings.
+    void noteActivity(double now) { m_lastActivity = now; }
+    // Seconds of idle left before the lock (for tests and a status hint); negative when locked.
+    double idleLeft(double now) const;
+    // The commander's Accounts panel. Each refreshes nothing else: accounts hold no record data.
+    Result<void> addAccount(const storage::Account& a, std::string_view passphrase);
+    Result<void> removeAccount(const std::string& name);
+    Result<void> setRole(const std::string& name, core::Role role);
     bool unlocked() const { return m_store != nullptr; }
     // Panic wipe: confirmUnit must be the store's unit id, typed back by the user. Locks (the sync worker
     // and every view go, then the key), then destroys the store's keys and files (storage::wipeStore). A
@@ -271,6 +289,8 @@ private:
     Settings m_settings;
     std::string m_wipeNotice;  // why the store is gone, when this App wiped it
     Result<void> wipeNow(std::string notice);
+    std::string m_account;       // who is signed in (the worker and enrollment open the Store as them)
+    double m_lastActivity = -1;  // the monotonic time of the last input (-1: none seen since unlock)
     std::optional<storage::DataKey> m_key;  // while unlocked: the worker and enrollment open their own Store
     std::unique_ptr<sync::SyncWorker> m_worker;
     mutable std::mutex m_syncMu;  // guards m_sync

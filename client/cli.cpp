@@ -20,8 +20,10 @@
 #include <iostream>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include "client/demo_data.hpp"
+#include "core/roles.hpp"
 #include "core/utf8.hpp"
 #include "storage/store.hpp"
 #include "storage/store_wipe.hpp"
@@ -43,6 +45,8 @@ constexpr std::uintmax_t kMaxInputBytes = 64ull * 1024 * 1024;
 int exitFor(const Error& e) {
     // HQ could not be reached, or what answered was not HQ's answer.
     if (e.domain == ErrorDomain::Network || e.domain == ErrorDomain::Protocol) return kExitNetwork;
+    // A wrong passphrase, the wait after failed ones, and a role that may not do what was asked.
+    if (e.domain == ErrorDomain::Auth) return kExitAuth;
     switch (e.code) {
         case ErrorCode::Invalid:
             return kExitInvalid;
@@ -114,11 +118,41 @@ std::string passphrase(bool confirm) {
     return p;
 }
 
+// A new passphrase (account add, passwd, recovery complete): $OUTPOST_NEW_PASSPHRASE, or asked twice.
+std::string newPassphrase() {
+    if (const char* e = std::getenv("OUTPOST_NEW_PASSPHRASE"); e && *e) return e;
+    std::string p = readPassphraseFromTty("New passphrase: ");
+    if (readPassphraseFromTty("Repeat the new passphrase: ") != p)
+        fail(kExitUsage, "the two passphrases differ; nothing was changed");
+    return p;
+}
+
+// Where the wait after failed passphrases is shown (runCli points it at its error stream).
+std::ostream* g_err = &std::cerr;
+// The account to sign in as: --account, else $OUTPOST_ACCOUNT, else whichever account the passphrase opens.
+std::string g_account;
+
 std::unique_ptr<Store> openStore(const std::string& dir) {
-    auto key = check(Store::unlock(dir, passphrase(false)));
+    std::string account = g_account;
+    if (account.empty())
+        if (const char* e = std::getenv("OUTPOST_ACCOUNT"); e && *e) account = e;
+    std::string pass = passphrase(false);
+    auto signedIn = Store::signIn(dir, account, pass);
+    if (!signedIn && signedIn.error().domain == ErrorDomain::Auth &&
+        signedIn.error().code == ErrorCode::Busy) {
+        // The growing delay after failed passphrases: shown, waited out, then the passphrase is tried.
+        auto d = check(Store::authDelay(dir));
+        *g_err << "outpostctl: " << d.failures << " wrong passphrase(s) in a row: waiting " << d.waitSeconds
+               << " s before trying\n";
+        std::this_thread::sleep_for(std::chrono::seconds(d.waitSeconds));
+        signedIn = Store::signIn(dir, account, pass);
+    }
+    std::fill(pass.begin(), pass.end(), '\0');
+    auto who = check(std::move(signedIn));
     storage::StoreOptions o;
     o.autoBackup = true;
-    return check(Store::open(dir, key, o));
+    o.account = who.account;
+    return check(Store::open(dir, who.key, o));
 }
 
 json readJsonInput(const std::string& path) {
@@ -246,16 +280,19 @@ struct Options {
     std::string bundleFile;
     // wipe
     std::string confirm;
+    // accounts and recovery
+    std::string account, role = "commander", displayName, requestPath, responsePath;
 };
 
 void cmdInit(const Options& o, std::ostream& out) {
     storage::InitOptions io;
     io.unitId = o.unit;
     io.user = o.user;
+    io.role = *core::parseRole(o.role);
     if (o.kdf == "moderate") io.kdf = storage::KdfParams::moderate();
     check(Store::create(o.store, passphrase(true), io));
-    out << "created an Outpost store in " << o.store << " for unit " << o.unit << " (user " << o.user
-        << ")\n";
+    out << "created an Outpost store in " << o.store << " for unit " << o.unit << " (user " << o.user << ", "
+        << o.role << ")\n";
 }
 
 void cmdFormsList(const Options& o, std::ostream& out) {
@@ -720,6 +757,8 @@ void cmdInfo(const Options& o, std::ostream& out) {
     json j = {{"store", i.dir},    {"schema", i.schemaVersion}, {"unit", i.unitId},
               {"user", i.user},    {"revisions", i.records},    {"drafts", i.drafts},
               {"final", i.finals}, {"outbox", i.outbox}};
+    j["role"] = std::string(core::roleName(s->role()));
+    j["recovery_slot"] = check(s->hasRecoverySlot());
     j["sync"] = nullptr;
     if (auto cfg = check(s->syncConfig()))
         j["sync"] = {{"hq", cfg->hqUrl},
@@ -731,6 +770,111 @@ void cmdInfo(const Options& o, std::ostream& out) {
                      {"last_sync_utc", cfg->lastSyncUtc.empty() ? json(nullptr) : json(cfg->lastSyncUtc)},
                      {"last_error", cfg->lastError.empty() ? json(nullptr) : json(cfg->lastError)}};
     out << j.dump(2) << "\n";
+}
+
+// [SECTION] accounts and recovery
+core::Role roleArg(const std::string& name) {
+    auto r = core::parseRole(name);
+    if (!r) fail(kExitUsage, "unknown role '" + name + "'; roles: " + core::roleNamesText());
+    return *r;
+}
+
+void cmdAccountList(const Options& o, std::ostream& out) {
+    auto s = openStore(o.store);
+    auto all = check(s->accounts());
+    if (o.asJson) {
+        json arr = json::array();
+        for (const auto& a : all)
+            arr.push_back({{"name", a.name},
+                           {"display_name", a.displayName},
+                           {"role", std::string(core::roleName(a.role))},
+                           {"created_utc", a.createdUtc},
+                           {"removed", a.disabled}});
+        out << arr.dump(2) << "\n";
+        return;
+    }
+    for (const auto& a : all)
+        out << std::left << std::setw(20) << a.name << std::setw(22) << core::roleName(a.role)
+            << a.displayName << (a.disabled ? "  (removed)" : "")
+            << (a.name == s->account().name ? "  (signed in)" : "") << "\n";
+}
+
+void cmdAccountAdd(const Options& o, std::ostream& out) {
+    core::Role role = roleArg(o.role);
+    auto s = openStore(o.store);
+    storage::Account a;
+    a.name = o.account;
+    a.displayName = o.displayName;
+    a.role = role;
+    // Checked before a new passphrase is asked for: a refused add asks nothing.
+    if (!core::mayManageAccounts(s->role()) || !storage::isValidAccountName(a.name))
+        check(s->addAccount(a, ""));
+    std::string pass = newPassphrase();
+    auto r = s->addAccount(a, pass);
+    std::fill(pass.begin(), pass.end(), '\0');
+    check(std::move(r));
+    out << "account " << a.name << " added (" << o.role << ")\n";
+}
+
+void cmdAccountRemove(const Options& o, std::ostream& out) {
+    auto s = openStore(o.store);
+    check(s->removeAccount(o.account));
+    out << "account " << o.account << " removed: its passphrase no longer opens this store\n";
+}
+
+void cmdAccountRole(const Options& o, std::ostream& out) {
+    core::Role role = roleArg(o.role);
+    auto s = openStore(o.store);
+    check(s->setRole(o.account, role));
+    out << "account " << o.account << " is now " << core::roleName(role) << "\n";
+}
+
+void cmdAccountPasswd(const Options& o, std::ostream& out) {
+    std::string old = passphrase(false);
+    auto s = openStore(o.store);
+    std::string pass = newPassphrase();
+    auto r = s->changePassphrase(old, pass);
+    std::fill(pass.begin(), pass.end(), '\0');
+    std::fill(old.begin(), old.end(), '\0');
+    check(std::move(r));
+    out << "the passphrase of " << s->account().name << " was changed\n";
+}
+
+void cmdRecoveryRequest(const Options& o, std::ostream& out) {
+    if (o.requestPath.empty()) fail(kExitUsage, "--out is required");
+    auto text = check(Store::recoveryRequest(o.store));
+    std::ofstream f(o.requestPath, std::ios::binary | std::ios::trunc);
+    f << text;
+    f.close();
+    if (!f) fail(kExitInput, "cannot write " + o.requestPath);
+    out << "recovery request written to " << o.requestPath
+        << ": take it to HQ ('outpost-hq recovery open'), bring back the response and run 'outpostctl "
+           "recovery "
+           "complete'\n";
+}
+
+void cmdRecoveryComplete(const Options& o, std::ostream& out) {
+    std::error_code ec;
+    auto size = fs::file_size(o.responsePath, ec);
+    if (ec) fail(kExitInput, "cannot read " + o.responsePath + ": " + ec.message());
+    if (size > 64 * 1024) fail(kExitInput, o.responsePath + ": larger than 64 KiB; not a recovery response");
+    std::ifstream in(o.responsePath, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    if (!in) fail(kExitInput, "cannot read " + o.responsePath);
+    // The account is checked before a passphrase is asked for.
+    bool known = false;
+    for (const auto& a : check(Store::listAccounts(o.store))) known = known || a.name == o.account;
+    if (!known) fail(kExitNotFound, "no account '" + o.account + "' on this laptop; nothing was changed");
+    std::string pass = newPassphrase();
+    auto r = Store::recoveryComplete(o.store, ss.str(), o.account, pass);
+    std::fill(pass.begin(), pass.end(), '\0');
+    if (!r) {
+        Error e = r.error();
+        e.message = o.responsePath + ": " + e.message;
+        fail(e);
+    }
+    out << "recovered: " << o.account << " has a new passphrase; the other accounts are unchanged\n";
 }
 
 // Realistic demo records spread over the mission's units, finalized in batches of one transaction.
@@ -785,6 +929,8 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     init->add_option("--user", o.user, "your account name, recorded as author")->required();
     init->add_option("--kdf", o.kdf, "passphrase hardening: interactive (default) or moderate")
         ->check(CLI::IsMember({"interactive", "moderate"}));
+    init->add_option("--role", o.role, "the first account's role (default commander)")
+        ->check(CLI::IsMember({"commander", "training-officer", "conduct-focal-point", "clerk"}));
     on(init, [&] { cmdInit(o, out); });
 
     auto* forms = app.add_subcommand("forms", "the form definitions in the store");
@@ -904,6 +1050,46 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
                      "only this unit's records (HQ accepts from a laptop only its own unit's reports)");
     on(seed, [&] { cmdDemoSeed(o, out); });
 
+    app.add_option("--account", g_account,
+                   "the account to sign in as (default: $OUTPOST_ACCOUNT, else the one "
+                   "whose passphrase is given)");
+    auto* acc = app.add_subcommand("account", "the people on this laptop and their roles (docs/security.md)");
+    acc->require_subcommand(1);
+    auto* al = acc->add_subcommand("list", "list the accounts");
+    al->add_flag("--json", o.asJson, "print JSON");
+    on(al, [&] { cmdAccountList(o, out); });
+    auto* aa = acc->add_subcommand("add",
+                                   "add an account (commander; new passphrase from $OUTPOST_NEW_PASSPHRASE "
+                                   "or a prompt)");
+    aa->add_option("name", o.account, "account name (a-z, 0-9, '.', '-', '_')")->required();
+    aa->add_option("--role", o.role, "commander, training-officer, conduct-focal-point or clerk")->required();
+    aa->add_option("--display-name", o.displayName, "the name shown on the unlock screen");
+    on(aa, [&] { cmdAccountAdd(o, out); });
+    auto* ar = acc->add_subcommand("remove", "remove an account: its key slot is deleted (commander)");
+    ar->add_option("name", o.account, "account name")->required();
+    on(ar, [&] { cmdAccountRemove(o, out); });
+    auto* arl = acc->add_subcommand("role", "change an account's role (commander)");
+    arl->add_option("name", o.account, "account name")->required();
+    arl->add_option("role", o.role, "the new role")->required();
+    on(arl, [&] { cmdAccountRole(o, out); });
+    auto* ap = acc->add_subcommand("passwd",
+                                   "change your own passphrase (new one from $OUTPOST_NEW_PASSPHRASE "
+                                   "or a prompt)");
+    on(ap, [&] { cmdAccountPasswd(o, out); });
+
+    auto* rec = app.add_subcommand("recovery", "recover a lost passphrase through HQ (docs/operations.md)");
+    rec->require_subcommand(1);
+    auto* rq = rec->add_subcommand("request", "write a recovery request for HQ (no passphrase needed)");
+    rq->add_option("--data", o.store, "the store folder (default: --store)");
+    rq->add_option("--out", o.requestPath, "the request file to write")->required();
+    on(rq, [&] { cmdRecoveryRequest(o, out); });
+    auto* rc = rec->add_subcommand("complete", "apply HQ's response: a new passphrase for an account");
+    rc->add_option("--data", o.store, "the store folder (default: --store)");
+    rc->add_option("--response", o.responsePath, "the response file from 'outpost-hq recovery open'")
+        ->required();
+    rc->add_option("--account", o.account, "the account that gets the new passphrase")->required();
+    on(rc, [&] { cmdRecoveryComplete(o, out); });
+
     auto* wipe = app.add_subcommand(
         "wipe", "panic wipe: destroy the store's keys, then every file (what HQ has not received is lost)");
     wipe->add_option("--confirm", o.confirm, "the store's unit id, typed back as confirmation")->required();
@@ -912,6 +1098,8 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     auto* inf = app.add_subcommand("info", "the store's unit, user, schema and counts");
     on(inf, [&] { cmdInfo(o, out); });
 
+    g_err = &err;
+    g_account.clear();
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {

@@ -34,6 +34,10 @@ Result<Settings> Settings::load(const std::string& dir) {
     if (j.contains("large_text") && j["large_text"].is_boolean()) s.largeText = j["large_text"];
     if (j.value("theme", "") == "night") s.theme = Theme::Night;
     if (j.value("language", "") == "fr") s.lang = Lang::Fr;
+    if (j.contains("idle_lock_minutes") && j["idle_lock_minutes"].is_number_integer()) {
+        int m = j["idle_lock_minutes"].get<int>();
+        if (m >= 1 && m <= 240) s.idleLockMinutes = m;
+    }
     return s;
 }
 
@@ -42,7 +46,8 @@ Result<void> Settings::save(const std::string& dir) const {
               {"font_size", fontSize},
               {"large_text", largeText},
               {"theme", theme == Theme::Night ? "night" : "day"},
-              {"language", langCode(lang)}};
+              {"language", langCode(lang)},
+              {"idle_lock_minutes", idleLockMinutes}};
     fs::path p = fs::path(dir) / "settings.json";
     fs::path tmp = p;
     tmp += ".tmp";

@@ -16,6 +16,7 @@ struct Settings {
     bool largeText = false;  // rugged screens and gloves: 1.35x text and larger hit targets
     Theme theme = Theme::Day;
     Lang lang = Lang::En;
+    int idleLockMinutes = 10;  // lock after this long without input (1 to 240)
 
     float effectiveFontSize() const { return largeText ? fontSize * 1.35f : fontSize; }
 

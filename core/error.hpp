@@ -26,15 +26,16 @@ enum class ErrorDomain {
 // Stable codes for the CLI exit status and for logs.
 enum class ErrorCode {
     Ok = 0,
-    BadInput,  // malformed argument, JSON, UTF-8, ...
-    Invalid,   // a record breaks its form's rules
-    NotFound,  // unknown form, record, unit ...
-    WrongKey,  // wrong passphrase or key: nothing could be decrypted
-    Corrupt,   // the store failed an integrity or authenticity check
-    DiskFull,  // the disk is full: nothing was written
-    Io,        // an I/O error: nothing was written
-    Busy,      // the store is locked by another process
-    Conflict,  // the operation does not fit the record's state (edit of a final revision ...)
+    BadInput,   // malformed argument, JSON, UTF-8, ...
+    Invalid,    // a record breaks its form's rules
+    NotFound,   // unknown form, record, unit ...
+    WrongKey,   // wrong passphrase or key: nothing could be decrypted
+    Corrupt,    // the store failed an integrity or authenticity check
+    DiskFull,   // the disk is full: nothing was written
+    Io,         // an I/O error: nothing was written
+    Busy,       // the store is locked by another process
+    Conflict,   // the operation does not fit the record's state (edit of a final revision ...)
+    Forbidden,  // the signed-in account's role may not do this (the message names role and action)
     Internal,
 };
 

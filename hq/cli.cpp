@@ -8,6 +8,7 @@
 // [SECTION] commands: forms and reference data
 // [SECTION] commands: reports and conflicts
 // [SECTION] commands: bundles
+// [SECTION] commands: recovery
 // [SECTION] commands: verify, backup, restore, rotate-epoch
 // [SECTION] runHqCli
 #include "hq/cli.hpp"
@@ -119,6 +120,8 @@ struct Options {
     std::string by;
     // backup, restore
     std::string from;
+    // recovery
+    std::string request;
 };
 
 bool isPostgres(const std::string& location) {
@@ -675,6 +678,39 @@ void cmdImportBundle(const Options& o, std::ostream& out) {
         << ": take it back to the laptop and import it with 'outpostctl bundle import'\n";
 }
 
+// [SECTION] commands: recovery
+
+// A laptop's lost passphrase (docs/operations.md): HQ opens the recovery copy of its data key with HQ's
+// recovery key and seals it again to the one-time key in the request. An HQ admin runs it after checking
+// who asks; the request's store and unit are printed for HQ's records.
+void cmdRecoveryOpen(const Options& o, std::ostream& out) {
+    (void)check(loadIdentity(o.data));  // an HQ data folder, not any folder that a new key would land in
+    auto keys = check(loadRecoveryKey(o.data));
+    std::error_code ec;
+    if (o.outPath == o.request || fs::equivalent(o.outPath, o.request, ec))
+        fail(kExitInput, "--out must name another file than the request");
+    auto size = fs::file_size(o.request, ec);
+    if (ec) fail(kExitInput, "cannot read " + o.request + ": " + ec.message());
+    if (size > 64 * 1024) fail(kExitInput, o.request + ": larger than 64 KiB; not a recovery request");
+    std::ifstream in(o.request, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    if (!in) fail(kExitInput, "cannot read " + o.request);
+    auto r = storage::answerRecoveryRequest(ss.str(), keys);
+    if (!r) {
+        Error e = r.error();
+        e.message = o.request + ": " + e.message + "; no response was written";
+        fail(e);
+    }
+    try {
+        writeFileAtomically(o.outPath, r->responseText, 0600);
+    } catch (const Failure& f) {
+        fail(f.error());
+    }
+    out << "recovery response for store " << r->storeId << " (unit " << r->unitId << ") written to "
+        << o.outPath << ": carry it to the laptop and run 'outpostctl recovery complete'\n";
+}
+
 // [SECTION] commands: verify, backup, restore, rotate-epoch
 
 void cmdVerify(const Options& o, std::ostream& out) {
@@ -699,7 +735,9 @@ void cmdVerify(const Options& o, std::ostream& out) {
 }
 
 void copyIdentityFiles(const DataPaths& from, const DataPaths& to, bool overwrite) {
-    for (const auto& src : from.identityFiles()) {
+    auto files = from.identityFiles();
+    files.push_back(from.recoveryKey);  // HQ's recovery key opens the laptops' recovery slots: keep it too
+    for (const auto& src : files) {
         std::error_code ec;
         if (!fs::exists(src, ec)) continue;
         fs::path dst = fs::path(to.dir) / fs::path(src).filename();
@@ -914,6 +952,16 @@ int runHqCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     importBundle->add_option("file", o.file, "the bundle file from the laptop")->required();
     importBundle->add_option("--out", o.outPath, "the receipt file to write for the laptop")->required();
     on(importBundle, [&] { cmdImportBundle(o, out); });
+
+    auto* recovery =
+        app.add_subcommand("recovery", "help a laptop whose passphrase was lost (docs/operations.md)");
+    recovery->require_subcommand(1);
+    auto* recOpen = recovery->add_subcommand(
+        "open", "answer a laptop's recovery request (outpostctl recovery request) with a response file");
+    recOpen->add_option("--data", o.data, "HQ's data folder")->required();
+    recOpen->add_option("--request", o.request, "the request file from the laptop")->required();
+    recOpen->add_option("--out", o.outPath, "the response file to write for the laptop")->required();
+    on(recOpen, [&] { cmdRecoveryOpen(o, out); });
 
     auto* verify = app.add_subcommand("verify", "check HQ's identity files and store; exit 5 on problems");
     storeOptions(verify);

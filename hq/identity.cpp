@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -45,7 +47,8 @@ DataPaths::DataPaths(const std::string& dataDir)
       hqId((fs::path(dataDir) / "hq-id").string()),
       signingKey((fs::path(dataDir) / "hq-signing.key").string()),
       tlsCert((fs::path(dataDir) / "tls-cert.pem").string()),
-      tlsKey((fs::path(dataDir) / "tls-key.pem").string()) {}
+      tlsKey((fs::path(dataDir) / "tls-key.pem").string()),
+      recoveryKey((fs::path(dataDir) / "hq-recovery.key").string()) {}
 
 std::vector<std::string> DataPaths::identityFiles() const {
     return {hqId, signingKey, tlsKey, tlsCert};
@@ -92,6 +95,36 @@ void writeFileAtomically(const std::string& path, const std::string& bytes, unsi
     }
 }
 
+namespace {
+// Reads HQ's recovery key pair, making it first when the file is missing.
+storage::RecoveryKeyPair recoveryKeyPair(const DataPaths& p) {
+    std::error_code ec;
+    if (!fs::exists(p.recoveryKey, ec)) {
+        auto k = storage::RecoveryKeyPair::generate();
+        std::string text = storage::toBase64(k.secretKey) + "\n";
+        writeFileAtomically(p.recoveryKey, text, 0600);
+        std::fill(text.begin(), text.end(), '\0');
+        return k;
+    }
+    std::string text = readSmallFile(p.recoveryKey);
+    auto secret = storage::fromBase64(text);
+    std::fill(text.begin(), text.end(), '\0');
+    if (!secret || secret->size() != 32)
+        throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt,
+                      p.recoveryKey + " is not an X25519 secret key");
+    storage::RecoveryKeyPair k;
+    k.secretKey = *secret;
+    std::fill(secret->begin(), secret->end(), 0);
+    k.publicKey.resize(32);
+    crypto_scalarmult_base(k.publicKey.data(), k.secretKey.data());
+    return k;
+}
+}  // namespace
+
+Result<storage::RecoveryKeyPair> loadRecoveryKey(const std::string& dataDir) {
+    return tryCatch([&] { return recoveryKeyPair(DataPaths(dataDir)); });
+}
+
 Result<sync::HqIdentity> createIdentity(const std::string& dataDir) {
     return tryCatch([&] {
         DataPaths p(dataDir);
@@ -114,6 +147,7 @@ Result<sync::HqIdentity> createIdentity(const std::string& dataDir) {
         std::fill(keyText.begin(), keyText.end(), '\0');
         sync::makeSelfSignedCertificate(p.tlsCert, p.tlsKey).value();
         id.tlsPin = sync::certificatePin(p.tlsCert).value();
+        id.recoveryPublicKey = recoveryKeyPair(p).publicKey;
         return id;
     });
 }
@@ -147,6 +181,7 @@ Result<sync::HqIdentity> loadIdentity(const std::string& dataDir) {
         auto pin = sync::certificatePin(p.tlsCert);
         if (!pin) throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt, pin.error().message);
         id.tlsPin = pin.value();
+        id.recoveryPublicKey = recoveryKeyPair(p).publicKey;
         return id;
     });
 }

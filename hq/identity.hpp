@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "storage/recovery.hpp"
 #include "sync/hq_service.hpp"
 
 namespace outpost::hq {
@@ -19,6 +20,9 @@ struct DataPaths {
     std::string signingKey;  // DIR/hq-signing.key: Ed25519 secret key, base64 (mode 0600)
     std::string tlsCert;     // DIR/tls-cert.pem
     std::string tlsKey;      // DIR/tls-key.pem (mode 0600)
+    // DIR/hq-recovery.key: X25519 secret key, base64 (mode 0600). Opens the recovery copies of the
+    // laptops' data keys. Made with the identity, or on first load by an HQ from before recovery.
+    std::string recoveryKey;
     // The identity files, in the order they are made.
     std::vector<std::string> identityFiles() const;
 };
@@ -33,6 +37,9 @@ Result<sync::HqIdentity> createIdentity(const std::string& dataDir);
 // Reads the identity. NotFound when the folder was never initialised; Corrupt when a file is
 // missing or unreadable (naming it).
 Result<sync::HqIdentity> loadIdentity(const std::string& dataDir);
+
+// HQ's recovery key pair (made when missing). Corrupt when the file is damaged.
+Result<storage::RecoveryKeyPair> loadRecoveryKey(const std::string& dataDir);
 
 // Writes bytes to path through a temporary file with the given mode, flushed, then renamed.
 void writeFileAtomically(const std::string& path, const std::string& bytes, unsigned mode);

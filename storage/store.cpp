@@ -254,6 +254,9 @@ static void migrate(Store::Impl& s, int target) {
             case 4:
                 s.db.exec(kSchemaV4);
                 break;
+            case kAccountsSchemaStep:  // local accounts (store_accounts.cpp)
+                detail::migrateAccounts(s.db);
+                break;
             default:
                 throw Failure(ErrorDomain::Internal, ErrorCode::Internal,
                               "no migration to " + std::to_string(v + 1));
@@ -359,6 +362,10 @@ Result<void> createImpl(const std::string& dir, const DataKey& key, const std::o
         loadForms(tmp.db, ref, reg2);
         tmp.forms = &reg2;
         migrate(tmp, kSchemaVersion);
+        if (opts.role != core::Role::Commander) {
+            Stmt role(tmp.db, "UPDATE account SET role = ? WHERE name = ?");
+            role.bind(1, std::string(core::roleName(opts.role))).bind(2, opts.user).run();
+        }
         fsyncDir(dir);
     });
 }
@@ -384,7 +391,9 @@ Result<DataKey> Store::unlock(const std::string& dir, std::string_view passphras
         if (!fs::exists(dbPath(dir)))
             throw Failure(notFound("no Outpost store in " + dir + " (run 'outpostctl init' first)"));
         Db db(dbPath(dir), false, true, o.vfs);
-        Stmt st(db, "SELECT id, salt, ops_limit, mem_limit, wrapped FROM key_slot ORDER BY id");
+        Stmt st(db,
+                "SELECT id, salt, ops_limit, mem_limit, wrapped FROM key_slot WHERE id LIKE 'passphrase:%' "
+                "ORDER BY id");
         std::vector<KeySlot> slots;
         while (st.step()) {
             KeySlot s;
@@ -445,7 +454,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir, const DataKey
         s.ref = &store->m_ref;
         migrate(s, kSchemaVersion);
         store->m_unit = s.metaText("unit_id");
-        store->m_user = s.metaText("user");
+        store->m_account = detail::loadSignedInAccount(s.db, o.account);
+        store->m_user = store->m_account.name;
         if (o.autoBackup) {
             bool due = true;
             std::error_code ec;
@@ -533,7 +543,8 @@ Result<Saved> Store::createDraft(const std::string& formId, const json& payloadI
                                  const std::string& author) {
     return tryCatch([&]() -> Saved {
         auto form = requireForm(m_forms, formId);
-        json payload = payloadIn;
+        requireRight(form->id, core::FormAction::Create);
+        json payload = withHiddenValues(form->id, form->version, payloadIn, json());
         if (payload.is_object() && !form->unitField.empty() && !payload.contains(form->unitField) &&
             !m_unit.empty())
             payload[form->unitField] = m_unit;
@@ -559,7 +570,7 @@ Result<Saved> Store::createDraft(const std::string& formId, const json& payloadI
     });
 }
 
-Result<Saved> Store::saveDraft(const std::string& id, const json& payload) {
+Result<Saved> Store::saveDraft(const std::string& id, const json& payloadIn) {
     return tryCatch([&]() -> Saved {
         Impl& s = *m_impl;
         auto meta = s.latestMeta(id);
@@ -568,6 +579,12 @@ Result<Saved> Store::saveDraft(const std::string& id, const json& payload) {
             throw Failure(conflict("record " + id + " r" + std::to_string(meta->revision) +
                                    " is final and cannot be edited; use amend to start a new revision"));
         auto form = requireForm(m_forms, meta->formId, meta->formVersion);
+        requireRight(form->id, core::FormAction::Create);
+        const json payload =
+            hidesSensitive(form->id)
+                ? withHiddenValues(form->id, form->version, payloadIn,
+                                   s.openPayload(id, meta->revision, s.loadBlob(id, meta->revision)))
+                : payloadIn;
         auto v =
             core::validateRecord(*form, core::stripComputed(*form, payload), ValidationMode::Draft, m_ref);
         if (!v.ok()) throwInvalid("the draft was not saved", v);
@@ -625,6 +642,7 @@ Result<Saved> Store::finalize(const std::string& id) {
         if (meta->status != "draft")
             throw Failure(
                 conflict("record " + id + " r" + std::to_string(meta->revision) + " is already final"));
+        requireRight(meta->formId, core::FormAction::Finalize);
         auto form = requireForm(m_forms, meta->formId, meta->formVersion);
         json payload = s.openPayload(id, meta->revision, s.loadBlob(id, meta->revision));
         auto v =
@@ -645,6 +663,7 @@ Result<Saved> Store::amend(const std::string& id) {
         if (meta->status == "draft")
             throw Failure(conflict("record " + id + " already has a draft revision r" +
                                    std::to_string(meta->revision) + "; edit or finalize it"));
+        requireRight(meta->formId, core::FormAction::Create);
         auto form = requireForm(m_forms, meta->formId, meta->formVersion);
         json payload = s.openPayload(id, meta->revision, s.loadBlob(id, meta->revision));
         auto v =
@@ -675,6 +694,7 @@ Result<void> Store::discardDraft(const std::string& id) {
         auto meta = s.latestMeta(id);
         if (!meta) throw Failure(notFound("no record with id " + id));
         if (meta->status != "draft") throw Failure(conflict("record " + id + " has no draft to discard"));
+        requireRight(meta->formId, core::FormAction::Create);
         Transaction tx(s.db);
         Stmt del(s.db, "DELETE FROM record WHERE id = ? AND revision = ? AND status = 'draft'");
         del.bind(1, id).bind(2, meta->revision).run();
@@ -695,6 +715,8 @@ Result<std::vector<std::string>> Store::importFinal(const std::string& formId,
     return tryCatch([&]() -> std::vector<std::string> {
         Impl& s = *m_impl;
         auto form = requireForm(m_forms, formId);
+        requireRight(form->id, core::FormAction::Create);
+        requireRight(form->id, core::FormAction::Finalize);
         std::vector<std::string> ids;
         std::vector<core::ValidationResult> valid;
         for (std::size_t i = 0; i < payloads.size(); ++i) {
@@ -769,7 +791,9 @@ Result<Record> Store::get(const std::string& id, std::optional<int> revision) {
                                    (revision ? " and revision " + std::to_string(*revision) : "")));
         Record r;
         r.meta = Impl::readMeta(st);
-        r.payload = s.openPayload(r.meta.id, r.meta.revision, st.blob(14));
+        requireRight(r.meta.formId, core::FormAction::Read);
+        r.payload = visiblePayload(r.meta.formId, r.meta.formVersion,
+                                   s.openPayload(r.meta.id, r.meta.revision, st.blob(14)));
         return r;
     });
 }
@@ -783,6 +807,7 @@ Result<std::vector<RecordMeta>> Store::history(const std::string& id) {
         std::vector<RecordMeta> out;
         while (st.step()) out.push_back(Impl::readMeta(st));
         if (out.empty()) throw Failure(notFound("no record with id " + id));
+        requireRight(out.front().formId, core::FormAction::Read);
         return out;
     });
 }
@@ -791,7 +816,8 @@ namespace {
 // latestOnly picks each record's newest revision; with a status it picks the newest of that status
 // (so the final list still shows a report whose amendment is being drafted).
 std::string filterSql(const ListFilter& f) {
-    std::string w = " WHERE 1";
+    // Only the forms the signed-in role may read (a JSON array bound as :readable).
+    std::string w = " WHERE r.form_id IN (SELECT value FROM json_each(:readable))";
     if (f.latestOnly)
         w += std::string(" AND r.revision = (SELECT max(x.revision) FROM record x WHERE x.id = r.id") +
              (f.status.empty() ? ")" : " AND x.status = :status)");
@@ -800,7 +826,8 @@ std::string filterSql(const ListFilter& f) {
     if (!f.status.empty()) w += " AND r.status = :status";
     return w;
 }
-void bindFilter(Stmt& st, const ListFilter& f) {
+void bindFilter(Stmt& st, const ListFilter& f, const std::string& readable) {
+    st.bind(st.paramIndex(":readable"), readable);
     if (!f.formId.empty()) st.bind(st.paramIndex(":form"), f.formId);
     if (!f.unitId.empty()) st.bind(st.paramIndex(":unit"), f.unitId);
     if (!f.status.empty()) st.bind(st.paramIndex(":status"), f.status);
@@ -818,7 +845,7 @@ Result<std::vector<RecordMeta>> Store::list(const ListFilter& f) {
             " LIMIT " + std::to_string(std::max(0, f.limit)) + " OFFSET " +
             std::to_string(std::max(0, f.offset));
         Stmt st(m_impl->db, sql.c_str());
-        bindFilter(st, f);
+        bindFilter(st, f, readableFormsJson());
         std::vector<RecordMeta> out;
         while (st.step()) out.push_back(Impl::readMeta(st));
         return out;
@@ -829,7 +856,7 @@ Result<std::int64_t> Store::count(const ListFilter& f) {
     return tryCatch([&]() -> std::int64_t {
         std::string sql = "SELECT count(*) FROM record r" + filterSql(f);
         Stmt st(m_impl->db, sql.c_str());
-        bindFilter(st, f);
+        bindFilter(st, f, readableFormsJson());
         st.step();
         return st.int64(0);
     });
@@ -855,9 +882,10 @@ Result<std::vector<RecordMeta>> Store::search(const std::string& text, int limit
         std::string sql = std::string("SELECT ") + Impl::kMetaColumns +
                           " FROM search_fts f JOIN record r ON r.id = f.record_id "
                           "AND r.revision = (SELECT max(x.revision) FROM record x WHERE x.id = r.id) "
-                          "WHERE search_fts MATCH ? ORDER BY r.id DESC LIMIT ?";
+                          "WHERE search_fts MATCH ? AND r.form_id IN (SELECT value FROM json_each(?)) "
+                          "ORDER BY r.id DESC LIMIT ?";
         Stmt st(s.db, sql.c_str());
-        st.bind(1, match).bind(2, std::max(1, limit));
+        st.bind(1, match).bind(2, readableFormsJson()).bind(3, std::max(1, limit));
         std::vector<RecordMeta> out;
         while (st.step()) out.push_back(Impl::readMeta(st));
         return out;

@@ -16,6 +16,7 @@
 #include "core/error.hpp"
 #include "core/form.hpp"
 #include "core/refdata.hpp"
+#include "core/roles.hpp"
 #include "core/validate.hpp"
 #include "storage/crypto.hpp"
 
@@ -23,20 +24,60 @@ namespace outpost::storage {
 
 using json = nlohmann::json;
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
+// The migration step that adds local accounts (store_accounts.cpp): self-contained, and renumbered by
+// changing this one line when another step lands before it.
+constexpr int kAccountsSchemaStep = 5;
 constexpr const char* kStoreFileName = "outpost.db";
 
 struct StoreOptions {
     std::string vfs;          // an SQLite VFS name (tests inject faults with one); empty: the default
     int keepBackups = 7;      // how many daily backups to keep
     bool autoBackup = false;  // take a backup on open when the newest is older than a day
+    // The account signed in (its role decides what the Store returns and accepts). Empty: the store's
+    // first account (whoever holds the data key can read everything anyway; signIn() names the account).
+    std::string account;
+    // Unix seconds standing in for the clock in the failed-passphrase delay (tests); 0: the real clock.
+    std::int64_t nowForTests = 0;
 };
 
 struct InitOptions {
     std::string unitId;  // the unit this laptop reports for (must exist in the reference data)
-    std::string user;    // the account name recorded as author
+    std::string user;    // the first account's name (recorded as author)
+    core::Role role = core::Role::Commander;  // the first account's role
     KdfParams kdf = KdfParams::interactive();
 };
+
+// --- Local accounts (store_accounts.cpp) ------------------------------------------------------
+// One person on this laptop: a name, a role and one passphrase key slot ("passphrase:<name>").
+struct Account {
+    std::string name;
+    std::string displayName;
+    core::Role role = core::Role::Clerk;
+    std::string createdUtc;
+    bool disabled = false;  // removed: its key slot is gone, the name stays as the author of its records
+};
+
+// The result of a sign-in: the data key and who unlocked it.
+struct SignedIn {
+    DataKey key;
+    std::string account;
+};
+
+// The failed-passphrase delay as it stands: how many failures in a row, and how long until the next try.
+struct AuthDelay {
+    int failures = 0;
+    std::int64_t waitSeconds = 0;
+};
+
+// The first wait after a failed passphrase, and the longest (the wait doubles between them).
+constexpr std::int64_t kFirstFailureDelaySeconds = 1;
+constexpr std::int64_t kMaxFailureDelaySeconds = 300;
+// The wait after n failures in a row: 0 after the first (a typo), then 1, 2, 4, ... seconds, at most
+// kMaxFailureDelaySeconds.
+std::int64_t failureDelaySeconds(int failures);
+// Account names: 1 to 32 of a-z, 0-9, '.', '-', '_', starting with a letter or digit.
+bool isValidAccountName(std::string_view name);
 
 struct RecordMeta {
     std::string id;
@@ -266,6 +307,49 @@ public:
     // One transaction. Duplicates at HQ are harmless, so this is always safe.
     Result<void> beginResync(const std::string& newEpoch);
 
+    // --- Accounts and sign-in (store_accounts.cpp) ----------------------------------------------
+    // The accounts as listed on the unlock screen (no key needed: names and roles are not sealed).
+    static Result<std::vector<Account>> listAccounts(const std::string& dir, const StoreOptions& o = {});
+    // Unlocks with one account's passphrase (account empty: whichever account's passphrase it is).
+    // While the failed-passphrase delay runs it refuses at once (Auth, Busy, "wait N s") without trying
+    // the passphrase; a wrong passphrase counts one more failure (kept in the store file), a right one
+    // clears the count. WrongKey for a wrong passphrase, an unknown or a removed account alike.
+    static Result<SignedIn> signIn(const std::string& dir, std::string_view account,
+                                   std::string_view passphrase, const StoreOptions& o = {});
+    static Result<AuthDelay> authDelay(const std::string& dir, const StoreOptions& o = {});
+
+    const Account& account() const { return m_account; }
+    core::Role role() const { return m_account.role; }
+    Result<std::vector<Account>> accounts();
+    // The commander only. Adds an account with its own key slot (the data is not re-encrypted); a
+    // removed account's name can be added again.
+    Result<void> addAccount(const Account& a, std::string_view passphrase,
+                            KdfParams kdf = KdfParams::interactive());
+    // The commander only; never the signed-in account itself. Deletes the account's key slot and marks it
+    // removed (its records keep its name as author).
+    Result<void> removeAccount(const std::string& name);
+    // The commander only; the last active commander keeps the role.
+    Result<void> setRole(const std::string& name, core::Role role);
+    // The signed-in account's own passphrase: the old one must fit.
+    Result<void> changePassphrase(std::string_view oldPassphrase, std::string_view newPassphrase,
+                                  KdfParams kdf = KdfParams::interactive());
+    // Adds (or replaces) the "recovery" key slot: the data key sealed (crypto_box_seal) to HQ's
+    // X25519 recovery public key (32 bytes). Done at enrollment.
+    Result<void> setRecoveryKey(const Bytes& hqRecoveryPublicKey);
+    Result<bool> hasRecoverySlot();
+
+    // --- Recovery of a lost passphrase through HQ (docs/operations.md) ----------------------------
+    // Writes nothing but the pending ephemeral secret key (STORE/recovery-pending.key, mode 0600) and
+    // returns the request text for HQ. NotFound when the store has no recovery slot.
+    static Result<std::string> recoveryRequest(const std::string& dir, const StoreOptions& o = {});
+    // Opens HQ's response with the pending key, checks the data key against the store, and gives the
+    // account (an existing one, removed or not) a new passphrase slot; clears the failure count and
+    // deletes the pending key. Nothing changes on any error.
+    static Result<void> recoveryComplete(const std::string& dir, const std::string& responseText,
+                                         const std::string& account, std::string_view newPassphrase,
+                                         const StoreOptions& o = {},
+                                         KdfParams kdf = KdfParams::interactive());
+
     struct Impl;
 
 private:
@@ -275,6 +359,18 @@ private:
     core::ReferenceData m_ref;
     std::string m_unit;
     std::string m_user;
+    Account m_account;
+    // Role checks at the store boundary (store_accounts.cpp): throw Failure(Auth) naming role and action.
+    void requireRight(std::string_view formId, core::FormAction a) const;
+    void requireManager(std::string_view action) const;
+    // Hides what the role may not read: sensitive fields out of the payload.
+    json visiblePayload(const std::string& formId, int formVersion, json payload) const;
+    // For a save by a role without the sensitive right: sensitive values it sends are written (it cannot
+    // read them back), the stored ones it did not send are kept.
+    json withHiddenValues(const std::string& formId, int formVersion, const json& input,
+                          const json& stored) const;
+    std::string readableFormsJson() const;  // a JSON array of the form ids this role may read
+    bool hidesSensitive(const std::string& formId) const;
 };
 
 // The default store folder: $OUTPOST_STORE, else $XDG_DATA_HOME/outpost, else ~/.local/share/outpost.

@@ -72,12 +72,13 @@ struct Store::Impl {
     std::string dir;
     Db db;
     Codec codec;
+    DataKey dataKey;  // wraps new key slots (accounts, recovery)
     StoreOptions options;
     const core::FormRegistry* forms = nullptr;
     const core::ReferenceData* ref = nullptr;
 
     Impl(std::string d, Db&& database, const DataKey& key, StoreOptions o)
-        : dir(std::move(d)), db(std::move(database)), codec(key), options(std::move(o)) {}
+        : dir(std::move(d)), db(std::move(database)), codec(key), dataKey(key), options(std::move(o)) {}
 
     // Search tokens for the searchable fields of a payload: keyed hashes, never the words.
     std::string searchTokens(const FormDef& form, const json& payload) const {
@@ -252,6 +253,10 @@ namespace detail {
 // Every stored form definition parsed against ref (store.cpp). Throws Corrupt naming a form that does not
 // parse.
 void loadForms(Db& db, const core::ReferenceData& ref, core::FormRegistry& reg);
+// Schema step "accounts" (store_accounts.cpp): the account table; the store's user becomes a commander.
+void migrateAccounts(Db& db);
+// The account a Store opens as (store_accounts.cpp): the named one, or the store's first account.
+Account loadSignedInAccount(Db& db, const std::string& name);
 }  // namespace detail
 
 }  // namespace outpost::storage

@@ -151,6 +151,10 @@ struct SecretBytes {
 Result<SyncConfig> enroll(Store& store, const std::string& hqUrl, const std::string& code,
                           const std::string& deviceName, const ClientOptions& opts) {
     return tryCatch([&]() -> SyncConfig {
+        if (!core::mayEnroll(store.role()))
+            throw Failure(ErrorDomain::Auth, ErrorCode::Forbidden,
+                          "the " + std::string(core::roleName(store.role())) +
+                              " role may not enroll this laptop (a commander does)");
         EnrollmentCode ec = EnrollmentCode::parse(code);
         const std::string url = checkHqUrl(hqUrl, opts.allowInsecureHttp);
         if (deviceName.size() > kMaxDeviceNameBytes || !core::isValidUtf8(deviceName) ||
@@ -213,7 +217,17 @@ Result<SyncConfig> enroll(Store& store, const std::string& hqUrl, const std::str
                           "HQ enrolled this device for unit " + unit +
                               ", but this laptop's store is for unit " + store.unitId() +
                               ": the enrollment is refused (ask HQ for a code for " + store.unitId() + ")");
+        // HQ's recovery key (an HQ from before recovery sends none): a copy of the data key is sealed to
+        // it, so a lost passphrase can be recovered through HQ (docs/operations.md).
+        std::optional<std::vector<unsigned char>> recoveryKey;
+        if (auto it = j.find("recovery_key"); it != j.end()) {
+            auto k = it->is_string() ? base64Decode(it->get<std::string>()) : std::nullopt;
+            if (!k || k->size() != 32)
+                throw protocolError("HQ's recovery key in the enrollment answer is not an X25519 key");
+            recoveryKey = *k;
+        }
         need(store.saveEnrollment(cfg, secret.b));
+        if (recoveryKey) need(store.setRecoveryKey(*recoveryKey));
         return cfg;
     });
 }

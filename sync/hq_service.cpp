@@ -567,6 +567,7 @@ Response HqService::Impl::enroll(const Request& req) {
                  {"hq_id", identity.hqId},
                  {"epoch", need(s.epoch())},
                  {"hq_sign_key", base64Encode(identity.signing.publicKey)}};
+    if (!identity.recoveryPublicKey.empty()) body["recovery_key"] = base64Encode(identity.recoveryPublicKey);
     return jsonAnswer(200, body);
 }
 

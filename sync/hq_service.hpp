@@ -36,6 +36,9 @@ struct HqIdentity {
     std::string hqId;
     SigningKeyPair signing;  // signs receipts
     std::string tlsPin;      // base64url SHA-256 of the TLS certificate's public key
+    // X25519 public key of HQ's recovery key pair, given to each device at enrollment so it can seal a
+    // recovery copy of its data key to HQ (empty: enrollment answers carry none).
+    std::vector<unsigned char> recoveryPublicKey;
 };
 
 class HqService {

@@ -98,8 +98,8 @@ Result<ScriptRunner> ScriptRunner::load(const std::string& path) {
     ScriptRunner r;
     std::string line;
     int n = 0;
-    static const std::set<std::string> verbs = {"wait",  "wait-for",   "type",          "key",
-                                                "click", "screenshot", "expect-screen", "quit"};
+    static const std::set<std::string> verbs = {
+        "wait", "wait-for", "type", "key", "click", "screenshot", "expect-screen", "expect-absent", "quit"};
     while (std::getline(in, line)) {
         ++n;
         while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
@@ -219,6 +219,13 @@ void ScriptRunner::inject() {
         m_screenshot.clear();
         m_expect = l.arg;
         m_expectLine = l.number;
+    } else if (l.verb == "expect-absent") {
+        // Nothing whose name starts with the argument was on the last frame (a hidden form, a wiped view).
+        for (const auto& n : trackedNames())
+            if (n.rfind(l.arg, 0) == 0) {
+                m_error = where + "'" + n + "' is on screen, and should not be";
+                return;
+            }
     } else if (l.verb == "quit") {
         m_quit = true;
     }
@@ -236,6 +243,18 @@ std::string ScriptRunner::afterFrame(const std::string& currentScreen, const std
     std::string p = (std::filesystem::path(screenshotDir) / m_screenshot).string();
     m_screenshot.clear();
     return p;
+}
+
+bool anyInputThisFrame() {
+    const ImGuiIO& io = ImGui::GetIO();
+    if (io.InputQueueCharacters.Size > 0 || io.MouseDelta.x != 0 || io.MouseDelta.y != 0 ||
+        io.MouseWheel != 0 || io.MouseWheelH != 0)
+        return true;
+    for (bool down : io.MouseDown)
+        if (down) return true;
+    for (bool down : io.KeysDown)
+        if (down) return true;
+    return false;
 }
 
 }  // namespace outpost::ui

@@ -35,6 +35,9 @@ private:
     bool m_tab = false, m_shift = false, m_wasEditing = false;
 };
 
+// True when this frame has any key, character, mouse move, click or wheel (the idle lock restarts).
+bool anyInputThisFrame();
+
 // Widgets a script can click, by name: panels call track("name") right after drawing one.
 void track(const std::string& name);
 void clearTracked();

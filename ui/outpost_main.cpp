@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
     int frames = 0;
     std::string shotAtEnd, openScreen;
     bool unlockFromEnv = false, bench = false;
+    double idleLockSeconds = 0;
     cli.add_option("--store", store, "store folder (default: $OUTPOST_STORE or ~/.local/share/outpost)");
     cli.add_option("--script", script, "run a script of input events, then exit (docs/operations.md)");
     cli.add_option("--screenshot-dir", shotDir, "where the script's screenshots go");
@@ -44,6 +45,9 @@ int main(int argc, char** argv) {
     cli.add_flag(
         "--bench", bench,
         "print 'first-frame' when the first frame is shown, and at exit one JSON line of frame figures");
+    cli.add_option("--idle-lock-seconds", idleLockSeconds, "lock after this many idle seconds (tests)")
+        ->check(CLI::Range(1.0, 86400.0))
+        ->group("");
     CLI11_PARSE(cli, argc, argv);
 
     int width = 1366, height = 768;
@@ -64,7 +68,7 @@ int main(int argc, char** argv) {
         std::filesystem::create_directories(shotDir, ec);
     }
 
-    client::App app({store, {}});
+    client::App app({store, {}, {}, idleLockSeconds});
     if (!theme.empty()) app.settings().theme = theme == "night" ? client::Theme::Night : client::Theme::Day;
     if (!lang.empty()) app.settings().lang = lang == "fr" ? client::Lang::Fr : client::Lang::En;
     app.applyLanguage();
@@ -111,6 +115,7 @@ int main(int argc, char** argv) {
             router.beforeNewFrame();
         });
         ui::FrameInput in = router.afterNewFrame();
+        if (ui::anyInputThisFrame()) app.noteActivity(glfwGetTime());
         shell.draw(app, in);
         app.tick(glfwGetTime());
         std::string shot;

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <sodium.h>
+
 #include "client/app.hpp"
 #include "ui/input.hpp"
 #include "ui/widgets.hpp"
@@ -15,10 +17,15 @@ namespace outpost::ui {
 class UnlockPanel {
 public:
     void draw(client::App& app, FrameInput& in);
+    void wipe();  // the passphrase buffer zeroed, everything typed forgotten
 
 private:
+    std::string m_account;
     std::string m_pass;
     std::string m_error;
+    std::vector<storage::Account> m_accounts;
+    storage::AuthDelay m_delay;
+    double m_checkedAt = -100;  // when m_accounts and m_delay were read
     bool m_focusPending = true;
 };
 
@@ -36,6 +43,11 @@ public:
 
 private:
     std::string m_search;
+
+public:
+    void wipe() { sodium_memzero(m_search.data(), m_search.size()); }
+
+private:
     int m_formIndex = 0;    // 0: all forms
     int m_statusIndex = 0;  // 0: any, 1: draft, 2: final
     bool m_oldestFirst = false;
@@ -60,7 +72,15 @@ private:
     void drawProblems(client::App& app, FrameInput& in);
     std::map<std::string, std::string> m_buffers;   // text being typed, per field path
     std::map<std::string, std::string> m_buffers2;  // second box of a field (longitude, MGRS)
-    std::string m_openRecordId;                     // buffers belong to this record
+
+public:
+    void wipe() {
+        for (auto* m : {&m_buffers, &m_buffers2})
+            for (auto& [k, v] : *m) sodium_memzero(v.data(), v.size());
+    }
+
+private:
+    std::string m_openRecordId;  // buffers belong to this record
     std::string m_openFormId;
     bool m_confirm = false;
     int m_confirmFrame = 0;
@@ -122,8 +142,13 @@ private:
 class SettingsPanel {
 public:
     void draw(client::App& app, FrameInput& in);
+    void wipe();  // the new account's passphrase zeroed
 
 private:
+    void drawAccounts(client::App& app, FrameInput& in);
+    std::string m_newName, m_newPass, m_accountsMessage;
+    int m_newRole = 3;  // clerk
+    bool m_accountsError = false;
     bool m_loaded = false;
     client::Settings m_edit;
     std::string m_message;  // the outcome of the last Save
@@ -139,6 +164,10 @@ public:
     void draw(client::App& app, FrameInput& in);
 
 private:
+    // On lock (idle, the Lock button, a switch of user): every panel starts again from nothing, and
+    // ImGui's own copies of edited text are zeroed.
+    void forgetEverything();
+    bool m_wasUnlocked = false;
     UnlockPanel m_unlock;
     HomePanel m_home;
     RecordsPanel m_records;

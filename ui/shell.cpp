@@ -2,6 +2,8 @@
 #include "ui/panels.hpp"
 
 #include <imgui.h>
+#include <imgui_internal.h>
+#include <sodium.h>
 
 #include <chrono>
 
@@ -24,7 +26,40 @@ void navButton(client::App& app, Screen target, const char* key, const std::stri
 
 }  // namespace
 
+void Shell::forgetEverything() {
+    m_unlock.wipe();
+    m_settings.wipe();
+    m_records.wipe();
+    m_form.wipe();
+    m_home = HomePanel{};
+    m_records = RecordsPanel{};
+    m_form = FormPanel{};
+    m_record = RecordPanel{};
+    m_gaps = GapsPanel{};
+    m_sync = SyncPanel{};
+    m_settings = SettingsPanel{};
+    // ImGui keeps its own copy of the text being edited (and its undo buffer): zeroed, then released.
+    if (ImGuiContext* g = ImGui::GetCurrentContext()) {
+        ImGui::ClearActiveID();
+        ImGuiInputTextState& st = g->InputTextState;
+        if (st.TextW.Data)
+            sodium_memzero(st.TextW.Data, static_cast<std::size_t>(st.TextW.Capacity) * sizeof(ImWchar));
+        if (st.TextA.Data) sodium_memzero(st.TextA.Data, static_cast<std::size_t>(st.TextA.Capacity));
+        if (st.InitialTextA.Data)
+            sodium_memzero(st.InitialTextA.Data, static_cast<std::size_t>(st.InitialTextA.Capacity));
+        sodium_memzero(&st.Stb, sizeof st.Stb);
+        st.TextW.clear();
+        st.TextA.clear();
+        st.InitialTextA.clear();
+        st.CurLenW = st.CurLenA = 0;
+        st.ID = 0;
+        g->IO.InputQueueCharacters.resize(0);
+    }
+}
+
 void Shell::draw(client::App& app, FrameInput& in) {
+    if (m_wasUnlocked && !app.unlocked()) forgetEverything();
+    m_wasUnlocked = app.unlocked();
     const ImGuiViewport* vp = ImGui::GetMainViewport();
     ImGui::SetNextWindowPos(vp->WorkPos);
     ImGui::SetNextWindowSize(vp->WorkSize);

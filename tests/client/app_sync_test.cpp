@@ -374,11 +374,7 @@ TEST_CASE("app sync: a rejected report is put back in the queue, and a revoked l
     // screen says why.
     hq.admin({"revoke", "--device", device});
     app.syncNow();
-    for (int i = 0; i < 400 && app.unlocked(); ++i) {
-        app.tick(1000.0 + i * 0.025);
-        std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    CHECK_FALSE(app.unlocked());
+    CHECK(tickUntil(app, [&](const SyncSnapshot&) { return !app.unlocked(); }));
     CHECK(app.screen() == Screen::Unlock);
     CHECK_FALSE(app.syncSnapshot().workerActive);
     CHECK_FALSE(app.storeExists());

@@ -195,15 +195,22 @@ TEST_CASE("cli: finalize demands a complete record and lists what is missing", "
 
 TEST_CASE("cli: exports never contain the sensitive SEA section", "[client][cli]") {
     Fixture f;
-    auto n = ctl(f.store, {"record", "new", "--form", "incident", "--json", f.example("incident-sea")});
+    // The SEA section is written by the conduct focal point; even their export leaves it out.
+    const std::string cfp = "focal point pass 1";
+    std::string add = "OUTPOST_PASSPHRASE=" + shellQuote("field pass 2026") +
+                      " OUTPOST_NEW_PASSPHRASE=" + shellQuote(cfp) + " " + shellQuote(OUTPOSTCTL) +
+                      " --store " + shellQuote(f.store) +
+                      " account add cfp.test --role conduct-focal-point > /dev/null 2>&1";
+    REQUIRE(std::system(add.c_str()) == 0);
+    auto n = ctl(f.store, {"record", "new", "--form", "incident", "--json", f.example("incident-sea")}, cfp);
     INFO(n.err);
     REQUIRE(n.code == 0);
     std::string id = trimmed(n.out);
-    REQUIRE(ctl(f.store, {"record", "finalize", id}).code == 0);
+    REQUIRE(ctl(f.store, {"record", "finalize", id}, cfp).code == 0);
     json sea = json::parse(outpost::test::readFile(f.example("incident-sea")));
     std::string ref = sea["victim_reference"];
     for (const char* fmt : {"csv", "json"}) {
-        auto e = ctl(f.store, {"export", "--form", "incident", "--format", fmt});
+        auto e = ctl(f.store, {"export", "--form", "incident", "--format", fmt}, cfp);
         REQUIRE(e.code == 0);
         CHECK_THAT(e.out, Catch::Contains(id));
         CHECK(e.out.find(ref) == std::string::npos);

@@ -548,3 +548,53 @@ TEST_CASE("gui: a laptop is enrolled from the Sync screen, then sends its queue"
 }
 
 #endif
+
+TEST_CASE("gui: a clerk does not see the SEA section, and an idle lock leaves nothing of the previous view",
+          "[ui][gui][accounts]") {
+    Gui g;
+    const char* kClerkPass = "gui clerk pass 1";
+    {
+        // A conduct focal point's SEA incident and the commander's two reports are in the store.
+        auto cdr = g.open();
+        const outpost::storage::KdfParams fast{1, 8192};
+        for (auto [name, role, pass] :
+             std::initializer_list<std::tuple<const char*, outpost::core::Role, const char*>>{
+                 {"clerk.gui", outpost::core::Role::Clerk, kClerkPass},
+                 {"cfp.gui", outpost::core::Role::ConductFocalPoint, "gui focal pass 1"}}) {
+            outpost::storage::Account a;
+            a.name = name;
+            a.role = role;
+            REQUIRE(cdr->addAccount(a, pass, fast).ok());
+        }
+        auto who = outpost::storage::Store::signIn(g.store, "cfp.gui", "gui focal pass 1");
+        REQUIRE(who.ok());
+        outpost::storage::StoreOptions o;
+        o.account = "cfp.gui";
+        auto cfp = outpost::storage::Store::open(g.store, who->key, o);
+        REQUIRE(cfp.ok());
+        json sea =
+            json::parse(outpost::test::readFile(outpost::test::sourcePath("examples/incident-sea.json")));
+        REQUIRE((*cfp)->importFinal("incident", {sea}).ok());
+    }
+    g.addReports(2);
+    Script s;
+    s.line("wait 3").shot("unlock-accounts.png");
+    // A wrong passphrase: the unlock screen shows the wait, then offers the button again.
+    s.type("a typo").key("Enter").line("wait 2").type("not the passphrase").key("Enter");
+    s.line("wait-for unlock.wait 10").shot("unlock-wait.png");
+    s.line("expect-absent unlock.button").line("wait-for unlock.button 15");
+    s.line("click unlock.account.clerk.gui").line("wait 2").type(kClerkPass).key("Enter").line("wait 4");
+    s.expect("home").line("expect-absent new.incident");
+    s.shot("clerk-home.png");
+    s.line("click nav.records").line("wait 4").expect("records").shot("clerk-records.png");
+    // Two reports listed (readiness and training); the incident is not there.
+    s.line("expect-absent records.row2");
+    s.line("click records.search").type("Berberati").line("wait 3").line("expect-absent records.row0");
+    // No input now: the idle lock (3 s in this test) brings back the unlock screen, and nothing else.
+    s.line("wait-for unlock.passphrase 30").expect("unlock");
+    s.line("expect-absent records.").line("expect-absent nav.").line("expect-absent field.");
+    s.shot("unlock-after-idle.png");
+    REQUIRE(g.run(s, "--idle-lock-seconds 3") == 0);
+    const std::string log = outpost::test::readFile(g.t.sub("gui.log"));
+    CHECK(log.find("Berberati") == std::string::npos);
+}

@@ -494,10 +494,13 @@ void FormPanel::draw(client::App& app, FrameInput& in) {
     };
     int section = 0;
     const FieldDef* previous = nullptr;
+    // A role without the right to the sensitive section never sees its fields (the store keeps them).
+    const bool hideSensitive = app.store() && !core::formRights(app.store()->role(), form.id).readSensitive;
     for (const auto& f : form.fields) {
         const FieldDef* before = previous;
         previous = &f;
         if (model.hidden(f.name)) continue;
+        if (f.sensitive && hideSensitive) continue;
         if (f.sensitive && !inSensitive) {
             closeTable();
             inSensitive = true;

@@ -117,6 +117,7 @@ void HomePanel::draw(client::App& app, FrameInput& in) {
     // Quick start
     heading(tr("home.new"));
     for (const auto& form : app.store()->forms().latestAll()) {
+        if (!core::allows(app.store()->role(), form->id, core::FormAction::Create)) continue;
         m_chain.before(false);
         if (button(tr(form->title).c_str(), "new." + form->id, in, ImVec2(0, ImGui::GetFrameHeight() * 1.4f)))
             app.newReport(form->id);

@@ -418,7 +418,10 @@ void RecordPanel::draw(client::App& app, FrameInput& in) {
     int tableCount = 0;
     if (view->form) {
         std::vector<Section> open(1), confidential;
+        const bool hideSensitive =
+            app.store() && !core::formRights(app.store()->role(), view->form->id).readSensitive;
         for (const auto& f : view->form->fields) {
+            if (f.sensitive && hideSensitive) continue;  // the store does not return them either
             std::vector<Section>& target = f.sensitive ? confidential : open;
             if (f.type == FieldType::Note) {
                 target.push_back(Section{&f, {}});

@@ -52,6 +52,7 @@ void RecordsPanel::draw(client::App& app, FrameInput& in) {
     std::vector<std::string> formItems{tr("list.all_forms")};
     std::vector<std::string> formIds{""};
     for (const auto& form : app.store()->forms().latestAll()) {
+        if (!core::allows(app.store()->role(), form->id, core::FormAction::Read)) continue;
         formItems.push_back(tr(form->title));
         formIds.push_back(form->id);
     }

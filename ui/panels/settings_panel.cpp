@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <sodium.h>
+
 #include "ui/panels.hpp"
 #include "ui/panels/panel_util.hpp"
 
@@ -28,7 +30,7 @@ bool validHq(const std::string& url) {
 
 bool sameSettings(const client::Settings& a, const client::Settings& b) {
     return a.hqUrl == b.hqUrl && a.fontSize == b.fontSize && a.largeText == b.largeText &&
-           a.theme == b.theme && a.lang == b.lang;
+           a.theme == b.theme && a.lang == b.lang && a.idleLockMinutes == b.idleLockMinutes;
 }
 
 // The label column of the settings form.
@@ -59,7 +61,8 @@ void SettingsPanel::draw(client::App& app, FrameInput& in) {
     ImGui::Spacing();
 
     float labelW = 0;
-    for (const char* k : {"settings.hq", "settings.font", "settings.theme", "settings.language"})
+    for (const char* k :
+         {"settings.hq", "settings.font", "settings.theme", "settings.language", "settings.idle"})
         labelW = std::max(labelW, ImGui::CalcTextSize(tr(k)).x);
     const bool hqOk = validHq(m_edit.hqUrl);
     if (hqOk && m_message == tr("settings.hq_invalid")) m_message.clear();
@@ -128,6 +131,14 @@ void SettingsPanel::draw(client::App& app, FrameInput& in) {
         if (radio(tr("settings.french"), m_edit.lang == client::Lang::Fr, "settings.fr"))
             m_edit.lang = client::Lang::Fr;
 
+        rowLabel(tr("settings.idle"));
+        m_chain.before(false);
+        ImGui::SetNextItemWidth(std::min(10 * em, ImGui::GetContentRegionAvail().x * 0.4f));
+        if (ImGui::InputInt("##idle", &m_edit.idleLockMinutes, 1, 10))
+            m_edit.idleLockMinutes = std::clamp(m_edit.idleLockMinutes, 1, 240);
+        track("settings.idle");
+        m_chain.after();
+
         ImGui::EndTable();
     }
     ImGui::PopStyleVar();
@@ -190,6 +201,80 @@ void SettingsPanel::draw(client::App& app, FrameInput& in) {
         }
     }
     m_chain.end();
+    drawAccounts(app, in);
+}
+
+void SettingsPanel::wipe() {
+    sodium_memzero(m_newPass.data(), m_newPass.size());
+    m_newPass.clear();
+}
+
+// [SECTION] accounts: the commander adds and removes accounts and changes roles.
+void SettingsPanel::drawAccounts(client::App& app, FrameInput& in) {
+    (void)in;
+    const float em = ImGui::GetFontSize();
+    ImGui::Spacing();
+    ImGui::Separator();
+    heading(tr("accounts.title"));
+    if (!app.store() || !core::mayManageAccounts(app.store()->role())) {
+        ImGui::TextDisabled("%s", tr("accounts.only_commander"));
+        return;
+    }
+    std::vector<std::string> roleLabels;
+    for (core::Role r : core::allRoles())
+        roleLabels.push_back(tr(("role." + std::string(core::roleName(r))).c_str()));
+    auto done = [&](const Result<void>& r) {
+        m_accountsError = !r;
+        m_accountsMessage = r ? tr("accounts.done") : r.error().message;
+    };
+    auto all = app.store()->accounts();
+    if (all && ImGui::BeginTable("##accounts", 3, ImGuiTableFlags_SizingFixedFit | ImGuiTableFlags_RowBg)) {
+        for (const auto& a : *all) {
+            if (a.disabled) continue;
+            ImGui::TableNextRow();
+            ImGui::TableSetColumnIndex(0);
+            ImGui::AlignTextToFramePadding();
+            ImGui::Text("%s (%s)", a.displayName.c_str(), a.name.c_str());
+            ImGui::TableSetColumnIndex(1);
+            ImGui::PushID(a.name.c_str());
+            int idx = static_cast<int>(a.role);
+            ImGui::SetNextItemWidth(14 * em);
+            if (comboBox("##role", idx, roleLabels, 14 * em, in) && idx != static_cast<int>(a.role))
+                done(app.setRole(a.name, core::allRoles()[static_cast<std::size_t>(idx)]));
+            track("accounts.role." + a.name);
+            ImGui::TableSetColumnIndex(2);
+            if (a.name != app.store()->account().name) {
+                if (ImGui::Button(tr("accounts.remove"))) done(app.removeAccount(a.name));
+                track("accounts.remove." + a.name);
+            }
+            ImGui::PopID();
+        }
+        ImGui::EndTable();
+    }
+    ImGui::Spacing();
+    ImGui::SetNextItemWidth(12 * em);
+    ImGui::InputTextWithHint("##newname", tr("accounts.name"), &m_newName);
+    track("accounts.new_name");
+    ImGui::SameLine();
+    comboBox("##newrole", m_newRole, roleLabels, 14 * em, in);
+    track("accounts.new_role");
+    ImGui::SameLine();
+    ImGui::SetNextItemWidth(14 * em);
+    ImGui::InputTextWithHint("##newpass", tr("accounts.passphrase"), &m_newPass,
+                             ImGuiInputTextFlags_Password);
+    track("accounts.new_pass");
+    ImGui::SameLine();
+    if (ImGui::Button(tr("accounts.add"))) {
+        storage::Account a;
+        a.name = m_newName;
+        a.role = core::allRoles()[static_cast<std::size_t>(std::clamp(m_newRole, 0, 3))];
+        done(app.addAccount(a, m_newPass));
+        wipe();
+        if (!m_accountsError) m_newName.clear();
+    }
+    track("accounts.add");
+    if (!m_accountsMessage.empty())
+        ImGui::TextColored(m_accountsError ? colourBad() : colourGood(), "%s", m_accountsMessage.c_str());
 }
 
 }  // namespace outpost::ui

@@ -1,7 +1,10 @@
-// The unlock screen: the passphrase opens the store; nothing of it is kept after a failure.
+// The unlock screen: an account and its passphrase open the store; nothing of either is kept after
+// a try, and the wait after failed passphrases is shown.
 #include <imgui.h>
 #include <imgui_stdlib.h>
 #include <sodium.h>
+
+#include <cstdio>
 
 #include "ui/panels.hpp"
 
@@ -9,10 +12,20 @@ namespace outpost::ui {
 
 using client::tr;
 
+void UnlockPanel::wipe() {
+    sodium_memzero(m_pass.data(), m_pass.size());
+    m_pass.clear();
+    m_account.clear();
+    m_error.clear();
+    m_accounts.clear();
+    m_checkedAt = -100;
+    m_focusPending = true;
+}
+
 void UnlockPanel::draw(client::App& app, FrameInput& in) {
     const ImVec2 avail = ImGui::GetContentRegionAvail();
     const float w = std::min(avail.x - 40, 520.0f * ImGui::GetFontSize() / 17.0f);
-    ImGui::SetCursorPos(ImVec2((avail.x - w) / 2, avail.y * 0.22f));
+    ImGui::SetCursorPos(ImVec2((avail.x - w) / 2, avail.y * 0.18f));
     ImGui::BeginChild("##unlockbox", ImVec2(w, 0), false, ImGuiWindowFlags_NoBackground);
     heading(tr("unlock.title"));
     ImGui::Spacing();
@@ -31,6 +44,32 @@ void UnlockPanel::draw(client::App& app, FrameInput& in) {
         ImGui::EndChild();
         return;
     }
+    // The account list and the wait are read from the store file once a second, not every frame.
+    const double now = ImGui::GetTime();
+    if (now - m_checkedAt >= 1.0) {
+        m_accounts = app.accounts();
+        m_delay = app.authDelay();
+        m_checkedAt = now;
+    }
+    ImGui::TextUnformatted(tr("unlock.account"));
+    ImGui::SetNextItemWidth(-1);
+    ImGui::InputTextWithHint("##account", tr("unlock.account_hint"), &m_account);
+    track("unlock.account");
+    if (!m_accounts.empty()) {
+        ImGui::TextDisabled("%s", tr("unlock.accounts"));
+        for (const auto& a : m_accounts) {
+            const std::string role = tr(("role." + std::string(core::roleName(a.role))).c_str());
+            const std::string label = a.displayName == a.name
+                                          ? a.name + " (" + role + ")"
+                                          : a.displayName + " (" + a.name + ", " + role + ")";
+            if (ImGui::Selectable(label.c_str(), m_account == a.name)) {
+                m_account = a.name;
+                m_focusPending = true;
+            }
+            track("unlock.account." + a.name);
+        }
+    }
+    ImGui::Spacing();
     ImGui::TextUnformatted(tr("unlock.passphrase"));
     ImGui::SetNextItemWidth(-1);
     if (m_focusPending) {
@@ -41,21 +80,39 @@ void UnlockPanel::draw(client::App& app, FrameInput& in) {
                                    ImGuiInputTextFlags_Password | ImGuiInputTextFlags_EnterReturnsTrue);
     track("unlock.passphrase");
     ImGui::Spacing();
-    submit = button(tr("unlock.button"), "unlock.button", in) || submit;
+    const bool waiting = m_delay.waitSeconds > 0;
+    if (waiting) {
+        // The wait counts down on screen; the button comes back when it is over.
+        const int left = static_cast<int>(m_delay.waitSeconds - (now - m_checkedAt) + 0.999);
+        char text[160];
+        std::snprintf(text, sizeof text, tr("unlock.wait"), std::max(1, left));
+        ImGui::TextColored(colourBad(), "%s", text);
+        track("unlock.wait");
+        submit = false;
+    } else {
+        submit = button(tr("unlock.button"), "unlock.button", in) || submit;
+    }
     if (submit) {
-        auto r = app.unlock(m_pass);
+        auto r = app.unlock(m_account, m_pass);
         // The passphrase leaves memory whatever happened.
         sodium_memzero(m_pass.data(), m_pass.size());
         m_pass.clear();
         m_focusPending = true;
+        m_checkedAt = -100;  // re-read the wait at once
         if (!r)
-            m_error = r.error().code == ErrorCode::WrongKey ? tr("unlock.wrong") : r.error().message;
+            m_error = r.error().code == ErrorCode::WrongKey ? tr("unlock.wrong")
+                      : r.error().code == ErrorCode::Busy   ? std::string()
+                                                            : r.error().message;
         else
-            m_error.clear();
+            wipe();
     }
     if (!m_error.empty()) {
         ImGui::Spacing();
         ImGui::TextColored(colourBad(), "%s", m_error.c_str());
+    }
+    if (!app.flash().empty() && !app.unlocked()) {
+        ImGui::Spacing();
+        ImGui::TextDisabled("%s", app.flash().c_str());
     }
     ImGui::EndChild();
 }
