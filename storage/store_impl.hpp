@@ -246,12 +246,21 @@ struct Store::Impl {
     // Puts every revision HQ acknowledged back in the outbox and clears the receipts, in the caller's
     // transaction. Returns how many were re-queued. (store_sync.cpp)
     std::int64_t requeueAcknowledged(const core::FormRegistry& reg);
+    // Appends an audit entry inside the caller's transaction; returns its sequence (store_audit.cpp).
+    std::int64_t appendAudit(const std::string& actor, const std::string& action, const std::string& subject,
+                             const json& detail);
 };
 
 namespace detail {
 // Every stored form definition parsed against ref (store.cpp). Throws Corrupt naming a form that does not
 // parse.
 void loadForms(Db& db, const core::ReferenceData& ref, core::FormRegistry& reg);
+// Schema version 5: the audit log (store_audit.cpp).
+void migrateAuditLog(Db& db);
+// "<record id> r<revision>": how audit entries name a revision.
+inline std::string revisionSubject(const std::string& id, int revision) {
+    return id + " r" + std::to_string(revision);
+}
 }  // namespace detail
 
 }  // namespace outpost::storage

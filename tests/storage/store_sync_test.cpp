@@ -653,7 +653,7 @@ TEST_CASE("verify wants every final revision in the outbox or acknowledged", "[s
     CHECK(s->get(a)->meta.syncState == "sent");
 }
 
-TEST_CASE("a schema-3 store migrates to 4 on open: records stay queued and sync works",
+TEST_CASE("a schema-3 store migrates to the latest on open: records stay queued and sync works",
           "[storage][sync][migration]") {
     TempDir t;
     std::vector<std::string> ids;
@@ -665,11 +665,12 @@ TEST_CASE("a schema-3 store migrates to 4 on open: records stay queued and sync 
     }
     // As release 3 left the file.
     rawExec(t.path(),
+            "DROP TABLE audit_log; DELETE FROM meta WHERE key = 'audit_head'; "
             "DROP TABLE feedback; DROP TABLE receipt; DROP TABLE receipt_doc; PRAGMA user_version = 3;");
     CHECK(rawText(t.path(), "PRAGMA user_version") == "3");
     auto s = openStore(t.path());
-    CHECK(s->info().schemaVersion == 4);
-    CHECK(rawText(t.path(), "PRAGMA user_version") == "4");
+    CHECK(s->info().schemaVersion == kSchemaVersion);
+    CHECK(rawText(t.path(), "PRAGMA user_version") == std::to_string(kSchemaVersion));
     CHECK(s->get(ids[0])->meta.syncState == "queued");
     CHECK(s->get(ids[1])->meta.syncState == "draft");
     CHECK(*s->receiptCount() == 0);
@@ -684,7 +685,7 @@ TEST_CASE("a schema-3 store migrates to 4 on open: records stay queued and sync 
     requireInvariant(*s);
     // A newer file is refused by name, not damaged.
     s.reset();
-    rawExec(t.path(), "PRAGMA user_version = 5;");
+    rawExec(t.path(), "PRAGMA user_version = " + std::to_string(kSchemaVersion + 1) + ";");
     auto newer = Store::open(t.path(), syncKey());
     REQUIRE_FALSE(newer.ok());
     CHECK_THAT(newer.error().message, Catch::Contains("newer Outpost"));

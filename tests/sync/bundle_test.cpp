@@ -126,7 +126,7 @@ struct Laptop {
         Request r;
         r.method = "POST";
         r.target = "/v1/enroll";
-        r.headers["outpost-protocol"] = "1";
+        r.headers["outpost-protocol"] = "2";
         r.body =
             json{{"code", code.secret}, {"public_key", base64Encode(keys.publicKey)}, {"name", "lap"}}.dump();
         auto a = hq.service->handle(r);
@@ -703,7 +703,7 @@ TEST_CASE("handleBundle: a nonce used before is no replay, and only push and pul
     Request hello;
     hello.method = "GET";
     hello.target = "/v1/hello";
-    hello.headers["outpost-protocol"] = "1";
+    hello.headers["outpost-protocol"] = "2";
     CHECK(hq.service->handle(hello).status == 200);
     CHECK(hq.service->handleBundle(hello).status == 404);
 }
