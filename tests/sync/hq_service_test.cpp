@@ -184,6 +184,15 @@ struct HqFixture {
         return rawPushRequest(d, body);
     }
 
+    // A batch whose items are signed by the device, for tests that build the request themselves.
+    static PushRequest signedBatch(const TestDevice& d, std::vector<Envelope> items) {
+        PushRequest p;
+        p.batchId = core::newUuidV7();
+        for (auto& e : items) e.signature = signRevision(d.keys.secretKey, e.canonical());
+        p.items = std::move(items);
+        return p;
+    }
+
     Request rawPushRequest(const TestDevice& d, const json& body) {
         Request r = base("POST", "/v1/push", zstdCompress(body.dump()));
         r.headers["content-encoding"] = "zstd";
@@ -234,7 +243,7 @@ TEST_CASE("hello names the protocol, HQ, its epoch and limits", "[sync][hq]") {
     REQUIRE(r.status == 200);
     auto j = bodyOf(r);
     CHECK(j["protocol"] == "outpost/2");
-    CHECK(j["versions"] == json::array({1}));
+    CHECK(j["versions"] == json::array({2}));
     CHECK(j["hq_id"] == "hq-test");
     CHECK(j["epoch"] == hq.store->epoch().value());
     CHECK(j["limits"]["max_items"] == 20);
@@ -398,7 +407,7 @@ TEST_CASE("answers are zstd when the device accepts zstd, plain JSON otherwise",
     CHECK(pulled.headers.count("Content-Encoding") == 0);
     CHECK(json::parse(pulled.body)["epoch"] == hq.store->epoch().value());
     // A plain JSON push body (no Content-Encoding) is accepted too.
-    Request plain = hq.base("POST", "/v1/push", batchOf({gapEnvelope(kUnit)}).toJson().dump());
+    Request plain = hq.base("POST", "/v1/push", hq.signedBatch(dev, {gapEnvelope(kUnit)}).toJson().dump());
     hq.sign(plain, dev);
     CHECK(hq.service->handle(plain).status == 200);
 }
@@ -604,7 +613,8 @@ TEST_CASE("bad requests get their 4xx and JSON error and change nothing", "[sync
     }
 
     // The right epoch and a receipt HQ holds pass.
-    Request ok = hq.base("POST", "/v1/push", zstdCompress(batchOf({gapEnvelope(kUnit)}).toJson().dump()));
+    Request ok =
+        hq.base("POST", "/v1/push", zstdCompress(hq.signedBatch(dev, {gapEnvelope(kUnit)}).toJson().dump()));
     ok.headers["content-encoding"] = "zstd";
     ok.headers["outpost-epoch"] = hq.store->epoch().value();
     ok.headers["outpost-last-receipt"] = std::to_string(seedSeq) + ":" + seedId;
