@@ -90,20 +90,6 @@ AuditEntry makeAuditEntry(const AuditHead& head, const std::string& actor, const
     return e;
 }
 
-json ingestAuditDetail(const std::vector<IncomingItem>& items, const std::vector<ItemOutcome>& results) {
-    std::map<std::string, std::int64_t> counts{
-        {"stored", 0}, {"duplicate", 0}, {"conflict", 0}, {"rejected", 0}};
-    json list = json::array();
-    for (std::size_t i = 0; i < items.size() && i < results.size(); ++i) {
-        ++counts[results[i].status];
-        list.push_back(json::array({items[i].recordId, items[i].revision, results[i].status}));
-    }
-    json d = json::object();
-    for (const auto& [k, v] : counts) d[k] = v;
-    d["items"] = std::move(list);
-    return d;
-}
-
 AuditHead headAfter(const AuditEntry& e, const std::vector<unsigned char>& secretKey) {
     return AuditHead{e.seq, e.hash, signText(secretKey, headMessage(e.seq, e.hash))};
 }
@@ -126,6 +112,20 @@ AuditHead auditHeadFrom(const std::optional<std::string>& text) {
 }
 
 }  // namespace detail
+
+json ingestAuditDetail(const std::vector<IncomingItem>& items, const std::vector<ItemOutcome>& results) {
+    std::map<std::string, std::int64_t> counts{
+        {"stored", 0}, {"duplicate", 0}, {"conflict", 0}, {"rejected", 0}};
+    json list = json::array();
+    for (std::size_t i = 0; i < items.size() && i < results.size(); ++i) {
+        ++counts[results[i].status];
+        list.push_back(json::array({items[i].recordId, items[i].revision, results[i].status}));
+    }
+    json d = json::object();
+    for (const auto& [k, v] : counts) d[k] = v;
+    d["items"] = std::move(list);
+    return d;
+}
 
 Result<AuditCheck> verifyAudit(HqStore& store, const std::vector<unsigned char>& publicKey) {
     return tryCatch([&]() -> AuditCheck {

@@ -220,6 +220,10 @@ protected:
     std::string m_auditActor = "outpost-hq";
 };
 
+// What an audit entry says about a push batch: {"stored": n, "duplicate": n, "conflict": n,
+// "rejected": n, "items": [[record id, revision, status], ...]}.
+json ingestAuditDetail(const std::vector<IncomingItem>& items, const std::vector<ItemOutcome>& results);
+
 // The result of checking the audit log: problems is empty when the chain is whole; otherwise its
 // first line names the first bad entry.
 struct AuditCheck {

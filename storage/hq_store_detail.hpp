@@ -57,8 +57,6 @@ AuditEntry makeAuditEntry(const AuditHead& head, const std::string& actor, const
                           const std::vector<unsigned char>& secretKey);
 AuditHead headAfter(const AuditEntry& e, const std::vector<unsigned char>& secretKey);
 std::string auditHeadText(const AuditHead& h);
-// {"stored": n, "duplicate": n, "conflict": n, "rejected": n, "items": [[id, rev, status], ...]}
-json ingestAuditDetail(const std::vector<IncomingItem>& items, const std::vector<ItemOutcome>& results);
 AuditHead auditHeadFrom(const std::optional<std::string>& text);  // empty head when nullopt
 }  // namespace detail
 

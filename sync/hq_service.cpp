@@ -20,7 +20,6 @@
 #include "core/builtin.hpp"
 #include "core/time.hpp"
 #include "core/validate.hpp"
-#include "storage/hq_store_detail.hpp"
 
 namespace outpost::sync {
 
@@ -614,7 +613,7 @@ Response HqService::Impl::push(const Request& req, bool fromBundle) {
                               receiptString(answer.batchId, epoch, device.id, receiptItems, answer.results)));
         std::vector<hqs::ItemOutcome> outcomes;
         for (const auto& r : answer.results) outcomes.push_back({"rejected", 0, r.reason});
-        need(s.appendAudit(device.id, "push", pr.batchId, hqs::detail::ingestAuditDetail(incoming, outcomes),
+        need(s.appendAudit(device.id, "push", pr.batchId, hqs::ingestAuditDetail(incoming, outcomes),
                            utcNow()));
         json body = answer.toJson();
         HttpError e{422, "all_rejected", "every item of the push was rejected; see results", json::object(),
