@@ -169,6 +169,17 @@ Result<AuditCheck> verifyAudit(HqStore& store, const std::vector<unsigned char>&
             }
             if (page->size() < static_cast<std::size_t>(kVerifyPage)) break;
         }
+        if (c.problems.empty() && c.entries == 0 && head->count == 0) {
+            // Nothing to chain, but the store holds what audited writes made: the log was removed.
+            auto heads = store.heads();
+            if (!heads) throw Failure(heads.error());
+            auto devices = store.devices();
+            if (!devices) throw Failure(devices.error());
+            if (heads->reports > 0 || heads->feed > 0 || !devices->empty())
+                bad(1,
+                    "the audit log is empty but the store holds devices, reports or feed entries: the log "
+                    "was removed (or the store predates it)");
+        }
         if (c.problems.empty()) {
             if (head->count != c.entries)
                 bad(std::min(head->count, c.entries) + 1,

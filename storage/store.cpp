@@ -255,7 +255,7 @@ static void migrate(Store::Impl& s, int target) {
                 s.db.exec(kSchemaV4);
                 break;
             case 5:
-                detail::migrateAuditLog(s.db);
+                detail::migrateAuditLog(s);
                 break;
             default:
                 throw Failure(ErrorDomain::Internal, ErrorCode::Internal,

@@ -120,8 +120,9 @@ AuditRecord readRecord(const Stmt& st) {
 
 }  // namespace
 
-void detail::migrateAuditLog(Db& db) {
-    db.exec(kSchemaV5);
+void detail::migrateAuditLog(Store::Impl& s) {
+    s.db.exec(kSchemaV5);
+    s.appendAudit("outpost", "audit start", "store", {{"schema", 5}});
 }
 
 std::int64_t Store::Impl::appendAudit(const std::string& actor, const std::string& action,
@@ -214,7 +215,9 @@ Result<AuditVerdict> Store::verifyAudit() {
         }
         if (v.problems.empty()) {
             const std::int64_t count = head.present ? head.count : 0;
-            if (count != v.entries)
+            if (!head.present)
+                bad(1, "the audit log's anchored head is missing: the log was removed or replaced");
+            else if (count != v.entries)
                 bad(std::min(count, v.entries) + 1,
                     "the audit log has " + std::to_string(v.entries) +
                         " entries but its anchored head says " + std::to_string(count) +

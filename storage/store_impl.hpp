@@ -255,8 +255,9 @@ namespace detail {
 // Every stored form definition parsed against ref (store.cpp). Throws Corrupt naming a form that does not
 // parse.
 void loadForms(Db& db, const core::ReferenceData& ref, core::FormRegistry& reg);
-// Schema version 5: the audit log (store_audit.cpp).
-void migrateAuditLog(Db& db);
+// Schema version 5: the audit log (store_audit.cpp), opened with an "audit start" entry, so that a
+// sound store always has an anchored head and a removed log cannot pass for an empty one.
+void migrateAuditLog(Store::Impl& s);
 // "<record id> r<revision>": how audit entries name a revision.
 inline std::string revisionSubject(const std::string& id, int revision) {
     return id + " r" + std::to_string(revision);

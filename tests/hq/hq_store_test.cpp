@@ -1167,6 +1167,13 @@ TEST_CASE("HQ store: audit verify names the first bad entry after raw-SQL tamper
         CHECK(c.firstBad == 6);
         CHECK_THAT(c.problems.at(0), Catch::Contains("5 entries") && Catch::Contains("signed head says 6"));
     }
+    SECTION("the whole log removed, head included") {
+        b.raw("DELETE FROM audit");
+        b.raw("DELETE FROM meta WHERE key = 'audit_head'");
+        auto c = auditCheck(*s, keys.pk);
+        CHECK(c.firstBad == 1);
+        CHECK_THAT(c.problems.at(0), Catch::Contains("the log was removed"));
+    }
     SECTION("two entries swapped") {
         b.raw("UPDATE audit SET seq = 1000 WHERE seq = 2");
         b.raw("UPDATE audit SET seq = 2 WHERE seq = 3");

@@ -66,7 +66,7 @@ void rawExec(const std::string& dir, const std::string& sql) {
     REQUIRE(rc == SQLITE_OK);
 }
 
-// create, finalize, amend, discard, create, finalize: six entries after the form install.
+// create, finalize, amend, discard, create, finalize: six entries after "audit start" and the form install.
 std::vector<std::string> someHistory(Store& s) {
     auto a = s.createDraft("kitchen-sink", sinkPayload("Alpha"));
     REQUIRE(a.ok());
@@ -98,11 +98,12 @@ TEST_CASE("the audit log records the store's writes, chained, and verifies whole
     REQUIRE(log.ok());
     std::vector<std::string> actions;
     for (const auto& e : *log) actions.push_back(e.action);
-    CHECK(actions == std::vector<std::string>{"form install", "create", "finalize", "amend", "discard",
-                                              "create", "finalize"});
-    CHECK(log->at(2).subject == ids[0] + " r1");
-    CHECK(log->at(3).subject == ids[0] + " r2");
-    CHECK(log->at(1).actor == "cdr.audit");
+    CHECK(actions == std::vector<std::string>{"audit start", "form install", "create", "finalize", "amend",
+                                              "discard", "create", "finalize"});
+    CHECK(log->at(3).subject == ids[0] + " r1");
+    CHECK(log->at(4).subject == ids[0] + " r2");
+    CHECK(log->at(2).actor == "cdr.audit");
+    CHECK(log->at(0).actor == "outpost");
     CHECK(log->at(0).prevHash.empty());
     for (std::size_t i = 1; i < log->size(); ++i) {
         CHECK(log->at(i).seq == static_cast<std::int64_t>(i + 1));
@@ -111,13 +112,13 @@ TEST_CASE("the audit log records the store's writes, chained, and verifies whole
     // The accounts work records unlock and role changes through the public call.
     auto seq = s->appendAudit("role change", "cpl.martin", {{"role", "clerk"}}, "cdr.audit");
     REQUIRE(seq.ok());
-    CHECK(*seq == 8);
+    CHECK(*seq == 9);
     auto v = verdict(*s);
     CHECK(v.problems.empty());
-    CHECK(v.entries == 8);
+    CHECK(v.entries == 9);
     CHECK(v.firstBad == 0);
     // Paging.
-    CHECK(s->auditLog(6, 10)->size() == 2);
+    CHECK(s->auditLog(6, 10)->size() == 3);
     CHECK(s->auditLog(0, 3)->size() == 3);
 
     // Survives reopening.
@@ -155,8 +156,8 @@ TEST_CASE("the audit log is append-only even to raw SQL, unless its triggers are
 TEST_CASE("audit verify names the first bad entry after raw-SQL tampering", "[storage][audit]") {
     TempDir t;
     auto s = makeStore(t);
-    someHistory(*s);  // entries 1..7
-    REQUIRE(verdict(*s).entries == 7);
+    someHistory(*s);  // entries 1..8
+    REQUIRE(verdict(*s).entries == 8);
 
     SECTION("an edited entry") {
         rawExec(t.path(),
@@ -176,18 +177,18 @@ TEST_CASE("audit verify names the first bad entry after raw-SQL tampering", "[st
         rawExec(t.path(), std::string(kUnlocked) + "DELETE FROM audit_log WHERE seq >= 6");
         auto v = verdict(*s);
         CHECK(v.firstBad == 6);
-        CHECK_THAT(v.problems[0], Catch::Contains("5 entries") && Catch::Contains("says 7"));
+        CHECK_THAT(v.problems[0], Catch::Contains("5 entries") && Catch::Contains("says 8"));
     }
     SECTION("the newest entries deleted and the head rewritten without the key") {
         // The insider copies the older entry's hash into the head, but cannot make its MAC.
         rawExec(t.path(),
                 std::string(kUnlocked) +
-                    "DELETE FROM audit_log WHERE seq = 7; "
-                    "UPDATE meta SET value = json_object('count', 6, 'hash', "
-                    "(SELECT hash FROM audit_log WHERE seq = 6), 'mac', json_extract(value, '$.mac')) "
+                    "DELETE FROM audit_log WHERE seq = 8; "
+                    "UPDATE meta SET value = json_object('count', 7, 'hash', "
+                    "(SELECT hash FROM audit_log WHERE seq = 7), 'mac', json_extract(value, '$.mac')) "
                     "WHERE key = 'audit_head'");
         auto v = verdict(*s);
-        CHECK(v.firstBad == 6);
+        CHECK(v.firstBad == 7);
         CHECK_THAT(v.problems[0], Catch::Contains("head does not carry this store's MAC"));
     }
     SECTION("two entries swapped") {
@@ -205,10 +206,17 @@ TEST_CASE("audit verify names the first bad entry after raw-SQL tampering", "[st
         REQUIRE(log.ok());
         rawExec(t.path(),
                 "INSERT INTO audit_log(seq, at_utc, actor, action, subject, detail, prev_hash, hash, mac) "
-                "VALUES (8, 'x', 'x', 'x', 'x', '{}', '" +
+                "VALUES (9, 'x', 'x', 'x', 'x', '{}', '" +
                     log->back().hash + "', 'h', 'm')");
         auto v = verdict(*s);
-        CHECK(v.firstBad == 8);
+        CHECK(v.firstBad == 9);
+    }
+    SECTION("the whole log removed, head included") {
+        rawExec(t.path(),
+                std::string(kUnlocked) + "DELETE FROM audit_log; DELETE FROM meta WHERE key = 'audit_head'");
+        auto v = verdict(*s);
+        CHECK(v.firstBad == 1);
+        CHECK_THAT(v.problems[0], Catch::Contains("head is missing"));
     }
 }
 
