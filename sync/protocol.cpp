@@ -1,4 +1,4 @@
-// The Outpost sync protocol, version 1: shared encodings, hashes, signatures and messages.
+// The Outpost sync protocol, version 2: shared encodings, hashes, signatures and messages.
 #include "sync/protocol.hpp"
 
 #include <sodium.h>

@@ -1,4 +1,4 @@
-// The Outpost sync protocol, version 1: the pieces both ends share (docs/protocol.md is the spec).
+// The Outpost sync protocol, version 2: the pieces both ends share (docs/protocol.md is the spec).
 //
 // Transport-independent: canonical bytes and hashes of a record revision, request signatures,
 // receipt signatures, zstd framing with size limits, enrollment codes, and the JSON messages.

@@ -1,5 +1,5 @@
 // The field store's side of sync: enrollment and the sealed device key, the outbox for the wire,
-// receipts, quarantine and requeue, pulled pages, resync, migration to schema 4, and the invariant that a
+// receipts, quarantine and requeue, pulled pages, resync, migration from schema 3, and the invariant that a
 // final revision is always in the outbox or acknowledged by HQ, whatever fails on the way.
 #include <catch2/catch.hpp>
 
