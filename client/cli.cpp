@@ -276,6 +276,9 @@ struct Options {
     std::string hqUrl, code, deviceName;
     bool insecureHttp = false;
     std::int64_t seq = 0;
+    // audit list
+    std::int64_t auditAfter = 0;
+    int auditLimit = 1000;
     // bundle
     std::string bundleFile;
     // wipe
@@ -556,6 +559,9 @@ void cmdExport(const Options& o, std::ostream& out) {
     }
     if (o.format == "json") *dst << arr.dump(2) << "\n";
     if (!dst->good()) fail(kExitStorage, "writing the export failed (disk full?)");
+    // Not the file name: it is text a user typed.
+    check(s->appendAudit("export", o.form,
+                         {{"format", o.format}, {"records", rows.size()}, {"drafts", o.includeDrafts}}));
 }
 
 void cmdVerify(const Options& o, std::ostream& out) {
@@ -569,6 +575,40 @@ void cmdVerify(const Options& o, std::ostream& out) {
     }
     for (const auto& p : problems) out << "problem: " << p << "\n";
     throw CliFailure{kExitVerify, std::to_string(problems.size()) + " problem(s) found"};
+}
+
+void cmdAuditVerify(const Options& o, std::ostream& out) {
+    auto s = openStore(o.store);
+    auto v = check(s->verifyAudit());
+    if (v.problems.empty()) {
+        out << "ok: the audit log is whole: " << v.entries << " entr" << (v.entries == 1 ? "y" : "ies")
+            << ", chained and anchored under this store's key\n";
+        return;
+    }
+    for (const auto& p : v.problems) out << "problem: " << p << "\n";
+    throw CliFailure{kExitVerify, "the audit log was tampered with: " + v.problems.front()};
+}
+
+void cmdAuditList(const Options& o, std::ostream& out) {
+    auto s = openStore(o.store);
+    auto entries = check(s->auditLog(o.auditAfter, o.auditLimit));
+    if (o.asJson) {
+        json arr = json::array();
+        for (const auto& e : entries)
+            arr.push_back({{"seq", e.seq},
+                           {"at", e.atUtc},
+                           {"actor", e.actor},
+                           {"action", e.action},
+                           {"subject", e.subject},
+                           {"detail", json::parse(e.detail, nullptr, false)},
+                           {"hash", e.hash}});
+        out << arr.dump(2) << "\n";
+        return;
+    }
+    for (const auto& e : entries)
+        out << e.seq << "  " << e.atUtc << "  " << e.actor << "  " << e.action << "  " << e.subject << "  "
+            << e.detail << "\n";
+    out << entries.size() << " entr" << (entries.size() == 1 ? "y" : "ies") << "\n";
 }
 
 void cmdBackup(const Options& o, std::ostream& out) {
@@ -712,6 +752,7 @@ void cmdBundleExport(const Options& o, std::ostream& out) {
     auto s = openStore(o.store);
     auto b = check(sync::exportBundle(*s));
     check(sync::writeBundleFile(o.bundleFile, b.file));
+    check(s->appendAudit("bundle export", b.bundleId, {{"reports", b.reports}, {"pushes", b.batches}}));
     out << "bundle " << b.bundleId << " written to " << o.bundleFile << ": " << b.reports << " report(s) in "
         << b.batches << " push(es), and a request for HQ's feed after entry " << b.cursor << "\n";
     if (b.left > 0)
@@ -735,6 +776,13 @@ void cmdBundleImport(const Options& o, std::ostream& out) {
         fail(e);
     }
     const auto& a = r.value();
+    check(s->appendAudit("bundle import", a.bundleId,
+                         {{"stored", a.stored},
+                          {"duplicate", a.duplicates},
+                          {"conflict", a.conflicts},
+                          {"rejected", a.rejected},
+                          {"pulled", a.pulled},
+                          {"stale", a.stale}}));
     auto counts = check(s->outboxCounts());
     if (a.stale) {
         for (const auto& n : a.notes) out << n << "\n";
@@ -1094,6 +1142,19 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
         "wipe", "panic wipe: destroy the store's keys, then every file (what HQ has not received is lost)");
     wipe->add_option("--confirm", o.confirm, "the store's unit id, typed back as confirmation")->required();
     on(wipe, [&] { cmdWipe(o, out); });
+
+    auto* aud = app.add_subcommand("audit", "the store's hash-chained audit log");
+    aud->require_subcommand(1);
+    auto* av =
+        aud->add_subcommand("verify", "check the whole chain and its anchor; exit non-zero on tampering");
+    on(av, [&] { cmdAuditVerify(o, out); });
+    auto* aul = aud->add_subcommand("list", "print audit entries, oldest first");
+    aul->add_option("--after", o.auditAfter, "only entries after this sequence number")
+        ->check(CLI::NonNegativeNumber);
+    aul->add_option("--limit", o.auditLimit, "at most this many (default 1000)")
+        ->check(CLI::Range(1, 1000000));
+    aul->add_flag("--json", o.asJson, "print JSON");
+    on(aul, [&] { cmdAuditList(o, out); });
 
     auto* inf = app.add_subcommand("info", "the store's unit, user, schema and counts");
     on(inf, [&] { cmdInfo(o, out); });

@@ -19,6 +19,7 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -122,6 +123,9 @@ struct Options {
     std::string from;
     // recovery
     std::string request;
+    // audit list
+    std::int64_t after = 0;
+    int limit = 1000;
 };
 
 bool isPostgres(const std::string& location) {
@@ -132,11 +136,27 @@ std::string storeLocation(const Options& o) {
     return o.db.empty() ? o.data : o.db;
 }
 
+// Who the admin commands' audit entries name: the account that ran them.
+std::string adminActor() {
+    const char* user = std::getenv("USER");
+    std::string name = user && *user && core::isValidUtf8(user) ? user : "unknown";
+    if (name.size() > 64) name.resize(64);
+    return "admin:" + name;
+}
+
+// The store signs its audit entries with HQ's key (kept in the data folder, outside the database).
+void attachAudit(HqStore& store, const Options& o) {
+    if (auto id = loadIdentity(o.data)) store.setAuditKey(id.value().signing.secretKey);
+    store.setAuditActor(adminActor());
+}
+
 std::unique_ptr<HqStore> openStore(const Options& o) {
     if (o.db.empty() && identityState(DataPaths(o.data)) == IdentityState::Missing)
         fail(kExitNotFound,
              o.data + " is not an HQ data folder (run 'outpost-hq init --data " + o.data + "')");
-    return check(storage::hq::openHqStore(storeLocation(o)));
+    auto store = check(storage::hq::openHqStore(storeLocation(o)));
+    attachAudit(*store, o);
+    return store;
 }
 
 std::string readTextFile(const std::string& path) {
@@ -609,6 +629,9 @@ void cmdReportsExport(const Options& o, std::ostream& out) {
         fs::rename(partial, o.outPath, ec);
         if (ec) fail(kExitStorage, "cannot write " + o.outPath + ": " + ec.message());
     }
+    (void)check(store->appendAudit(store->auditActor(), "export", o.format,
+                                   json{{"reports", reports.size()}, {"form", o.form}, {"unit", o.unit}},
+                                   utcNow()));
 }
 
 void cmdReportsReview(const Options& o, std::ostream& out) {
@@ -725,6 +748,23 @@ void cmdVerify(const Options& o, std::ostream& out) {
     }
     auto store = openStore(o);
     for (auto& p : check(store->verify())) problems.push_back(std::move(p));
+    // Every report's device signature, checked again with the key the device enrolled with.
+    std::map<std::string, sync::Bytes> keys;
+    for (const auto& d : check(store->devices()))
+        keys[d.id] = sync::base64Decode(d.publicKey).value_or(sync::Bytes{});
+    for (const auto& r : allReports(*store, {}, {})) {
+        auto key = keys.find(r.deviceId);
+        std::string why = key == keys.end()
+                              ? std::string("its device is unknown")
+                              : sync::revisionSignatureProblem(key->second, r.canonical, r.signature);
+        if (!why.empty())
+            problems.push_back("report " + std::to_string(r.hqSeq) + " (" + r.recordId + " r" +
+                               std::to_string(r.revision) + "): " + why);
+    }
+    if (identity) {
+        auto audit = check(storage::hq::verifyAudit(*store, identity.value().signing.publicKey));
+        for (auto& p : audit.problems) problems.push_back(std::move(p));
+    }
     auto count = check(store->reportCount());
     if (problems.empty()) {
         out << "ok: HQ's identity and store are sound; " << count << " report(s)\n";
@@ -772,6 +812,10 @@ void cmdBackup(const Options& o, std::ostream& out) {
     check(storage::hq::backupSqliteHqStore(o.data, (fs::path(o.outPath) / "hq.db").string()));
     // The identity travels with the data: devices pin the TLS key and check receipts with the signing key.
     copyIdentityFiles(DataPaths(o.data), DataPaths(o.outPath), true);
+    {
+        auto store = openStore(o);
+        (void)check(store->appendAudit(store->auditActor(), "backup", o.outPath, json::object(), utcNow()));
+    }
     out << "backup written to " << o.outPath << " (the store, HQ's keys and certificate: keep it safe)\n";
 }
 
@@ -821,6 +865,7 @@ void cmdRestore(const Options& o, std::ostream& out, std::ostream& err) {
     fs::rename(incoming, target, ec);
     if (ec) fail(kExitStorage, "cannot put the backup in place: " + ec.message());
     auto store = check(storage::hq::openHqStore(o.data));
+    attachAudit(*store, o);
     auto epoch = check(store->rotateEpoch());
     auto after = check(store->verify());
     for (const auto& p : after) err << "outpost-hq: problem after restore: " << p << "\n";
@@ -838,7 +883,48 @@ void cmdRotateEpoch(const Options& o, std::ostream& out) {
     auto store = openStore(o);
     const std::string before = check(store->epoch());
     const std::string epoch = check(store->rotateEpoch());
+    (void)check(store->appendAudit(store->auditActor(), "rotate-epoch", before,
+                                   json{{"old", before}, {"new", epoch}}, utcNow()));
     out << "epoch " << before << " replaced by " << epoch << ": devices resync at their next connection\n";
+}
+
+// [SECTION] commands: audit
+
+void cmdAuditVerify(const Options& o, std::ostream& out) {
+    auto identity = check(loadIdentity(o.data));
+    auto store = openStore(o);
+    auto c = check(storage::hq::verifyAudit(*store, identity.signing.publicKey));
+    if (c.problems.empty()) {
+        out << "ok: HQ's audit log is whole: " << c.entries << " entr" << (c.entries == 1 ? "y" : "ies")
+            << ", each signed by HQ's key, ending at its signed head\n";
+        return;
+    }
+    for (const auto& p : c.problems) out << "problem: " << p << "\n";
+    fail(kExitStorage, "the audit log was tampered with: " + c.problems.front());
+}
+
+void cmdAuditList(const Options& o, std::ostream& out) {
+    auto store = openStore(o);
+    auto entries = check(store->audit(o.after, o.limit));
+    if (o.format == "json") {
+        json arr = json::array();
+        for (const auto& e : entries)
+            arr.push_back({{"seq", e.seq},
+                           {"at", e.atUtc},
+                           {"actor", e.actor},
+                           {"action", e.action},
+                           {"subject", e.subject},
+                           {"detail", json::parse(e.detail, nullptr, false)},
+                           {"hash", e.hash}});
+        out << arr.dump(2) << "\n";
+        return;
+    }
+    for (const auto& e : entries) {
+        std::string detail = e.detail.size() > 200 ? e.detail.substr(0, 200) + "..." : e.detail;
+        out << std::left << std::setw(7) << e.seq << std::setw(29) << e.atUtc << std::setw(40) << e.actor
+            << std::setw(16) << e.action << e.subject << "  " << detail << "\n";
+    }
+    out << entries.size() << " entr" << (entries.size() == 1 ? "y" : "ies") << "\n";
 }
 
 }  // namespace
@@ -966,6 +1052,20 @@ int runHqCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     auto* verify = app.add_subcommand("verify", "check HQ's identity files and store; exit 5 on problems");
     storeOptions(verify);
     on(verify, [&] { cmdVerify(o, out); });
+
+    auto* audit = app.add_subcommand("audit", "HQ's hash-chained, signed audit log");
+    audit->require_subcommand(1);
+    auto* av =
+        audit->add_subcommand("verify", "check the whole chain and HQ's signatures; exit 5 on tampering");
+    storeOptions(av);
+    on(av, [&] { cmdAuditVerify(o, out); });
+    auto* al = audit->add_subcommand("list", "print audit entries, oldest first");
+    storeOptions(al);
+    al->add_option("--after", o.after, "only entries after this sequence number")
+        ->check(CLI::NonNegativeNumber);
+    al->add_option("--limit", o.limit, "at most this many (default 1000)")->check(CLI::Range(1, 100000));
+    al->add_option("--format", o.format, "table (default) or json")->check(CLI::IsMember(tableOrJson));
+    on(al, [&] { cmdAuditList(o, out); });
 
     auto* backup =
         app.add_subcommand("backup", "write a consistent copy of the store and HQ's keys to a folder");

@@ -13,6 +13,7 @@ constexpr unsigned char kBlobVersion = 1;
 constexpr char kKdfContext[crypto_kdf_CONTEXTBYTES + 1] = "OUTPOST1";
 constexpr std::uint64_t kPayloadSubkey = 1;
 constexpr std::uint64_t kSearchSubkey = 2;
+constexpr std::uint64_t kAuditSubkey = 3;
 
 Error cryptoError(ErrorCode c, std::string m) {
     return Error{ErrorDomain::Crypto, c, std::move(m)};
@@ -124,6 +125,22 @@ Codec::Codec(const DataKey& key) {
                                kPayloadSubkey, kKdfContext, key.data());
     crypto_kdf_derive_from_key(const_cast<unsigned char*>(m_searchKey.data()), DataKey::kSize, kSearchSubkey,
                                kKdfContext, key.data());
+    crypto_kdf_derive_from_key(const_cast<unsigned char*>(m_auditKey.data()), DataKey::kSize, kAuditSubkey,
+                               kKdfContext, key.data());
+}
+
+std::string Codec::auditMac(std::string_view message) const {
+    unsigned char h[32];
+    crypto_generichash(h, sizeof h, reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+                       m_auditKey.data(), DataKey::kSize);
+    static const char* digits = "0123456789abcdef";
+    std::string out;
+    out.reserve(64);
+    for (unsigned char c : h) {
+        out += digits[c >> 4];
+        out += digits[c & 15];
+    }
+    return out;
 }
 
 Bytes Codec::seal(std::string_view plaintext, std::string_view ad) const {

@@ -68,10 +68,14 @@ public:
     std::string open(const Bytes& blob, std::string_view ad) const;
     // A keyed, one-way token for the search index: equal words give equal tokens under one key only.
     std::string searchToken(std::string_view word) const;
+    // Keyed BLAKE2b-256 (lower-case hex) under the audit subkey: anchors the audit log, so someone with
+    // the file but not the passphrase cannot rewrite the chain consistently.
+    std::string auditMac(std::string_view message) const;
 
 private:
     DataKey m_payloadKey;
     DataKey m_searchKey;
+    DataKey m_auditKey;
 };
 
 }  // namespace outpost::storage

@@ -44,6 +44,7 @@ struct IncomingItem {
     std::string finalizedUtc;  // device clock: shown, never used to order
     std::string hash;          // hex BLAKE2b-256 of canonical
     std::string canonical;     // the envelope's canonical JSON
+    std::string signature;     // the device's Ed25519 signature over it (base64), checked by the caller
     // Set by the caller when the item failed validation: the store records nothing for it and
     // reports it back as rejected with this reason (so results stay aligned with items).
     std::optional<std::string> rejectReason;
@@ -76,6 +77,7 @@ struct Report {
     std::string receivedUtc;  // HQ clock
     std::string hash;
     std::string canonical;
+    std::string signature;     // the device's signature over canonical (base64); empty before protocol 2
     std::string reviewStatus;  // "received", "accepted", "returned"
     std::string reviewComment;
 };
@@ -105,6 +107,29 @@ struct FeedEntry {
     json body;
 };
 
+// One entry of HQ's audit log (docs/security.md, "Audit logs"). The log is a hash chain: hash =
+// BLAKE2b-256(prevHash || canonical entry), and each entry's hash is signed with HQ's Ed25519 key, which
+// lives in a file outside the database (hq-signing.key). The head (count and newest hash) is signed
+// too, so deleting the newest entries is detected as well.
+struct AuditEntry {
+    std::int64_t seq = 0;   // 1, 2, 3 ... without gaps
+    std::string atUtc;      // HQ clock
+    std::string actor;      // a device id, or the admin who ran the command
+    std::string action;     // "enroll", "push", "review", ...
+    std::string subject;    // a device id, a batch id, "record-id r2" ...
+    std::string detail;     // a small JSON object (counts, ids, statuses)
+    std::string prevHash;   // the previous entry's hash ("" for the first)
+    std::string hash;       // hex BLAKE2b-256(prevHash || canonical)
+    std::string signature;  // base64 Ed25519 by HQ's key over auditEntrySigningString(hash); "" if unsigned
+};
+
+// The newest entry as the store anchored it, signed by HQ's key.
+struct AuditHead {
+    std::int64_t count = 0;
+    std::string hash;
+    std::string signature;
+};
+
 struct Heads {
     std::int64_t reports = 0;  // highest hqSeq
     std::int64_t feed = 0;     // highest feed seq
@@ -113,6 +138,23 @@ struct Heads {
 class HqStore {
 public:
     virtual ~HqStore() = default;
+
+    // HQ's Ed25519 secret key (64 bytes, libsodium layout): every audit entry and the audit head are
+    // signed with it. Set it right after opening; without it entries are written unsigned and
+    // verifyAudit() reports them. The actor is who the audited admin writes are attributed to.
+    void setAuditKey(std::vector<unsigned char> secretKey) { m_auditKey = std::move(secretKey); }
+    void setAuditActor(std::string actor) { m_auditActor = std::move(actor); }
+    const std::string& auditActor() const { return m_auditActor; }
+
+    // Appends one entry in its own transaction (for what the store does not audit by itself: bundle
+    // imports, exports, backups). The audited writes (enrollment, revocation, ingest, review, forms,
+    // reference data, epoch rotation) append theirs in their own transaction.
+    virtual Result<AuditEntry> appendAudit(const std::string& actor, const std::string& action,
+                                           const std::string& subject, const json& detail,
+                                           const std::string& nowUtc) = 0;
+    // Entries with seq > after, oldest first, at most limit.
+    virtual Result<std::vector<AuditEntry>> audit(std::int64_t after, int limit) = 0;
+    virtual Result<AuditHead> auditHead() = 0;
 
     // A random id made when the store was created and changed by rotateEpoch() (after a restore).
     virtual Result<std::string> epoch() = 0;
@@ -172,7 +214,26 @@ public:
     // PRAGMA integrity_check (SQLite) / a consistency query (PostgreSQL) plus: no two reports share
     // (recordId, revision), every stored hash matches its canonical bytes. Empty when all is well.
     virtual Result<std::vector<std::string>> verify() = 0;
+
+protected:
+    std::vector<unsigned char> m_auditKey;
+    std::string m_auditActor = "outpost-hq";
 };
+
+// What an audit entry says about a push batch: {"stored": n, "duplicate": n, "conflict": n,
+// "rejected": n, "items": [[record id, revision, status], ...]}.
+json ingestAuditDetail(const std::vector<IncomingItem>& items, const std::vector<ItemOutcome>& results);
+
+// The result of checking the audit log: problems is empty when the chain is whole; otherwise its
+// first line names the first bad entry.
+struct AuditCheck {
+    std::int64_t entries = 0;
+    std::int64_t firstBad = 0;  // 0 when none
+    std::vector<std::string> problems;
+};
+// Walks the whole log: sequence without gaps, each prevHash the previous hash, each hash recomputed,
+// each signature verified with HQ's public key (32 bytes), and the chain ending exactly at the signed head.
+Result<AuditCheck> verifyAudit(HqStore& store, const std::vector<unsigned char>& publicKey);
 
 // "DIR" (a folder: SQLite file DIR/hq.db) or "postgresql://..." / "postgres://..." (libpq URI).
 // Creates the schema when missing.

@@ -48,6 +48,16 @@ bool formAlreadyStored(const std::optional<std::string>& existing, const std::st
                        const std::string& definitionText);
 std::optional<std::string> hashProblem(const char* what, std::int64_t id, const std::string& hash,
                                        const std::string& canonical);
+// The audit log (hq_audit.cpp).
+std::string auditCanonical(const AuditEntry& e);
+std::string auditHash(const std::string& prevHash, const AuditEntry& e);
+// The entry that follows head, hashed and signed with secretKey (unsigned when it is empty).
+AuditEntry makeAuditEntry(const AuditHead& head, const std::string& actor, const std::string& action,
+                          const std::string& subject, const json& detail, const std::string& nowUtc,
+                          const std::vector<unsigned char>& secretKey);
+AuditHead headAfter(const AuditEntry& e, const std::vector<unsigned char>& secretKey);
+std::string auditHeadText(const AuditHead& h);
+AuditHead auditHeadFrom(const std::optional<std::string>& text);  // empty head when nullopt
 }  // namespace detail
 
 }  // namespace outpost::storage::hq

@@ -16,6 +16,7 @@
 #include <tuple>
 #include <utility>
 
+#include "core/time.hpp"
 #include "storage/hq_store.hpp"
 #include "storage/hq_store_detail.hpp"
 
@@ -25,7 +26,7 @@ namespace {
 
 using namespace detail;
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 constexpr int kMaxAttempts = 6;
 constexpr std::int64_t kSchemaLockKey = 0x6f7574706f7374;  // "outpost": serializes schema creation
 constexpr int kVerifyPage = 1000;
@@ -126,10 +127,29 @@ CREATE INDEX feed_unit ON feed (unit_id, seq);
 INSERT INTO counter(name, value) VALUES ('report', 0), ('feed', 0);
 )SQL";
 
+// Version 2: the device's signature on each report, and the audit log. Appends are serialized by the
+// 'audit' counter row (locked FOR UPDATE in the audited write's own transaction); the signed head is
+// the meta row 'audit_head'.
+constexpr const char* kSchemaV2 = R"SQL(
+ALTER TABLE report ADD COLUMN signature text NOT NULL DEFAULT '';
+CREATE TABLE audit (
+  seq       bigint PRIMARY KEY,
+  at_utc    text NOT NULL,
+  actor     text NOT NULL,
+  action    text NOT NULL,
+  subject   text NOT NULL,
+  detail    text NOT NULL,
+  prev_hash text NOT NULL,
+  hash      text NOT NULL,
+  signature text NOT NULL
+);
+INSERT INTO counter(name, value) VALUES ('audit', 0);
+)SQL";
+
 constexpr const char* kReportColumns =
     "hq_seq, record_id, revision, parent_revision, form_id, form_version, unit_id, device_id, author, "
     "created_utc, created_offset, finalized_utc, received_utc, hash, canonical, review_status, "
-    "review_comment";
+    "review_comment, signature";
 
 // A PostgreSQL failure, classified; keeps what the retry loop needs to decide.
 class PgError : public Failure {
@@ -322,6 +342,7 @@ Report readReport(const PgResult& r, int i) {
     p.canonical = r.text(i, 14);
     p.reviewStatus = r.text(i, 15);
     p.reviewComment = r.text(i, 16);
+    p.signature = r.text(i, 17);
     return p;
 }
 
@@ -342,6 +363,7 @@ public:
         return run([&] {
             std::string e = newEpochId();
             m_db.exec("UPDATE meta SET value = $1 WHERE key = 'epoch'", {e});
+            appendAuditTx(m_auditActor, "restore", e, json{{"epoch", e}}, core::nowTimestamp().utc);
             return e;
         });
     }
@@ -364,6 +386,8 @@ public:
                 "DO NOTHING",
                 {secretHash, unitId, expiresUtc});
             if (r.affected() == 0) throw enrollmentExists();
+            appendAuditTx(m_auditActor, "enrollment code", unitId, json{{"expires", expiresUtc}},
+                          core::nowTimestamp().utc);
         });
     }
 
@@ -393,6 +417,7 @@ public:
                 {d.id, d.unitId, d.name, d.publicKey, d.enrolledUtc});
             m_db.exec("UPDATE enrollment SET used_by = $1, used_utc = $2 WHERE secret_hash = $3",
                       {d.id, nowUtc, secretHash});
+            appendAuditTx(d.id, "enroll", d.id, json{{"unit", d.unitId}, {"name", d.name}}, nowUtc);
             return d;
         });
     }
@@ -424,6 +449,7 @@ public:
             checkText(deviceId, "the device id");
             auto r = m_db.exec("UPDATE device SET revoked = true WHERE id = $1", {deviceId});
             if (r.affected() == 0) throwUnknownDevice(deviceId);
+            appendAuditTx(m_auditActor, "revoke", deviceId, json::object(), core::nowTimestamp().utc);
         });
     }
 
@@ -497,20 +523,21 @@ public:
                                     {"created_offset", it.createdOffset},
                                     {"finalized_utc", it.finalizedUtc},
                                     {"hash", it.hash},
-                                    {"canonical", it.canonical}});
+                                    {"canonical", it.canonical},
+                                    {"signature", it.signature}});
                 }
                 m_db.exec(
                     "INSERT INTO report(hq_seq, record_id, revision, parent_revision, form_id, form_version, "
                     "unit_id, "
                     "device_id, author, created_utc, created_offset, finalized_utc, received_utc, hash, "
-                    "canonical) "
+                    "canonical, signature) "
                     "SELECT x.hq_seq, x.record_id, x.revision, x.parent_revision, x.form_id, x.form_version, "
                     "x.unit_id, $2, x.author, x.created_utc, x.created_offset, x.finalized_utc, $3, x.hash, "
-                    "x.canonical FROM json_to_recordset($1::json) AS x(hq_seq bigint, record_id text, "
-                    "revision integer, parent_revision integer, form_id text, form_version integer, unit_id "
+                    "x.canonical, x.signature FROM json_to_recordset($1::json) AS x(hq_seq bigint, record_id "
+                    "text, revision integer, parent_revision integer, form_id text, form_version integer, "
+                    "unit_id text, author text, created_utc text, created_offset integer, finalized_utc "
                     "text, "
-                    "author text, created_utc text, created_offset integer, finalized_utc text, hash text, "
-                    "canonical text) ORDER BY x.hq_seq",
+                    "hash text, canonical text, signature text) ORDER BY x.hq_seq",
                     {rows.dump(), deviceId, nowUtc});
                 m_db.exec("UPDATE counter SET value = $1 WHERE name = 'report'",
                           {out.results[toStore.back()].hqSeq});
@@ -542,6 +569,7 @@ public:
                 "INSERT INTO batch(device_id, batch_id, request_hash, results, received_utc) "
                 "VALUES ($1, $2, $3, $4, $5)",
                 {deviceId, batchId, requestHash, resultsToText(out.results), nowUtc});
+            appendAuditTx(deviceId, "push", batchId, ingestAuditDetail(items, out.results), nowUtc);
             return out;
         });
     }
@@ -629,8 +657,11 @@ public:
                 "WHERE record_id = $5 AND revision = $6 RETURNING unit_id",
                 {status, comment, by, nowUtc, recordId, revision});
             if (r.rows() == 0) throwUnknownReport(recordId, revision);
-            return insertFeed(seq, r.text(0, 0), "feedback",
-                              feedbackBody(recordId, revision, status, comment, by, nowUtc), nowUtc);
+            FeedEntry e = insertFeed(seq, r.text(0, 0), "feedback",
+                                     feedbackBody(recordId, revision, status, comment, by, nowUtc), nowUtc);
+            appendAuditTx(by, "review", recordId + " r" + std::to_string(revision), json{{"status", status}},
+                          nowUtc);
+            return e;
         });
     }
 
@@ -649,6 +680,8 @@ public:
             m_db.exec("INSERT INTO form_def(form_id, version, definition, put_utc) VALUES ($1, $2, $3, $4)",
                       {formId, version, text, nowUtc});
             insertFeed(seq, "", "form", definition, nowUtc);
+            appendAuditTx(m_auditActor, "forms push", formId + " v" + std::to_string(version), json::object(),
+                          nowUtc);
         });
     }
 
@@ -669,6 +702,9 @@ public:
             auto seq = lockFeed();
             m_db.exec("INSERT INTO reference(document, put_utc) VALUES ($1, $2)", {text, nowUtc});
             insertFeed(seq, "", "reference", document, nowUtc);
+            appendAuditTx(m_auditActor, "reference push", "reference",
+                          json{{"hash", blake2bHex(text)}, {"version", document.value("version", json())}},
+                          nowUtc);
         });
     }
 
@@ -712,6 +748,31 @@ public:
 
     Result<bool> hasFeedEntry(std::int64_t seq) override {
         return read([&] { return m_db.exec("SELECT 1 FROM feed WHERE seq = $1", {seq}).rows() > 0; });
+    }
+
+    Result<AuditEntry> appendAudit(const std::string& actor, const std::string& action,
+                                   const std::string& subject, const json& detail,
+                                   const std::string& nowUtc) override {
+        return run([&] { return appendAuditTx(actor, action, subject, detail, nowUtc); });
+    }
+
+    Result<std::vector<AuditEntry>> audit(std::int64_t after, int limit) override {
+        return read([&] {
+            auto r = m_db.exec(
+                "SELECT seq, at_utc, actor, action, subject, detail, prev_hash, hash, signature FROM audit "
+                "WHERE seq > $1 ORDER BY seq LIMIT $2",
+                {after, limit});
+            std::vector<AuditEntry> out;
+            for (int i = 0; i < r.rows(); ++i)
+                out.push_back(AuditEntry{r.int64(i, 0), r.text(i, 1), r.text(i, 2), r.text(i, 3),
+                                         r.text(i, 4), r.text(i, 5), r.text(i, 6), r.text(i, 7),
+                                         r.text(i, 8)});
+            return out;
+        });
+    }
+
+    Result<AuditHead> auditHead() override {
+        return read([&] { return readAuditHead(); });
     }
 
     Result<std::vector<std::string>> verify() override {
@@ -832,6 +893,7 @@ private:
             auto t = m_db.exec("SELECT to_regclass('meta') IS NOT NULL");
             if (!t.boolean(0, 0)) {
                 m_db.execScript(kSchemaV1);
+                m_db.execScript(kSchemaV2);
                 m_db.exec("INSERT INTO meta(key, value) VALUES ('epoch', $1), ('schema', $2)",
                           {newEpochId(), std::to_string(kSchemaVersion)});
                 return;
@@ -844,8 +906,38 @@ private:
                 throw Failure(ErrorDomain::Storage, ErrorCode::Conflict,
                               "this HQ store was written by a newer outpost-hq (schema " + v.text(0, 0) +
                                   "); install the newer version to open it");
+            if (std::stoi(v.text(0, 0)) < 2) {
+                m_db.execScript(kSchemaV2);
+                m_db.exec("UPDATE meta SET value = $1 WHERE key = 'schema'",
+                          {std::to_string(kSchemaVersion)});
+            }
         });
         done.value();
+    }
+
+    AuditHead readAuditHead() {
+        auto r = m_db.exec("SELECT value FROM meta WHERE key = 'audit_head'");
+        std::optional<std::string> text;
+        if (r.rows() == 1) text = r.text(0, 0);
+        return auditHeadFrom(text);
+    }
+
+    // Inside the caller's transaction. The 'audit' counter row, locked until COMMIT, makes appends from
+    // every HQ process wait for each other: the chain stays linear. Taken after any other counter.
+    AuditEntry appendAuditTx(const std::string& actor, const std::string& action, const std::string& subject,
+                             const json& detail, const std::string& nowUtc) {
+        m_db.exec("SELECT value FROM counter WHERE name = 'audit' FOR UPDATE");
+        AuditEntry e = makeAuditEntry(readAuditHead(), actor, action, subject, detail, nowUtc, m_auditKey);
+        m_db.exec(
+            "INSERT INTO audit(seq, at_utc, actor, action, subject, detail, prev_hash, hash, signature) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            {e.seq, e.atUtc, e.actor, e.action, e.subject, e.detail, e.prevHash, e.hash, e.signature});
+        m_db.exec(
+            "INSERT INTO meta(key, value) VALUES ('audit_head', $1) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            {auditHeadText(headAfter(e, m_auditKey))});
+        m_db.exec("UPDATE counter SET value = $1 WHERE name = 'audit'", {e.seq});
+        return e;
     }
 
     void requireDevice(const std::string& deviceId) {

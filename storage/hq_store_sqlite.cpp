@@ -14,6 +14,7 @@
 #include <mutex>
 #include <utility>
 
+#include "core/time.hpp"
 #include "storage/hq_store.hpp"
 #include "storage/hq_store_detail.hpp"
 #include "storage/sqlite.hpp"
@@ -26,7 +27,7 @@ namespace fs = std::filesystem;
 using namespace detail;
 
 constexpr const char* kFileName = "hq.db";
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 constexpr int kBusyTimeoutMs = 30000;
 
 constexpr const char* kSchemaV1 = R"SQL(
@@ -119,10 +120,27 @@ CREATE TABLE feed (
 ) STRICT;
 )SQL";
 
+// Version 2: the device's signature on each report, and the audit log (its signed head is the meta row
+// 'audit_head').
+constexpr const char* kSchemaV2 = R"SQL(
+ALTER TABLE report ADD COLUMN signature TEXT NOT NULL DEFAULT '';
+CREATE TABLE audit (
+  seq       INTEGER PRIMARY KEY,
+  at_utc    TEXT NOT NULL,
+  actor     TEXT NOT NULL,
+  action    TEXT NOT NULL,
+  subject   TEXT NOT NULL,
+  detail    TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash      TEXT NOT NULL,
+  signature TEXT NOT NULL
+) STRICT;
+)SQL";
+
 constexpr const char* kReportColumns =
     "hq_seq, record_id, revision, parent_revision, form_id, form_version, unit_id, device_id, author, "
     "created_utc, created_offset, finalized_utc, received_utc, hash, canonical, review_status, "
-    "review_comment";
+    "review_comment, signature";
 
 // Resets a statement when the scope ends, so no read stays open past the method that ran it.
 class Reset {
@@ -178,6 +196,7 @@ Report readReport(const Stmt& st) {
     r.canonical = st.text(14);
     r.reviewStatus = st.text(15);
     r.reviewComment = st.text(16);
+    r.signature = st.text(17);
     return r;
 }
 
@@ -230,8 +249,8 @@ public:
             m_db,
             "INSERT INTO report(hq_seq, record_id, revision, parent_revision, form_id, form_version, "
             "unit_id, "
-            "device_id, author, created_utc, created_offset, finalized_utc, received_utc, hash, canonical) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            "device_id, author, created_utc, created_offset, finalized_utc, received_utc, hash, canonical, "
+            "signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         m_insertConflict = std::make_unique<Stmt>(
             m_db,
             "INSERT INTO conflict(record_id, revision, device_id, hash, kept_hash, canonical, received_utc) "
@@ -267,6 +286,7 @@ public:
             std::string e = newEpochId();
             Stmt st(m_db, "UPDATE meta SET value = ? WHERE key = 'epoch'");
             st.bind(1, e).run();
+            appendAuditTx(m_auditActor, "restore", e, json{{"epoch", e}}, core::nowTimestamp().utc);
             tx.commit();
             return e;
         });
@@ -296,6 +316,8 @@ public:
                     "ON CONFLICT DO NOTHING");
             st.bind(1, secretHash).bind(2, unitId).bind(3, expiresUtc).run();
             if (m_db.changes() == 0) throw enrollmentExists();
+            appendAuditTx(m_auditActor, "enrollment code", unitId, json{{"expires", expiresUtc}},
+                          core::nowTimestamp().utc);
             tx.commit();
         });
     }
@@ -333,6 +355,7 @@ public:
                 .run();
             Stmt use(m_db, "UPDATE enrollment SET used_by = ?, used_utc = ? WHERE secret_hash = ?");
             use.bind(1, d.id).bind(2, nowUtc).bind(3, secretHash).run();
+            appendAuditTx(d.id, "enroll", d.id, json{{"unit", d.unitId}, {"name", d.name}}, nowUtc);
             tx.commit();
             return d;
         });
@@ -367,6 +390,7 @@ public:
             Stmt st(m_db, "UPDATE device SET revoked = 1 WHERE id = ?");
             st.bind(1, deviceId).run();
             if (m_db.changes() == 0) throwUnknownDevice(deviceId);
+            appendAuditTx(m_auditActor, "revoke", deviceId, json::object(), core::nowTimestamp().utc);
             tx.commit();
         });
     }
@@ -436,7 +460,7 @@ public:
                     .bind(10, it.createdUtc)
                     .bind(11, it.createdOffset)
                     .bind(12, it.finalizedUtc);
-                ins.bind(13, nowUtc).bind(14, it.hash).bind(15, it.canonical).run();
+                ins.bind(13, nowUtc).bind(14, it.hash).bind(15, it.canonical).bind(16, it.signature).run();
             }
             Stmt& con = *m_insertConflict;
             for (const auto& [i, keptHash] : toConflict) {
@@ -454,6 +478,7 @@ public:
                     .bind(4, resultsToText(out.results));
                 ib.bind(5, nowUtc).run();
             }
+            appendAuditTx(deviceId, "push", batchId, ingestAuditDetail(items, out.results), nowUtc);
             tx.commit();
             return out;
         });
@@ -558,6 +583,8 @@ public:
             }
             FeedEntry e = insertFeed(unit, "feedback",
                                      feedbackBody(recordId, revision, status, comment, by, nowUtc), nowUtc);
+            appendAuditTx(by, "review", recordId + " r" + std::to_string(revision), json{{"status", status}},
+                          nowUtc);
             tx.commit();
             return e;
         });
@@ -580,6 +607,8 @@ public:
             Stmt ins(m_db, "INSERT INTO form_def(form_id, version, definition, put_utc) VALUES (?, ?, ?, ?)");
             ins.bind(1, formId).bind(2, version).bind(3, text).bind(4, nowUtc).run();
             insertFeed("", "form", definition, nowUtc);
+            appendAuditTx(m_auditActor, "forms push", formId + " v" + std::to_string(version), json::object(),
+                          nowUtc);
             tx.commit();
         });
     }
@@ -602,6 +631,9 @@ public:
             Stmt ins(m_db, "INSERT INTO reference(document, put_utc) VALUES (?, ?)");
             ins.bind(1, text).bind(2, nowUtc).run();
             insertFeed("", "reference", document, nowUtc);
+            appendAuditTx(m_auditActor, "reference push", "reference",
+                          json{{"hash", blake2bHex(text)}, {"version", document.value("version", json())}},
+                          nowUtc);
             tx.commit();
         });
     }
@@ -646,6 +678,36 @@ public:
             st.bind(1, seq);
             return st.step();
         });
+    }
+
+    Result<AuditEntry> appendAudit(const std::string& actor, const std::string& action,
+                                   const std::string& subject, const json& detail,
+                                   const std::string& nowUtc) override {
+        return tryCatch([&] {
+            WriteTx tx(m_writer, m_db);
+            AuditEntry e = appendAuditTx(actor, action, subject, detail, nowUtc);
+            tx.commit();
+            return e;
+        });
+    }
+
+    Result<std::vector<AuditEntry>> audit(std::int64_t after, int limit) override {
+        return tryCatch([&] {
+            std::vector<AuditEntry> out;
+            Stmt st(
+                m_db,
+                "SELECT seq, at_utc, actor, action, subject, detail, prev_hash, hash, signature FROM audit "
+                "WHERE seq > ? ORDER BY seq LIMIT ?");
+            st.bind(1, after).bind(2, limit);
+            while (st.step())
+                out.push_back(AuditEntry{st.int64(0), st.text(1), st.text(2), st.text(3), st.text(4),
+                                         st.text(5), st.text(6), st.text(7), st.text(8)});
+            return out;
+        });
+    }
+
+    Result<AuditHead> auditHead() override {
+        return tryCatch([&] { return readAuditHead(); });
     }
 
     Result<std::vector<std::string>> verify() override {
@@ -715,9 +777,12 @@ private:
             tx.commit();
             return;
         }
-        m_db.exec(kSchemaV1);
-        Stmt st(m_db, "INSERT INTO meta(key, value) VALUES ('epoch', ?)");
-        st.bind(1, newEpochId()).run();
+        if (v < 1) {
+            m_db.exec(kSchemaV1);
+            Stmt st(m_db, "INSERT INTO meta(key, value) VALUES ('epoch', ?)");
+            st.bind(1, newEpochId()).run();
+        }
+        if (v < 2) m_db.exec(kSchemaV2);
         m_db.exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
         tx.commit();
     }
@@ -729,6 +794,30 @@ private:
             throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt,
                           std::string("the HQ store has no ") + key);
         return st.text(0);
+    }
+
+    AuditHead readAuditHead() {
+        Stmt st(m_db, "SELECT value FROM meta WHERE key = 'audit_head'");
+        std::optional<std::string> text;
+        if (st.step()) text = st.text(0);
+        return auditHeadFrom(text);
+    }
+
+    // Inside the caller's write transaction (which serializes appends): the next entry after the
+    // signed head, and the new signed head.
+    AuditEntry appendAuditTx(const std::string& actor, const std::string& action, const std::string& subject,
+                             const json& detail, const std::string& nowUtc) {
+        AuditEntry e = makeAuditEntry(readAuditHead(), actor, action, subject, detail, nowUtc, m_auditKey);
+        Stmt ins(m_db,
+                 "INSERT INTO audit(seq, at_utc, actor, action, subject, detail, prev_hash, hash, signature) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        ins.bind(1, e.seq).bind(2, e.atUtc).bind(3, e.actor).bind(4, e.action).bind(5, e.subject);
+        ins.bind(6, e.detail).bind(7, e.prevHash).bind(8, e.hash).bind(9, e.signature).run();
+        Stmt head(m_db,
+                  "INSERT INTO meta(key, value) VALUES ('audit_head', ?) "
+                  "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+        head.bind(1, auditHeadText(headAfter(e, m_auditKey))).run();
+        return e;
     }
 
     void requireDevice(const std::string& deviceId) {

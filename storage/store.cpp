@@ -254,6 +254,9 @@ static void migrate(Store::Impl& s, int target) {
             case 4:
                 s.db.exec(kSchemaV4);
                 break;
+            case 5:
+                detail::migrateAuditLog(s);
+                break;
             case kAccountsSchemaStep:  // local accounts (store_accounts.cpp)
                 detail::migrateAccounts(s.db);
                 break;
@@ -565,6 +568,7 @@ Result<Saved> Store::createDraft(const std::string& formId, const json& payloadI
         st.bind(6, now.utc).bind(7, now.offsetMinutes).bind(8, now.utc);
         st.bindBlob(9, s.codec.seal(v.normalized.dump(), payloadAd(id, 1))).run();
         s.indexRecord(id, *form, v.normalized, true);
+        s.appendAudit(m_user, "create", detail::revisionSubject(id, 1), {{"form", form->id}});
         tx.commit();
         return Saved{*s.latestMeta(id), std::move(v)};
     });
@@ -650,6 +654,7 @@ Result<Saved> Store::finalize(const std::string& id) {
         if (!v.ok()) throwInvalid("the record cannot be finalized", v);
         Transaction tx(s.db);
         finalizeInTx(s, *form, *meta, v.normalized);
+        s.appendAudit(m_user, "finalize", detail::revisionSubject(id, meta->revision), {{"form", form->id}});
         tx.commit();
         return Saved{*s.latestMeta(id), std::move(v)};
     });
@@ -683,6 +688,7 @@ Result<Saved> Store::amend(const std::string& id) {
             .bind(9, now.offsetMinutes)
             .bind(10, now.utc);
         st.bindBlob(11, s.codec.seal(v.normalized.dump(), payloadAd(id, rev))).run();
+        s.appendAudit(m_user, "amend", detail::revisionSubject(id, rev), {{"parent", meta->revision}});
         tx.commit();
         return Saved{*s.latestMeta(id), std::move(v)};
     });
@@ -705,6 +711,7 @@ Result<void> Store::discardDraft(const std::string& id) {
         } else {
             s.unindexRecord(id);
         }
+        s.appendAudit(m_user, "discard", detail::revisionSubject(id, meta->revision), json::object());
         tx.commit();
     });
 }
@@ -746,6 +753,7 @@ Result<std::vector<std::string>> Store::importFinal(const std::string& formId,
             finalizeInTx(s, *form, m, v.normalized, true);
             ids.push_back(m.id);
         }
+        s.appendAudit(m_user, "import", form->id, {{"finalized", ids.size()}});
         tx.commit();
         return ids;
     });
@@ -771,6 +779,9 @@ Result<void> Store::installForm(const json& definition, const std::string& sourc
     return tryCatch([&] {
         Transaction tx(m_impl->db);
         auto added = m_impl->putForm(definition, m_ref, source);
+        if (added)
+            m_impl->appendAudit(m_user, "form install", added->id + " v" + std::to_string(added->version),
+                                {{"source", source}});
         tx.commit();
         if (added) m_forms.add(std::make_shared<const FormDef>(std::move(*added)));
     });

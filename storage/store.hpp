@@ -24,10 +24,10 @@ namespace outpost::storage {
 
 using json = nlohmann::json;
 
-constexpr int kSchemaVersion = 5;
+constexpr int kSchemaVersion = 6;
 // The migration step that adds local accounts (store_accounts.cpp): self-contained, and renumbered by
 // changing this one line when another step lands before it.
-constexpr int kAccountsSchemaStep = 5;
+constexpr int kAccountsSchemaStep = 6;
 constexpr const char* kStoreFileName = "outpost.db";
 
 struct StoreOptions {
@@ -208,6 +208,27 @@ struct ReceiptInfo {
     std::string batchId;
 };
 
+// One entry of the laptop's audit log (storage/store_audit.cpp; docs/security.md, "Audit logs").
+struct AuditRecord {
+    std::int64_t seq = 0;  // 1, 2, 3 ... without gaps
+    std::string atUtc;     // this laptop's clock
+    std::string actor;     // the account that did it
+    std::string action;    // "create", "finalize", "amend", "discard", "sync", "export", ...
+    std::string subject;   // "<record id> r<revision>", a batch id, a form id ...
+    std::string detail;    // a small JSON object: counts, codes, ids; never text a user typed
+    std::string prevHash;  // the previous entry's hash ("" for the first)
+    std::string hash;      // hex BLAKE2b-256(prevHash || canonical entry)
+    std::string mac;       // keyed BLAKE2b under the store's audit subkey over the hash
+};
+
+// What verifyAudit() found: problems is empty when the log is whole; otherwise its first line names
+// the first bad entry (firstBad).
+struct AuditVerdict {
+    std::int64_t entries = 0;
+    std::int64_t firstBad = 0;
+    std::vector<std::string> problems;
+};
+
 class Store {
 public:
     // Creates a new store in dir (made if missing), protected by the passphrase. Fails if one exists.
@@ -271,6 +292,19 @@ public:
     // Bulk import: many drafts finalized in one transaction (for imports and benchmarks).
     Result<std::vector<std::string>> importFinal(const std::string& formId, const std::vector<json>& payloads,
                                                  const std::string& author = {});
+
+    // --- Audit log (store_audit.cpp) ------------------------------------------------------------
+    // Appends one entry in its own transaction; the store's own writes (create, finalize, amend,
+    // discard, import, form install, sync, enrollment, revocation, resync) append theirs in their own
+    // transaction. For what happens above the store: export, bundle export and import, unlock, role
+    // changes. The subject and detail must not hold text a user typed (they are not sealed). actor
+    // empty: the store's user. Returns the entry's sequence number.
+    Result<std::int64_t> appendAudit(const std::string& action, const std::string& subject,
+                                     const json& detail = json::object(), const std::string& actor = {});
+    // Entries after `after`, oldest first, at most limit.
+    Result<std::vector<AuditRecord>> auditLog(std::int64_t after = 0, int limit = 1000);
+    // Walks the whole chain: sequence, links, hashes, MACs, and the anchored head (count and newest hash).
+    Result<AuditVerdict> verifyAudit();
 
     // --- Sync with HQ ------------------------------------------------------------------------
     // Enrollment result (config and the device's 64-byte Ed25519 secret key, sealed with the data key).

@@ -247,6 +247,9 @@ struct Store::Impl {
     // Puts every revision HQ acknowledged back in the outbox and clears the receipts, in the caller's
     // transaction. Returns how many were re-queued. (store_sync.cpp)
     std::int64_t requeueAcknowledged(const core::FormRegistry& reg);
+    // Appends an audit entry inside the caller's transaction; returns its sequence (store_audit.cpp).
+    std::int64_t appendAudit(const std::string& actor, const std::string& action, const std::string& subject,
+                             const json& detail);
 };
 
 namespace detail {
@@ -257,6 +260,13 @@ void loadForms(Db& db, const core::ReferenceData& ref, core::FormRegistry& reg);
 void migrateAccounts(Db& db);
 // The account a Store opens as (store_accounts.cpp): the named one, or the store's first account.
 Account loadSignedInAccount(Db& db, const std::string& name);
+// Schema version 5: the audit log (store_audit.cpp), opened with an "audit start" entry, so that a
+// sound store always has an anchored head and a removed log cannot pass for an empty one.
+void migrateAuditLog(Store::Impl& s);
+// "<record id> r<revision>": how audit entries name a revision.
+inline std::string revisionSubject(const std::string& id, int revision) {
+    return id + " r" + std::to_string(revision);
+}
 }  // namespace detail
 
 }  // namespace outpost::storage

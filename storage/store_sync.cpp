@@ -140,6 +140,8 @@ Result<void> Store::saveEnrollment(const SyncConfig& cfg, const std::vector<unsi
         s.saveSyncConfig(cfg);
         std::string_view plain(reinterpret_cast<const char*>(deviceSecretKey.data()), deviceSecretKey.size());
         putMeta(s.db, kDeviceKeyKey, s.codec.seal(plain, kDeviceKeyAd));
+        // The sync configuration is sealed, so its ids (device, HQ, epoch) stay out of the unsealed log.
+        s.appendAudit(m_user, "enroll", "hq", json::object());
         tx.commit();
     });
 }
@@ -182,6 +184,7 @@ Result<void> Store::markRevoked() {
         c.revoked = true;
         c.lastError = "HQ revoked this device";
         s.saveSyncConfig(c);
+        s.appendAudit(m_user, "revocation", "hq", json::object());
         tx.commit();
     });
 }
@@ -305,6 +308,9 @@ Result<void> Store::applyPushOutcomes(const std::string& batchId, const std::vec
             ins.bind(7, batchId).run();
             ins.reset();
         }
+        json counts = {{"stored", 0}, {"duplicate", 0}, {"conflict", 0}, {"rejected", 0}};
+        for (const auto& o : outcomes) counts[o.status] = counts[o.status].get<int>() + 1;
+        s.appendAudit(m_user, "sync", batchId, counts);
         tx.commit();
     });
 }
@@ -435,6 +441,7 @@ Result<void> Store::applyPull(const std::vector<PulledEntry>& entries, std::int6
                                   "); nothing from this page was applied");
             }
         }
+        if (!entries.empty()) s.appendAudit(m_user, "sync pull", "hq", {{"entries", entries.size()}});
         cfg.pullCursor = newCursor;
         s.saveSyncConfig(cfg);
         tx.commit();
@@ -503,10 +510,11 @@ Result<void> Store::beginResync(const std::string& newEpoch) {
         Impl& s = *m_impl;
         Transaction tx(s.db);
         SyncConfig c = s.requireSyncConfig();
-        s.requeueAcknowledged(m_forms);
+        const std::int64_t requeued = s.requeueAcknowledged(m_forms);
         c.epoch = newEpoch;
         c.pullCursor = 0;
         s.saveSyncConfig(c);
+        s.appendAudit(m_user, "resync", "hq", {{"requeued", requeued}});
         tx.commit();
     });
 }

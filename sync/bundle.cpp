@@ -507,7 +507,10 @@ Result<ExportedBundle> exportBundle(storage::Store& store, const BundleOptions& 
             pr.batchId = core::newUuidV7();
             for (auto& it : items) {
                 seqs.push_back(it.outboxSeq);
-                pr.items.push_back(envelopeOf(std::move(it)));
+                std::string payloadText = std::move(it.payloadText);
+                Envelope e = envelopeOf(std::move(it));
+                e.signature = signRevision(sk.b, e.canonicalWithPayloadText(payloadText));
+                pr.items.push_back(std::move(e));
             }
             std::string body = zstdCompress(pr.toJson().dump());
             if (body.size() > opts.limits.maxBodyBytes) {
@@ -907,6 +910,13 @@ Result<HqBundleImport> importBundle(HqService& service, std::string_view file) {
 
         rb.epoch = need(service.epoch());
         rb.madeUtc = core::nowTimestamp().utc;
+        need(service.audit(device.id, "bundle import", b.bundleId,
+                           json{{"pushes", out.pushes},
+                                {"stored", out.stored},
+                                {"duplicate", out.duplicates},
+                                {"conflict", out.conflicts},
+                                {"rejected", out.rejected},
+                                {"pulled", out.pulled}}));
         std::string plain = signDocument(kReceiptSigningContext, rb.toJson(), identity.signing.secretKey);
         out.receiptFile = sealBundleFile(kReceiptMagic, *devicePublic, plain);
         sodium_memzero(plain.data(), plain.size());

@@ -370,8 +370,9 @@ bool Pass::startBatch(int slot) {
         Batch b;
         b.id = core::newUuidV7();
         b.generation = m_generation;
-        // The body is {"batch": ..., "items": [canonical envelope, ...]}: the stored payload text is already
-        // canonical JSON, so each item is written once and hashed from the same bytes HQ will hash.
+        // The body is {"batch": ..., "items": [signed canonical envelope, ...]}: the stored payload text is
+        // already canonical JSON, so each item is written once and hashed and signed from the same bytes
+        // HQ will hash.
         std::string text = "{\"batch\":" + json(b.id).dump() + ",\"items\":[";
         for (auto& it : items) {
             b.seqs.push_back(it.outboxSeq);
@@ -379,7 +380,9 @@ bool Pass::startBatch(int slot) {
             Envelope e = envelopeOf(std::move(it));
             std::string canonical = e.canonicalWithPayloadText(payloadText);
             if (!b.envelopes.empty()) text += ',';
-            text += canonical;
+            // The device vouches for the revision as it leaves: "sig" first, then the canonical members.
+            text += "{\"sig\":" + json(signRevision(m_sk.b, canonical)).dump() + ",";
+            text.append(canonical, 1, std::string::npos);
             b.envelopes.push_back({std::move(e.id), e.revision, hex(blake2b256(canonical))});
         }
         text += "]}";

@@ -335,6 +335,7 @@ hqs::HqStore& HqService::Impl::store() {
         storageFailure(opened.error());
     }
     b->store = std::move(opened).value();
+    b->store->setAuditKey(identity.signing.secretKey);
     return *b->store;
 }
 
@@ -615,6 +616,7 @@ Response HqService::Impl::push(const Request& req, bool fromBundle) {
     receiptItems.reserve(pr.items.size());
     std::string batchIdentity = pr.batchId + "\n";
     bool anyAccepted = false;
+    const Bytes deviceKey = base64Decode(device.publicKey).value_or(Bytes{});
     for (const auto& e : pr.items) {
         hqs::IncomingItem it;
         it.recordId = e.id;
@@ -629,8 +631,12 @@ Response HqService::Impl::push(const Request& req, bool fromBundle) {
         it.finalizedUtc = e.finalizedUtc;
         it.canonical = e.canonical();
         it.hash = hex(blake2b256(it.canonical));
+        it.signature = e.signature;
         auto form = known->forms.find(e.formId, e.formVersion);
-        if (!form) {
+        // The device vouches for these exact bytes, author included; HQ stores nothing unsigned.
+        if (auto problem = revisionSignatureProblem(deviceKey, it.canonical, e.signature); !problem.empty()) {
+            it.rejectReason = problem;
+        } else if (!form) {
             it.rejectReason = e.formId + " v" + std::to_string(e.formVersion) + " is not a form HQ knows";
         } else {
             // The same validation the laptop ran at finalize, on what a person entered.
@@ -653,6 +659,10 @@ Response HqService::Impl::push(const Request& req, bool fromBundle) {
         answer.signature =
             base64Encode(sign(identity.signing.secretKey,
                               receiptString(answer.batchId, epoch, device.id, receiptItems, answer.results)));
+        std::vector<hqs::ItemOutcome> outcomes;
+        for (const auto& r : answer.results) outcomes.push_back({"rejected", 0, r.reason});
+        need(s.appendAudit(device.id, "push", pr.batchId, hqs::ingestAuditDetail(incoming, outcomes),
+                           utcNow()));
         json body = answer.toJson();
         HttpError e{422, "all_rejected", "every item of the push was rejected; see results", json::object(),
                     0};
@@ -729,9 +739,10 @@ Response HqService::Impl::route(const Request& req, bool fromBundle) {
     const std::string protocol = trim(req.header("outpost-protocol"));
     if (protocol != std::to_string(kProtocolVersion))
         failWith(426, "protocol_mismatch",
-                 protocol.empty()
-                     ? "the request has no Outpost-Protocol header; HQ speaks version 1"
-                     : "HQ does not speak protocol version '" + protocol + "'; it speaks version 1",
+                 protocol.empty() ? "the request has no Outpost-Protocol header; HQ speaks version " +
+                                        std::to_string(kProtocolVersion)
+                                  : "HQ does not speak protocol version '" + protocol +
+                                        "'; it speaks version " + std::to_string(kProtocolVersion),
                  json{{"versions", json::array({kProtocolVersion})}});
     if (req.body.size() > limits.maxBodyBytes)
         failWith(413, "too_large",
@@ -833,6 +844,15 @@ Response HqService::handleBundle(const Request& req) {
 Result<std::optional<storage::hq::Device>> HqService::device(const std::string& deviceId) {
     Lease lease(*m_impl);
     return storeCall([&] { return m_impl->need(m_impl->store().device(deviceId)); });
+}
+
+Result<void> HqService::audit(const std::string& actor, const std::string& action, const std::string& subject,
+                              const json& detail) {
+    Lease lease(*m_impl);
+    auto r = storeCall(
+        [&] { return m_impl->need(m_impl->store().appendAudit(actor, action, subject, detail, utcNow())); });
+    if (!r) return r.error();
+    return {};
 }
 
 Result<std::string> HqService::epoch() {

@@ -61,6 +61,9 @@ public:
     // The device as HQ knows it (nullopt when HQ knows no such device): the bundle importer checks a
     // bundle's signature with its key and seals the receipt to it.
     Result<std::optional<storage::hq::Device>> device(const std::string& deviceId);
+    // Appends an entry to HQ's audit log (signed with HQ's key), e.g. for a bundle import.
+    Result<void> audit(const std::string& actor, const std::string& action, const std::string& subject,
+                       const json& detail);
     // HQ's epoch now (docs/protocol.md, "Resync after an HQ restore").
     Result<std::string> epoch();
 

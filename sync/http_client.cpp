@@ -177,7 +177,7 @@ void Client::start(int slot, Request req) {
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     // Answers are decoded by the caller (zstd, with a size limit), never by libcurl.
     curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "outpost/1");
+    curl_easy_setopt(e, CURLOPT_USERAGENT, kProtocolName);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, s.errbuf);
     if (https) {
         std::string pin = curlPin(m_opts.pin);

@@ -1,4 +1,4 @@
-// The Outpost sync protocol, version 1: shared encodings, hashes, signatures and messages.
+// The Outpost sync protocol, version 2: shared encodings, hashes, signatures and messages.
 #include "sync/protocol.hpp"
 
 #include <sodium.h>
@@ -239,6 +239,7 @@ json Envelope::toJson() const {
     j["offset"] = createdOffset;
     j["final"] = finalizedUtc;
     j["payload"] = payload;
+    if (!signature.empty()) j["sig"] = signature;
     return j;
 }
 
@@ -279,9 +280,14 @@ Envelope envelopeHead(const json& j) {
     e.finalizedUtc = stringMember(j, "final", wh);
     const json& p = member(j, "payload", wh);
     if (!p.is_object()) bad(w + ": \"payload\" must be a JSON object");
+    if (auto it = j.find("sig"); it != j.end()) {
+        if (!it->is_string() || it->get_ref<const std::string&>().size() > 200)
+            bad(w + ": \"sig\" must be a base64 signature");
+        e.signature = it->get<std::string>();
+    }
     for (auto it = j.begin(); it != j.end(); ++it) {
-        static const char* known[] = {"id",     "rev",     "parent", "form",  "fv",     "unit",
-                                      "author", "created", "offset", "final", "payload"};
+        static const char* known[] = {"id",     "rev",     "parent", "form",  "fv",      "unit",
+                                      "author", "created", "offset", "final", "payload", "sig"};
         if (std::none_of(std::begin(known), std::end(known), [&](const char* k) { return it.key() == k; }))
             bad(w + ": unknown member \"" + it.key() + "\"");
     }
@@ -322,6 +328,27 @@ std::string Envelope::canonicalWithPayloadText(std::string_view payloadText) con
     appendString(out, unitId);
     out += '}';
     return out;
+}
+
+std::string revisionSigningString(std::string_view canonical) {
+    std::string s = std::string(kProtocolName) + " revision\n";
+    s.append(canonical);
+    return s;
+}
+
+std::string signRevision(const Bytes& secretKey, std::string_view canonical) {
+    return base64Encode(sign(secretKey, revisionSigningString(canonical)));
+}
+
+std::string revisionSignatureProblem(const Bytes& publicKey, std::string_view canonical,
+                                     std::string_view signatureBase64) {
+    if (signatureBase64.empty()) return "the revision is not signed by the device";
+    auto sig = base64Decode(signatureBase64);
+    if (!sig || sig->size() != 64) return "the revision's signature is not a base64 Ed25519 signature";
+    if (!verify(publicKey, revisionSigningString(canonical), *sig))
+        return "the revision's signature does not verify with the device's key (forged, altered or "
+               "signed by another device)";
+    return {};
 }
 
 std::string Envelope::hash() const {

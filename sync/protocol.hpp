@@ -1,4 +1,4 @@
-// The Outpost sync protocol, version 1: the pieces both ends share (docs/protocol.md is the spec).
+// The Outpost sync protocol, version 2: the pieces both ends share (docs/protocol.md is the spec).
 //
 // Transport-independent: canonical bytes and hashes of a record revision, request signatures,
 // receipt signatures, zstd framing with size limits, enrollment codes, and the JSON messages.
@@ -20,8 +20,10 @@ namespace outpost::sync {
 using json = nlohmann::json;
 using Bytes = std::vector<unsigned char>;
 
-constexpr int kProtocolVersion = 1;
-constexpr const char* kProtocolName = "outpost/1";
+// Version 2: every envelope carries the device's signature over its canonical bytes ("sig"); HQ
+// stores nothing unsigned. Version 1 clients get 426 (upgrade needed).
+constexpr int kProtocolVersion = 2;
+constexpr const char* kProtocolName = "outpost/2";
 
 // Limits both ends enforce (HQ answers 413 above them; the client never builds bigger requests).
 struct Limits {
@@ -77,6 +79,8 @@ struct Envelope {
     int createdOffset = 0;      // "offset": minutes east of UTC on the device
     std::string finalizedUtc;   // "final": device clock, informative only (never used to order)
     json payload;               // "payload": the normalized record (computed values included)
+    std::string signature;      // "sig": base64 Ed25519 by the device over revisionSigningString();
+                                // not part of the canonical bytes (it signs them)
 
     json toJson() const;
     // Throws Failure(Protocol, BadInput) naming the missing or mistyped member.
@@ -90,9 +94,18 @@ struct Envelope {
     std::string canonicalWithPayloadText(std::string_view payloadText) const;
 };
 
+// What the device signs for one revision: a context line, then the envelope's canonical bytes
+// (which hold record id, revision, parent, form and version, unit, author, times and the payload).
+std::string revisionSigningString(std::string_view canonical);
+// base64 Ed25519 signature of revisionSigningString(canonical) with the device's secret key.
+std::string signRevision(const Bytes& secretKey, std::string_view canonical);
+// Empty when the signature verifies with publicKey; otherwise why not ("missing", "not base64", ...).
+std::string revisionSignatureProblem(const Bytes& publicKey, std::string_view canonical,
+                                     std::string_view signatureBase64);
+
 // --- Requests ----------------------------------------------------------------------------------
 // Every authenticated request carries these headers (names are case-insensitive on the wire):
-//   Outpost-Protocol: 1
+//   Outpost-Protocol: 2
 //   Outpost-Device: <device id>
 //   Outpost-Nonce: <16 random bytes, base64url>
 //   Outpost-Signature: <Ed25519 over signingString(), base64>
@@ -104,7 +117,7 @@ constexpr const char* kHeaderSignature = "Outpost-Signature";
 constexpr const char* kHeaderEpoch = "Outpost-Epoch";
 constexpr const char* kHeaderLastReceipt = "Outpost-Last-Receipt";
 
-// "outpost/1\n<METHOD>\n<path?query>\n<device>\n<nonce>\n<hex BLAKE2b-256 of the body as sent>"
+// "outpost/2\n<METHOD>\n<path?query>\n<device>\n<nonce>\n<hex BLAKE2b-256 of the body as sent>"
 std::string signingString(std::string_view method, std::string_view target, std::string_view device,
                           std::string_view nonce, std::string_view body);
 std::string newNonce();  // 16 random bytes, base64url (22 characters)

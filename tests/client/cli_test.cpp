@@ -1,6 +1,7 @@
 // outpostctl end to end: the real binary, as a script or a person runs it, including bad input.
 #include <catch2/catch.hpp>
 
+#include <sqlite3.h>
 #include <sys/wait.h>
 
 #include <array>
@@ -253,4 +254,72 @@ TEST_CASE("cli: demo-seed adds final, queued records and refuses a bad count", "
     r = ctl(f.store, {"demo-seed", "--count", "5", "--unit", "MINUSCA-RWABATT-1"});
     REQUIRE(r.code == 0);
     CHECK(json::parse(ctl(f.store, {"info"}).out)["final"] == 17);
+}
+
+namespace {
+
+// Raw SQL on the store file, as someone with the file but without the passphrase would run it.
+void rawSql(const std::string& store, const std::string& sql) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((store + "/outpost.db").c_str(), &db) == SQLITE_OK);
+    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+    REQUIRE(rc == SQLITE_OK);
+}
+
+}  // namespace
+
+TEST_CASE("cli: audit list shows what was done; audit verify finds a tampered log", "[client][cli][audit]") {
+    Fixture f;
+    auto n = ctl(f.store, {"record", "new", "--form", "training", "--json", f.example("training")});
+    REQUIRE(n.code == 0);
+    std::string id = trimmed(n.out);
+    REQUIRE(ctl(f.store, {"record", "finalize", id}).code == 0);
+    REQUIRE(ctl(f.store, {"export", "--form", "training", "--format", "json"}).code == 0);
+
+    auto list = ctl(f.store, {"audit", "list", "--json"});
+    INFO(list.err);
+    REQUIRE(list.code == 0);
+    json entries = json::parse(list.out);
+    std::vector<std::string> actions;
+    for (const auto& e : entries) actions.push_back(e["action"]);
+    CHECK(actions == std::vector<std::string>{"audit start", "create", "finalize", "export"});
+    CHECK(entries[1]["subject"] == id + " r1");
+    CHECK(entries[1]["actor"] == "cdr.test");
+    CHECK(entries[3]["detail"]["records"] == 1);
+    auto table = ctl(f.store, {"audit", "list", "--after", "2", "--limit", "1"});
+    REQUIRE(table.code == 0);
+    CHECK_THAT(table.out, Catch::Contains("finalize") && Catch::Contains("1 entry"));
+
+    auto ok = ctl(f.store, {"audit", "verify"});
+    CHECK(ok.code == 0);
+    CHECK_THAT(ok.out, Catch::StartsWith("ok: the audit log is whole: 4 entries"));
+
+    SECTION("an edited entry") {
+        rawSql(f.store,
+               "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET action = 'nothing' WHERE seq = 2;");
+        auto bad = ctl(f.store, {"audit", "verify"});
+        CHECK(bad.code != 0);
+        CHECK_THAT(bad.err, Catch::Contains("audit entry 2"));
+    }
+    SECTION("the newest entry deleted") {
+        rawSql(f.store, "DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq = 4;");
+        auto bad = ctl(f.store, {"audit", "verify"});
+        CHECK(bad.code == 8);
+        CHECK_THAT(bad.out, Catch::Contains("3 entries") && Catch::Contains("says 4"));
+    }
+}
+
+TEST_CASE("cli: audit commands refuse bad input", "[client][cli][audit]") {
+    Fixture f;
+    CHECK(ctl(f.store, {"audit"}).code != 0);
+    CHECK(ctl(f.store, {"audit", "list", "--limit", "0"}).code != 0);
+    CHECK(ctl(f.store, {"audit", "list", "--after", "-3"}).code != 0);
+    CHECK(ctl(f.store, {"audit", "list", "--after", "many"}).code != 0);
+    CHECK(ctl(f.store, {"audit", "rewrite"}).code != 0);
+    auto wrong = ctl(f.store, {"audit", "verify"}, "not the passphrase");
+    CHECK(wrong.code != 0);
+    CHECK_THAT(wrong.err, Catch::Contains("wrong passphrase"));
+    TempDir empty;
+    CHECK(ctl(empty.sub("none"), {"audit", "verify"}).code != 0);
 }

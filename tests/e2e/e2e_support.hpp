@@ -157,7 +157,8 @@ struct Laptop {
 };
 
 // Every final revision of every laptop is at HQ exactly once, HQ holds nothing else, HQ and the
-// laptops pass their own checks, and every laptop's queue is drained.
+// laptops pass their own checks (audit logs and HQ's signature checks included), and every laptop's
+// queue is drained.
 inline void checkExactlyOnce(const Hq& hq, const std::vector<Laptop*>& laptops) {
     std::set<std::pair<std::string, int>> expected;
     for (auto* l : laptops) {
@@ -167,6 +168,9 @@ inline void checkExactlyOnce(const Hq& hq, const std::vector<Laptop*>& laptops) 
         auto v = l->store->verify();
         REQUIRE(v.ok());
         CHECK(v.value().empty());
+        auto audit = l->store->verifyAudit();
+        REQUIRE(audit.ok());
+        CHECK(audit.value().problems.empty());
     }
     auto s = hq.store();
     storage::hq::ReportFilter rf;
@@ -186,6 +190,10 @@ inline void checkExactlyOnce(const Hq& hq, const std::vector<Laptop*>& laptops) 
     auto v = s->verify();
     REQUIRE(v.ok());
     CHECK(v.value().empty());
+    // HQ's own check, as an operator runs it: every report's device signature and the audit log.
+    auto hv = hq.proc->admin({"verify"});
+    INFO(hv.out << hv.err);
+    CHECK(hv.exitCode == 0);
 }
 
 }  // namespace outpost::test

@@ -719,12 +719,25 @@ TEST_CASE("device clocks days off change nothing at HQ, and another protocol ver
         rq.body = body;
         std::string nonce = sync::newNonce();
         auto sig = sync::sign(sk, sync::signingString("POST", rq.target, cfg.deviceId, nonce, rq.body));
-        rq.headers = {"Outpost-Protocol: 1",     "Outpost-Device: " + cfg.deviceId,
+        rq.headers = {"Outpost-Protocol: 2",     "Outpost-Device: " + cfg.deviceId,
                       "Outpost-Nonce: " + nonce, "Outpost-Signature: " + sync::base64Encode(sig),
                       "Content-Encoding: zstd",  "Content-Type: application/vnd.outpost+json"};
         return client.perform(rq);
     };
+    for (auto& e : skewed) e.signature = sync::signRevision(sk, e.canonical());
     sync::PushRequest pr{core::newUuidV7(), skewed};
+    {
+        // A revision whose payload was changed after the device signed it is refused, item by item.
+        sync::Envelope altered = skewed.front();
+        altered.id = core::newUuidV7();
+        altered.signature = sync::signRevision(sk, altered.canonical());
+        altered.payload["notes"] = "changed on the way";
+        sync::PushRequest bad{core::newUuidV7(), {altered}};
+        auto refused = signedPost(sync::zstdCompress(bad.toJson().dump()));
+        INFO(refused.status << " " << refused.body);
+        CHECK(refused.status == 422);
+        CHECK_THAT(refused.body, Catch::Contains("signature does not verify"));
+    }
     auto resp = signedPost(sync::zstdCompress(pr.toJson().dump()));
     INFO(resp.status << " " << resp.body << " " << resp.error);
     REQUIRE(resp.status == 200);
@@ -748,7 +761,7 @@ TEST_CASE("device clocks days off change nothing at HQ, and another protocol ver
     CHECK(reps.value()[6].createdUtc == "2019-06-01T00:00:00.000Z");
 
     // A client of another protocol version learns it plainly, and changes nothing.
-    for (const char* version : {"2", ""}) {
+    for (const char* version : {"1", "3", ""}) {
         sync::http::Request rq;
         rq.target = "/v1/hello";
         if (*version) rq.headers = {std::string("Outpost-Protocol: ") + version};

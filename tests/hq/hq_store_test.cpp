@@ -1051,3 +1051,199 @@ TEST_CASE("HQ store: ingest throughput, batches of 200", "[.][hq][perf]") {
                 kItems / seconds);
     CHECK(*s->reportCount() == kItems);
 }
+
+// --- The audit log -----------------------------------------------------------------------------------
+namespace {
+
+struct AuditKeys {
+    std::vector<unsigned char> pk = std::vector<unsigned char>(crypto_sign_PUBLICKEYBYTES);
+    std::vector<unsigned char> sk = std::vector<unsigned char>(crypto_sign_SECRETKEYBYTES);
+    AuditKeys() {
+        REQUIRE(sodium_init() >= 0);
+        crypto_sign_keypair(pk.data(), sk.data());
+    }
+};
+
+AuditCheck auditCheck(HqStore& s, const std::vector<unsigned char>& pk) {
+    auto c = verifyAudit(s, pk);
+    INFO((c.ok() ? "" : c.error().message));
+    REQUIRE(c.ok());
+    std::string text;
+    for (const auto& p : c->problems) text += "\n  " + p;
+    INFO("audit:" << text);
+    return std::move(c).value();
+}
+
+// Enrollment code and redemption, a batch, a review, a revocation and one appended entry: 6 entries.
+void auditedHistory(HqStore& s) {
+    std::string dev = enroll(s, kUnitA);
+    ingestOk(s, dev, "batch-a", {makeItem("rec-a", 1), makeItem("rec-b", 1), rejectedItem("rec-c", "bad")});
+    REQUIRE(s.review("rec-a", 1, "returned", "fix it", "maj.review", kNow).ok());
+    REQUIRE(s.revoke(dev).ok());
+    REQUIRE(s.appendAudit("admin:ops", "export", "csv", {{"reports", 2}}, kNow).ok());
+}
+
+}  // namespace
+
+TEST_CASE("HQ store: every audited write appends a signed entry to one chain", "[hq][store][audit]") {
+    Backend b(backendKind());
+    CAPTURE(b.kind());
+    AuditKeys keys;
+    auto s = b.open();
+    s->setAuditKey(keys.sk);
+    s->setAuditActor("admin:ops");
+    auditedHistory(*s);
+    auto entries = s->audit(0, 100);
+    REQUIRE(entries.ok());
+    std::vector<std::string> actions;
+    for (const auto& e : *entries) actions.push_back(e.action);
+    CHECK(actions ==
+          std::vector<std::string>{"enrollment code", "enroll", "push", "review", "revoke", "export"});
+    const auto& push = entries->at(2);
+    auto detail = json::parse(push.detail);
+    CHECK(push.subject == "batch-a");
+    CHECK(detail["stored"] == 2);
+    CHECK(detail["rejected"] == 1);
+    CHECK(detail["items"].size() == 3);
+    CHECK(entries->at(3).actor == "maj.review");
+    CHECK(entries->at(4).actor == "admin:ops");
+    auto c = auditCheck(*s, keys.pk);
+    CHECK(c.problems.empty());
+    CHECK(c.entries == 6);
+    auto head = s->auditHead();
+    REQUIRE(head.ok());
+    CHECK(head->count == 6);
+    CHECK(head->hash == entries->back().hash);
+
+    // A replayed batch changes nothing, so it records nothing.
+    std::string dev2 = enroll(*s, kUnitA, "second");
+    ingestOk(*s, dev2, "batch-b", {makeItem("rec-d", 1)});
+    ingestOk(*s, dev2, "batch-b", {makeItem("rec-d", 1)});
+    CHECK(auditCheck(*s, keys.pk).entries == 9);  // code, enroll, one push: the replay adds nothing
+
+    // Another key does not verify HQ's entries.
+    AuditKeys other;
+    auto foreign = auditCheck(*s, other.pk);
+    REQUIRE_FALSE(foreign.problems.empty());
+    CHECK(foreign.firstBad == 1);
+}
+
+TEST_CASE("HQ store: audit verify names the first bad entry after raw-SQL tampering", "[hq][store][audit]") {
+    Backend b(backendKind());
+    CAPTURE(b.kind());
+    AuditKeys keys;
+    auto s = b.open();
+    s->setAuditKey(keys.sk);
+    auditedHistory(*s);
+    REQUIRE(auditCheck(*s, keys.pk).problems.empty());
+
+    SECTION("an edited entry") {
+        b.raw("UPDATE audit SET detail = replace(detail, '\"stored\":2', '\"stored\":0') WHERE seq = 3");
+        auto c = auditCheck(*s, keys.pk);
+        CHECK(c.firstBad == 3);
+        CHECK_THAT(c.problems.at(0), Catch::Contains("audit entry 3 was edited"));
+    }
+    SECTION("an edited entry with its hash recomputed, but no key to sign it") {
+        b.raw("UPDATE audit SET actor = 'someone' WHERE seq = 2");
+        auto e = s->audit(1, 1)->at(0);
+        // The chain is public arithmetic: an insider can recompute this entry's hash...
+        std::string canonical = json::array({e.seq, e.atUtc, e.actor, e.action, e.subject, e.detail}).dump();
+        std::string h = hashOf(e.prevHash + canonical);
+        b.raw("UPDATE audit SET hash = '" + h + "' WHERE seq = 2");
+        // ... but not its signature.
+        auto c = auditCheck(*s, keys.pk);
+        CHECK(c.firstBad == 2);
+        CHECK_THAT(c.problems.at(0), Catch::Contains("audit entry 2's signature does not verify"));
+    }
+    SECTION("an entry deleted in the middle") {
+        b.raw("DELETE FROM audit WHERE seq = 3");
+        auto c = auditCheck(*s, keys.pk);
+        CHECK(c.firstBad == 3);
+        CHECK_THAT(c.problems.at(0), Catch::Contains("audit entry 3 is missing"));
+    }
+    SECTION("the newest entry deleted") {
+        b.raw("DELETE FROM audit WHERE seq = 6");
+        auto c = auditCheck(*s, keys.pk);
+        CHECK(c.firstBad == 6);
+        CHECK_THAT(c.problems.at(0), Catch::Contains("5 entries") && Catch::Contains("signed head says 6"));
+    }
+    SECTION("the whole log removed, head included") {
+        b.raw("DELETE FROM audit");
+        b.raw("DELETE FROM meta WHERE key = 'audit_head'");
+        auto c = auditCheck(*s, keys.pk);
+        CHECK(c.firstBad == 1);
+        CHECK_THAT(c.problems.at(0), Catch::Contains("the log was removed"));
+    }
+    SECTION("two entries swapped") {
+        b.raw("UPDATE audit SET seq = 1000 WHERE seq = 2");
+        b.raw("UPDATE audit SET seq = 2 WHERE seq = 3");
+        b.raw("UPDATE audit SET seq = 3 WHERE seq = 1000");
+        auto c = auditCheck(*s, keys.pk);
+        CHECK(c.firstBad == 2);
+        CHECK_THAT(c.problems.at(0), Catch::Contains("audit entry 2 does not follow entry 1"));
+    }
+}
+
+TEST_CASE("HQ store: entries written without HQ's key are reported as unsigned", "[hq][store][audit]") {
+    Backend b(backendKind());
+    CAPTURE(b.kind());
+    AuditKeys keys;
+    auto s = b.open();
+    REQUIRE(s->appendAudit("admin:ops", "backup", "/backups/1", json::object(), kNow).ok());
+    auto c = auditCheck(*s, keys.pk);
+    CHECK(c.firstBad == 1);
+    CHECK_THAT(c.problems.at(0), Catch::Contains("audit entry 1 is not signed"));
+}
+
+TEST_CASE("HQ store: audit appends from several connections keep one linear chain", "[hq][store][audit]") {
+    Backend b(backendKind());
+    CAPTURE(b.kind());
+    AuditKeys keys;
+    constexpr int kThreads = 4;
+    constexpr int kEach = 20;
+    {
+        auto s = b.open();
+        s->setAuditKey(keys.sk);
+        (void)enroll(*s, kUnitA);
+    }
+    std::vector<std::thread> threads;
+    std::atomic<int> failures{0};
+    for (int t = 0; t < kThreads; ++t)
+        threads.emplace_back([&, t] {
+            auto opened = openHqStore(b.location());
+            if (!opened) {
+                ++failures;
+                return;
+            }
+            auto s = std::move(opened).value();
+            s->setAuditKey(keys.sk);
+            for (int i = 0; i < kEach; ++i)
+                if (!s->appendAudit("admin:" + std::to_string(t), "export", std::to_string(i), json::object(),
+                                    kNow))
+                    ++failures;
+        });
+    for (auto& th : threads) th.join();
+    CHECK(failures == 0);
+    auto s = b.open();
+    auto c = auditCheck(*s, keys.pk);
+    CHECK(c.problems.empty());
+    CHECK(c.entries == 2 + kThreads * kEach);
+}
+
+TEST_CASE("HQ store: a report keeps the device's signature", "[hq][store]") {
+    Backend b(backendKind());
+    CAPTURE(b.kind());
+    auto s = b.open();
+    std::string dev = enroll(*s, kUnitA);
+    IncomingItem it = makeItem("rec-s", 1);
+    it.signature = "c2lnbmF0dXJl";
+    ingestOk(*s, dev, "batch-s", {it});
+    auto r = s->report("rec-s", 1);
+    REQUIRE(r.ok());
+    REQUIRE(r->has_value());
+    CHECK((*r)->signature == "c2lnbmF0dXJl");
+    auto listed = s->reports({});
+    REQUIRE(listed.ok());
+    REQUIRE(listed->size() == 1);
+    CHECK(listed->at(0).signature == "c2lnbmF0dXJl");
+}

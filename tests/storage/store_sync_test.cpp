@@ -1,5 +1,5 @@
 // The field store's side of sync: enrollment and the sealed device key, the outbox for the wire,
-// receipts, quarantine and requeue, pulled pages, resync, migration to schema 4, and the invariant that a
+// receipts, quarantine and requeue, pulled pages, resync, migration from schema 3, and the invariant that a
 // final revision is always in the outbox or acknowledged by HQ, whatever fails on the way.
 #include <catch2/catch.hpp>
 
@@ -665,8 +665,8 @@ TEST_CASE("a schema-3 store migrates to the current schema on open: records stay
     }
     // As release 3 left the file.
     rawExec(t.path(),
-            "DROP TABLE account; DROP TABLE feedback; DROP TABLE receipt; DROP TABLE receipt_doc; "
-            "PRAGMA user_version = 3;");
+            "DROP TABLE account; DROP TABLE audit_log; DELETE FROM meta WHERE key = 'audit_head'; "
+            "DROP TABLE feedback; DROP TABLE receipt; DROP TABLE receipt_doc; PRAGMA user_version = 3;");
     CHECK(rawText(t.path(), "PRAGMA user_version") == "3");
     auto s = openStore(t.path());
     CHECK(s->info().schemaVersion == kSchemaVersion);

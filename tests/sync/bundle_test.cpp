@@ -126,7 +126,7 @@ struct Laptop {
         Request r;
         r.method = "POST";
         r.target = "/v1/enroll";
-        r.headers["outpost-protocol"] = "1";
+        r.headers["outpost-protocol"] = "2";
         r.body =
             json{{"code", code.secret}, {"public_key", base64Encode(keys.publicKey)}, {"name", "lap"}}.dump();
         auto a = hq.service->handle(r);
@@ -703,7 +703,45 @@ TEST_CASE("handleBundle: a nonce used before is no replay, and only push and pul
     Request hello;
     hello.method = "GET";
     hello.target = "/v1/hello";
-    hello.headers["outpost-protocol"] = "1";
+    hello.headers["outpost-protocol"] = "2";
     CHECK(hq.service->handle(hello).status == 200);
     CHECK(hq.service->handleBundle(hello).status == 404);
+}
+
+TEST_CASE("a bundled revision whose signature does not verify is rejected at HQ; the others are stored",
+          "[sync][bundle][signature]") {
+    Hq hq;
+    Laptop lap;
+    lap.enroll(hq);
+    lap.addReports(3, kMarker);
+    const std::string good = lap.exportBundle().file;
+    // A forger with the laptop's request key but changing a report after the device signed it: the
+    // bundle and the push are signed again, the revision's own signature is the original one.
+    json doc = bundleDocument(hq, good);
+    auto sk = lap.store->deviceSecretKey().value();
+    auto body = base64Decode(doc["pushes"][0]["body"].get<std::string>()).value();
+    auto push =
+        PushRequest::fromJson(json::parse(zstdDecompress(std::string(body.begin(), body.end()), 1 << 24)));
+    REQUIRE(push.items.size() == 3);
+    REQUIRE_FALSE(push.items[1].signature.empty());
+    push.items[1].payload["notes"] = "changed after signing";
+    push.items[2].signature = {};  // and one sent unsigned
+    std::string newBody = zstdCompress(push.toJson().dump());
+    std::string nonce = newNonce();
+    doc["pushes"][0]["nonce"] = nonce;
+    doc["pushes"][0]["sig"] =
+        base64Encode(sign(sk, signingString("POST", "/v1/push", lap.deviceId(), nonce, newBody)));
+    doc["pushes"][0]["body"] = base64Encode(Bytes(newBody.begin(), newBody.end()));
+    auto imported = hq.import(sealBundleFile(kBundleMagic, hq.identity.signing.publicKey,
+                                             signDocument(kBundleSigningContext, doc, sk)));
+    CHECK(imported.stored == 1);
+    CHECK(imported.rejected == 2);
+    auto stored = hq.reports();
+    CHECK(stored == std::set<std::string>{push.items[0].id + " r1"});
+    // HQ's audit log has the push (with its counts) and the bundle import.
+    auto entries = hq.store->audit(0, 100).value();
+    REQUIRE(entries.size() >= 2);
+    CHECK(entries.back().action == "bundle import");
+    CHECK(json::parse(entries.back().detail)["rejected"] == 2);
+    CHECK(entries[entries.size() - 2].action == "push");
 }

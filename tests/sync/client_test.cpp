@@ -615,7 +615,7 @@ TEST_CASE("requests are signed and carry the protocol, epoch and last-receipt he
     std::set<std::string> nonces;
     for (const auto& q : reqs) {
         INFO(q.method << " " << q.target);
-        CHECK(q.header("outpost-protocol") == "1");
+        CHECK(q.header("outpost-protocol") == "2");
         CHECK(q.header("outpost-device") == logic.deviceId);
         CHECK(q.header("outpost-epoch") == logic.epoch);
         CHECK(q.header("accept-encoding") == "zstd");

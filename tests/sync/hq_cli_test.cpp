@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "core/builtin.hpp"
@@ -93,7 +95,20 @@ struct HqDir {
         INFO(r.out << r.err);
         REQUIRE(r.code == 0);
     }
-    std::unique_ptr<hqs::HqStore> store() const { return hqs::openHqStore(data).value(); }
+    // The store as outpost-hq opens it: its audit entries signed with HQ's key from the data folder.
+    std::unique_ptr<hqs::HqStore> store() const {
+        auto s = hqs::openHqStore(data).value();
+        s->setAuditKey(signingKey());
+        return s;
+    }
+    sync::Bytes signingKey() const {
+        std::string text = test::readFile(data + "/hq-signing.key");
+        while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+        auto key = sync::base64Decode(text);
+        REQUIRE(key);
+        REQUIRE(key->size() == 64);
+        return *key;
+    }
     Run run(std::vector<std::string> args) const {
         args.push_back("--data");
         args.push_back(data);
@@ -102,6 +117,12 @@ struct HqDir {
 };
 
 // A device enrolled straight through the store (the protocol path has its own tests).
+// The device's key pair, so items can be signed as the laptop signs them.
+std::map<std::string, sync::SigningKeyPair>& deviceKeys() {
+    static std::map<std::string, sync::SigningKeyPair> keys;
+    return keys;
+}
+
 std::string enrollDevice(hqs::HqStore& s, const std::string& unit) {
     auto code = sync::EnrollmentCode::generate("pin");
     REQUIRE(s.addEnrollment(code.secretHash(), unit, "2999-01-01T00:00:00.000Z").ok());
@@ -109,10 +130,13 @@ std::string enrollDevice(hqs::HqStore& s, const std::string& unit) {
     auto d = s.redeemEnrollment(code.secretHash(), "lap", sync::base64Encode(keys.publicKey),
                                 "2026-01-01T00:00:00.000Z");
     REQUIRE(d.ok());
+    deviceKeys()[d.value().id] = keys;
     return d.value().id;
 }
 
-hqs::IncomingItem gapItem(const std::string& unit, const std::string& description) {
+// A final revision as HQService hands it to the store; signed by `device` when given.
+hqs::IncomingItem gapItem(const std::string& unit, const std::string& description,
+                          const std::string& device = {}) {
     sync::Envelope e;
     e.id = core::newUuidV7();
     e.revision = 1;
@@ -142,6 +166,7 @@ hqs::IncomingItem gapItem(const std::string& unit, const std::string& descriptio
     it.finalizedUtc = e.finalizedUtc;
     it.canonical = e.canonical();
     it.hash = e.hash();
+    if (!device.empty()) it.signature = sync::signRevision(deviceKeys().at(device).secretKey, it.canonical);
     return it;
 }
 
@@ -269,7 +294,7 @@ HttpResult httpsRequest(int port, const std::string& pin, const std::string& pat
     REQUIRE(c);
     std::string url = std::string(scheme) + "://127.0.0.1:" + std::to_string(port) + path;
     std::string pinned = sync::curlPin(pin);
-    curl_slist* headers = curl_slist_append(nullptr, "Outpost-Protocol: 1");
+    curl_slist* headers = curl_slist_append(nullptr, "Outpost-Protocol: 2");
     curl_easy_setopt(c, CURLOPT_URL, url.c_str());
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     // The certificate is self-signed: trust comes from the pin alone, as on a field laptop.
@@ -528,9 +553,9 @@ TEST_CASE("outpost-hq backup and restore bring the reports back under a new epoc
         auto s = h.store();
         epoch = s->epoch().value();
         auto device = enrollDevice(*s, kUnit);
-        REQUIRE(
-            s->ingest(device, core::newUuidV7(), "h1", {gapItem(kUnit, "one")}, "2026-01-01T00:00:00.000Z")
-                .ok());
+        REQUIRE(s->ingest(device, core::newUuidV7(), "h1", {gapItem(kUnit, "one", device)},
+                          "2026-01-01T00:00:00.000Z")
+                    .ok());
     }
     test::TempDir t;
     auto b = h.run({"backup", "--out", t.sub("b")});
@@ -542,9 +567,9 @@ TEST_CASE("outpost-hq backup and restore bring the reports back under a new epoc
     {
         auto s = h.store();
         auto device = s->devices().value()[0].id;
-        REQUIRE(
-            s->ingest(device, core::newUuidV7(), "h2", {gapItem(kUnit, "two")}, "2026-01-01T00:00:00.000Z")
-                .ok());
+        REQUIRE(s->ingest(device, core::newUuidV7(), "h2", {gapItem(kUnit, "two", device)},
+                          "2026-01-01T00:00:00.000Z")
+                    .ok());
         REQUIRE(s->reportCount().value() == 2);
     }
     auto r = h.run({"restore", "--from", t.sub("b")});
@@ -564,9 +589,9 @@ TEST_CASE("outpost-hq rotate-epoch gives HQ a new epoch and keeps every report",
         auto s = h.store();
         epoch = s->epoch().value();
         auto device = enrollDevice(*s, kUnit);
-        REQUIRE(
-            s->ingest(device, core::newUuidV7(), "h1", {gapItem(kUnit, "one")}, "2026-01-01T00:00:00.000Z")
-                .ok());
+        REQUIRE(s->ingest(device, core::newUuidV7(), "h1", {gapItem(kUnit, "one", device)},
+                          "2026-01-01T00:00:00.000Z")
+                    .ok());
     }
     auto r = h.run({"rotate-epoch"});
     INFO(r.out << r.err);
@@ -594,7 +619,7 @@ TEST_CASE("outpost-hq serve answers over TLS with the pinned key and stops on SI
     REQUIRE(hello.curl == CURLE_OK);
     CHECK(hello.status == 200);
     auto j = json::parse(hello.body);
-    CHECK(j["protocol"] == "outpost/1");
+    CHECK(j["protocol"] == "outpost/2");
     CHECK(j["hq_id"] == test::readFile(h.data + "/hq-id").substr(0, j["hq_id"].get<std::string>().size()));
 
     // Another key's pin: the connection is refused before any request is sent.
@@ -621,7 +646,7 @@ TEST_CASE("outpost-hq serve speaks plain HTTP only when asked to, for developmen
     INFO(curl_easy_strerror(hello.curl) << " " << hello.body);
     REQUIRE(hello.curl == CURLE_OK);
     CHECK(hello.status == 200);
-    CHECK(json::parse(hello.body)["protocol"] == "outpost/1");
+    CHECK(json::parse(hello.body)["protocol"] == "outpost/2");
     // And no TLS at all on that port.
     CHECK(httpsRequest(server.port, server.pin, "/v1/hello").curl != CURLE_OK);
     CHECK(server.terminate() == 0);
@@ -660,4 +685,101 @@ TEST_CASE("outpost-hq exports never contain the sensitive SEA section", "[hq][cl
     REQUIRE(list.size() == 1);
     auto show = h.run({"reports", "show", list[0]["record_id"].get<std::string>()});
     CHECK_THAT(show.out, Catch::Contains("CDT-2026-0042"));
+}
+
+namespace {
+
+// Raw SQL on HQ's SQLite file, as an insider with database access would run it.
+void rawHqSql(const std::string& data, const std::string& sql) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((data + "/hq.db").c_str(), &db) == SQLITE_OK);
+    char* err = nullptr;
+    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+    std::string msg = err ? err : "";
+    sqlite3_free(err);
+    sqlite3_close(db);
+    INFO(sql << ": " << msg);
+    REQUIRE(rc == SQLITE_OK);
+}
+
+}  // namespace
+
+TEST_CASE("outpost-hq audit list and audit verify; tampering is named", "[hq][cli][audit]") {
+    HqDir h;
+    std::string recordId;
+    {
+        auto s = h.store();
+        auto device = enrollDevice(*s, kUnit);
+        auto item = gapItem(kUnit, "signed gap", device);
+        recordId = item.recordId;
+        REQUIRE(s->ingest(device, core::newUuidV7(), "h1", {item}, "2026-01-01T00:00:00.000Z").ok());
+    }
+    REQUIRE(h.run({"reports", "export", "--format", "json"}).code == 0);
+    REQUIRE(h.run({"reports", "review", recordId, "--revision", "1", "--status", "accepted", "--by", "maj.x"})
+                .code == 0);
+
+    auto list = h.run({"audit", "list", "--format", "json"});
+    INFO(list.err);
+    REQUIRE(list.code == 0);
+    auto entries = json::parse(list.out);
+    std::vector<std::string> actions;
+    for (const auto& e : entries) actions.push_back(e["action"]);
+    CHECK(actions == std::vector<std::string>{"enrollment code", "enroll", "push", "export", "review"});
+    CHECK_THAT(entries[3]["actor"].get<std::string>(), Catch::StartsWith("admin:"));
+    CHECK(entries[2]["detail"]["stored"] == 1);
+    CHECK_THAT(h.run({"audit", "list", "--after", "3"}).out,
+               Catch::Contains("review") && Catch::Contains("2 entries"));
+
+    auto ok = h.run({"audit", "verify"});
+    INFO(ok.out << ok.err);
+    CHECK(ok.code == 0);
+    CHECK_THAT(ok.out, Catch::StartsWith("ok: HQ's audit log is whole: 5 entries"));
+    CHECK(h.run({"verify"}).code == 0);
+
+    SECTION("an entry deleted in the middle") {
+        rawHqSql(h.data, "DELETE FROM audit WHERE seq = 2");
+        auto bad = h.run({"audit", "verify"});
+        CHECK(bad.code == 5);
+        CHECK_THAT(bad.err, Catch::Contains("audit entry 2 is missing"));
+        CHECK(h.run({"verify"}).code == 5);
+    }
+    SECTION("an edited entry") {
+        rawHqSql(h.data, "UPDATE audit SET actor = 'nobody' WHERE seq = 4");
+        auto bad = h.run({"audit", "verify"});
+        CHECK(bad.code == 5);
+        CHECK_THAT(bad.err, Catch::Contains("audit entry 4 was edited"));
+    }
+    SECTION("the newest entry deleted") {
+        rawHqSql(h.data, "DELETE FROM audit WHERE seq = 5");
+        auto bad = h.run({"audit", "verify"});
+        CHECK(bad.code == 5);
+        CHECK_THAT(bad.err, Catch::Contains("signed head says 5"));
+    }
+    SECTION("two entries swapped") {
+        rawHqSql(h.data,
+                 "UPDATE audit SET seq = 100 WHERE seq = 3; UPDATE audit SET seq = 3 WHERE seq = 4; "
+                 "UPDATE audit SET seq = 4 WHERE seq = 100;");
+        auto bad = h.run({"audit", "verify"});
+        CHECK(bad.code == 5);
+        CHECK_THAT(bad.err, Catch::Contains("audit entry 3 does not follow entry 2"));
+    }
+    SECTION("a report whose device signature was removed or altered") {
+        rawHqSql(h.data, "UPDATE report SET signature = ''");
+        auto bad = h.run({"verify"});
+        CHECK(bad.code == 5);
+        CHECK_THAT(bad.out, Catch::Contains("not signed by the device"));
+        rawHqSql(h.data, "UPDATE report SET signature = '" + sync::base64Encode(sync::randomBytes(64)) + "'");
+        CHECK_THAT(h.run({"verify"}).out, Catch::Contains("does not verify"));
+    }
+}
+
+TEST_CASE("outpost-hq audit commands refuse bad input", "[hq][cli][audit]") {
+    HqDir h;
+    CHECK(h.run({"audit"}).code == 2);
+    CHECK(h.run({"audit", "list", "--limit", "0"}).code == 2);
+    CHECK(h.run({"audit", "list", "--after", "-1"}).code == 2);
+    CHECK(h.run({"audit", "list", "--format", "xml"}).code == 2);
+    CHECK(h.run({"audit", "forge"}).code == 2);
+    test::TempDir t;
+    CHECK(hq({"audit", "verify", "--data", t.sub("nowhere")}).code == 3);
 }

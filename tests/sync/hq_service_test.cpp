@@ -112,6 +112,7 @@ struct HqFixture {
         service =
             std::make_unique<HqService>([location] { return hqs::openHqStore(location); }, identity, limits);
         store = hqs::openHqStore(location).value();
+        store->setAuditKey(identity.signing.secretKey);
     }
 
     static Limits smallLimits() {
@@ -128,7 +129,7 @@ struct HqFixture {
         r.method = method;
         r.target = target;
         r.body = std::move(body);
-        r.headers["outpost-protocol"] = "1";
+        r.headers["outpost-protocol"] = "2";
         return r;
     }
 
@@ -168,7 +169,31 @@ struct HqFixture {
             sync::sign(d.keys.secretKey, signingString(r.method, r.target, d.id, nonce, r.body)));
     }
 
-    Request pushRequest(const TestDevice& d, const json& body) {
+    // Items without "sig" are signed with the device's key, as the laptop does; a test that wants an
+    // unsigned or foreign-signed item builds the body itself (rawPushRequest).
+    Request pushRequest(const TestDevice& d, json body) {
+        if (auto it = body.find("items"); it != body.end() && it->is_array())
+            for (auto& item : *it) {
+                if (!item.is_object() || item.contains("sig")) continue;
+                try {
+                    item["sig"] = signRevision(d.keys.secretKey, Envelope::fromJson(item).canonical());
+                } catch (const Failure&) {
+                    // A malformed item stays as the test wrote it.
+                }
+            }
+        return rawPushRequest(d, body);
+    }
+
+    // A batch whose items are signed by the device, for tests that build the request themselves.
+    static PushRequest signedBatch(const TestDevice& d, std::vector<Envelope> items) {
+        PushRequest p;
+        p.batchId = core::newUuidV7();
+        for (auto& e : items) e.signature = signRevision(d.keys.secretKey, e.canonical());
+        p.items = std::move(items);
+        return p;
+    }
+
+    Request rawPushRequest(const TestDevice& d, const json& body) {
         Request r = base("POST", "/v1/push", zstdCompress(body.dump()));
         r.headers["content-encoding"] = "zstd";
         sign(r, d);
@@ -217,8 +242,8 @@ TEST_CASE("hello names the protocol, HQ, its epoch and limits", "[sync][hq]") {
     auto r = hq.service->handle(hq.base("GET", "/v1/hello"));
     REQUIRE(r.status == 200);
     auto j = bodyOf(r);
-    CHECK(j["protocol"] == "outpost/1");
-    CHECK(j["versions"] == json::array({1}));
+    CHECK(j["protocol"] == "outpost/2");
+    CHECK(j["versions"] == json::array({2}));
     CHECK(j["hq_id"] == "hq-test");
     CHECK(j["epoch"] == hq.store->epoch().value());
     CHECK(j["limits"]["max_items"] == 20);
@@ -230,7 +255,8 @@ TEST_CASE("hello names the protocol, HQ, its epoch and limits", "[sync][hq]") {
 TEST_CASE("a missing or foreign protocol version gets 426 with the versions HQ speaks", "[sync][hq]") {
     HqFixture hq;
     auto dev = hq.enroll(kUnit);
-    for (std::string version : {"", "2", "1.0", "0"}) {
+    // Version 1 (envelopes without the device's signature) is refused like any other: upgrade needed.
+    for (std::string version : {"", "1", "3", "2.0", "0"}) {
         Request r = hq.pushRequest(dev, batchOf({gapEnvelope(kUnit)}));
         if (version.empty())
             r.headers.erase("outpost-protocol");
@@ -241,7 +267,7 @@ TEST_CASE("a missing or foreign protocol version gets 426 with the versions HQ s
         INFO(version << ": " << res.body);
         CHECK(res.status == 426);
         CHECK(errorCode(res) == "protocol_mismatch");
-        CHECK(bodyOf(res)["versions"] == json::array({1}));
+        CHECK(bodyOf(res)["versions"] == json::array({2}));
         CHECK(hq.snapshot() == before);
     }
     Request hello = hq.base("GET", "/v1/hello");
@@ -381,7 +407,7 @@ TEST_CASE("answers are zstd when the device accepts zstd, plain JSON otherwise",
     CHECK(pulled.headers.count("Content-Encoding") == 0);
     CHECK(json::parse(pulled.body)["epoch"] == hq.store->epoch().value());
     // A plain JSON push body (no Content-Encoding) is accepted too.
-    Request plain = hq.base("POST", "/v1/push", batchOf({gapEnvelope(kUnit)}).toJson().dump());
+    Request plain = hq.base("POST", "/v1/push", hq.signedBatch(dev, {gapEnvelope(kUnit)}).toJson().dump());
     hq.sign(plain, dev);
     CHECK(hq.service->handle(plain).status == 200);
 }
@@ -587,7 +613,8 @@ TEST_CASE("bad requests get their 4xx and JSON error and change nothing", "[sync
     }
 
     // The right epoch and a receipt HQ holds pass.
-    Request ok = hq.base("POST", "/v1/push", zstdCompress(batchOf({gapEnvelope(kUnit)}).toJson().dump()));
+    Request ok =
+        hq.base("POST", "/v1/push", zstdCompress(hq.signedBatch(dev, {gapEnvelope(kUnit)}).toJson().dump()));
     ok.headers["content-encoding"] = "zstd";
     ok.headers["outpost-epoch"] = hq.store->epoch().value();
     ok.headers["outpost-last-receipt"] = std::to_string(seedSeq) + ":" + seedId;
@@ -785,7 +812,7 @@ TEST_CASE("a store that cannot be opened is 503 with Retry-After, never an excep
     Request r;
     r.method = "GET";
     r.target = "/v1/hello";
-    r.headers["outpost-protocol"] = "1";
+    r.headers["outpost-protocol"] = "2";
     auto res = broken.handle(r);
     CHECK(res.status == 503);
     CHECK(errorCode(res) == "unavailable");
@@ -860,4 +887,92 @@ TEST_CASE(
     std::this_thread::sleep_for(std::chrono::milliseconds(600));
     CHECK(f.pull(a, 0, 3).status == 200);
     CHECK(f.snapshot() == before);
+}
+
+TEST_CASE("HQ stores only revisions signed by the enrolled device's key", "[sync][hq][signature]") {
+    HqFixture hq;
+    auto dev = hq.enroll(kUnit);
+    auto other = hq.enroll(kUnit);
+    auto signedBy = [](const TestDevice& d, Envelope e) {
+        e.signature = signRevision(d.keys.secretKey, e.canonical());
+        return e;
+    };
+    // One bad item alone: 422, every item rejected with the reason, nothing stored.
+    auto refused = [&](const Envelope& e, const std::string& reason) {
+        auto before = hq.snapshot();
+        auto res = hq.service->handle(hq.rawPushRequest(dev, batchOf({e}).toJson()));
+        INFO(res.body);
+        CHECK(res.status == 422);
+        auto j = bodyOf(res);
+        REQUIRE(j["results"].size() == 1);
+        CHECK(j["results"][0]["s"] == "rejected");
+        CHECK_THAT(j["results"][0]["r"].get<std::string>(), Catch::Contains(reason));
+        CHECK(hq.snapshot() == before);
+        CHECK_FALSE(hq.store->report(e.id, e.revision).value().has_value());
+    };
+
+    SECTION("a missing signature") {
+        refused(gapEnvelope(kUnit), "not signed");
+    }
+    SECTION("a forged signature") {
+        Envelope e = gapEnvelope(kUnit);
+        e.signature = base64Encode(randomBytes(64));
+        refused(e, "does not verify");
+    }
+    SECTION("a signature that is not a signature") {
+        Envelope e = gapEnvelope(kUnit);
+        e.signature = "bm90IGEgc2lnbmF0dXJl";
+        refused(e, "not a base64 Ed25519 signature");
+    }
+    SECTION("an altered payload with the original signature") {
+        Envelope e = signedBy(dev, gapEnvelope(kUnit));
+        e.payload["notes"] = "changed after signing";
+        refused(e, "does not verify");
+    }
+    SECTION("an altered author with the original signature") {
+        Envelope e = signedBy(dev, gapEnvelope(kUnit));
+        e.author = "somebody.else";
+        refused(e, "does not verify");
+    }
+    SECTION("a signature by another device's key") {
+        refused(signedBy(other, gapEnvelope(kUnit)), "does not verify");
+    }
+    SECTION("a bad item among good ones is rejected alone; the good ones keep their signature") {
+        Envelope good = signedBy(dev, gapEnvelope(kUnit));
+        Envelope bad = signedBy(other, gapEnvelope(kUnit));
+        auto p = batchOf({good, bad});
+        auto res = hq.service->handle(hq.rawPushRequest(dev, p.toJson()));
+        INFO(res.body);
+        REQUIRE(res.status == 200);
+        auto j = bodyOf(res);
+        CHECK(j["results"][0]["s"] == "stored");
+        CHECK(j["results"][1]["s"] == "rejected");
+        CHECK(hq.receiptVerifies(dev, p, j));
+        auto stored = hq.store->report(good.id, good.revision).value();
+        REQUIRE(stored.has_value());
+        CHECK(stored->signature == good.signature);
+        CHECK(revisionSignatureProblem(dev.keys.publicKey, stored->canonical, stored->signature).empty());
+        CHECK_FALSE(hq.store->report(bad.id, bad.revision).value().has_value());
+    }
+}
+
+TEST_CASE("HQ's audit log records pushes, rejected ones included, signed with HQ's key",
+          "[sync][hq][audit]") {
+    HqFixture hq;
+    auto dev = hq.enroll(kUnit);
+    auto good = batchOf({gapEnvelope(kUnit), gapEnvelope(kUnit)});
+    REQUIRE(hq.service->handle(hq.pushRequest(dev, good)).status == 200);
+    auto unsignedBatch = batchOf({gapEnvelope(kUnit)});
+    REQUIRE(hq.service->handle(hq.rawPushRequest(dev, unsignedBatch.toJson())).status == 422);
+    auto entries = hq.store->audit(0, 100).value();
+    REQUIRE(entries.size() == 4);  // code, enroll, push, push (all rejected)
+    CHECK(entries[2].action == "push");
+    CHECK(entries[2].actor == dev.id);
+    CHECK(entries[2].subject == good.batchId);
+    CHECK(json::parse(entries[2].detail)["stored"] == 2);
+    CHECK(entries[3].subject == unsignedBatch.batchId);
+    CHECK(json::parse(entries[3].detail)["rejected"] == 1);
+    auto c = hqs::verifyAudit(*hq.store, hq.identity.signing.publicKey).value();
+    CHECK(c.problems.empty());
+    CHECK(c.entries == 4);
 }
