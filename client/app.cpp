@@ -510,7 +510,11 @@ Result<void> App::unlock(std::string_view account, std::string_view passphrase) 
     if (unlocked()) lock();  // a sign-in always starts from a clean App
     auto who = storage::Store::signIn(m_opts.storeDir, account, passphrase);
     if (!who) return who.error();
-    return unlockWithKey(who->key, who->account);
+    auto r = unlockWithKey(who->key, who->account);
+    if (r && m_store)
+        (void)m_store->appendAudit("unlock", who->account,
+                                   storage::json{{"via", "window"}, {"failed_before", who->failedBefore}});
+    return r;
 }
 
 Result<void> App::unlockWithKey(const storage::DataKey& key, const std::string& account) {
@@ -542,6 +546,7 @@ Result<void> App::unlockWithKey(const storage::DataKey& key, const std::string& 
 
 void App::lock() {
     if (m_form && m_form->active()) m_form->saveNow();
+    if (m_store) (void)m_store->appendAudit("lock", m_account);
     // The worker and an enrollment in progress hold their own Store and a copy of the key: they go first.
     stopSync();
     m_key.reset();

@@ -132,7 +132,9 @@ std::ostream* g_err = &std::cerr;
 // The account to sign in as: --account, else $OUTPOST_ACCOUNT, else whichever account the passphrase opens.
 std::string g_account;
 
-std::unique_ptr<Store> openStore(const std::string& dir) {
+// auditUnlock: the sign-in goes in the audit log (every command but the audit log's own: reading or checking
+// the log must not change it).
+std::unique_ptr<Store> openStore(const std::string& dir, bool auditUnlock = true) {
     std::string account = g_account;
     if (account.empty())
         if (const char* e = std::getenv("OUTPOST_ACCOUNT"); e && *e) account = e;
@@ -152,7 +154,11 @@ std::unique_ptr<Store> openStore(const std::string& dir) {
     storage::StoreOptions o;
     o.autoBackup = true;
     o.account = who.account;
-    return check(Store::open(dir, who.key, o));
+    auto store = check(Store::open(dir, who.key, o));
+    if (auditUnlock)
+        (void)check(store->appendAudit("unlock", who.account,
+                                       json{{"via", "outpostctl"}, {"failed_before", who.failedBefore}}));
+    return store;
 }
 
 json readJsonInput(const std::string& path) {
@@ -578,7 +584,7 @@ void cmdVerify(const Options& o, std::ostream& out) {
 }
 
 void cmdAuditVerify(const Options& o, std::ostream& out) {
-    auto s = openStore(o.store);
+    auto s = openStore(o.store, false);
     auto v = check(s->verifyAudit());
     if (v.problems.empty()) {
         out << "ok: the audit log is whole: " << v.entries << " entr" << (v.entries == 1 ? "y" : "ies")
@@ -590,7 +596,7 @@ void cmdAuditVerify(const Options& o, std::ostream& out) {
 }
 
 void cmdAuditList(const Options& o, std::ostream& out) {
-    auto s = openStore(o.store);
+    auto s = openStore(o.store, false);
     auto entries = check(s->auditLog(o.auditAfter, o.auditLimit));
     if (o.asJson) {
         json arr = json::array();

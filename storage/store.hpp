@@ -62,6 +62,7 @@ struct Account {
 struct SignedIn {
     DataKey key;
     std::string account;
+    int failedBefore = 0;  // wrong passphrases in a row before this one (for the audit log)
 };
 
 // The failed-passphrase delay as it stands: how many failures in a row, and how long until the next try.

@@ -263,7 +263,7 @@ Result<SignedIn> Store::signIn(const std::string& dir, std::string_view account,
                     writeFailures(db, FailureState{});
                     tx.commit();
                 }
-                return SignedIn{key, s.id.substr(std::strlen("passphrase:"))};
+                return SignedIn{key, s.id.substr(std::strlen("passphrase:")), static_cast<int>(f.failures)};
             } catch (const Failure& e) {
                 if (e.error().code != ErrorCode::WrongKey) throw;
             }
@@ -316,6 +316,7 @@ Result<void> Store::addAccount(const Account& a, std::string_view passphrase, Kd
         st.bind(1, a.name).bind(2, display).bind(3, std::string(core::roleName(a.role)));
         st.bind(4, core::nowTimestamp().utc).run();
         putSlot(s.db, slot);
+        s.appendAudit(m_account.name, "account add", a.name, json{{"role", core::roleName(a.role)}});
         tx.commit();
     });
 }
@@ -343,6 +344,7 @@ Result<void> Store::removeAccount(const std::string& name) {
         del.bind(1, slotId(name)).run();
         Stmt up(s.db, "UPDATE account SET disabled = 1 WHERE name = ?");
         up.bind(1, name).run();
+        s.appendAudit(m_account.name, "account remove", name, json::object());
         tx.commit();
     });
 }
@@ -358,6 +360,8 @@ Result<void> Store::setRole(const std::string& name, core::Role role) {
         Transaction tx(s.db);
         Stmt up(s.db, "UPDATE account SET role = ? WHERE name = ?");
         up.bind(1, std::string(core::roleName(role))).bind(2, name).run();
+        s.appendAudit(m_account.name, "role change", name,
+                      json{{"from", core::roleName(a->role)}, {"to", core::roleName(role)}});
         tx.commit();
         if (name == m_account.name) m_account.role = role;
     });
@@ -381,6 +385,7 @@ Result<void> Store::changePassphrase(std::string_view oldPassphrase, std::string
         KeySlot slot = wrapKey(s.dataKey, newPassphrase, slotId(m_account.name), kdf);
         Transaction tx(s.db);
         putSlot(s.db, slot);
+        s.appendAudit(m_account.name, "passphrase change", m_account.name, json::object());
         tx.commit();
     });
 }
@@ -393,6 +398,7 @@ Result<void> Store::setRecoveryKey(const Bytes& hqRecoveryPublicKey) {
         slot.wrapped = sealDataKey(s.dataKey, hqRecoveryPublicKey);
         Transaction tx(s.db);
         putSlot(s.db, slot);
+        s.appendAudit(m_account.name, "recovery slot", "hq", json::object());
         tx.commit();
     });
 }

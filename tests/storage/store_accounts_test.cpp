@@ -285,6 +285,21 @@ TEST_CASE("accounts: add, remove and role changes re-encrypt nothing", "[storage
     REQUIRE(s.ok());
     CHECK((*s)->role() == core::Role::TrainingOfficer);
     CHECK((*s)->list({})->size() == 2);  // the training and the readiness report, not the incident
+    // Every account change is in the audit log, by whom and on whom, and the chain is whole.
+    auto log = (*s)->auditLog(0, 10000);
+    REQUIRE(log.ok());
+    std::vector<std::string> changes;
+    for (const auto& e : *log)
+        if (e.action.rfind("account", 0) == 0 || e.action == "role change" || e.action == "passphrase change")
+            changes.push_back(e.actor + " " + e.action + " " + e.subject);
+    CHECK(changes ==
+          std::vector<std::string>{"cdr.test account add cfp.one", "cdr.test account add to.one",
+                                   "cdr.test account add clerk.one", "cdr.test account add clerk.two",
+                                   "cdr.test role change clerk.two", "cdr.test account remove clerk.one",
+                                   "cdr.test passphrase change cdr.test"});
+    auto verdict = (*s)->verifyAudit();
+    REQUIRE(verdict.ok());
+    CHECK(verdict->problems.empty());
 }
 
 TEST_CASE("accounts: a stolen store file without a passphrase", "[storage][accounts]") {
