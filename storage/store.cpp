@@ -394,19 +394,7 @@ Result<DataKey> Store::unlock(const std::string& dir, std::string_view passphras
         if (!fs::exists(dbPath(dir)))
             throw Failure(notFound("no Outpost store in " + dir + " (run 'outpostctl init' first)"));
         Db db(dbPath(dir), false, true, o.vfs);
-        Stmt st(db,
-                "SELECT id, salt, ops_limit, mem_limit, wrapped FROM key_slot WHERE id LIKE 'passphrase:%' "
-                "ORDER BY id");
-        std::vector<KeySlot> slots;
-        while (st.step()) {
-            KeySlot s;
-            s.id = st.text(0);
-            s.salt = st.blob(1);
-            s.opsLimit = static_cast<std::uint64_t>(st.int64(2));
-            s.memLimit = static_cast<std::uint64_t>(st.int64(3));
-            s.wrapped = st.blob(4);
-            slots.push_back(std::move(s));
-        }
+        const std::vector<KeySlot> slots = detail::passphraseSlots(db);
         if (slots.empty())
             throw Failure(ErrorDomain::Auth, ErrorCode::WrongKey, "this store has no passphrase slot");
         for (const auto& s : slots) {

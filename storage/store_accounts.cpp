@@ -90,7 +90,7 @@ std::optional<Account> findAccount(Db& db, const std::string& name) {
     return std::nullopt;
 }
 
-std::vector<KeySlot> passphraseSlots(Db& db) {
+std::vector<KeySlot> readPassphraseSlots(Db& db) {
     Stmt st(db,
             "SELECT id, salt, ops_limit, mem_limit, wrapped FROM key_slot WHERE id LIKE 'passphrase:%' ORDER "
             "BY id");
@@ -163,6 +163,10 @@ Db openDb(const std::string& dir, const StoreOptions& o, bool readOnly) {
 }
 
 }  // namespace
+
+std::vector<KeySlot> detail::passphraseSlots(Db& db) {
+    return readPassphraseSlots(db);
+}
 
 std::int64_t failureDelaySeconds(int failures) {
     if (failures <= 1) return 0;  // one typo costs nothing
@@ -248,7 +252,7 @@ Result<SignedIn> Store::signIn(const std::string& dir, std::string_view account,
                           std::to_string(f.failures) + " wrong passphrase(s) in a row: wait " +
                               std::to_string(wait) + " s before the next try");
         std::vector<KeySlot> candidates;
-        for (auto& s : passphraseSlots(db)) {
+        for (auto& s : readPassphraseSlots(db)) {
             std::string owner = s.id.substr(std::strlen("passphrase:"));
             if (!account.empty() && owner != account) continue;
             auto a = findAccount(db, owner);
@@ -372,7 +376,7 @@ Result<void> Store::changePassphrase(std::string_view oldPassphrase, std::string
     return tryCatch([&] {
         Impl& s = *m_impl;
         bool fits = false;
-        for (const auto& slot : passphraseSlots(s.db)) {
+        for (const auto& slot : readPassphraseSlots(s.db)) {
             if (slot.id != slotId(m_account.name)) continue;
             try {
                 (void)unwrapKey(slot, oldPassphrase);

@@ -256,6 +256,8 @@ namespace detail {
 // Every stored form definition parsed against ref (store.cpp). Throws Corrupt naming a form that does not
 // parse.
 void loadForms(Db& db, const core::ReferenceData& ref, core::FormRegistry& reg);
+// Every account's passphrase slot ("passphrase:<name>"), in id order (store_accounts.cpp).
+std::vector<KeySlot> passphraseSlots(Db& db);
 // Schema step "accounts" (store_accounts.cpp): the account table; the store's user becomes a commander.
 void migrateAccounts(Db& db);
 // The account a Store opens as (store_accounts.cpp): the named one, or the store's first account.
