@@ -48,7 +48,7 @@ sync::Request FuzzHq::base(std::string method, std::string target, std::string b
     r.method = std::move(method);
     r.target = std::move(target);
     r.body = std::move(body);
-    r.headers["outpost-protocol"] = "1";
+    r.headers["outpost-protocol"] = std::to_string(sync::kProtocolVersion);
     return r;
 }
 
