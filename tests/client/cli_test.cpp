@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "core/refdata.hpp"
+#include "support/raw_sql.hpp"
 #include "support/test_support.hpp"
 
 using outpost::test::TempDir;
@@ -260,11 +261,7 @@ namespace {
 
 // Raw SQL on the store file, as someone with the file but without the passphrase would run it.
 void rawSql(const std::string& store, const std::string& sql) {
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open((store + "/outpost.db").c_str(), &db) == SQLITE_OK);
-    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
-    sqlite3_close(db);
-    REQUIRE(rc == SQLITE_OK);
+    outpost::test::rawSql(store + "/outpost.db", sql);
 }
 
 }  // namespace

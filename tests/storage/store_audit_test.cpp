@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "storage/store.hpp"
+#include "support/raw_sql.hpp"
 #include "support/test_support.hpp"
 
 using namespace outpost;
@@ -55,15 +56,7 @@ std::unique_ptr<Store> makeStore(const TempDir& t) {
 
 // Runs raw SQL on the store file, as an insider with the file (but not the passphrase) would.
 void rawExec(const std::string& dir, const std::string& sql) {
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open((dir + "/outpost.db").c_str(), &db) == SQLITE_OK);
-    char* err = nullptr;
-    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-    std::string msg = err ? err : "";
-    sqlite3_free(err);
-    sqlite3_close(db);
-    INFO(sql << ": " << msg);
-    REQUIRE(rc == SQLITE_OK);
+    outpost::test::rawSql(dir + "/outpost.db", sql);
 }
 
 // create, finalize, amend, discard, create, finalize: six entries after "audit start" and the form install.

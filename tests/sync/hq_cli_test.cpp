@@ -20,6 +20,7 @@
 #include "core/builtin.hpp"
 #include "core/uuid.hpp"
 #include "storage/hq_store.hpp"
+#include "support/raw_sql.hpp"
 #include "support/test_support.hpp"
 #include "sync/protocol.hpp"
 #include "sync/tls.hpp"
@@ -691,15 +692,7 @@ namespace {
 
 // Raw SQL on HQ's SQLite file, as an insider with database access would run it.
 void rawHqSql(const std::string& data, const std::string& sql) {
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open((data + "/hq.db").c_str(), &db) == SQLITE_OK);
-    char* err = nullptr;
-    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-    std::string msg = err ? err : "";
-    sqlite3_free(err);
-    sqlite3_close(db);
-    INFO(sql << ": " << msg);
-    REQUIRE(rc == SQLITE_OK);
+    outpost::test::rawSql(data + "/hq.db", sql);
 }
 
 }  // namespace
