@@ -8,7 +8,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -27,6 +26,7 @@
 #include "core/utf8.hpp"
 #include "storage/store.hpp"
 #include "storage/store_wipe.hpp"
+#include "storage/terminal.hpp"
 #include "sync/bundle.hpp"
 #include "sync/client.hpp"
 
@@ -91,23 +91,9 @@ void check(Result<void> r) {
 }
 
 std::string readPassphraseFromTty(const std::string& prompt) {
-    int fd = ::open("/dev/tty", O_RDWR | O_NOCTTY);
-    if (fd < 0) fail(kExitAuth, "no passphrase: set OUTPOST_PASSPHRASE or run outpostctl in a terminal");
-    (void)!::write(fd, prompt.data(), prompt.size());
-    termios old{};
-    bool restore = ::tcgetattr(fd, &old) == 0;
-    if (restore) {
-        termios quiet = old;
-        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-        ::tcsetattr(fd, TCSAFLUSH, &quiet);
-    }
-    std::string pass;
-    char c;
-    while (::read(fd, &c, 1) == 1 && c != '\n' && c != '\r') pass.push_back(c);
-    if (restore) ::tcsetattr(fd, TCSAFLUSH, &old);
-    (void)!::write(fd, "\n", 1);
-    ::close(fd);
-    return pass;
+    auto p = storage::readSecretFromTerminal(prompt);
+    if (!p) fail(kExitAuth, "no passphrase: set OUTPOST_PASSPHRASE or run outpostctl in a terminal");
+    return *p;
 }
 
 std::string passphrase(bool confirm) {
@@ -398,11 +384,20 @@ void cmdRecordShow(const Options& o, std::ostream& out) {
     std::map<int, std::optional<storage::ReceiptInfo>> receipts;
     for (const auto& m : hist)
         if (m.status == "final") receipts[m.revision] = check(s->receipt(m.id, m.revision));
+    // Where each final revision's sensitive section stands: sealed for HQ, never shown here.
+    std::map<int, storage::SealedSection> sealed;
+    for (const auto& m : hist)
+        if (m.status == "final") sealed[m.revision] = check(s->sealedSection(m.id, m.revision));
+    auto sealedJson = [](const storage::SealedSection& x) -> json {
+        if (x.state.empty()) return nullptr;
+        return json{{"state", x.state}, {"recipients", x.recipients}};
+    };
     if (o.asJson) {
         json h = json::array();
         for (const auto& m : hist) {
             json j = metaJson(m);
             j["receipt"] = receiptJson(receipts[m.revision]);
+            if (m.status == "final") j["sensitive_section"] = sealedJson(sealed[m.revision]);
             h.push_back(std::move(j));
         }
         json fb = json::array();
@@ -430,6 +425,11 @@ void cmdRecordShow(const Options& o, std::ostream& out) {
             << (m.finalizedUtc.empty() ? m.updatedUtc : m.finalizedUtc);
         if (const auto& r = receipts[m.revision])
             out << " (HQ #" << r->hqSeq << ", " << r->status << ", receipt " << r->receivedUtc << ")";
+        if (const auto& x = sealed[m.revision]; !x.state.empty())
+            out << "; confidential section "
+                << (x.state == "waiting"  ? "waiting for HQ's conduct keys"
+                    : x.state == "sealed" ? "sealed for HQ conduct and discipline"
+                                          : "with HQ (sealed; this laptop's copy purged)");
         out << "\n";
     }
     if (!feedback.empty()) {

@@ -9,6 +9,7 @@
 // [SECTION] commands: reports and conflicts
 // [SECTION] commands: bundles
 // [SECTION] commands: recovery
+// [SECTION] commands: conduct keys
 // [SECTION] commands: verify, backup, restore, rotate-epoch
 // [SECTION] runHqCli
 #include "hq/cli.hpp"
@@ -33,11 +34,14 @@
 #include "core/builtin.hpp"
 #include "core/form.hpp"
 #include "core/refdata.hpp"
+#include "core/sensitive.hpp"
 #include "core/time.hpp"
 #include "core/utf8.hpp"
 #include "hq/identity.hpp"
 #include "storage/hq_backup.hpp"
 #include "storage/hq_store.hpp"
+#include "storage/sealed.hpp"
+#include "storage/terminal.hpp"
 #include "sync/bundle.hpp"
 #include "sync/hq_http.hpp"
 #include "sync/hq_service.hpp"
@@ -57,6 +61,7 @@ namespace {
 constexpr std::uintmax_t kMaxInputBytes = 16ull * 1024 * 1024;
 
 int exitFor(const Error& e) {
+    if (e.domain == ErrorDomain::Auth) return kExitAuth;
     switch (e.code) {
         case ErrorCode::BadInput:
         case ErrorCode::Invalid:
@@ -126,6 +131,11 @@ struct Options {
     // audit list
     std::int64_t after = 0;
     int limit = 1000;
+    // conduct keys and sealed sections
+    std::string name;
+    std::string keyFile;
+    bool openSealed = false;
+    std::string kdf = "moderate";
 };
 
 bool isPostgres(const std::string& location) {
@@ -538,13 +548,81 @@ void cmdReportsList(const Options& o, std::ostream& out) {
     out << reports.size() << " report(s)\n";
 }
 
+// A conduct officer's passphrase: $OUTPOST_CONDUCT_PASSPHRASE, or asked on the terminal (twice when new).
+std::string conductPassphrase(bool isNew) {
+    if (const char* e = std::getenv("OUTPOST_CONDUCT_PASSPHRASE"); e && *e) return e;
+    auto p = storage::readSecretFromTerminal(isNew ? "Passphrase for the new conduct key: "
+                                                   : "Conduct key passphrase: ");
+    if (!p) fail(kExitAuth, "no passphrase: set OUTPOST_CONDUCT_PASSPHRASE or run outpost-hq in a terminal");
+    if (isNew && storage::readSecretFromTerminal("Repeat the passphrase: ") != p)
+        fail(kExitInput, "the two passphrases differ; no key was made");
+    return *p;
+}
+
+// The revision whose sealed section stands for report r: r itself, or the newest earlier revision that
+// carried one (an amendment that left the section empty keeps the sealed one).
+std::optional<storage::hq::Report> sealedSource(HqStore& s, const storage::hq::Report& r) {
+    for (int rev = r.revision; rev >= 1; --rev) {
+        auto x = rev == r.revision ? std::optional<storage::hq::Report>(r) : check(s.report(r.recordId, rev));
+        if (x && !x->sealedPart.empty()) return x;
+    }
+    return std::nullopt;
+}
+
+std::string sealedHashOf(const storage::hq::Report& r) {
+    auto env = json::parse(r.canonical, nullptr, false);
+    return env.is_object() ? env.value("sealed", std::string()) : std::string();
+}
+
 void cmdReportsShow(const Options& o, std::ostream& out) {
     auto store = openStore(o);
     auto report = check(store->report(o.id, o.revision > 0 ? std::optional<int>(o.revision) : std::nullopt));
     if (!report)
         fail(kExitNotFound,
              "HQ holds no report " + o.id + (o.revision > 0 ? " r" + std::to_string(o.revision) : ""));
-    out << json{{"report", reportMeta(*report)}, {"payload", payloadOf(*report)}}.dump(2) << "\n";
+    if (o.openSealed && o.keyFile.empty())
+        fail(kExitInput, "--open-sealed needs the conduct key file: --key FILE");
+    json shown = {{"report", reportMeta(*report)}, {"payload", payloadOf(*report)}};
+    // The sensitive section: who it was sealed to, and its content only with a conduct key's file and
+    // passphrase.
+    auto source = sealedSource(*store, *report);
+    json sealed = json::object();
+    if (source) {
+        auto blob = sync::base64Decode(source->sealedPart).value_or(sync::Bytes{});
+        sealed["revision"] = source->revision;
+        try {
+            sealed["recipients"] = storage::sealedRecipients(blob);
+        } catch (const Failure& f) {
+            fail(kExitStorage, "report " + o.id + " r" + std::to_string(source->revision) +
+                                   ": the stored sealed section is damaged: " + f.error().message);
+        }
+        if (o.openSealed) {
+            auto secret = storage::openConductKeyFile(readTextFile(o.keyFile), conductPassphrase(false));
+            std::string context = storage::sealedContext(source->recordId, source->revision, source->formId,
+                                                         source->formVersion);
+            json part;
+            try {
+                part = storage::openPart(blob, secret.key.publicKey, secret.secretKey, context);
+            } catch (const Failure& f) {
+                fail(f.error());
+            }
+            // Opening is accountable: who, with which key, which revision.
+            (void)check(store->appendAudit(adminActor(), "open sealed",
+                                           source->recordId + " r" + std::to_string(source->revision),
+                                           json{{"key", secret.key.id}}, utcNow()));
+            sealed["content"] = std::move(part);
+            sealed["opened_with"] = secret.key.id;
+        }
+    } else if (!sealedHashOf(*report).empty()) {
+        sealed["missing"] =
+            "this revision was sealed on the laptop, but its sealed section never reached this HQ (the "
+            "laptop "
+            "purged it after an earlier HQ acknowledged it: restore HQ from a newer backup)";
+    } else if (o.openSealed) {
+        fail(kExitNotFound, "report " + o.id + " has no sealed sensitive section");
+    }
+    if (!sealed.empty()) shown["sealed"] = std::move(sealed);
+    out << shown.dump(2) << "\n";
 }
 
 void cmdReportsExport(const Options& o, std::ostream& out) {
@@ -732,6 +810,94 @@ void cmdRecoveryOpen(const Options& o, std::ostream& out) {
     }
     out << "recovery response for store " << r->storeId << " (unit " << r->unitId << ") written to "
         << o.outPath << ": carry it to the laptop and run 'outpostctl recovery complete'\n";
+}
+
+// [SECTION] commands: conduct keys
+
+// HQ's current conduct key list, its signature checked with HQ's own key (version 0 and no keys before the
+// first key is added).
+storage::ConductKeyList currentConductKeys(HqStore& s, const sync::HqIdentity& id) {
+    auto doc = check(s.conductKeys());
+    if (!doc) return {};
+    try {
+        return storage::readConductKeyDocument(*doc, id.signing.publicKey);
+    } catch (const Failure& f) {
+        fail(kExitStorage, "HQ's stored conduct key list does not verify: " + f.error().message);
+    }
+}
+
+void publishConductKeys(HqStore& s, const sync::HqIdentity& id, const storage::ConductKeyList& list,
+                        const std::string& action, const std::string& subject) {
+    json doc = storage::signConductKeyDocument(storage::conductKeyDocument(list.version + 1, list.keys),
+                                               id.signing.secretKey);
+    check(s.putConductKeys(doc, action, subject, utcNow()));
+}
+
+// A new key pair for a conduct-and-discipline officer: the secret goes to --out (protected by the officer's
+// passphrase, never into HQ's data folder), the public key to every laptop with the next sync.
+void cmdConductKeyAdd(const Options& o, std::ostream& out) {
+    auto identity = check(loadIdentity(o.data));
+    auto store = openStore(o);
+    std::error_code ec;
+    if (fs::exists(o.keyFile, ec))
+        fail(kExitState, o.keyFile + " exists already; choose a new file for the key");
+    auto list = currentConductKeys(*store, identity);
+    auto made = [&] {
+        try {
+            return storage::makeConductKey(
+                o.name, conductPassphrase(true), utcNow(),
+                o.kdf == "interactive" ? storage::KdfParams::interactive() : storage::KdfParams::moderate());
+        } catch (const Failure& f) {
+            fail(f.error());
+        }
+    }();
+    try {
+        writeFileAtomically(o.keyFile, made.fileText, 0600);
+    } catch (const Failure& f) {
+        fail(f.error());
+    }
+    list.keys.push_back(made.key);
+    try {
+        publishConductKeys(*store, identity, list, "conduct-key add", made.key.id);
+    } catch (...) {
+        fs::remove(o.keyFile, ec);  // a key HQ does not publish would open nothing
+        throw;
+    }
+    out << "conduct key " << made.key.id << " (" << made.key.name << ") added; its secret is in " << o.keyFile
+        << ", protected by the passphrase. Laptops seal new sensitive sections to it after their next "
+           "sync.\n";
+}
+
+void cmdConductKeyList(const Options& o, std::ostream& out) {
+    auto identity = check(loadIdentity(o.data));
+    auto store = openStore(o);
+    auto list = currentConductKeys(*store, identity);
+    if (o.format == "json") {
+        out << storage::conductKeyDocument(list.version, list.keys).dump(2) << "\n";
+        return;
+    }
+    for (const auto& k : list.keys)
+        out << k.id << "  " << std::left << std::setw(28) << k.name << " added " << k.addedUtc
+            << (k.active() ? "" : "  retired " + k.retiredUtc) << "\n";
+    out << list.active().size() << " key(s) in use, list version " << list.version << "\n";
+}
+
+// A retired key is no longer sealed to; what was sealed to it still opens with its file.
+void cmdConductKeyRetire(const Options& o, std::ostream& out) {
+    auto identity = check(loadIdentity(o.data));
+    auto store = openStore(o);
+    auto list = currentConductKeys(*store, identity);
+    auto it = std::find_if(list.keys.begin(), list.keys.end(), [&](const auto& k) { return k.id == o.id; });
+    if (it == list.keys.end()) fail(kExitNotFound, "HQ has no conduct key " + o.id + " ('conduct-key list')");
+    if (!it->active()) fail(kExitState, "conduct key " + o.id + " was retired on " + it->retiredUtc);
+    if (list.active().size() == 1)
+        fail(kExitState,
+             "conduct key " + o.id +
+                 " is the last one in use: laptops could seal nothing to HQ; add its successor first");
+    it->retiredUtc = utcNow();
+    publishConductKeys(*store, identity, list, "conduct-key retire", o.id);
+    out << "conduct key " << o.id << " retired: laptops stop sealing to it after their next sync; sections "
+        << "already sealed to it still open with its file\n";
 }
 
 // [SECTION] commands: verify, backup, restore, rotate-epoch
@@ -1007,6 +1173,11 @@ int runHqCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     storeOptions(rs);
     rs->add_option("id", o.id, "record id")->required();
     rs->add_option("--revision", o.revision, "revision")->check(CLI::Range(1, 1000000));
+    rs->add_flag(
+        "--open-sealed", o.openSealed,
+        "open the sealed sensitive section with a conduct key (passphrase: $OUTPOST_CONDUCT_PASSPHRASE "
+        "or the terminal); the opening is audited");
+    rs->add_option("--key", o.keyFile, "the conduct key file (with --open-sealed)");
     on(rs, [&] { cmdReportsShow(o, out); });
     auto* rx =
         reports->add_subcommand("export", "export reports as CSV or JSON (sensitive fields are left out)");
@@ -1048,6 +1219,30 @@ int runHqCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     recOpen->add_option("--request", o.request, "the request file from the laptop")->required();
     recOpen->add_option("--out", o.outPath, "the response file to write for the laptop")->required();
     on(recOpen, [&] { cmdRecoveryOpen(o, out); });
+
+    auto* conduct = app.add_subcommand(
+        "conduct-key",
+        "the conduct-and-discipline keys laptops seal sensitive sections to (docs/security.md)");
+    conduct->require_subcommand(1);
+    auto* ckAdd =
+        conduct->add_subcommand("add", "make a key pair for a conduct officer and publish its public key");
+    storeOptions(ckAdd);
+    ckAdd->add_option("--name", o.name, "whose key it is (shown to HQ admins)")->required();
+    ckAdd
+        ->add_option("--out", o.keyFile,
+                     "the officer's key file to write (kept by the officer, not in --data)")
+        ->required();
+    ckAdd->add_option("--kdf", o.kdf, "passphrase hardening: moderate (default) or interactive")
+        ->check(CLI::IsMember({"moderate", "interactive"}));
+    on(ckAdd, [&] { cmdConductKeyAdd(o, out); });
+    auto* ckList = conduct->add_subcommand("list", "list the conduct keys, in use and retired");
+    storeOptions(ckList);
+    ckList->add_option("--format", o.format, "table (default) or json")->check(CLI::IsMember(tableOrJson));
+    on(ckList, [&] { cmdConductKeyList(o, out); });
+    auto* ckRetire = conduct->add_subcommand("retire", "stop laptops sealing to a key (rotation: add first)");
+    storeOptions(ckRetire);
+    ckRetire->add_option("id", o.id, "the key id ('conduct-key list')")->required();
+    on(ckRetire, [&] { cmdConductKeyRetire(o, out); });
 
     auto* verify = app.add_subcommand("verify", "check HQ's identity files and store; exit 5 on problems");
     storeOptions(verify);

@@ -13,6 +13,7 @@ enum ExitCode : int {
     kExitNotFound = 3,  // unknown unit, device, report or data folder
     kExitState = 4,     // conflict or state: already initialised, already there, reused
     kExitStorage = 5,   // disk full, I/O error, damaged store, database down, verify found problems
+    kExitAuth = 6,      // a conduct key's wrong passphrase, or a sealed section not sealed to that key
 };
 
 // Runs outpost-hq with the given arguments, results to out, messages to err. `serve` blocks until

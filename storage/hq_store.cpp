@@ -257,6 +257,20 @@ void checkForm(const std::string& formId, int version, const json& definition) {
     if (!definition.is_object()) throw badInput("a form definition must be a JSON object");
 }
 
+std::int64_t conductKeysVersion(const json& doc) {
+    if (!doc.is_object() || !doc.contains("keys") || !doc["keys"].is_array() || !doc.contains("sig"))
+        throw badInput("a conduct key list needs \"keys\" and HQ's signature \"sig\"");
+    auto v = doc.find("version");
+    if (v == doc.end() || !v->is_number_integer() || v->get<std::int64_t>() < 1)
+        throw badInput("a conduct key list needs a \"version\" of 1 or more");
+    return v->get<std::int64_t>();
+}
+
+void throwConductKeysChanged(std::int64_t stored, std::int64_t offered) {
+    throw conflict("the conduct key list changed meanwhile (HQ holds version " + std::to_string(stored) +
+                   ", this change would be version " + std::to_string(offered) + "); run the command again");
+}
+
 // A form version, once published, never changes: putting it again is a no-op when identical and a
 // conflict otherwise. existing: the stored definition's text, when there is one. True: nothing to do.
 bool formAlreadyStored(const std::optional<std::string>& existing, const std::string& formId, int version,

@@ -45,6 +45,9 @@ struct IncomingItem {
     std::string hash;          // hex BLAKE2b-256 of canonical
     std::string canonical;     // the envelope's canonical JSON
     std::string signature;     // the device's Ed25519 signature over it (base64), checked by the caller
+    std::string sealedPart;    // the sealed sensitive section (base64), checked against the canonical
+                               // "sealed" hash by the caller; empty when there is none or the laptop
+                               // purged it after an earlier receipt
     // Set by the caller when the item failed validation: the store records nothing for it and
     // reports it back as rejected with this reason (so results stay aligned with items).
     std::optional<std::string> rejectReason;
@@ -78,6 +81,7 @@ struct Report {
     std::string hash;
     std::string canonical;
     std::string signature;     // the device's signature over canonical (base64); empty before protocol 2
+    std::string sealedPart;    // the sealed sensitive section (base64), "" when none was received
     std::string reviewStatus;  // "received", "accepted", "returned"
     std::string reviewComment;
 };
@@ -204,6 +208,13 @@ public:
     virtual Result<std::vector<json>> forms() = 0;
     virtual Result<void> putReference(const json& document, const std::string& nowUtc) = 0;
     virtual Result<std::optional<json>> reference() = 0;
+    // HQ's conduct-and-discipline keys: each change stores the whole signed list (the document
+    // storage::signConductKeyDocument makes), appends it to the feed for every unit and audits it (action,
+    // subject), in one transaction. Conflict when the list's "version" is not the stored one + 1 (another
+    // admin changed it meanwhile).
+    virtual Result<void> putConductKeys(const json& signedDocument, const std::string& action,
+                                        const std::string& subject, const std::string& nowUtc) = 0;
+    virtual Result<std::optional<json>> conductKeys() = 0;
 
     virtual Result<FeedEntry> appendFeed(const std::string& unitId, const std::string& kind, const json& body,
                                          const std::string& nowUtc) = 0;

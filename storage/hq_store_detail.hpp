@@ -44,6 +44,9 @@ void checkFeedEntry(const std::string& unitId, const std::string& kind, const st
 std::string jsonText(const json& j, const char* what);
 json parseStored(const std::string& text, const char* what);
 void checkForm(const std::string& formId, int version, const json& definition);
+// The "version" of a conduct key list (BadInput when it has none, or no "keys" and "sig").
+std::int64_t conductKeysVersion(const json& doc);
+[[noreturn]] void throwConductKeysChanged(std::int64_t stored, std::int64_t offered);
 bool formAlreadyStored(const std::optional<std::string>& existing, const std::string& formId, int version,
                        const std::string& definitionText);
 std::optional<std::string> hashProblem(const char* what, std::int64_t id, const std::string& hash,

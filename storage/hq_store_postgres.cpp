@@ -26,7 +26,7 @@ namespace {
 
 using namespace detail;
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 constexpr int kMaxAttempts = 6;
 constexpr std::int64_t kSchemaLockKey = 0x6f7574706f7374;  // "outpost": serializes schema creation
 constexpr int kVerifyPage = 1000;
@@ -146,10 +146,21 @@ CREATE TABLE audit (
 INSERT INTO counter(name, value) VALUES ('audit', 0);
 )SQL";
 
+// Version 3: sealed sensitive sections with their reports, and the conduct keys they are sealed to.
+constexpr const char* kSchemaV3 = R"SQL(
+ALTER TABLE report ADD COLUMN sealed text NOT NULL DEFAULT '';
+CREATE TABLE conduct_keys (
+  id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  version  bigint NOT NULL UNIQUE,
+  document text NOT NULL,
+  put_utc  text NOT NULL
+);
+)SQL";
+
 constexpr const char* kReportColumns =
     "hq_seq, record_id, revision, parent_revision, form_id, form_version, unit_id, device_id, author, "
     "created_utc, created_offset, finalized_utc, received_utc, hash, canonical, review_status, "
-    "review_comment, signature";
+    "review_comment, signature, sealed";
 
 // A PostgreSQL failure, classified; keeps what the retry loop needs to decide.
 class PgError : public Failure {
@@ -343,6 +354,7 @@ Report readReport(const PgResult& r, int i) {
     p.reviewStatus = r.text(i, 15);
     p.reviewComment = r.text(i, 16);
     p.signature = r.text(i, 17);
+    p.sealedPart = r.text(i, 18);
     return p;
 }
 
@@ -524,20 +536,22 @@ public:
                                     {"finalized_utc", it.finalizedUtc},
                                     {"hash", it.hash},
                                     {"canonical", it.canonical},
-                                    {"signature", it.signature}});
+                                    {"signature", it.signature},
+                                    {"sealed", it.sealedPart}});
                 }
                 m_db.exec(
                     "INSERT INTO report(hq_seq, record_id, revision, parent_revision, form_id, form_version, "
                     "unit_id, "
                     "device_id, author, created_utc, created_offset, finalized_utc, received_utc, hash, "
-                    "canonical, signature) "
+                    "canonical, signature, sealed) "
                     "SELECT x.hq_seq, x.record_id, x.revision, x.parent_revision, x.form_id, x.form_version, "
                     "x.unit_id, $2, x.author, x.created_utc, x.created_offset, x.finalized_utc, $3, x.hash, "
-                    "x.canonical, x.signature FROM json_to_recordset($1::json) AS x(hq_seq bigint, record_id "
+                    "x.canonical, x.signature, x.sealed FROM json_to_recordset($1::json) AS x(hq_seq bigint, "
+                    "record_id "
                     "text, revision integer, parent_revision integer, form_id text, form_version integer, "
                     "unit_id text, author text, created_utc text, created_offset integer, finalized_utc "
                     "text, "
-                    "hash text, canonical text, signature text) ORDER BY x.hq_seq",
+                    "hash text, canonical text, signature text, sealed text) ORDER BY x.hq_seq",
                     {rows.dump(), deviceId, nowUtc});
                 m_db.exec("UPDATE counter SET value = $1 WHERE name = 'report'",
                           {out.results[toStore.back()].hqSeq});
@@ -705,6 +719,30 @@ public:
             appendAuditTx(m_auditActor, "reference push", "reference",
                           json{{"hash", blake2bHex(text)}, {"version", document.value("version", json())}},
                           nowUtc);
+        });
+    }
+
+    Result<void> putConductKeys(const json& doc, const std::string& action, const std::string& subject,
+                                const std::string& nowUtc) override {
+        return run([&] {
+            checkText(nowUtc, "the time");
+            std::int64_t version = conductKeysVersion(doc);
+            std::string text = jsonText(doc, "the conduct key list");
+            auto seq = lockFeed();
+            auto cur = m_db.exec("SELECT coalesce(max(version), 0) FROM conduct_keys");
+            if (cur.int64(0, 0) + 1 != version) throwConductKeysChanged(cur.int64(0, 0), version);
+            m_db.exec("INSERT INTO conduct_keys(version, document, put_utc) VALUES ($1, $2, $3)",
+                      {version, text, nowUtc});
+            insertFeed(seq, "", "conduct-keys", doc, nowUtc);
+            appendAuditTx(m_auditActor, action, subject, json{{"version", version}}, nowUtc);
+        });
+    }
+
+    Result<std::optional<json>> conductKeys() override {
+        return read([&]() -> std::optional<json> {
+            auto r = m_db.exec("SELECT document FROM conduct_keys ORDER BY version DESC LIMIT 1");
+            if (r.rows() == 0) return std::nullopt;
+            return parseStored(r.text(0, 0), "conduct key list");
         });
     }
 
@@ -894,6 +932,7 @@ private:
             if (!t.boolean(0, 0)) {
                 m_db.execScript(kSchemaV1);
                 m_db.execScript(kSchemaV2);
+                m_db.execScript(kSchemaV3);
                 m_db.exec("INSERT INTO meta(key, value) VALUES ('epoch', $1), ('schema', $2)",
                           {newEpochId(), std::to_string(kSchemaVersion)});
                 return;
@@ -906,11 +945,12 @@ private:
                 throw Failure(ErrorDomain::Storage, ErrorCode::Conflict,
                               "this HQ store was written by a newer outpost-hq (schema " + v.text(0, 0) +
                                   "); install the newer version to open it");
-            if (std::stoi(v.text(0, 0)) < 2) {
-                m_db.execScript(kSchemaV2);
+            int from = std::stoi(v.text(0, 0));
+            if (from < 2) m_db.execScript(kSchemaV2);
+            if (from < 3) m_db.execScript(kSchemaV3);
+            if (from < kSchemaVersion)
                 m_db.exec("UPDATE meta SET value = $1 WHERE key = 'schema'",
                           {std::to_string(kSchemaVersion)});
-            }
         });
         done.value();
     }

@@ -27,7 +27,7 @@ namespace fs = std::filesystem;
 using namespace detail;
 
 constexpr const char* kFileName = "hq.db";
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 constexpr int kBusyTimeoutMs = 30000;
 
 constexpr const char* kSchemaV1 = R"SQL(
@@ -137,10 +137,21 @@ CREATE TABLE audit (
 ) STRICT;
 )SQL";
 
+// Version 3: sealed sensitive sections with their reports, and the conduct keys they are sealed to.
+constexpr const char* kSchemaV3 = R"SQL(
+ALTER TABLE report ADD COLUMN sealed TEXT NOT NULL DEFAULT '';
+CREATE TABLE conduct_keys (
+  id       INTEGER PRIMARY KEY AUTOINCREMENT,
+  version  INTEGER NOT NULL UNIQUE,
+  document TEXT NOT NULL,
+  put_utc  TEXT NOT NULL
+) STRICT;
+)SQL";
+
 constexpr const char* kReportColumns =
     "hq_seq, record_id, revision, parent_revision, form_id, form_version, unit_id, device_id, author, "
     "created_utc, created_offset, finalized_utc, received_utc, hash, canonical, review_status, "
-    "review_comment, signature";
+    "review_comment, signature, sealed";
 
 // Resets a statement when the scope ends, so no read stays open past the method that ran it.
 class Reset {
@@ -197,6 +208,7 @@ Report readReport(const Stmt& st) {
     r.reviewStatus = st.text(15);
     r.reviewComment = st.text(16);
     r.signature = st.text(17);
+    r.sealedPart = st.text(18);
     return r;
 }
 
@@ -250,7 +262,7 @@ public:
             "INSERT INTO report(hq_seq, record_id, revision, parent_revision, form_id, form_version, "
             "unit_id, "
             "device_id, author, created_utc, created_offset, finalized_utc, received_utc, hash, canonical, "
-            "signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            "signature, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         m_insertConflict = std::make_unique<Stmt>(
             m_db,
             "INSERT INTO conflict(record_id, revision, device_id, hash, kept_hash, canonical, received_utc) "
@@ -460,7 +472,8 @@ public:
                     .bind(10, it.createdUtc)
                     .bind(11, it.createdOffset)
                     .bind(12, it.finalizedUtc);
-                ins.bind(13, nowUtc).bind(14, it.hash).bind(15, it.canonical).bind(16, it.signature).run();
+                ins.bind(13, nowUtc).bind(14, it.hash).bind(15, it.canonical).bind(16, it.signature);
+                ins.bind(17, it.sealedPart).run();
             }
             Stmt& con = *m_insertConflict;
             for (const auto& [i, keptHash] : toConflict) {
@@ -646,6 +659,34 @@ public:
         });
     }
 
+    Result<void> putConductKeys(const json& doc, const std::string& action, const std::string& subject,
+                                const std::string& nowUtc) override {
+        return tryCatch([&] {
+            checkText(nowUtc, "the time");
+            std::int64_t version = conductKeysVersion(doc);
+            std::string text = jsonText(doc, "the conduct key list");
+            WriteTx tx(m_writer, m_db);
+            {
+                Stmt st(m_db, "SELECT coalesce(max(version), 0) FROM conduct_keys");
+                st.step();
+                if (st.int64(0) + 1 != version) throwConductKeysChanged(st.int64(0), version);
+            }
+            Stmt ins(m_db, "INSERT INTO conduct_keys(version, document, put_utc) VALUES (?, ?, ?)");
+            ins.bind(1, version).bind(2, text).bind(3, nowUtc).run();
+            insertFeed("", "conduct-keys", doc, nowUtc);
+            appendAuditTx(m_auditActor, action, subject, json{{"version", version}}, nowUtc);
+            tx.commit();
+        });
+    }
+
+    Result<std::optional<json>> conductKeys() override {
+        return tryCatch([&]() -> std::optional<json> {
+            Stmt st(m_db, "SELECT document FROM conduct_keys ORDER BY version DESC LIMIT 1");
+            if (!st.step()) return std::nullopt;
+            return parseStored(st.text(0), "conduct key list");
+        });
+    }
+
     Result<FeedEntry> appendFeed(const std::string& unitId, const std::string& kind, const json& body,
                                  const std::string& nowUtc) override {
         return tryCatch([&] {
@@ -783,6 +824,7 @@ private:
             st.bind(1, newEpochId()).run();
         }
         if (v < 2) m_db.exec(kSchemaV2);
+        if (v < 3) m_db.exec(kSchemaV3);
         m_db.exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
         tx.commit();
     }

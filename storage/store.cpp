@@ -22,6 +22,7 @@
 #include <set>
 
 #include "core/builtin.hpp"
+#include "core/sensitive.hpp"
 #include "core/time.hpp"
 #include "core/utf8.hpp"
 #include "core/uuid.hpp"
@@ -259,6 +260,9 @@ static void migrate(Store::Impl& s, int target) {
                 break;
             case kAccountsSchemaStep:  // local accounts (store_accounts.cpp)
                 detail::migrateAccounts(s.db);
+                break;
+            case kSealedSchemaStep:  // sealed sensitive sections (store_sealed.cpp)
+                detail::migrateSealedParts(s.db);
                 break;
             default:
                 throw Failure(ErrorDomain::Internal, ErrorCode::Internal,
@@ -600,9 +604,12 @@ namespace {
 
 // The finalize write, shared by finalize() and importFinal(); runs inside the caller's transaction.
 // fresh: the record was created in this transaction and never indexed (importFinal).
-void finalizeInTx(Store::Impl& s, const FormDef& form, const RecordMeta& meta, const json& normalized,
-                  bool fresh = false) {
+// Returns where the sensitive section went: "", "sealed" or "waiting" (for HQ's conduct keys).
+std::string finalizeInTx(Store::Impl& s, const FormDef& form, const RecordMeta& meta, json normalized,
+                         bool fresh = false) {
     auto now = core::nowTimestamp();
+    // The sensitive section leaves the payload here: the final revision keeps only what the unit needs.
+    std::string sealed = detail::sealOnFinalize(s, form, meta.id, meta.revision, normalized);
     std::int64_t seq = 0;
     {
         // The WHERE lets max() read the end of the partial index record_by_seq instead of scanning every row.
@@ -622,6 +629,7 @@ void finalizeInTx(Store::Impl& s, const FormDef& form, const RecordMeta& meta, c
     ob.bind(1, meta.id).bind(2, meta.revision).bind(3, form.syncPriority).bind(4, now.utc).run();
     s.indexRecord(meta.id, form, normalized, fresh);
     s.putFacts(meta.id, meta.revision, form, meta.unitId, seq, normalized);
+    return sealed;
 }
 
 }  // namespace
@@ -637,12 +645,23 @@ Result<Saved> Store::finalize(const std::string& id) {
         requireRight(meta->formId, core::FormAction::Finalize);
         auto form = requireForm(m_forms, meta->formId, meta->formVersion);
         json payload = s.openPayload(id, meta->revision, s.loadBlob(id, meta->revision));
+        // An amendment of a record whose sensitive section went to HQ sealed need not repeat it: left empty,
+        // HQ keeps the sealed one; filled in, it is sealed again with this revision.
+        const FormDef* rules = form.get();
+        FormDef sealedRules;
+        if (meta->revision > 1 && form->hasSensitiveFields() &&
+            core::sensitivePathsWithValues(*form, payload).empty() && detail::hasSealedPart(s, id)) {
+            sealedRules = core::withSealedSection(*form);
+            rules = &sealedRules;
+        }
         auto v =
-            core::validateRecord(*form, core::stripComputed(*form, payload), ValidationMode::Final, m_ref);
+            core::validateRecord(*rules, core::stripComputed(*form, payload), ValidationMode::Final, m_ref);
         if (!v.ok()) throwInvalid("the record cannot be finalized", v);
         Transaction tx(s.db);
-        finalizeInTx(s, *form, *meta, v.normalized);
-        s.appendAudit(m_user, "finalize", detail::revisionSubject(id, meta->revision), {{"form", form->id}});
+        std::string sealed = finalizeInTx(s, *form, *meta, v.normalized);
+        json detail = {{"form", form->id}};
+        if (!sealed.empty()) detail["sensitive_section"] = sealed;
+        s.appendAudit(m_user, "finalize", detail::revisionSubject(id, meta->revision), detail);
         tx.commit();
         return Saved{*s.latestMeta(id), std::move(v)};
     });
@@ -1013,8 +1032,10 @@ Result<std::vector<std::string>> Store::verify() {
                         continue;
                     }
                     if (st.text(4) == "final") {
-                        auto v = core::validateRecord(*form, core::stripComputed(*form, p),
-                                                      ValidationMode::Final, m_ref);
+                        // A final revision's sensitive section left it at finalize (sealed for HQ).
+                        auto v = core::validateRecord(
+                            form->hasSensitiveFields() ? core::withSealedSection(*form) : *form,
+                            core::stripComputed(*form, p), ValidationMode::Final, m_ref);
                         if (!v.ok())
                             problems.push_back(where + ": final revision does not validate: " + v.text());
                         if (st.int64(6) == 0)

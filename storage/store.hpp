@@ -19,15 +19,18 @@
 #include "core/roles.hpp"
 #include "core/validate.hpp"
 #include "storage/crypto.hpp"
+#include "storage/sealed.hpp"
 
 namespace outpost::storage {
 
 using json = nlohmann::json;
 
-constexpr int kSchemaVersion = 6;
+constexpr int kSchemaVersion = 7;
 // The migration step that adds local accounts (store_accounts.cpp): self-contained, and renumbered by
 // changing this one line when another step lands before it.
 constexpr int kAccountsSchemaStep = 6;
+// The step that adds sealed sensitive sections (store_sealed.cpp).
+constexpr int kSealedSchemaStep = 7;
 constexpr const char* kStoreFileName = "outpost.db";
 
 struct StoreOptions {
@@ -169,6 +172,19 @@ struct OutgoingItem {
     int priority = 0;
     json payload;             // parsed (empty when nextOutgoing was asked not to parse)
     std::string payloadText;  // the payload's canonical JSON text, as stored
+    // The revision's sealed sensitive section (docs/protocol.md, "Sealed parts"): its hash is part of what
+    // is signed; the part itself travels until HQ acknowledges it, then the laptop purges it.
+    std::string sealedHash;  // hex BLAKE2b-256 of sealedPart; empty when the revision has none
+    Bytes sealedPart;        // empty once purged
+};
+
+// Where a revision's sensitive section stands on this laptop.
+struct SealedSection {
+    // "" (none), "waiting" (no HQ conduct key known yet), "sealed" (to HQ's conduct keys, not yet
+    // acknowledged), "purged" (HQ acknowledged it; the laptop keeps only its hash)
+    std::string state;
+    std::string hash;
+    std::vector<std::string> recipients;  // conduct key ids it was sealed to
 };
 
 // HQ's answer for one pushed item.
@@ -337,6 +353,12 @@ public:
     // reference document replaced, feedback upserted. A bad entry fails the whole page (nothing applied).
     Result<void> applyPull(const std::vector<PulledEntry>& entries, std::int64_t newCursor);
     Result<std::vector<Feedback>> feedback(const std::string& recordId = {});
+    // The sealed sensitive section of one revision (store_sealed.cpp).
+    Result<SealedSection> sealedSection(const std::string& id, int revision);
+    // HQ's conduct keys in use, as last pulled (empty before the first list arrives).
+    Result<std::vector<ConductKey>> conductKeys();
+    // Final revisions whose sensitive section waits for HQ's conduct keys (they are not sent until then).
+    Result<std::int64_t> waitingSealedCount();
     // HQ changed epoch (restored from a backup): every final revision with a receipt goes back into
     // the outbox, receipts are cleared, the pull cursor restarts at 0, the new epoch is stored.
     // One transaction. Duplicates at HQ are harmless, so this is always safe.

@@ -19,6 +19,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/sensitive.hpp"
 #include "core/time.hpp"
 #include "storage/recovery.hpp"
 #include "storage/store_impl.hpp"
@@ -433,32 +434,13 @@ std::string Store::readableFormsJson() const {
     return ids.dump();
 }
 
-namespace {
-// Calls fn(holder, name) for each sensitive value slot of the payload: top-level fields and repeat columns.
-template <typename Obj, typename Fn>
-void forEachSensitive(const core::FormDef& form, Obj& payload, Fn fn) {
-    if (!payload.is_object()) return;
-    for (const auto& f : form.fields) {
-        if (f.sensitive) fn(payload, f.name, std::string(), -1);
-        if (f.type == core::FieldType::Repeat && payload.contains(f.name) && payload[f.name].is_array()) {
-            int i = 0;
-            for (auto& row : payload[f.name]) {
-                for (const auto& c : f.fields)
-                    if (c.sensitive && row.is_object()) fn(row, c.name, f.name, i);
-                ++i;
-            }
-        }
-    }
-}
-}  // namespace
-
 json Store::visiblePayload(const std::string& formId, int formVersion, json payload) const {
     if (!hidesSensitive(formId)) return payload;
     auto form = m_forms.find(formId, formVersion);
     if (!form) return payload;
-    forEachSensitive(*form, payload, [](json& holder, const std::string& name, const std::string&, int) {
-        holder.erase(name);
-    });
+    core::forEachSensitive(
+        *form, payload,
+        [](json& holder, const std::string& name, const std::string&, int) { holder.erase(name); });
     return payload;
 }
 
@@ -468,13 +450,13 @@ json Store::withHiddenValues(const std::string& formId, int formVersion, const j
     auto form = m_forms.find(formId, formVersion);
     if (!form || !input.is_object()) return input;
     json out = input;
-    forEachSensitive(*form, out, [&](json& holder, const std::string& name, const std::string&, int) {
+    core::forEachSensitive(*form, out, [&](json& holder, const std::string& name, const std::string&, int) {
         if (holder.contains(name) && holder[name].is_null()) holder.erase(name);
     });
     // Values this role cannot see and did not send are carried over from the stored draft, untouched; a
     // value it sends is written (whoever takes a report may record it; reading it back is not theirs).
     if (stored.is_object())
-        forEachSensitive(
+        core::forEachSensitive(
             *form, stored,
             [&](const json& holder, const std::string& name, const std::string& repeat, int row) {
                 if (!holder.contains(name)) return;

@@ -265,6 +265,20 @@ Account loadSignedInAccount(Db& db, const std::string& name);
 // Schema version 5: the audit log (store_audit.cpp), opened with an "audit start" entry, so that a
 // sound store always has an anchored head and a removed log cannot pass for an empty one.
 void migrateAuditLog(Store::Impl& s);
+// Sealed sensitive sections (store_sealed.cpp), each inside the caller's transaction.
+void migrateSealedParts(Db& db);
+// Takes the sensitive values out of normalized and records them, sealed to HQ's conduct keys or waiting for
+// them. Returns "", "sealed" or "waiting".
+std::string sealOnFinalize(Store::Impl& s, const FormDef& form, const std::string& id, int rev,
+                           json& normalized);
+bool hasSealedPart(Store::Impl& s, const std::string& id);
+// Checks HQ's signed conduct key list, keeps it and seals every waiting section. Returns how many were
+// sealed.
+std::int64_t applyConductKeys(Store::Impl& s, const json& doc);
+// HQ acknowledged the revision: the sealed copy goes, its hash stays. Returns 1 when a copy was purged.
+int purgeSealed(Store::Impl& s, const std::string& id, int rev);
+// The sealed part of one revision from its stored body.
+Bytes openSealedBody(Store::Impl& s, const std::string& id, int rev, const Bytes& body);
 // "<record id> r<revision>": how audit entries name a revision.
 inline std::string revisionSubject(const std::string& id, int revision) {
     return id + " r" + std::to_string(revision);

@@ -135,8 +135,12 @@ Result<void> Store::saveEnrollment(const SyncConfig& cfg, const std::vector<unsi
         Impl& s = *m_impl;
         Transaction tx(s.db);
         // Receipts from another HQ say nothing about this one: what they acknowledged goes back in the queue.
-        if (auto previous = s.loadSyncConfig(); previous && previous->hqId != cfg.hqId)
+        if (auto previous = s.loadSyncConfig(); previous && previous->hqId != cfg.hqId) {
             s.requeueAcknowledged(m_forms);
+            // Nor are its conduct keys this HQ's: sections wait for the new HQ's list.
+            Stmt del(s.db, "DELETE FROM meta WHERE key = 'conduct_keys'");
+            del.run();
+        }
         s.saveSyncConfig(cfg);
         std::string_view plain(reinterpret_cast<const char*>(deviceSecretKey.data()), deviceSecretKey.size());
         putMeta(s.db, kDeviceKeyKey, s.codec.seal(plain, kDeviceKeyAd));
@@ -198,9 +202,13 @@ Result<std::vector<OutgoingItem>> Store::nextOutgoing(int maxItems, const std::v
         Stmt st(
             s.db,
             "SELECT o.seq, o.priority, r.id, r.revision, r.parent_revision, r.form_id, r.form_version, "
-            "r.unit_id, r.author, r.created_utc, r.created_offset, coalesce(r.finalized_utc, ''), r.payload "
+            "r.unit_id, r.author, r.created_utc, r.created_offset, coalesce(r.finalized_utc, ''), r.payload, "
+            "p.hash, p.body "
             "FROM outbox o JOIN record r ON r.id = o.record_id AND r.revision = o.revision "
+            "LEFT JOIN sealed_part p ON p.record_id = r.id AND p.revision = r.revision "
             "WHERE o.state = 'queued' AND o.seq NOT IN (SELECT value FROM json_each(?)) "
+            // A sensitive section still waiting for HQ's conduct keys holds its revision back.
+            "AND (p.state IS NULL OR p.state != 'waiting') "
             "ORDER BY o.priority DESC, o.seq LIMIT ?");
         st.bind(1, seqList(exclude)).bind(2, maxItems);
         std::vector<OutgoingItem> out;
@@ -225,6 +233,11 @@ Result<std::vector<OutgoingItem>> Store::nextOutgoing(int maxItems, const std::v
                     throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt,
                                   "record " + i.recordId + " r" + std::to_string(i.revision) +
                                       ": the stored payload is not a JSON object");
+            }
+            if (!st.isNull(13)) {
+                i.sealedHash = st.text(13);
+                if (!st.isNull(14))
+                    i.sealedPart = detail::openSealedBody(s, i.recordId, i.revision, st.blob(14));
             }
             out.push_back(std::move(i));
         }
@@ -289,6 +302,7 @@ Result<void> Store::applyPushOutcomes(const std::string& batchId, const std::vec
         Stmt quarantine(s.db,
                         "UPDATE outbox SET state = 'quarantined', last_error = ?, attempts = attempts + 1 "
                         "WHERE seq = ? AND state = 'queued'");
+        int purged = 0;
         for (const auto& o : outcomes) {
             find.reset();
             find.bind(1, o.outboxSeq);
@@ -304,12 +318,15 @@ Result<void> Store::applyPushOutcomes(const std::string& batchId, const std::vec
             }
             del.bind(1, o.outboxSeq).run();
             del.reset();
+            // HQ holds the sealed section now (a conflict keeps the laptop's copy: HQ kept other bytes).
+            if (o.status != "conflict") purged += detail::purgeSealed(s, id, rev);
             ins.bind(1, id).bind(2, rev).bind(3, o.status).bind(4, o.hqSeq).bind(5, o.hash).bind(6, now);
             ins.bind(7, batchId).run();
             ins.reset();
         }
         json counts = {{"stored", 0}, {"duplicate", 0}, {"conflict", 0}, {"rejected", 0}};
         for (const auto& o : outcomes) counts[o.status] = counts[o.status].get<int>() + 1;
+        if (purged > 0) counts["sealed_purged"] = purged;
         s.appendAudit(m_user, "sync", batchId, counts);
         tx.commit();
     });
@@ -402,6 +419,7 @@ Result<void> Store::applyPull(const std::vector<PulledEntry>& entries, std::int6
         Impl& s = *m_impl;
         std::optional<core::ReferenceData> newRef;
         bool formsChanged = false;
+        std::int64_t sealedNow = 0;
         Transaction tx(s.db);
         SyncConfig cfg = s.requireSyncConfig();
         for (const auto& e : entries) {
@@ -421,6 +439,8 @@ Result<void> Store::applyPull(const std::vector<PulledEntry>& entries, std::int6
                     newRef = std::move(r).value();
                 } else if (e.kind == "feedback") {
                     putFeedback(s, e.seq, e.body);
+                } else if (e.kind == "conduct-keys") {
+                    sealedNow += detail::applyConductKeys(s, e.body);
                 }
                 // Other kinds come from a newer HQ: this version has nothing to do with them.
             } catch (const Failure& f) {
@@ -441,7 +461,11 @@ Result<void> Store::applyPull(const std::vector<PulledEntry>& entries, std::int6
                                   "); nothing from this page was applied");
             }
         }
-        if (!entries.empty()) s.appendAudit(m_user, "sync pull", "hq", {{"entries", entries.size()}});
+        if (!entries.empty()) {
+            json detail = {{"entries", entries.size()}};
+            if (sealedNow > 0) detail["sensitive_sections_sealed"] = sealedNow;
+            s.appendAudit(m_user, "sync pull", "hq", detail);
+        }
         cfg.pullCursor = newCursor;
         s.saveSyncConfig(cfg);
         tx.commit();

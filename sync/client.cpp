@@ -380,8 +380,11 @@ bool Pass::startBatch(int slot) {
             Envelope e = envelopeOf(std::move(it));
             std::string canonical = e.canonicalWithPayloadText(payloadText);
             if (!b.envelopes.empty()) text += ',';
-            // The device vouches for the revision as it leaves: "sig" first, then the canonical members.
-            text += "{\"sig\":" + json(signRevision(m_sk.b, canonical)).dump() + ",";
+            // The device vouches for the revision as it leaves: the sealed part (outside what is signed; its
+            // hash is inside) and "sig" first, then the canonical members.
+            text += '{';
+            if (!e.sealedPart.empty()) text += "\"sealed_part\":\"" + e.sealedPart + "\",";
+            text += "\"sig\":" + json(signRevision(m_sk.b, canonical)).dump() + ",";
             text.append(canonical, 1, std::string::npos);
             b.envelopes.push_back({std::move(e.id), e.revision, hex(blake2b256(canonical))});
         }
@@ -720,9 +723,15 @@ PassResult Pass::run() {
     phase("connecting");
     countTotal();
     for (;;) {
+        const std::int64_t waiting = need(m_store.waitingSealedCount());
         push();
         if (m_stop) break;
-        if (!pull() || m_stop) break;
+        const bool resynced = pull();
+        if (m_stop) break;
+        if (resynced) continue;
+        // Sensitive sections that the conduct keys just pulled have sealed go in this pass too.
+        if (waiting > 0 && need(m_store.waitingSealedCount()) < waiting) push();
+        break;
     }
     return finish();
 }

@@ -21,8 +21,10 @@
 #include <unordered_map>
 
 #include "core/builtin.hpp"
+#include "core/sensitive.hpp"
 #include "core/time.hpp"
 #include "core/validate.hpp"
+#include "storage/sealed.hpp"
 
 namespace outpost::sync {
 
@@ -192,6 +194,31 @@ std::string utcNow() {
     return core::nowTimestamp().utc;
 }
 
+// Why a revision's sensitive section is not acceptable, or "" (docs/protocol.md, "Sealed parts"): no
+// sensitive value may arrive in the clear, and a sealed part must be one and match the signed hash.
+std::string sealedProblem(const core::FormDef& form, const Envelope& e) {
+    if (auto clear = core::sensitivePathsWithValues(form, e.payload); !clear.empty()) {
+        std::string names;
+        for (const auto& p : clear) names += (names.empty() ? "" : ", ") + p;
+        return "sensitive field(s) " + names +
+               " arrived in the clear; they must be sealed to HQ's conduct keys";
+    }
+    if (!e.sealedHash.empty() && !form.hasSensitiveFields())
+        return e.formId + " v" + std::to_string(e.formVersion) + " has no sensitive section to seal";
+    if (e.sealedPart.empty()) return {};
+    auto bytes = base64Decode(e.sealedPart);
+    if (!bytes) return "the sealed part is not base64";
+    if (hex(blake2b256(std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()))) !=
+        e.sealedHash)
+        return "the sealed part does not match the signed hash in \"sealed\"";
+    try {
+        (void)storage::sealedRecipients(*bytes);
+    } catch (const Failure& f) {
+        return "the sealed part is malformed: " + f.error().message;
+    }
+    return {};
+}
+
 // "readiness v3 does not validate at HQ: a: required: ...; b: max: ..." from a validation's errors.
 std::string validationReason(const Envelope& e, const core::ValidationResult& v) {
     std::string reason = e.formId + " v" + std::to_string(e.formVersion) + " does not validate at HQ: ";
@@ -253,6 +280,14 @@ struct Catalog {
     std::int64_t feedHead = -1;
     std::shared_ptr<const core::ReferenceData> reference;
     core::FormRegistry forms;
+    // The forms with a sensitive section as HQ validates them: the section arrives sealed, so its
+    // fields are not required here (the laptop checked them before sealing).
+    core::FormRegistry sealedRules;
+    void add(core::FormDef f) {
+        if (f.hasSensitiveFields())
+            sealedRules.add(std::make_shared<const core::FormDef>(core::withSealedSection(f)));
+        forms.add(std::make_shared<const core::FormDef>(std::move(f)));
+    }
 };
 
 struct HqService::Impl {
@@ -405,11 +440,9 @@ std::shared_ptr<const Catalog> HqService::Impl::currentCatalog(hqs::HqStore& s) 
         c->reference = std::shared_ptr<const core::ReferenceData>(&core::ReferenceData::demo(), [](auto*) {});
     // Built-in forms one by one: a reference document that breaks one of them leaves the others usable.
     for (auto source : core::builtinFormSources())
-        if (auto f = core::parseFormDefText(source, *c->reference))
-            c->forms.add(std::make_shared<const core::FormDef>(std::move(f).value()));
+        if (auto f = core::parseFormDefText(source, *c->reference)) c->add(std::move(f).value());
     for (const auto& def : need(s.forms()))
-        if (auto f = core::parseFormDef(def, *c->reference))
-            c->forms.add(std::make_shared<const core::FormDef>(std::move(f).value()));
+        if (auto f = core::parseFormDef(def, *c->reference)) c->add(std::move(f).value());
     std::lock_guard lock(catalogMutex);
     catalog = c;
     return c;
@@ -632,15 +665,20 @@ Response HqService::Impl::push(const Request& req, bool fromBundle) {
         it.canonical = e.canonical();
         it.hash = hex(blake2b256(it.canonical));
         it.signature = e.signature;
+        it.sealedPart = e.sealedPart;
         auto form = known->forms.find(e.formId, e.formVersion);
         // The device vouches for these exact bytes, author included; HQ stores nothing unsigned.
         if (auto problem = revisionSignatureProblem(deviceKey, it.canonical, e.signature); !problem.empty()) {
             it.rejectReason = problem;
         } else if (!form) {
             it.rejectReason = e.formId + " v" + std::to_string(e.formVersion) + " is not a form HQ knows";
+        } else if (auto sealedWhy = sealedProblem(*form, e); !sealedWhy.empty()) {
+            it.rejectReason = sealedWhy;
         } else {
-            // The same validation the laptop ran at finalize, on what a person entered.
-            auto v = core::validateRecord(*form, core::stripComputed(*form, e.payload),
+            // The same validation the laptop ran at finalize, on what a person entered (a sealed section
+            // was checked on the laptop before it was sealed).
+            auto rules = form->hasSensitiveFields() ? known->sealedRules.find(e.formId, e.formVersion) : form;
+            auto v = core::validateRecord(*rules, core::stripComputed(*form, e.payload),
                                           core::ValidationMode::Final, *known->reference);
             if (!v.ok()) it.rejectReason = validationReason(e, v);
         }

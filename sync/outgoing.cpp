@@ -16,6 +16,8 @@ Envelope envelopeOf(storage::OutgoingItem&& it) {
     e.createdOffset = it.createdOffset;
     e.finalizedUtc = std::move(it.finalizedUtc);
     e.payload = std::move(it.payload);
+    e.sealedHash = std::move(it.sealedHash);
+    if (!it.sealedPart.empty()) e.sealedPart = base64Encode(it.sealedPart);
     return e;
 }
 

@@ -240,6 +240,8 @@ json Envelope::toJson() const {
     j["final"] = finalizedUtc;
     j["payload"] = payload;
     if (!signature.empty()) j["sig"] = signature;
+    if (!sealedHash.empty()) j["sealed"] = sealedHash;
+    if (!sealedPart.empty()) j["sealed_part"] = sealedPart;
     return j;
 }
 
@@ -285,9 +287,22 @@ Envelope envelopeHead(const json& j) {
             bad(w + ": \"sig\" must be a base64 signature");
         e.signature = it->get<std::string>();
     }
+    if (auto it = j.find("sealed"); it != j.end()) {
+        if (!it->is_string() || it->get_ref<const std::string&>().size() != 64 ||
+            it->get_ref<const std::string&>().find_first_not_of("0123456789abcdef") != std::string::npos)
+            bad(w + ": \"sealed\" must be the lower-case hex BLAKE2b-256 of the sealed part");
+        e.sealedHash = it->get<std::string>();
+    }
+    if (auto it = j.find("sealed_part"); it != j.end()) {
+        if (!it->is_string() || it->get_ref<const std::string&>().empty())
+            bad(w + ": \"sealed_part\" must be base64");
+        if (e.sealedHash.empty()) bad(w + ": \"sealed_part\" comes with its hash in \"sealed\"");
+        e.sealedPart = it->get<std::string>();
+    }
     for (auto it = j.begin(); it != j.end(); ++it) {
-        static const char* known[] = {"id",     "rev",     "parent", "form",  "fv",      "unit",
-                                      "author", "created", "offset", "final", "payload", "sig"};
+        static const char* known[] = {"id",      "rev",    "parent",  "form",       "fv",
+                                      "unit",    "author", "created", "offset",     "final",
+                                      "payload", "sig",    "sealed",  "sealed_part"};
         if (std::none_of(std::begin(known), std::end(known), [&](const char* k) { return it.key() == k; }))
             bad(w + ": unknown member \"" + it.key() + "\"");
     }
@@ -324,7 +339,12 @@ std::string Envelope::canonicalWithPayloadText(std::string_view payloadText) con
     if (parent) out += ",\"parent\":" + std::to_string(*parent);
     out += ",\"payload\":";
     out.append(payloadText);
-    out += ",\"rev\":" + std::to_string(revision) + ",\"unit\":";
+    out += ",\"rev\":" + std::to_string(revision);
+    if (!sealedHash.empty()) {
+        out += ",\"sealed\":";
+        appendString(out, sealedHash);
+    }
+    out += ",\"unit\":";
     appendString(out, unitId);
     out += '}';
     return out;

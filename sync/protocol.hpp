@@ -81,6 +81,11 @@ struct Envelope {
     json payload;               // "payload": the normalized record (computed values included)
     std::string signature;      // "sig": base64 Ed25519 by the device over revisionSigningString();
                                 // not part of the canonical bytes (it signs them)
+    std::string sealedHash;     // "sealed": hex BLAKE2b-256 of the sealed sensitive section, when the
+                                // revision has one (part of the canonical bytes, so it is signed)
+    std::string sealedPart;     // "sealed_part": that section, base64 (storage/sealed.hpp); not part of
+                                // the canonical bytes, so a laptop that purged it still sends the same
+                                // revision; HQ checks it against "sealed"
 
     json toJson() const;
     // Throws Failure(Protocol, BadInput) naming the missing or mistyped member.

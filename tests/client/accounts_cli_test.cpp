@@ -95,9 +95,20 @@ TEST_CASE("cli: wrong role reading SEA fields", "[client][cli][accounts]") {
     const json sea = json::parse(outpost::test::readFile(example("incident-sea")));
     const std::string ref = sea["victim_reference"];
 
+    // Finalized, the section left the record even for the focal point: it waits, encrypted, for HQ's
+    // conduct keys and then goes sealed to them.
     auto cfp = ctl(u.store, {"record", "show", id, "--json"}, kCfp);
     REQUIRE(cfp.code == 0);
-    CHECK_THAT(cfp.out, Catch::Contains(ref));
+    CHECK(cfp.out.find(ref) == std::string::npos);
+    CHECK(json::parse(cfp.out)["history"][0]["sensitive_section"]["state"] == "waiting");
+    auto text = ctl(u.store, {"record", "show", id}, kCfp);
+    CHECK_THAT(text.out, Catch::Contains("confidential section waiting for HQ's conduct keys"));
+    // A draft's section is the focal point's to read, and only theirs.
+    auto n = ctl(u.store, {"record", "new", "--form", "incident", "--json", example("incident-sea")}, kCfp);
+    REQUIRE(n.code == 0);
+    const std::string draft = trimmed(n.out);
+    CHECK_THAT(ctl(u.store, {"record", "show", draft, "--json"}, kCfp).out, Catch::Contains(ref));
+    CHECK(ctl(u.store, {"record", "show", draft, "--json"}, kCdr).out.find(ref) == std::string::npos);
 
     auto cdr = ctl(u.store, {"record", "show", id, "--json"}, kCdr);
     REQUIRE(cdr.code == 0);

@@ -150,6 +150,7 @@ struct Hq {
         auto r = proc->admin({"init"});
         INFO(r.out << r.err);
         REQUIRE(r.exitCode == 0);
+        proc->addConductKey(dir.sub("conduct.key"));
         proc->start();
     }
     void admin(const std::vector<std::string>& args) const {

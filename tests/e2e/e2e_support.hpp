@@ -53,8 +53,13 @@ struct Hq {
         auto r = proc->admin({"init"});
         INFO(r.out << r.err);
         REQUIRE(r.exitCode == 0);
+        // Laptops hold back sensitive sections until HQ has a conduct key to seal them to.
+        conductKeyFile = dir.sub("conduct.key");
+        conductKeyId = proc->addConductKey(conductKeyFile);
         proc->start();
     }
+    std::string conductKeyFile;
+    std::string conductKeyId;
     std::string location() const { return dbUri.empty() ? proc->options().dataDir : dbUri; }
     std::unique_ptr<storage::hq::HqStore> store() const {
         auto s = storage::hq::openHqStore(location());

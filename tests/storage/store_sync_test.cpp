@@ -665,7 +665,8 @@ TEST_CASE("a schema-3 store migrates to the current schema on open: records stay
     }
     // As release 3 left the file.
     rawExec(t.path(),
-            "DROP TABLE account; DROP TABLE audit_log; DELETE FROM meta WHERE key = 'audit_head'; "
+            "DROP TABLE sealed_part; DROP TABLE account; DROP TABLE audit_log; DELETE FROM meta WHERE key = "
+            "'audit_head'; "
             "DROP TABLE feedback; DROP TABLE receipt; DROP TABLE receipt_doc; PRAGMA user_version = 3;");
     CHECK(rawText(t.path(), "PRAGMA user_version") == "3");
     auto s = openStore(t.path());

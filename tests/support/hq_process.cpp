@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <thread>
@@ -188,6 +189,16 @@ CommandResult HqProcess::admin(std::vector<std::string> args) const {
     argv.insert(argv.end(), {"--data", m_options.dataDir});
     if (!m_options.dbUri.empty()) argv.insert(argv.end(), {"--db", m_options.dbUri});
     return runProgram(argv);
+}
+
+std::string HqProcess::addConductKey(const std::string& keyFile, const std::string& name) const {
+    ::setenv("OUTPOST_CONDUCT_PASSPHRASE", kConductPassphrase, 1);
+    auto r = admin({"conduct-key", "add", "--name", name, "--out", keyFile, "--kdf", "interactive"});
+    if (r.exitCode != 0) throw std::runtime_error("outpost-hq conduct-key add failed: " + r.err);
+    auto at = r.out.find("conduct key ");
+    if (at == std::string::npos)
+        throw std::runtime_error("outpost-hq conduct-key add printed no id: " + r.out);
+    return r.out.substr(at + 12, 16);
 }
 
 std::string HqProcess::enroll(const std::string& unit) const {

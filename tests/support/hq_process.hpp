@@ -56,6 +56,10 @@ public:
     CommandResult admin(std::vector<std::string> args) const;
     // A one-time enrollment code for the unit (outpost-hq enroll); throws when it fails.
     std::string enroll(const std::string& unit) const;
+    // A conduct-and-discipline key (outpost-hq conduct-key add), its file at keyFile, protected by
+    // kConductPassphrase: laptops seal sensitive sections to it. Returns its id; throws when it fails.
+    std::string addConductKey(const std::string& keyFile, const std::string& name = "Conduct officer") const;
+    static constexpr const char* kConductPassphrase = "conduct-officer-passphrase";
 
 private:
     HqOptions m_options;

@@ -976,3 +976,49 @@ TEST_CASE("HQ's audit log records pushes, rejected ones included, signed with HQ
     CHECK(c.problems.empty());
     CHECK(c.entries == 4);
 }
+
+TEST_CASE("sensitive values in the clear, or a sealed part that is not the signed one, are rejected",
+          "[sync][hq][sealed]") {
+    HqFixture hq;
+    auto dev = hq.enroll(kUnit);
+    const json sea = json::parse(test::readFile(test::sourcePath("examples/incident-sea.json")));
+    auto incident = [&](json payload) {
+        Envelope e = gapEnvelope(kUnit);
+        e.formId = "incident";
+        payload["unit"] = kUnit;
+        e.payload = std::move(payload);
+        return e;
+    };
+    // A laptop that did not seal: the SEA section in the payload.
+    auto clear = incident(sea);
+    // A sealed part whose bytes are not the ones the signed hash names.
+    json publicPart = sea;
+    for (const char* f :
+         {"victim_reference", "sea_type", "victims_count", "victim_age_group", "paternity_claim",
+          "victim_assistance", "victim_assistance_date", "consent_recorded", "sea_notes"})
+        publicPart.erase(f);
+    auto mismatched = incident(publicPart);
+    Bytes some(600, 0x41);
+    mismatched.sealedPart = base64Encode(some);
+    mismatched.sealedHash = std::string(64, 'a');
+    // Bytes that hash right but are no sealed part.
+    auto garbage = incident(publicPart);
+    garbage.sealedPart = base64Encode(some);
+    garbage.sealedHash = hex(blake2b256(std::string(600, 'A')));
+    // A hash on a form without a sensitive section.
+    auto noSection = gapEnvelope(kUnit);
+    noSection.sealedHash = std::string(64, 'b');
+    auto p = batchOf({clear, mismatched, garbage, noSection, gapEnvelope(kUnit)});
+    auto r = hq.service->handle(hq.pushRequest(dev, p));
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+    auto j = bodyOf(r);
+    for (int i = 0; i < 4; ++i) CHECK(j["results"][i]["s"] == "rejected");
+    CHECK_THAT(j["results"][0]["r"].get<std::string>(),
+               Catch::Contains("victim_reference") && Catch::Contains("arrived in the clear"));
+    CHECK_THAT(j["results"][1]["r"].get<std::string>(), Catch::Contains("does not match the signed hash"));
+    CHECK_THAT(j["results"][2]["r"].get<std::string>(), Catch::Contains("sealed part is malformed"));
+    CHECK_THAT(j["results"][3]["r"].get<std::string>(), Catch::Contains("no sensitive section"));
+    CHECK(j["results"][4]["s"] == "stored");
+    CHECK(hq.store->reportCount().value() == 1);
+}

@@ -408,6 +408,7 @@ struct Hq {
         o.dataDir = dir.sub("hq");
         proc = std::make_unique<outpost::test::HqProcess>(o);
         admin({"init"});
+        proc->addConductKey(dir.sub("conduct.key"));
         proc->start();
     }
     void admin(const std::vector<std::string>& args) const {
