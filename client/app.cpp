@@ -989,6 +989,15 @@ void App::reloadRecordSync() {
             if (item.revision == meta.revision) m_record->feedback = item;
     // The revision's sync state ("sent" once a receipt is in) is part of its meta.
     if (auto rec = m_store->get(meta.id, meta.revision)) m_record->record.meta = rec->meta;
+    // A sealed section moves from "waiting" to "sealed" to "purged" as keys and receipts arrive.
+    m_record->sealed = {};
+    m_record->sealedRevision = 0;
+    for (int rev = meta.revision; rev >= 1 && meta.status == "final"; --rev)
+        if (auto s = m_store->sealedSection(meta.id, rev); s && !s->state.empty()) {
+            m_record->sealed = *s;
+            m_record->sealedRevision = rev;
+            break;
+        }
 }
 
 void App::reopenStore() {

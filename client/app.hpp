@@ -180,6 +180,10 @@ struct RecordView {
     std::shared_ptr<const core::FormDef> form;
     std::optional<storage::ReceiptInfo> receipt;  // HQ's receipt for the shown revision
     std::optional<storage::Feedback> feedback;    // HQ's review of the shown revision
+    // The sealed sensitive section standing for the shown revision (its own, or the one an earlier
+    // revision sealed), and that revision's number; state "" when there is none.
+    storage::SealedSection sealed;
+    int sealedRevision = 0;
 };
 
 struct GapMatrix {

@@ -154,6 +154,20 @@ const std::vector<CatalogEntry> kCatalog = {
     {"form.confirm_no", "Cancel (Esc)", "Annuler (Échap)"},
     {"form.finalized", "Finalized and queued for HQ.", "Finalisé et mis en file pour le QG."},
     {"form.sensitive", "Confidential section", "Section confidentielle"},
+    {"sealed.waiting",
+     "Sealed away from this laptop's accounts. It leaves with the next sync once HQ's conduct-and-discipline keys "
+     "have arrived.",
+     "Mise hors de portée des comptes de cet ordinateur. Elle partira à la prochaine synchronisation, dès que les "
+     "clés de l'équipe Conduite et discipline du QG seront arrivées."},
+    {"sealed.sealed",
+     "Sealed for HQ's conduct-and-discipline team (%d key(s)); only they can open it. Waiting to be sent.",
+     "Scellée pour l'équipe Conduite et discipline du QG (%d clé(s)) ; elle seule peut l'ouvrir. En attente "
+     "d'envoi."},
+    {"sealed.purged",
+     "With HQ's conduct-and-discipline team, sealed (%d key(s)). HQ confirmed receipt; this laptop keeps no copy.",
+     "Transmise scellée à l'équipe Conduite et discipline du QG (%d clé(s)). Le QG en a accusé réception ; cet "
+     "ordinateur n'en garde aucune copie."},
+    {"sealed.from_revision", "Sealed with revision %d.", "Scellée avec la révision %d."},
     {"form.lat", "Latitude", "Latitude"},
     {"form.lon", "Longitude", "Longitude"},
     {"form.mgrs", "or MGRS", "ou MGRS"},
@@ -290,6 +304,16 @@ const std::vector<CatalogEntry> kCatalog = {
      "them back in the queue.",
      "{1} rapports ont été rejetés par le QG. Corrigez la cause (souvent une version de formulaire que le QG "
      "ne connaît pas encore), puis remettez-les en file."},
+    {"syncp.waiting_keys_one",
+     "{1} report holds a confidential section that waits for HQ's conduct-and-discipline keys; it is sent "
+     "once they arrive with a sync.",
+     "{1} rapport contient une section confidentielle qui attend les clés Conduite et discipline du QG ; il "
+     "partira dès leur arrivée lors d'une synchronisation."},
+    {"syncp.waiting_keys",
+     "{1} reports hold a confidential section that waits for HQ's conduct-and-discipline keys; they are sent "
+     "once the keys arrive with a sync.",
+     "{1} rapports contiennent une section confidentielle qui attend les clés Conduite et discipline du QG ; "
+     "ils partiront dès leur arrivée lors d'une synchronisation."},
     // the link to HQ, in a few words (status bar, home, sync screen)
     {"link.not_enrolled", "Not enrolled", "Non inscrit"},
     {"link.revoked", "Revoked by HQ", "Révoqué par le QG"},

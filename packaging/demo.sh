@@ -18,6 +18,10 @@ mkdir -p "$(dirname "$STORE")"
 
 step "A local HQ on https://127.0.0.1:$HQPORT (its log is .demo/hq.log)"
 "$HQ" init --data "$HQDATA"
+export OUTPOST_CONDUCT_PASSPHRASE=${OUTPOST_CONDUCT_PASSPHRASE:-demo-conduct-2026}
+step "HQ's conduct-and-discipline officer gets a key: laptops seal SEA sections to it (file .demo/cdt.key)"
+rm -f "$PWD/.demo/cdt.key"
+"$HQ" conduct-key add --data "$HQDATA" --name "Conduct and Discipline Team (demo)" --out "$PWD/.demo/cdt.key"
 "$HQ" serve --data "$HQDATA" --listen "127.0.0.1:$HQPORT" > "$PWD/.demo/hq.log" 2>&1 &
 HQPID=$!
 trap 'kill $HQPID 2>/dev/null || true' EXIT
@@ -38,6 +42,11 @@ run record finalize "$rid"
 iid=$(run record new --form incident --json examples/incident.json | tail -n 1)
 run record finalize "$iid"
 run outbox
+
+step "An SEA allegation: at finalize its confidential section leaves the record, sealed for HQ's conduct team"
+sid=$(run record new --form incident --json examples/incident-sea.json | tail -n 1)
+run record finalize "$sid"
+run record show "$sid" | tail -n 3
 
 step "Bad input is refused with every problem named, and nothing is stored"
 echo '{"course": 42, "attendees_men": -3, "colour": "red"}' > "$STORE/../bad.json"
@@ -72,6 +81,11 @@ head -n 8 "$PWD/.demo/hq-reports.txt"
 echo "... ($(wc -l < "$PWD/.demo/hq-reports.txt") lines in .demo/hq-reports.txt)"
 "$HQ" reports review "$rid" --revision 1 --status returned --by "hq.ops" \
   --comment "Please add the generator spare-parts request to the improvement items." --data "$HQDATA"
+
+step "At HQ the SEA section opens only with the conduct officer's key file and passphrase (and that is audited)"
+"$HQ" reports show "$sid" --data "$HQDATA" | sed -n '/"sealed"/,$p'
+"$HQ" reports show "$sid" --data "$HQDATA" --open-sealed --key "$PWD/.demo/cdt.key" | sed -n '/"sealed"/,$p'
+run record show "$sid" | tail -n 2
 
 step "The next sync brings HQ's feedback back to the laptop"
 run sync

@@ -130,6 +130,7 @@ private:
     std::uint64_t m_bytes = 0;                    // bytes of the items counted so far
     std::size_t m_counted = 0;
     std::int64_t m_quarantined = 0;                          // quarantined items among m_items
+    std::int64_t m_waitingKeys = 0;  // items whose sealed section waits for HQ's conduct keys
     std::uint64_t m_passes = 0;                              // the App's pass count when m_items was read
     std::int64_t m_queuedSeen = -1, m_quarantinedSeen = -1;  // the App's counts then
     int m_lastFrame = -10;

@@ -441,6 +441,20 @@ void RecordPanel::draw(client::App& app, FrameInput& in) {
             ImGui::PopStyleColor();
             drawSections(confidential, payload, ref, tableCount);
         }
+        // A final revision's section left the record at finalize: say where it is, never what it holds.
+        if (!view->sealed.state.empty()) {
+            ImGui::Spacing();
+            ImGui::Separator();
+            ImGui::PushStyleColor(ImGuiCol_Text, colourBad());
+            heading(tr("form.sensitive"));
+            ImGui::PopStyleColor();
+            const int keys = static_cast<int>(view->sealed.recipients.size());
+            const std::string key = "sealed." + view->sealed.state;
+            ImGui::PushTextWrapPos(0.0f);
+            ImGui::TextWrapped(tr(key.c_str()), keys);
+            if (view->sealedRevision != meta.revision) ImGui::TextDisabled(tr("sealed.from_revision"), view->sealedRevision);
+            ImGui::PopTextWrapPos();
+        }
     } else if (payload.is_object()) {
         // The form's definition is missing: show what was stored rather than nothing.
         ImGui::TextColored(colourWarn(), "%s", tr("record.unknown_form"));

@@ -83,6 +83,8 @@ void SyncPanel::reload(client::App& app) {
         if (!m_items[i].lastError.empty()) m_errors.push_back(i);
         m_quarantined += m_items[i].state == "quarantined";
     }
+    auto waiting = app.store()->waitingSealedCount();
+    m_waitingKeys = waiting ? *waiting : 0;
     for (const auto& form : app.store()->forms().latestAll()) m_titles[form->id] = tr(form->title);
 }
 
@@ -276,6 +278,12 @@ void SyncPanel::drawQueue(client::App& app, FrameInput& in, float reserveBelow) 
         const char* note =
             client::trCount(m_quarantined, "syncp.quarantined_note_one", "syncp.quarantined_note");
         ImGui::TextColored(colourBad(), "%s", client::fill(note, {groupDigits(m_quarantined)}).c_str());
+        ImGui::PopTextWrapPos();
+    }
+    if (m_waitingKeys > 0) {
+        ImGui::PushTextWrapPos(0);
+        const char* note = client::trCount(m_waitingKeys, "syncp.waiting_keys_one", "syncp.waiting_keys");
+        ImGui::TextColored(colourWarn(), "%s", client::fill(note, {groupDigits(m_waitingKeys)}).c_str());
         ImGui::PopTextWrapPos();
     }
     const ImGuiTableFlags flags = ImGuiTableFlags_ScrollY | ImGuiTableFlags_RowBg |
