@@ -147,6 +147,21 @@ def main():
     write("bundle_content", "bundle-empty", dumps(dict(doc, pushes=[])))
     write("bundle_content", "bundle-other-epoch", dumps(dict(doc, epoch="0000")))
 
+    # sealed: a sealed part's layout (one recipient, a padded body), key lists, an SEA payload.
+    part = b"OPS1\x01" + bytes(range(8)) + bytes(80) + bytes(24) + bytes(256 + 16)
+    write("sealed", "part-one-key", b"\x00" + part)
+    write("sealed", "part-two-keys", b"\x00" + b"OPS1\x02" + bytes(2 * 88) + bytes(24) + bytes(512 + 16))
+    keys = {"version": 2, "keys": [
+        {"id": "0011223344556677", "name": "Officer A", "pk": base64.b64encode(bytes(32)).decode(),
+         "added": "2026-11-28T04:00:00Z"},
+        {"id": "8899aabbccddeeff", "name": "Officer B", "pk": base64.b64encode(bytes(range(32))).decode(),
+         "added": "2026-11-28T04:00:00Z", "retired": "2026-11-29T04:00:00Z"}],
+        "sig": base64.b64encode(bytes(64)).decode()}
+    write("sealed", "keys-signed-here", b"\x01" + dumps(keys).encode())
+    write("sealed", "keys-as-received", b"\x02" + dumps(keys).encode())
+    sea = json.loads((ROOT / "examples" / "incident-sea.json").read_text())
+    write("sealed", "sea-payload", b"\x03" + dumps(sea).encode())
+
 
 if __name__ == "__main__":
     main()
