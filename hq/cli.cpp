@@ -923,6 +923,13 @@ void cmdVerify(const Options& o, std::ostream& out) {
         std::string why = key == keys.end()
                               ? std::string("its device is unknown")
                               : sync::revisionSignatureProblem(key->second, r.canonical, r.signature);
+        // A sealed section must be the one the device signed (its hash is inside the signed bytes).
+        if (why.empty() && !r.sealedPart.empty()) {
+            auto blob = sync::base64Decode(r.sealedPart);
+            if (!blob || sync::hex(sync::blake2b256(std::string_view(
+                             reinterpret_cast<const char*>(blob->data()), blob->size()))) != sealedHashOf(r))
+                why = "its sealed section is not the one the device signed";
+        }
         if (!why.empty())
             problems.push_back("report " + std::to_string(r.hqSeq) + " (" + r.recordId + " r" +
                                std::to_string(r.revision) + "): " + why);

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "e2e/e2e_support.hpp"
+#include "support/raw_sql.hpp"
 
 using namespace outpost;
 using namespace outpost::test;
@@ -141,4 +142,15 @@ TEST_CASE(
     CHECK(amended.doc["sealed"]["revision"] == 1);
     CHECK(amended.doc["sealed"]["content"]["sea_notes"] == "marker-sealed-0001");
     checkExactlyOnce(hq, {&lap});
+
+    // An insider who swaps a sealed section in HQ's database (here: the second incident's into the first)
+    // is found by verify, which checks each section against the hash the device signed.
+    if (backend == "sqlite") {
+        rawSql(hq.proc->options().dataDir + "/hq.db",
+               "UPDATE report SET sealed = (SELECT sealed FROM report WHERE record_id = '" + second +
+                   "') WHERE record_id = '" + first + "' AND revision = 1");
+        auto v = hq.proc->admin({"verify"});
+        CHECK(v.exitCode == 5);
+        CHECK_THAT(v.out, Catch::Contains(first) && Catch::Contains("not the one the device signed"));
+    }
 }
