@@ -14,6 +14,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "core/sensitive.hpp"
 #include "core/time.hpp"
 #include "core/utf8.hpp"
 #include "storage/store_wipe.hpp"
@@ -353,6 +354,12 @@ Result<void> FormModel::open(const std::string& id) {
     m_values = core::stripComputed(*m_form, rec->payload);
     m_check = core::validateRecord(*m_form, m_values, core::ValidationMode::Draft, m_store->reference());
     m_final.reset();
+    m_sealedRevision = 0;
+    for (int rev = m_revision - 1; rev >= 1 && m_form->hasSensitiveFields(); --rev)
+        if (auto s = m_store->sealedSection(id, rev); s && !s->state.empty()) {
+            m_sealedRevision = rev;
+            break;
+        }
     m_saveState = SaveState::Saved;
     m_savedAt = rec->meta.updatedUtc;
     return {};
@@ -362,6 +369,7 @@ void FormModel::close() {
     m_form.reset();
     m_id.clear();
     m_revision = 0;
+    m_sealedRevision = 0;
     m_values = json::object();
     m_check = {};
     m_final.reset();
@@ -426,9 +434,18 @@ void FormModel::tick(double now) {
 
 const core::ValidationResult& FormModel::finalCheck() const {
     if (!m_final) {
-        m_final = m_form ? core::validateRecord(*m_form, m_values, core::ValidationMode::Final,
-                                                m_store->reference())
-                         : core::ValidationResult{};
+        // The sensitive section is not this screen's to require when it went to HQ sealed with an earlier
+        // revision and is left empty, or when this role cannot see it (the store keeps its values and
+        // checks them at finalize).
+        const bool relaxSensitive =
+            m_form && m_form->hasSensitiveFields() &&
+            ((m_sealedRevision > 0 && core::sensitivePathsWithValues(*m_form, m_values).empty()) ||
+             !core::formRights(m_store->role(), m_form->id).readSensitive);
+        m_final = !m_form          ? core::ValidationResult{}
+                  : relaxSensitive ? core::validateRecord(core::withSealedSection(*m_form), m_values,
+                                                          core::ValidationMode::Final, m_store->reference())
+                                   : core::validateRecord(*m_form, m_values, core::ValidationMode::Final,
+                                                          m_store->reference());
     }
     return *m_final;
 }

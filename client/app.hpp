@@ -136,6 +136,9 @@ public:
     const core::ValidationResult& check() const { return m_check; }
     const core::Issue* issueAt(const std::string& path) const;
     bool hidden(const std::string& path) const { return m_check.isHidden(path); }
+    // The revision this draft amends sealed its sensitive section for HQ (0: none did): left empty, HQ
+    // keeps that one; filled in, it is sealed again with this revision.
+    int sealedRevision() const { return m_sealedRevision; }
 
     // Call after every edit. Revalidates at once; saves now (immediate) or when typing pauses.
     void changed(bool immediate);
@@ -166,6 +169,7 @@ private:
     json m_values = json::object();
     core::ValidationResult m_check;
     mutable std::optional<core::ValidationResult> m_final;
+    int m_sealedRevision = 0;
     bool m_dirty = false;
     bool m_saveSoon = false;
     double m_lastEdit = 0, m_now = 0;

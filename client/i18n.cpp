@@ -154,18 +154,27 @@ const std::vector<CatalogEntry> kCatalog = {
     {"form.confirm_no", "Cancel (Esc)", "Annuler (Échap)"},
     {"form.finalized", "Finalized and queued for HQ.", "Finalisé et mis en file pour le QG."},
     {"form.sensitive", "Confidential section", "Section confidentielle"},
+    {"form.sealed_earlier",
+     "Sealed for HQ with revision %d and no longer readable here. Leave it empty to keep that one, or fill "
+     "it in to send a new version.",
+     "Scellée pour le QG avec la révision %d et illisible ici. Laissez-la vide pour garder celle-ci, ou "
+     "remplissez-la pour en envoyer une nouvelle version."},
     {"sealed.waiting",
-     "Sealed away from this laptop's accounts. It leaves with the next sync once HQ's conduct-and-discipline keys "
+     "Sealed away from this laptop's accounts. It leaves with the next sync once HQ's conduct-and-discipline "
+     "keys "
      "have arrived.",
-     "Mise hors de portée des comptes de cet ordinateur. Elle partira à la prochaine synchronisation, dès que les "
+     "Mise hors de portée des comptes de cet ordinateur. Elle partira à la prochaine synchronisation, dès "
+     "que les "
      "clés de l'équipe Conduite et discipline du QG seront arrivées."},
     {"sealed.sealed",
      "Sealed for HQ's conduct-and-discipline team (%d key(s)); only they can open it. Waiting to be sent.",
      "Scellée pour l'équipe Conduite et discipline du QG (%d clé(s)) ; elle seule peut l'ouvrir. En attente "
      "d'envoi."},
     {"sealed.purged",
-     "With HQ's conduct-and-discipline team, sealed (%d key(s)). HQ confirmed receipt; this laptop keeps no copy.",
-     "Transmise scellée à l'équipe Conduite et discipline du QG (%d clé(s)). Le QG en a accusé réception ; cet "
+     "With HQ's conduct-and-discipline team, sealed (%d key(s)). HQ confirmed receipt; this laptop keeps no "
+     "copy.",
+     "Transmise scellée à l'équipe Conduite et discipline du QG (%d clé(s)). Le QG en a accusé réception ; "
+     "cet "
      "ordinateur n'en garde aucune copie."},
     {"sealed.from_revision", "Sealed with revision %d.", "Scellée avec la révision %d."},
     {"form.lat", "Latitude", "Latitude"},

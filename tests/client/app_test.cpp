@@ -218,3 +218,39 @@ TEST_CASE("i18n: every key the window uses is in the catalog", "[client][i18n]")
     }
     CHECK(checked > 100);
 }
+
+TEST_CASE("app: an SEA section leaves the record at finalize, and an amendment need not repeat it",
+          "[client][app][sealed]") {
+    TempDir t;
+    storage::InitOptions io;
+    io.unitId = "MINUSCA-RWABATT-1";
+    io.user = "cfp.bah";
+    io.role = core::Role::ConductFocalPoint;
+    REQUIRE(storage::Store::create(t.sub("s"), kPass, io).ok());
+    App app({t.sub("s"), {}});
+    REQUIRE(app.unlock(kPass).ok());
+    app.newReport("incident");
+    json sea = json::parse(outpost::test::readFile(outpost::test::sourcePath("examples/incident-sea.json")));
+    sea["unit"] = "MINUSCA-RWABATT-1";
+    app.form().values() = sea;
+    app.form().changed(false);
+    REQUIRE(app.form().finalCheck().ok());
+    auto fin = app.finalizeForm();
+    INFO((fin.ok() ? "" : fin.error().message));
+    REQUIRE(fin.ok());
+    REQUIRE(app.recordView().has_value());
+    CHECK_FALSE(app.recordView()->record.payload.contains("victim_reference"));
+    CHECK(app.recordView()->sealed.state == "waiting");  // not enrolled: no HQ conduct key yet
+    CHECK(app.recordView()->sealedRevision == 1);
+
+    app.amendRecord(fin->id);
+    REQUIRE(app.screen() == Screen::Form);
+    CHECK(app.form().sealedRevision() == 1);
+    CHECK_FALSE(app.form().values().contains("victim_reference"));
+    CHECK(app.form().finalCheck().ok());
+    auto again = app.finalizeForm();
+    INFO((again.ok() ? "" : again.error().message));
+    REQUIRE(again.ok());
+    CHECK(again->revision == 2);
+    CHECK(app.recordView()->sealedRevision == 1);  // r2 shows where r1's section is
+}

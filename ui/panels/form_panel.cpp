@@ -506,6 +506,11 @@ void FormPanel::draw(client::App& app, FrameInput& in) {
             inSensitive = true;
             ImGui::Spacing();
             ImGui::TextColored(colourWarn(), "%s", tr("form.sensitive"));
+            if (model.sealedRevision() > 0) {
+                ImGui::PushTextWrapPos(0);
+                ImGui::TextDisabled(tr("form.sealed_earlier"), model.sealedRevision());
+                ImGui::PopTextWrapPos();
+            }
             ImGui::Separator();
         }
         if (f.type == FieldType::Note) {

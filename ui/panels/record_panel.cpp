@@ -452,7 +452,8 @@ void RecordPanel::draw(client::App& app, FrameInput& in) {
             const std::string key = "sealed." + view->sealed.state;
             ImGui::PushTextWrapPos(0.0f);
             ImGui::TextWrapped(tr(key.c_str()), keys);
-            if (view->sealedRevision != meta.revision) ImGui::TextDisabled(tr("sealed.from_revision"), view->sealedRevision);
+            if (view->sealedRevision != meta.revision)
+                ImGui::TextDisabled(tr("sealed.from_revision"), view->sealedRevision);
             ImGui::PopTextWrapPos();
         }
     } else if (payload.is_object()) {
