@@ -842,7 +842,7 @@ void App::startSync() {
     if (m_worker || !m_store || !m_key) return;
     const SyncSnapshot snap = syncSnapshot();
     if (!snap.config || snap.config->revoked) return;
-    m_worker = std::make_unique<sync::SyncWorker>(m_opts.storeDir, *m_key, m_opts.sync);
+    m_worker = std::make_unique<sync::SyncWorker>(m_opts.storeDir, *m_key, m_opts.sync, m_account);
     m_worker->start();
     m_passMark.clear();
     m_sawRunning = false;

@@ -764,6 +764,7 @@ struct SyncWorker::Impl {
     std::string dir;
     storage::DataKey key;
     ClientOptions opts;
+    std::string account;  // whose passes these are (the audit log names them); empty: the first account
 
     mutable std::mutex mu;
     std::condition_variable cv;
@@ -776,8 +777,8 @@ struct SyncWorker::Impl {
 
     enum class Mode { Now, Idle, Backoff, Parked };
 
-    Impl(std::string d, storage::DataKey k, ClientOptions o)
-        : dir(std::move(d)), key(std::move(k)), opts(std::move(o)) {}
+    Impl(std::string d, storage::DataKey k, ClientOptions o, std::string a)
+        : dir(std::move(d)), key(std::move(k)), opts(std::move(o)), account(std::move(a)) {}
 
     // Waits for the next pass; false when stopping. Idle: looks at the queue every few seconds.
     bool waitTurn(Mode mode, Store* store) {
@@ -833,7 +834,9 @@ struct SyncWorker::Impl {
                 inPass = true;
             }
             if (!store) {
-                auto s = Store::open(dir, key);
+                storage::StoreOptions so;
+                so.account = account;
+                auto s = Store::open(dir, key, so);
                 if (!s) {
                     finishPass("failed: " + s.error().message, backoff(0));
                     continue;
@@ -878,8 +881,9 @@ struct SyncWorker::Impl {
     }
 };
 
-SyncWorker::SyncWorker(std::string storeDir, storage::DataKey key, ClientOptions opts)
-    : m_impl(std::make_unique<Impl>(std::move(storeDir), std::move(key), std::move(opts))) {}
+SyncWorker::SyncWorker(std::string storeDir, storage::DataKey key, ClientOptions opts, std::string account)
+    : m_impl(
+          std::make_unique<Impl>(std::move(storeDir), std::move(key), std::move(opts), std::move(account))) {}
 
 SyncWorker::~SyncWorker() {
     stop();

@@ -69,10 +69,11 @@ Result<PassResult> syncOnce(storage::Store& store, const ClientOptions& opts = {
 
 // Runs passes in the background on its own Store (opened from dir and key): at once when started or
 // poked, again when the queue changes, and with jittered exponential backoff (5 s to 15 min) after a
-// failure. Progress is readable from any thread.
+// failure. Progress is readable from any thread. account: the signed-in account its store opens as (the
+// audit log names it for each pass; empty: the first account).
 class SyncWorker {
 public:
-    SyncWorker(std::string storeDir, storage::DataKey key, ClientOptions opts = {});
+    SyncWorker(std::string storeDir, storage::DataKey key, ClientOptions opts = {}, std::string account = {});
     ~SyncWorker();  // stops and joins
     void start();
     void stop();

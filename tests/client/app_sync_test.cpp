@@ -21,6 +21,7 @@ using namespace outpost;
 using namespace outpost::client;
 using outpost::test::TempDir;
 using Clock = std::chrono::system_clock;
+using json = nlohmann::json;
 
 namespace {
 
@@ -385,3 +386,58 @@ TEST_CASE("app sync: a rejected report is put back in the queue, and a revoked l
 }
 
 #endif
+
+TEST_CASE("app sync: the worker's passes are the signed-in account's, and an SEA section goes to HQ sealed",
+          "[client][app][sync][hq][sealed]") {
+    setLanguage(Lang::En);
+    Hq hq;
+    Laptop lap;
+    lap.enroll(hq);
+    {
+        auto s = lap.open();
+        storage::Account a;
+        a.name = "cfp.bah";
+        a.role = core::Role::ConductFocalPoint;
+        REQUIRE(s->addAccount(a, "focal point pass", storage::KdfParams{1, 8192}).ok());
+    }
+    std::string id;
+    {
+        App app({lap.dir, {}, {}});
+        REQUIRE(app.unlockWithKey(lap.key, "cfp.bah").ok());
+        app.newReport("incident");
+        json sea =
+            json::parse(outpost::test::readFile(outpost::test::sourcePath("examples/incident-sea.json")));
+        sea["unit"] = kUnit;
+        app.form().values() = sea;
+        app.form().changed(false);
+        auto fin = app.finalizeForm();
+        INFO((fin.ok() ? "" : fin.error().message));
+        REQUIRE(fin.ok());
+        id = fin->id;
+        REQUIRE(tickUntil(app, upToDate));
+        app.openRecord(id);
+        REQUIRE(app.recordView().has_value());
+        CHECK(app.recordView()->record.meta.syncState == "sent");
+        CHECK(app.recordView()->sealed.state == "purged");
+        CHECK_FALSE(app.recordView()->record.payload.contains("victim_reference"));
+        app.lock();
+    }
+    auto s = lap.open();
+    auto log = s->auditLog();
+    REQUIRE(log.ok());
+    bool syncByCfp = false;
+    for (const auto& e : *log) {
+        if (e.action == "sync") {
+            CHECK(e.actor == "cfp.bah");
+            syncByCfp = true;
+        }
+    }
+    CHECK(syncByCfp);
+    // At HQ the section is there, sealed, and opens with the conduct officer's key.
+    auto shown = hq.proc->admin({"reports", "show", id, "--open-sealed", "--key", hq.dir.sub("conduct.key")});
+    INFO(shown.err);
+    REQUIRE(shown.exitCode == 0);
+    const json example =
+        json::parse(outpost::test::readFile(outpost::test::sourcePath("examples/incident-sea.json")));
+    CHECK(json::parse(shown.out)["sealed"]["content"]["victim_reference"] == example["victim_reference"]);
+}
