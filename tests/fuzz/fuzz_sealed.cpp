@@ -91,5 +91,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
     } catch (const Failure&) {
         // Refused with a reason: what bad input must get.
-        return 0;
     }
+    return 0;
+}
