@@ -220,7 +220,8 @@ public:
                                          const std::string& nowUtc) = 0;
     // Entries after `after` that are for every unit or for unitId, oldest first, at most limit.
     virtual Result<std::vector<FeedEntry>> feed(const std::string& unitId, std::int64_t after, int limit) = 0;
-    virtual Result<bool> hasFeedEntry(std::int64_t seq) = 0;
+    // Feed entry seq, whichever unit it is for; nullopt when HQ holds none with that number.
+    virtual Result<std::optional<FeedEntry>> feedEntry(std::int64_t seq) = 0;
 
     // PRAGMA integrity_check (SQLite) / a consistency query (PostgreSQL) plus: no two reports share
     // (recordId, revision), every stored hash matches its canonical bytes. Empty when all is well.

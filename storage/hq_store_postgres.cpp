@@ -358,6 +358,15 @@ Report readReport(const PgResult& r, int i) {
     return p;
 }
 
+FeedEntry readFeed(const PgResult& r, int i) {
+    FeedEntry e;
+    e.seq = r.int64(i, 0);
+    e.unitId = r.isNull(i, 1) ? std::string() : r.text(i, 1);
+    e.kind = r.text(i, 2);
+    e.body = parseStored(r.text(i, 3), "feed entry");
+    return e;
+}
+
 class PostgresHqStore final : public HqStore {
 public:
     explicit PostgresHqStore(const std::string& uri) : m_db(uri) { migrate(); }
@@ -773,19 +782,18 @@ public:
                 "ORDER BY seq LIMIT $3",
                 {after, unitId, limit});
             for (int i = 0; i < r.rows(); ++i) {
-                FeedEntry e;
-                e.seq = r.int64(i, 0);
-                e.unitId = r.isNull(i, 1) ? std::string() : r.text(i, 1);
-                e.kind = r.text(i, 2);
-                e.body = parseStored(r.text(i, 3), "feed entry");
-                out.push_back(std::move(e));
+                out.push_back(readFeed(r, i));
             }
             return out;
         });
     }
 
-    Result<bool> hasFeedEntry(std::int64_t seq) override {
-        return read([&] { return m_db.exec("SELECT 1 FROM feed WHERE seq = $1", {seq}).rows() > 0; });
+    Result<std::optional<FeedEntry>> feedEntry(std::int64_t seq) override {
+        return read([&]() -> std::optional<FeedEntry> {
+            auto r = m_db.exec("SELECT seq, unit_id, kind, body FROM feed WHERE seq = $1", {seq});
+            if (r.rows() == 0) return std::nullopt;
+            return readFeed(r, 0);
+        });
     }
 
     Result<AuditEntry> appendAudit(const std::string& actor, const std::string& action,

@@ -713,11 +713,12 @@ public:
         });
     }
 
-    Result<bool> hasFeedEntry(std::int64_t seq) override {
-        return tryCatch([&] {
-            Stmt st(m_db, "SELECT 1 FROM feed WHERE seq = ?");
+    Result<std::optional<FeedEntry>> feedEntry(std::int64_t seq) override {
+        return tryCatch([&]() -> std::optional<FeedEntry> {
+            Stmt st(m_db, "SELECT seq, unit_id, kind, body FROM feed WHERE seq = ?");
             st.bind(1, seq);
-            return st.step();
+            if (!st.step()) return std::nullopt;
+            return readFeed(st);
         });
     }
 

@@ -151,7 +151,8 @@ struct SyncConfig {
     std::string hqSignKey;  // HQ's Ed25519 public key (base64): verifies receipts
     std::string epoch;      // HQ's epoch when last seen
     std::int64_t pullCursor = 0;
-    bool revoked = false;  // HQ refused this device
+    std::string pullCursorAt;  // HQ's identity of feed entry pullCursor (docs/protocol.md, "Pull")
+    bool revoked = false;      // HQ refused this device
     std::string lastSyncUtc;
     std::string lastError;
 };
@@ -351,7 +352,9 @@ public:
     Result<std::int64_t> receiptCount();
     // Applies one pulled page and the new cursor in one transaction: forms are installed, the
     // reference document replaced, feedback upserted. A bad entry fails the whole page (nothing applied).
-    Result<void> applyPull(const std::vector<PulledEntry>& entries, std::int64_t newCursor);
+    // at: HQ's identity of the entry the new cursor points at (sent back with the cursor; "" when unknown).
+    Result<void> applyPull(const std::vector<PulledEntry>& entries, std::int64_t newCursor,
+                           const std::string& at = {});
     Result<std::vector<Feedback>> feedback(const std::string& recordId = {});
     // The sealed sensitive section of one revision (store_sealed.cpp).
     Result<SealedSection> sealedSection(const std::string& id, int revision);

@@ -95,6 +95,7 @@ std::optional<SyncConfig> Store::Impl::loadSyncConfig() {
         c.hqSignKey = j.value("hq_sign_key", "");
         c.epoch = j.value("epoch", "");
         c.pullCursor = j.value("pull_cursor", std::int64_t{0});
+        c.pullCursorAt = j.value("pull_cursor_at", "");
         c.revoked = j.value("revoked", false);
         c.lastSyncUtc = j.value("last_sync_utc", "");
         c.lastError = j.value("last_error", "");
@@ -111,15 +112,11 @@ SyncConfig Store::Impl::requireSyncConfig() {
 }
 
 void Store::Impl::saveSyncConfig(const SyncConfig& c) {
-    json j = {{"hq_url", c.hqUrl},
-              {"pin", c.pin},
-              {"device_id", c.deviceId},
-              {"hq_id", c.hqId},
-              {"hq_sign_key", c.hqSignKey},
-              {"epoch", c.epoch},
-              {"pull_cursor", c.pullCursor},
-              {"revoked", c.revoked},
-              {"last_sync_utc", c.lastSyncUtc},
+    json j = {{"hq_url", c.hqUrl},           {"pin", c.pin},
+              {"device_id", c.deviceId},     {"hq_id", c.hqId},
+              {"hq_sign_key", c.hqSignKey},  {"epoch", c.epoch},
+              {"pull_cursor", c.pullCursor}, {"pull_cursor_at", c.pullCursorAt},
+              {"revoked", c.revoked},        {"last_sync_utc", c.lastSyncUtc},
               {"last_error", c.lastError}};
     putMeta(db, kSyncConfigKey, codec.seal(j.dump(), kSyncConfigAd));
 }
@@ -413,7 +410,8 @@ void putFeedback(Store::Impl& s, std::int64_t seq, const json& body) {
 
 }  // namespace
 
-Result<void> Store::applyPull(const std::vector<PulledEntry>& entries, std::int64_t newCursor) {
+Result<void> Store::applyPull(const std::vector<PulledEntry>& entries, std::int64_t newCursor,
+                              const std::string& at) {
     return tryCatch([&] {
         if (newCursor < 0) throw Failure(badInput("the pull cursor cannot be negative"));
         Impl& s = *m_impl;
@@ -467,6 +465,7 @@ Result<void> Store::applyPull(const std::vector<PulledEntry>& entries, std::int6
             s.appendAudit(m_user, "sync pull", "hq", detail);
         }
         cfg.pullCursor = newCursor;
+        cfg.pullCursorAt = at;
         s.saveSyncConfig(cfg);
         tx.commit();
         if (newRef) m_ref = std::move(*newRef);
@@ -537,6 +536,7 @@ Result<void> Store::beginResync(const std::string& newEpoch) {
         const std::int64_t requeued = s.requeueAcknowledged(m_forms);
         c.epoch = newEpoch;
         c.pullCursor = 0;
+        c.pullCursorAt.clear();
         s.saveSyncConfig(c);
         s.appendAudit(m_user, "resync", "hq", {{"requeued", requeued}});
         tx.commit();

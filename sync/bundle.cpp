@@ -756,7 +756,7 @@ Result<ReceiptApplied> importReceipt(storage::Store& store, std::string_view fil
                 std::vector<storage::PulledEntry> entries;
                 for (auto& it : page->items)
                     if (it.seq > cursor) entries.push_back({it.seq, std::move(it.kind), std::move(it.body)});
-                need(store.applyPull(entries, page->next));
+                need(store.applyPull(entries, page->next, page->at));
                 out.pulled = static_cast<std::int64_t>(entries.size());
                 out.more = page->more;
             }

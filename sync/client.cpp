@@ -614,6 +614,8 @@ bool Pass::pull() {
         }
         const std::int64_t cursor = m_cfg.pullCursor;
         std::string target = "/v1/pull?after=" + std::to_string(cursor) + "&limit=" + std::to_string(page);
+        // The entry's identity too: HQ tells a restored feed that handed the number out again (409).
+        if (cursor > 0 && !m_cfg.pullCursorAt.empty()) target += "&at=" + m_cfg.pullCursorAt;
         http::Response r = m_net->perform(signedRequest("GET", target, {}));
         m_doneSent += r.bytesSent;
         m_doneReceived += r.bytesReceived;
@@ -656,7 +658,7 @@ bool Pass::pull() {
         std::vector<storage::PulledEntry> entries;
         entries.reserve(answer.items.size());
         for (auto& it : answer.items) entries.push_back({it.seq, std::move(it.kind), std::move(it.body)});
-        auto applied = m_store.applyPull(entries, answer.next);
+        auto applied = m_store.applyPull(entries, answer.next, answer.at);
         if (!applied) {
             const auto& e = applied.error();
             if (e.domain == ErrorDomain::Storage) throw Failure(e);
@@ -664,6 +666,7 @@ bool Pass::pull() {
             return false;
         }
         m_cfg.pullCursor = answer.next;
+        m_cfg.pullCursorAt = answer.at;
         progress().pulled += static_cast<std::int64_t>(entries.size());
         report(true);
         if (!answer.more) return false;

@@ -749,10 +749,23 @@ Response HqService::Impl::pull(const Request& req, bool fromBundle) {
         limit = *n;
     }
     limit = std::min<std::int64_t>(limit, static_cast<std::int64_t>(limits.maxPullPage));
-    // A cursor HQ never handed out (its entry is gone) means HQ was restored by copying files back.
-    if (after > 0 && !need(s.hasFeedEntry(after)))
-        failWith(409, "epoch_changed", "HQ no longer holds feed entry " + std::to_string(after) + "; resync",
-                 json{{"epoch", epoch}});
+    // A cursor HQ never handed out (its entry is gone) means HQ was restored by copying files back; one that
+    // names another entry than the laptop applied last means HQ was restored and then handed the number out
+    // again (docs/protocol.md, "Resync after an HQ restore").
+    std::string at;
+    if (after > 0) {
+        auto cursorEntry = need(s.feedEntry(after));
+        if (!cursorEntry)
+            failWith(409, "epoch_changed",
+                     "HQ no longer holds feed entry " + std::to_string(after) + "; resync",
+                     json{{"epoch", epoch}});
+        at = feedEntryIdentity(cursorEntry->seq, cursorEntry->kind, cursorEntry->unitId, cursorEntry->body);
+        if (auto sent = queryValue(query, "at"); sent && *sent != at)
+            failWith(409, "epoch_changed",
+                     "HQ's feed entry " + std::to_string(after) +
+                         " is not the one this laptop applied last (HQ was restored from a backup); resync",
+                     json{{"epoch", epoch}});
+    }
 
     auto entries = need(s.feed(device.unitId, after, static_cast<int>(limit) + 1));
     PullResponse answer;
@@ -766,6 +779,10 @@ Response HqService::Impl::pull(const Request& req, bool fromBundle) {
     if (const json* unit = currentCatalog(s)->reference->row("units", device.unitId))
         if (auto m = unit->find("mission"); m != unit->end() && m->is_string())
             mission = m->get<std::string>();
+    // The identity of the entry the cursor will point at, from the entry as stored (before any cut).
+    answer.at = entries.empty() ? at
+                                : feedEntryIdentity(entries.back().seq, entries.back().kind,
+                                                    entries.back().unitId, entries.back().body);
     for (auto& e : entries) {
         if (e.kind == "reference" && !mission.empty()) e.body = core::referenceForMission(e.body, mission);
         answer.items.push_back({e.seq, e.kind, std::move(e.body)});

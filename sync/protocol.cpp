@@ -517,7 +517,22 @@ std::string receiptString(const std::string& batchId, const std::string& epoch, 
 json PullResponse::toJson() const {
     json arr = json::array();
     for (const auto& it : items) arr.push_back(json{{"q", it.seq}, {"kind", it.kind}, {"body", it.body}});
-    return json{{"epoch", epoch}, {"next", next}, {"more", more}, {"items", std::move(arr)}};
+    json j = {{"epoch", epoch}, {"next", next}, {"more", more}, {"items", std::move(arr)}};
+    if (!at.empty()) j["at"] = at;
+    return j;
+}
+
+std::string feedEntryIdentity(std::int64_t seq, std::string_view kind, std::string_view unitId,
+                              const json& body) {
+    std::string s = "outpost feed entry\n" + std::to_string(seq) + "\n";
+    s.append(kind);
+    s += '\n';
+    s.append(unitId);
+    s += '\n';
+    s += body.dump(-1, ' ', false, json::error_handler_t::replace);
+    Bytes h = blake2b256(s);
+    h.resize(16);
+    return hex(h);
 }
 
 PullResponse PullResponse::fromJson(const json& j) {
@@ -525,6 +540,12 @@ PullResponse PullResponse::fromJson(const json& j) {
     PullResponse r;
     r.epoch = stringMember(j, "epoch", where);
     r.next = intMember(j, "next", where);
+    if (auto it = j.find("at"); it != j.end()) {
+        if (!it->is_string() || it->get_ref<const std::string&>().size() != 32 ||
+            it->get_ref<const std::string&>().find_first_not_of("0123456789abcdef") != std::string::npos)
+            bad("the pull answer: \"at\" must be a feed entry's identity (32 hex characters)");
+        r.at = it->get<std::string>();
+    }
     const json& more = member(j, "more", where);
     if (!more.is_boolean()) bad("the pull answer: \"more\" must be true or false");
     r.more = more.get<bool>();

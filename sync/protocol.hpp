@@ -180,9 +180,17 @@ struct PullResponse {
     std::int64_t next = 0;  // the cursor to send next time (the last item's seq, or the request's)
     bool more = false;
     std::vector<FeedItem> items;
+    std::string at;  // "at": feedEntryIdentity() of entry `next` ("" when next is 0); the laptop sends it
+                     // back with its cursor
     json toJson() const;
     static PullResponse fromJson(const json& j);
 };
+
+// What identifies a feed entry beyond its number (which an HQ restored from a backup, without a new epoch,
+// may hand out again for another entry): 32 lower-case hex characters, the first 16 bytes of BLAKE2b-256 of
+// "outpost feed entry\n<seq>\n<kind>\n<unit or empty>\n<body as canonical JSON>".
+std::string feedEntryIdentity(std::int64_t seq, std::string_view kind, std::string_view unitId,
+                              const json& body);
 
 // An error body: {"error": {"code": "...", "message": "..."}} (plus optional members).
 json errorBody(std::string_view code, std::string_view message);

@@ -605,8 +605,9 @@ TEST_CASE("HQ store: forms and reference data reach every unit through the feed"
     CHECK((*after)[0].seq == 4);
     CHECK(s->feed(kUnitB, 5, 100)->empty());
     CHECK(s->feed(kUnitA, 4, 100)->empty());
-    CHECK(*s->hasFeedEntry(5) == true);
-    CHECK(*s->hasFeedEntry(6) == false);
+    REQUIRE(s->feedEntry(5)->has_value());
+    CHECK(s->feedEntry(5)->value().seq == 5);
+    CHECK_FALSE(s->feedEntry(6)->has_value());
     CHECK(s->heads()->feed == 5);
 
     auto noKind = s->appendFeed(kUnitA, "", json::object(), kNow);

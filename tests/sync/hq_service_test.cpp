@@ -202,9 +202,9 @@ struct HqFixture {
 
     Request pushRequest(const TestDevice& d, const PushRequest& p) { return pushRequest(d, p.toJson()); }
 
-    Response pull(const TestDevice& d, std::int64_t after, int limit) {
-        Request r =
-            base("GET", "/v1/pull?after=" + std::to_string(after) + "&limit=" + std::to_string(limit));
+    Response pull(const TestDevice& d, std::int64_t after, int limit, const std::string& at = {}) {
+        Request r = base("GET", "/v1/pull?after=" + std::to_string(after) +
+                                    "&limit=" + std::to_string(limit) + (at.empty() ? "" : "&at=" + at));
         sign(r, d);
         return service->handle(r);
     }
@@ -1021,4 +1021,33 @@ TEST_CASE("sensitive values in the clear, or a sealed part that is not the signe
     CHECK_THAT(j["results"][3]["r"].get<std::string>(), Catch::Contains("no sensitive section"));
     CHECK(j["results"][4]["s"] == "stored");
     CHECK(hq.store->reportCount().value() == 1);
+}
+
+TEST_CASE("a cursor that names another entry than the one the laptop applied is a resync (409)",
+          "[sync][hq]") {
+    HqFixture hq;
+    auto dev = hq.enroll(kUnit);
+    const std::string now = "2026-01-01T00:00:00.000Z";
+    auto def = json::parse(test::readFile(test::sourcePath("core/forms/training-gap.json")));
+    def["version"] = 2;
+    REQUIRE(hq.store->putForm("training-gap", 2, def, now).ok());
+    auto r = hq.pull(dev, 0, 100);
+    REQUIRE(r.status == 200);
+    auto page = PullResponse::fromJson(bodyOf(r));
+    REQUIRE(page.next > 0);
+    REQUIRE(page.at.size() == 32);
+    auto entry = hq.store->feedEntry(page.next).value();
+    REQUIRE(entry.has_value());
+    CHECK(page.at == feedEntryIdentity(entry->seq, entry->kind, entry->unitId, entry->body));
+    // The same entry: a page after it, carrying the same identity when nothing is new.
+    auto same = hq.pull(dev, page.next, 100, page.at);
+    REQUIRE(same.status == 200);
+    CHECK(PullResponse::fromJson(bodyOf(same)).at == page.at);
+    // Another identity under that number: HQ was restored and handed it out again.
+    auto other = hq.pull(dev, page.next, 100, std::string(32, '0'));
+    CHECK(other.status == 409);
+    CHECK(errorCode(other) == "epoch_changed");
+    CHECK_THAT(other.body, Catch::Contains("is not the one this laptop applied last"));
+    // Without an identity (a laptop from before it existed) the number alone is checked.
+    CHECK(hq.pull(dev, page.next, 100).status == 200);
 }
