@@ -36,6 +36,8 @@ using storage::SyncConfig;
 namespace {
 
 constexpr int kMaxResyncsPerPass = 2;
+// While a batch is written, the transfers in progress are moved along every this many items.
+constexpr std::size_t kPumpEvery = 16;
 constexpr std::size_t kMaxDeviceNameBytes = 200;
 constexpr std::size_t kMaxEnrollAnswerBytes = 64 * 1024;
 
@@ -384,6 +386,8 @@ bool Pass::startBatch(int slot) {
             text += "{\"sig\":" + json(signRevision(m_sk.b, canonical)).dump() + ",";
             text.append(canonical, 1, std::string::npos);
             b.envelopes.push_back({std::move(e.id), e.revision, hex(blake2b256(canonical))});
+            // The batches already started travel while this one is written.
+            if (b.envelopes.size() % kPumpEvery == 0) m_net->pump();
         }
         text += "]}";
         std::string body = zstdCompress(text, compressionLevel());
@@ -403,6 +407,7 @@ bool Pass::startBatch(int slot) {
             continue;
         }
         m_net->start(slot, signedRequest("POST", "/v1/push", std::move(body)));
+        m_net->pump();
         m_inFlight.emplace(slot, std::move(b));
         return true;
     }
