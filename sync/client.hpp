@@ -67,6 +67,12 @@ Result<storage::SyncConfig> enroll(storage::Store& store, const std::string& hqU
 Result<PassResult> syncOnce(storage::Store& store, const ClientOptions& opts = {}, ProgressFn progress = {},
                             const std::atomic<bool>* cancel = nullptr);
 
+// How a pass adapts to the link (docs/protocol.md, "The client's behaviour").
+// The zstd level of push bodies, from the throughput the last answered batch showed (bytes moved per
+// second of transfer; 0 when nothing has been measured yet): a fast link is limited by the CPU and gets
+// a cheap level, a slow or unknown one the level that saves bytes.
+int pushCompressionLevel(double bytesPerSecond);
+
 // Runs passes in the background on its own Store (opened from dir and key): at once when started or
 // poked, again when the queue changes, and with jittered exponential backoff (5 s to 15 min) after a
 // failure. Progress is readable from any thread.

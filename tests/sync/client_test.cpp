@@ -843,6 +843,17 @@ TEST_CASE("batches double up to the maximum, several at once on separate connect
     lap.requireSound();
 }
 
+TEST_CASE("the compression level follows the link: cheap on a fast one, thorough on a slow or unknown one",
+          "[sync][client]") {
+    CHECK(pushCompressionLevel(0) == 6);       // nothing measured yet
+    CHECK(pushCompressionLevel(8000) == 6);    // 64 kbit/s
+    CHECK(pushCompressionLevel(32000) == 6);   // 256 kbit/s
+    CHECK(pushCompressionLevel(1.25e6) == 6);  // 10 Mbit/s
+    CHECK(pushCompressionLevel(3.99e6) == 6);
+    CHECK(pushCompressionLevel(4e6) == 1);    // from about 32 Mbit/s the CPU costs more than the bytes
+    CHECK(pushCompressionLevel(500e6) == 1);  // loopback
+}
+
 TEST_CASE("pull reads pages until HQ says there is no more, applying each with its cursor",
           "[sync][client]") {
     FakeLogic logic;
