@@ -36,6 +36,8 @@ using storage::SyncConfig;
 namespace {
 
 constexpr int kMaxResyncsPerPass = 2;
+// A pass's first batch is small, so HQ has work while the laptop writes the next ones.
+constexpr int kFirstBatchItems = 64;
 // While a batch is written, the transfers in progress are moved along every this many items.
 constexpr std::size_t kPumpEvery = 16;
 constexpr std::size_t kMaxDeviceNameBytes = 200;
@@ -247,6 +249,17 @@ int pushCompressionLevel(double bytesPerSecond) {
     return bytesPerSecond >= kFastLinkBytesPerSecond ? kFastLinkLevel : kSlowLinkLevel;
 }
 
+// What is left of the queue is shared among the batches that may start, but not below this many items
+// each: a request costs HQ a commit and the link its headers, worth it only for a fair number of reports.
+constexpr std::int64_t kMinSharedBatchItems = 64;
+
+int nextBatchItems(int batchItems, std::int64_t remaining, int freeSlots) {
+    batchItems = std::max(1, batchItems);
+    if (freeSlots <= 1 || remaining <= 0) return batchItems;
+    const std::int64_t share = std::max((remaining + freeSlots - 1) / freeSlots, kMinSharedBatchItems);
+    return static_cast<int>(std::min<std::int64_t>(share, batchItems));
+}
+
 namespace {
 
 // What carries over from one pass to the next in a worker: the batch size it had reached, and whether
@@ -293,7 +306,7 @@ private:
     std::map<int, Batch> m_inFlight;
     bool m_failed = false, m_stop = false;
     std::string m_message;
-    int m_resyncs = 0, m_generation = 0;
+    int m_resyncs = 0, m_generation = 0, m_batchesStarted = 0;
     std::int64_t m_doneSent = 0, m_doneReceived = 0;
     std::chrono::steady_clock::time_point m_lastReport{};
 
@@ -379,7 +392,12 @@ bool Pass::startBatch(int slot) {
     for (;;) {
         std::vector<std::int64_t> busy;
         for (const auto& [s, b] : m_inFlight) busy.insert(busy.end(), b.seqs.begin(), b.seqs.end());
-        auto items = need(m_store.nextOutgoing(m_state.batchItems, busy, false));
+        const Progress& p = progress();
+        int take = nextBatchItems(m_state.batchItems,
+                                  p.itemsTotal - p.itemsSent - static_cast<std::int64_t>(busy.size()),
+                                  m_state.inFlight - static_cast<int>(m_inFlight.size()));
+        if (m_batchesStarted == 0) take = std::min(take, kFirstBatchItems);
+        auto items = need(m_store.nextOutgoing(take, busy, false));
         if (items.empty()) return false;
         Batch b;
         b.id = core::newUuidV7();
@@ -421,6 +439,7 @@ bool Pass::startBatch(int slot) {
         m_net->start(slot, signedRequest("POST", "/v1/push", std::move(body)));
         m_net->pump();
         m_inFlight.emplace(slot, std::move(b));
+        ++m_batchesStarted;
         return true;
     }
 }

@@ -27,7 +27,8 @@ struct ClientOptions {
     // A transfer that moves fewer than lowSpeedBytes per lowSpeedSeconds is aborted (a stalled link).
     long lowSpeedBytes = 64;
     long lowSpeedSeconds = 30;
-    // The first batch's size; each batch HQ accepts doubles it up to maxBatchItems. 250 typical reports
+    // The batch size a pass starts from (its very first batch has at most 64 items, so HQ has work while
+    // the next is written); each batch HQ accepts doubles it up to maxBatchItems. 250 typical reports
     // are about 22 KB compressed: under 3 s even at 64 kbit/s, and few enough round trips on a fast link.
     int initialBatchItems = 250;
     int maxBatchItems = 2000;
@@ -72,6 +73,10 @@ Result<PassResult> syncOnce(storage::Store& store, const ClientOptions& opts = {
 // second of transfer; 0 when nothing has been measured yet): a fast link is limited by the CPU and gets
 // a cheap level, a slow or unknown one the level that saves bytes.
 int pushCompressionLevel(double bytesPerSecond);
+// The size of the next batch: batchItems, except at the end of the queue, where what is left (remaining)
+// is shared among the batches that may start now (freeSlots), so they travel and are checked by HQ side
+// by side instead of one large batch last.
+int nextBatchItems(int batchItems, std::int64_t remaining, int freeSlots);
 
 // Runs passes in the background on its own Store (opened from dir and key): at once when started or
 // poked, again when the queue changes, and with jittered exponential backoff (5 s to 15 min) after a
