@@ -36,7 +36,8 @@ using storage::SyncConfig;
 namespace {
 
 constexpr int kMaxResyncsPerPass = 2;
-// A pass's first batch is small, so HQ has work while the laptop writes the next ones.
+// On a link known to be fast, a pass's first batch is small, so HQ has work while the laptop writes the
+// next ones. (On a slow link it would only add a connection and its handshake to the pass.)
 constexpr int kFirstBatchItems = 64;
 // While a batch is written, the transfers in progress are moved along every this many items.
 constexpr std::size_t kPumpEvery = 16;
@@ -271,6 +272,10 @@ struct PassState {
     // zstd level for push bodies: on a slow link every byte saved is worth the CPU; on a fast one the CPU
     // is the bottleneck. Set from the measured throughput of each answered batch (pushCompressionLevel).
     int compressionLevel = kSlowLinkLevel;
+    // The last answered batch showed a fast link (kFastLinkBytesPerSecond): the end of the queue is shared
+    // among the batches in flight and a pass starts with a small batch. On a slow or unknown link neither:
+    // more, smaller batches there mean new connections, each with its handshake's round trip.
+    bool fastLink = false;
     bool upgradeNeeded = false;
     bool offline = false;
     int retryAfterSeconds = 0;
@@ -393,10 +398,12 @@ bool Pass::startBatch(int slot) {
         std::vector<std::int64_t> busy;
         for (const auto& [s, b] : m_inFlight) busy.insert(busy.end(), b.seqs.begin(), b.seqs.end());
         const Progress& p = progress();
-        int take = nextBatchItems(m_state.batchItems,
-                                  p.itemsTotal - p.itemsSent - static_cast<std::int64_t>(busy.size()),
+        int take = m_state.batchItems;
+        if (m_state.fastLink) {
+            take = nextBatchItems(take, p.itemsTotal - p.itemsSent - static_cast<std::int64_t>(busy.size()),
                                   m_state.inFlight - static_cast<int>(m_inFlight.size()));
-        if (m_batchesStarted == 0) take = std::min(take, kFirstBatchItems);
+            if (m_batchesStarted == 0) take = std::min(take, kFirstBatchItems);
+        }
         auto items = need(m_store.nextOutgoing(take, busy, false));
         if (items.empty()) return false;
         Batch b;
@@ -511,8 +518,9 @@ void Pass::onReceipt(Batch& b, const http::Response& r) {
     if (r.status == 200) {
         const double seconds = r.transferSeconds;
         const double moved = static_cast<double>(r.bytesSent + r.bytesReceived);
-        m_state.compressionLevel =
-            pushCompressionLevel(seconds > 0 ? moved / seconds : kFastLinkBytesPerSecond);
+        const double rate = seconds > 0 ? moved / seconds : kFastLinkBytesPerSecond;
+        m_state.compressionLevel = pushCompressionLevel(rate);
+        m_state.fastLink = rate >= kFastLinkBytesPerSecond;
         int limit = m_state.batchCeiling > 0 ? std::min(m_opts.maxBatchItems, m_state.batchCeiling)
                                              : m_opts.maxBatchItems;
         m_state.batchItems = std::max(1, std::min(limit, m_state.batchItems * 2));

@@ -27,9 +27,10 @@ struct ClientOptions {
     // A transfer that moves fewer than lowSpeedBytes per lowSpeedSeconds is aborted (a stalled link).
     long lowSpeedBytes = 64;
     long lowSpeedSeconds = 30;
-    // The batch size a pass starts from (its very first batch has at most 64 items, so HQ has work while
-    // the next is written); each batch HQ accepts doubles it up to maxBatchItems. 250 typical reports
-    // are about 22 KB compressed: under 3 s even at 64 kbit/s, and few enough round trips on a fast link.
+    // The batch size a pass starts from (on a link known to be fast its very first batch has at most 64
+    // items, so HQ has work while the next is written); each batch HQ accepts doubles it up to maxBatchItems.
+    // 250 typical reports are about 22 KB compressed: under 3 s even at 64 kbit/s, and few enough round trips
+    // on a fast link.
     int initialBatchItems = 250;
     int maxBatchItems = 2000;
     // Batches on the wire at once, each on its own kept-alive connection, at most. A pass starts with
