@@ -11,10 +11,15 @@
 // hq:   HQ ingest with D devices pushing at once (one thread and one field store per device), on the
 //       SQLite and the PostgreSQL store. The devices run on the same 2 cores as HQ, so the figure is
 //       a floor for HQ alone.
+#include <sys/resource.h>
+#include <unistd.h>
 #include <CLI/CLI.hpp>
+
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <thread>
 
 #include "bench.hpp"
@@ -77,6 +82,30 @@ Laptop makeLaptop(const std::string& dir, const std::string& unit, int n, std::u
         l.canonicalBytes += static_cast<double>(e.canonical().size());
     }
     return l;
+}
+
+// CPU seconds (user and system) used so far by this process, and by another one (from /proc).
+double ownCpuSeconds() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    auto sec = [](const timeval& t) {
+        return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+    };
+    return sec(u.ru_utime) + sec(u.ru_stime);
+}
+
+double processCpuSeconds(pid_t pid) {
+    std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    // Fields after the command name (which may hold spaces) start at field 3; utime and stime are 14 and 15.
+    auto close = stat.rfind(')');
+    if (close == std::string::npos) return 0;
+    std::istringstream rest(stat.substr(close + 2));
+    std::string field;
+    double ticks = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i)
+        if (i >= 14) ticks += std::stod(field);
+    return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 void pointAt(Store& s, const std::string& url) {
@@ -151,9 +180,12 @@ int runSyncBench(const SyncOptions& o) {
             pointAt(*lap.store, "https://127.0.0.1:" + std::to_string(emu->port()));
         }
         note("sync: " + name + ": pushing");
+        const double laptopCpu0 = ownCpuSeconds(), hqCpu0 = processCpuSeconds(hqProc->pid());
         auto t0 = Clock::now();
         auto res = need(sync::syncOnce(*lap.store), "sync");
         double seconds = msSince(t0) / 1000.0;
+        const double laptopCpu = ownCpuSeconds() - laptopCpu0,
+                     hqCpu = processCpuSeconds(hqProc->pid()) - hqCpu0;
         if (!res.ok) throw std::runtime_error("the sync pass did not complete: " + res.progress.message);
         std::uint64_t up = 0, down = 0;
         if (direct) {
@@ -181,6 +213,12 @@ int runSyncBench(const SyncOptions& o) {
         l["wire_bytes_up"] = up;
         l["wire_bytes_down"] = down;
         l["wire_bytes_per_report"] = round3(static_cast<double>(up + down) / o.reports);
+        if (direct) {
+            // Where the time goes on a link that costs nothing: both ends share this machine's CPUs (the
+            // emulator's threads would be counted with the laptop's on the other links).
+            l["cpu_s_laptop"] = round3(laptopCpu);
+            l["cpu_s_hq"] = round3(hqCpu);
+        }
         if (!direct) {
             double bytesPerSecond = static_cast<double>(spec.bitsPerSecond) / 8.0;
             // The link carries both directions at once (full duplex), so the larger direction bounds it.

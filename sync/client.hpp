@@ -27,8 +27,10 @@ struct ClientOptions {
     // A transfer that moves fewer than lowSpeedBytes per lowSpeedSeconds is aborted (a stalled link).
     long lowSpeedBytes = 64;
     long lowSpeedSeconds = 30;
-    // The first batch's size; each batch HQ accepts doubles it up to maxBatchItems. 250 typical reports
-    // are about 22 KB compressed: under 3 s even at 64 kbit/s, and few enough round trips on a fast link.
+    // The batch size a pass starts from (on a link known to be fast its very first batch has at most 64
+    // items, so HQ has work while the next is written); each batch HQ accepts doubles it up to maxBatchItems.
+    // 250 typical reports are about 22 KB compressed: under 3 s even at 64 kbit/s, and few enough round trips
+    // on a fast link.
     int initialBatchItems = 250;
     int maxBatchItems = 2000;
     // Batches on the wire at once, each on its own kept-alive connection, at most. A pass starts with
@@ -66,6 +68,16 @@ Result<storage::SyncConfig> enroll(storage::Store& store, const std::string& hqU
 // One complete pass (push then pull). Never throws; network failures are in the result.
 Result<PassResult> syncOnce(storage::Store& store, const ClientOptions& opts = {}, ProgressFn progress = {},
                             const std::atomic<bool>* cancel = nullptr);
+
+// How a pass adapts to the link (docs/protocol.md, "The client's behaviour").
+// The zstd level of push bodies, from the throughput the last answered batch showed (bytes moved per
+// second of transfer; 0 when nothing has been measured yet): a fast link is limited by the CPU and gets
+// a cheap level, a slow or unknown one the level that saves bytes.
+int pushCompressionLevel(double bytesPerSecond);
+// The size of the next batch: batchItems, except at the end of the queue, where what is left (remaining)
+// is shared among the batches that may start now (freeSlots), so they travel and are checked by HQ side
+// by side instead of one large batch last.
+int nextBatchItems(int batchItems, std::int64_t remaining, int freeSlots);
 
 // Runs passes in the background on its own Store (opened from dir and key): at once when started or
 // poked, again when the queue changes, and with jittered exponential backoff (5 s to 15 min) after a

@@ -11,11 +11,14 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <exception>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -269,6 +272,110 @@ std::optional<std::string> queryValue(std::string_view query, std::string_view n
     return std::nullopt;
 }
 
+// Threads that help a request with work it splits into independent pieces (a push's per-item checks:
+// the device's signature, the canonical bytes, validation). The request's own thread always works too,
+// so a request never waits for a helper to become free: with every helper busy with other requests it
+// simply does all of its pieces itself.
+class Helpers {
+public:
+    explicit Helpers(unsigned threads) : m_threads(threads) {}
+    ~Helpers() {
+        {
+            std::lock_guard lock(m_mutex);
+            m_stopping = true;
+        }
+        m_wake.notify_all();
+        for (auto& t : m_workers) t.join();
+    }
+    Helpers(const Helpers&) = delete;
+    Helpers& operator=(const Helpers&) = delete;
+
+    // Runs piece(i) for every i in [0, n) and returns once all have run. The first exception a piece
+    // throws stops the pieces not yet started and is rethrown here.
+    void forEach(std::size_t n, const std::function<void(std::size_t)>& piece) {
+        auto job = std::make_shared<Job>();
+        job->n = n;
+        job->piece = &piece;
+        const bool shared = n > 1 && m_threads > 0;
+        if (shared) {
+            std::lock_guard lock(m_mutex);
+            startWorkers();
+            m_jobs.push_back(job);
+        }
+        if (shared) m_wake.notify_all();
+        job->run();
+        if (shared) {
+            std::unique_lock lock(m_mutex);
+            // No helper joins the job once it has left the queue; wait for those that joined.
+            m_jobs.erase(std::remove(m_jobs.begin(), m_jobs.end(), job), m_jobs.end());
+            m_idle.wait(lock, [&] { return job->helping == 0; });
+        }
+        if (job->error) std::rethrow_exception(job->error);
+    }
+
+private:
+    struct Job {
+        std::size_t n = 0;
+        const std::function<void(std::size_t)>* piece = nullptr;
+        std::atomic<std::size_t> next{0};
+        int helping = 0;  // helpers working on it (guarded by the pool's mutex)
+        std::mutex errorMutex;
+        std::exception_ptr error;
+
+        void run() {
+            for (std::size_t i; (i = next.fetch_add(1)) < n;) {
+                try {
+                    (*piece)(i);
+                } catch (...) {
+                    std::lock_guard lock(errorMutex);
+                    if (!error) error = std::current_exception();
+                    next = n;
+                }
+            }
+        }
+        bool exhausted() const { return next.load() >= n; }
+    };
+
+    // Started on first use, so an HQ that never receives a push (a bundle import of pulls, a fuzz run)
+    // starts no thread. Called with m_mutex held.
+    void startWorkers() {
+        if (!m_workers.empty()) return;
+        for (unsigned i = 0; i < m_threads; ++i) m_workers.emplace_back([this] { work(); });
+    }
+
+    void work() {
+        std::unique_lock lock(m_mutex);
+        for (;;) {
+            m_wake.wait(lock, [&] {
+                return m_stopping || std::any_of(m_jobs.begin(), m_jobs.end(),
+                                                 [](const auto& j) { return !j->exhausted(); });
+            });
+            if (m_stopping) return;
+            auto it =
+                std::find_if(m_jobs.begin(), m_jobs.end(), [](const auto& j) { return !j->exhausted(); });
+            std::shared_ptr<Job> job = *it;
+            ++job->helping;
+            lock.unlock();
+            job->run();
+            lock.lock();
+            if (--job->helping == 0) m_idle.notify_all();
+        }
+    }
+
+    const unsigned m_threads;
+    std::mutex m_mutex;
+    std::condition_variable m_wake, m_idle;
+    std::vector<std::shared_ptr<Job>> m_jobs;
+    std::vector<std::thread> m_workers;
+    bool m_stopping = false;
+};
+
+// Helpers for a request's pieces: one fewer than the machine's cores, since the request's thread works too.
+unsigned helperThreads() {
+    const unsigned cores = std::thread::hardware_concurrency();
+    return cores > 1 ? std::min(cores - 1, 15u) : 0u;
+}
+
 }  // namespace
 
 // [SECTION] per-thread stores and the form catalog
@@ -314,6 +421,8 @@ struct HqService::Impl {
 
     std::mutex catalogMutex;
     std::shared_ptr<const Catalog> catalog;
+
+    Helpers helpers{helperThreads()};
 
     // Per-device token buckets (Limits::deviceRequestsPerSecond). Kept in this process: several HQ
     // processes behind one load balancer each allow the rate (docs/operations.md).
@@ -643,15 +752,13 @@ Response HqService::Impl::push(const Request& req, bool fromBundle) {
                      device.unitId + "); nothing was stored",
                  json{{"items", foreign}});
 
-    std::vector<hqs::IncomingItem> incoming;
-    incoming.reserve(pr.items.size());
-    std::vector<ReceiptItem> receiptItems;
-    receiptItems.reserve(pr.items.size());
-    std::string batchIdentity = pr.batchId + "\n";
-    bool anyAccepted = false;
+    // Each item is checked on its own (signature, canonical bytes, form, validation), on the helper
+    // threads as well as this one; the results are gathered in the items' order.
+    std::vector<hqs::IncomingItem> incoming(pr.items.size());
     const Bytes deviceKey = base64Decode(device.publicKey).value_or(Bytes{});
-    for (const auto& e : pr.items) {
-        hqs::IncomingItem it;
+    helpers.forEach(pr.items.size(), [&](std::size_t i) {
+        const Envelope& e = pr.items[i];
+        hqs::IncomingItem& it = incoming[i];
         it.recordId = e.id;
         it.revision = e.revision;
         it.parent = e.parent;
@@ -682,10 +789,15 @@ Response HqService::Impl::push(const Request& req, bool fromBundle) {
                                           core::ValidationMode::Final, *known->reference);
             if (!v.ok()) it.rejectReason = validationReason(e, v);
         }
-        anyAccepted = anyAccepted || !it.rejectReason;
-        batchIdentity += it.hash + "\n";
-        receiptItems.push_back({e.id, e.revision, it.hash});
-        incoming.push_back(std::move(it));
+    });
+    std::vector<ReceiptItem> receiptItems;
+    receiptItems.reserve(pr.items.size());
+    std::string batchIdentity = pr.batchId + "\n";
+    bool anyAccepted = false;
+    for (std::size_t i = 0; i < incoming.size(); ++i) {
+        anyAccepted = anyAccepted || !incoming[i].rejectReason;
+        batchIdentity += incoming[i].hash + "\n";
+        receiptItems.push_back({pr.items[i].id, pr.items[i].revision, incoming[i].hash});
     }
 
     PushResponse answer;

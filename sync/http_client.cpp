@@ -317,6 +317,12 @@ std::vector<std::pair<int, Response>> Client::poll(int timeoutMs) {
     return done;
 }
 
+void Client::pump() {
+    if (idle()) return;
+    int running = 0;
+    curl_multi_perform(static_cast<CURLM*>(m_multi), &running);
+}
+
 Response Client::perform(Request req) {
     start(0, std::move(req));
     for (;;) {

@@ -66,6 +66,10 @@ public:
     // Runs transfers for up to timeoutMs and returns those that finished (slot and answer). When the
     // cancel flag is set, every transfer in progress is stopped and returned as cancelled.
     std::vector<std::pair<int, Response>> poll(int timeoutMs);
+    // Moves the transfers in progress along without waiting (connecting, sending what the socket takes),
+    // so requests started before long work on this thread travel meanwhile. Finished transfers are left
+    // for poll() to return.
+    void pump();
     // One request on slot 0, waiting for its answer.
     Response perform(Request req);
     // Bytes moved so far by transfers still in progress.

@@ -44,6 +44,7 @@ public:
     // Sends sig and reaps the child (SIGTERM: a clean stop; SIGKILL: a crash).
     void stop(int sig = 15);
     bool running() const { return m_pid > 0; }
+    pid_t pid() const { return m_pid; }  // -1 when not running
     // True when the child exited by itself (reaps it).
     bool exited();
 

@@ -843,6 +843,70 @@ TEST_CASE("batches double up to the maximum, several at once on separate connect
     lap.requireSound();
 }
 
+TEST_CASE("the compression level follows the link: cheap on a fast one, thorough on a slow or unknown one",
+          "[sync][client]") {
+    CHECK(pushCompressionLevel(0) == 6);       // nothing measured yet
+    CHECK(pushCompressionLevel(8000) == 6);    // 64 kbit/s
+    CHECK(pushCompressionLevel(32000) == 6);   // 256 kbit/s
+    CHECK(pushCompressionLevel(1.25e6) == 6);  // 10 Mbit/s
+    CHECK(pushCompressionLevel(3.99e6) == 6);
+    CHECK(pushCompressionLevel(4e6) == 1);    // from about 32 Mbit/s the CPU costs more than the bytes
+    CHECK(pushCompressionLevel(500e6) == 1);  // loopback
+}
+
+TEST_CASE("the end of the queue is shared among the batches that may start", "[sync][client]") {
+    // Plenty left, or one batch at a time: the batch size as it is.
+    CHECK(nextBatchItems(250, 1000, 2) == 250);
+    CHECK(nextBatchItems(500, 5000, 3) == 500);
+    CHECK(nextBatchItems(500, 300, 1) == 500);
+    // The last 500 over two free slots: two batches of 250 side by side, not 500 then nothing.
+    CHECK(nextBatchItems(500, 500, 2) == 250);
+    CHECK(nextBatchItems(2000, 1001, 3) == 334);
+    // Never below 64 items a request (a request costs HQ a commit), nor above the batch size.
+    CHECK(nextBatchItems(250, 100, 4) == 64);
+    CHECK(nextBatchItems(250, 3, 2) == 64);
+    CHECK(nextBatchItems(40, 60, 2) == 40);
+    // Nonsense in, a usable size out.
+    CHECK(nextBatchItems(0, 10, 2) == 1);
+    CHECK(nextBatchItems(250, 0, 2) == 250);
+}
+
+TEST_CASE("on a link not yet measured a pass starts with the batch size; every report goes once",
+          "[sync][client]") {
+    FakeLogic logic;
+    Laptop lap;
+    lap.addReports(700);
+    std::vector<std::size_t> sizes;
+    std::mutex mu;
+    FakeHq hq([&](const FakeRequest& r) {
+        if (!isPush(r)) return FakeLogic::emptyPull();
+        auto a = logic.storeAll(r);
+        std::lock_guard lk(mu);
+        sizes.push_back(FakeLogic::decode(r).items.size());
+        return a;
+    });
+    logic.enroll(lap, hq.url());
+    auto o = insecure();
+    o.maxInFlight = 2;
+    auto r = lap.sync(o);
+    CHECK(r.ok);
+    CHECK(r.progress.stored == 700);
+    CHECK(lap.queued() == 0);
+    std::lock_guard lk(mu);
+    REQUIRE(sizes.size() >= 3);
+    // Nothing is known of the link at the start of a pass: no small first batch (on a slow link it would
+    // only add a connection); later batches may share the end of the queue once the link shows fast.
+    CHECK(sizes[0] == 250);
+    CHECK(sizes[1] == 250);
+    std::size_t total = 0;
+    for (auto n : sizes) {
+        CHECK(n <= 500);
+        total += n;
+    }
+    CHECK(total == 700);
+    lap.requireSound();
+}
+
 TEST_CASE("pull reads pages until HQ says there is no more, applying each with its cursor",
           "[sync][client]") {
     FakeLogic logic;

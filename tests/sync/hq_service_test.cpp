@@ -956,6 +956,60 @@ TEST_CASE("HQ stores only revisions signed by the enrolled device's key", "[sync
     }
 }
 
+TEST_CASE("a large batch's items are checked side by side and answered in their order, from several pushes",
+          "[sync][hq][signature]") {
+    Limits l;
+    l.maxItems = 400;
+    l.deviceRequestsPerSecond = 0;
+    HqFixture hq(l);
+    std::vector<TestDevice> devices;
+    for (int i = 0; i < 3; ++i) devices.push_back(hq.enroll(kUnit));
+    // Item i of each batch: forged (another device's key) when i % 7 == 3, invalid when i % 11 == 5,
+    // otherwise good.
+    auto expected = [](std::size_t i) { return i % 7 == 3 || i % 11 == 5 ? "rejected" : "stored"; };
+    const std::size_t n = 300;
+    std::vector<PushRequest> batches;
+    for (std::size_t d = 0; d < devices.size(); ++d) {
+        const TestDevice& forger = devices[(d + 1) % devices.size()];
+        std::vector<Envelope> items;
+        for (std::size_t i = 0; i < n; ++i) {
+            Envelope e = gapEnvelope(kUnit);
+            e.payload["description"] = "item " + std::to_string(i);
+            if (i % 11 == 5) e.payload["personnel_affected"] = 0;
+            e.signature = signRevision((i % 7 == 3 ? forger : devices[d]).keys.secretKey, e.canonical());
+            items.push_back(std::move(e));
+        }
+        batches.push_back(batchOf(std::move(items)));
+    }
+    std::vector<Response> answers(devices.size());
+    std::vector<std::thread> threads;
+    for (std::size_t d = 0; d < devices.size(); ++d)
+        threads.emplace_back(
+            [&, d] { answers[d] = hq.service->handle(hq.rawPushRequest(devices[d], batches[d].toJson())); });
+    for (auto& t : threads) t.join();
+    std::int64_t stored = 0;
+    for (std::size_t d = 0; d < devices.size(); ++d) {
+        INFO("device " << d);
+        REQUIRE(answers[d].status == 200);
+        auto j = bodyOf(answers[d]);
+        REQUIRE(j["results"].size() == n);
+        for (std::size_t i = 0; i < n; ++i) {
+            INFO("item " << i);
+            const auto& r = j["results"][i];
+            CHECK(r["s"] == expected(i));
+            if (i % 7 == 3) CHECK_THAT(r["r"].get<std::string>(), Catch::Contains("does not verify"));
+            if (i % 7 != 3 && i % 11 == 5)
+                CHECK_THAT(r["r"].get<std::string>(), Catch::Contains("personnel_affected"));
+            if (r["s"] == "stored") ++stored;
+        }
+        CHECK(hq.receiptVerifies(devices[d], batches[d], j));
+    }
+    CHECK(hq.store->reportCount().value() == stored);
+    for (std::size_t i = 0; i < n; ++i)
+        CHECK(hq.store->report(batches[0].items[i].id, 1).value().has_value() ==
+              (std::string(expected(i)) == "stored"));
+}
+
 TEST_CASE("HQ's audit log records pushes, rejected ones included, signed with HQ's key",
           "[sync][hq][audit]") {
     HqFixture hq;
