@@ -355,7 +355,7 @@ private:
         if (o.contains("pattern")) {
             f.pattern = str(o, "pattern", p + ".pattern", false);
             try {
-                std::regex re(f.pattern, std::regex::ECMAScript);
+                f.patternRegex = std::make_shared<const std::regex>(f.pattern, std::regex::ECMAScript);
             } catch (const std::regex_error& e) {
                 problem(p + ".pattern", std::string("invalid regular expression: ") + e.what());
             }

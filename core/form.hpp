@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,7 @@ struct FieldDef {
     std::optional<std::string> minText, maxText;  // dates and datetimes (ISO text)
     std::optional<std::size_t> minLength, maxLength;
     std::string pattern;
+    std::shared_ptr<const std::regex> patternRegex;  // pattern, compiled once when the form is parsed
     LocalText patternMessage;
     std::vector<Choice> choices;  // resolved (inline or from a reference choice list)
     std::string choiceList;       // the "@name" it came from, when any

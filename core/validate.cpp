@@ -265,8 +265,11 @@ private:
                         false, {}, std::to_string(*f.minLength));
                 if (!f.pattern.empty()) {
                     try {
-                        std::regex re(f.pattern, std::regex::ECMAScript);
-                        if (!std::regex_match(s, re))
+                        // Compiled with the form: compiling it per value cost about 5 % of HQ's ingest CPU.
+                        const bool matches =
+                            f.patternRegex ? std::regex_match(s, *f.patternRegex)
+                                           : std::regex_match(s, std::regex(f.pattern, std::regex::ECMAScript));
+                        if (!matches)
                             add(path, "pattern", "does not have the expected form " + f.pattern, false,
                                 f.patternMessage);
                     } catch (const std::exception&) {
