@@ -276,7 +276,17 @@ bool hasSealedPart(Store::Impl& s, const std::string& id);
 // sealed.
 std::int64_t applyConductKeys(Store::Impl& s, const json& doc);
 // HQ acknowledged the revision: the sealed copy goes, its hash stays. Returns 1 when a copy was purged.
-int purgeSealed(Store::Impl& s, const std::string& id, int rev);
+// Drops the sealed part of revisions HQ now holds; one statement for a whole receipt.
+class SealedPurger {
+public:
+    explicit SealedPurger(Store::Impl& s);
+    // The number of parts purged (0 when the revision has none, or it was purged already).
+    int purge(const std::string& id, int rev);
+
+private:
+    Store::Impl& m_s;
+    Stmt m_up;
+};
 // The sealed part of one revision from its stored body.
 Bytes openSealedBody(Store::Impl& s, const std::string& id, int rev, const Bytes& body);
 // "<record id> r<revision>": how audit entries name a revision.

@@ -145,12 +145,16 @@ std::int64_t applyConductKeys(Store::Impl& s, const json& doc) {
     return static_cast<std::int64_t>(waiting.size());
 }
 
-int purgeSealed(Store::Impl& s, const std::string& id, int rev) {
-    Stmt up(s.db,
-            "UPDATE sealed_part SET state = 'purged', body = NULL WHERE record_id = ? AND revision = ? AND "
-            "state = 'sealed'");
-    up.bind(1, id).bind(2, rev).run();
-    return s.db.changes();
+SealedPurger::SealedPurger(Store::Impl& s)
+    : m_s(s),
+      m_up(s.db,
+           "UPDATE sealed_part SET state = 'purged', body = NULL WHERE record_id = ? AND revision = ? AND "
+           "state = 'sealed'") {}
+
+int SealedPurger::purge(const std::string& id, int rev) {
+    m_up.bind(1, id).bind(2, rev).run();
+    m_up.reset();
+    return m_s.db.changes();
 }
 
 Bytes openSealedBody(Store::Impl& s, const std::string& id, int rev, const Bytes& body) {

@@ -299,6 +299,7 @@ Result<void> Store::applyPushOutcomes(const std::string& batchId, const std::vec
         Stmt quarantine(s.db,
                         "UPDATE outbox SET state = 'quarantined', last_error = ?, attempts = attempts + 1 "
                         "WHERE seq = ? AND state = 'queued'");
+        detail::SealedPurger purger(s);
         int purged = 0;
         for (const auto& o : outcomes) {
             find.reset();
@@ -316,7 +317,7 @@ Result<void> Store::applyPushOutcomes(const std::string& batchId, const std::vec
             del.bind(1, o.outboxSeq).run();
             del.reset();
             // HQ holds the sealed section now (a conflict keeps the laptop's copy: HQ kept other bytes).
-            if (o.status != "conflict") purged += detail::purgeSealed(s, id, rev);
+            if (o.status != "conflict") purged += purger.purge(id, rev);
             ins.bind(1, id).bind(2, rev).bind(3, o.status).bind(4, o.hqSeq).bind(5, o.hash).bind(6, now);
             ins.bind(7, batchId).run();
             ins.reset();
