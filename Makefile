@@ -47,7 +47,7 @@ fuzz: fuzz-build
 # (the repository's seeds stay as they are); the executions of each target end up in build/fuzz/long/stats.
 FUZZ_SECONDS ?= 3600
 FUZZ_JOBS    ?= 1
-FUZZ_TARGETS ?= form expr validate push_decode pull_decode hq_handlers bundle_file bundle_content sealed
+FUZZ_TARGETS ?= form expr validate push_decode pull_decode hq_handlers bundle_file bundle_content sealed receipt
 fuzz-long: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) bash tests/fuzz/long_run.sh build/fuzz $(FUZZ_TARGETS)
 

@@ -756,12 +756,24 @@ Result<ReceiptApplied> importReceipt(storage::Store& store, std::string_view fil
                 std::vector<storage::PulledEntry> entries;
                 for (auto& it : page->items)
                     if (it.seq > cursor) entries.push_back({it.seq, std::move(it.kind), std::move(it.body)});
-                need(store.applyPull(entries, page->next, page->at));
-                out.pulled = static_cast<std::int64_t>(entries.size());
-                out.more = page->more;
+                // The outcomes above are HQ's signed word on reports it holds and stand on their own: a
+                // page this laptop refuses (an entry it cannot take) leaves the cursor where it was, as
+                // a refused page over the network does, and is told, not thrown.
+                auto applied = store.applyPull(entries, page->next, page->at);
+                if (applied) {
+                    out.pulled = static_cast<std::int64_t>(entries.size());
+                    out.more = page->more;
+                } else if (applied.error().domain == ErrorDomain::Storage) {
+                    throw Failure(applied.error());
+                } else {
+                    out.pullRefused = true;
+                    out.notes.push_back("HQ's feed page could not be applied (" + applied.error().message +
+                                        "); the next bundle brings it again");
+                }
             }
         }
-        if (out.failed == 0 && rb.pullStatus == 200) need(store.setSyncStatus(core::nowTimestamp().utc, ""));
+        if (out.failed == 0 && rb.pullStatus == 200 && !out.pullRefused)
+            need(store.setSyncStatus(core::nowTimestamp().utc, ""));
         return out;
     });
 }

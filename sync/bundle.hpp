@@ -158,6 +158,7 @@ struct ReceiptApplied {
     std::int64_t failed = 0;         // revisions HQ could not take (they stay queued)
     std::int64_t pulled = 0;         // feed entries applied
     bool pullSkipped = false;        // the page was older than this laptop's cursor, or not after it
+    bool pullRefused = false;        // the page has an entry this laptop cannot take: none of it applied
     bool more = false;               // HQ has more of the feed for this laptop: the next bundle brings it
     bool resynced = false;           // HQ was restored: what it acknowledged is queued again
     bool stale = false;              // made for an epoch this laptop has left: nothing was applied
@@ -167,7 +168,9 @@ struct ReceiptApplied {
 // Opens a receipt with the device key, checks HQ's signature over it and every receipt signature
 // against this laptop's own copies of the revisions, and only then applies the outcomes
 // (Store::applyPushOutcomes), the feed page (Store::applyPull) and, when HQ's epoch changed,
-// Store::beginResync. A file that fails any check changes nothing.
+// Store::beginResync. A file that fails any check changes nothing. A feed page the store refuses (an entry
+// this laptop cannot take) is no failure of the receipt: its outcomes apply, the page does not
+// (pullRefused, and a note), and the cursor stays where it was.
 Result<ReceiptApplied> importReceipt(storage::Store& store, std::string_view file);
 
 // --- HQ's side ---------------------------------------------------------------------------------

@@ -162,6 +162,34 @@ def main():
     sea = json.loads((ROOT / "examples" / "incident-sea.json").read_text())
     write("sealed", "sea-payload", b"\x03" + dumps(sea).encode())
 
+    # receipt: HQ's receipt documents with the placeholders the target fills in (the laptop's three
+    # reports are @r0, @r1, @r2).
+    def answer(batch, results, epoch="@epoch"):
+        return {"batch": batch, "epoch": epoch, "results": results, "sig": "@sig"}
+    b1, b2 = uuid(3000), uuid(3001)
+    feedback = {"q": 7, "kind": "feedback", "body": {"record": "@r0", "rev": 1, "status": "returned",
+                                                      "comment": "Name the course dates", "by": "maj.okafor",
+                                                      "at": "2026-10-13T09:00:00.000Z"}}
+    receipt = {"kind": "receipt", "bundle": uuid(2000), "device": "@device", "hq_id": "hq-fuzz",
+               "epoch": "@epoch", "bundle_epoch": "@epoch", "made": "2026-10-13T10:00:00.000Z",
+               "pushes": [{"status": 200, "batch": b1, "items": [["@r0", 1], ["@r1", 1]],
+                           "answer": answer(b1, [{"s": "stored", "q": 1}, {"s": "duplicate", "q": 2}])},
+                          {"status": 422, "batch": b2, "items": [["@r2", 1]],
+                           "answer": answer(b2, [{"s": "rejected", "r": "training-gap v1: severity: unknown"}])}],
+               "pull": {"after": 0, "status": 200,
+                        "answer": {"epoch": "@epoch", "next": 7, "more": False, "items": [feedback]}}}
+    write("receipt", "receipt", dumps(receipt))
+    write("receipt", "receipt-conflict", dumps(dict(receipt, pushes=[
+        {"status": 200, "batch": b1, "items": [["@r1", 1]], "answer": answer(b1, [{"s": "conflict", "q": 4}])}])))
+    write("receipt", "receipt-new-epoch", dumps(dict(receipt, epoch="epoch-restored", pushes=[
+        {"status": 200, "batch": b1, "items": [["@r0", 1]],
+         "answer": answer(b1, [{"s": "stored", "q": 1}], "epoch-restored")}],
+        pull=dict(receipt["pull"], answer=dict(receipt["pull"]["answer"], epoch="epoch-restored")))))
+    write("receipt", "receipt-failed-push", dumps(dict(receipt, pushes=[
+        {"status": 503, "batch": b1, "items": [["@r0", 1]],
+         "answer": {"error": "unavailable", "message": "HQ's disk is full"}}])))
+    write("receipt", "receipt-pull-only", dumps(dict(receipt, pushes=[])))
+
 
 if __name__ == "__main__":
     main()

@@ -676,6 +676,45 @@ TEST_CASE("damaged, foreign and forged receipts are refused by the laptop and ch
     CHECK(lap.queued() == 0);
 }
 
+TEST_CASE(
+    "a receipt whose feed page the laptop refuses still applies its outcomes, and tells the page was not",
+    "[sync][bundle]") {
+    Hq hq;
+    Laptop lap;
+    lap.enroll(hq);
+    auto ids = lap.addReports(2);
+    const std::string good = hq.import(lap.exportBundle().file).receiptFile;
+    auto deviceKey = lap.store->deviceSecretKey().value();
+    auto devicePublic = Bytes(deviceKey.begin() + 32, deviceKey.end());
+    json doc =
+        documentJson(splitSignedDocument(openBundleFile(kReceiptMagic, deviceKey, good)), "the receipt");
+    // HQ's own signature over a page with a feedback entry this laptop cannot take (no review status).
+    json& page = doc["pull"]["answer"];
+    const std::int64_t q = page["next"].get<std::int64_t>() + 1;
+    page["items"].push_back({{"q", q}, {"kind", "feedback"}, {"body", {{"record", ids[0]}, {"rev", 1}}}});
+    page["next"] = q;
+    page.erase("at");
+    const std::int64_t cursorBefore = lap.snapshot().cursor;
+
+    auto a =
+        lap.import(sealBundleFile(kReceiptMagic, devicePublic,
+                                  signDocument(kReceiptSigningContext, doc, hq.identity.signing.secretKey)));
+    CHECK(a.stored == 2);
+    CHECK(a.pullRefused);
+    CHECK(a.pulled == 0);
+    std::string notes;
+    for (const auto& n : a.notes) notes += n + "\n";
+    CHECK_THAT(notes, Catch::Contains("feed page could not be applied") && Catch::Contains("status"));
+    CHECK(lap.queued() == 0);
+    CHECK(lap.snapshot().cursor == cursorBefore);
+    CHECK(lap.store->feedback().value().empty());
+    lap.requireSound();
+    // HQ's genuine receipt afterwards: the outcomes were applied before, its page applies now.
+    auto again = lap.import(good);
+    CHECK(again.alreadyDone == 2);
+    CHECK_FALSE(again.pullRefused);
+}
+
 TEST_CASE("handleBundle: a nonce used before is no replay, and only push and pull travel", "[sync][bundle]") {
     Hq hq;
     Laptop lap;
