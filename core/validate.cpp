@@ -55,20 +55,28 @@ bool isEmptyValue(const json& v) {
 }
 
 json stripComputed(const FormDef& form, const json& payload) {
-    if (!payload.is_object()) return payload;
     json out = payload;
+    stripComputedInPlace(form, out);
+    return out;
+}
+
+void stripComputedInPlace(const FormDef& form, json& payload) {
+    if (!payload.is_object()) return;
     for (const auto& f : form.fields) {
-        if (f.type == FieldType::Computed) out.erase(f.name);
-        if (f.type != FieldType::Repeat || !out.contains(f.name) || !out[f.name].is_array()) continue;
-        for (auto& row : out[f.name])
+        if (f.type == FieldType::Computed) payload.erase(f.name);
+        if (f.type != FieldType::Repeat) continue;
+        auto rows = payload.find(f.name);
+        if (rows == payload.end() || !rows->is_array()) continue;
+        for (auto& row : *rows)
             if (row.is_object())
                 for (const auto& c : f.fields)
                     if (c.type == FieldType::Computed) row.erase(c.name);
     }
-    return out;
 }
 
 namespace {
+
+const json kNull = nullptr;
 
 // Shows a value in a message without pasting a whole essay (or a 10 MB string) into it.
 std::string brief(const json& v) {
@@ -133,7 +141,7 @@ public:
                 continue;
             }
             auto it = payload.find(f.name);
-            json v = it == payload.end() ? json(nullptr) : *it;
+            const json& v = it == payload.end() ? kNull : *it;
             if (f.type == FieldType::Computed) {
                 if (!v.is_null()) add(f.name, "computed", "is computed by Outpost and cannot be given");
                 out[f.name] = nullptr;
@@ -214,7 +222,7 @@ private:
             for (const auto& c : f.fields) {
                 if (!c.hasValue()) continue;
                 auto it = row.find(c.name);
-                json cv = it == row.end() ? json(nullptr) : *it;
+                const json& cv = it == row.end() ? kNull : *it;
                 if (c.type == FieldType::Computed) {
                     if (!cv.is_null())
                         add(rp + "." + c.name, "computed", "is computed by Outpost and cannot be given");

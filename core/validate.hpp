@@ -49,6 +49,8 @@ ValidationResult validateRecord(const FormDef& form, const json& payload, Valida
 // The payload without computed values: what a person entered. Stored payloads carry computed
 // values for display and export; strip them before validating a stored payload again.
 json stripComputed(const FormDef& form, const json& payload);
+// The same, in place (no copy of the payload).
+void stripComputedInPlace(const FormDef& form, json& payload);
 
 // Whether a value counts as empty for `required` (null, "", [], {}).
 bool isEmptyValue(const json& v);

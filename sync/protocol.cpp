@@ -258,6 +258,12 @@ Envelope Envelope::fromJson(const json& j) {
     return e;
 }
 
+Envelope Envelope::fromJson(json&& j) {
+    Envelope e = envelopeHead(j);
+    e.payload = std::move(j["payload"]);
+    return e;
+}
+
 namespace {
 
 Envelope envelopeHead(const json& j) {
@@ -417,6 +423,71 @@ PushRequest PushRequest::fromJson(json&& j) {
         r.items.push_back(std::move(e));
     }
     return r;
+}
+
+std::optional<PushBodyParts> splitPushBody(std::string_view t) {
+    constexpr std::string_view head = "{\"batch\":\"";
+    constexpr std::string_view middle = ",\"items\":[";
+    if (t.substr(0, head.size()) != head) return std::nullopt;
+    std::size_t p = head.size() - 1;  // at the batch id's opening quote
+    const std::size_t close = t.find('"', p + 1);
+    if (close == std::string_view::npos) return std::nullopt;
+    const std::string_view token = t.substr(p, close - p + 1);
+    if (token.find('\\') != std::string_view::npos) return std::nullopt;
+    json id = json::parse(token.begin(), token.end(), nullptr, false);
+    if (id.is_discarded() || !id.is_string()) return std::nullopt;
+    p = close + 1;
+    if (t.substr(p, middle.size()) != middle) return std::nullopt;
+    p += middle.size();
+    PushBodyParts parts;
+    parts.batchId = id.get<std::string>();
+    if (p < t.size() && t[p] == ']') {
+        ++p;
+    } else {
+        for (;;) {
+            if (p >= t.size() || t[p] != '{') return std::nullopt;
+            const std::size_t start = p;
+            std::size_t depth = 0;
+            bool inString = false, escaped = false;
+            for (; p < t.size(); ++p) {
+                const char c = t[p];
+                if (inString) {
+                    if (escaped)
+                        escaped = false;
+                    else if (c == '\\')
+                        escaped = true;
+                    else if (c == '"')
+                        inString = false;
+                } else if (c == '"') {
+                    inString = true;
+                } else if (c == '{' || c == '[') {
+                    ++depth;
+                } else if (c == '}' || c == ']') {
+                    if (--depth == 0) break;
+                }
+            }
+            if (p >= t.size()) return std::nullopt;
+            ++p;
+            parts.items.push_back(t.substr(start, p - start));
+            if (p < t.size() && t[p] == ',') {
+                ++p;
+                continue;
+            }
+            if (p < t.size() && t[p] == ']') {
+                ++p;
+                break;
+            }
+            return std::nullopt;
+        }
+    }
+    if (t.substr(p) != "}") return std::nullopt;
+    return parts;
+}
+
+std::optional<json> parseItemText(std::string_view text) {
+    json j = json::parse(text.begin(), text.end(), nullptr, false);
+    if (j.is_discarded()) return std::nullopt;
+    return j;
 }
 
 PushRequest PushRequest::fromJson(const json& j) {

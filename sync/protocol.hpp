@@ -90,6 +90,7 @@ struct Envelope {
     json toJson() const;
     // Throws Failure(Protocol, BadInput) naming the missing or mistyped member.
     static Envelope fromJson(const json& j);
+    static Envelope fromJson(json&& j);  // the same, moving the payload out of j
     // The canonical bytes: toJson() dumped with keys sorted, no whitespace, UTF-8 as is.
     std::string canonical() const;
     // BLAKE2b-256 of canonical(), lower-case hex: the identity of the bytes.
@@ -134,6 +135,19 @@ struct PushRequest {
     static PushRequest fromJson(const json& j);  // throws Failure(Protocol, BadInput)
     static PushRequest fromJson(json&& j);       // the same, moving the payloads out of j
 };
+
+// A push body in the shape Outpost's client writes it - {"batch":"<id>","items":[{...},{...}]}, no
+// whitespace, the batch id without escapes - cut into the batch id and each item's JSON text without
+// parsing the items, so they can be parsed apart (and at once). Nullopt for any other text, valid or
+// not: the caller then parses it whole. When every item's text is a valid JSON object the body is valid
+// JSON with exactly these members; when one is not, the body is not valid JSON.
+struct PushBodyParts {
+    std::string batchId;
+    std::vector<std::string_view> items;  // views into the text given
+};
+std::optional<PushBodyParts> splitPushBody(std::string_view text);
+// One item's text as split above, parsed; nullopt when it is not valid JSON.
+std::optional<json> parseItemText(std::string_view text);
 
 enum class ItemStatus { Stored, Duplicate, Conflict, Rejected };
 const char* toString(ItemStatus s);
