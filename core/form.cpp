@@ -513,6 +513,27 @@ private:
         };
         for (const auto& [n, d] : deps)
             if (state[n] == 0) visit(n);
+        if (!m_problems.empty()) return;
+        // The order to compute in: each node after what it reads (depth first, dependencies first).
+        std::map<std::string, FormDef::ComputedStep> steps;
+        for (std::size_t i = 0; i < form.fields.size(); ++i) {
+            const FieldDef& f = form.fields[i];
+            if (f.type == FieldType::Computed) steps[f.name] = {i, std::nullopt};
+            for (std::size_t j = 0; j < f.fields.size(); ++j)
+                if (f.fields[j].type == FieldType::Computed) steps[f.name + "." + f.fields[j].name] = {i, j};
+        }
+        std::set<std::string> placed;
+        std::function<void(const std::string&)> place = [&](const std::string& n) {
+            if (!placed.insert(n).second) return;
+            for (const auto& d : deps[n]) place(d);
+            if (auto it = steps.find(n); it != steps.end()) form.computedOrder.push_back(it->second);
+        };
+        // Field order first, so that independent fields keep the order of the form.
+        for (const auto& f : form.fields) {
+            if (f.type == FieldType::Computed) place(f.name);
+            for (const auto& c : f.fields)
+                if (c.type == FieldType::Computed) place(f.name + "." + c.name);
+        }
     }
 
     const ReferenceData& m_ref;

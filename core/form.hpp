@@ -98,6 +98,13 @@ struct FormDef {
     std::vector<std::string> searchFields;  // resolved: explicit or the default set
     std::vector<FieldDef> fields;
     json source;  // the definition as given (for storage and HQ)
+    // Every computed field, each after the computed fields it reads (set by the parser, which refuses
+    // cycles): fields[field], or fields[field].fields[*child] for a column of a repeat group.
+    struct ComputedStep {
+        std::size_t field = 0;
+        std::optional<std::size_t> child;
+    };
+    std::vector<ComputedStep> computedOrder;
 
     const FieldDef* field(std::string_view name) const;
     // Depth-first list of every field, with its path pattern ("equipment.serviceable").

@@ -465,6 +465,27 @@ private:
         }
         if (nodes == 0) return;
         json& out = m_result.normalized;
+        if (m_form.computedOrder.size() == nodes) {
+            // One pass in the parser's order: each computed value is made after those it reads, so
+            // every evaluation sees settled inputs (what the fixed-point loop below reaches, at once).
+            for (const auto& step : m_form.computedOrder) {
+                const FieldDef& f = m_form.fields[step.field];
+                if (!step.child) {
+                    RecordContext ctx(*this, nullptr, nullptr, nullptr);
+                    out[f.name] = coerceComputed(f, evalSafely(f.calculate, ctx, f.name, "calculate"));
+                    continue;
+                }
+                const FieldDef& c = f.fields[*step.child];
+                json& rows = out[f.name];
+                for (std::size_t i = 0; i < rows.size(); ++i) {
+                    RecordContext ctx(*this, nullptr, &f, &rows[i]);
+                    rows[i][c.name] = coerceComputed(
+                        c, evalSafely(c.calculate, ctx, f.name + "[" + std::to_string(i) + "]." + c.name,
+                                      "calculate"));
+                }
+            }
+            return;
+        }
         for (std::size_t pass = 0; pass <= nodes; ++pass) {
             bool changed = false;
             std::size_t before = m_result.issues.size();

@@ -412,6 +412,61 @@ TEST_CASE("answers are zstd when the device accepts zstd, plain JSON otherwise",
     CHECK(hq.service->handle(plain).status == 200);
 }
 
+TEST_CASE("a push in the client's compact shape and the same push written otherwise get the same answer",
+          "[sync][hq]") {
+    // HQ parses a compact body item by item (on several threads) and any other body whole; the two
+    // must refuse the same things with the same words.
+    HqFixture hq;
+    auto dev = hq.enroll(kUnit);
+    auto spaced = [](std::string compact) {
+        // Still the same JSON, but no longer the client's shape.
+        auto at = compact.find(",\"items\":[");
+        if (at != std::string::npos) compact.insert(at + 1, " ");
+        return compact;
+    };
+    auto withItem = [](const std::string& itemText) { return "{\"batch\":\"b-1\",\"items\":[" + itemText + "]}"; };
+    std::string many;
+    {
+        PushRequest p = batchOf({});
+        for (int i = 0; i < 21; ++i) p.items.push_back(gapEnvelope(kUnit));
+        many = p.toJson().dump();
+    }
+    json unknownMember = batchOf({gapEnvelope(kUnit), gapEnvelope(kUnit)}).toJson();
+    unknownMember["items"][1]["extra"] = 1;
+    json longBatch = batchOf({gapEnvelope(kUnit)}).toJson();
+    longBatch["batch"] = std::string(65, 'b');
+    std::string deepItem = "{\"x\":";
+    for (int i = 0; i < 70; ++i) deepItem += "[";
+    for (int i = 0; i < 70; ++i) deepItem += "]";
+    deepItem += "}";
+    const std::vector<std::string> bodies = {
+        withItem("{\"id\":1,}"),                       // an item that is not valid JSON
+        withItem("{\"id\":\"\xff\"}"),                  // invalid UTF-8 in an item
+        withItem("{}"),                                // an item without its members
+        unknownMember.dump(),                          // a member no envelope has (second item)
+        longBatch.dump(),                              // a batch id over 64 characters
+        many,                                          // more items than HQ takes
+        withItem(deepItem),                            // nested too deep
+        "{\"batch\":\"b-1\",\"items\":[]}",              // no items
+    };
+    for (const auto& compact : bodies) {
+        REQUIRE(splitPushBody(compact));
+        REQUIRE_FALSE(splitPushBody(spaced(compact)));
+        auto post = [&](const std::string& text) {
+            Request r = hq.base("POST", "/v1/push", zstdCompress(text));
+            r.headers["content-encoding"] = "zstd";
+            hq.sign(r, dev);
+            return hq.service->handle(r);
+        };
+        auto a = post(compact), b = post(spaced(compact));
+        INFO(compact.substr(0, 200));
+        CHECK(a.status >= 400);
+        CHECK(a.status == b.status);
+        CHECK(bodyOf(a) == bodyOf(b));
+    }
+    CHECK(hq.store->reportCount().value() == 0);
+}
+
 TEST_CASE("bad requests get their 4xx and JSON error and change nothing", "[sync][hq]") {
     HqFixture hq;
     auto dev = hq.enroll(kUnit);

@@ -181,3 +181,39 @@ TEST_CASE("enrollment codes carry a secret and the TLS pin") {
     CHECK_THROWS_WITH(EnrollmentCode::parse("OP1." + code.secret + ".!!"), Catch::Contains("pin"));
     CHECK(base64Decode("@@@") == std::nullopt);
 }
+
+TEST_CASE("a push body in the client's shape is cut into its items; any other text is left to the whole parse") {
+    PushRequest req{"batch-1", {sampleEnvelope(), sampleEnvelope()}};
+    req.items[1].id = "second";
+    const std::string text = req.toJson().dump();
+    auto parts = splitPushBody(text);
+    REQUIRE(parts);
+    CHECK(parts->batchId == "batch-1");
+    REQUIRE(parts->items.size() == 2);
+    for (std::size_t i = 0; i < 2; ++i) {
+        auto item = parseItemText(parts->items[i]);
+        REQUIRE(item);
+        CHECK(Envelope::fromJson(std::move(*item)).hash() == req.items[i].hash());
+    }
+    // Brackets and quotes inside strings do not cut an item.
+    auto tricky = splitPushBody(R"({"batch":"b","items":[{"a":"}],{\"x"},{"b":["]"]}]})");
+    REQUIRE(tricky);
+    REQUIRE(tricky->items.size() == 2);
+    CHECK(tricky->items[0] == R"({"a":"}],{\"x"})");
+    CHECK(parseItemText(tricky->items[1]).value()["b"][0] == "]");
+    CHECK(splitPushBody(R"({"batch":"b","items":[]})").value().items.empty());
+
+    // Other shapes (valid JSON or not) go to the whole-body parse.
+    for (const char* other : {R"({"batch": "b","items":[{}]})", R"({"items":[{}],"batch":"b"})",
+                              R"({"batch":"b\u0041","items":[{}]})", R"({"batch":"b","items":[{}]} )",
+                              R"({"batch":"b","items":[{}],"more":1})", R"({"batch":"b","items":[1]})",
+                              R"({"batch":"b","items":[{}, {}]})", R"({"batch":"b","items":[{"a":1})",
+                              R"({"batch":"b","items":[{}]}})", R"({"batch":"b)", "", "[]"})
+        CHECK_FALSE(splitPushBody(other));
+    // An item that is not valid JSON is cut as it stands, and its parse says so.
+    auto broken = splitPushBody(R"({"batch":"b","items":[{"a":1,},{"a":"\xff"}]})");
+    REQUIRE(broken);
+    REQUIRE(broken->items.size() == 2);
+    CHECK_FALSE(parseItemText(broken->items[0]));
+    CHECK_FALSE(parseItemText(broken->items[1]));
+}
