@@ -72,8 +72,10 @@ Laptop makeLaptop(const std::string& dir, const std::string& unit, int n, std::u
     client::DemoData demo(l.store->reference(), seed);
     std::map<std::string, std::vector<json>> byForm;
     for (int i = 0; i < n; ++i) byForm[kMix[i % 10]].push_back(demo.next(kMix[i % 10], unit));
-    for (auto& [form, payloads] : byForm) need(l.store->importFinal(form, payloads), "import reports");
+    // Enrolled first, as a laptop is before it goes to the field: each report is signed as it is
+    // finalized, so the pass measured below sends signatures made already.
     need(sync::enroll(*l.store, hq.url(), hq.enroll(unit), name), "enroll");
+    for (auto& [form, payloads] : byForm) need(l.store->importFinal(form, payloads), "import reports");
     auto items = need(l.store->nextOutgoing(n + 10), "read the outbox");
     for (auto& it : items) {
         sync::Envelope e{it.recordId,      it.revision,     it.parent, it.formId,

@@ -264,6 +264,9 @@ static void migrate(Store::Impl& s, int target) {
             case kSealedSchemaStep:  // sealed sensitive sections (store_sealed.cpp)
                 detail::migrateSealedParts(s.db);
                 break;
+            case kRevisionSignatureSchemaStep:  // signatures made at finalize (store_sync.cpp)
+                detail::migrateRevisionSignatures(s.db);
+                break;
             default:
                 throw Failure(ErrorDomain::Internal, ErrorCode::Internal,
                               "no migration to " + std::to_string(v + 1));
@@ -632,12 +635,15 @@ std::string finalizeInTx(Store::Impl& s, const FormDef& form, const RecordMeta& 
         s.db,
         "UPDATE record SET status = 'final', payload = ?, finalized_utc = ?, updated_utc = ?, local_seq = ? "
         "WHERE id = ? AND revision = ? AND status = 'draft'");
-    up.bindBlob(1, s.codec.seal(normalized.dump(), payloadAd(meta.id, meta.revision)));
+    const std::string payloadText = normalized.dump();
+    up.bindBlob(1, s.codec.seal(payloadText, payloadAd(meta.id, meta.revision)));
     up.bind(2, now.utc).bind(3, now.utc).bind(4, seq).bind(5, meta.id).bind(6, meta.revision).run();
     if (s.db.changes() != 1)
         throw Failure(conflict("record " + meta.id + " changed while it was being finalized"));
     Stmt ob(s.db, "INSERT INTO outbox(record_id, revision, priority, enqueued_utc) VALUES (?, ?, ?, ?)");
     ob.bind(1, meta.id).bind(2, meta.revision).bind(3, form.syncPriority).bind(4, now.utc).run();
+    // The device vouches for the revision now, as its author finalizes it (when the laptop is enrolled).
+    detail::signQueuedRevision(s, meta.id, meta.revision, payloadText);
     s.indexRecord(meta.id, form, normalized, fresh);
     s.putFacts(meta.id, meta.revision, form, meta.unitId, seq, normalized);
     return sealed;

@@ -25,12 +25,14 @@ namespace outpost::storage {
 
 using json = nlohmann::json;
 
-constexpr int kSchemaVersion = 7;
+constexpr int kSchemaVersion = 8;
 // The migration step that adds local accounts (store_accounts.cpp): self-contained, and renumbered by
 // changing this one line when another step lands before it.
 constexpr int kAccountsSchemaStep = 6;
 // The step that adds sealed sensitive sections (store_sealed.cpp).
 constexpr int kSealedSchemaStep = 7;
+// The step that keeps each queued revision's device signature, made at finalize (store_sync.cpp).
+constexpr int kRevisionSignatureSchemaStep = 8;
 constexpr const char* kStoreFileName = "outpost.db";
 
 struct StoreOptions {
@@ -177,6 +179,10 @@ struct OutgoingItem {
     // is signed; the part itself travels until HQ acknowledges it, then the laptop purges it.
     std::string sealedHash;  // hex BLAKE2b-256 of sealedPart; empty when the revision has none
     Bytes sealedPart;        // empty once purged
+    // The device's signature over the canonical bytes (base64 Ed25519, core/revision.hpp), made when the
+    // revision was finalized on an enrolled laptop; empty when it was not (finalized before enrollment,
+    // or its sealed section waited for HQ's conduct keys): the sender signs it then.
+    std::string signature;
 };
 
 // Where a revision's sensitive section stands on this laptop.

@@ -265,6 +265,14 @@ Account loadSignedInAccount(Db& db, const std::string& name);
 // Schema version 5: the audit log (store_audit.cpp), opened with an "audit start" entry, so that a
 // sound store always has an anchored head and a removed log cannot pass for an empty one.
 void migrateAuditLog(Store::Impl& s);
+// Schema step "revision signatures" (store_sync.cpp): outbox.sig.
+void migrateRevisionSignatures(Db& db);
+// Signs a revision just finalized and queued, with the device's key, inside the caller's transaction
+// (store_sync.cpp). Does nothing on a laptop not enrolled yet, or while the revision's sealed section
+// waits for HQ's conduct keys (its hash, part of what is signed, is not known yet).
+void signQueuedRevision(Store::Impl& s, const std::string& id, int rev, std::string_view payloadText);
+// The associated data that binds a sealed outbox signature to its revision.
+std::string revisionSignatureAd(const std::string& id, int rev);
 // Sealed sensitive sections (store_sealed.cpp), each inside the caller's transaction.
 void migrateSealedParts(Db& db);
 // Takes the sensitive values out of normalized and records them, sealed to HQ's conduct keys or waiting for

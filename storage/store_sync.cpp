@@ -6,6 +6,7 @@
 // never neither. Each change that moves a revision from one to the other is one transaction.
 //
 // [SECTION] sync configuration (sealed in meta)
+// [SECTION] signatures made at finalize
 // [SECTION] enrollment and status
 // [SECTION] outbox for the wire
 // [SECTION] receipts
@@ -18,9 +19,11 @@
 #include <string>
 #include <vector>
 
+#include "core/revision.hpp"
 #include "core/time.hpp"
 #include "core/utf8.hpp"
 #include "core/uuid.hpp"
+#include "storage/recovery.hpp"
 #include "storage/sqlite.hpp"
 #include "storage/store.hpp"
 #include "storage/store_impl.hpp"
@@ -121,6 +124,66 @@ void Store::Impl::saveSyncConfig(const SyncConfig& c) {
     putMeta(db, kSyncConfigKey, codec.seal(j.dump(), kSyncConfigAd));
 }
 
+// [SECTION] signatures made at finalize
+namespace detail {
+
+void migrateRevisionSignatures(Db& db) {
+    // The base64 signature, sealed with the store key like everything else (a signature would let a
+    // finder test guesses of a revision's content against the device's public key).
+    db.exec("ALTER TABLE outbox ADD COLUMN sig BLOB;");
+}
+
+std::string revisionSignatureAd(const std::string& id, int rev) {
+    return "outbox-sig:" + id + ":" + std::to_string(rev);
+}
+
+void signQueuedRevision(Store::Impl& s, const std::string& id, int rev, std::string_view payloadText) {
+    auto keyBlob = getMeta(s.db, kDeviceKeyKey);
+    if (!keyBlob) return;  // not enrolled yet: the revision is signed when it is sent
+    std::string sealedHash;
+    {
+        Stmt q(s.db, "SELECT state, hash FROM sealed_part WHERE record_id = ? AND revision = ?");
+        q.bind(1, id).bind(2, rev);
+        if (q.step()) {
+            if (q.text(0) == "waiting" || q.isNull(1)) return;
+            sealedHash = q.text(1);
+        }
+    }
+    Stmt r(s.db,
+           "SELECT parent_revision, form_id, form_version, unit_id, author, created_utc, created_offset, "
+           "coalesce(finalized_utc, '') FROM record WHERE id = ? AND revision = ?");
+    r.bind(1, id).bind(2, rev);
+    if (!r.step()) throw Failure(ErrorDomain::Internal, ErrorCode::Internal, "no record " + id + " to sign");
+    const std::string formId = r.text(1), unitId = r.text(3), author = r.text(4), created = r.text(5),
+                      finalized = r.text(7);
+    core::RevisionHead h;
+    h.id = id;
+    h.revision = rev;
+    if (!r.isNull(0)) h.parent = static_cast<int>(r.int64(0));
+    h.formId = formId;
+    h.formVersion = static_cast<int>(r.int64(2));
+    h.unitId = unitId;
+    h.author = author;
+    h.createdUtc = created;
+    h.createdOffset = static_cast<int>(r.int64(6));
+    h.finalizedUtc = finalized;
+    h.sealedHash = sealedHash;
+    const std::string message = core::revisionSigningString(core::canonicalRevision(h, payloadText));
+    std::string key = s.codec.open(*keyBlob, kDeviceKeyAd);
+    if (key.size() != kDeviceSecretKeySize) {
+        sodium_memzero(key.data(), key.size());
+        throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt, "the stored device key is damaged");
+    }
+    Bytes sig(crypto_sign_BYTES);
+    crypto_sign_detached(sig.data(), nullptr, reinterpret_cast<const unsigned char*>(message.data()),
+                         message.size(), reinterpret_cast<const unsigned char*>(key.data()));
+    sodium_memzero(key.data(), key.size());
+    Stmt up(s.db, "UPDATE outbox SET sig = ? WHERE record_id = ? AND revision = ?");
+    up.bindBlob(1, s.codec.seal(toBase64(sig), revisionSignatureAd(id, rev))).bind(2, id).bind(3, rev).run();
+}
+
+}  // namespace detail
+
 // [SECTION] enrollment and status
 Result<void> Store::saveEnrollment(const SyncConfig& cfg, const std::vector<unsigned char>& deviceSecretKey) {
     return tryCatch([&] {
@@ -139,6 +202,9 @@ Result<void> Store::saveEnrollment(const SyncConfig& cfg, const std::vector<unsi
             del.run();
         }
         s.saveSyncConfig(cfg);
+        // Signatures made with another key would not verify at HQ: those revisions are signed when sent.
+        Stmt unsign(s.db, "UPDATE outbox SET sig = NULL WHERE sig IS NOT NULL");
+        unsign.run();
         std::string_view plain(reinterpret_cast<const char*>(deviceSecretKey.data()), deviceSecretKey.size());
         putMeta(s.db, kDeviceKeyKey, s.codec.seal(plain, kDeviceKeyAd));
         // The sync configuration is sealed, so its ids (device, HQ, epoch) stay out of the unsealed log.
@@ -200,7 +266,7 @@ Result<std::vector<OutgoingItem>> Store::nextOutgoing(int maxItems, const std::v
             s.db,
             "SELECT o.seq, o.priority, r.id, r.revision, r.parent_revision, r.form_id, r.form_version, "
             "r.unit_id, r.author, r.created_utc, r.created_offset, coalesce(r.finalized_utc, ''), r.payload, "
-            "p.hash, p.body "
+            "p.hash, p.body, o.sig "
             "FROM outbox o JOIN record r ON r.id = o.record_id AND r.revision = o.revision "
             "LEFT JOIN sealed_part p ON p.record_id = r.id AND p.revision = r.revision "
             "WHERE o.state = 'queued' AND o.seq NOT IN (SELECT value FROM json_each(?)) "
@@ -236,6 +302,8 @@ Result<std::vector<OutgoingItem>> Store::nextOutgoing(int maxItems, const std::v
                 if (!st.isNull(14))
                     i.sealedPart = detail::openSealedBody(s, i.recordId, i.revision, st.blob(14));
             }
+            if (!st.isNull(15))
+                i.signature = s.codec.open(st.blob(15), detail::revisionSignatureAd(i.recordId, i.revision));
             out.push_back(std::move(i));
         }
         return out;

@@ -419,11 +419,13 @@ bool Pass::startBatch(int slot) {
             Envelope e = envelopeOf(std::move(it));
             std::string canonical = e.canonicalWithPayloadText(payloadText);
             if (!b.envelopes.empty()) text += ',';
-            // The device vouches for the revision as it leaves: the sealed part (outside what is signed; its
-            // hash is inside) and "sig" first, then the canonical members.
+            // The sealed part (outside what is signed; its hash is inside) and the device's signature first,
+            // then the canonical members.
             text += '{';
             if (!e.sealedPart.empty()) text += "\"sealed_part\":\"" + e.sealedPart + "\",";
-            text += "\"sig\":" + json(signRevision(m_sk.b, canonical)).dump() + ",";
+            // Signed at finalize on an enrolled laptop; otherwise now.
+            if (e.signature.empty()) e.signature = signRevision(m_sk.b, canonical);
+            text += "\"sig\":" + json(e.signature).dump() + ",";
             text.append(canonical, 1, std::string::npos);
             b.envelopes.push_back({std::move(e.id), e.revision, hex(blake2b256(canonical))});
             // The batches already started travel while this one is written.

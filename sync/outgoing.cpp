@@ -16,6 +16,7 @@ Envelope envelopeOf(storage::OutgoingItem&& it) {
     e.createdOffset = it.createdOffset;
     e.finalizedUtc = std::move(it.finalizedUtc);
     e.payload = std::move(it.payload);
+    e.signature = std::move(it.signature);  // made at finalize, or empty (the sender signs)
     e.sealedHash = std::move(it.sealedHash);
     if (!it.sealedPart.empty()) e.sealedPart = base64Encode(it.sealedPart);
     return e;

@@ -1,6 +1,8 @@
 // The Outpost sync protocol, version 2: shared encodings, hashes, signatures and messages.
 #include "sync/protocol.hpp"
 
+#include "core/revision.hpp"
+
 #include <sodium.h>
 #include <zstd.h>
 
@@ -315,11 +317,6 @@ Envelope envelopeHead(const json& j) {
     return e;
 }
 
-void appendString(std::string& out, const std::string& s) {
-    // A JSON string exactly as nlohmann::json dumps it (the canonical escaping).
-    out += json(s).dump(-1, ' ', false, json::error_handler_t::strict);
-}
-
 }  // namespace
 
 std::string Envelope::canonical() const {
@@ -327,39 +324,23 @@ std::string Envelope::canonical() const {
 }
 
 std::string Envelope::canonicalWithPayloadText(std::string_view payloadText) const {
-    // Members in the order of their names' bytes, no whitespace: what toJson().dump() gives, written
-    // directly so the payload is neither copied nor dumped twice.
-    std::string out;
-    out.reserve(payloadText.size() + 256);
-    out += "{\"author\":";
-    appendString(out, author);
-    out += ",\"created\":";
-    appendString(out, createdUtc);
-    out += ",\"final\":";
-    appendString(out, finalizedUtc);
-    out += ",\"form\":";
-    appendString(out, formId);
-    out += ",\"fv\":" + std::to_string(formVersion) + ",\"id\":";
-    appendString(out, id);
-    out += ",\"offset\":" + std::to_string(createdOffset);
-    if (parent) out += ",\"parent\":" + std::to_string(*parent);
-    out += ",\"payload\":";
-    out.append(payloadText);
-    out += ",\"rev\":" + std::to_string(revision);
-    if (!sealedHash.empty()) {
-        out += ",\"sealed\":";
-        appendString(out, sealedHash);
-    }
-    out += ",\"unit\":";
-    appendString(out, unitId);
-    out += '}';
-    return out;
+    core::RevisionHead h;
+    h.id = id;
+    h.revision = revision;
+    h.parent = parent;
+    h.formId = formId;
+    h.formVersion = formVersion;
+    h.unitId = unitId;
+    h.author = author;
+    h.createdUtc = createdUtc;
+    h.createdOffset = createdOffset;
+    h.finalizedUtc = finalizedUtc;
+    h.sealedHash = sealedHash;
+    return core::canonicalRevision(h, payloadText);
 }
 
 std::string revisionSigningString(std::string_view canonical) {
-    std::string s = std::string(kProtocolName) + " revision\n";
-    s.append(canonical);
-    return s;
+    return core::revisionSigningString(canonical);
 }
 
 std::string signRevision(const Bytes& secretKey, std::string_view canonical) {

@@ -13,7 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "core/revision.hpp"
 #include "core/uuid.hpp"
+#include "storage/recovery.hpp"
 #include "storage/store.hpp"
 #include "support/faulty_vfs.hpp"
 #include "support/test_support.hpp"
@@ -665,7 +667,7 @@ TEST_CASE("a schema-3 store migrates to the current schema on open: records stay
     }
     // As release 3 left the file.
     rawExec(t.path(),
-            "DROP TABLE sealed_part; DROP TABLE account; DROP TABLE audit_log; DELETE FROM meta WHERE key = "
+            "ALTER TABLE outbox DROP COLUMN sig; DROP TABLE sealed_part; DROP TABLE account; DROP TABLE audit_log; DELETE FROM meta WHERE key = "
             "'audit_head'; "
             "DROP TABLE feedback; DROP TABLE receipt; DROP TABLE receipt_doc; PRAGMA user_version = 3;");
     CHECK(rawText(t.path(), "PRAGMA user_version") == "3");
@@ -830,4 +832,58 @@ TEST_CASE("disk full or I/O error in a sync write: an error, the store as it was
         walkSync(op, FaultKind::DiskFull, false);
         walkSync(op, FaultKind::IoError, true);
     }
+}
+
+TEST_CASE("a revision finalized on an enrolled laptop is signed then; before enrollment or after a new key, "
+          "it is left for the sender to sign",
+          "[storage][sync]") {
+    TempDir t;
+    auto s = makeStore(t);
+    const std::string before = finalRecord(*s, "Before enrollment");
+    std::vector<unsigned char> pk(crypto_sign_PUBLICKEYBYTES), sk(crypto_sign_SECRETKEYBYTES);
+    crypto_sign_keypair(pk.data(), sk.data());
+    REQUIRE(s->saveEnrollment(enrollConfig(), sk).ok());
+    const std::string after = finalRecord(*s, "After enrollment");
+    auto items = s->nextOutgoing(10);
+    REQUIRE(items.ok());
+    REQUIRE(items->size() == 2);
+    for (const auto& it : *items) {
+        INFO(it.recordId);
+        if (it.recordId == before) {
+            CHECK(it.signature.empty());
+            continue;
+        }
+        REQUIRE(it.recordId == after);
+        REQUIRE_FALSE(it.signature.empty());
+        // The signature is over the canonical bytes the sender would build from this very item.
+        core::RevisionHead h;
+        h.id = it.recordId;
+        h.revision = it.revision;
+        h.parent = it.parent;
+        h.formId = it.formId;
+        h.formVersion = it.formVersion;
+        h.unitId = it.unitId;
+        h.author = it.author;
+        h.createdUtc = it.createdUtc;
+        h.createdOffset = it.createdOffset;
+        h.finalizedUtc = it.finalizedUtc;
+        h.sealedHash = it.sealedHash;
+        const std::string message = core::revisionSigningString(core::canonicalRevision(h, it.payloadText));
+        auto sig = fromBase64(it.signature);
+        REQUIRE(sig);
+        REQUIRE(sig->size() == crypto_sign_BYTES);
+        CHECK(crypto_sign_verify_detached(sig->data(), reinterpret_cast<const unsigned char*>(message.data()),
+                                          message.size(), pk.data()) == 0);
+        // The signature is not on disk in the clear.
+        CHECK(rawText(t.path(), "SELECT count(*) FROM outbox WHERE instr(sig, '" + it.signature + "') > 0") ==
+              "0");
+    }
+    // A new device key: signatures made with the old one would not verify at HQ, so they are dropped.
+    std::vector<unsigned char> pk2(crypto_sign_PUBLICKEYBYTES), sk2(crypto_sign_SECRETKEYBYTES);
+    crypto_sign_keypair(pk2.data(), sk2.data());
+    SyncConfig again = enrollConfig();
+    again.deviceId = "dev-0002";
+    REQUIRE(s->saveEnrollment(again, sk2).ok());
+    for (const auto& it : *s->nextOutgoing(10)) CHECK(it.signature.empty());
+    requireInvariant(*s);
 }
