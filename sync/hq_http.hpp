@@ -21,9 +21,13 @@ struct HqHttpOptions {
     bool insecureHttp = false;  // development only: no TLS at all
     std::string certFile;       // PEM, required unless insecureHttp
     std::string keyFile;        // PEM, required unless insecureHttp
-    // A field laptop sends its batches back to back on one connection, so a connection idle for a
-    // few seconds is finished with; and an idle connection holds a pool thread, so it must not linger.
-    std::time_t keepAliveTimeoutSeconds = 5;
+    // How long a connection may wait for its next request. A laptop with several batches in flight on
+    // a slow link reuses a connection only once the other batches' bytes have crossed: at 64 kbit/s,
+    // each 60 KB batch ahead is 7.5 s of silence on this one. Closing it sooner makes the client start
+    // the request again on a new connection (a handshake, and the body sent twice). An idle connection
+    // holds a pool thread, so it must not linger much longer than that either; a laptop closes its
+    // connections when its pass ends.
+    std::time_t keepAliveTimeoutSeconds = 30;
     std::size_t keepAliveMaxCount = 10000;
     // Per read or write on a socket (not for a whole body): a slow link still moves bytes in that time.
     std::time_t readTimeoutSeconds = 60;
