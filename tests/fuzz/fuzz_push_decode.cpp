@@ -3,6 +3,8 @@
 //   mode 0: a zstd frame of a push request (what POST /v1/push carries)
 //   mode 1: the JSON text of a push request
 //   mode 2: the JSON text of a push response (what the laptop reads back)
+// Modes 0 and 1 also hold HQ's item-by-item parse (splitPushBody) to the whole-body parse: when the text
+// is cut into items, it is valid JSON exactly when every item is, with the same batch and items.
 #include <cstdlib>
 
 #include "fuzz_support.hpp"
@@ -34,6 +36,29 @@ void checkRequest(const json& j) {
     }
 }
 
+// The split parse against the whole one, on any text.
+void checkSplit(std::string_view text) {
+    auto parts = splitPushBody(text);
+    if (!parts) return;
+    std::vector<json> items;
+    bool allValid = true;
+    for (auto item : parts->items) {
+        auto doc = parseItemText(item);
+        if (!doc || !doc->is_object()) {
+            allValid = false;
+            break;
+        }
+        items.push_back(std::move(*doc));
+    }
+    json whole = json::parse(text.begin(), text.end(), nullptr, false);
+    if (whole.is_discarded() == allValid) std::abort();  // valid exactly when every item is
+    if (!allValid) return;
+    if (!whole.is_object() || whole.size() != 2 || whole["batch"] != parts->batchId) std::abort();
+    if (whole["items"].size() != items.size()) std::abort();
+    for (std::size_t i = 0; i < items.size(); ++i)
+        if (whole["items"][i] != items[i]) std::abort();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -42,10 +67,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view bytes = fuzz::asText(data + 1, size - 1);
     try {
         switch (data[0] % 3) {
-            case 0:
-                checkRequest(parseObject(zstdDecompress(bytes, l.maxUncompressedBytes), l.maxJsonDepth));
+            case 0: {
+                const std::string text = zstdDecompress(bytes, l.maxUncompressedBytes);
+                checkSplit(text);
+                checkRequest(parseObject(text, l.maxJsonDepth));
                 break;
+            }
             case 1:
+                checkSplit(bytes);
                 checkRequest(parseObject(bytes, l.maxJsonDepth));
                 break;
             default: {
