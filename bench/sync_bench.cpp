@@ -127,7 +127,8 @@ std::unique_ptr<test::HqProcess> startHq(const std::string& dataDir, const std::
     auto hq = std::make_unique<test::HqProcess>(o);
     auto r = hq->admin({"init"});
     if (r.exitCode != 0) throw std::runtime_error("outpost-hq init failed: " + r.err);
-    // The demo incidents' SEA sections are sealed to a conduct key; without one they would wait on the laptop.
+    // The demo incidents' SEA sections are sealed to a conduct key; without one they would wait on the
+    // laptop.
     hq->addConductKey(dataDir + ".conduct.key");
     hq->start();
     return hq;

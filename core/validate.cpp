@@ -275,8 +275,9 @@ private:
                     try {
                         // Compiled with the form: compiling it per value cost about 5 % of HQ's ingest CPU.
                         const bool matches =
-                            f.patternRegex ? std::regex_match(s, *f.patternRegex)
-                                           : std::regex_match(s, std::regex(f.pattern, std::regex::ECMAScript));
+                            f.patternRegex
+                                ? std::regex_match(s, *f.patternRegex)
+                                : std::regex_match(s, std::regex(f.pattern, std::regex::ECMAScript));
                         if (!matches)
                             add(path, "pattern", "does not have the expected form " + f.pattern, false,
                                 f.patternMessage);

@@ -509,7 +509,8 @@ Result<ExportedBundle> exportBundle(storage::Store& store, const BundleOptions& 
                 seqs.push_back(it.outboxSeq);
                 std::string payloadText = std::move(it.payloadText);
                 Envelope e = envelopeOf(std::move(it));
-                if (e.signature.empty()) e.signature = signRevision(sk.b, e.canonicalWithPayloadText(payloadText));
+                if (e.signature.empty())
+                    e.signature = signRevision(sk.b, e.canonicalWithPayloadText(payloadText));
                 pr.items.push_back(std::move(e));
             }
             std::string body = zstdCompress(pr.toJson().dump());

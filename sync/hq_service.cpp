@@ -159,29 +159,6 @@ std::string bodyText(const Request& req, const Limits& limits) {
     failWith(415, "unsupported_encoding", "Content-Encoding '" + enc + "' is not supported; send zstd");
 }
 
-// True when the JSON text nests objects and arrays deeper than maxDepth (strings skipped).
-bool nestedDeeperThan(std::string_view text, std::size_t maxDepth) {
-    std::size_t depth = 0;
-    bool inString = false, escaped = false;
-    for (char c : text) {
-        if (inString) {
-            if (escaped)
-                escaped = false;
-            else if (c == '\\')
-                escaped = true;
-            else if (c == '"')
-                inString = false;
-        } else if (c == '"') {
-            inString = true;
-        } else if (c == '{' || c == '[') {
-            if (++depth > maxDepth) return true;
-        } else if ((c == '}' || c == ']') && depth > 0) {
-            --depth;
-        }
-    }
-    return false;
-}
-
 json parseBody(std::string_view text, const Limits& limits) {
     if (nestedDeeperThan(text, limits.maxJsonDepth))
         failWith(400, "too_deep",
@@ -745,8 +722,8 @@ Response HqService::Impl::push(const Request& req, bool fromBundle) {
             failWith(400, "malformed", "the body is not valid JSON");
         if (n > limits.maxItems)
             failWith(413, "too_many_items",
-                     "the push has " + std::to_string(n) + " items; at most " + std::to_string(limits.maxItems) +
-                         " are accepted in one request");
+                     "the push has " + std::to_string(n) + " items; at most " +
+                         std::to_string(limits.maxItems) + " are accepted in one request");
         if (parts->batchId.size() > 64)
             failWith(400, "malformed", "the push request: \"batch\" is longer than 64 characters");
         for (const auto& m : decodeErrors)

@@ -168,29 +168,32 @@ std::string zstdDecompress(std::string_view frame, std::size_t maxOut) {
     return out;
 }
 
-json parseObject(std::string_view text, std::size_t maxDepth) {
-    // Depth is checked before parsing so a deeply nested body cannot exhaust the parser's stack.
+bool nestedDeeperThan(std::string_view text, std::size_t maxDepth) {
     std::size_t depth = 0;
-    bool inString = false, escape = false;
+    bool inString = false, escaped = false;
     for (char c : text) {
         if (inString) {
-            if (escape)
-                escape = false;
+            if (escaped)
+                escaped = false;
             else if (c == '\\')
-                escape = true;
+                escaped = true;
             else if (c == '"')
                 inString = false;
-            continue;
-        }
-        if (c == '"')
+        } else if (c == '"') {
             inString = true;
-        else if (c == '{' || c == '[') {
-            if (++depth > maxDepth)
-                bad("the JSON is nested deeper than " + std::to_string(maxDepth) + " levels");
-        } else if (c == '}' || c == ']') {
-            if (depth > 0) --depth;
+        } else if (c == '{' || c == '[') {
+            if (++depth > maxDepth) return true;
+        } else if ((c == '}' || c == ']') && depth > 0) {
+            --depth;
         }
     }
+    return false;
+}
+
+json parseObject(std::string_view text, std::size_t maxDepth) {
+    // Depth is checked before parsing so a deeply nested body cannot exhaust the parser's stack.
+    if (nestedDeeperThan(text, maxDepth))
+        bad("the JSON is nested deeper than " + std::to_string(maxDepth) + " levels");
     json j = json::parse(text.begin(), text.end(), nullptr, false);
     if (j.is_discarded()) bad("the body is not valid JSON");
     if (!j.is_object()) bad("the body must be a JSON object");

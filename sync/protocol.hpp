@@ -52,6 +52,9 @@ Bytes randomBytes(std::size_t n);
 std::string zstdCompress(std::string_view data, int level = 9);
 std::string zstdDecompress(std::string_view frame, std::size_t maxOut);
 
+// True when the JSON text nests objects and arrays deeper than maxDepth (strings skipped). A linear scan
+// that never recurses, for any text, valid JSON or not.
+bool nestedDeeperThan(std::string_view text, std::size_t maxDepth);
 // Parses JSON, refusing nesting deeper than maxDepth and anything that is not an object.
 // Throws Failure(Protocol, BadInput) naming what is wrong.
 json parseObject(std::string_view text, std::size_t maxDepth);

@@ -244,9 +244,9 @@ TEST_CASE("computed fields declared before what they read get the same values in
     REQUIRE(ordered.computedOrder.size() == 5);
     FormDef iterated = ordered;  // no order: the validator iterates to a fixed point
     iterated.computedOrder.clear();
-    for (const json& p : {json::parse(R"({"base": 10, "lines": [{"qty": 7}, {"qty": 3}]})"),
-                          json::parse(R"({"base": 4})"), json::parse(R"({"lines": [{"qty": 1}]})"),
-                          json::parse(R"({"base": "x", "lines": [{}]})")}) {
+    for (const json& p :
+         {json::parse(R"({"base": 10, "lines": [{"qty": 7}, {"qty": 3}]})"), json::parse(R"({"base": 4})"),
+          json::parse(R"({"lines": [{"qty": 1}]})"), json::parse(R"({"base": "x", "lines": [{}]})")}) {
         for (auto mode : {ValidationMode::Draft, ValidationMode::Final}) {
             auto a = validateRecord(ordered, p, mode, smallRef(), "2026-11-27");
             auto b = validateRecord(iterated, p, mode, smallRef(), "2026-11-27");

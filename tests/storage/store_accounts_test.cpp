@@ -493,7 +493,8 @@ TEST_CASE("accounts: a store from before accounts signs its user in as a command
         sqlite3* db = nullptr;
         sqlite3_open((u.dir + "/outpost.db").c_str(), &db);
         const std::string sql =
-            "ALTER TABLE outbox DROP COLUMN sig; DROP TABLE sealed_part; DROP TABLE account; DELETE FROM key_slot WHERE id <> "
+            "ALTER TABLE outbox DROP COLUMN sig; DROP TABLE sealed_part; DROP TABLE account; DELETE FROM "
+            "key_slot WHERE id <> "
             "'passphrase:cdr.test'; "
             "PRAGMA user_version = " +
             std::to_string(kAccountsSchemaStep - 1) + ";";

@@ -667,7 +667,8 @@ TEST_CASE("a schema-3 store migrates to the current schema on open: records stay
     }
     // As release 3 left the file.
     rawExec(t.path(),
-            "ALTER TABLE outbox DROP COLUMN sig; DROP TABLE sealed_part; DROP TABLE account; DROP TABLE audit_log; DELETE FROM meta WHERE key = "
+            "ALTER TABLE outbox DROP COLUMN sig; DROP TABLE sealed_part; DROP TABLE account; DROP TABLE "
+            "audit_log; DELETE FROM meta WHERE key = "
             "'audit_head'; "
             "DROP TABLE feedback; DROP TABLE receipt; DROP TABLE receipt_doc; PRAGMA user_version = 3;");
     CHECK(rawText(t.path(), "PRAGMA user_version") == "3");
@@ -834,9 +835,10 @@ TEST_CASE("disk full or I/O error in a sync write: an error, the store as it was
     }
 }
 
-TEST_CASE("a revision finalized on an enrolled laptop is signed then; before enrollment or after a new key, "
-          "it is left for the sender to sign",
-          "[storage][sync]") {
+TEST_CASE(
+    "a revision finalized on an enrolled laptop is signed then; before enrollment or after a new key, "
+    "it is left for the sender to sign",
+    "[storage][sync]") {
     TempDir t;
     auto s = makeStore(t);
     const std::string before = finalRecord(*s, "Before enrollment");

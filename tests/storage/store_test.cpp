@@ -279,7 +279,8 @@ TEST_CASE("migrations 1 -> latest keep the data and build search and facts from 
         id = d->meta.id;
     }
     rawExec(t.path(),
-            "ALTER TABLE outbox DROP COLUMN sig; DROP TABLE sealed_part; DROP TABLE account; DROP TABLE audit_log; DELETE FROM meta WHERE key = "
+            "ALTER TABLE outbox DROP COLUMN sig; DROP TABLE sealed_part; DROP TABLE account; DROP TABLE "
+            "audit_log; DELETE FROM meta WHERE key = "
             "'audit_head'; "
             "DROP TABLE feedback; DROP TABLE receipt; DROP TABLE receipt_doc; "
             "DROP INDEX record_drafts; DROP TABLE search_doc; DROP TABLE search_fts; DROP TABLE record_fact; "
@@ -369,7 +370,8 @@ TEST_CASE("migration 2 -> latest maps search rows and rebuilds the index from th
     s.reset();
     // As a schema-2 store was: no search_doc, and an index the new code cannot map.
     rawExec(t.path(),
-            "ALTER TABLE outbox DROP COLUMN sig; DROP TABLE sealed_part; DROP TABLE account; DROP TABLE audit_log; DELETE FROM meta WHERE key = "
+            "ALTER TABLE outbox DROP COLUMN sig; DROP TABLE sealed_part; DROP TABLE account; DROP TABLE "
+            "audit_log; DELETE FROM meta WHERE key = "
             "'audit_head'; "
             "DROP TABLE feedback; DROP TABLE receipt; DROP TABLE receipt_doc; "
             "DROP INDEX record_drafts; DROP TABLE search_doc; PRAGMA user_version = 2;");

@@ -424,7 +424,9 @@ TEST_CASE("a push in the client's compact shape and the same push written otherw
         if (at != std::string::npos) compact.insert(at + 1, " ");
         return compact;
     };
-    auto withItem = [](const std::string& itemText) { return "{\"batch\":\"b-1\",\"items\":[" + itemText + "]}"; };
+    auto withItem = [](const std::string& itemText) {
+        return "{\"batch\":\"b-1\",\"items\":[" + itemText + "]}";
+    };
     std::string many;
     {
         PushRequest p = batchOf({});
@@ -440,14 +442,14 @@ TEST_CASE("a push in the client's compact shape and the same push written otherw
     for (int i = 0; i < 70; ++i) deepItem += "]";
     deepItem += "}";
     const std::vector<std::string> bodies = {
-        withItem("{\"id\":1,}"),                       // an item that is not valid JSON
-        withItem("{\"id\":\"\xff\"}"),                  // invalid UTF-8 in an item
-        withItem("{}"),                                // an item without its members
-        unknownMember.dump(),                          // a member no envelope has (second item)
-        longBatch.dump(),                              // a batch id over 64 characters
-        many,                                          // more items than HQ takes
-        withItem(deepItem),                            // nested too deep
-        "{\"batch\":\"b-1\",\"items\":[]}",              // no items
+        withItem("{\"id\":1,}"),             // an item that is not valid JSON
+        withItem("{\"id\":\"\xff\"}"),       // invalid UTF-8 in an item
+        withItem("{}"),                      // an item without its members
+        unknownMember.dump(),                // a member no envelope has (second item)
+        longBatch.dump(),                    // a batch id over 64 characters
+        many,                                // more items than HQ takes
+        withItem(deepItem),                  // nested too deep
+        "{\"batch\":\"b-1\",\"items\":[]}",  // no items
     };
     for (const auto& compact : bodies) {
         REQUIRE(splitPushBody(compact));
