@@ -284,7 +284,8 @@ int run(const Options& o) {
     need(Store::createWithKey(storeDir, key, init), "creating the store");
     auto store = need(Store::open(storeDir, key), "opening the store");
     client::DemoData demo(store->reference(), o.seed);
-    Mix mix(demo.unitIds(), o.seed ^ 0x9e3779b97f4a7c15ull);
+    // A laptop's store holds its own unit's reports only (finalize refuses another unit's).
+    Mix mix({init.unitId}, o.seed ^ 0x9e3779b97f4a7c15ull);
 
     note("draft save and finalize on the new store");
     {

@@ -337,7 +337,7 @@ void FormModel::startNew(const std::string& formId) {
     m_values = json::object();
     if (!m_form->unitField.empty() && !m_store->unitId().empty())
         m_values[m_form->unitField] = m_store->unitId();
-    m_check = core::validateRecord(*m_form, m_values, core::ValidationMode::Draft, m_store->reference());
+    m_check = draftCheck();
     m_final.reset();
 }
 
@@ -352,7 +352,7 @@ Result<void> FormModel::open(const std::string& id) {
     m_id = id;
     m_revision = rec->meta.revision;
     m_values = core::stripComputed(*m_form, rec->payload);
-    m_check = core::validateRecord(*m_form, m_values, core::ValidationMode::Draft, m_store->reference());
+    m_check = draftCheck();
     m_final.reset();
     m_sealedRevision = 0;
     for (int rev = m_revision - 1; rev >= 1 && m_form->hasSensitiveFields(); --rev)
@@ -363,6 +363,12 @@ Result<void> FormModel::open(const std::string& id) {
     m_saveState = SaveState::Saved;
     m_savedAt = rec->meta.updatedUtc;
     return {};
+}
+
+core::ValidationResult FormModel::draftCheck() const {
+    auto v = core::validateRecord(*m_form, m_values, core::ValidationMode::Draft, m_store->reference());
+    core::checkOwnUnit(*m_form, m_store->unitId(), core::ValidationMode::Draft, v);
+    return v;
 }
 
 void FormModel::close() {
@@ -385,7 +391,7 @@ const core::Issue* FormModel::issueAt(const std::string& path) const {
 
 void FormModel::changed(bool immediate) {
     if (!m_form) return;
-    m_check = core::validateRecord(*m_form, m_values, core::ValidationMode::Draft, m_store->reference());
+    m_check = draftCheck();
     m_final.reset();
     m_dirty = true;
     m_lastEdit = m_now;
@@ -446,6 +452,7 @@ const core::ValidationResult& FormModel::finalCheck() const {
                                                           core::ValidationMode::Final, m_store->reference())
                                    : core::validateRecord(*m_form, m_values, core::ValidationMode::Final,
                                                           m_store->reference());
+        if (m_form) core::checkOwnUnit(*m_form, m_store->unitId(), core::ValidationMode::Final, *m_final);
     }
     return *m_final;
 }

@@ -162,6 +162,10 @@ public:
     void close();
 
 private:
+    // The draft's check: the form's rules, and a warning when the report is for another unit than the
+    // laptop's (finalize refuses it).
+    core::ValidationResult draftCheck() const;
+
     storage::Store* m_store;
     std::shared_ptr<const core::FormDef> m_form;
     std::string m_id;

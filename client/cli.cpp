@@ -574,6 +574,11 @@ void cmdVerify(const Options& o, std::ostream& out) {
     auto s = openStore(o.store);
     auto problems = check(s->verify());
     auto info = s->info();
+    const auto counts = check(s->outboxCounts());
+    if (counts.held > 0)
+        out << "note: " << counts.held << " report(s) held on this laptop: "
+            << "their confidential section waits for HQ's conduct-and-discipline keys; they are not sent "
+               "until a sync brings them ('outpostctl outbox' lists them)\n";
     if (problems.empty()) {
         out << "ok: integrity check passed; " << info.records << " revision(s), " << info.finals << " final, "
             << info.outbox << " waiting for HQ\n";
@@ -636,13 +641,15 @@ void cmdOutbox(const Options& o, std::ostream& out) {
                            {"enqueued_utc", i.enqueuedUtc},
                            {"attempts", i.attempts},
                            {"state", i.state},
+                           {"held_reason", i.heldReason.empty() ? json(nullptr) : json(i.heldReason)},
                            {"last_error", i.lastError}});
         out << arr.dump(2) << "\n";
         return;
     }
     for (const auto& i : items)
         out << i.seq << "  " << i.recordId << " r" << i.revision << "  " << std::left << std::setw(13)
-            << i.formId << i.state << (i.lastError.empty() ? "" : "  " + i.lastError) << "\n";
+            << i.formId << std::setw(12) << i.state << (i.heldReason.empty() ? "" : "  " + i.heldReason)
+            << (i.lastError.empty() ? "" : "  " + i.lastError) << "\n";
     out << items.size() << " waiting for HQ\n";
 }
 
@@ -708,7 +715,9 @@ void cmdSync(const Options& o, std::ostream& out) {
     out << (result.ok ? "sync done: " : "sync failed: ") << p.itemsSent << " report(s) answered by HQ ("
         << p.stored << " stored, " << p.duplicates << " already there, " << p.conflicts << " conflict(s), "
         << p.rejected << " rejected), " << p.pulled << " feed entr" << (p.pulled == 1 ? "y" : "ies")
-        << " pulled; " << counts.queued << " waiting, " << counts.quarantined << " quarantined"
+        << " pulled; " << counts.queued << " waiting"
+        << (counts.held > 0 ? " (" + std::to_string(counts.held) + " held for HQ's conduct keys)" : "") << ", "
+        << counts.quarantined << " quarantined"
         << (result.resynced ? "; HQ was restored from a backup, so what it had lost was sent again" : "")
         << "\n";
     // The quarantined reports, each with HQ's reason (the first few: 'outpostctl outbox' lists them all).
@@ -739,6 +748,12 @@ void cmdSync(const Options& o, std::ostream& out) {
                                            std::to_string(w->filesRemoved) + " file(s) erased)"};
     }
     if (!result.ok) throw CliFailure{kExitNetwork, p.message};
+    if (counts.held > 0)
+        throw CliFailure{kExitHeld, std::to_string(counts.held) +
+                                        " report(s) not sent: their confidential section waits for HQ's "
+                                        "conduct-and-discipline keys, which HQ has not published yet (an HQ "
+                                        "officer runs 'outpost-hq conduct-key add'); the next sync after that "
+                                        "sends them"};
 }
 
 // Panic wipe: the keys first, then every file. The unit id typed back is the confirmation.
@@ -766,6 +781,9 @@ void cmdBundleExport(const Options& o, std::ostream& out) {
             << "is imported\n";
     if (b.tooLarge > 0)
         out << b.tooLarge << " report(s) are larger than HQ accepts in one request and were left out\n";
+    if (b.held > 0)
+        out << b.held << " report(s) held back: their confidential section waits for HQ's conduct-and-"
+            << "discipline keys; a receipt from an HQ that has published them brings the keys\n";
     out << "the reports stay queued until HQ's receipt is imported: take the file to HQ ('outpost-hq "
            "import-bundle'), bring back the receipt and run 'outpostctl bundle import RECEIPT'\n";
 }
@@ -935,12 +953,14 @@ void cmdRecoveryComplete(const Options& o, std::ostream& out) {
 void cmdDemoSeed(const Options& o, std::ostream& out) {
     auto s = openStore(o.store);
     DemoData demo(s->reference(), o.seed);
-    auto units = demo.unitIds();
-    if (!o.unit.empty()) {
-        if (std::find(units.begin(), units.end(), o.unit) == units.end())
-            fail(kExitNotFound, "no unit " + o.unit + " in the reference data");
-        units = {o.unit};
-    }
+    // A laptop reports for its own unit only (finalize refuses another unit's report, HQ would too).
+    const auto known = demo.unitIds();
+    if (!o.unit.empty() && std::find(known.begin(), known.end(), o.unit) == known.end())
+        fail(kExitNotFound, "no unit " + o.unit + " in the reference data");
+    if (!o.unit.empty() && o.unit != s->unitId())
+        fail(kExitInput, "this laptop reports for " + s->unitId() + ", not " + o.unit +
+                             ": HQ takes a unit's reports only from that unit's laptops");
+    const std::vector<std::string> units = {s->unitId()};
     constexpr int kBatch = 1000;
     std::map<std::string, std::vector<json>> pending;
     std::map<std::string, int> made;
@@ -1096,12 +1116,11 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     bim->add_option("file", o.bundleFile, "the receipt file from HQ")->required();
     on(bim, [&] { cmdBundleImport(o, out); });
 
-    auto* seed = app.add_subcommand("demo-seed",
-                                    "add realistic demo records (final, queued) across the mission's units");
+    auto* seed = app.add_subcommand("demo-seed", "add realistic demo records (final, queued) of this laptop's unit");
     seed->add_option("--count", o.count, "how many (default 200)")->check(CLI::Range(1, 1000000));
     seed->add_option("--seed", o.seed, "random seed (the same seed gives the same records)");
     seed->add_option("--unit", o.unit,
-                     "only this unit's records (HQ accepts from a laptop only its own unit's reports)");
+                     "the unit (it must be this laptop's: HQ accepts from a laptop only its own unit's reports)");
     on(seed, [&] { cmdDemoSeed(o, out); });
 
     app.add_option("--account", g_account,

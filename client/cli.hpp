@@ -18,6 +18,8 @@ enum ExitCode : int {
     kExitVerify = 8,    // verify found problems
     kExitNetwork = 9,   // sync: HQ could not be reached, or what answered was not HQ (the queue is kept)
     kExitRevoked = 10,  // sync: HQ revoked this device
+    kExitHeld = 11,     // sync: the pass went well but the queue is not drained: reports are held back
+                        // until HQ's conduct keys arrive
     kExitInternal = 70,
 };
 

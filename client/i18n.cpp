@@ -125,6 +125,7 @@ const std::vector<CatalogEntry> kCatalog = {
     {"sync.draft", "not sent (draft)", "non envoyé (brouillon)"},
     {"sync.queued", "waiting to sync", "en attente"},
     {"sync.quarantined", "rejected by HQ", "rejeté par le QG"},
+    {"sync.held", "held: waits for HQ's keys", "retenu : attend les clés du QG"},
     {"sync.sent", "received by HQ", "reçu par le QG"},
     // form
     {"form.required", "required", "obligatoire"},
@@ -313,6 +314,10 @@ const std::vector<CatalogEntry> kCatalog = {
      "them back in the queue.",
      "{1} rapports ont été rejetés par le QG. Corrigez la cause (souvent une version de formulaire que le QG "
      "ne connaît pas encore), puis remettez-les en file."},
+    {"syncp.held_reason",
+     "its confidential section waits for HQ's conduct-and-discipline keys (HQ has published none yet)",
+     "sa section confidentielle attend les clés Conduite et discipline du QG (le QG n'en a encore publié "
+     "aucune)"},
     {"syncp.waiting_keys_one",
      "{1} report holds a confidential section that waits for HQ's conduct-and-discipline keys; it is sent "
      "once they arrive with a sync.",
@@ -410,6 +415,8 @@ const std::vector<CatalogEntry> kCatalog = {
     {"rule.constraint", "breaks a rule of the form", "ne respecte pas une règle du formulaire"},
     {"rule.unknown_field", "unknown field", "champ inconnu"},
     {"rule.computed", "computed by Outpost", "calculé par Outpost"},
+    {"rule.own_unit", "HQ takes this unit's reports only from its own laptops; this laptop reports for",
+     "le QG ne prend les rapports de cette unité que de ses propres ordinateurs ; cet ordinateur rend compte pour"},
     {"rule.utf8", "invalid text", "texte invalide"},
     {"rule.expression", "a rule of the form could not be evaluated",
      "une règle du formulaire n'a pu être évaluée"},

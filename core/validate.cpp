@@ -691,4 +691,20 @@ ValidationResult validateRecord(const FormDef& form, const json& payload, Valida
     return Validator(form, mode, ref, today).run(payload);
 }
 
+void checkOwnUnit(const FormDef& form, std::string_view ownUnit, ValidationMode mode, ValidationResult& v) {
+    if (ownUnit.empty() || form.unitField.empty() || !v.normalized.is_object()) return;
+    auto it = v.normalized.find(form.unitField);
+    if (it == v.normalized.end() || !it->is_string()) return;
+    const auto& unit = it->get_ref<const std::string&>();
+    if (unit.empty() || unit == ownUnit) return;
+    Issue i;
+    i.path = form.unitField;
+    i.rule = "own_unit";
+    i.message = "this laptop reports for " + std::string(ownUnit) + ", not " + unit +
+                ": HQ takes a unit's reports only from that unit's laptops";
+    i.arg = std::string(ownUnit);
+    i.warning = mode == ValidationMode::Draft;
+    v.issues.push_back(std::move(i));
+}
+
 }  // namespace outpost::core

@@ -46,6 +46,12 @@ struct ValidationResult {
 ValidationResult validateRecord(const FormDef& form, const json& payload, ValidationMode mode,
                                 const ReferenceData& ref, std::string_view today = {});
 
+// A laptop reports for its own unit only: HQ refuses a report whose unit is another (unit_mismatch).
+// When form names a unit field and v.normalized holds a unit other than ownUnit, adds an "own_unit" issue
+// at that field: a warning while the report is a draft (it can still be corrected), an error at Final.
+// Does nothing when ownUnit is empty (a store made before units were required) or the form has no unit.
+void checkOwnUnit(const FormDef& form, std::string_view ownUnit, ValidationMode mode, ValidationResult& v);
+
 // The payload without computed values: what a person entered. Stored payloads carry computed
 // values for display and export; strip them before validating a stored payload again.
 json stripComputed(const FormDef& form, const json& payload);

@@ -84,7 +84,10 @@ echo "... ($(wc -l < "$PWD/.demo/hq-reports.txt") lines in .demo/hq-reports.txt)
 
 step "At HQ the SEA section opens only with the conduct officer's key file and passphrase (and that is audited)"
 "$HQ" reports show "$sid" --data "$HQDATA" | sed -n '/"sealed"/,$p'
-"$HQ" reports show "$sid" --data "$HQDATA" --open-sealed --key "$PWD/.demo/cdt.key" | sed -n '/"sealed"/,$p'
+"$HQ" reports show "$sid" --data "$HQDATA" --open-sealed --key "$PWD/.demo/cdt.key" > "$PWD/.demo/sealed-opened.json"
+sed -n '/"sealed"/,$p' "$PWD/.demo/sealed-opened.json"
+grep -q '"victim_reference"' "$PWD/.demo/sealed-opened.json" ||
+  { echo "demo: the sealed section did not open at HQ" >&2; exit 1; }
 run record show "$sid" | tail -n 2
 
 step "The next sync brings HQ's feedback back to the laptop"
@@ -104,14 +107,17 @@ run verify
 run backup
 
 GUI="$BUILD/ui/outpost"
-if [ -n "${DISPLAY:-}" ] && [ -x "$GUI" ]; then
+# OUTPOST_DEMO_HEADLESS=1 (CI sets it): the window opens under Xvfb, draws a few frames and closes.
+if [ -z "${OUTPOST_DEMO_HEADLESS:-}" ] && [ -n "${DISPLAY:-}" ] && [ -x "$GUI" ]; then
   step "The field client: unlock with the passphrase $OUTPOST_PASSPHRASE"
   "$GUI" --store "$STORE"  # syncs with the demo HQ in the background while it runs
 elif [ -x "$GUI" ]; then
   step "No display here: the field client ran under Xvfb and took a picture of its home screen"
   unset_pass=$OUTPOST_PASSPHRASE
+  rm -f "$PWD/.demo/home.png"
   OUTPOST_PASSPHRASE=$unset_pass xvfb-run -a -s "-screen 0 1366x768x24" "$GUI" --store "$STORE" --unlock-from-env \
     --frames 10 --screenshot "$PWD/.demo/home.png"
+  [ -s "$PWD/.demo/home.png" ] || { echo "demo: the field client drew no home screen (.demo/home.png)" >&2; exit 1; }
   echo "See .demo/home.png. With a display, run: $GUI --store $STORE  (passphrase: $OUTPOST_PASSPHRASE)"
 fi
 

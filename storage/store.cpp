@@ -559,6 +559,7 @@ Result<Saved> Store::createDraft(const std::string& formId, const json& payloadI
             payload[form->unitField] = m_unit;
         auto v =
             core::validateRecord(*form, core::stripComputed(*form, payload), ValidationMode::Draft, m_ref);
+        core::checkOwnUnit(*form, m_unit, ValidationMode::Draft, v);
         if (!v.ok()) throwInvalid("the draft was not saved", v);
         Impl& s = *m_impl;
         std::string id = core::newUuidV7();
@@ -597,6 +598,7 @@ Result<Saved> Store::saveDraft(const std::string& id, const json& payloadIn) {
                 : payloadIn;
         auto v =
             core::validateRecord(*form, core::stripComputed(*form, payload), ValidationMode::Draft, m_ref);
+        core::checkOwnUnit(*form, m_unit, ValidationMode::Draft, v);
         if (!v.ok()) throwInvalid("the draft was not saved", v);
         auto now = core::nowTimestamp();
         Transaction tx(s.db);
@@ -673,6 +675,7 @@ Result<Saved> Store::finalize(const std::string& id) {
         }
         auto v =
             core::validateRecord(*rules, core::stripComputed(*form, payload), ValidationMode::Final, m_ref);
+        core::checkOwnUnit(*form, m_unit, ValidationMode::Final, v);
         if (!v.ok()) throwInvalid("the record cannot be finalized", v);
         Transaction tx(s.db);
         std::string sealed = finalizeInTx(s, *form, *meta, v.normalized);
@@ -755,6 +758,7 @@ Result<std::vector<std::string>> Store::importFinal(const std::string& formId,
             if (p.is_object() && !form->unitField.empty() && !p.contains(form->unitField) && !m_unit.empty())
                 p[form->unitField] = m_unit;
             auto v = core::validateRecord(*form, core::stripComputed(*form, p), ValidationMode::Final, m_ref);
+            core::checkOwnUnit(*form, m_unit, ValidationMode::Final, v);
             if (!v.ok())
                 throwInvalid("item " + std::to_string(i) + " cannot be imported; nothing was imported", v);
             valid.push_back(std::move(v));
@@ -973,13 +977,23 @@ Result<core::ReadinessSummary> Store::readiness(const std::string& unitId) {
 }
 
 // [SECTION] outbox, verify, backup
+namespace {
+
+constexpr const char* kHeldReason =
+    "held on this laptop: its confidential section waits for HQ's conduct-and-discipline keys, which HQ "
+    "has not published yet (an HQ officer runs 'outpost-hq conduct-key add'); it goes with the first sync "
+    "after they arrive";
+
+}  // namespace
+
 Result<std::vector<OutboxItem>> Store::outbox() {
     return tryCatch([&]() -> std::vector<OutboxItem> {
         Stmt st(m_impl->db,
                 "SELECT o.seq, o.record_id, o.revision, r.form_id, o.priority, o.enqueued_utc, o.attempts, "
-                "o.state, "
-                "coalesce(o.last_error, '') FROM outbox o JOIN record r ON r.id = o.record_id AND r.revision "
-                "= o.revision "
+                "CASE WHEN o.state = 'queued' AND p.state = 'waiting' THEN 'held' ELSE o.state END, "
+                "coalesce(o.last_error, '') FROM outbox o "
+                "JOIN record r ON r.id = o.record_id AND r.revision = o.revision "
+                "LEFT JOIN sealed_part p ON p.record_id = o.record_id AND p.revision = o.revision "
                 "ORDER BY o.state = 'quarantined', o.priority DESC, o.seq");
         std::vector<OutboxItem> out;
         while (st.step()) {
@@ -993,6 +1007,7 @@ Result<std::vector<OutboxItem>> Store::outbox() {
             i.attempts = static_cast<int>(st.int64(6));
             i.state = st.text(7);
             i.lastError = st.text(8);
+            if (i.state == "held") i.heldReason = kHeldReason;
             out.push_back(std::move(i));
         }
         return out;
@@ -1012,6 +1027,11 @@ Result<Store::OutboxCounts> Store::outboxCounts() {
         OutboxCounts c;
         Stmt st(m_impl->db, "SELECT state, count(*) FROM outbox GROUP BY state");
         while (st.step()) (st.text(0) == "quarantined" ? c.quarantined : c.queued) = st.int64(1);
+        Stmt h(m_impl->db,
+               "SELECT count(*) FROM outbox o JOIN sealed_part p ON p.record_id = o.record_id AND "
+               "p.revision = o.revision WHERE o.state = 'queued' AND p.state = 'waiting'");
+        h.step();
+        c.held = h.int64(0);
         return c;
     });
 }

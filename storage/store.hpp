@@ -125,8 +125,11 @@ struct OutboxItem {
     int priority = 0;
     std::string enqueuedUtc;
     int attempts = 0;
+    // "queued", "held" (queued, but not sent before HQ's conduct-and-discipline keys arrive: its
+    // confidential section waits to be sealed to them; heldReason says so) or "quarantined".
     std::string state;
     std::string lastError;
+    std::string heldReason;
 };
 
 struct Saved {
@@ -298,6 +301,7 @@ public:
     // How many outbox items are queued and quarantined, without reading them (one indexed count).
     struct OutboxCounts {
         std::int64_t queued = 0, quarantined = 0;
+        std::int64_t held = 0;  // of the queued: waiting for HQ's conduct keys (not sent until they arrive)
     };
     Result<OutboxCounts> outboxCounts();
     // Draft revisions in the store (a partial index keeps this cheap at any size).
@@ -343,6 +347,11 @@ public:
     Result<std::vector<OutgoingItem>> nextOutgoing(int maxItems,
                                                    const std::vector<std::int64_t>& exclude = {},
                                                    bool parsePayload = true);
+    // One final revision's wire members exactly as this laptop sends them (nextOutgoing's columns), in the
+    // outbox or not (outboxSeq 0 once it left): what HQ's receipt for it is checked against. The payload is
+    // parsed only when parsePayload; the sealed part itself is not read (its hash is what was signed).
+    // NotFound when the laptop does not hold the revision; Conflict when it is a draft.
+    Result<OutgoingItem> sentRevision(const std::string& recordId, int revision, bool parsePayload = false);
     // Applies HQ's answer to one batch in one transaction: stored/duplicate/conflict leave the outbox
     // and get a receipt (with the batch's signed receipt document); rejected items are quarantined
     // with their reason. Items not in the outbox any more are ignored (a late duplicate answer).

@@ -257,56 +257,87 @@ Result<void> Store::markRevoked() {
 }
 
 // [SECTION] outbox for the wire
+namespace {
+
+// The columns of a revision as it goes on the wire; readOutgoing() reads a row of them. The statement
+// joins record r, the revision's sealed part p and its outbox row o (o.seq, o.priority and o.sig NULL
+// when the revision has left the outbox).
+constexpr const char* kOutgoingColumns =
+    "o.seq, o.priority, r.id, r.revision, r.parent_revision, r.form_id, r.form_version, r.unit_id, "
+    "r.author, r.created_utc, r.created_offset, coalesce(r.finalized_utc, ''), r.payload, p.hash, "
+    "p.body, o.sig";
+
+OutgoingItem readOutgoing(Store::Impl& s, Stmt& st, bool parsePayload, bool readSealedBody) {
+    OutgoingItem i;
+    i.outboxSeq = st.isNull(0) ? 0 : st.int64(0);
+    i.priority = st.isNull(1) ? 0 : static_cast<int>(st.int64(1));
+    i.recordId = st.text(2);
+    i.revision = static_cast<int>(st.int64(3));
+    if (!st.isNull(4)) i.parent = static_cast<int>(st.int64(4));
+    i.formId = st.text(5);
+    i.formVersion = static_cast<int>(st.int64(6));
+    i.unitId = st.text(7);
+    i.author = st.text(8);
+    i.createdUtc = st.text(9);
+    i.createdOffset = static_cast<int>(st.int64(10));
+    i.finalizedUtc = st.text(11);
+    i.payloadText = s.codec.open(st.blob(12), payloadAd(i.recordId, i.revision));
+    if (parsePayload) {
+        i.payload = json::parse(i.payloadText, nullptr, false);
+        if (i.payload.is_discarded() || !i.payload.is_object())
+            throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt,
+                          "record " + i.recordId + " r" + std::to_string(i.revision) +
+                              ": the stored payload is not a JSON object");
+    }
+    if (!st.isNull(13)) {
+        i.sealedHash = st.text(13);
+        if (readSealedBody && !st.isNull(14))
+            i.sealedPart = detail::openSealedBody(s, i.recordId, i.revision, st.blob(14));
+    }
+    if (!st.isNull(15))
+        i.signature = s.codec.open(st.blob(15), detail::revisionSignatureAd(i.recordId, i.revision));
+    return i;
+}
+
+}  // namespace
+
 Result<std::vector<OutgoingItem>> Store::nextOutgoing(int maxItems, const std::vector<std::int64_t>& exclude,
                                                       bool parsePayload) {
     return tryCatch([&]() -> std::vector<OutgoingItem> {
         if (maxItems <= 0) throw Failure(badInput("nextOutgoing needs a positive number of items"));
         Impl& s = *m_impl;
-        Stmt st(
-            s.db,
-            "SELECT o.seq, o.priority, r.id, r.revision, r.parent_revision, r.form_id, r.form_version, "
-            "r.unit_id, r.author, r.created_utc, r.created_offset, coalesce(r.finalized_utc, ''), r.payload, "
-            "p.hash, p.body, o.sig "
-            "FROM outbox o JOIN record r ON r.id = o.record_id AND r.revision = o.revision "
+        static const std::string sql =
+            std::string("SELECT ") + kOutgoingColumns +
+            " FROM outbox o JOIN record r ON r.id = o.record_id AND r.revision = o.revision "
             "LEFT JOIN sealed_part p ON p.record_id = r.id AND p.revision = r.revision "
             "WHERE o.state = 'queued' AND o.seq NOT IN (SELECT value FROM json_each(?)) "
             // A sensitive section still waiting for HQ's conduct keys holds its revision back.
             "AND (p.state IS NULL OR p.state != 'waiting') "
-            "ORDER BY o.priority DESC, o.seq LIMIT ?");
+            "ORDER BY o.priority DESC, o.seq LIMIT ?";
+        Stmt st(s.db, sql.c_str());
         st.bind(1, seqList(exclude)).bind(2, maxItems);
         std::vector<OutgoingItem> out;
-        while (st.step()) {
-            OutgoingItem i;
-            i.outboxSeq = st.int64(0);
-            i.priority = static_cast<int>(st.int64(1));
-            i.recordId = st.text(2);
-            i.revision = static_cast<int>(st.int64(3));
-            if (!st.isNull(4)) i.parent = static_cast<int>(st.int64(4));
-            i.formId = st.text(5);
-            i.formVersion = static_cast<int>(st.int64(6));
-            i.unitId = st.text(7);
-            i.author = st.text(8);
-            i.createdUtc = st.text(9);
-            i.createdOffset = static_cast<int>(st.int64(10));
-            i.finalizedUtc = st.text(11);
-            i.payloadText = s.codec.open(st.blob(12), payloadAd(i.recordId, i.revision));
-            if (parsePayload) {
-                i.payload = json::parse(i.payloadText, nullptr, false);
-                if (i.payload.is_discarded() || !i.payload.is_object())
-                    throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt,
-                                  "record " + i.recordId + " r" + std::to_string(i.revision) +
-                                      ": the stored payload is not a JSON object");
-            }
-            if (!st.isNull(13)) {
-                i.sealedHash = st.text(13);
-                if (!st.isNull(14))
-                    i.sealedPart = detail::openSealedBody(s, i.recordId, i.revision, st.blob(14));
-            }
-            if (!st.isNull(15))
-                i.signature = s.codec.open(st.blob(15), detail::revisionSignatureAd(i.recordId, i.revision));
-            out.push_back(std::move(i));
-        }
+        while (st.step()) out.push_back(readOutgoing(s, st, parsePayload, true));
         return out;
+    });
+}
+
+Result<OutgoingItem> Store::sentRevision(const std::string& recordId, int revision, bool parsePayload) {
+    return tryCatch([&]() -> OutgoingItem {
+        Impl& s = *m_impl;
+        static const std::string sql =
+            std::string("SELECT ") + kOutgoingColumns +
+            ", r.status FROM record r LEFT JOIN outbox o ON o.record_id = r.id AND o.revision = r.revision "
+            "LEFT JOIN sealed_part p ON p.record_id = r.id AND p.revision = r.revision "
+            "WHERE r.id = ? AND r.revision = ?";
+        Stmt st(s.db, sql.c_str());
+        st.bind(1, recordId).bind(2, revision);
+        if (!st.step())
+            throw Failure(detail::notFound("this laptop holds no report " + recordId + " r" + std::to_string(revision)));
+        if (st.text(16) != "final")
+            throw Failure(
+                detail::conflict("report " + recordId + " r" + std::to_string(revision) + " is a draft on this laptop"));
+        return readOutgoing(s, st, parsePayload, false);
     });
 }
 

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -331,11 +332,24 @@ Request DeviceBundle::pullRequest() const {
     return bundledRequest(*this, "GET", pull.target(), pull.nonce, pull.signature);
 }
 
+namespace {
+
+bool isHexHash(const json& v) {
+    if (!v.is_string()) return false;
+    const auto& h = v.get_ref<const std::string&>();
+    return h.size() == 64 &&
+           std::all_of(h.begin(), h.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+}  // namespace
+
 json ReceiptBundle::toJson() const {
     json ps = json::array();
     for (const auto& p : pushes) {
         json items = json::array();
-        for (const auto& [id, rev] : p.items) items.push_back(json::array({id, rev}));
+        for (const auto& it : p.items)
+            items.push_back(it.hash.empty() ? json::array({it.id, it.revision})
+                                            : json::array({it.id, it.revision, it.hash}));
         ps.push_back(
             {{"status", p.status}, {"batch", p.batchId}, {"items", std::move(items)}, {"answer", p.answer}});
     }
@@ -365,10 +379,13 @@ ReceiptBundle ReceiptBundle::fromJson(const json& j) {
         rp.status = static_cast<int>(integer(p, "status", "a receipt push", 100, 599));
         rp.batchId = text(p, "batch", "a receipt push", true);
         for (const auto& it : array(p, "items", "a receipt push")) {
-            if (!it.is_array() || it.size() != 2 || !it[0].is_string() || !it[1].is_number_integer() ||
-                it[1].get<std::int64_t>() < 1 || it[1].get<std::int64_t>() > 1000000)
-                bad("a receipt push: each of \"items\" must be [record id, revision]");
-            rp.items.emplace_back(it[0].get<std::string>(), it[1].get<int>());
+            if (!it.is_array() || it.size() < 2 || it.size() > 3 || !it[0].is_string() ||
+                !it[1].is_number_integer() || it[1].get<std::int64_t>() < 1 ||
+                it[1].get<std::int64_t>() > 1000000 || (it.size() == 3 && !isHexHash(it[2])))
+                bad("a receipt push: each of \"items\" must be [record id, revision, hash] (the hash 64 "
+                    "lower-case hex digits)");
+            rp.items.push_back({it[0].get<std::string>(), it[1].get<int>(),
+                                it.size() == 3 ? it[2].get<std::string>() : std::string()});
         }
         rp.answer = member(p, "answer", "a receipt push");
         r.pushes.push_back(std::move(rp));
@@ -495,7 +512,9 @@ Result<ExportedBundle> exportBundle(storage::Store& store, const BundleOptions& 
             b.lastReceipt = std::to_string(last->hqSeq) + ":" + last->recordId;
 
         // The queue in sync order, in pushes HQ accepts: at most batchItems items and maxBodyBytes each.
-        const std::int64_t queued = need(store.outboxCounts()).queued;
+        const auto counts = need(store.outboxCounts());
+        const std::int64_t queued = counts.queued - counts.held;
+        out.held = counts.held;
         std::vector<std::int64_t> taken;
         int batchItems = std::max(1, std::min(opts.batchItems, static_cast<int>(opts.limits.maxItems)));
         std::size_t total = 0;
@@ -612,9 +631,8 @@ Result<ReceiptApplied> importReceipt(storage::Store& store, std::string_view fil
         for (auto& o : need(store.outbox())) inOutbox[{o.recordId, o.revision}] = std::move(o);
         // The outbox row an outcome applies to: none when the revision has its receipt already, or when
         // a rejection finds it quarantined already (this receipt, or another answer, came before).
-        auto seqOf = [&](const std::pair<std::string, int>& item,
-                         bool rejection) -> std::optional<std::int64_t> {
-            auto it = inOutbox.find(item);
+        auto seqOf = [&](const ReceiptPushItem& item, bool rejection) -> std::optional<std::int64_t> {
+            auto it = inOutbox.find({item.id, item.revision});
             if (it == inOutbox.end() || (rejection && it->second.state == "quarantined")) return std::nullopt;
             return it->second.seq;
         };
@@ -639,35 +657,58 @@ Result<ReceiptApplied> importReceipt(storage::Store& store, std::string_view fil
                 if (answer.results.size() != p.items.size())
                     bad(which + ": " + std::to_string(answer.results.size()) + " results for " +
                         std::to_string(p.items.size()) + " items");
-                // The receipt string from this laptop's own copies: HQ signed the hash of what it received.
-                std::vector<Envelope> sent;
-                for (const auto& [id, rev] : p.items) {
-                    auto rec = store.get(id, rev);
-                    if (!rec) {
-                        if (rec.error().code == ErrorCode::NotFound)
-                            bad(which + " names report " + id + " r" + std::to_string(rev) +
+                // HQ signed the hash of what it received. The laptop checks it against the bytes it sent,
+                // rebuilt from its own copy exactly as the sender builds them (Store::sentRevision).
+                std::vector<ReceiptItem> mine;
+                for (const auto& item : p.items) {
+                    auto rev = store.sentRevision(item.id, item.revision);
+                    if (!rev) {
+                        if (rev.error().code == ErrorCode::NotFound)
+                            bad(which + " names report " + item.id + " r" + std::to_string(item.revision) +
                                 ", which this laptop does not hold");
-                        throw Failure(rec.error());
+                        if (rev.error().code == ErrorCode::Conflict)
+                            bad(which + " names report " + item.id + " r" + std::to_string(item.revision) +
+                                ", a draft on this laptop");
+                        throw Failure(rev.error());
                     }
-                    if (rec->meta.status != "final")
-                        bad(which + " names report " + id + " r" + std::to_string(rev) +
-                            ", a draft on this laptop");
-                    sent.push_back(envelopeOf(std::move(rec).value()));
+                    mine.push_back(receiptItemOf(std::move(rev).value()));
+                }
+                auto sig = base64Decode(answer.signature);
+                const bool hqHashes = std::all_of(p.items.begin(), p.items.end(),
+                                                  [](const ReceiptPushItem& i) { return !i.hash.empty(); });
+                if (hqHashes) {
+                    // First HQ's signature over the hashes HQ names: a failure there is a damaged or forged
+                    // receipt; then each hash against this laptop's: a difference is a disagreement about
+                    // one report's bytes, named.
+                    std::vector<ReceiptItem> theirs;
+                    for (const auto& item : p.items) theirs.push_back({item.id, item.revision, item.hash});
+                    if (!sig || !verify(*hqKey, receiptString(answer.batchId, answer.epoch, cfg->deviceId,
+                                                              theirs, answer.results),
+                                        *sig))
+                        bad("HQ's signature on the receipt for batch " + answer.batchId +
+                            " does not verify: the receipt is damaged or was not signed by this laptop's HQ");
+                    for (std::size_t i = 0; i < mine.size(); ++i)
+                        if (mine[i].hash != theirs[i].hash)
+                            bad("HQ received report " + mine[i].id + " r" + std::to_string(mine[i].revision) +
+                                " with other bytes than this laptop holds (HQ's hash " +
+                                theirs[i].hash.substr(0, 12) + ", this laptop's " + mine[i].hash.substr(0, 12) +
+                                "): the report HQ acknowledges is not this laptop's; run 'outpostctl sync' "
+                                "when a link is up, and tell HQ");
                 }
                 const std::string receipt =
-                    receiptString(answer.batchId, answer.epoch, cfg->deviceId, sent, answer.results);
-                auto sig = base64Decode(answer.signature);
+                    receiptString(answer.batchId, answer.epoch, cfg->deviceId, mine, answer.results);
                 if (!sig || !verify(*hqKey, receipt, *sig))
                     bad("HQ's signature on the receipt for batch " + answer.batchId +
-                        " does not verify against this laptop's copies of its reports");
-                for (std::size_t i = 0; i < sent.size(); ++i) {
+                        " does not verify against this laptop's copies of its reports: the receipt is "
+                        "damaged, or HQ and this laptop disagree about the reports' bytes");
+                for (std::size_t i = 0; i < mine.size(); ++i) {
                     const auto& res = answer.results[i];
                     auto seq = seqOf(p.items[i], res.status == ItemStatus::Rejected);
                     if (!seq) {
                         ++out.alreadyDone;
                         continue;
                     }
-                    pp.outcomes.push_back(outcomeOf(res, *seq, sent[i].hash()));
+                    pp.outcomes.push_back(outcomeOf(res, *seq, mine[i].hash));
                     countStatus(out, res.status);
                 }
                 pp.document =
@@ -683,12 +724,12 @@ Result<ReceiptApplied> importReceipt(storage::Store& store, std::string_view fil
                     for (const auto& x : *it)
                         if (x.is_string()) named.insert(x.get<std::string>());
                 for (const auto& item : p.items) {
-                    auto seq = seqOf(item, named.count(item.first) > 0);
+                    auto seq = seqOf(item, named.count(item.id) > 0);
                     if (!seq) {
                         ++out.alreadyDone;
                         continue;
                     }
-                    if (!named.count(item.first)) {
+                    if (!named.count(item.id)) {
                         pp.failSeqs.push_back(*seq);
                         continue;
                     }
@@ -874,7 +915,7 @@ Result<HqBundleImport> importBundle(HqService& service, std::string_view file) {
                 PushRequest pr = PushRequest::fromJson(parseObject(
                     zstdDecompress(b.pushes[i].body, limits.maxUncompressedBytes), limits.maxJsonDepth));
                 rp.batchId = pr.batchId;
-                for (const auto& e : pr.items) rp.items.emplace_back(e.id, e.revision);
+                for (const auto& e : pr.items) rp.items.push_back({e.id, e.revision, e.hash()});
             } catch (const Failure&) {
                 // A body HQ could not read: its answer (400) says so.
             }

@@ -100,11 +100,20 @@ struct DeviceBundle {
 };
 
 // --- HQ's receipt ------------------------------------------------------------------------------
+// One revision of a push as HQ received it: [record id, revision, hash] in the document. The hash is
+// what HQ signed in the push's receipt (Envelope::hash() of the bytes it received); receipts made before
+// HQ wrote it carry [record id, revision] only (hash empty).
+struct ReceiptPushItem {
+    std::string id;
+    int revision = 0;
+    std::string hash;
+};
+
 struct ReceiptPush {
-    int status = 0;                                  // "status": the HTTP status HQ's handler answered
-    std::string batchId;                             // "batch": the push's batch id
-    std::vector<std::pair<std::string, int>> items;  // "items": [[record id, revision], ...] in push order
-    json answer;                                     // "answer": the handler's JSON answer (or error body)
+    int status = 0;                      // "status": the HTTP status HQ's handler answered
+    std::string batchId;                 // "batch": the push's batch id
+    std::vector<ReceiptPushItem> items;  // "items": in push order
+    json answer;                         // "answer": the handler's JSON answer (or error body)
 };
 
 struct ReceiptBundle {
@@ -144,6 +153,7 @@ struct ExportedBundle {
     std::int64_t batches = 0;   // push requests
     std::int64_t left = 0;      // queued revisions that did not fit (they go in the next bundle)
     std::int64_t tooLarge = 0;  // revisions larger than HQ accepts in one request (never bundled)
+    std::int64_t held = 0;      // queued revisions held back for HQ's conduct keys (Store::OutboxCounts)
     std::int64_t cursor = 0;    // the pull cursor the bundle carries
 };
 

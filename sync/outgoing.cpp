@@ -22,20 +22,10 @@ Envelope envelopeOf(storage::OutgoingItem&& it) {
     return e;
 }
 
-Envelope envelopeOf(storage::Record&& r) {
-    Envelope e;
-    e.id = std::move(r.meta.id);
-    e.revision = r.meta.revision;
-    e.parent = r.meta.parentRevision;
-    e.formId = std::move(r.meta.formId);
-    e.formVersion = r.meta.formVersion;
-    e.unitId = std::move(r.meta.unitId);
-    e.author = std::move(r.meta.author);
-    e.createdUtc = std::move(r.meta.createdUtc);
-    e.createdOffset = r.meta.createdOffsetMinutes;
-    e.finalizedUtc = std::move(r.meta.finalizedUtc);
-    e.payload = std::move(r.payload);
-    return e;
+ReceiptItem receiptItemOf(storage::OutgoingItem&& it) {
+    const std::string text = std::move(it.payloadText);
+    const Envelope e = envelopeOf(std::move(it));
+    return {e.id, e.revision, hex(blake2b256(e.canonicalWithPayloadText(text)))};
 }
 
 storage::PushOutcome outcomeOf(const ItemResult& res, std::int64_t outboxSeq, std::string hash) {

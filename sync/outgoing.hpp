@@ -8,8 +8,9 @@ namespace outpost::sync {
 
 // A queued revision as Store::nextOutgoing() reads it (the payload moved, parsed or not).
 Envelope envelopeOf(storage::OutgoingItem&& it);
-// The revision exactly as this laptop sent it: the same members nextOutgoing() reads.
-Envelope envelopeOf(storage::Record&& r);
+// The id, revision and hash a receipt names for a revision this laptop sent (Store::sentRevision()): the
+// hash of the canonical bytes exactly as the sender builds them, sealed-section hash included.
+ReceiptItem receiptItemOf(storage::OutgoingItem&& it);
 
 // What the store records for one item HQ answered: its status, HQ's sequence and the reason (a
 // rejection without one says "rejected by HQ").

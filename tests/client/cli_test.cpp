@@ -252,9 +252,16 @@ TEST_CASE("cli: demo-seed adds final, queued records and refuses a bad count", "
     r = ctl(f.store, {"demo-seed", "--count", "5", "--unit", "NO-SUCH-UNIT"});
     CHECK(r.code == 3);
     CHECK_THAT(r.err, Catch::Contains("NO-SUCH-UNIT"));
+    // Another unit's reports: HQ would refuse them, so the laptop makes none.
+    r = ctl(f.store, {"demo-seed", "--count", "5", "--unit", "MINUSCA-PAKBATT-1"});
+    CHECK(r.code == 7);
+    CHECK_THAT(r.err, Catch::Contains("reports for MINUSCA-RWABATT-1, not MINUSCA-PAKBATT-1"));
+    CHECK(json::parse(ctl(f.store, {"info"}).out)["final"] == 12);
     r = ctl(f.store, {"demo-seed", "--count", "5", "--unit", "MINUSCA-RWABATT-1"});
     REQUIRE(r.code == 0);
     CHECK(json::parse(ctl(f.store, {"info"}).out)["final"] == 17);
+    for (const auto& row : json::parse(ctl(f.store, {"record", "list", "--json"}).out))
+        CHECK(row["unit"] == "MINUSCA-RWABATT-1");
 }
 
 namespace {

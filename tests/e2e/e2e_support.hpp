@@ -40,8 +40,10 @@ struct Hq {
     std::string dbUri;
     std::unique_ptr<HqProcess> proc;
 
+    // withConductKey false: an HQ whose conduct officers have published no key yet (laptops hold SEA
+    // reports back until one is added).
     explicit Hq(const std::string& backend, std::uint64_t fileSizeLimit = 0,
-                const std::string& existingDb = {}) {
+                const std::string& existingDb = {}, bool withConductKey = true) {
         if (backend == "postgres")
             dbUri = existingDb.empty() ? PgCluster::shared().createDatabase() : existingDb;
         HqOptions o;
@@ -55,7 +57,7 @@ struct Hq {
         REQUIRE(r.exitCode == 0);
         // Laptops hold back sensitive sections until HQ has a conduct key to seal them to.
         conductKeyFile = dir.sub("conduct.key");
-        conductKeyId = proc->addConductKey(conductKeyFile);
+        if (withConductKey) conductKeyId = proc->addConductKey(conductKeyFile);
         proc->start();
     }
     std::string conductKeyFile;

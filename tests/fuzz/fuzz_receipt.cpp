@@ -128,12 +128,12 @@ void signAnswers(json& doc, storage::Store& store, const Laptop& l) {
         } catch (const Failure&) {
             continue;
         }
-        std::vector<Envelope> sent;
+        std::vector<ReceiptItem> sent;
         for (const auto& it : *items) {
-            if (!it.is_array() || it.size() != 2 || !it[0].is_string() || !it[1].is_number_integer())
+            if (!it.is_array() || it.size() < 2 || !it[0].is_string() || !it[1].is_number_integer())
                 continue;
-            auto rec = store.get(it[0].get<std::string>(), it[1].get<int>());
-            if (rec) sent.push_back(envelopeOf(std::move(rec).value()));
+            auto rec = store.sentRevision(it[0].get<std::string>(), it[1].get<int>());
+            if (rec) sent.push_back(receiptItemOf(std::move(rec).value()));
         }
         try {
             (*answer)["sig"] = base64Encode(

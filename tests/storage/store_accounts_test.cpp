@@ -182,10 +182,10 @@ TEST_CASE("accounts: wrong role reading SEA fields", "[storage][accounts]") {
             inc.formId = "incident";
             CHECK(s->list(inc)->empty());
             CHECK(*s->count(inc) == 0);
-            CHECK(s->search("Berbérati")->empty());
+            CHECK(s->search("arrondissement")->empty());
         }
         // The conduct focal point finds it by the same words.
-        CHECK(u.as("cfp.one")->search("Berbérati")->size() == 2);
+        CHECK(u.as("cfp.one")->search("arrondissement")->size() == 2);
     }
 }
 

@@ -161,6 +161,41 @@ TEST_CASE("malformed drafts are refused with every problem listed, nothing store
     CHECK_THAT(u.error().message, Catch::Contains("known forms:"));
 }
 
+TEST_CASE("a report for another unit is a warning while a draft and refused at finalize", "[storage]") {
+    TempDir t;
+    auto s = makeStore(t);
+    const std::string other = core::ReferenceData::demo().table("units")[1]["id"];
+    REQUIRE(other != firstUnit());
+    json p = sinkPayload();
+    p["unit"] = other;
+    // A draft keeps what was typed, with the warning at the unit field.
+    auto d = s->createDraft("kitchen-sink", p);
+    REQUIRE(d.ok());
+    const core::Issue* w = d->validation.firstAt("unit");
+    REQUIRE(w);
+    CHECK(w->rule == "own_unit");
+    CHECK(w->warning);
+    CHECK_THAT(w->message, Catch::Contains("reports for " + firstUnit() + ", not " + other));
+    // Finalize refuses it, names the unit, and leaves the draft as it was, out of the outbox.
+    auto f = s->finalize(d->meta.id);
+    REQUIRE_FALSE(f.ok());
+    CHECK(f.error().code == ErrorCode::Invalid);
+    CHECK_THAT(f.error().message, Catch::Contains("unit: own_unit") && Catch::Contains(other));
+    CHECK(s->get(d->meta.id)->meta.status == "draft");
+    CHECK(s->outboxCounts()->queued == 0);
+    // Corrected, it finalizes.
+    p["unit"] = firstUnit();
+    REQUIRE(s->saveDraft(d->meta.id, p).ok());
+    REQUIRE(s->finalize(d->meta.id).ok());
+    // A bulk import of another unit's report is refused whole.
+    json q = sinkPayload("Other unit");
+    q["unit"] = other;
+    auto imp = s->importFinal("kitchen-sink", {sinkPayload("Ours"), q});
+    REQUIRE_FALSE(imp.ok());
+    CHECK_THAT(imp.error().message, Catch::Contains("item 1") && Catch::Contains("own_unit"));
+    CHECK(s->outboxCounts()->queued == 1);
+}
+
 TEST_CASE("final revisions cannot be changed, even with raw SQL", "[storage]") {
     TempDir t;
     auto s = makeStore(t);

@@ -637,6 +637,27 @@ TEST_CASE("damaged, foreign and forged receipts are refused by the laptop and ch
     // HQ's real key over a receipt naming a report this laptop never made.
     json unknown = doc;
     unknown["pushes"][0]["items"][0][0] = core::newUuidV7();
+    // HQ's real key over a receipt for other bytes than the laptop's under the same id and revision: HQ's
+    // signature holds, the hash of one report differs from this laptop's copy.
+    json otherBytes = doc;
+    {
+        json& push = otherBytes["pushes"][0];
+        const std::string theirs(64, 'e');
+        push["items"][1][2] = theirs;
+        std::vector<ReceiptItem> items;
+        for (const auto& it : push["items"]) items.push_back({it[0], it[1].get<int>(), it[2]});
+        PushResponse answer = PushResponse::fromJson(push["answer"]);
+        push["answer"]["sig"] = base64Encode(sign(
+            hq.identity.signing.secretKey,
+            receiptString(answer.batchId, answer.epoch, lap.deviceId(), items, answer.results)));
+    }
+    // An HQ that wrote no hashes (a receipt from before they were written) is still read; its altered
+    // result is then a receipt that does not verify against the laptop's copies.
+    json noHashes = altered;
+    for (auto& it : noHashes["pushes"][0]["items"]) it.erase(2);
+    // A hash that is not one.
+    json badHash = doc;
+    badHash["pushes"][0]["items"][0][2] = "not-a-hash";
     std::vector<Case> cases = {
         {"empty", "", "empty"},
         {"a bundle given to the laptop", std::string(kBundleMagic) + good.substr(magic), "bundle for HQ"},
@@ -653,7 +674,19 @@ TEST_CASE("damaged, foreign and forged receipts are refused by the laptop and ch
         {"a result HQ did not sign",
          sealBundleFile(kReceiptMagic, devicePublic,
                         signDocument(kReceiptSigningContext, altered, hq.identity.signing.secretKey)),
+         "does not verify: the receipt is damaged or was not signed by this laptop's HQ"},
+        {"a result HQ did not sign, in a receipt without hashes",
+         sealBundleFile(kReceiptMagic, devicePublic,
+                        signDocument(kReceiptSigningContext, noHashes, hq.identity.signing.secretKey)),
          "does not verify against this laptop's copies"},
+        {"HQ's signature over other bytes than the laptop's",
+         sealBundleFile(kReceiptMagic, devicePublic,
+                        signDocument(kReceiptSigningContext, otherBytes, hq.identity.signing.secretKey)),
+         "with other bytes than this laptop holds (HQ's hash eeeeeeeeeeee"},
+        {"a malformed hash",
+         sealBundleFile(kReceiptMagic, devicePublic,
+                        signDocument(kReceiptSigningContext, badHash, hq.identity.signing.secretKey)),
+         "[record id, revision, hash]"},
         {"a report this laptop does not hold",
          sealBundleFile(kReceiptMagic, devicePublic,
                         signDocument(kReceiptSigningContext, unknown, hq.identity.signing.secretKey)),

@@ -69,7 +69,8 @@ DataKey keyFromHex(const std::string& hex) {
 class Writer {
 public:
     Writer(Store& store, std::uint64_t seed) : m_store(store), m_rng(seed) {
-        for (const auto& u : store.reference().table("units")) m_units.push_back(u["id"].get<std::string>());
+        // A laptop writes its own unit's reports only (finalize refuses another unit's).
+        m_units.push_back(store.unitId());
     }
 
     void run() {

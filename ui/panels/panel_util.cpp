@@ -112,7 +112,7 @@ ImVec4 statusColour(const std::string& status) {
 ImVec4 syncColour(const std::string& syncState) {
     if (syncState == "sent") return colourGood();
     if (syncState == "quarantined") return colourBad();
-    if (syncState == "queued") return colourWarn();
+    if (syncState == "queued" || syncState == "held") return colourWarn();
     return colourMuted();
 }
 

@@ -302,7 +302,8 @@ void SyncPanel::drawQueue(client::App& app, FrameInput& in, float reserveBelow) 
                 enqW = width(tr("syncp.enqueued"), "0000-00-00 00:00"),
                 attW = width(tr("syncp.attempts"), "00"),
                 stateW =
-                    std::max(width(tr("syncp.state"), tr("sync.queued")), width("", tr("sync.quarantined")));
+                    std::max({width(tr("syncp.state"), tr("sync.queued")), width("", tr("sync.quarantined")),
+                              width("", tr("sync.held"))});
     float formW = ImGui::CalcTextSize(tr("list.col_form")).x;
     for (const auto& [id, title] : m_titles) formW = std::max(formW, ImGui::CalcTextSize(title.c_str()).x);
     formW = std::clamp(formW, 8 * em, 20 * em);
@@ -369,6 +370,9 @@ void SyncPanel::drawQueue(client::App& app, FrameInput& in, float reserveBelow) 
             if (!item.lastError.empty()) {
                 ImGui::TextColored(colourBad(), "%s", item.lastError.c_str());
                 if (mouseOnItem()) ImGui::SetTooltip("%s", item.lastError.c_str());
+            } else if (item.state == "held") {
+                ImGui::TextColored(colourWarn(), "%s", tr("syncp.held_reason"));
+                if (mouseOnItem()) ImGui::SetTooltip("%s", tr("syncp.held_reason"));
             }
         }
     }
