@@ -119,8 +119,9 @@ std::ostream* g_err = &std::cerr;
 std::string g_account;
 
 // auditUnlock: the sign-in goes in the audit log (every command but the audit log's own: reading or checking
-// the log must not change it).
-std::unique_ptr<Store> openStore(const std::string& dir, bool auditUnlock = true) {
+// the log must not change it). tidyBackups: what an interrupted backup left is removed (not for verify,
+// which reports it).
+std::unique_ptr<Store> openStore(const std::string& dir, bool auditUnlock = true, bool tidyBackups = true) {
     std::string account = g_account;
     if (account.empty())
         if (const char* e = std::getenv("OUTPOST_ACCOUNT"); e && *e) account = e;
@@ -139,6 +140,7 @@ std::unique_ptr<Store> openStore(const std::string& dir, bool auditUnlock = true
     auto who = check(std::move(signedIn));
     storage::StoreOptions o;
     o.autoBackup = true;
+    o.removeBackupLeftovers = tidyBackups;
     o.account = who.account;
     auto store = check(Store::open(dir, who.key, o));
     if (auditUnlock)
@@ -571,7 +573,7 @@ void cmdExport(const Options& o, std::ostream& out) {
 }
 
 void cmdVerify(const Options& o, std::ostream& out) {
-    auto s = openStore(o.store);
+    auto s = openStore(o.store, true, false);
     auto problems = check(s->verify());
     auto info = s->info();
     if (problems.empty()) {
