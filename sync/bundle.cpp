@@ -880,10 +880,14 @@ Result<HqBundleImport> importBundle(HqService& service, std::string_view file) {
             }
             if (r.status == 200 || r.status == 422) {
                 const PushResponse answer = PushResponse::fromJson(rp.answer);
+                // A batch answered before (this bundle, or one with the same push, was imported already)
+                // gets the results recorded then: what they call stored was already there.
+                const bool replayed = r.headers.count(kHeaderReplayed) > 0;
+                if (replayed) ++out.replayed;
                 for (const auto& res : answer.results) {
                     switch (res.status) {
                         case ItemStatus::Stored:
-                            ++out.stored;
+                            ++(replayed ? out.duplicates : out.stored);
                             break;
                         case ItemStatus::Duplicate:
                             ++out.duplicates;
@@ -923,8 +927,14 @@ Result<HqBundleImport> importBundle(HqService& service, std::string_view file) {
 
         rb.epoch = need(service.epoch());
         rb.madeUtc = core::nowTimestamp().utc;
+        if (out.replayed > 0)
+            out.notes.push_back(
+                std::to_string(out.replayed) + " of the " + std::to_string(out.pushes) +
+                " push(es) had been imported before (this bundle, or a copy of it, came already): their "
+                "reports were already there and nothing of them was stored again");
         need(service.audit(device.id, "bundle import", b.bundleId,
                            json{{"pushes", out.pushes},
+                                {"replayed", out.replayed},
                                 {"stored", out.stored},
                                 {"duplicate", out.duplicates},
                                 {"conflict", out.conflicts},

@@ -178,10 +178,14 @@ struct HqBundleImport {
     std::string receiptFile;  // the receipt bundle's bytes, sealed to the device
     std::string bundleId, deviceId, unitId;
     std::int64_t pushes = 0;
+    std::int64_t replayed = 0;  // pushes HQ had answered before (the bundle was imported already)
+    // What this import did: stored counts the reports stored now; duplicates those HQ held already,
+    // every report that a replayed push had stored included. Conflicts and rejections are HQ's answer
+    // (for a replayed push, the one recorded then).
     std::int64_t stored = 0, duplicates = 0, conflicts = 0, rejected = 0;
     std::int64_t pulled = 0;  // feed entries in the receipt
     bool more = false;
-    std::vector<std::string> notes;  // answers that stored nothing (unit mismatch, epoch changed ...)
+    std::vector<std::string> notes;  // answers that stored nothing (unit mismatch, epoch changed, replays)
 };
 
 // Opens a bundle with HQ's key, checks the device (known, not revoked) and its signature, then runs each

@@ -362,9 +362,34 @@ TEST_CASE("a bundle round trip drains the outbox and stores each revision at HQ 
     SECTION("importing the same bundle twice at HQ and the receipt twice on the laptop changes nothing") {
         auto hqBefore = hq.snapshot();
         auto in2 = hq.import(b.file);  // the recorded results, through the batch id
-        CHECK(in2.stored == 4);
+        CHECK(in.replayed == 0);
+        // What this import did: nothing stored, the four were already there.
+        CHECK(in2.stored == 0);
+        CHECK(in2.duplicates == 4);
+        CHECK(in2.replayed == 1);
         CHECK(in2.rejected == 1);
+        REQUIRE(in2.notes.size() == 1);
+        CHECK_THAT(in2.notes[0], Catch::Contains("1 of the 1 push(es) had been imported before"));
         CHECK(hq.snapshot() == hqBefore);
+        // Audited as it happened, each import once.
+        std::vector<json> audited;
+        const auto entries = hq.store->audit(0, 1000).value();
+        for (const auto& e : entries)
+            if (e.action == "bundle import") audited.push_back(json::parse(e.detail));
+        REQUIRE(audited.size() == 2);
+        for (auto& a : audited) a.erase("pulled");
+        CHECK(audited[0] == json{{"pushes", 1},
+                                 {"replayed", 0},
+                                 {"stored", 4},
+                                 {"duplicate", 0},
+                                 {"conflict", 0},
+                                 {"rejected", 1}});
+        CHECK(audited[1] == json{{"pushes", 1},
+                                 {"replayed", 1},
+                                 {"stored", 0},
+                                 {"duplicate", 4},
+                                 {"conflict", 0},
+                                 {"rejected", 1}});
         auto lapBefore = lap.snapshot();
         for (const auto* receipt : {&in.receiptFile, &in2.receiptFile}) {
             auto again = lap.import(*receipt);
