@@ -71,7 +71,7 @@ TEST_CASE("USB bundles with the real programs: export at the site and import at 
     struct stat st {};
     REQUIRE(::stat(bundle.c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0600);
-    CHECK(readFile(bundle).rfind("OUTPOST-BUNDLE/1\n", 0) == 0);
+    CHECK(readFile(bundle).rfind("OUTPOST-BUNDLE/2\n", 0) == 0);
     // Nothing of the reports is readable on the stick.
     CHECK_FALSE(anyFileContains(work.sub("stick"), kMarker));
     CHECK_FALSE(anyFileContains(work.sub("stick"), "Okapi"));
@@ -84,7 +84,7 @@ TEST_CASE("USB bundles with the real programs: export at the site and import at 
     expectOk(imported);
     CHECK_THAT(imported.out, Catch::Contains("3 report(s) stored, 0 already there"));
     CHECK_THAT(imported.out, !Catch::Contains("imported before"));
-    CHECK(readFile(receipt).rfind("OUTPOST-RECEIPT/1\n", 0) == 0);
+    CHECK(readFile(receipt).rfind("OUTPOST-RECEIPT/2\n", 0) == 0);
     CHECK_FALSE(anyFileContains(work.sub("stick"), kMarker));
     CHECK(hq.store()->reportCount().value() == 3);
 
