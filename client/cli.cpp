@@ -269,6 +269,7 @@ struct Options {
     // sync
     std::string hqUrl, code, deviceName;
     bool insecureHttp = false;
+    bool verbose = false;  // sync, enroll: the transport library's own words for a failed connection too
     std::int64_t seq = 0;
     // audit list
     std::int64_t auditAfter = 0;
@@ -674,10 +675,20 @@ std::string hostName() {
     return buf;
 }
 
+// --verbose: libcurl's own words for each failed connection, on standard error (the messages say what
+// happened in plain words).
+void logTransport(const Options& o, sync::ClientOptions& co) {
+    if (o.verbose)
+        co.transportLog = [](const std::string& detail) {
+            *g_err << "outpostctl: detail: " << detail << "\n";
+        };
+}
+
 void cmdEnroll(const Options& o, std::ostream& out) {
     auto s = openStore(o.store);
     sync::ClientOptions co;
     co.allowInsecureHttp = o.insecureHttp;
+    logTransport(o, co);
     auto cfg = check(sync::enroll(*s, o.hqUrl, o.code, o.deviceName.empty() ? hostName() : o.deviceName, co));
     out << "enrolled with HQ " << cfg.hqId << " at " << cfg.hqUrl << " as device " << cfg.deviceId
         << " (unit " << s->unitId() << ")\n";
@@ -693,6 +704,7 @@ void cmdSync(const Options& o, std::ostream& out) {
     auto s = openStore(o.store);
     sync::ClientOptions co;
     co.allowInsecureHttp = o.insecureHttp;
+    logTransport(o, co);
     g_cancelSync = false;
     struct sigaction sa = {};
     struct sigaction oldInt = {};
@@ -1083,10 +1095,14 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     enr->add_option("--hq", o.hqUrl, "HQ's address, https://host:port")->required();
     enr->add_option("--code", o.code, "the enrollment code (OP1....) from 'outpost-hq enroll'")->required();
     enr->add_option("--name", o.deviceName, "this laptop's name as HQ lists it (default: the host name)");
+    enr->add_flag("--verbose", o.verbose,
+                  "when HQ cannot be reached, also print the transport library's own words");
     enr->add_flag("--insecure-http-for-development", o.insecureHttp)->group("");
     on(enr, [&] { cmdEnroll(o, out); });
 
     auto* syn = app.add_subcommand("sync", "one sync with HQ: send the outbox, receive forms and feedback");
+    syn->add_flag("--verbose", o.verbose,
+                  "when HQ cannot be reached, also print the transport library's own words");
     syn->add_flag("--insecure-http-for-development", o.insecureHttp)->group("");
     on(syn, [&] { cmdSync(o, out); });
     auto* bundle = app.add_subcommand("bundle", "sync by USB stick for sites with no network (docs/cli.md)");
