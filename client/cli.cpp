@@ -119,8 +119,9 @@ std::ostream* g_err = &std::cerr;
 std::string g_account;
 
 // auditUnlock: the sign-in goes in the audit log (every command but the audit log's own: reading or checking
-// the log must not change it).
-std::unique_ptr<Store> openStore(const std::string& dir, bool auditUnlock = true) {
+// the log must not change it). tidyBackups: what an interrupted backup left is removed (not for verify,
+// which reports it).
+std::unique_ptr<Store> openStore(const std::string& dir, bool auditUnlock = true, bool tidyBackups = true) {
     std::string account = g_account;
     if (account.empty())
         if (const char* e = std::getenv("OUTPOST_ACCOUNT"); e && *e) account = e;
@@ -139,6 +140,7 @@ std::unique_ptr<Store> openStore(const std::string& dir, bool auditUnlock = true
     auto who = check(std::move(signedIn));
     storage::StoreOptions o;
     o.autoBackup = true;
+    o.removeBackupLeftovers = tidyBackups;
     o.account = who.account;
     auto store = check(Store::open(dir, who.key, o));
     if (auditUnlock)
@@ -267,6 +269,7 @@ struct Options {
     // sync
     std::string hqUrl, code, deviceName;
     bool insecureHttp = false;
+    bool verbose = false;  // sync, enroll: the transport library's own words for a failed connection too
     std::int64_t seq = 0;
     // audit list
     std::int64_t auditAfter = 0;
@@ -571,7 +574,7 @@ void cmdExport(const Options& o, std::ostream& out) {
 }
 
 void cmdVerify(const Options& o, std::ostream& out) {
-    auto s = openStore(o.store);
+    auto s = openStore(o.store, true, false);
     auto problems = check(s->verify());
     auto info = s->info();
     const auto counts = check(s->outboxCounts());
@@ -679,10 +682,20 @@ std::string hostName() {
     return buf;
 }
 
+// --verbose: libcurl's own words for each failed connection, on standard error (the messages say what
+// happened in plain words).
+void logTransport(const Options& o, sync::ClientOptions& co) {
+    if (o.verbose)
+        co.transportLog = [](const std::string& detail) {
+            *g_err << "outpostctl: detail: " << detail << "\n";
+        };
+}
+
 void cmdEnroll(const Options& o, std::ostream& out) {
     auto s = openStore(o.store);
     sync::ClientOptions co;
     co.allowInsecureHttp = o.insecureHttp;
+    logTransport(o, co);
     auto cfg = check(sync::enroll(*s, o.hqUrl, o.code, o.deviceName.empty() ? hostName() : o.deviceName, co));
     out << "enrolled with HQ " << cfg.hqId << " at " << cfg.hqUrl << " as device " << cfg.deviceId
         << " (unit " << s->unitId() << ")\n";
@@ -698,6 +711,7 @@ void cmdSync(const Options& o, std::ostream& out) {
     auto s = openStore(o.store);
     sync::ClientOptions co;
     co.allowInsecureHttp = o.insecureHttp;
+    logTransport(o, co);
     g_cancelSync = false;
     struct sigaction sa = {};
     struct sigaction oldInt = {};
@@ -1101,10 +1115,14 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     enr->add_option("--hq", o.hqUrl, "HQ's address, https://host:port")->required();
     enr->add_option("--code", o.code, "the enrollment code (OP1....) from 'outpost-hq enroll'")->required();
     enr->add_option("--name", o.deviceName, "this laptop's name as HQ lists it (default: the host name)");
+    enr->add_flag("--verbose", o.verbose,
+                  "when HQ cannot be reached, also print the transport library's own words");
     enr->add_flag("--insecure-http-for-development", o.insecureHttp)->group("");
     on(enr, [&] { cmdEnroll(o, out); });
 
     auto* syn = app.add_subcommand("sync", "one sync with HQ: send the outbox, receive forms and feedback");
+    syn->add_flag("--verbose", o.verbose,
+                  "when HQ cannot be reached, also print the transport library's own words");
     syn->add_flag("--insecure-http-for-development", o.insecureHttp)->group("");
     on(syn, [&] { cmdSync(o, out); });
     auto* bundle = app.add_subcommand("bundle", "sync by USB stick for sites with no network (docs/cli.md)");

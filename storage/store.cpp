@@ -11,11 +11,13 @@
 
 #include <fcntl.h>
 #include <sodium.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -53,6 +55,80 @@ void fsyncDir(const std::string& dir) {
         ::fsync(fd);
         ::close(fd);
     }
+}
+
+// --- Backup leftovers ---
+// A backup writes "outpost-<time>.db.partial" (and, while SQLite writes it, "...db.partial-journal") and
+// renames it into place when it is whole. One killed before the rename leaves them behind: a full-size
+// copy each time, and no backup. A backup holds a shared flock(2) on the backups folder while it writes;
+// whoever takes the lock exclusively (without waiting) knows that no backup is being written, in this
+// process or another, so the partial files it finds are leftovers.
+
+bool isFinishedBackup(const fs::path& p) {
+    return p.extension() == ".db" && p.filename().string().rfind("outpost-", 0) == 0;
+}
+
+bool isBackupLeftover(const fs::path& p) {
+    const std::string name = p.filename().string();
+    return name.rfind("outpost-", 0) == 0 && name.find(".db.partial") != std::string::npos;
+}
+
+class BackupsFolderLock {
+public:
+    explicit BackupsFolderLock(const fs::path& dir)
+        : m_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {}
+    ~BackupsFolderLock() {
+        if (m_fd >= 0) ::close(m_fd);
+    }
+    BackupsFolderLock(const BackupsFolderLock&) = delete;
+    BackupsFolderLock& operator=(const BackupsFolderLock&) = delete;
+
+    enum class Held { Exclusive, BackupRunning, NoLocks };
+    Held tryExclusive() {
+        if (m_fd < 0) return Held::NoLocks;
+        while (::flock(m_fd, LOCK_EX | LOCK_NB) != 0) {
+            if (errno == EINTR) continue;
+            return errno == EWOULDBLOCK ? Held::BackupRunning : Held::NoLocks;
+        }
+        return Held::Exclusive;
+    }
+    // While a backup writes (waits only for another process's removal of leftovers, which is short).
+    void shared() {
+        if (m_fd >= 0)
+            while (::flock(m_fd, LOCK_SH) != 0 && errno == EINTR) {
+            }
+    }
+
+private:
+    int m_fd;
+};
+
+// The leftovers in dir, oldest first; none while a backup is being written. Where the file system has
+// no locks, only files nobody wrote for an hour count (no backup takes that long).
+std::vector<fs::path> backupLeftovers(const fs::path& dir, BackupsFolderLock& lock) {
+    std::vector<fs::path> out;
+    const auto held = lock.tryExclusive();
+    if (held == BackupsFolderLock::Held::BackupRunning) return out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+        if (!isBackupLeftover(e.path())) continue;
+        if (held == BackupsFolderLock::Held::NoLocks) {
+            std::error_code tec;
+            auto written = e.last_write_time(tec);
+            if (tec || fs::file_time_type::clock::now() - written < std::chrono::hours(1)) continue;
+        }
+        out.push_back(e.path());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// Removes what interrupted backups left; a file that cannot be removed stays for verify to report.
+void removeBackupLeftovers(const fs::path& dir, BackupsFolderLock& lock) {
+    std::error_code ec;
+    bool removed = false;
+    for (const auto& p : backupLeftovers(dir, lock)) removed = fs::remove(p, ec) || removed;
+    if (removed) fsyncDir(dir.string());
 }
 
 }  // namespace
@@ -465,12 +541,20 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir, const DataKey
         store->m_unit = s.metaText("unit_id");
         store->m_account = detail::loadSignedInAccount(s.db, o.account);
         store->m_user = store->m_account.name;
+        const fs::path backups = fs::path(dir) / "backups";
+        if (o.removeBackupLeftovers) {
+            BackupsFolderLock lock(backups);
+            removeBackupLeftovers(backups, lock);
+        }
         if (o.autoBackup) {
+            // Only finished backups count: what an interrupted one left is no backup.
             bool due = true;
             std::error_code ec;
-            for (const auto& e : fs::directory_iterator(fs::path(dir) / "backups", ec)) {
-                auto age = fs::file_time_type::clock::now() - e.last_write_time();
-                if (age < std::chrono::hours(24)) due = false;
+            for (const auto& e : fs::directory_iterator(backups, ec)) {
+                if (!isFinishedBackup(e.path())) continue;
+                std::error_code tec;
+                auto written = e.last_write_time(tec);
+                if (!tec && fs::file_time_type::clock::now() - written < std::chrono::hours(24)) due = false;
             }
             if (due) store->backup().value();
         }
@@ -1086,6 +1170,16 @@ Result<std::vector<std::string>> Store::verify() {
                 }
             }
         }
+        const fs::path backups = fs::path(s.dir) / "backups";
+        BackupsFolderLock lock(backups);
+        for (const auto& p : backupLeftovers(backups, lock)) {
+            std::error_code ec;
+            const auto size = fs::file_size(p, ec);
+            problems.push_back("backups/" + p.filename().string() +
+                               (ec ? std::string() : " (" + std::to_string(size) + " bytes)") +
+                               ": left by a backup that was interrupted; it is no backup (never restore from "
+                               "it), and the next backup or opening of the store removes it");
+        }
         return problems;
     });
 }
@@ -1106,6 +1200,11 @@ Result<std::string> Store::backup() {
         fs::path target = dir / ("outpost-" + stamp + ".db");
         fs::path partial = target;
         partial += ".partial";
+        // What a killed backup left goes first; then this one's files are kept from the same fate while
+        // it writes them (released when it returns, after the cleanup below).
+        BackupsFolderLock lock(dir);
+        removeBackupLeftovers(dir, lock);
+        lock.shared();
         // Any failure below, however late, removes the half-made copy (and its journal or WAL), so an error
         // never leaves a file behind for someone to restore from. Runs after `out` below has closed.
         struct PartialCleanup {
@@ -1143,8 +1242,7 @@ Result<std::string> Store::backup() {
         fsyncDir(dir.string());
         std::vector<fs::path> all;
         for (const auto& e : fs::directory_iterator(dir, ec))
-            if (e.path().extension() == ".db" && e.path().filename().string().rfind("outpost-", 0) == 0)
-                all.push_back(e.path());
+            if (isFinishedBackup(e.path())) all.push_back(e.path());
         std::sort(all.begin(), all.end());
         int keep = std::max(1, s.options.keepBackups);
         for (std::size_t i = 0; i + static_cast<std::size_t>(keep) < all.size(); ++i) fs::remove(all[i], ec);

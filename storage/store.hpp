@@ -39,6 +39,9 @@ struct StoreOptions {
     std::string vfs;          // an SQLite VFS name (tests inject faults with one); empty: the default
     int keepBackups = 7;      // how many daily backups to keep
     bool autoBackup = false;  // take a backup on open when the newest is older than a day
+    // Remove on open what an interrupted backup left in backups/ (outpost-*.db.partial and its journal).
+    // Off for a check that reports them instead (outpostctl verify).
+    bool removeBackupLeftovers = true;
     // The account signed in (its role decides what the Store returns and accepts). Empty: the store's
     // first account (whoever holds the data key can read everything anyway; signIn() names the account).
     std::string account;
@@ -308,9 +311,11 @@ public:
     Result<std::int64_t> draftCount();
 
     // PRAGMA integrity_check plus Outpost's own checks (every payload opens, every final revision
-    // is in the outbox). Returns the list of problems (empty when all is well).
+    // is in the outbox), and files an interrupted backup left in backups/. Returns the list of problems
+    // (empty when all is well).
     Result<std::vector<std::string>> verify();
-    // A consistent copy into dir/backups (SQLite backup API); keeps the newest keepBackups.
+    // A consistent copy into dir/backups (SQLite backup API); keeps the newest keepBackups. First removes
+    // what an interrupted backup left (files of a backup still running in another process are kept).
     Result<std::string> backup();
 
     // Installs a form definition (a new form, or a new version of one). Refuses a broken definition

@@ -142,16 +142,60 @@ std::string recipientKeyId(const Bytes& ed25519PublicKey) {
     return hex(h);
 }
 
+namespace {
+
+// A file kind (bundle or receipt): its magic lines, newest first, and where such a file is imported.
+struct FileKind {
+    std::string_view v2, v1;
+    std::string kind, recipient, importer;
+};
+
+FileKind fileKind(std::string_view magic) {
+    if (magic == kBundleMagic || magic == kBundleMagicV1)
+        return {kBundleMagic, kBundleMagicV1, "bundle", "HQ",
+                "HQ imports it with 'outpost-hq import-bundle'"};
+    if (magic == kReceiptMagic || magic == kReceiptMagicV1)
+        return {kReceiptMagic, kReceiptMagicV1, "receipt", "laptop",
+                "import it on the laptop with 'outpostctl bundle import'"};
+    throw Failure(ErrorDomain::Internal, ErrorCode::Internal, "not a bundle file's magic line");
+}
+
+std::string magicName(std::string_view magic) {
+    return std::string(magic.substr(0, magic.size() - 1));
+}
+
+// The header check of a version 2 file: over the magic line and "<key id> <length>".
+std::string headerCheck(std::string_view magic, std::string_view fields) {
+    std::string text(magic);
+    text += fields;
+    Bytes h = blake2b256(text);
+    h.resize(8);
+    return hex(h);
+}
+
+}  // namespace
+
+int bundleFileVersion(std::string_view magic, std::string_view file) {
+    const FileKind k = fileKind(magic);
+    if (file.substr(0, k.v2.size()) == k.v2) return 2;
+    if (file.substr(0, k.v1.size()) == k.v1) return 1;
+    return 0;
+}
+
 std::string sealBundleFile(std::string_view magic, const Bytes& recipientSignPublicKey,
                            std::string_view plaintext) {
+    const FileKind k = fileKind(magic);
     Bytes pk = x25519PublicKey(recipientSignPublicKey);
     std::string box(plaintext.size() + crypto_box_SEALBYTES, '\0');
     if (crypto_box_seal(reinterpret_cast<unsigned char*>(box.data()),
                         reinterpret_cast<const unsigned char*>(plaintext.data()), plaintext.size(),
                         pk.data()) != 0)
         throw Failure(ErrorDomain::Crypto, ErrorCode::Internal, "sealing the bundle failed");
+    const std::string fields = recipientKeyId(recipientSignPublicKey) + " " + std::to_string(box.size());
     std::string file(magic);
-    file += recipientKeyId(recipientSignPublicKey) + " " + std::to_string(box.size()) + "\n";
+    file += fields;
+    if (magic == k.v2) file += " " + headerCheck(magic, fields);
+    file += "\n";
     file += box;
     return file;
 }
@@ -159,26 +203,50 @@ std::string sealBundleFile(std::string_view magic, const Bytes& recipientSignPub
 std::string openBundleFile(std::string_view magic, const Bytes& recipientSignSecretKey,
                            std::string_view file) {
     storage::ensureSodium();
-    const bool forHq = magic == kBundleMagic;
-    const std::string kind = forHq ? "bundle" : "receipt";
-    const std::string recipient = forHq ? "HQ" : "laptop";
-    const std::string_view name = magic.substr(0, magic.size() - 1);
-    const std::string_view other = forHq ? kReceiptMagic : kBundleMagic;
-    if (file.substr(0, magic.size()) != magic) {
-        if (file.substr(0, other.size()) == other)
-            bad(forHq
-                    ? "this is a receipt for a laptop (OUTPOST-RECEIPT/1), not a bundle for HQ: import it on "
-                      "the laptop with 'outpostctl bundle import'"
-                    : "this is a bundle for HQ (OUTPOST-BUNDLE/1), not a receipt: HQ imports it with "
-                      "'outpost-hq import-bundle'");
+    const FileKind k = fileKind(magic);
+    const FileKind other = fileKind(k.kind == "bundle" ? kReceiptMagic : kBundleMagic);
+    const std::string& kind = k.kind;
+    const std::string& recipient = k.recipient;
+    const int version = bundleFileVersion(magic, file);
+    if (version == 0) {
+        if (int v = bundleFileVersion(other.v2, file); v != 0)
+            bad(k.kind == "bundle"
+                    ? "this is a receipt for a laptop (" + magicName(v == 2 ? other.v2 : other.v1) +
+                          "), not a bundle for HQ: " + other.importer
+                    : "this is a bundle for HQ (" + magicName(v == 2 ? other.v2 : other.v1) +
+                          "), not a receipt: " + other.importer);
         if (file.empty()) bad("the file is empty: it is not an Outpost " + kind);
-        bad("not an Outpost " + kind + ": the file does not start with " + std::string(name));
+        // "OUTPOST-BUNDLE/" and a version this build does not know.
+        const std::string_view family = k.v2.substr(0, k.v2.find('/') + 1);
+        if (file.substr(0, family.size()) == family) {
+            const auto nl = file.find('\n');
+            std::string_view line = file.substr(0, std::min<std::size_t>(nl, family.size() + 8));
+            bool printable =
+                std::all_of(line.begin(), line.end(), [](char c) { return c > ' ' && c < 0x7f; });
+            bad("this " + kind + "'s format (" + (printable ? std::string(line) : magicName(family) + "?") +
+                ") is not one this Outpost reads (" + magicName(k.v1) + " or " + magicName(k.v2) +
+                "): it was made by a newer Outpost, or its first line is damaged");
+        }
+        bad("not an Outpost " + kind + ": the file does not start with " + magicName(k.v2) + " (or " +
+            magicName(k.v1) + ")");
     }
-    std::string_view rest = file.substr(magic.size());
+    const std::string_view fileMagic = version == 2 ? k.v2 : k.v1;
+    const std::string damagedHeader =
+        "the " + kind + "'s header line is damaged (the file is cut short or altered)";
+    std::string_view rest = file.substr(fileMagic.size());
     const auto nl = rest.find('\n');
-    if (nl == std::string_view::npos || nl > 40)
-        bad("the " + kind + "'s header line is damaged (the file is cut short or altered)");
-    const std::string_view header = rest.substr(0, nl);
+    if (nl == std::string_view::npos || nl > 64) bad(damagedHeader);
+    std::string_view header = rest.substr(0, nl);
+    if (version == 2) {
+        // Nothing in the header is trusted before its check passes.
+        const auto last = header.rfind(' ');
+        if (last == std::string_view::npos || !isHexId(header.substr(last + 1)) ||
+            headerCheck(fileMagic, header.substr(0, last)) != header.substr(last + 1))
+            bad("the " + kind +
+                "'s header line is damaged: its check does not match what it says (the file "
+                "was altered or damaged in copying; copy it again from the original, or make it again)");
+        header = header.substr(0, last);
+    }
     const auto space = header.find(' ');
     const std::string_view keyId = header.substr(0, space);
     std::uint64_t declared = 0;
@@ -191,17 +259,26 @@ std::string openBundleFile(std::string_view magic, const Bytes& recipientSignSec
             }
             declared = declared * 10 + static_cast<std::uint64_t>(c - '0');
         }
-    if (!isHexId(keyId) || !sizeOk || declared < crypto_box_SEALBYTES)
-        bad("the " + kind + "'s header line is damaged (the file is cut short or altered)");
+    if (!isHexId(keyId) || !sizeOk || declared < crypto_box_SEALBYTES) bad(damagedHeader);
 
     SecretBytes edPublic(Bytes(crypto_sign_PUBLICKEYBYTES));
     if (recipientSignSecretKey.size() != crypto_sign_SECRETKEYBYTES ||
         crypto_sign_ed25519_sk_to_pk(edPublic.b.data(), recipientSignSecretKey.data()) != 0)
         throw Failure(ErrorDomain::Crypto, ErrorCode::Corrupt, "the " + recipient + "'s own key is damaged");
     const std::string mine = recipientKeyId(edPublic.b);
-    if (keyId != mine)
-        bad("this " + kind + " was sealed for another " + recipient + " (key " + std::string(keyId) +
-            "; this " + recipient + "'s key is " + mine + "): it cannot be opened here");
+    if (keyId != mine) {
+        const std::string keys =
+            " (key " + std::string(keyId) + "; this " + recipient + "'s key is " + mine + ")";
+        if (version == 2)
+            bad("this " + kind + " was sealed for another " + recipient + keys +
+                ": it cannot be opened here");
+        // Version 1 has no header check: a damaged key id and another recipient's look the same.
+        bad("this " + kind + " names another " + recipient + "'s key" + keys +
+            ": it was sealed for another " + recipient + ", or its header was damaged; a " + magicName(k.v1) +
+            " file has no header check to tell which (copy it again from the original: if it still says "
+            "so, it is for another " +
+            recipient + ")");
+    }
     const std::string_view box = rest.substr(nl + 1);
     if (box.size() < declared)
         bad("the " + kind + " is truncated: it holds " + std::to_string(box.size()) + " of its " +
@@ -921,10 +998,14 @@ Result<HqBundleImport> importBundle(HqService& service, std::string_view file) {
             }
             if (r.status == 200 || r.status == 422) {
                 const PushResponse answer = PushResponse::fromJson(rp.answer);
+                // A batch answered before (this bundle, or one with the same push, was imported already)
+                // gets the results recorded then: what they call stored was already there.
+                const bool replayed = r.headers.count(kHeaderReplayed) > 0;
+                if (replayed) ++out.replayed;
                 for (const auto& res : answer.results) {
                     switch (res.status) {
                         case ItemStatus::Stored:
-                            ++out.stored;
+                            ++(replayed ? out.duplicates : out.stored);
                             break;
                         case ItemStatus::Duplicate:
                             ++out.duplicates;
@@ -964,15 +1045,27 @@ Result<HqBundleImport> importBundle(HqService& service, std::string_view file) {
 
         rb.epoch = need(service.epoch());
         rb.madeUtc = core::nowTimestamp().utc;
+        if (out.replayed > 0)
+            out.notes.push_back(
+                std::to_string(out.replayed) + " of the " + std::to_string(out.pushes) +
+                " push(es) had been imported before (this bundle, or a copy of it, came already): their "
+                "reports were already there and nothing of them was stored again");
         need(service.audit(device.id, "bundle import", b.bundleId,
                            json{{"pushes", out.pushes},
+                                {"replayed", out.replayed},
                                 {"stored", out.stored},
                                 {"duplicate", out.duplicates},
                                 {"conflict", out.conflicts},
                                 {"rejected", out.rejected},
                                 {"pulled", out.pulled}}));
+        // In the bundle's version: a laptop that wrote version 1 reads version 1 only, whose receipt items
+        // are [id, revision] without HQ's hash.
+        const bool v1 = bundleFileVersion(kBundleMagic, file) == 1;
+        if (v1)
+            for (auto& p : rb.pushes)
+                for (auto& it : p.items) it.hash.clear();
         std::string plain = signDocument(kReceiptSigningContext, rb.toJson(), identity.signing.secretKey);
-        out.receiptFile = sealBundleFile(kReceiptMagic, *devicePublic, plain);
+        out.receiptFile = sealBundleFile(v1 ? kReceiptMagicV1 : kReceiptMagic, *devicePublic, plain);
         sodium_memzero(plain.data(), plain.size());
         return out;
     });

@@ -25,9 +25,12 @@
 
 namespace outpost::sync {
 
-// The first line of each file.
-constexpr std::string_view kBundleMagic = "OUTPOST-BUNDLE/1\n";    // laptop to HQ
-constexpr std::string_view kReceiptMagic = "OUTPOST-RECEIPT/1\n";  // HQ to laptop
+// The first line of each file. Files are written in version 2, whose header line carries a check; files
+// of version 1 (no check) are still read, and HQ answers a version 1 bundle with a version 1 receipt.
+constexpr std::string_view kBundleMagic = "OUTPOST-BUNDLE/2\n";    // laptop to HQ
+constexpr std::string_view kReceiptMagic = "OUTPOST-RECEIPT/2\n";  // HQ to laptop
+constexpr std::string_view kBundleMagicV1 = "OUTPOST-BUNDLE/1\n";
+constexpr std::string_view kReceiptMagicV1 = "OUTPOST-RECEIPT/1\n";
 // What each side signs: this context line, then the zstd frame of the document.
 constexpr std::string_view kBundleSigningContext = "outpost/1 bundle\n";
 constexpr std::string_view kReceiptSigningContext = "outpost/1 receipt bundle\n";
@@ -36,23 +39,31 @@ constexpr std::size_t kMaxBundleFileBytes = 256u << 20;
 constexpr std::size_t kMaxBundleDocumentBytes = 512u << 20;
 
 // --- Sealing -----------------------------------------------------------------------------------
-// A bundle file is the magic line, the header line "<recipient key id> <sealed length>\n", then the
-// sealed box: libsodium crypto_box_seal to the recipient's X25519 public key, which is derived from its
-// Ed25519 signing key (crypto_sign_ed25519_pk_to_curve25519). The key id is the first 8 bytes of the
-// BLAKE2b-256 of that X25519 key, in lower-case hex: it tells a file for another recipient from a
-// damaged one before anything is decrypted.
+// A bundle file is the magic line, the header line "<recipient key id> <sealed length> <check>\n", then
+// the sealed box: libsodium crypto_box_seal to the recipient's X25519 public key, which is derived from
+// its Ed25519 signing key (crypto_sign_ed25519_pk_to_curve25519). The key id is the first 8 bytes of the
+// BLAKE2b-256 of that X25519 key, in lower-case hex. The check is the first 8 bytes, in lower-case hex,
+// of the BLAKE2b-256 of the magic line and "<key id> <length>": a header damaged in copying fails it, so
+// a key id that passes and is not the reader's names another recipient (no MAC: it guards against
+// damage, not forgery, which the sealed box and the signature inside catch). Version 1 headers have no
+// check: "<key id> <length>\n".
 
 // Throws Failure(Crypto, BadInput) when the key is not a usable Ed25519 public key.
 Bytes x25519PublicKey(const Bytes& ed25519PublicKey);
 std::string recipientKeyId(const Bytes& ed25519PublicKey);
 
+// magic: kBundleMagic or kReceiptMagic (version 2), or a version 1 magic for a version 1 file.
 std::string sealBundleFile(std::string_view magic, const Bytes& recipientSignPublicKey,
                            std::string_view plaintext);
 // The plaintext of a file sealed to the holder of recipientSignSecretKey (64-byte Ed25519 secret key).
+// magic names the kind (kBundleMagic or kReceiptMagic); a file of either version of that kind is read.
 // Throws Failure(Input, BadInput) naming what is wrong: not this kind of file (the other kind is named),
-// a damaged header, sealed for another recipient, truncated, bytes after the end, altered.
+// a version this build does not read, a damaged header, sealed for another recipient, truncated, bytes
+// after the end, altered.
 std::string openBundleFile(std::string_view magic, const Bytes& recipientSignSecretKey,
                            std::string_view file);
+// 2 or 1 for a file that starts with either version's magic line of that kind, otherwise 0.
+int bundleFileVersion(std::string_view magic, std::string_view file);
 
 // The sealed plaintext: the 64-byte Ed25519 signature over context + frame, then the frame (one zstd
 // frame of the document's JSON text).
@@ -188,10 +199,14 @@ struct HqBundleImport {
     std::string receiptFile;  // the receipt bundle's bytes, sealed to the device
     std::string bundleId, deviceId, unitId;
     std::int64_t pushes = 0;
+    std::int64_t replayed = 0;  // pushes HQ had answered before (the bundle was imported already)
+    // What this import did: stored counts the reports stored now; duplicates those HQ held already,
+    // every report that a replayed push had stored included. Conflicts and rejections are HQ's answer
+    // (for a replayed push, the one recorded then).
     std::int64_t stored = 0, duplicates = 0, conflicts = 0, rejected = 0;
     std::int64_t pulled = 0;  // feed entries in the receipt
     bool more = false;
-    std::vector<std::string> notes;  // answers that stored nothing (unit mismatch, epoch changed ...)
+    std::vector<std::string> notes;  // answers that stored nothing (unit mismatch, epoch changed, replays)
 };
 
 // Opens a bundle with HQ's key, checks the device (known, not revoked) and its signature, then runs each

@@ -181,6 +181,7 @@ Result<SyncConfig> enroll(Store& store, const std::string& hqUrl, const std::str
             json{{"code", ec.secret}, {"public_key", base64Encode(keys.publicKey)}, {"name", deviceName}}
                 .dump();
         http::Response r = net.perform(std::move(req));
+        if (r.transportFailed() && opts.transportLog && !r.cancelled) opts.transportLog(r.detail);
         if (r.transportFailed())
             throw Failure(ErrorDomain::Network, ErrorCode::Io,
                           r.pinMismatch
@@ -464,6 +465,7 @@ void Pass::onPushAnswer(Batch& b, http::Response& r) {
             fail("cancelled");
             return;
         }
+        if (m_opts.transportLog) m_opts.transportLog(r.detail);
         need(m_store.notePushFailure(b.seqs, r.error));
         // A stalled link gets smaller batches next time.
         if (r.timedOut) m_state.batchItems = std::max(1, m_state.batchItems / 2);
@@ -670,6 +672,7 @@ bool Pass::pull() {
         m_doneSent += r.bytesSent;
         m_doneReceived += r.bytesReceived;
         if (r.transportFailed()) {
+            if (!r.cancelled && m_opts.transportLog) m_opts.transportLog(r.detail);
             fail(r.cancelled ? "cancelled" : r.error, !r.cancelled && !r.pinMismatch && !r.tooLarge);
             return false;
         }

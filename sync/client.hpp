@@ -40,6 +40,10 @@ struct ClientOptions {
     int maxInFlight = 4;
     int pullPageSize = 500;
     std::string caFile;  // extra CA bundle (tests); the pin is always checked
+    // Called with libcurl's own words (code, message, OS error) for each failure below HTTP, which the
+    // messages a person sees only say in plain words: for a log, or outpostctl's --verbose. Called on the
+    // thread that runs the pass or the enrollment.
+    std::function<void(const std::string&)> transportLog;
 };
 
 struct Progress {

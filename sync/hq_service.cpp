@@ -849,7 +849,10 @@ Response HqService::Impl::push(const Request& req, bool fromBundle) {
     answer.signature =
         base64Encode(sign(identity.signing.secretKey,
                           receiptString(answer.batchId, epoch, device.id, receiptItems, answer.results)));
-    return dataAnswer(req, 200, answer.toJson());
+    Response r = dataAnswer(req, 200, answer.toJson());
+    // The batch was answered before: these are the results recorded then, and nothing was stored now.
+    if (outcome.replayed) r.headers[kHeaderReplayed] = "1";
+    return r;
 }
 
 Response HqService::Impl::pull(const Request& req, bool fromBundle) {

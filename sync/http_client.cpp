@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <mutex>
@@ -37,6 +38,130 @@ std::string trim(const std::string& s) {
     while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
     while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
     return s.substr(b, e - b);
+}
+
+// "host:port" of a base URL ("https://host:port").
+std::string hostOf(const std::string& baseUrl) {
+    auto p = baseUrl.find("://");
+    std::string rest = p == std::string::npos ? baseUrl : baseUrl.substr(p + 3);
+    return rest.substr(0, rest.find('/'));
+}
+
+std::string seconds(long ms) {
+    const long s = std::max(1L, (ms + 999) / 1000);
+    return std::to_string(s) + " s";
+}
+
+// What a transfer got to before it failed.
+struct Reached {
+    long osErrno = 0;          // the last OS error libcurl saw (ECONNREFUSED ...), 0 when none
+    bool connected = false;    // the TCP connection was made (or an open one was reused)
+    bool tlsDone = false;      // the TLS handshake finished (or there is none: plain HTTP)
+    bool requestSent = false;  // the whole request went out
+    bool received = false;     // some of the answer arrived
+};
+
+bool closedByPeer(long osErrno, const std::string& libText) {
+    // OpenSSL reports a peer that closed during the handshake as SSL_ERROR_SYSCALL (no errno) or as an
+    // unexpected EOF; a reset carries ECONNRESET.
+    return osErrno == ECONNRESET || osErrno == EPIPE ||
+           libText.find("SSL_ERROR_SYSCALL") != std::string::npos ||
+           libText.find("unexpected eof") != std::string::npos ||
+           libText.find("reset by peer") != std::string::npos;
+}
+
+// A failure below HTTP in words a person can act on. libText (libcurl's own words) is never part of it:
+// it goes in Response::detail.
+std::string describeFailure(CURLcode cc, const Reached& at, const Options& o, const std::string& libText) {
+    const std::string where = hostOf(o.baseUrl);
+    switch (cc) {
+        case CURLE_COULDNT_RESOLVE_HOST:
+            return "HQ's host name was not found (" + where +
+                   "): check HQ's address, and that this laptop's network is up and can look names up (DNS)";
+        case CURLE_COULDNT_RESOLVE_PROXY:
+            return "the proxy's host name was not found: check the proxy setting (http_proxy, https_proxy)";
+        case CURLE_COULDNT_CONNECT:
+            switch (at.osErrno) {
+                case ECONNREFUSED:
+                    return "HQ refused the connection: nothing answers at " + where +
+                           " (is outpost-hq running there, on that port?)";
+                case ENETUNREACH:
+                case EHOSTUNREACH:
+                case ENETDOWN:
+                    return "no route to HQ at " + where +
+                           ": this laptop's network does not reach it (is the link up?)";
+                case ETIMEDOUT:
+                    return "HQ did not answer in time: no answer to the connection to " + where +
+                           " (the link may be down, or the address wrong)";
+                default:
+                    return "could not connect to HQ at " + where +
+                           " (the link may be down, or the address wrong)";
+            }
+        case CURLE_OPERATION_TIMEDOUT:
+            if (!at.connected)
+                return "HQ did not answer in time: no answer to the connection to " + where + " within " +
+                       seconds(o.connectTimeoutMs) + " (the link may be down, or the address wrong)";
+            if (!at.tlsDone)
+                return "HQ did not answer in time: the connection to " + where +
+                       " was made, but the TLS handshake got no answer within " +
+                       seconds(o.connectTimeoutMs) + " (HQ is overloaded, or the link stalled)";
+            if (at.requestSent && !at.received)
+                return "HQ did not answer in time: nothing came back for " +
+                       std::to_string(o.lowSpeedSeconds) +
+                       " s after the request was sent (HQ is overloaded, or the link stalled)";
+            return "the link to HQ stalled: fewer than " + std::to_string(o.lowSpeedBytes) +
+                   " bytes a second moved for " + std::to_string(o.lowSpeedSeconds) +
+                   " s (HQ did not answer in time, or the link dropped)";
+        case CURLE_GOT_NOTHING:
+            return "HQ closed the connection without answering (HQ may be restarting, or another program "
+                   "answers at " +
+                   where + ")";
+        case CURLE_SSL_CONNECT_ERROR:
+            if (closedByPeer(at.osErrno, libText))
+                return "HQ closed the connection during the TLS handshake, before answering (HQ may be "
+                       "restarting, or another program answers at " +
+                       where + ")";
+            return "the TLS handshake with HQ failed: the server at " + where +
+                   " does not speak TLS as HQ does (a wrong port, or a proxy or portal in the way?)";
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CERTPROBLEM:
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_SSL_ISSUER_ERROR:
+            return "the TLS handshake with HQ failed: HQ's certificate was not accepted (it does not verify "
+                   "against the CA file given)";
+        case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+            return "the server's TLS key is not HQ's (it does not match the pin from enrollment): someone "
+                   "else "
+                   "may be answering for HQ; nothing was sent";
+        case CURLE_SEND_ERROR:
+            if (at.osErrno == ECONNRESET || at.osErrno == EPIPE)
+                return "HQ closed the connection while the request was being sent (it was cut by HQ or by "
+                       "something on the way)";
+            return "the link to HQ dropped while the request was being sent";
+        case CURLE_RECV_ERROR:
+            if (at.osErrno == ECONNRESET || at.osErrno == EPIPE)
+                return std::string(at.received ? "HQ closed the connection before its answer was complete"
+                                               : "HQ closed the connection without answering") +
+                       " (it was cut by HQ or by something on the way)";
+            return "the link to HQ dropped while waiting for its answer";
+        case CURLE_PARTIAL_FILE:
+            return "HQ's answer was cut short: the link dropped or HQ closed the connection during the "
+                   "answer";
+        case CURLE_WEIRD_SERVER_REPLY:
+        case CURLE_UNSUPPORTED_PROTOCOL:
+        case CURLE_HTTP2:
+        case CURLE_HTTP2_STREAM:
+            return "the server at " + where +
+                   " does not answer in HTTP as HQ does (another program may be "
+                   "listening there)";
+        case CURLE_URL_MALFORMAT:
+            return "HQ's address is not a valid address (" + o.baseUrl + ")";
+        case CURLE_OUT_OF_MEMORY:
+            return "this laptop ran out of memory during the transfer";
+        default:
+            return "the connection to HQ failed (transfer error " + std::to_string(static_cast<int>(cc)) +
+                   ")";
+    }
 }
 
 }  // namespace
@@ -250,33 +375,49 @@ Response Client::finish(Slot& s, int code) {
         return r;
     }
     r.status = 0;
+    const bool received = !r.body.empty() || !r.headers.empty() || down > 0;
     r.body.clear();
-    std::string detail = s.errbuf[0] ? std::string(s.errbuf) : std::string(curl_easy_strerror(cc));
+    const std::string libText =
+        trim(s.errbuf[0] ? std::string(s.errbuf) : std::string(curl_easy_strerror(cc)));
+    Reached at;
+    curl_easy_getinfo(e, CURLINFO_OS_ERRNO, &at.osErrno);
+    // A local port: the TCP connection was made (libcurl's connect time waits for the TLS handshake
+    // too). A transfer on a connection kept open from before made no new one and needed no handshake.
+    long localPort = 0, newConnections = 0;
+    curl_off_t tlsUs = 0;
+    curl_easy_getinfo(e, CURLINFO_LOCAL_PORT, &localPort);
+    curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &newConnections);
+    curl_easy_getinfo(e, CURLINFO_APPCONNECT_TIME_T, &tlsUs);
+    const bool https = m_opts.baseUrl.rfind("https://", 0) == 0;
+    at.connected = localPort != 0;
+    at.tlsDone = !https || tlsUs > 0 || (at.connected && newConnections == 0);
+    at.received = received;
+    at.requestSent = s.req.method != "POST" || s.uploadDone || s.req.body.empty();
+    r.detail = "libcurl error " + std::to_string(static_cast<int>(cc)) + " (" + curl_easy_strerror(cc) +
+               "): " + libText;
+    if (at.osErrno != 0)
+        r.detail += " [errno " + std::to_string(at.osErrno) + ": " +
+                    std::strerror(static_cast<int>(at.osErrno)) + "]";
     switch (cc) {
         case CURLE_OPERATION_TIMEDOUT:
             r.timedOut = true;
-            r.error = "the link to HQ stalled or timed out (" + detail + ")";
             break;
         case CURLE_ABORTED_BY_CALLBACK:
             r.cancelled = true;
             r.error = "cancelled";
-            break;
+            return r;
         case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
             r.pinMismatch = true;
-            r.error =
-                "the server's TLS key is not HQ's (it does not match the pin from enrollment): "
-                "someone else may be answering for HQ; nothing was sent";
             break;
         case CURLE_WRITE_ERROR:
-            if (r.tooLarge) {
-                r.error = "HQ's answer was larger than " + std::to_string(m_opts.maxResponseBytes) + " bytes";
-                break;
-            }
-            r.error = detail;
-            break;
+            r.error = r.tooLarge ? "HQ's answer was larger than " + std::to_string(m_opts.maxResponseBytes) +
+                                       " bytes"
+                                 : "HQ's answer could not be kept (this laptop ran out of memory?)";
+            return r;
         default:
-            r.error = detail;
+            break;
     }
+    r.error = describeFailure(cc, at, m_opts, libText);
     return r;
 }
 

@@ -35,7 +35,8 @@ struct Response {
     int status = 0;                              // the HTTP status; 0 when no answer arrived (see error)
     std::map<std::string, std::string> headers;  // names in lower case
     std::string body;                            // as received (still compressed)
-    std::string error;                           // what went wrong below HTTP, in words
+    std::string error;         // what went wrong below HTTP, in words a person can act on (never libcurl's)
+    std::string detail;        // libcurl's own text for it (code, message, OS error), for logs and --verbose
     bool timedOut = false;     // the link stalled (low-speed limit) or the connection timed out
     bool cancelled = false;    // the cancel flag stopped it
     bool pinMismatch = false;  // the server's TLS key is not HQ's

@@ -125,6 +125,8 @@ constexpr const char* kHeaderNonce = "Outpost-Nonce";
 constexpr const char* kHeaderSignature = "Outpost-Signature";
 constexpr const char* kHeaderEpoch = "Outpost-Epoch";
 constexpr const char* kHeaderLastReceipt = "Outpost-Last-Receipt";
+// On a push answer: the batch was answered before (the results recorded then); nothing was stored now.
+constexpr const char* kHeaderReplayed = "Outpost-Replayed";
 
 // "outpost/2\n<METHOD>\n<path?query>\n<device>\n<nonce>\n<hex BLAKE2b-256 of the body as sent>"
 std::string signingString(std::string_view method, std::string_view target, std::string_view device,

@@ -107,6 +107,43 @@ TEST_CASE("cli: a training session goes from draft to final and shows up everywh
     CHECK_THAT(v.out, Catch::StartsWith("ok"));
 }
 
+TEST_CASE("cli: verify reports what a killed backup left, and the next backup removes it", "[client][cli]") {
+    namespace fs = std::filesystem;
+    Fixture f;
+    REQUIRE(ctl(f.store, {"backup"}).code == 0);  // a finished backup: the daily one is not due
+    auto finishedBackups = [&] {
+        int n = 0;
+        for (const auto& e : fs::directory_iterator(f.store + "/backups")) {
+            CHECK(e.path().extension() == ".db");
+            ++n;
+        }
+        return n;
+    };
+    const int before = finishedBackups();
+    // A backup killed before it renamed its copy into place leaves the copy and its journal.
+    const std::string partial = f.store + "/backups/outpost-20260101T000000000Z.db.partial";
+    fs::copy_file(f.store + "/outpost.db", partial);
+    std::ofstream(partial + "-journal", std::ios::binary) << std::string(512, 'j');
+
+    auto v = ctl(f.store, {"verify"});
+    CHECK(v.code == 8);
+    CHECK_THAT(v.out,
+               Catch::Contains("problem: backups/outpost-20260101T000000000Z.db.partial (") &&
+                   Catch::Contains("problem: backups/outpost-20260101T000000000Z.db.partial-journal") &&
+                   Catch::Contains("interrupted"));
+    CHECK(fs::exists(partial));
+
+    auto b = ctl(f.store, {"backup"});
+    INFO(b.err);
+    REQUIRE(b.code == 0);
+    CHECK_FALSE(fs::exists(partial));
+    CHECK_FALSE(fs::exists(partial + "-journal"));
+    CHECK(finishedBackups() == before + 1);
+    v = ctl(f.store, {"verify"});
+    CHECK(v.code == 0);
+    CHECK_THAT(v.out, Catch::StartsWith("ok"));
+}
+
 TEST_CASE("cli: bad input exits non-zero with every problem named, and nothing changes", "[client][cli]") {
     Fixture f;
     TempDir t;

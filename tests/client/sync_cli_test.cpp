@@ -124,9 +124,16 @@ TEST_CASE("outpostctl enroll refuses bad input before it talks to anyone", "[cli
     r = ctl(f.store, {"enroll", "--hq", "http://127.0.0.1:1", "--code", code});
     CHECK(r.code == 7);
     CHECK_THAT(r.err, Catch::Contains("https"));
-    r = ctl(f.store, {"enroll", "--hq", "https://127.0.0.1:" + std::to_string(closedPort()), "--code", code});
+    const std::string closed = "https://127.0.0.1:" + std::to_string(closedPort());
+    r = ctl(f.store, {"enroll", "--hq", closed, "--code", code});
     CHECK(r.code == 9);
-    CHECK_THAT(r.err, Catch::Contains("cannot reach HQ"));
+    CHECK_THAT(r.err, Catch::Contains("cannot reach HQ") && Catch::Contains("HQ refused the connection"));
+    // libcurl's own words only with --verbose, on a line of their own.
+    CHECK_THAT(r.err, !Catch::Contains("detail:") && !Catch::Contains("Couldn't connect"));
+    r = ctl(f.store, {"enroll", "--hq", closed, "--code", code, "--verbose"});
+    CHECK(r.code == 9);
+    CHECK_THAT(r.err, Catch::Contains("HQ refused the connection") &&
+                          Catch::Contains("outpostctl: detail: libcurl error 7"));
     r = ctl(f.store, {"enroll", "--hq", "https://127.0.0.1:1"});
     CHECK(r.code == 1);
     // The development flag exists but is not advertised.

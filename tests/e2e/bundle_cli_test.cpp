@@ -71,7 +71,7 @@ TEST_CASE("USB bundles with the real programs: export at the site and import at 
     struct stat st {};
     REQUIRE(::stat(bundle.c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0600);
-    CHECK(readFile(bundle).rfind("OUTPOST-BUNDLE/1\n", 0) == 0);
+    CHECK(readFile(bundle).rfind("OUTPOST-BUNDLE/2\n", 0) == 0);
     // Nothing of the reports is readable on the stick.
     CHECK_FALSE(anyFileContains(work.sub("stick"), kMarker));
     CHECK_FALSE(anyFileContains(work.sub("stick"), "Okapi"));
@@ -82,8 +82,9 @@ TEST_CASE("USB bundles with the real programs: export at the site and import at 
     const std::string receipt = work.sub("stick/outpost.receipt");
     auto imported = hq.proc->admin({"import-bundle", bundle, "--out", receipt});
     expectOk(imported);
-    CHECK_THAT(imported.out, Catch::Contains("3 report(s) stored"));
-    CHECK(readFile(receipt).rfind("OUTPOST-RECEIPT/1\n", 0) == 0);
+    CHECK_THAT(imported.out, Catch::Contains("3 report(s) stored, 0 already there"));
+    CHECK_THAT(imported.out, !Catch::Contains("imported before"));
+    CHECK(readFile(receipt).rfind("OUTPOST-RECEIPT/2\n", 0) == 0);
     CHECK_FALSE(anyFileContains(work.sub("stick"), kMarker));
     CHECK(hq.store()->reportCount().value() == 3);
 
@@ -100,6 +101,22 @@ TEST_CASE("USB bundles with the real programs: export at the site and import at 
     auto again = hq.proc->admin({"import-bundle", bundle, "--out", receipt2});
     expectOk(again);
     CHECK(hq.store()->reportCount().value() == 3);
+    // Said and audited as it happened: stored the first time, already there the second.
+    CHECK_THAT(again.out, Catch::Contains("0 report(s) stored, 3 already there"));
+    CHECK_THAT(again.out, Catch::Contains("note: 1 of the 1 push(es) had been imported before"));
+    {
+        std::vector<nlohmann::json> imports;
+        const auto entries = hq.store()->audit(0, 1000).value();
+        for (const auto& e : entries)
+            if (e.action == "bundle import") imports.push_back(nlohmann::json::parse(e.detail));
+        REQUIRE(imports.size() == 2);
+        CHECK(imports[0]["stored"] == 3);
+        CHECK(imports[0]["duplicate"] == 0);
+        CHECK(imports[0]["replayed"] == 0);
+        CHECK(imports[1]["stored"] == 0);
+        CHECK(imports[1]["duplicate"] == 3);
+        CHECK(imports[1]["replayed"] == 1);
+    }
     auto againLaptop = ctl(store, {"bundle", "import", receipt2});
     expectOk(againLaptop);
     CHECK_THAT(againLaptop.out, Catch::Contains("3 applied before"));

@@ -1,9 +1,13 @@
 // The field store: create/unlock, drafts, finalize with the outbox, amend, search, facts, plaintext scan.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "storage/store.hpp"
 #include "support/test_support.hpp"
@@ -388,6 +392,106 @@ TEST_CASE("backups are consistent copies and only the newest N are kept", "[stor
     REQUIRE(rs.ok());
     CHECK((*rs)->get(d->meta.id)->meta.status == "final");
     CHECK((*rs)->verify()->empty());
+}
+
+namespace {
+
+// What a backup killed before it renamed its copy into place leaves: the half-written copy and its journal.
+std::vector<std::string> leaveKilledBackup(const TempDir& t, const std::string& stamp) {
+    namespace fs = std::filesystem;
+    fs::create_directories(t.sub("backups"));
+    const std::string partial = t.sub("backups/outpost-" + stamp + ".db.partial");
+    fs::copy_file(t.sub("outpost.db"), partial, fs::copy_options::overwrite_existing);
+    std::ofstream(partial + "-journal", std::ios::binary) << std::string(4096, 'j');
+    return {partial, partial + "-journal"};
+}
+
+std::vector<std::string> backupFiles(const TempDir& t) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(t.sub("backups"), ec))
+        out.push_back(e.path().filename().string());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+bool exists(const std::string& p) {
+    return std::filesystem::exists(p);
+}
+
+}  // namespace
+
+TEST_CASE("what a killed backup left is reported by verify and removed by the next backup or open",
+          "[storage][backup]") {
+    TempDir t;
+    auto s = makeStore(t);
+    REQUIRE(s->backup().ok());
+    REQUIRE(backupFiles(t).size() == 1);
+    const auto left = leaveKilledBackup(t, "20260101T000000000Z");
+
+    // verify names each file; nothing is removed by looking.
+    auto v = s->verify();
+    REQUIRE(v.ok());
+    REQUIRE(v->size() == 2);
+    CHECK_THAT((*v)[0], Catch::Contains("outpost-20260101T000000000Z.db.partial (") &&
+                            Catch::Contains("interrupted") && Catch::Contains("removes it"));
+    CHECK_THAT((*v)[1], Catch::Contains("outpost-20260101T000000000Z.db.partial-journal"));
+    CHECK(exists(left[0]));
+    CHECK(exists(left[1]));
+
+    SECTION("the next backup removes them, and they never count among the backups kept") {
+        auto b = s->backup();
+        REQUIRE(b.ok());
+        CHECK_FALSE(exists(left[0]));
+        CHECK_FALSE(exists(left[1]));
+        CHECK(backupFiles(t).size() == 2);
+        CHECK(s->verify()->empty());
+    }
+    SECTION("the next open removes them; an open for checking keeps them to report") {
+        s.reset();
+        StoreOptions keep;
+        keep.removeBackupLeftovers = false;
+        auto k = Store::open(t.path(), testKey(), keep);
+        REQUIRE(k.ok());
+        CHECK(exists(left[0]));
+        CHECK((*k)->verify()->size() == 2);
+        k.value().reset();
+        auto o = Store::open(t.path(), testKey());
+        REQUIRE(o.ok());
+        CHECK_FALSE(exists(left[0]));
+        CHECK_FALSE(exists(left[1]));
+        CHECK((*o)->verify()->empty());
+        CHECK(backupFiles(t).size() == 1);
+    }
+    SECTION("the files of a backup being written by another process are left alone") {
+        // That process holds the backups folder's lock shared while it writes.
+        int fd = ::open(t.sub("backups").c_str(), O_RDONLY | O_DIRECTORY);
+        REQUIRE(fd >= 0);
+        REQUIRE(::flock(fd, LOCK_SH) == 0);
+        CHECK(s->verify()->empty());
+        auto o = Store::open(t.path(), testKey());
+        REQUIRE(o.ok());
+        CHECK(exists(left[0]));
+        CHECK(exists(left[1]));
+        ::close(fd);
+        CHECK((*o)->verify()->size() == 2);
+    }
+}
+
+TEST_CASE("a killed first backup does not pass for a recent one: the next open takes the daily backup",
+          "[storage][backup]") {
+    TempDir t;
+    makeStore(t).reset();
+    const auto left = leaveKilledBackup(t, "20260101T000000000Z");
+    StoreOptions o;
+    o.autoBackup = true;
+    auto s = Store::open(t.path(), testKey(), o);
+    REQUIRE(s.ok());
+    auto files = backupFiles(t);
+    REQUIRE(files.size() == 1);
+    CHECK(files[0].rfind("outpost-", 0) == 0);
+    CHECK(std::filesystem::path(files[0]).extension() == ".db");
+    CHECK_FALSE(exists(left[0]));
 }
 
 TEST_CASE("migration 2 -> latest maps search rows and rebuilds the index from the payloads",

@@ -5,6 +5,7 @@
 #include <sodium.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <set>
@@ -257,6 +258,21 @@ std::size_t declaredSize(const std::string& file, std::string_view magic) {
     return std::stoul(file.substr(space + 1, file.find('\n', magic.size()) - space - 1));
 }
 
+// The file with a new header line that is well formed and whose check matches what it says (version 2):
+// what a file sealed for keyId, with that length, would carry.
+std::string withHeader(const std::string& file, std::string_view magic, const std::string& keyId,
+                       std::size_t size) {
+    const std::string fields = keyId + " " + std::to_string(size);
+    Bytes h = blake2b256(std::string(magic) + fields);
+    h.resize(8);
+    return std::string(magic) + fields + " " + hex(h) + file.substr(file.find('\n', magic.size()));
+}
+
+std::string withBitFlipped(std::string s, std::size_t pos, int bit) {
+    s[pos] = static_cast<char>(s[pos] ^ (1 << bit));
+    return s;
+}
+
 }  // namespace
 
 TEST_CASE("a bundle round trip drains the outbox and stores each revision at HQ once", "[sync][bundle]") {
@@ -275,7 +291,7 @@ TEST_CASE("a bundle round trip drains the outbox and stores each revision at HQ 
     CHECK(b.batches == 1);
     CHECK(b.left == 0);
     CHECK(b.cursor == 0);
-    CHECK(b.file.rfind("OUTPOST-BUNDLE/1\n", 0) == 0);
+    CHECK(b.file.rfind("OUTPOST-BUNDLE/2\n", 0) == 0);
     // Sealed: no report text, no record id, no device id in the clear.
     CHECK(b.file.find(kMarker) == std::string::npos);
     CHECK(b.file.find("Zebra") == std::string::npos);
@@ -302,7 +318,7 @@ TEST_CASE("a bundle round trip drains the outbox and stores each revision at HQ 
     CHECK(in.pushes == 1);
     CHECK(in.stored == 4);
     CHECK(in.rejected == 1);
-    CHECK(in.receiptFile.rfind("OUTPOST-RECEIPT/1\n", 0) == 0);
+    CHECK(in.receiptFile.rfind("OUTPOST-RECEIPT/2\n", 0) == 0);
     CHECK(in.receiptFile.find(kMarker) == std::string::npos);
     CHECK(hq.store->reportCount().value() == 4);
 
@@ -362,9 +378,34 @@ TEST_CASE("a bundle round trip drains the outbox and stores each revision at HQ 
     SECTION("importing the same bundle twice at HQ and the receipt twice on the laptop changes nothing") {
         auto hqBefore = hq.snapshot();
         auto in2 = hq.import(b.file);  // the recorded results, through the batch id
-        CHECK(in2.stored == 4);
+        CHECK(in.replayed == 0);
+        // What this import did: nothing stored, the four were already there.
+        CHECK(in2.stored == 0);
+        CHECK(in2.duplicates == 4);
+        CHECK(in2.replayed == 1);
         CHECK(in2.rejected == 1);
+        REQUIRE(in2.notes.size() == 1);
+        CHECK_THAT(in2.notes[0], Catch::Contains("1 of the 1 push(es) had been imported before"));
         CHECK(hq.snapshot() == hqBefore);
+        // Audited as it happened, each import once.
+        std::vector<json> audited;
+        const auto entries = hq.store->audit(0, 1000).value();
+        for (const auto& e : entries)
+            if (e.action == "bundle import") audited.push_back(json::parse(e.detail));
+        REQUIRE(audited.size() == 2);
+        for (auto& a : audited) a.erase("pulled");
+        CHECK(audited[0] == json{{"pushes", 1},
+                                 {"replayed", 0},
+                                 {"stored", 4},
+                                 {"duplicate", 0},
+                                 {"conflict", 0},
+                                 {"rejected", 1}});
+        CHECK(audited[1] == json{{"pushes", 1},
+                                 {"replayed", 1},
+                                 {"stored", 0},
+                                 {"duplicate", 4},
+                                 {"conflict", 0},
+                                 {"rejected", 1}});
         auto lapBefore = lap.snapshot();
         for (const auto* receipt : {&in.receiptFile, &in2.receiptFile}) {
             auto again = lap.import(*receipt);
@@ -499,35 +540,67 @@ TEST_CASE("damaged, foreign and forged bundles are refused at HQ and change noth
     struct Case {
         const char* what;
         std::string file;
-        const char* says;
+        std::string says;
     };
     std::vector<Case> cases = {
         {"empty", "", "empty"},
         {"not a bundle", "hello, world\n", "not an Outpost bundle"},
-        {"a receipt given to HQ", "OUTPOST-RECEIPT/1\n" + good.substr(std::string(kBundleMagic).size()),
-         "receipt for a laptop"},
+        {"a receipt given to HQ", std::string(kReceiptMagic) + good.substr(std::string(kBundleMagic).size()),
+         "receipt for a laptop (OUTPOST-RECEIPT/2), not a bundle for HQ: import it on the laptop with "
+         "'outpostctl bundle import'"},
+        {"a version 1 receipt given to HQ",
+         "OUTPOST-RECEIPT/1\n" + good.substr(std::string(kBundleMagic).size()),
+         "receipt for a laptop (OUTPOST-RECEIPT/1)"},
         {"wrong magic", withByteFlipped(good, 3), "not an Outpost bundle"},
+        {"a version this build does not read",
+         "OUTPOST-BUNDLE/3\n" + good.substr(std::string(kBundleMagic).size()),
+         "(OUTPOST-BUNDLE/3) is not one this Outpost reads"},
         {"truncated", good.substr(0, good.size() - 100), "truncated"},
         {"truncated in the header", good.substr(0, std::string(kBundleMagic).size() + 5),
          "header line is damaged"},
         {"bytes after the end", good + "x", "after its end"},
         {"altered sealed bytes", withByteFlipped(good, header + 60), "altered or damaged"},
         {"altered last byte", withByteFlipped(good, good.size() - 1), "altered or damaged"},
-        {"altered key id", withDigitChanged(good, std::string(kBundleMagic).size() + 2), "another HQ"},
-        {"a larger size declared", withDeclaredSize(good, kBundleMagic, declaredSize(good, kBundleMagic) + 1),
+        {"altered key id", withDigitChanged(good, std::string(kBundleMagic).size() + 2),
+         "header line is damaged: its check does not match"},
+        {"altered length", withDeclaredSize(good, kBundleMagic, declaredSize(good, kBundleMagic) + 1),
+         "header line is damaged"},
+        {"altered check", withDigitChanged(good, header - 2),
+         "header line is damaged: its check does not match"},
+        {"a larger size declared, the header's check made to match",
+         withHeader(good, kBundleMagic, recipientKeyId(hq.identity.signing.publicKey),
+                    declaredSize(good, kBundleMagic) + 1),
          "truncated"},
     };
     // Sealed for another HQ: the same content, sealed to another key.
     auto other = SigningKeyPair::generate();
-    cases.push_back({"sealed for another HQ",
-                     sealBundleFile(kBundleMagic, other.publicKey,
-                                    openBundleFile(kBundleMagic, hq.identity.signing.secretKey, good)),
-                     "sealed for another HQ"});
+    const std::string plain = openBundleFile(kBundleMagic, hq.identity.signing.secretKey, good);
+    cases.push_back({"sealed for another HQ", sealBundleFile(kBundleMagic, other.publicKey, plain),
+                     "was sealed for another HQ (key " + recipientKeyId(other.publicKey)});
+    // A version 1 file (no header check): another HQ's key id and a damaged one look the same.
+    const std::string v1 = sealBundleFile(kBundleMagicV1, hq.identity.signing.publicKey, plain);
+    cases.push_back({"version 1, sealed for another HQ",
+                     sealBundleFile(kBundleMagicV1, other.publicKey, plain),
+                     "sealed for another HQ, or its header was damaged"});
+    cases.push_back({"version 1, altered key id",
+                     withDigitChanged(v1, std::string(kBundleMagicV1).size() + 2),
+                     "has no header check to tell which"});
+    cases.push_back({"version 1, a larger size declared",
+                     withDeclaredSize(v1, kBundleMagicV1, declaredSize(v1, kBundleMagicV1) + 1),
+                     "truncated"});
+    // Every single bit of the key id flipped: damaged, never "for another HQ".
+    for (std::size_t i = 0; i < 16; ++i)
+        for (int bit = 0; bit < 8; ++bit)
+            cases.push_back({"a bit of the key id flipped",
+                             withBitFlipped(good, std::string(kBundleMagic).size() + i, bit),
+                             "header line is damaged"});
     for (const auto& c : cases) {
         INFO(c.what);
         auto e = hq.refusal(c.file);
         INFO(e.message);
         CHECK_THAT(e.message, Catch::Contains(c.says));
+        if (c.says.rfind("header line is damaged", 0) == 0)
+            CHECK_THAT(e.message, !Catch::Contains("another HQ"));
         CHECK(e.code == ErrorCode::BadInput);
     }
 
@@ -660,13 +733,16 @@ TEST_CASE("damaged, foreign and forged receipts are refused by the laptop and ch
     badHash["pushes"][0]["items"][0][2] = "not-a-hash";
     std::vector<Case> cases = {
         {"empty", "", "empty"},
-        {"a bundle given to the laptop", std::string(kBundleMagic) + good.substr(magic), "bundle for HQ"},
+        {"a bundle given to the laptop", std::string(kBundleMagic) + good.substr(magic),
+         "bundle for HQ (OUTPOST-BUNDLE/2), not a receipt: HQ imports it with 'outpost-hq import-bundle'"},
         {"wrong magic", withByteFlipped(good, 0), "not an Outpost receipt"},
         {"truncated", good.substr(0, good.size() - 1), "truncated"},
         {"bytes after the end", good + "\n", "after its end"},
         {"altered sealed bytes", withByteFlipped(good, header + 40), "altered or damaged"},
         {"sealed for another laptop", sealBundleFile(kReceiptMagic, otherDevice.publicKey, plain),
-         "another laptop"},
+         "was sealed for another laptop"},
+        {"a bit of the key id flipped", withBitFlipped(good, magic + 5, 0), "header line is damaged"},
+        {"a bit of the length flipped", withBitFlipped(good, magic + 17, 0), "header line is damaged"},
         {"signed by another HQ",
          sealBundleFile(kReceiptMagic, devicePublic,
                         signDocument(kReceiptSigningContext, doc, otherHq.secretKey)),
@@ -707,6 +783,49 @@ TEST_CASE("damaged, foreign and forged receipts are refused by the laptop and ch
     // The genuine receipt still applies afterwards.
     CHECK(lap.import(good).stored == 3);
     CHECK(lap.queued() == 0);
+}
+
+TEST_CASE("every bit of a receipt's key id flipped is a damaged header, not another laptop's file",
+          "[sync][bundle]") {
+    Hq hq;
+    Laptop lap;
+    lap.enroll(hq);
+    lap.addReports(1);
+    const std::string good = hq.import(lap.exportBundle().file).receiptFile;
+    const std::size_t magic = std::string(kReceiptMagic).size();
+    for (std::size_t i = 0; i < 16; ++i)
+        for (int bit = 0; bit < 8; ++bit) {
+            INFO("character " << i << ", bit " << bit);
+            auto e = lap.refusal(withBitFlipped(good, magic + i, bit));
+            CHECK_THAT(e.message,
+                       Catch::Contains("header line is damaged") && !Catch::Contains("another laptop"));
+        }
+    CHECK(lap.import(good).stored == 1);
+}
+
+TEST_CASE("a version 1 bundle, made before the header check, is imported and answered in version 1",
+          "[sync][bundle]") {
+    Hq hq;
+    Laptop lap;
+    lap.enroll(hq);
+    lap.addReports(2);
+    const std::string v2 = lap.exportBundle().file;
+    // The same sealed content with the version 1 envelope, as a laptop of the earlier format wrote it.
+    const std::string v1 = sealBundleFile(kBundleMagicV1, hq.identity.signing.publicKey,
+                                          openBundleFile(kBundleMagic, hq.identity.signing.secretKey, v2));
+    CHECK(v1.rfind("OUTPOST-BUNDLE/1\n", 0) == 0);
+    CHECK(bundleFileVersion(kBundleMagic, v1) == 1);
+    CHECK(bundleFileVersion(kBundleMagic, v2) == 2);
+    auto in = hq.import(v1);
+    CHECK(in.stored == 2);
+    // That laptop reads version 1 receipts only.
+    CHECK(in.receiptFile.rfind("OUTPOST-RECEIPT/1\n", 0) == 0);
+    const std::string header = in.receiptFile.substr(0, in.receiptFile.find('\n', kReceiptMagicV1.size()));
+    CHECK(std::count(header.begin(), header.end(), ' ') == 1);  // "<key id> <length>", no check
+    auto applied = lap.import(in.receiptFile);
+    CHECK(applied.stored == 2);
+    CHECK(lap.queued() == 0);
+    lap.requireSound();
 }
 
 TEST_CASE(
