@@ -156,3 +156,39 @@ TEST_CASE("USB bundles with the real programs: export at the site and import at 
     CHECK_FALSE(std::filesystem::exists(other));
     CHECK(hq.store()->reportCount().value() == 3);
 }
+
+TEST_CASE("USB bundles with the real programs: HQ's receipt for sixty demo reports with sealed SEA sections "
+          "imports on the laptop") {
+    // The field report: an enrolled laptop whose HQ is offline, demo-seed --count 60 --seed 9, bundle
+    // export, outpost-hq import-bundle, bundle import. The laptop knows HQ's conduct keys (a first sync
+    // brought them), so the SEA incidents among the reports travel sealed.
+    Hq hq("sqlite");
+    TempDir work;
+    const std::string store = work.sub("store");
+    expectOk(ctl(store, {"init", "--unit", kUnit, "--user", "lt.bundle"}));
+    expectOk(
+        ctl(store, {"enroll", "--hq", hq.proc->url(), "--code", hq.proc->enroll(kUnit), "--name", "site-9"}));
+    expectOk(ctl(store, {"sync"}));
+    hq.proc->stop();
+    for (const auto& [count, seed] : std::vector<std::pair<int, int>>{{60, 9}, {70, 10}}) {
+        INFO(count << " reports, seed " << seed);
+        expectOk(ctl(store, {"demo-seed", "--count", std::to_string(count), "--seed", std::to_string(seed),
+                             "--unit", kUnit}));
+        const std::string bundle = work.sub("b" + std::to_string(seed) + ".bundle");
+        const std::string receipt = work.sub("r" + std::to_string(seed) + ".receipt");
+        expectOk(ctl(store, {"bundle", "export", bundle}));
+        auto in = hq.proc->admin({"import-bundle", bundle, "--out", receipt});
+        INFO(in.out << in.err);
+        REQUIRE(in.exitCode == 0);
+        CHECK_THAT(in.out, Catch::Contains(std::to_string(count) + " report(s) stored"));
+        auto applied = ctl(store, {"bundle", "import", receipt});
+        expectOk(applied);
+        CHECK_THAT(applied.out, Catch::Contains(std::to_string(count) + " stored"));
+        CHECK_THAT(ctl(store, {"outbox"}).out, Catch::Contains("0 waiting for HQ"));
+        expectOk(ctl(store, {"verify"}));
+    }
+    // Some of them were SEA incidents whose section went sealed and is now purged on the laptop.
+    auto shown = ctl(store, {"record", "list", "--form", "incident", "--json"});
+    expectOk(shown);
+    CHECK(nlohmann::json::parse(shown.out).size() >= 10);
+}
