@@ -130,6 +130,37 @@ TEST_CASE("app: finalize goes to the record view and the report waits for sync",
     CHECK(f.app.form().revision() == 2);
 }
 
+TEST_CASE("app: a report for another unit is saved with a warning at the unit and cannot be finalized",
+          "[client][app]") {
+    Fixture f;
+    f.app.newReport("training");
+    FormModel& form = f.app.form();
+    form.values() = trainingPayload();
+    form.values()["unit"] = "MINUSCA-PAKBATT-1";
+    form.changed(true);
+    // Saved as typed: nothing is lost, and the form says why HQ would not take it.
+    CHECK(form.saveState() == SaveState::Saved);
+    const core::Issue* w = form.issueAt("unit");
+    REQUIRE(w != nullptr);
+    CHECK(w->rule == "own_unit");
+    CHECK(w->warning);
+    CHECK_THAT(w->message, Catch::Contains("this laptop reports for MINUSCA-RWABATT-1"));
+    CHECK_FALSE(form.finalCheck().ok());
+    auto fin = f.app.finalizeForm();
+    REQUIRE_FALSE(fin.ok());
+    CHECK(f.app.screen() == Screen::Form);
+    CHECK(f.app.home().waiting == 0);
+    // In French the message follows the language.
+    setLanguage(Lang::Fr);
+    CHECK_THAT(issueText(*w), Catch::Contains("cet ordinateur rend compte pour MINUSCA-RWABATT-1"));
+    setLanguage(Lang::En);
+    // The laptop's own unit again: it finalizes.
+    form.values()["unit"] = "MINUSCA-RWABATT-1";
+    form.changed(true);
+    CHECK(form.issueAt("unit") == nullptr);
+    REQUIRE(f.app.finalizeForm().ok());
+}
+
 TEST_CASE("app: record lists page through many rows and follow their filter", "[client][app]") {
     Fixture f;
     std::vector<json> many(300, trainingPayload());
