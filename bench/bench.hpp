@@ -56,6 +56,9 @@ private:
 // The folder benchmarks run under when --dir is not given: $TMPDIR, else /tmp.
 std::string defaultBaseDir();
 
+// The file system path is on ("ext4", "tmpfs" ...; "unknown" when statfs fails).
+std::string filesystemType(const std::string& path);
+
 // What the numbers depend on: file system type of dir, CPUs, kernel, SQLite version.
 Line environment(const std::string& bench, const std::string& dir);
 

@@ -95,12 +95,16 @@ std::string fsTypeName(long type) {
 }
 }  // namespace
 
+std::string filesystemType(const std::string& path) {
+    struct statfs sf {};
+    return ::statfs(path.c_str(), &sf) == 0 ? fsTypeName(static_cast<long>(sf.f_type)) : "unknown";
+}
+
 Line environment(const std::string& bench, const std::string& dir) {
     Line l;
     l["bench"] = bench;
     l["metric"] = "environment";
-    struct statfs sf {};
-    l["filesystem"] = ::statfs(dir.c_str(), &sf) == 0 ? fsTypeName(static_cast<long>(sf.f_type)) : "unknown";
+    l["filesystem"] = filesystemType(dir);
     l["dir"] = dir;
     l["cpus"] = std::thread::hardware_concurrency();
     struct utsname u {};

@@ -9,8 +9,9 @@
 //       what is measured and not part of the bound either. Bytes on the wire are counted by the emulator
 //       (TLS and HTTP included).
 // hq:   HQ ingest with D devices pushing at once (one thread and one field store per device), on the
-//       SQLite and the PostgreSQL store. The devices run on the same 2 cores as HQ, so the figure is
-//       a floor for HQ alone.
+//       SQLite and the PostgreSQL store, both durable (SQLite synchronous = FULL; PostgreSQL with fsync
+//       and synchronous_commit on). The devices run on the same 2 cores as HQ, so the figure is a floor
+//       for HQ alone.
 #include <sys/resource.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
@@ -19,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <thread>
 
@@ -249,14 +251,26 @@ struct HqBenchOptions {
 };
 
 int runHqBench(const HqBenchOptions& o) {
-    ScratchDir scratch(o.dir.empty() ? defaultBaseDir() : o.dir);
+    const std::string base = o.dir.empty() ? defaultBaseDir() : o.dir;
+    ScratchDir scratch(base);
     emit(environment("hq", scratch.path()));
+    // PostgreSQL as a mission runs it: every commit flushed to disk (fsync, synchronous_commit and
+    // full_page_writes on, unlike the tests' cluster), in a folder beside the scratch folder, so on the
+    // same disk. Each line says what the server reported.
+    std::unique_ptr<test::PgCluster> pg;
     for (const auto& backend : o.backends) {
         std::string dbUri;
-        if (backend == "postgres")
-            dbUri = test::PgCluster::shared().createDatabase();
-        else if (backend != "sqlite")
+        if (backend == "postgres") {
+            if (!pg) {
+                test::PgClusterOptions po;
+                po.durable = true;
+                po.baseDir = base;
+                pg = std::make_unique<test::PgCluster>(po);
+            }
+            dbUri = pg->createDatabase();
+        } else if (backend != "sqlite") {
             throw std::runtime_error("unknown backend " + backend + " (sqlite, postgres)");
+        }
         auto hq = startHq(scratch.path() + "/hq-" + backend, dbUri, o.threads);
         note("hq: " + backend + ": preparing " + std::to_string(o.devices) + " devices");
         std::vector<Laptop> laptops;
@@ -290,6 +304,15 @@ int runHqBench(const HqBenchOptions& o) {
         l["failed_devices"] = failed.load();
         l["seconds"] = round3(seconds);
         l["reports_per_s"] = round3(static_cast<double>(count) / seconds);
+        if (pg && backend == "postgres") {
+            l["data_filesystem"] = filesystemType(pg->dataDir());
+            l["pg_fsync"] = pg->setting("fsync");
+            l["pg_synchronous_commit"] = pg->setting("synchronous_commit");
+            l["pg_full_page_writes"] = pg->setting("full_page_writes");
+        } else {
+            // HQ's SQLite store commits with synchronous = FULL in WAL mode (storage/hq_store_sqlite.cpp).
+            l["data_filesystem"] = filesystemType(scratch.path());
+        }
         emit(l);
         hq->stop();
     }

@@ -191,7 +191,7 @@ TEST_CASE("app: record lists page through many rows and follow their filter", "[
     CHECK_FALSE(list.error().empty());  // shown to the person, not thrown
 }
 
-TEST_CASE("settings: saved and read back; a damaged file is named, not trusted", "[client][settings]") {
+TEST_CASE("settings: saved and read back, and a damaged file is named, not trusted", "[client][settings]") {
     TempDir t;
     Settings s;
     s.hqUrl = "https://hq.example.int";

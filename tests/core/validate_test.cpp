@@ -143,7 +143,7 @@ TEST_CASE("required values: missing in a draft is fine, at finalize it is not", 
     CHECK(r.errorCount() == 2);
 }
 
-TEST_CASE("relevance hides and drops values; required_if follows it", "[core][validate]") {
+TEST_CASE("relevance hides and drops values, and required_if follows it", "[core][validate]") {
     json p = good();
     p["secret"] = "VIC-01-1";
     auto r = check(p);

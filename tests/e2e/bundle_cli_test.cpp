@@ -16,6 +16,11 @@ const char* kUnit = "MINUSCA-RWABATT-1";
 const char* kPass = "bundle passphrase 1";
 const char* kMarker = "Okapi-ridge latrine survey 5521";
 
+// Run once on HQ's SQLite store and once on PostgreSQL (docs/operations.md).
+std::string backendUnderTest() {
+    return GENERATE(as<std::string>{}, "sqlite", "postgres");
+}
+
 // outpostctl --store STORE ARGS..., with the passphrase in its environment only.
 CommandResult ctl(const std::string& store, std::vector<std::string> args) {
     std::vector<std::string> argv = {"/usr/bin/env", std::string("OUTPOST_PASSPHRASE=") + kPass, OUTPOSTCTL,
@@ -36,7 +41,7 @@ std::string firstLine(const std::string& s) {
 }  // namespace
 
 TEST_CASE("USB bundles with the real programs: export at the site and import at HQ and back") {
-    Hq hq("sqlite");
+    Hq hq(backendUnderTest());
     TempDir work;
     const std::string store = work.sub("store");
     expectOk(ctl(store, {"init", "--unit", kUnit, "--user", "lt.bundle"}));

@@ -18,6 +18,11 @@ const char* kOld = "forgotten passphrase 1";
 const char* kNew = "recovered passphrase 1";
 const char* kClerk = "clerk passphrase 1";
 
+// Run once on HQ's SQLite store and once on PostgreSQL (docs/operations.md).
+std::string backendUnderTest() {
+    return GENERATE(as<std::string>{}, "sqlite", "postgres");
+}
+
 // outpostctl with, when given, the passphrase and the new passphrase in its environment only.
 CommandResult ctl(const std::string& store, std::vector<std::string> args, const std::string& pass = "",
                   const std::string& newPass = "") {
@@ -44,7 +49,8 @@ void expectOk(const CommandResult& r) {
 }  // namespace
 
 TEST_CASE("a lost passphrase recovered through HQ, with the real programs", "[e2e][recovery]") {
-    Hq hq("sqlite");
+    const std::string backend = backendUnderTest();
+    Hq hq(backend);
     const std::string hqData = hq.proc->options().dataDir;
     TempDir work;
     const std::string store = work.sub("store");
@@ -84,7 +90,7 @@ TEST_CASE("a lost passphrase recovered through HQ, with the real programs", "[e2
     CHECK_THAT(bad.err, Catch::Contains("not an Outpost recovery request"));
     CHECK_FALSE(fs::exists(response));
     // Another HQ cannot open it.
-    Hq other("sqlite");
+    Hq other(backend);
     auto foreign =
         hqAdmin(other.proc->options().dataDir, {"recovery", "open", "--request", request, "--out", response});
     CHECK(foreign.exitCode != 0);

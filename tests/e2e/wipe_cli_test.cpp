@@ -13,6 +13,11 @@ namespace {
 const char* kUnit = "MINUSCA-RWABATT-1";
 const char* kPass = "wipe cli passphrase 5";
 
+// Run once on HQ's SQLite store and once on PostgreSQL (docs/operations.md).
+std::string backendUnderTest() {
+    return GENERATE(as<std::string>{}, "sqlite", "postgres");
+}
+
 CommandResult ctl(const std::string& store, std::vector<std::string> args) {
     std::vector<std::string> argv = {"/usr/bin/env", std::string("OUTPOST_PASSPHRASE=") + kPass, OUTPOSTCTL,
                                      "--store", store};
@@ -74,7 +79,7 @@ TEST_CASE("outpostctl wipe destroys the store only when its unit is typed back")
 }
 
 TEST_CASE("a laptop that HQ revoked wipes its store at its next contact") {
-    Hq hq("sqlite");
+    Hq hq(backendUnderTest());
     TempDir work;
     const std::string store = work.sub("store");
     expectOk(ctl(store, {"init", "--unit", kUnit, "--user", "cdr.revoked"}));

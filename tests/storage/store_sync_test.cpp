@@ -836,8 +836,8 @@ TEST_CASE("disk full or I/O error in a sync write: an error, the store as it was
 }
 
 TEST_CASE(
-    "a revision finalized on an enrolled laptop is signed then; before enrollment or after a new key, "
-    "it is left for the sender to sign",
+    "a revision finalized on an enrolled laptop is signed then, and one finalized before enrollment or "
+    "after a new key is left for the sender to sign",
     "[storage][sync]") {
     TempDir t;
     auto s = makeStore(t);

@@ -76,7 +76,7 @@ TEST_CASE("destroying a store's keys leaves no passphrase able to open it or its
     CHECK_FALSE(test::anyFileContains(t.path(), "Wipe marker 3318"));
 }
 
-TEST_CASE("wiping a store removes every file and the folder; a second wipe finds nothing",
+TEST_CASE("wiping a store removes every file and the folder, and a second wipe finds nothing",
           "[storage][wipe]") {
     TempDir t;
     const std::string dir = t.path() + "/store";

@@ -18,6 +18,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 namespace outpost::test {
 
@@ -89,12 +90,13 @@ std::string readAll(const std::string& path) {
 }  // namespace
 
 PgCluster& PgCluster::shared() {
-    static PgCluster cluster;
+    static PgCluster cluster(PgClusterOptions{});
     return cluster;
 }
 
-PgCluster::PgCluster() : m_binDir(findBinDir()) {
-    std::string tmpl = (fs::temp_directory_path() / "outpost-pg-XXXXXX").string();
+PgCluster::PgCluster(PgClusterOptions options) : m_options(std::move(options)), m_binDir(findBinDir()) {
+    const fs::path base = m_options.baseDir.empty() ? fs::temp_directory_path() : fs::path(m_options.baseDir);
+    std::string tmpl = (base / "outpost-pg-XXXXXX").string();
     if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed for the test cluster");
     m_root = tmpl;
     m_data = m_root + "/data";
@@ -230,10 +232,11 @@ void PgCluster::start() {
             conf << "listen_addresses = '127.0.0.1'\n"
                  << "port = " << m_port << "\n"
                  << "unix_socket_directories = '" << m_root << "'\n"
-                 << "max_connections = 60\n"
-                 << "fsync = off\n"
-                 << "synchronous_commit = off\n"
-                 << "full_page_writes = off\n"
+                 << "max_connections = 60\n";
+            const char* durable = m_options.durable ? "on" : "off";
+            conf << "fsync = " << durable << "\n"
+                 << "synchronous_commit = " << durable << "\n"
+                 << "full_page_writes = " << durable << "\n"
                  << "logging_collector = off\n";
         }
         if (m_dropPrivileges) {
@@ -275,6 +278,19 @@ std::string PgCluster::createDatabase() {
              name}) != 0)
         throw std::runtime_error("createdb " + name + " failed:\n" + readAll(m_root + "/setup.log"));
     return uri(name);
+}
+
+std::string PgCluster::setting(const std::string& name) {
+    if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") != std::string::npos)
+        throw std::runtime_error("not a setting's name: " + name);
+    std::lock_guard<std::mutex> lock(m_mutex);
+    const std::string out = m_root + "/setting.out";
+    if (run({m_binDir + "/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", uri(), "-o", out, "-c",
+             "SHOW " + name}) != 0)
+        throw std::runtime_error("psql failed on: SHOW " + name + "\n" + readAll(m_root + "/setup.log"));
+    std::string value = readAll(out);
+    while (!value.empty() && (value.back() == '\n' || value.back() == ' ')) value.pop_back();
+    return value;
 }
 
 void PgCluster::execute(const std::string& sql) {

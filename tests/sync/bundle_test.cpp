@@ -899,7 +899,7 @@ TEST_CASE("handleBundle: a nonce used before is no replay, and only push and pul
     CHECK(hq.service->handleBundle(hello).status == 404);
 }
 
-TEST_CASE("a bundled revision whose signature does not verify is rejected at HQ; the others are stored",
+TEST_CASE("a bundled revision whose signature does not verify is rejected at HQ and the others are stored",
           "[sync][bundle][signature]") {
     Hq hq;
     Laptop lap;

@@ -469,7 +469,7 @@ TEST_CASE("an HQ restore: the laptop re-sends what HQ lost and holds receipts fr
     lap.requireSound();
 }
 
-TEST_CASE("enrollment is refused for a wrong pin, a used code and another unit; nothing is kept",
+TEST_CASE("enrollment is refused for a wrong pin, a used code and another unit, and nothing is kept",
           "[sync][client]") {
     RealHq hq;
     Laptop lap;
@@ -871,7 +871,7 @@ TEST_CASE("the end of the queue is shared among the batches that may start", "[s
     CHECK(nextBatchItems(250, 0, 2) == 250);
 }
 
-TEST_CASE("on a link not yet measured a pass starts with the batch size; every report goes once",
+TEST_CASE("on a link not yet measured a pass starts with the batch size and every report goes once",
           "[sync][client]") {
     FakeLogic logic;
     Laptop lap;

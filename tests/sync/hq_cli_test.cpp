@@ -697,7 +697,7 @@ void rawHqSql(const std::string& data, const std::string& sql) {
 
 }  // namespace
 
-TEST_CASE("outpost-hq audit list and audit verify; tampering is named", "[hq][cli][audit]") {
+TEST_CASE("outpost-hq audit list and audit verify: tampering is named", "[hq][cli][audit]") {
     HqDir h;
     std::string recordId;
     {
