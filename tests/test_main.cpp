@@ -8,6 +8,7 @@
 
 int main(int argc, char* argv[]) {
     const int rc = Catch::Session().run(argc, argv);
-    if (rc == 0 && outpost::test::skippedChecks.load() > 0) return outpost::test::kSkippedExitCode;
-    return rc;
+    // Catch exits with the number of failed assertions: 77 of them must not read as a skip.
+    if (rc != 0) return rc == outpost::test::kSkippedExitCode ? 1 : rc;
+    return outpost::test::skippedChecks.load() > 0 ? outpost::test::kSkippedExitCode : 0;
 }

@@ -310,7 +310,8 @@ void rawSql(const std::string& store, const std::string& sql) {
 
 }  // namespace
 
-TEST_CASE("cli: audit list shows what was done and audit verify finds a tampered log", "[client][cli][audit]") {
+TEST_CASE("cli: audit list shows what was done and audit verify finds a tampered log",
+          "[client][cli][audit]") {
     Fixture f;
     auto n = ctl(f.store, {"record", "new", "--form", "training", "--json", f.example("training")});
     REQUIRE(n.code == 0);

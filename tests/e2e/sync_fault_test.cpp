@@ -603,8 +603,8 @@ TEST_CASE(
         std::string why;
         space = TmpfsTablespace::mount(32ull << 20, why);
         if (!space) {
-            cannotRunHere("fulldisk", "cannot mount a small tmpfs for HQ's PostgreSQL database (needs root): " +
-                                          why);
+            cannotRunHere("fulldisk",
+                          "cannot mount a small tmpfs for HQ's PostgreSQL database (needs root): " + why);
             return;
         }
         db = PgCluster::shared().createDatabase();

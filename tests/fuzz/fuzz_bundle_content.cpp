@@ -82,7 +82,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     auto r = importBundle(*h.service, file);
     if (!r.ok()) {
-        if (r.error().message.empty()) std::abort();
+        if (auto problem = fuzz::bundleRefusalProblem(h, r.error()); !problem.empty()) fuzz::finding(problem);
         return 0;
     }
     // The receipt is for this device, from this HQ, and reads back.

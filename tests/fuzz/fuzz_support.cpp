@@ -3,6 +3,7 @@
 
 #include <sodium.h>
 #include <stdlib.h>
+#include <sys/statvfs.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -83,8 +84,10 @@ std::unique_ptr<FuzzHq> makeHq() {
     h->identity.signing = fixedKeys(0x11);
     h->identity.tlsPin = "pin";
     std::string location = h->folder;
-    h->service =
-        std::make_unique<sync::HqService>([location] { return hqs::openHqStore(location); }, h->identity);
+    sync::Limits limits;
+    limits.deviceRequestsPerSecond = 0;
+    h->service = std::make_unique<sync::HqService>([location] { return hqs::openHqStore(location); },
+                                                   h->identity, limits);
     h->service->warm();
 
     // Enroll the device through the handler, as a laptop does.
@@ -106,6 +109,45 @@ std::unique_ptr<FuzzHq> makeHq() {
 }
 
 }  // namespace
+
+bool storeDiskNearlyFull(const FuzzHq& h) {
+    struct statvfs v {};
+    if (::statvfs(h.folder.c_str(), &v) != 0) return false;
+    return static_cast<std::uint64_t>(v.f_bavail) * v.f_frsize < (256ull << 20);
+}
+
+void finding(const std::string& what) {
+    std::fprintf(stderr, "\n==== fuzz finding: %s\n", what.c_str());
+    std::fflush(stderr);
+    std::abort();
+}
+
+std::string answerProblem(const FuzzHq& h, const sync::Response& r) {
+    std::string text = r.body;
+    if (r.contentType == "application/json") {
+        auto enc = r.headers.find("Content-Encoding");
+        try {
+            if (enc != r.headers.end() && enc->second == "zstd")
+                text = sync::zstdDecompress(text, 256u << 20);
+        } catch (const Failure&) {
+            return "an answer whose zstd body does not decode";
+        }
+        if (!nlohmann::json::accept(text)) return "an answer that is not JSON: " + text.substr(0, 500);
+    }
+    const bool allowed = r.status == 200 || (r.status >= 400 && r.status < 500 && r.status != 429) ||
+                         (r.status == 503 && storeDiskNearlyFull(h));
+    if (!allowed) return "HQ answered " + std::to_string(r.status) + ": " + text.substr(0, 2000);
+    return {};
+}
+
+std::string bundleRefusalProblem(const FuzzHq& h, const Error& e) {
+    if (e.message.empty()) return "a refusal without a message";
+    if (e.domain == ErrorDomain::Internal || e.code == ErrorCode::Internal)
+        return "an internal failure: " + e.message;
+    if (e.domain == ErrorDomain::Storage && !storeDiskNearlyFull(h))
+        return "a storage failure on a healthy store: " + e.message;
+    return {};
+}
 
 FuzzHq& hq() {
     static std::unique_ptr<FuzzHq> instance = makeHq();

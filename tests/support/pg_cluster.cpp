@@ -285,8 +285,8 @@ std::string PgCluster::setting(const std::string& name) {
         throw std::runtime_error("not a setting's name: " + name);
     std::lock_guard<std::mutex> lock(m_mutex);
     const std::string out = m_root + "/setting.out";
-    if (run({m_binDir + "/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", uri(), "-o", out, "-c",
-             "SHOW " + name}) != 0)
+    if (run({m_binDir + "/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", uri(), "-o", out,
+             "-c", "SHOW " + name}) != 0)
         throw std::runtime_error("psql failed on: SHOW " + name + "\n" + readAll(m_root + "/setup.log"));
     std::string value = readAll(out);
     while (!value.empty() && (value.back() == '\n' || value.back() == ' ')) value.pop_back();

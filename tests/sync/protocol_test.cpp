@@ -182,8 +182,9 @@ TEST_CASE("enrollment codes carry a secret and the TLS pin") {
     CHECK(base64Decode("@@@") == std::nullopt);
 }
 
-TEST_CASE("a push body in the client's shape is cut into its items and any other text is left to the "
-          "whole parse") {
+TEST_CASE(
+    "a push body in the client's shape is cut into its items and any other text is left to the "
+    "whole parse") {
     PushRequest req{"batch-1", {sampleEnvelope(), sampleEnvelope()}};
     req.items[1].id = "second";
     const std::string text = req.toJson().dump();
