@@ -48,8 +48,12 @@ fuzz: fuzz-build
 FUZZ_SECONDS ?= 3600
 FUZZ_JOBS    ?= 1
 FUZZ_TARGETS ?= form expr validate push_decode pull_decode hq_handlers bundle_file bundle_content sealed receipt
+# Then the USB bundle property test (tests/client/bundle_property_test.cpp) over PROPERTY_ROUNDS round trips.
+PROPERTY_ROUNDS ?= 2000
 fuzz-long: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) bash tests/fuzz/long_run.sh build/fuzz $(FUZZ_TARGETS)
+	$(MAKE) build PRESET=release
+	OUTPOST_PROPERTY_ROUNDS=$(PROPERTY_ROUNDS) build/release/tests/outpost-client-tests "[property]"
 
 # ThreadSanitizer over the sync suites and the client's (the App's sync worker).
 tsan: deps

@@ -730,8 +730,8 @@ void cmdSync(const Options& o, std::ostream& out) {
         << p.stored << " stored, " << p.duplicates << " already there, " << p.conflicts << " conflict(s), "
         << p.rejected << " rejected), " << p.pulled << " feed entr" << (p.pulled == 1 ? "y" : "ies")
         << " pulled; " << counts.queued << " waiting"
-        << (counts.held > 0 ? " (" + std::to_string(counts.held) + " held for HQ's conduct keys)" : "") << ", "
-        << counts.quarantined << " quarantined"
+        << (counts.held > 0 ? " (" + std::to_string(counts.held) + " held for HQ's conduct keys)" : "")
+        << ", " << counts.quarantined << " quarantined"
         << (result.resynced ? "; HQ was restored from a backup, so what it had lost was sent again" : "")
         << "\n";
     // The quarantined reports, each with HQ's reason (the first few: 'outpostctl outbox' lists them all).
@@ -763,11 +763,12 @@ void cmdSync(const Options& o, std::ostream& out) {
     }
     if (!result.ok) throw CliFailure{kExitNetwork, p.message};
     if (counts.held > 0)
-        throw CliFailure{kExitHeld, std::to_string(counts.held) +
-                                        " report(s) not sent: their confidential section waits for HQ's "
-                                        "conduct-and-discipline keys, which HQ has not published yet (an HQ "
-                                        "officer runs 'outpost-hq conduct-key add'); the next sync after that "
-                                        "sends them"};
+        throw CliFailure{kExitHeld,
+                         std::to_string(counts.held) +
+                             " report(s) not sent: their confidential section waits for HQ's "
+                             "conduct-and-discipline keys, which HQ has not published yet (an HQ "
+                             "officer runs 'outpost-hq conduct-key add'); the next sync after that "
+                             "sends them"};
 }
 
 // Panic wipe: the keys first, then every file. The unit id typed back is the confirmation.
@@ -1134,11 +1135,13 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     bim->add_option("file", o.bundleFile, "the receipt file from HQ")->required();
     on(bim, [&] { cmdBundleImport(o, out); });
 
-    auto* seed = app.add_subcommand("demo-seed", "add realistic demo records (final, queued) of this laptop's unit");
+    auto* seed =
+        app.add_subcommand("demo-seed", "add realistic demo records (final, queued) of this laptop's unit");
     seed->add_option("--count", o.count, "how many (default 200)")->check(CLI::Range(1, 1000000));
     seed->add_option("--seed", o.seed, "random seed (the same seed gives the same records)");
-    seed->add_option("--unit", o.unit,
-                     "the unit (it must be this laptop's: HQ accepts from a laptop only its own unit's reports)");
+    seed->add_option(
+        "--unit", o.unit,
+        "the unit (it must be this laptop's: HQ accepts from a laptop only its own unit's reports)");
     on(seed, [&] { cmdDemoSeed(o, out); });
 
     app.add_option("--account", g_account,

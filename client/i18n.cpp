@@ -416,7 +416,8 @@ const std::vector<CatalogEntry> kCatalog = {
     {"rule.unknown_field", "unknown field", "champ inconnu"},
     {"rule.computed", "computed by Outpost", "calculé par Outpost"},
     {"rule.own_unit", "HQ takes this unit's reports only from its own laptops; this laptop reports for",
-     "le QG ne prend les rapports de cette unité que de ses propres ordinateurs ; cet ordinateur rend compte pour"},
+     "le QG ne prend les rapports de cette unité que de ses propres ordinateurs ; cet ordinateur rend compte "
+     "pour"},
     {"rule.utf8", "invalid text", "texte invalide"},
     {"rule.expression", "a rule of the form could not be evaluated",
      "une règle du formulaire n'a pu être évaluée"},

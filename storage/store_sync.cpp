@@ -333,10 +333,11 @@ Result<OutgoingItem> Store::sentRevision(const std::string& recordId, int revisi
         Stmt st(s.db, sql.c_str());
         st.bind(1, recordId).bind(2, revision);
         if (!st.step())
-            throw Failure(detail::notFound("this laptop holds no report " + recordId + " r" + std::to_string(revision)));
+            throw Failure(detail::notFound("this laptop holds no report " + recordId + " r" +
+                                           std::to_string(revision)));
         if (st.text(16) != "final")
-            throw Failure(
-                detail::conflict("report " + recordId + " r" + std::to_string(revision) + " is a draft on this laptop"));
+            throw Failure(detail::conflict("report " + recordId + " r" + std::to_string(revision) +
+                                           " is a draft on this laptop"));
         return readOutgoing(s, st, parsePayload, false);
     });
 }

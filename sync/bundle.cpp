@@ -414,8 +414,9 @@ namespace {
 bool isHexHash(const json& v) {
     if (!v.is_string()) return false;
     const auto& h = v.get_ref<const std::string&>();
-    return h.size() == 64 &&
-           std::all_of(h.begin(), h.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+    return h.size() == 64 && std::all_of(h.begin(), h.end(), [](char c) {
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
 }
 
 }  // namespace
@@ -759,8 +760,9 @@ Result<ReceiptApplied> importReceipt(storage::Store& store, std::string_view fil
                     // one report's bytes, named.
                     std::vector<ReceiptItem> theirs;
                     for (const auto& item : p.items) theirs.push_back({item.id, item.revision, item.hash});
-                    if (!sig || !verify(*hqKey, receiptString(answer.batchId, answer.epoch, cfg->deviceId,
-                                                              theirs, answer.results),
+                    if (!sig || !verify(*hqKey,
+                                        receiptString(answer.batchId, answer.epoch, cfg->deviceId, theirs,
+                                                      answer.results),
                                         *sig))
                         bad("HQ's signature on the receipt for batch " + answer.batchId +
                             " does not verify: the receipt is damaged or was not signed by this laptop's HQ");
@@ -768,7 +770,8 @@ Result<ReceiptApplied> importReceipt(storage::Store& store, std::string_view fil
                         if (mine[i].hash != theirs[i].hash)
                             bad("HQ received report " + mine[i].id + " r" + std::to_string(mine[i].revision) +
                                 " with other bytes than this laptop holds (HQ's hash " +
-                                theirs[i].hash.substr(0, 12) + ", this laptop's " + mine[i].hash.substr(0, 12) +
+                                theirs[i].hash.substr(0, 12) + ", this laptop's " +
+                                mine[i].hash.substr(0, 12) +
                                 "): the report HQ acknowledges is not this laptop's; run 'outpostctl sync' "
                                 "when a link is up, and tell HQ");
                 }

@@ -88,8 +88,8 @@ struct World {
         r.method = "POST";
         r.target = "/v1/enroll";
         r.headers["outpost-protocol"] = "2";
-        r.body = json{{"code", code.secret}, {"public_key", base64Encode(keys.publicKey)}, {"name", "lap"}}
-                     .dump();
+        r.body =
+            json{{"code", code.secret}, {"public_key", base64Encode(keys.publicKey)}, {"name", "lap"}}.dump();
         auto a = service->handle(r);
         INFO(a.body);
         REQUIRE(a.status == 200);
@@ -129,14 +129,16 @@ struct World {
 // characters outside the BMP, no '#' (the kitchen-sink title's pattern refuses it).
 std::string someText(std::mt19937_64& rng, std::size_t maxChars, bool multiline) {
     static const std::vector<std::string> pieces = {
-        "a", "Z", "0", " ", "é", "ç", "Ø", "ß", "\"", "\\", "/", "'", "<", ">", "&", "%", "€", "ŋ",
-        "中", "ع", "𝄞", "🙂", "\u00a0", "~", "{", "}", "[", "]", ":", ",", "-", "_", "=", "+", "?"};
+        "a",  "Z", "0", " ",    "é",      "ç", "Ø", "ß", "\"", "\\", "/", "'", "<", ">", "&", "%", "€", "ŋ",
+        "中", "ع", "𝄞", "🙂", "\u00a0", "~", "{", "}", "[",  "]",  ":", ",", "-", "_", "=", "+", "?"};
     std::uniform_int_distribution<std::size_t> len(1, maxChars), pick(0, pieces.size() - 1);
     std::string s;
     const std::size_t n = len(rng);
     for (std::size_t i = 0; i < n; ++i) {
-        if (multiline && rng() % 17 == 0) s += rng() % 2 ? "\n" : "\t";
-        else s += pieces[pick(rng)];
+        if (multiline && rng() % 17 == 0)
+            s += rng() % 2 ? "\n" : "\t";
+        else
+            s += pieces[pick(rng)];
     }
     if (s.front() == ' ' || s.front() == '\n' || s.front() == '\t') s.front() = 'x';
     return s;
@@ -153,12 +155,18 @@ std::string someDate(std::mt19937_64& rng, int minYear = 2000) {
 // magnitudes, 0 and 1 as decimals.
 double someRatio(std::mt19937_64& rng) {
     switch (rng() % 6) {
-        case 0: return 0.0;
-        case 1: return 1.0;
-        case 2: return static_cast<double>(rng() % 100) / 100.0;
-        case 3: return std::ldexp(static_cast<double>(rng() % 1000), -20);
-        case 4: return 1.0 / 3.0;
-        default: return std::uniform_real_distribution<double>(0, 1)(rng);
+        case 0:
+            return 0.0;
+        case 1:
+            return 1.0;
+        case 2:
+            return static_cast<double>(rng() % 100) / 100.0;
+        case 3:
+            return std::ldexp(static_cast<double>(rng() % 1000), -20);
+        case 4:
+            return 1.0 / 3.0;
+        default:
+            return std::uniform_real_distribution<double>(0, 1)(rng);
     }
 }
 
@@ -237,7 +245,10 @@ TEST_CASE("bundles: HQ's receipt for any generated batch imports on the laptop t
                 byForm["kitchen-sink"].push_back(kitchenSink(rng));
                 continue;
             }
-            const char* form = pick < 4 ? "training" : pick < 7 ? "readiness" : pick < 8 ? "training-gap" : "incident";
+            const char* form = pick < 4   ? "training"
+                               : pick < 7 ? "readiness"
+                               : pick < 8 ? "training-gap"
+                                          : "incident";
             byForm[form].push_back(std::string(form) == "incident" && rng() % 3 == 0
                                        ? demo->incident(kUnit, true)
                                        : demo->next(form, kUnit));
@@ -269,14 +280,18 @@ TEST_CASE("bundles: HQ's receipt for any generated batch imports on the laptop t
 TEST_CASE("bundles: the sixty demo reports of the field report (demo-seed --count 60 --seed 9) round-trip",
           "[client][sync][bundle]") {
     // The mix outpostctl demo-seed makes, for the seeds and sizes the defect was seen with.
-    for (const auto& [count, seed] : std::vector<std::pair<int, std::uint64_t>>{{60, 9}, {70, 10}, {100, 11}}) {
+    for (const auto& [count, seed] :
+         std::vector<std::pair<int, std::uint64_t>>{{60, 9}, {70, 10}, {100, 11}}) {
         INFO(count << " reports, seed " << seed);
         World w(seed);
         client::DemoData demo(w.lap->reference(), seed);
         std::map<std::string, std::vector<json>> byForm;
         for (int i = 0; i < count; ++i) {
             const int pick = i % 10;
-            const char* form = pick < 5 ? "training" : pick < 8 ? "readiness" : pick < 9 ? "training-gap" : "incident";
+            const char* form = pick < 5   ? "training"
+                               : pick < 8 ? "readiness"
+                               : pick < 9 ? "training-gap"
+                                          : "incident";
             byForm[form].push_back(demo.next(form, kUnit));
         }
         for (auto& [form, payloads] : byForm) REQUIRE(w.lap->importFinal(form, payloads).ok());

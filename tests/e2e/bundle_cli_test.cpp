@@ -162,8 +162,9 @@ TEST_CASE("USB bundles with the real programs: export at the site and import at 
     CHECK(hq.store()->reportCount().value() == 3);
 }
 
-TEST_CASE("USB bundles with the real programs: HQ's receipt for sixty demo reports with sealed SEA sections "
-          "imports on the laptop") {
+TEST_CASE(
+    "USB bundles with the real programs: HQ's receipt for sixty demo reports with sealed SEA sections "
+    "imports on the laptop") {
     // The field report: an enrolled laptop whose HQ is offline, demo-seed --count 60 --seed 9, bundle
     // export, outpost-hq import-bundle, bundle import. The laptop knows HQ's conduct keys (a first sync
     // brought them), so the SEA incidents among the reports travel sealed.

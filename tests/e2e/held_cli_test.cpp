@@ -23,7 +23,8 @@ CommandResult ctl(const std::string& store, std::vector<std::string> args) {
 std::string lastLine(const std::string& s) {
     auto end = s.find_last_not_of('\n');
     auto start = s.rfind('\n', end);
-    return s.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+    return s.substr(start == std::string::npos ? 0 : start + 1,
+                    end - (start == std::string::npos ? 0 : start + 1) + 1);
 }
 
 }  // namespace
@@ -53,7 +54,8 @@ TEST_CASE("e2e: an SEA report held for HQ's conduct keys: sync exits 11 and says
     r = ctl(store, {"sync"});
     INFO(r.out << r.err);
     CHECK(r.exitCode == 11);
-    CHECK_THAT(r.out, Catch::Contains("1 stored") && Catch::Contains("1 waiting (1 held for HQ's conduct keys)"));
+    CHECK_THAT(r.out,
+               Catch::Contains("1 stored") && Catch::Contains("1 waiting (1 held for HQ's conduct keys)"));
     CHECK_THAT(r.err, Catch::Contains("1 report(s) not sent") &&
                           Catch::Contains("waits for HQ's conduct-and-discipline keys") &&
                           Catch::Contains("outpost-hq conduct-key add"));

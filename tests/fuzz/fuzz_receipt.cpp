@@ -130,8 +130,7 @@ void signAnswers(json& doc, storage::Store& store, const Laptop& l) {
         }
         std::vector<ReceiptItem> sent;
         for (const auto& it : *items) {
-            if (!it.is_array() || it.size() < 2 || !it[0].is_string() || !it[1].is_number_integer())
-                continue;
+            if (!it.is_array() || it.size() < 2 || !it[0].is_string() || !it[1].is_number_integer()) continue;
             auto rec = store.sentRevision(it[0].get<std::string>(), it[1].get<int>());
             if (rec) sent.push_back(receiptItemOf(std::move(rec).value()));
         }

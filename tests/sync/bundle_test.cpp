@@ -720,9 +720,9 @@ TEST_CASE("damaged, foreign and forged receipts are refused by the laptop and ch
         std::vector<ReceiptItem> items;
         for (const auto& it : push["items"]) items.push_back({it[0], it[1].get<int>(), it[2]});
         PushResponse answer = PushResponse::fromJson(push["answer"]);
-        push["answer"]["sig"] = base64Encode(sign(
-            hq.identity.signing.secretKey,
-            receiptString(answer.batchId, answer.epoch, lap.deviceId(), items, answer.results)));
+        push["answer"]["sig"] = base64Encode(
+            sign(hq.identity.signing.secretKey,
+                 receiptString(answer.batchId, answer.epoch, lap.deviceId(), items, answer.results)));
     }
     // An HQ that wrote no hashes (a receipt from before they were written) is still read; its altered
     // result is then a receipt that does not verify against the laptop's copies.

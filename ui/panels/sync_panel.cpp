@@ -301,9 +301,8 @@ void SyncPanel::drawQueue(client::App& app, FrameInput& in, float reserveBelow) 
                 prioW = width(tr("syncp.priority"), "000"),
                 enqW = width(tr("syncp.enqueued"), "0000-00-00 00:00"),
                 attW = width(tr("syncp.attempts"), "00"),
-                stateW =
-                    std::max({width(tr("syncp.state"), tr("sync.queued")), width("", tr("sync.quarantined")),
-                              width("", tr("sync.held"))});
+                stateW = std::max({width(tr("syncp.state"), tr("sync.queued")),
+                                   width("", tr("sync.quarantined")), width("", tr("sync.held"))});
     float formW = ImGui::CalcTextSize(tr("list.col_form")).x;
     for (const auto& [id, title] : m_titles) formW = std::max(formW, ImGui::CalcTextSize(title.c_str()).x);
     formW = std::clamp(formW, 8 * em, 20 * em);
