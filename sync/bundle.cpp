@@ -950,6 +950,9 @@ Result<HqBundleImport> importBundle(HqService& service, std::string_view file) {
         const SignedDocument sd =
             splitSignedDocument(openBundleFile(kBundleMagic, identity.signing.secretKey, file));
         const DeviceBundle b = DeviceBundle::fromJson(documentJson(sd, "the bundle"));
+        // The bundle id goes into HQ's audit log once the pushes are in: one it cannot keep is refused first.
+        if (b.bundleId.find('\0') != std::string::npos)
+            bad("the bundle's id contains a NUL character: nothing was imported");
         auto found = need(service.device(b.deviceId));
         if (!found)
             throw Failure(ErrorDomain::NotFound, ErrorCode::NotFound,

@@ -978,13 +978,18 @@ Response guarded(F&& run) {
     }
 }
 
-// A store answer outside a request: an HQ failure in words, as the storage error it came from.
+// A store answer outside a request: an HQ failure in words, as the storage error it came from. A 4xx
+// (text the store refuses to keep: a NUL character, invalid UTF-8) is the caller's bad input, as the
+// handlers answer it; only what is left is HQ's own failure.
 template <typename F>
 auto storeCall(F&& run) -> Result<decltype(run())> {
     try {
         return run();
     } catch (const HttpError& e) {
-        return Error{ErrorDomain::Storage, e.status == 503 ? ErrorCode::Io : ErrorCode::Internal, e.message};
+        if (e.status == 503) return Error{ErrorDomain::Storage, ErrorCode::Io, e.message};
+        if (e.status >= 400 && e.status < 500)
+            return Error{ErrorDomain::Input, ErrorCode::BadInput, e.message};
+        return Error{ErrorDomain::Storage, ErrorCode::Internal, e.message};
     } catch (const Failure& f) {
         return f.error();
     } catch (const std::exception& e) {

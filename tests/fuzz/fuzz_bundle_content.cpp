@@ -21,9 +21,16 @@ using namespace outpost::sync;
 
 namespace {
 
+// The string member name of an object, or "" when it is missing or not a string (json::value throws
+// for a member of another type, and the fuzzer writes any type anywhere).
+std::string textOf(const json& j, const char* name) {
+    auto it = j.find(name);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 std::string complete(const fuzz::FuzzHq& h, json& doc) {
-    if (doc.value("device", "") == "@device") doc["device"] = h.deviceId;
-    if (doc.value("epoch", "") == "@epoch") doc["epoch"] = h.epoch;
+    if (textOf(doc, "device") == "@device") doc["device"] = h.deviceId;
+    if (textOf(doc, "epoch") == "@epoch") doc["epoch"] = h.epoch;
     auto pushes = doc.find("pushes");
     if (pushes != doc.end() && pushes->is_array()) {
         for (auto& p : *pushes) {
@@ -34,9 +41,9 @@ std::string complete(const fuzz::FuzzHq& h, json& doc) {
                 p["body"] = base64Encode(Bytes(frame.begin(), frame.end()));
                 p.erase("push");
             }
-            if (p.value("sig", "") != "@sig" || !p.contains("body") || !p["body"].is_string()) continue;
+            if (textOf(p, "sig") != "@sig" || !p.contains("body") || !p["body"].is_string()) continue;
             auto body = base64Decode(p["body"].get<std::string>());
-            std::string nonce = p.value("nonce", "");
+            std::string nonce = textOf(p, "nonce");
             if (!body) continue;
             p["sig"] = base64Encode(
                 sign(h.deviceKeys.secretKey, signingString("POST", "/v1/push", h.deviceId, nonce,
@@ -44,7 +51,7 @@ std::string complete(const fuzz::FuzzHq& h, json& doc) {
         }
     }
     auto pull = doc.find("pull");
-    if (pull != doc.end() && pull->is_object() && pull->value("sig", "") == "@sig") {
+    if (pull != doc.end() && pull->is_object() && textOf(*pull, "sig") == "@sig") {
         auto after = pull->find("after");
         auto limit = pull->find("limit");
         if (after != pull->end() && limit != pull->end() && after->is_number_integer() &&
@@ -53,8 +60,8 @@ std::string complete(const fuzz::FuzzHq& h, json& doc) {
             bp.after = after->get<std::int64_t>();
             bp.limit = static_cast<int>(limit->get<std::int64_t>());
             (*pull)["sig"] =
-                base64Encode(sign(h.deviceKeys.secretKey, signingString("GET", bp.target(), h.deviceId,
-                                                                        pull->value("nonce", ""), "")));
+                base64Encode(sign(h.deviceKeys.secretKey,
+                                  signingString("GET", bp.target(), h.deviceId, textOf(*pull, "nonce"), "")));
         }
     }
     return doc.dump(-1, ' ', false, json::error_handler_t::replace);

@@ -936,3 +936,31 @@ TEST_CASE("a bundled revision whose signature does not verify is rejected at HQ 
     CHECK(json::parse(entries.back().detail)["rejected"] == 2);
     CHECK(entries[entries.size() - 2].action == "push");
 }
+
+TEST_CASE(
+    "a bundle whose device or bundle id HQ cannot keep is refused as a bad file, and nothing is imported",
+    "[sync][bundle]") {
+    // Found by the bundle_content fuzz target: a NUL character in either id reached HQ's store, which
+    // refuses it, and the import failed as an internal HQ failure; for the bundle id, only after its
+    // reports were stored (the id goes into HQ's audit log last).
+    Hq hq;
+    Laptop lap;
+    lap.enroll(hq);
+    lap.addReports(3, kMarker);
+    const std::string good = lap.exportBundle().file;
+    auto sk = lap.store->deviceSecretKey().value();
+    for (const char* member : {"device", "bundle"}) {
+        INFO(member);
+        json doc = bundleDocument(hq, good);
+        doc[member] = std::string("0192a0b0\0-81a8", 14);
+        auto e = hq.refusal(sealBundleFile(kBundleMagic, hq.identity.signing.publicKey,
+                                           signDocument(kBundleSigningContext, doc, sk)));
+        INFO(e.message);
+        CHECK(e.domain == ErrorDomain::Input);
+        CHECK(e.code == ErrorCode::BadInput);
+        CHECK_THAT(e.message, Catch::Contains("NUL character"));
+        CHECK(hq.store->reportCount().value() == 0);
+    }
+    // The bundle as the laptop made it is still imported whole.
+    CHECK(hq.import(good).stored == 3);
+}

@@ -1162,3 +1162,34 @@ TEST_CASE("a cursor that names another entry than the one the laptop applied is 
     // Without an identity (a laptop from before it existed) the number alone is checked.
     CHECK(hq.pull(dev, page.next, 100).status == 200);
 }
+
+TEST_CASE("HQ's store calls outside a request give text the store refuses as bad input, not as an HQ failure",
+          "[sync][hq]") {
+    // importBundle asks HQ for a bundle's device and writes its audit entry through these calls; a NUL
+    // character in an id used to come back as an internal failure (the bundle_content fuzz target).
+    HqFixture hq;
+    auto dev = hq.enroll(kUnit);
+    auto found = hq.service->device(std::string("dev\0ice", 7));
+    REQUIRE_FALSE(found.ok());
+    CHECK(found.error().domain == ErrorDomain::Input);
+    CHECK(found.error().code == ErrorCode::BadInput);
+    CHECK_THAT(found.error().message, Catch::Contains("NUL character"));
+    auto audited = hq.service->audit(dev.id, "bundle import", std::string("bun\0dle", 7), json::object());
+    REQUIRE_FALSE(audited.ok());
+    CHECK(audited.error().domain == ErrorDomain::Input);
+    CHECK(audited.error().code == ErrorCode::BadInput);
+    // A store that cannot be reached is still HQ's trouble, not the caller's.
+    HqService down(
+        []() -> Result<std::unique_ptr<hqs::HqStore>> {
+            return Error{ErrorDomain::Storage, ErrorCode::Io, "the database is down"};
+        },
+        hq.identity);
+    auto lost = down.device(dev.id);
+    REQUIRE_FALSE(lost.ok());
+    CHECK(lost.error().domain == ErrorDomain::Storage);
+    CHECK(lost.error().code == ErrorCode::Io);
+    // A device HQ knows is still found.
+    auto known = hq.service->device(dev.id);
+    REQUIRE(known.ok());
+    CHECK(known.value().has_value());
+}
