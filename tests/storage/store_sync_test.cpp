@@ -886,6 +886,8 @@ TEST_CASE(
     SyncConfig again = enrollConfig();
     again.deviceId = "dev-0002";
     REQUIRE(s->saveEnrollment(again, sk2).ok());
-    for (const auto& it : *s->nextOutgoing(10)) CHECK(it.signature.empty());
+    auto afterNewKey = s->nextOutgoing(10);
+    REQUIRE(afterNewKey.ok());
+    for (const auto& it : *afterNewKey) CHECK(it.signature.empty());
     requireInvariant(*s);
 }
