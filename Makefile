@@ -55,12 +55,12 @@ fuzz-long: fuzz-build
 	$(MAKE) build PRESET=release
 	OUTPOST_PROPERTY_ROUNDS=$(PROPERTY_ROUNDS) build/release/tests/outpost-client-tests "[property]"
 
-# ThreadSanitizer over the sync suites and the client's (the App's sync worker).
+# ThreadSanitizer over the sync and HQ server suites and the client's (the App's sync worker).
 tsan: deps
 	@if [ ! -f build/tsan/build.ninja ]; then cmake --preset tsan; fi
-	cmake --build build/tsan -j $(JOBS) --target outpost-sync-tests outpost-client-tests
+	cmake --build build/tsan -j $(JOBS) --target outpost-sync-tests outpost-hq-tests outpost-client-tests
 	cd build/tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
-	  ctest --output-on-failure -j $(JOBS) -R '^(sync|client):'
+	  ctest --output-on-failure -j $(JOBS) -R '^(sync|hq|client):'
 
 clean:
 	rm -rf build

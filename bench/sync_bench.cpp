@@ -26,7 +26,7 @@
 
 #include "bench.hpp"
 #include "client/demo_data.hpp"
-#include "storage/hq_store.hpp"
+#include "storage/hq/store.hpp"
 #include "storage/store.hpp"
 #include "support/hq_process.hpp"
 #include "support/link_emulator.hpp"
@@ -310,7 +310,7 @@ int runHqBench(const HqBenchOptions& o) {
             l["pg_synchronous_commit"] = pg->setting("synchronous_commit");
             l["pg_full_page_writes"] = pg->setting("full_page_writes");
         } else {
-            // HQ's SQLite store commits with synchronous = FULL in WAL mode (storage/hq_store_sqlite.cpp).
+            // HQ's SQLite store commits with synchronous = FULL in WAL mode (storage/hq/store_sqlite.cpp).
             l["data_filesystem"] = filesystemType(scratch.path());
         }
         emit(l);

@@ -1,4 +1,8 @@
 // Form definitions: parsing, static checks (keys, names, expressions, cycles) and the registry.
+//
+// [SECTION] field types
+// [SECTION] parser
+// [SECTION] registry
 #include "core/form.hpp"
 
 #include <functional>

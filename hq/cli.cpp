@@ -11,6 +11,7 @@
 // [SECTION] commands: recovery
 // [SECTION] commands: conduct keys
 // [SECTION] commands: verify, backup, restore, rotate-epoch
+// [SECTION] commands: audit
 // [SECTION] runHqCli
 #include "hq/cli.hpp"
 
@@ -38,15 +39,16 @@
 #include "core/time.hpp"
 #include "core/utf8.hpp"
 #include "hq/identity.hpp"
-#include "storage/hq_backup.hpp"
-#include "storage/hq_store.hpp"
+#include "storage/hq/backup.hpp"
+#include "storage/hq/store.hpp"
 #include "storage/sealed.hpp"
 #include "storage/terminal.hpp"
-#include "sync/bundle.hpp"
-#include "sync/hq_http.hpp"
-#include "sync/hq_service.hpp"
+#include "hq/bundle_import.hpp"
+#include "sync/bundle_format.hpp"
+#include "hq/http_server.hpp"
+#include "hq/service.hpp"
 #include "sync/protocol.hpp"
-#include "sync/tls.hpp"
+#include "hq/tls.hpp"
 
 namespace outpost::hq {
 
@@ -328,7 +330,7 @@ std::vector<storage::hq::Report> allReports(HqStore& s, const std::string& unit,
 
 // [SECTION] commands: init, serve
 
-sync::HqIdentity initialise(const Options& o, std::ostream& err, bool mustBeNew) {
+hq::HqIdentity initialise(const Options& o, std::ostream& err, bool mustBeNew) {
     DataPaths paths(o.data);
     auto state = identityState(paths);
     if (state == IdentityState::Complete) {
@@ -384,10 +386,10 @@ void cmdServe(const Options& o, std::ostream& out, std::ostream& err) {
         (void)check(store->epoch());
     }
     const std::string location = storeLocation(o);
-    sync::HqService service([location] { return storage::hq::openHqStore(location); }, identity);
+    hq::HqService service([location] { return storage::hq::openHqStore(location); }, identity);
     service.warm();
     DataPaths paths(o.data);
-    sync::HqHttpOptions ho;
+    hq::HqHttpOptions ho;
     ho.host = host;
     ho.port = port;
     ho.threads = o.threads;
@@ -395,7 +397,7 @@ void cmdServe(const Options& o, std::ostream& out, std::ostream& err) {
     ho.certFile = paths.tlsCert;
     ho.keyFile = paths.tlsKey;
     ho.logRequests = o.logRequests;
-    sync::HqHttpServer server(service, ho);
+    hq::HqHttpServer server(service, ho);
 
     // SIGINT and SIGTERM are taken by one waiting thread (blocked everywhere else, including the
     // server's pool, which inherits this mask): it stops the server, which finishes what it is doing.
@@ -760,8 +762,8 @@ void cmdImportBundle(const Options& o, std::ostream& out) {
     auto bytes = sync::readBundleFile(o.file);
     if (!bytes) fail(bytes.error());
     const std::string location = storeLocation(o);
-    sync::HqService service([location] { return storage::hq::openHqStore(location); }, identity);
-    auto r = sync::importBundle(service, bytes.value());
+    hq::HqService service([location] { return storage::hq::openHqStore(location); }, identity);
+    auto r = hq::importBundle(service, bytes.value());
     if (!r) {
         Error e = r.error();
         e.message = o.file + ": " + e.message;
@@ -816,7 +818,7 @@ void cmdRecoveryOpen(const Options& o, std::ostream& out) {
 
 // HQ's current conduct key list, its signature checked with HQ's own key (version 0 and no keys before the
 // first key is added).
-storage::ConductKeyList currentConductKeys(HqStore& s, const sync::HqIdentity& id) {
+storage::ConductKeyList currentConductKeys(HqStore& s, const hq::HqIdentity& id) {
     auto doc = check(s.conductKeys());
     if (!doc) return {};
     try {
@@ -826,7 +828,7 @@ storage::ConductKeyList currentConductKeys(HqStore& s, const sync::HqIdentity& i
     }
 }
 
-void publishConductKeys(HqStore& s, const sync::HqIdentity& id, const storage::ConductKeyList& list,
+void publishConductKeys(HqStore& s, const hq::HqIdentity& id, const storage::ConductKeyList& list,
                         const std::string& action, const std::string& subject) {
     json doc = storage::signConductKeyDocument(storage::conductKeyDocument(list.version + 1, list.keys),
                                                id.signing.secretKey);

@@ -14,7 +14,7 @@
 #include <sstream>
 
 #include "core/uuid.hpp"
-#include "sync/tls.hpp"
+#include "hq/tls.hpp"
 
 namespace outpost::hq {
 
@@ -125,7 +125,7 @@ Result<storage::RecoveryKeyPair> loadRecoveryKey(const std::string& dataDir) {
     return tryCatch([&] { return recoveryKeyPair(DataPaths(dataDir)); });
 }
 
-Result<sync::HqIdentity> createIdentity(const std::string& dataDir) {
+Result<hq::HqIdentity> createIdentity(const std::string& dataDir) {
     return tryCatch([&] {
         DataPaths p(dataDir);
         std::error_code ec;
@@ -138,21 +138,21 @@ Result<sync::HqIdentity> createIdentity(const std::string& dataDir) {
             if (fs::exists(f, ec))
                 throw Failure(ErrorDomain::State, ErrorCode::Conflict,
                               f + " exists already: HQ's identity is never replaced (devices pin it)");
-        sync::HqIdentity id;
+        hq::HqIdentity id;
         id.hqId = "hq-" + core::newUuidV7();
         id.signing = sync::SigningKeyPair::generate();
         std::string keyText = sync::base64Encode(id.signing.secretKey) + "\n";
         writeFileAtomically(p.hqId, id.hqId + "\n", 0644);
         writeFileAtomically(p.signingKey, keyText, 0600);
         std::fill(keyText.begin(), keyText.end(), '\0');
-        sync::makeSelfSignedCertificate(p.tlsCert, p.tlsKey).value();
-        id.tlsPin = sync::certificatePin(p.tlsCert).value();
+        hq::makeSelfSignedCertificate(p.tlsCert, p.tlsKey).value();
+        id.tlsPin = hq::certificatePin(p.tlsCert).value();
         id.recoveryPublicKey = recoveryKeyPair(p).publicKey;
         return id;
     });
 }
 
-Result<sync::HqIdentity> loadIdentity(const std::string& dataDir) {
+Result<hq::HqIdentity> loadIdentity(const std::string& dataDir) {
     return tryCatch([&] {
         DataPaths p(dataDir);
         auto state = identityState(p);
@@ -166,7 +166,7 @@ Result<sync::HqIdentity> loadIdentity(const std::string& dataDir) {
                 throw Failure(
                     ErrorDomain::Storage, ErrorCode::Corrupt,
                     f + " is missing: restore it from a backup (a new one would cut off every device)");
-        sync::HqIdentity id;
+        hq::HqIdentity id;
         id.hqId = readSmallFile(p.hqId);
         if (id.hqId.empty()) throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt, p.hqId + " is empty");
         std::string keyText = readSmallFile(p.signingKey);
@@ -178,7 +178,7 @@ Result<sync::HqIdentity> loadIdentity(const std::string& dataDir) {
         id.signing.secretKey = *secret;
         // libsodium's secret key carries the public key in its second half.
         id.signing.publicKey.assign(secret->begin() + 32, secret->end());
-        auto pin = sync::certificatePin(p.tlsCert);
+        auto pin = hq::certificatePin(p.tlsCert);
         if (!pin) throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt, pin.error().message);
         id.tlsPin = pin.value();
         id.recoveryPublicKey = recoveryKeyPair(p).publicKey;

@@ -9,7 +9,7 @@
 
 #include "core/error.hpp"
 #include "storage/recovery.hpp"
-#include "sync/hq_service.hpp"
+#include "hq/service.hpp"
 
 namespace outpost::hq {
 
@@ -32,11 +32,11 @@ IdentityState identityState(const DataPaths& paths);
 
 // Makes the folder (mode 0700) and a new identity in it. Conflict when any identity file exists
 // already (an identity is never replaced silently); Storage errors when a file cannot be written.
-Result<sync::HqIdentity> createIdentity(const std::string& dataDir);
+Result<hq::HqIdentity> createIdentity(const std::string& dataDir);
 
 // Reads the identity. NotFound when the folder was never initialised; Corrupt when a file is
 // missing or unreadable (naming it).
-Result<sync::HqIdentity> loadIdentity(const std::string& dataDir);
+Result<hq::HqIdentity> loadIdentity(const std::string& dataDir);
 
 // HQ's recovery key pair (made when missing). Corrupt when the file is damaged.
 Result<storage::RecoveryKeyPair> loadRecoveryKey(const std::string& dataDir);

@@ -1,4 +1,8 @@
 // Sealed sensitive sections and HQ's conduct keys (libsodium: crypto_box_seal, XChaCha20-Poly1305, Ed25519).
+//
+// [SECTION] the published key list
+// [SECTION] sealing
+// [SECTION] conduct officers' key files
 #include "storage/sealed.hpp"
 
 #include <sodium.h>

@@ -12,16 +12,18 @@
 
 #include "client/demo_data.hpp"
 #include "core/time.hpp"
-#include "storage/hq_store.hpp"
+#include "storage/hq/store.hpp"
 #include "storage/sealed.hpp"
 #include "storage/store.hpp"
 #include "support/test_support.hpp"
 #include "sync/bundle.hpp"
-#include "sync/hq_service.hpp"
+#include "hq/bundle_import.hpp"
+#include "hq/service.hpp"
 #include "sync/protocol.hpp"
 
 using namespace outpost;
 using namespace outpost::sync;
+using namespace outpost::hq;
 using storage::Store;
 using test::TempDir;
 namespace hqs = outpost::storage::hq;

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "client/demo_data.hpp"
-#include "storage/hq_store.hpp"
+#include "storage/hq/store.hpp"
 #include "storage/store.hpp"
 #include "support/hq_process.hpp"
 #include "support/pg_cluster.hpp"

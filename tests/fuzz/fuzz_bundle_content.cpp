@@ -18,6 +18,7 @@
 
 using namespace outpost;
 using namespace outpost::sync;
+using namespace outpost::hq;
 
 namespace {
 

@@ -1,4 +1,4 @@
-// libFuzzer target: HQ's request handlers (sync/hq_service.hpp) over an SQLite HQ store, with requests
+// libFuzzer target: HQ's request handlers (hq/service.hpp) over an SQLite HQ store, with requests
 // signed by an enrolled device so the fuzzed bytes reach the parsing and the checks behind the signature.
 // Input: one byte choosing the request, then its bytes.
 //   0: POST /v1/push, the rest compressed by the target (reaches the push request's JSON and validation)

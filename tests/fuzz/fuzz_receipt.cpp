@@ -28,6 +28,7 @@
 
 using namespace outpost;
 using namespace outpost::sync;
+using namespace outpost::hq;
 namespace fs = std::filesystem;
 
 namespace {

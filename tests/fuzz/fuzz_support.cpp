@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "storage/hq_store.hpp"
+#include "storage/hq/store.hpp"
 
 namespace outpost::fuzz {
 
@@ -86,7 +86,7 @@ std::unique_ptr<FuzzHq> makeHq() {
     std::string location = h->folder;
     sync::Limits limits;
     limits.deviceRequestsPerSecond = 0;
-    h->service = std::make_unique<sync::HqService>([location] { return hqs::openHqStore(location); },
+    h->service = std::make_unique<hq::HqService>([location] { return hqs::openHqStore(location); },
                                                    h->identity, limits);
     h->service->warm();
 

@@ -9,7 +9,9 @@
 
 #include "core/form.hpp"
 #include "core/refdata.hpp"
-#include "sync/hq_service.hpp"
+#include "hq/bundle_import.hpp"
+#include "hq/bundle_import.hpp"
+#include "hq/service.hpp"
 #include "sync/protocol.hpp"
 
 namespace outpost::fuzz {
@@ -29,8 +31,8 @@ std::string nextNonce();
 // rate limit is off (Limits::deviceRequestsPerSecond = 0): with it, every signed request after the first
 // burst would get its 429 before reaching the handlers' parsing (the limiter has tests of its own).
 struct FuzzHq {
-    sync::HqIdentity identity;
-    std::unique_ptr<sync::HqService> service;
+    hq::HqIdentity identity;
+    std::unique_ptr<hq::HqService> service;
     std::string folder;
     std::string unit = "MINUSCA-RWABATT-1";
     std::string deviceId;

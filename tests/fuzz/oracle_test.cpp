@@ -6,7 +6,7 @@
 #include <string>
 
 #include "fuzz_support.hpp"
-#include "storage/hq_store.hpp"
+#include "storage/hq/store.hpp"
 
 using namespace outpost;
 
@@ -29,7 +29,7 @@ sync::Response answer(int status, std::string body = R"({"error":{"code":"x","me
 
 // An HQ whose store cannot be opened, failing as told: its handlers answer 500 or 503 for every request.
 sync::Response helloFromBrokenStore(const fuzz::FuzzHq& h, ErrorCode code) {
-    sync::HqService broken(
+    hq::HqService broken(
         [code]() -> Result<std::unique_ptr<storage::hq::HqStore>> {
             return Error{code == ErrorCode::Internal ? ErrorDomain::Internal : ErrorDomain::Storage, code,
                          "broken"};

@@ -20,17 +20,18 @@
 
 #include "core/time.hpp"
 #include "core/uuid.hpp"
-#include "storage/hq_store.hpp"
+#include "storage/hq/store.hpp"
 #include "storage/store.hpp"
 #include "support/test_support.hpp"
 #include "sync/client.hpp"
-#include "sync/hq_http.hpp"
-#include "sync/hq_service.hpp"
+#include "hq/http_server.hpp"
+#include "hq/service.hpp"
 #include "sync/protocol.hpp"
-#include "sync/tls.hpp"
+#include "hq/tls.hpp"
 
 using namespace outpost;
 using namespace outpost::sync;
+using namespace outpost::hq;
 using namespace std::chrono_literals;
 using storage::Store;
 using test::TempDir;

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "storage/hq_store.hpp"
+#include "storage/hq/store.hpp"
 
 namespace outpost::storage::hq {
 

@@ -25,7 +25,7 @@
 #include <set>
 #include <thread>
 
-#include "storage/hq_store.hpp"
+#include "storage/hq/store.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/skip_policy.hpp"
 #include "support/test_support.hpp"
@@ -53,7 +53,7 @@ std::string hashOf(const std::string& bytes) {
     return hex;
 }
 
-// One final revision as sync::HqService would hand it over; `note` changes the bytes.
+// One final revision as hq::HqService would hand it over; `note` changes the bytes.
 IncomingItem makeItem(const std::string& id, int rev, const std::string& note = "all quiet",
                       const std::string& unit = kUnitA, const std::string& form = "incident") {
     IncomingItem it;

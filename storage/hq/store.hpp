@@ -29,7 +29,7 @@ struct Device {
     bool revoked = false;
 };
 
-// One final revision as HQ received it. The caller (sync::HqService) has already decoded,
+// One final revision as HQ received it. The caller (hq::HqService) has already decoded,
 // re-validated and authorised it; the store only decides stored / duplicate / conflict.
 struct IncomingItem {
     std::string recordId;

@@ -6,7 +6,7 @@
 // [SECTION] authentication and resync checks
 // [SECTION] handlers
 // [SECTION] HqService
-#include "sync/hq_service.hpp"
+#include "hq/service.hpp"
 
 #include <zstd.h>
 
@@ -29,22 +29,12 @@
 #include "core/validate.hpp"
 #include "storage/sealed.hpp"
 
-namespace outpost::sync {
+namespace outpost::hq {
+
+using namespace outpost::sync;
 
 namespace hqs = storage::hq;
 
-std::string Request::header(const std::string& lowerName) const {
-    if (auto it = headers.find(lowerName); it != headers.end()) return it->second;
-    // Transports lower-case names; an in-process caller may not have.
-    for (const auto& [k, v] : headers)
-        if (k.size() == lowerName.size() &&
-            std::equal(k.begin(), k.end(), lowerName.begin(), [](char a, char b) {
-                return std::tolower(static_cast<unsigned char>(a)) ==
-                       std::tolower(static_cast<unsigned char>(b));
-            }))
-            return v;
-    return {};
-}
 
 // [SECTION] errors and answers
 namespace {
@@ -1065,4 +1055,4 @@ const Limits& HqService::limits() const {
     return m_impl->limits;
 }
 
-}  // namespace outpost::sync
+}  // namespace outpost::hq

@@ -15,8 +15,8 @@
 #include <utility>
 
 #include "core/time.hpp"
-#include "storage/hq_store.hpp"
-#include "storage/hq_store_detail.hpp"
+#include "storage/hq/store.hpp"
+#include "storage/hq/store_detail.hpp"
 #include "storage/sqlite.hpp"
 
 namespace outpost::storage::hq {

@@ -8,13 +8,15 @@
 
 #include "core/builtin.hpp"
 #include "core/uuid.hpp"
-#include "storage/hq_store.hpp"
+#include "storage/hq/store.hpp"
 #include "support/test_support.hpp"
-#include "sync/hq_service.hpp"
+#include "hq/bundle_import.hpp"
+#include "hq/service.hpp"
 #include "sync/protocol.hpp"
 
 using namespace outpost;
 using namespace outpost::sync;
+using namespace outpost::hq;
 namespace hqs = outpost::storage::hq;
 
 namespace {

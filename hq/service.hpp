@@ -1,4 +1,4 @@
-// HQ's protocol handlers, independent of the transport: the HTTPS server (sync/hq_http.cpp) and the
+// HQ's protocol handlers, independent of the transport: the HTTPS server (hq/http_server.cpp) and the
 // bundle importer both call them. Each call takes a request and returns a status and a body.
 #pragma once
 
@@ -10,26 +10,18 @@
 
 #include "core/form.hpp"
 #include "core/refdata.hpp"
-#include "storage/hq_store.hpp"
+#include "storage/hq/store.hpp"
+#include "sync/message.hpp"
 #include "sync/protocol.hpp"
 
-namespace outpost::sync {
+namespace outpost::hq {
 
-// A request as the transport saw it. Header names are matched case-insensitively.
-struct Request {
-    std::string method;  // "GET", "POST"
-    std::string target;  // path and query, exactly as signed: "/v1/pull?after=12&limit=500"
-    std::map<std::string, std::string> headers;  // keys lower-cased by the transport
-    std::string body;                            // as received (compressed for push)
-    std::string header(const std::string& lowerName) const;
-};
-
-struct Response {
-    int status = 200;
-    std::map<std::string, std::string> headers;  // e.g. Content-Encoding: zstd, Retry-After
-    std::string body;
-    std::string contentType = "application/json";
-};
+// The protocol's types, as HQ's handlers use them.
+using sync::json;
+using sync::Limits;
+using sync::Request;
+using sync::Response;
+using sync::SigningKeyPair;
 
 // HQ's own keys (made by `outpost-hq serve`/`init` on first run, kept in the data folder).
 struct HqIdentity {
@@ -81,4 +73,4 @@ private:
     std::unique_ptr<Impl> m_impl;
 };
 
-}  // namespace outpost::sync
+}  // namespace outpost::hq

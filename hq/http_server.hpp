@@ -1,6 +1,6 @@
 // HQ's HTTPS server (cpp-httplib): hands every request to HqService and writes its answer back.
 //
-// TLS with HQ's self-signed certificate (sync/tls.hpp); plain HTTP only when the operator asks for
+// TLS with HQ's self-signed certificate (hq/tls.hpp); plain HTTP only when the operator asks for
 // it explicitly (--insecure-http-for-development). Requests are handled on a pool of threads; the
 // service keeps one store per thread.
 #pragma once
@@ -10,9 +10,9 @@
 #include <string>
 
 #include "core/error.hpp"
-#include "sync/hq_service.hpp"
+#include "hq/service.hpp"
 
-namespace outpost::sync {
+namespace outpost::hq {
 
 struct HqHttpOptions {
     std::string host = "127.0.0.1";
@@ -60,4 +60,4 @@ private:
     std::unique_ptr<Impl> m_impl;
 };
 
-}  // namespace outpost::sync
+}  // namespace outpost::hq

@@ -1,5 +1,5 @@
 // HQ's self-signed TLS certificate and the public-key pin (OpenSSL 3).
-#include "sync/tls.hpp"
+#include "hq/tls.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -21,7 +21,9 @@
 
 #include "sync/protocol.hpp"
 
-namespace outpost::sync {
+namespace outpost::hq {
+
+using namespace outpost::sync;
 
 namespace {
 
@@ -198,4 +200,4 @@ Result<std::string> certificatePin(const std::string& certFile) {
     });
 }
 
-}  // namespace outpost::sync
+}  // namespace outpost::hq

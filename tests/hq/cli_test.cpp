@@ -19,11 +19,11 @@
 
 #include "core/builtin.hpp"
 #include "core/uuid.hpp"
-#include "storage/hq_store.hpp"
+#include "storage/hq/store.hpp"
 #include "support/raw_sql.hpp"
 #include "support/test_support.hpp"
 #include "sync/protocol.hpp"
-#include "sync/tls.hpp"
+#include "hq/tls.hpp"
 
 using namespace outpost;
 namespace fs = std::filesystem;
@@ -47,7 +47,7 @@ std::vector<char*> argvOf(std::vector<std::string>& v) {
 }
 
 // Runs outpost-hq with args to completion, capturing both streams (no shell).
-Run hq(std::vector<std::string> args) {
+Run runHq(std::vector<std::string> args) {
     args.insert(args.begin(), OUTPOST_HQ);
     int out[2], err[2];
     REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
@@ -92,7 +92,7 @@ struct HqDir {
     test::TempDir tmp;
     std::string data = tmp.sub("hq");
     HqDir() {
-        auto r = hq({"init", "--data", data});
+        auto r = runHq({"init", "--data", data});
         INFO(r.out << r.err);
         REQUIRE(r.code == 0);
     }
@@ -113,7 +113,7 @@ struct HqDir {
     Run run(std::vector<std::string> args) const {
         args.push_back("--data");
         args.push_back(data);
-        return hq(std::move(args));
+        return runHq(std::move(args));
     }
 };
 
@@ -336,13 +336,13 @@ TEST_CASE("outpost-hq init makes HQ's identity with private keys, once", "[hq][c
     CHECK_THAT(verify.out, Catch::StartsWith("ok"));
     // A folder with part of an identity is not silently completed (devices pin the old keys).
     fs::remove(h.data + "/tls-key.pem");
-    auto partial = hq({"serve", "--data", h.data, "--listen", "127.0.0.1:0"});
+    auto partial = runHq({"serve", "--data", h.data, "--listen", "127.0.0.1:0"});
     CHECK(partial.code == 5);
     CHECK_THAT(partial.err, Catch::Contains("tls-key.pem"));
     // Usage errors are bad input.
-    CHECK(hq({"init"}).code == 2);
-    CHECK(hq({"frobnicate", "--data", h.data}).code == 2);
-    CHECK(hq({}).code == 2);
+    CHECK(runHq({"init"}).code == 2);
+    CHECK(runHq({"frobnicate", "--data", h.data}).code == 2);
+    CHECK(runHq({}).code == 2);
 }
 
 TEST_CASE("outpost-hq enroll prints a one-time code carrying HQ's TLS pin", "[hq][cli]") {
@@ -352,7 +352,7 @@ TEST_CASE("outpost-hq enroll prints a one-time code carrying HQ's TLS pin", "[hq
     REQUIRE(r.code == 0);
     std::string text = r.out.substr(0, r.out.find('\n'));
     auto code = sync::EnrollmentCode::parse(text);
-    CHECK(code.pin == sync::certificatePin(h.data + "/tls-cert.pem").value());
+    CHECK(code.pin == hq::certificatePin(h.data + "/tls-cert.pem").value());
     // HQ keeps only the secret's hash: redeeming it works once.
     auto s = h.store();
     auto keys = sync::SigningKeyPair::generate();
@@ -367,7 +367,7 @@ TEST_CASE("outpost-hq enroll prints a one-time code carrying HQ's TLS pin", "[hq
     CHECK_THAT(unknown.err, Catch::Contains("NO-SUCH-UNIT"));
     CHECK(h.run({"enroll", "--unit", kUnit, "--expires-days", "0"}).code == 2);
     test::TempDir empty;
-    auto nowhere = hq({"enroll", "--unit", kUnit, "--data", empty.sub("none")});
+    auto nowhere = runHq({"enroll", "--unit", kUnit, "--data", empty.sub("none")});
     CHECK(nowhere.code == 3);
     CHECK_THAT(nowhere.err, Catch::Contains("init"));
 }
@@ -605,7 +605,7 @@ TEST_CASE("outpost-hq rotate-epoch gives HQ a new epoch and keeps every report",
     CHECK(h.run({"verify"}).code == 0);
     // Not an HQ folder, or an option it does not take: nothing changes.
     test::TempDir t;
-    CHECK(hq({"rotate-epoch", "--data", t.sub("none")}).code == 3);
+    CHECK(runHq({"rotate-epoch", "--data", t.sub("none")}).code == 3);
     CHECK(h.run({"rotate-epoch", "--out", t.sub("x")}).code == 2);
     CHECK(h.store()->epoch().value() == now);
 }
@@ -613,7 +613,7 @@ TEST_CASE("outpost-hq rotate-epoch gives HQ a new epoch and keeps every report",
 TEST_CASE("outpost-hq serve answers over TLS with the pinned key and stops on SIGTERM", "[hq][cli]") {
     HqDir h;
     Server server(h.data);
-    CHECK(server.pin == sync::certificatePin(h.data + "/tls-cert.pem").value());
+    CHECK(server.pin == hq::certificatePin(h.data + "/tls-cert.pem").value());
 
     auto hello = httpsRequest(server.port, server.pin, "/v1/hello");
     INFO(curl_easy_strerror(hello.curl) << " " << hello.body);
@@ -774,5 +774,5 @@ TEST_CASE("outpost-hq audit commands refuse bad input", "[hq][cli][audit]") {
     CHECK(h.run({"audit", "list", "--format", "xml"}).code == 2);
     CHECK(h.run({"audit", "forge"}).code == 2);
     test::TempDir t;
-    CHECK(hq({"audit", "verify", "--data", t.sub("nowhere")}).code == 3);
+    CHECK(runHq({"audit", "verify", "--data", t.sub("nowhere")}).code == 3);
 }

@@ -1,5 +1,5 @@
 // HQ's HTTPS server on cpp-httplib: transport only; every decision is HqService's.
-#include "sync/hq_http.hpp"
+#include "hq/http_server.hpp"
 
 #include <httplib.h>
 #include <openssl/ssl.h>
@@ -12,7 +12,9 @@
 #include <mutex>
 #include <thread>
 
-namespace outpost::sync {
+namespace outpost::hq {
+
+using namespace outpost::sync;
 
 struct HqHttpServer::Impl {
     HqService& service;
@@ -205,4 +207,4 @@ std::string HqHttpServer::url() const {
            std::to_string(m_impl->boundPort);
 }
 
-}  // namespace outpost::sync
+}  // namespace outpost::hq

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "storage/crypto.hpp"
-#include "storage/hq_store.hpp"
-#include "storage/hq_store_detail.hpp"
+#include "storage/hq/store.hpp"
+#include "storage/hq/store_detail.hpp"
 
 namespace outpost::storage::hq {
 

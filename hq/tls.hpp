@@ -8,7 +8,7 @@
 
 #include "core/error.hpp"
 
-namespace outpost::sync {
+namespace outpost::hq {
 
 struct TlsCertificateOptions {
     std::string commonName = "127.0.0.1";
@@ -27,4 +27,4 @@ Result<void> makeSelfSignedCertificate(const std::string& certFile, const std::s
 // (sync::curlPin converts). NotFound when the file is missing, BadInput when it is no certificate.
 Result<std::string> certificatePin(const std::string& certFile);
 
-}  // namespace outpost::sync
+}  // namespace outpost::hq

@@ -1,5 +1,5 @@
 // Online backups of HQ's SQLite store and checks of a backup file before it is restored.
-#include "storage/hq_backup.hpp"
+#include "storage/hq/backup.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

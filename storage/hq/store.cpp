@@ -1,8 +1,8 @@
 // HQ's store: the choice of backend and the rules both backends share, so SQLite and PostgreSQL
 // decide alike (input checks, the stored / duplicate / conflict decision, batch results as recorded,
 // enrollment and review rules, hashes, the messages a person reads).
-#include "storage/hq_store.hpp"
-#include "storage/hq_store_detail.hpp"
+#include "storage/hq/store.hpp"
+#include "storage/hq/store_detail.hpp"
 
 #include <sodium.h>
 
