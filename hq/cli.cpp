@@ -1152,14 +1152,14 @@ int runHqCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     ckRetire->add_option("id", o.id, "the key id ('conduct-key list')")->required();
     on(ckRetire, [&] { cmdConductKeyRetire(o, out); });
 
-    auto* verify = app.add_subcommand("verify", "check HQ's identity files and store; exit 5 on problems");
+    auto* verify = app.add_subcommand("verify", "check HQ's identity files and store; exit 8 on problems");
     storeOptions(verify);
     on(verify, [&] { cmdVerify(o, out); });
 
     auto* audit = app.add_subcommand("audit", "HQ's hash-chained, signed audit log");
     audit->require_subcommand(1);
     auto* av =
-        audit->add_subcommand("verify", "check the whole chain and HQ's signatures; exit 5 on tampering");
+        audit->add_subcommand("verify", "check the whole chain and HQ's signatures; exit 8 on tampering");
     storeOptions(av);
     on(av, [&] { cmdAuditVerify(o, out); });
     auto* al = audit->add_subcommand("list", "print audit entries, oldest first");
