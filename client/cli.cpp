@@ -1,6 +1,6 @@
 // outpostctl: every command of the field store, parsed with CLI11, results on stdout, problems on stderr.
 //
-// [SECTION] plumbing: exit codes, passphrase, input files
+// [SECTION] plumbing: the store, passphrases, input files (exit codes: cli/exit_code.hpp)
 // [SECTION] output helpers
 // [SECTION] commands
 // [SECTION] accounts and recovery
@@ -22,12 +22,14 @@
 #include <sstream>
 #include <thread>
 
+#include "cli/command.hpp"
+#include "cli/input.hpp"
+#include "cli/output.hpp"
 #include "client/demo_data.hpp"
 #include "core/roles.hpp"
 #include "core/utf8.hpp"
 #include "storage/store.hpp"
 #include "storage/store_wipe.hpp"
-#include "storage/terminal.hpp"
 #include "sync/bundle.hpp"
 #include "sync/client.hpp"
 
@@ -35,83 +37,28 @@ namespace outpost::client {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
+using cli::check;
+using cli::ExitCode;
+using cli::fail;
 using storage::Store;
 
-// [SECTION] plumbing: exit codes, passphrase, input files
+// [SECTION] plumbing: the store, passphrases, input files
 namespace {
 
 // Largest JSON input accepted; bigger is refused before parsing (a record is a few KB).
 constexpr std::uintmax_t kMaxInputBytes = 64ull * 1024 * 1024;
 
-int exitFor(const Error& e) {
-    // HQ could not be reached, or what answered was not HQ's answer.
-    if (e.domain == ErrorDomain::Network || e.domain == ErrorDomain::Protocol) return kExitNetwork;
-    // A wrong passphrase, the wait after failed ones, and a role that may not do what was asked.
-    if (e.domain == ErrorDomain::Auth) return kExitAuth;
-    switch (e.code) {
-        case ErrorCode::Invalid:
-            return kExitInvalid;
-        case ErrorCode::NotFound:
-            return kExitNotFound;
-        case ErrorCode::WrongKey:
-            return kExitAuth;
-        case ErrorCode::DiskFull:
-        case ErrorCode::Io:
-        case ErrorCode::Busy:
-        case ErrorCode::Corrupt:
-            return kExitStorage;
-        case ErrorCode::Conflict:
-            return kExitConflict;
-        case ErrorCode::BadInput:
-            return kExitInput;
-        default:
-            return kExitInternal;
-    }
-}
-
-// A command's failure: the message goes to stderr and the code becomes the exit status.
-struct CliFailure {
-    int code;
-    std::string message;
-};
-
-[[noreturn]] void fail(const Error& e) {
-    throw CliFailure{exitFor(e), e.message};
-}
-[[noreturn]] void fail(int code, std::string m) {
-    throw CliFailure{code, std::move(m)};
-}
-
-template <typename T>
-T check(Result<T> r) {
-    if (!r) fail(r.error());
-    return std::move(r).value();
-}
-void check(Result<void> r) {
-    if (!r) fail(r.error());
-}
-
-std::string readPassphraseFromTty(const std::string& prompt) {
-    auto p = storage::readSecretFromTerminal(prompt);
-    if (!p) fail(kExitAuth, "no passphrase: set OUTPOST_PASSPHRASE or run outpostctl in a terminal");
-    return *p;
-}
-
 std::string passphrase(bool confirm) {
-    if (const char* e = std::getenv("OUTPOST_PASSPHRASE"); e && *e) return e;
-    std::string p = readPassphraseFromTty("Outpost passphrase: ");
-    if (confirm && readPassphraseFromTty("Repeat the passphrase: ") != p)
-        fail(kExitUsage, "the two passphrases differ; nothing was created");
-    return p;
+    return cli::readSecret({"OUTPOST_PASSPHRASE", "Outpost passphrase: ",
+                            confirm ? "Repeat the passphrase: " : "", "nothing was created"},
+                           "outpostctl");
 }
 
 // A new passphrase (account add, passwd, recovery complete): $OUTPOST_NEW_PASSPHRASE, or asked twice.
 std::string newPassphrase() {
-    if (const char* e = std::getenv("OUTPOST_NEW_PASSPHRASE"); e && *e) return e;
-    std::string p = readPassphraseFromTty("New passphrase: ");
-    if (readPassphraseFromTty("Repeat the new passphrase: ") != p)
-        fail(kExitUsage, "the two passphrases differ; nothing was changed");
-    return p;
+    return cli::readSecret(
+        {"OUTPOST_NEW_PASSPHRASE", "New passphrase: ", "Repeat the new passphrase: ", "nothing was changed"},
+        "outpostctl");
 }
 
 // Where the wait after failed passphrases is shown (runCli points it at its error stream).
@@ -151,31 +98,7 @@ std::unique_ptr<Store> openStore(const std::string& dir, bool auditUnlock = true
 }
 
 json readJsonInput(const std::string& path) {
-    std::string text;
-    if (path == "-") {
-        std::stringstream ss;
-        ss << std::cin.rdbuf();
-        text = ss.str();
-        if (text.size() > kMaxInputBytes) fail(kExitInput, "standard input: larger than 64 MiB; refused");
-    } else {
-        std::error_code ec;
-        auto size = fs::file_size(path, ec);
-        if (ec) fail(kExitInput, "cannot read " + path + ": " + ec.message());
-        if (size > kMaxInputBytes) fail(kExitInput, path + ": larger than 64 MiB; refused");
-        std::ifstream in(path, std::ios::binary);
-        if (!in) fail(kExitInput, "cannot read " + path);
-        std::stringstream ss;
-        ss << in.rdbuf();
-        text = ss.str();
-    }
-    const std::string name = path == "-" ? "standard input" : path;
-    if (!core::isValidUtf8(text)) fail(kExitInput, name + ": not valid UTF-8 text");
-    try {
-        return json::parse(text);
-    } catch (const json::parse_error& e) {
-        fail(kExitInput, "malformed JSON in " + name + " at byte " + std::to_string(e.byte) + ": " +
-                             std::string(e.what()).substr(std::string(e.what()).find(':') + 2));
-    }
+    return cli::readJsonInput(path, kMaxInputBytes);
 }
 
 // [SECTION] output helpers
@@ -212,38 +135,6 @@ std::string summaryOf(const Store& s, const storage::RecordMeta& m, const json& 
         out += (out.empty() ? "" : " | ") + v;
     }
     return out;
-}
-
-// A payload without the fields marked sensitive: what may leave the store in an export.
-json withoutSensitive(const core::FormDef& form, const json& payload) {
-    json out = payload;
-    for (const auto& f : form.fields) {
-        if (f.sensitive) out.erase(f.name);
-        if (f.type == core::FieldType::Repeat && out.contains(f.name) && out[f.name].is_array())
-            for (auto& row : out[f.name])
-                for (const auto& c : f.fields)
-                    if (c.sensitive && row.is_object()) row.erase(c.name);
-    }
-    return out;
-}
-
-std::string csvCell(const json& v) {
-    std::string s;
-    if (v.is_null()) return "";
-    if (v.is_string()) {
-        s = v.get<std::string>();
-        // A cell that a spreadsheet would run as a formula is kept as text.
-        if (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t'))
-            s = "'" + s;
-    } else if (v.is_boolean()) {
-        s = v.get<bool>() ? "true" : "false";
-    } else {
-        s = v.dump();
-    }
-    if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-    std::string q = "\"";
-    for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return q + "\"";
 }
 
 // [SECTION] commands
@@ -309,16 +200,16 @@ void cmdFormsList(const Options& o, std::ostream& out) {
                 << (f->hasSensitiveFields() ? "  (has a sensitive section)" : "") << "\n";
         }
     }
-    if (o.asJson) out << arr.dump(2) << "\n";
+    if (o.asJson) cli::printJson(out, arr);
 }
 
 void cmdFormsShow(const Options& o, std::ostream& out) {
     auto s = openStore(o.store);
     auto f = o.version ? s->forms().find(o.form, o.version) : s->forms().latest(o.form);
     if (!f)
-        fail(kExitNotFound,
+        fail(ExitCode::NotFound,
              "unknown form '" + o.form + "'" + (o.version ? " v" + std::to_string(o.version) : ""));
-    out << f->source.dump(2) << "\n";
+    cli::printJson(out, f->source);
 }
 
 void cmdRecordNew(const Options& o, std::ostream& out, std::ostream& err) {
@@ -406,9 +297,8 @@ void cmdRecordShow(const Options& o, std::ostream& out) {
         }
         json fb = json::array();
         for (const auto& f : feedback) fb.push_back(feedbackJson(f));
-        out << json{{"meta", metaJson(rec.meta)}, {"payload", rec.payload}, {"history", h}, {"feedback", fb}}
-                   .dump(2)
-            << "\n";
+        cli::printJson(
+            out, {{"meta", metaJson(rec.meta)}, {"payload", rec.payload}, {"history", h}, {"feedback", fb}});
         return;
     }
     auto form = s->forms().find(rec.meta.formId, rec.meta.formVersion);
@@ -446,7 +336,7 @@ void printMetaList(Store& s, const std::vector<storage::RecordMeta>& rows, bool 
     if (asJson) {
         json arr = json::array();
         for (const auto& m : rows) arr.push_back(metaJson(m));
-        out << arr.dump(2) << "\n";
+        cli::printJson(out, arr);
         return;
     }
     for (const auto& m : rows) {
@@ -495,7 +385,7 @@ void cmdGaps(const Options& o, std::ostream& out) {
                            {"due_by", c.dueBy.empty() ? json(nullptr) : json(c.dueBy)},
                            {"strength", c.strength ? json(*c.strength) : json(nullptr)},
                            {"coverage_pct", c.coveragePct ? json(*c.coveragePct) : json(nullptr)}});
-        out << arr.dump(2) << "\n";
+        cli::printJson(out, arr);
         return;
     }
     int open = 0;
@@ -522,14 +412,14 @@ void cmdReadiness(const Options& o, std::ostream& out) {
         j["parity_target_pct"] = r.parityTarget ? json(*r.parityTarget) : json(nullptr);
         j["parity_colour"] = r.parityColour;
     }
-    out << j.dump(2) << "\n";
+    cli::printJson(out, j);
 }
 
 void cmdExport(const Options& o, std::ostream& out) {
-    if (o.format != "csv" && o.format != "json") fail(kExitUsage, "--format must be csv or json");
+    if (o.format != "csv" && o.format != "json") fail(ExitCode::Usage, "--format must be csv or json");
     auto s = openStore(o.store);
     auto form = s->forms().latest(o.form);
-    if (!form) fail(kExitNotFound, "unknown form '" + o.form + "'");
+    if (!form) fail(ExitCode::NotFound, "unknown form '" + o.form + "'");
     storage::ListFilter f;
     f.formId = o.form;
     f.unitId = o.unit;
@@ -540,7 +430,7 @@ void cmdExport(const Options& o, std::ostream& out) {
     std::ostream* dst = &out;
     if (!o.outPath.empty()) {
         file.open(o.outPath, std::ios::binary | std::ios::trunc);
-        if (!file) fail(kExitInput, "cannot write " + o.outPath);
+        if (!file) fail(ExitCode::Input, "cannot write " + o.outPath);
         dst = &file;
     }
     std::vector<const core::FieldDef*> cols;
@@ -556,19 +446,19 @@ void cmdExport(const Options& o, std::ostream& out) {
     for (const auto& m : rows) {
         auto rec = check(s->get(m.id, m.revision));
         auto def = s->forms().find(m.formId, m.formVersion);
-        json p = def ? withoutSensitive(*def, rec.payload) : json::object();
+        json p = def ? cli::withoutSensitive(*def, rec.payload) : json::object();
         if (o.format == "json") {
             json meta = metaJson(m);
             arr.push_back({{"meta", meta}, {"payload", p}});
             continue;
         }
-        *dst << m.id << "," << m.revision << "," << m.status << "," << csvCell(m.author) << ","
+        *dst << m.id << "," << m.revision << "," << m.status << "," << cli::csvCell(m.author) << ","
              << m.formVersion << "," << m.finalizedUtc;
-        for (auto* c : cols) *dst << "," << csvCell(p.value(c->name, json()));
+        for (auto* c : cols) *dst << "," << cli::csvCell(p.value(c->name, json()));
         *dst << "\r\n";
     }
-    if (o.format == "json") *dst << arr.dump(2) << "\n";
-    if (!dst->good()) fail(kExitStorage, "writing the export failed (disk full?)");
+    if (o.format == "json") cli::printJson(*dst, arr);
+    if (!dst->good()) fail(ExitCode::Storage, "writing the export failed (disk full?)");
     // Not the file name: it is text a user typed.
     check(s->appendAudit("export", o.form,
                          {{"format", o.format}, {"records", rows.size()}, {"drafts", o.includeDrafts}}));
@@ -589,7 +479,7 @@ void cmdVerify(const Options& o, std::ostream& out) {
         return;
     }
     for (const auto& p : problems) out << "problem: " << p << "\n";
-    throw CliFailure{kExitVerify, std::to_string(problems.size()) + " problem(s) found"};
+    fail(ExitCode::Verify, std::to_string(problems.size()) + " problem(s) found");
 }
 
 void cmdAuditVerify(const Options& o, std::ostream& out) {
@@ -601,7 +491,7 @@ void cmdAuditVerify(const Options& o, std::ostream& out) {
         return;
     }
     for (const auto& p : v.problems) out << "problem: " << p << "\n";
-    throw CliFailure{kExitVerify, "the audit log was tampered with: " + v.problems.front()};
+    fail(ExitCode::Verify, "the audit log was tampered with: " + v.problems.front());
 }
 
 void cmdAuditList(const Options& o, std::ostream& out) {
@@ -609,15 +499,8 @@ void cmdAuditList(const Options& o, std::ostream& out) {
     auto entries = check(s->auditLog(o.auditAfter, o.auditLimit));
     if (o.asJson) {
         json arr = json::array();
-        for (const auto& e : entries)
-            arr.push_back({{"seq", e.seq},
-                           {"at", e.atUtc},
-                           {"actor", e.actor},
-                           {"action", e.action},
-                           {"subject", e.subject},
-                           {"detail", json::parse(e.detail, nullptr, false)},
-                           {"hash", e.hash}});
-        out << arr.dump(2) << "\n";
+        for (const auto& e : entries) arr.push_back(cli::auditEntryJson(e));
+        cli::printJson(out, arr);
         return;
     }
     for (const auto& e : entries)
@@ -647,7 +530,7 @@ void cmdOutbox(const Options& o, std::ostream& out) {
                            {"state", i.state},
                            {"held_reason", i.heldReason.empty() ? json(nullptr) : json(i.heldReason)},
                            {"last_error", i.lastError}});
-        out << arr.dump(2) << "\n";
+        cli::printJson(out, arr);
         return;
     }
     for (const auto& i : items)
@@ -670,7 +553,7 @@ void cmdFeedback(const Options& o, std::ostream& out) {
     if (o.asJson) {
         json arr = json::array();
         for (const auto& f : items) arr.push_back(feedbackJson(f));
-        out << arr.dump(2) << "\n";
+        cli::printJson(out, arr);
         return;
     }
     for (const auto& f : items) printFeedback(f, out, true);
@@ -755,30 +638,27 @@ void cmdSync(const Options& o, std::ostream& out) {
         s.reset();
         auto w = storage::wipeStore(o.store);
         if (!w)
-            throw CliFailure{kExitRevoked,
-                             p.message + "; wiping this laptop's store failed: " + w.error().message};
-        throw CliFailure{kExitRevoked, p.message + "; this laptop's store was wiped (" +
-                                           std::to_string(w->keyCopiesDestroyed) + " key cop" +
-                                           (w->keyCopiesDestroyed == 1 ? "y" : "ies") + " destroyed, " +
-                                           std::to_string(w->filesRemoved) + " file(s) erased)"};
+            fail(ExitCode::Revoked, p.message + "; wiping this laptop's store failed: " + w.error().message);
+        fail(ExitCode::Revoked, p.message + "; this laptop's store was wiped (" +
+                                    std::to_string(w->keyCopiesDestroyed) + " key cop" +
+                                    (w->keyCopiesDestroyed == 1 ? "y" : "ies") + " destroyed, " +
+                                    std::to_string(w->filesRemoved) + " file(s) erased)");
     }
-    if (!result.ok) throw CliFailure{kExitNetwork, p.message};
+    if (!result.ok) fail(ExitCode::Network, p.message);
     if (counts.held > 0)
-        throw CliFailure{kExitHeld,
-                         std::to_string(counts.held) +
-                             " report(s) not sent: their confidential section waits for HQ's "
-                             "conduct-and-discipline keys, which HQ has not published yet (an HQ "
-                             "officer runs 'outpost-hq conduct-key add'); the next sync after that "
-                             "sends them"};
+        fail(ExitCode::Held, std::to_string(counts.held) +
+                                 " report(s) not sent: their confidential section waits for HQ's "
+                                 "conduct-and-discipline keys, which HQ has not published yet (an HQ "
+                                 "officer runs 'outpost-hq conduct-key add'); the next sync after that "
+                                 "sends them");
 }
 
 // Panic wipe: the keys first, then every file. The unit id typed back is the confirmation.
 void cmdWipe(const Options& o, std::ostream& out) {
     std::string unit = check(storage::storeUnitId(o.store));
     if (o.confirm != unit)
-        throw CliFailure{kExitUsage, "to wipe the store in " + o.store +
-                                         ", confirm with its unit: --confirm " + unit +
-                                         " (everything not yet at HQ is lost)"};
+        fail(ExitCode::Usage, "to wipe the store in " + o.store + ", confirm with its unit: --confirm " +
+                                  unit + " (everything not yet at HQ is lost)");
     auto w = check(storage::wipeStore(o.store));
     out << "wiped: " << w.keyCopiesDestroyed << " key cop" << (w.keyCopiesDestroyed == 1 ? "y" : "ies")
         << " destroyed, " << w.filesRemoved << " file(s) erased, " << o.store << " removed\n";
@@ -857,13 +737,13 @@ void cmdInfo(const Options& o, std::ostream& out) {
                      {"receipts", check(s->receiptCount())},
                      {"last_sync_utc", cfg->lastSyncUtc.empty() ? json(nullptr) : json(cfg->lastSyncUtc)},
                      {"last_error", cfg->lastError.empty() ? json(nullptr) : json(cfg->lastError)}};
-    out << j.dump(2) << "\n";
+    cli::printJson(out, j);
 }
 
 // [SECTION] accounts and recovery
 core::Role roleArg(const std::string& name) {
     auto r = core::parseRole(name);
-    if (!r) fail(kExitUsage, "unknown role '" + name + "'; roles: " + core::roleNamesText());
+    if (!r) fail(ExitCode::Usage, "unknown role '" + name + "'; roles: " + core::roleNamesText());
     return *r;
 }
 
@@ -878,7 +758,7 @@ void cmdAccountList(const Options& o, std::ostream& out) {
                            {"role", std::string(core::roleName(a.role))},
                            {"created_utc", a.createdUtc},
                            {"removed", a.disabled}});
-        out << arr.dump(2) << "\n";
+        cli::printJson(out, arr);
         return;
     }
     for (const auto& a : all)
@@ -929,12 +809,12 @@ void cmdAccountPasswd(const Options& o, std::ostream& out) {
 }
 
 void cmdRecoveryRequest(const Options& o, std::ostream& out) {
-    if (o.requestPath.empty()) fail(kExitUsage, "--out is required");
+    if (o.requestPath.empty()) fail(ExitCode::Usage, "--out is required");
     auto text = check(Store::recoveryRequest(o.store));
     std::ofstream f(o.requestPath, std::ios::binary | std::ios::trunc);
     f << text;
     f.close();
-    if (!f) fail(kExitInput, "cannot write " + o.requestPath);
+    if (!f) fail(ExitCode::Input, "cannot write " + o.requestPath);
     out << "recovery request written to " << o.requestPath
         << ": take it to HQ ('outpost-hq recovery open'), bring back the response and run 'outpostctl "
            "recovery "
@@ -942,20 +822,14 @@ void cmdRecoveryRequest(const Options& o, std::ostream& out) {
 }
 
 void cmdRecoveryComplete(const Options& o, std::ostream& out) {
-    std::error_code ec;
-    auto size = fs::file_size(o.responsePath, ec);
-    if (ec) fail(kExitInput, "cannot read " + o.responsePath + ": " + ec.message());
-    if (size > 64 * 1024) fail(kExitInput, o.responsePath + ": larger than 64 KiB; not a recovery response");
-    std::ifstream in(o.responsePath, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    if (!in) fail(kExitInput, "cannot read " + o.responsePath);
+    const std::string response = cli::readInputFile(o.responsePath, 64 * 1024, "not a recovery response");
     // The account is checked before a passphrase is asked for.
     bool known = false;
     for (const auto& a : check(Store::listAccounts(o.store))) known = known || a.name == o.account;
-    if (!known) fail(kExitNotFound, "no account '" + o.account + "' on this laptop; nothing was changed");
+    if (!known)
+        fail(ExitCode::NotFound, "no account '" + o.account + "' on this laptop; nothing was changed");
     std::string pass = newPassphrase();
-    auto r = Store::recoveryComplete(o.store, ss.str(), o.account, pass);
+    auto r = Store::recoveryComplete(o.store, response, o.account, pass);
     std::fill(pass.begin(), pass.end(), '\0');
     if (!r) {
         Error e = r.error();
@@ -972,10 +846,10 @@ void cmdDemoSeed(const Options& o, std::ostream& out) {
     // A laptop reports for its own unit only (finalize refuses another unit's report, HQ would too).
     const auto known = demo.unitIds();
     if (!o.unit.empty() && std::find(known.begin(), known.end(), o.unit) == known.end())
-        fail(kExitNotFound, "no unit " + o.unit + " in the reference data");
+        fail(ExitCode::NotFound, "no unit " + o.unit + " in the reference data");
     if (!o.unit.empty() && o.unit != s->unitId())
-        fail(kExitInput, "this laptop reports for " + s->unitId() + ", not " + o.unit +
-                             ": HQ takes a unit's reports only from that unit's laptops");
+        fail(ExitCode::Input, "this laptop reports for " + s->unitId() + ", not " + o.unit +
+                                  ": HQ takes a unit's reports only from that unit's laptops");
     const std::vector<std::string> units = {s->unitId()};
     constexpr int kBatch = 1000;
     std::map<std::string, std::vector<json>> pending;
@@ -1208,35 +1082,7 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
 
     g_err = &err;
     g_account.clear();
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp&) {
-        out << app.help();
-        return kExitOk;
-    } catch (const CLI::CallForAllHelp&) {
-        out << app.help("", CLI::AppFormatMode::All);
-        return kExitOk;
-    } catch (const CLI::ParseError& e) {
-        err << "outpostctl: " << e.what() << "\n(run 'outpostctl --help' for the commands)\n";
-        return kExitUsage;
-    }
-    if (!action) {
-        err << "outpostctl: no command given\n";
-        return kExitUsage;
-    }
-    try {
-        action();
-        return kExitOk;
-    } catch (const CliFailure& f) {
-        err << "outpostctl: " << f.message << "\n";
-        return f.code;
-    } catch (const Failure& f) {
-        err << "outpostctl: " << f.error().message << "\n";
-        return exitFor(f.error());
-    } catch (const std::exception& e) {
-        err << "outpostctl: internal error: " << e.what() << "\n";
-        return kExitInternal;
-    }
+    return cli::runCommandLine(app, argc, argv, out, err, action);
 }
 
 }  // namespace outpost::client

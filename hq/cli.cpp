@@ -1,6 +1,6 @@
 // outpost-hq: every command, parsed with CLI11; results on stdout, problems on stderr.
 //
-// [SECTION] plumbing: exit codes, the store, input files, time
+// [SECTION] plumbing: the store, input files, time (exit codes: cli/exit_code.hpp)
 // [SECTION] catalog: reference data and forms as HQ knows them
 // [SECTION] output helpers
 // [SECTION] commands: init, serve
@@ -32,6 +32,9 @@
 #include <sstream>
 #include <thread>
 
+#include "cli/command.hpp"
+#include "cli/input.hpp"
+#include "cli/output.hpp"
 #include "core/builtin.hpp"
 #include "core/form.hpp"
 #include "core/refdata.hpp"
@@ -42,7 +45,6 @@
 #include "storage/hq/backup.hpp"
 #include "storage/hq/store.hpp"
 #include "storage/sealed.hpp"
-#include "storage/terminal.hpp"
 #include "hq/bundle_import.hpp"
 #include "sync/bundle_format.hpp"
 #include "hq/http_server.hpp"
@@ -54,54 +56,16 @@ namespace outpost::hq {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
+using cli::check;
+using cli::ExitCode;
+using cli::fail;
 using storage::hq::HqStore;
 
-// [SECTION] plumbing: exit codes, the store, input files, time
+// [SECTION] plumbing: the store, input files, time
 namespace {
 
 // Largest form definition or reference document accepted (both are a few hundred KB at most).
 constexpr std::uintmax_t kMaxInputBytes = 16ull * 1024 * 1024;
-
-int exitFor(const Error& e) {
-    if (e.domain == ErrorDomain::Auth) return kExitAuth;
-    switch (e.code) {
-        case ErrorCode::BadInput:
-        case ErrorCode::Invalid:
-            return kExitInput;
-        case ErrorCode::NotFound:
-            return kExitNotFound;
-        case ErrorCode::Conflict:
-            return kExitState;
-        case ErrorCode::DiskFull:
-        case ErrorCode::Io:
-        case ErrorCode::Busy:
-        case ErrorCode::Corrupt:
-            return kExitStorage;
-        default:
-            return e.domain == ErrorDomain::State ? kExitState : kExitOther;
-    }
-}
-
-struct CliFailure {
-    int code;
-    std::string message;
-};
-
-[[noreturn]] void fail(const Error& e) {
-    throw CliFailure{exitFor(e), e.message};
-}
-[[noreturn]] void fail(int code, std::string message) {
-    throw CliFailure{code, std::move(message)};
-}
-
-template <typename T>
-T check(Result<T> r) {
-    if (!r) fail(r.error());
-    return std::move(r).value();
-}
-void check(Result<void> r) {
-    if (!r) fail(r.error());
-}
 
 struct Options {
     std::string data;
@@ -164,7 +128,7 @@ void attachAudit(HqStore& store, const Options& o) {
 
 std::unique_ptr<HqStore> openStore(const Options& o) {
     if (o.db.empty() && identityState(DataPaths(o.data)) == IdentityState::Missing)
-        fail(kExitNotFound,
+        fail(ExitCode::NotFound,
              o.data + " is not an HQ data folder (run 'outpost-hq init --data " + o.data + "')");
     auto store = check(storage::hq::openHqStore(storeLocation(o)));
     attachAudit(*store, o);
@@ -172,31 +136,11 @@ std::unique_ptr<HqStore> openStore(const Options& o) {
 }
 
 std::string readTextFile(const std::string& path) {
-    std::error_code ec;
-    auto size = fs::file_size(path, ec);
-    if (ec)
-        fail(ec == std::errc::no_such_file_or_directory ? kExitNotFound : kExitInput,
-             "cannot read " + path + ": " + ec.message());
-    if (size > kMaxInputBytes) fail(kExitInput, path + ": larger than 16 MiB; refused");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail(kExitInput, "cannot read " + path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string text = ss.str();
-    if (!core::isValidUtf8(text)) fail(kExitInput, path + ": not valid UTF-8 text");
-    return text;
+    return cli::readTextInput(path, kMaxInputBytes);
 }
 
 json readJsonFile(const std::string& path) {
-    std::string text = readTextFile(path);
-    try {
-        return json::parse(text);
-    } catch (const json::parse_error& e) {
-        std::string what = e.what();
-        auto colon = what.find(": ");
-        fail(kExitInput, "malformed JSON in " + path + " at byte " + std::to_string(e.byte) + ": " +
-                             (colon == std::string::npos ? what : what.substr(colon + 2)));
-    }
+    return cli::readJsonInput(path, kMaxInputBytes);
 }
 
 std::string utcNow() {
@@ -275,39 +219,7 @@ json payloadOf(const storage::hq::Report& r) {
 
 // A payload without the fields its form marks sensitive: what may leave HQ in an export.
 json withoutSensitive(const core::FormDef* form, json payload) {
-    if (!form) return payload;
-    for (const auto& f : form->fields) {
-        if (f.sensitive) {
-            payload.erase(f.name);
-            continue;
-        }
-        if (f.type == core::FieldType::Repeat && payload.contains(f.name) && payload[f.name].is_array())
-            for (auto& row : payload[f.name])
-                if (row.is_object())
-                    for (const auto& c : f.fields)
-                        if (c.sensitive) row.erase(c.name);
-    }
-    return payload;
-}
-
-std::string csvQuote(const std::string& s) {
-    if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-    std::string q = "\"";
-    for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return q + "\"";
-}
-
-std::string csvCell(const json& v) {
-    if (v.is_null()) return "";
-    if (v.is_string()) {
-        std::string s = v.get<std::string>();
-        // A cell a spreadsheet would run as a formula is kept as text.
-        if (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t'))
-            s = "'" + s;
-        return csvQuote(s);
-    }
-    if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
-    return csvQuote(v.dump(-1, ' ', false, json::error_handler_t::replace));
+    return form ? cli::withoutSensitive(*form, std::move(payload)) : payload;
 }
 
 // Every report that matches, oldest first (the store pages by HQ sequence).
@@ -334,7 +246,7 @@ hq::HqIdentity initialise(const Options& o, std::ostream& err, bool mustBeNew) {
     DataPaths paths(o.data);
     auto state = identityState(paths);
     if (state == IdentityState::Complete) {
-        if (mustBeNew) fail(kExitState, o.data + " holds an HQ already; nothing was changed");
+        if (mustBeNew) fail(ExitCode::Conflict, o.data + " holds an HQ already; nothing was changed");
         return check(loadIdentity(o.data));
     }
     if (state == IdentityState::Partial) {
@@ -342,8 +254,9 @@ hq::HqIdentity initialise(const Options& o, std::ostream& err, bool mustBeNew) {
         std::error_code ec;
         for (const auto& f : paths.identityFiles())
             if (!fs::exists(f, ec)) missing += (missing.empty() ? "" : ", ") + f;
-        fail(kExitStorage, o.data + " holds part of an HQ identity (missing: " + missing +
-                               "); restore the missing files from a backup, or start from an empty folder");
+        fail(ExitCode::Storage,
+             o.data + " holds part of an HQ identity (missing: " + missing +
+                 "); restore the missing files from a backup, or start from an empty folder");
     }
     auto id = check(createIdentity(o.data));
     auto store = check(storage::hq::openHqStore(storeLocation(o)));
@@ -361,7 +274,8 @@ void cmdInit(const Options& o, std::ostream& out, std::ostream& err) {
 std::pair<std::string, int> parseListen(const std::string& listen) {
     auto colon = listen.rfind(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 >= listen.size())
-        fail(kExitInput, "--listen must be HOST:PORT (for example 127.0.0.1:8443), not '" + listen + "'");
+        fail(ExitCode::Usage,
+             "--listen must be HOST:PORT (for example 127.0.0.1:8443), not '" + listen + "'");
     std::string host = listen.substr(0, colon);
     if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
     int port = -1;
@@ -373,7 +287,7 @@ std::pair<std::string, int> parseListen(const std::string& listen) {
         port = -1;
     }
     if (port < 0 || port > 65535)
-        fail(kExitInput, "--listen: the port must be 0 to 65535, not in '" + listen + "'");
+        fail(ExitCode::Usage, "--listen: the port must be 0 to 65535, not in '" + listen + "'");
     return {host, port};
 }
 
@@ -434,8 +348,8 @@ void cmdEnroll(const Options& o, std::ostream& out, std::ostream& err) {
     auto store = openStore(o);
     auto catalog = loadCatalog(*store);
     if (!catalog.reference->row("units", o.unit))
-        fail(kExitNotFound, "unknown unit '" + o.unit + "': it is not in HQ's reference data" +
-                                (catalog.referencePushed ? "" : " (the built-in demo data)"));
+        fail(ExitCode::NotFound, "unknown unit '" + o.unit + "': it is not in HQ's reference data" +
+                                     (catalog.referencePushed ? "" : " (the built-in demo data)"));
     auto code = sync::EnrollmentCode::generate(identity.tlsPin);
     const std::string expires = utcInDays(o.expiresDays);
     check(store->addEnrollment(code.secretHash(), o.unit, expires));
@@ -462,7 +376,7 @@ void cmdDevices(const Options& o, std::ostream& out) {
                            {"public_key", d.publicKey},
                            {"enrolled_utc", d.enrolledUtc},
                            {"revoked", d.revoked}});
-        out << arr.dump(2) << "\n";
+        cli::printJson(out, arr);
         return;
     }
     for (const auto& d : devices)
@@ -479,7 +393,7 @@ void cmdFormsPush(const Options& o, std::ostream& out) {
     auto catalog = loadCatalog(*store);
     auto parsed = core::parseFormDef(def, *catalog.reference);
     if (!parsed)
-        fail(kExitInput,
+        fail(ExitCode::Invalid,
              o.file + " is not a valid form definition; nothing was pushed:\n" + parsed.error().message);
     const auto& form = parsed.value();
     if (auto known = catalog.forms.find(form.id, form.version)) {
@@ -487,12 +401,12 @@ void cmdFormsPush(const Options& o, std::ostream& out) {
             out << "form " << form.id << " v" << form.version << " is already at HQ; nothing changed\n";
             return;
         }
-        fail(kExitState, "HQ already has form " + form.id + " v" + std::to_string(form.version) +
-                             " with other content; give the changed form a new version");
+        fail(ExitCode::Conflict, "HQ already has form " + form.id + " v" + std::to_string(form.version) +
+                                     " with other content; give the changed form a new version");
     }
     if (auto latest = catalog.forms.latest(form.id); latest && latest->version > form.version)
-        fail(kExitState, "HQ already has form " + form.id + " v" + std::to_string(latest->version) +
-                             ", newer than v" + std::to_string(form.version));
+        fail(ExitCode::Conflict, "HQ already has form " + form.id + " v" + std::to_string(latest->version) +
+                                     ", newer than v" + std::to_string(form.version));
     check(store->putForm(form.id, form.version, def, utcNow()));
     out << "form " << form.id << " v" << form.version << " pushed; devices get it at their next sync\n";
 }
@@ -501,7 +415,7 @@ void cmdReferencePush(const Options& o, std::ostream& out, std::ostream& err) {
     json doc = readJsonFile(o.file);
     auto reference = core::ReferenceData::fromJson(doc);
     if (!reference)
-        fail(kExitInput,
+        fail(ExitCode::Invalid,
              o.file + " is not valid reference data; nothing was pushed:\n" + reference.error().message);
     auto store = openStore(o);
     if (auto current = check(store->reference()); current && *current == doc) {
@@ -520,7 +434,7 @@ void cmdReferencePush(const Options& o, std::ostream& out, std::ostream& err) {
             "\n  " + f->id + " v" + std::to_string(f->version) + ": " + (why ? "" : why.error().message);
     }
     if (!broken.empty())
-        fail(kExitInput, o.file + " would break forms HQ uses; nothing was pushed:" + broken);
+        fail(ExitCode::Invalid, o.file + " would break forms HQ uses; nothing was pushed:" + broken);
     for (const auto& u : before.reference->table("units"))
         if (u.is_object() && u.contains("id") && u["id"].is_string() &&
             !reference.value().row("units", u["id"].get<std::string>()))
@@ -539,7 +453,7 @@ void cmdReportsList(const Options& o, std::ostream& out) {
     if (o.format == "json") {
         json arr = json::array();
         for (const auto& r : reports) arr.push_back(reportMeta(r));
-        out << arr.dump(2) << "\n";
+        cli::printJson(out, arr);
         return;
     }
     for (const auto& r : reports)
@@ -552,13 +466,10 @@ void cmdReportsList(const Options& o, std::ostream& out) {
 
 // A conduct officer's passphrase: $OUTPOST_CONDUCT_PASSPHRASE, or asked on the terminal (twice when new).
 std::string conductPassphrase(bool isNew) {
-    if (const char* e = std::getenv("OUTPOST_CONDUCT_PASSPHRASE"); e && *e) return e;
-    auto p = storage::readSecretFromTerminal(isNew ? "Passphrase for the new conduct key: "
-                                                   : "Conduct key passphrase: ");
-    if (!p) fail(kExitAuth, "no passphrase: set OUTPOST_CONDUCT_PASSPHRASE or run outpost-hq in a terminal");
-    if (isNew && storage::readSecretFromTerminal("Repeat the passphrase: ") != p)
-        fail(kExitInput, "the two passphrases differ; no key was made");
-    return *p;
+    return cli::readSecret({"OUTPOST_CONDUCT_PASSPHRASE",
+                            isNew ? "Passphrase for the new conduct key: " : "Conduct key passphrase: ",
+                            isNew ? "Repeat the passphrase: " : "", "no key was made"},
+                           "outpost-hq");
 }
 
 // The revision whose sealed section stands for report r: r itself, or the newest earlier revision that
@@ -580,10 +491,10 @@ void cmdReportsShow(const Options& o, std::ostream& out) {
     auto store = openStore(o);
     auto report = check(store->report(o.id, o.revision > 0 ? std::optional<int>(o.revision) : std::nullopt));
     if (!report)
-        fail(kExitNotFound,
+        fail(ExitCode::NotFound,
              "HQ holds no report " + o.id + (o.revision > 0 ? " r" + std::to_string(o.revision) : ""));
     if (o.openSealed && o.keyFile.empty())
-        fail(kExitInput, "--open-sealed needs the conduct key file: --key FILE");
+        fail(ExitCode::Usage, "--open-sealed needs the conduct key file: --key FILE");
     json shown = {{"report", reportMeta(*report)}, {"payload", payloadOf(*report)}};
     // The sensitive section: who it was sealed to, and its content only with a conduct key's file and
     // passphrase.
@@ -595,8 +506,8 @@ void cmdReportsShow(const Options& o, std::ostream& out) {
         try {
             sealed["recipients"] = storage::sealedRecipients(blob);
         } catch (const Failure& f) {
-            fail(kExitStorage, "report " + o.id + " r" + std::to_string(source->revision) +
-                                   ": the stored sealed section is damaged: " + f.error().message);
+            fail(ExitCode::Storage, "report " + o.id + " r" + std::to_string(source->revision) +
+                                        ": the stored sealed section is damaged: " + f.error().message);
         }
         if (o.openSealed) {
             auto secret = storage::openConductKeyFile(readTextFile(o.keyFile), conductPassphrase(false));
@@ -621,17 +532,17 @@ void cmdReportsShow(const Options& o, std::ostream& out) {
             "laptop "
             "purged it after an earlier HQ acknowledged it: restore HQ from a newer backup)";
     } else if (o.openSealed) {
-        fail(kExitNotFound, "report " + o.id + " has no sealed sensitive section");
+        fail(ExitCode::NotFound, "report " + o.id + " has no sealed sensitive section");
     }
     if (!sealed.empty()) shown["sealed"] = std::move(sealed);
-    out << shown.dump(2) << "\n";
+    cli::printJson(out, shown);
 }
 
 void cmdReportsExport(const Options& o, std::ostream& out) {
     auto store = openStore(o);
     auto catalog = loadCatalog(*store);
     if (!o.form.empty() && !catalog.forms.latest(o.form))
-        fail(kExitNotFound, "unknown form '" + o.form + "'");
+        fail(ExitCode::NotFound, "unknown form '" + o.form + "'");
     auto reports = allReports(*store, o.unit, o.form);
 
     std::ofstream file;
@@ -639,7 +550,7 @@ void cmdReportsExport(const Options& o, std::ostream& out) {
     const std::string partial = o.outPath + ".partial";
     if (!o.outPath.empty()) {
         file.open(partial, std::ios::binary | std::ios::trunc);
-        if (!file) fail(kExitInput, "cannot write " + o.outPath);
+        if (!file) fail(ExitCode::Input, "cannot write " + o.outPath);
         dst = &file;
     }
     const std::vector<std::string> metaColumns = {
@@ -654,7 +565,7 @@ void cmdReportsExport(const Options& o, std::ostream& out) {
             arr.push_back(
                 {{"report", reportMeta(r)}, {"payload", withoutSensitive(form.get(), payloadOf(r))}});
         }
-        *dst << arr.dump(2) << "\n";
+        cli::printJson(*dst, arr);
     } else {
         // The payload columns: each form's fields in its own order, first seen first; values that a
         // form does not describe come after, by name. The unit field is the unit column already.
@@ -679,17 +590,18 @@ void cmdReportsExport(const Options& o, std::ostream& out) {
         std::string header;
         for (const auto& c : metaColumns) header += (header.empty() ? "" : ",") + c;
         // A payload field named like a report column is told apart by a prefix.
-        for (const auto& c : columns) header += "," + csvQuote(metaNames.count(c) ? "payload." + c : c);
+        for (const auto& c : columns) header += "," + cli::csvQuote(metaNames.count(c) ? "payload." + c : c);
         *dst << header << "\r\n";
         for (std::size_t i = 0; i < reports.size(); ++i) {
             const auto& r = reports[i];
-            *dst << r.hqSeq << "," << csvCell(r.recordId) << "," << r.revision << "," << csvCell(r.formId)
-                 << "," << r.formVersion << "," << csvCell(r.unitId) << "," << csvCell(r.author) << ","
-                 << csvCell(r.deviceId) << "," << csvCell(r.createdUtc) << "," << csvCell(r.finalizedUtc)
-                 << "," << csvCell(r.receivedUtc) << "," << csvCell(r.reviewStatus);
+            *dst << r.hqSeq << "," << cli::csvCell(r.recordId) << "," << r.revision << ","
+                 << cli::csvCell(r.formId) << "," << r.formVersion << "," << cli::csvCell(r.unitId) << ","
+                 << cli::csvCell(r.author) << "," << cli::csvCell(r.deviceId) << ","
+                 << cli::csvCell(r.createdUtc) << "," << cli::csvCell(r.finalizedUtc) << ","
+                 << cli::csvCell(r.receivedUtc) << "," << cli::csvCell(r.reviewStatus);
             for (const auto& c : columns) {
                 auto it = payloads[i].find(c);
-                *dst << "," << (it == payloads[i].end() ? std::string() : csvCell(*it));
+                *dst << "," << (it == payloads[i].end() ? std::string() : cli::csvCell(*it));
             }
             *dst << "\r\n";
         }
@@ -701,13 +613,13 @@ void cmdReportsExport(const Options& o, std::ostream& out) {
             std::error_code ec;
             fs::remove(partial, ec);
         }
-        fail(kExitStorage, "writing the export failed (disk full?)");
+        fail(ExitCode::Storage, "writing the export failed (disk full?)");
     }
     if (!o.outPath.empty()) {
         file.close();
         std::error_code ec;
         fs::rename(partial, o.outPath, ec);
-        if (ec) fail(kExitStorage, "cannot write " + o.outPath + ": " + ec.message());
+        if (ec) fail(ExitCode::Storage, "cannot write " + o.outPath + ": " + ec.message());
     }
     (void)check(store->appendAudit(store->auditActor(), "export", o.format,
                                    json{{"reports", reports.size()}, {"form", o.form}, {"unit", o.unit}},
@@ -717,7 +629,7 @@ void cmdReportsExport(const Options& o, std::ostream& out) {
 void cmdReportsReview(const Options& o, std::ostream& out) {
     auto store = openStore(o);
     if (o.status == "returned" && o.comment.empty())
-        fail(kExitInput, "a returned report needs a --comment telling the unit what to amend");
+        fail(ExitCode::Usage, "a returned report needs a --comment telling the unit what to amend");
     auto entry = check(store->review(o.id, o.revision, o.status, o.comment, o.by, utcNow()));
     out << o.id << " r" << o.revision << " " << o.status << "; the unit sees it at its next sync (feed "
         << entry.seq << ")\n";
@@ -739,7 +651,7 @@ void cmdConflicts(const Options& o, std::ostream& out) {
                            {"received_utc", c.receivedUtc},
                            {"envelope", other.is_discarded() ? json(c.canonical) : other}});
         }
-        out << arr.dump(2) << "\n";
+        cli::printJson(out, arr);
         return;
     }
     for (const auto& c : conflicts)
@@ -758,7 +670,7 @@ void cmdImportBundle(const Options& o, std::ostream& out) {
     (void)check(openStore(o)->epoch());
     std::error_code ec;
     if (o.outPath == o.file || fs::equivalent(o.outPath, o.file, ec))
-        fail(kExitInput, "--out must name another file than the bundle");
+        fail(ExitCode::Usage, "--out must name another file than the bundle");
     auto bytes = sync::readBundleFile(o.file);
     if (!bytes) fail(bytes.error());
     const std::string location = storeLocation(o);
@@ -791,15 +703,9 @@ void cmdRecoveryOpen(const Options& o, std::ostream& out) {
     auto keys = check(loadRecoveryKey(o.data));
     std::error_code ec;
     if (o.outPath == o.request || fs::equivalent(o.outPath, o.request, ec))
-        fail(kExitInput, "--out must name another file than the request");
-    auto size = fs::file_size(o.request, ec);
-    if (ec) fail(kExitInput, "cannot read " + o.request + ": " + ec.message());
-    if (size > 64 * 1024) fail(kExitInput, o.request + ": larger than 64 KiB; not a recovery request");
-    std::ifstream in(o.request, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    if (!in) fail(kExitInput, "cannot read " + o.request);
-    auto r = storage::answerRecoveryRequest(ss.str(), keys);
+        fail(ExitCode::Usage, "--out must name another file than the request");
+    const std::string request = cli::readInputFile(o.request, 64 * 1024, "not a recovery request");
+    auto r = storage::answerRecoveryRequest(request, keys);
     if (!r) {
         Error e = r.error();
         e.message = o.request + ": " + e.message + "; no response was written";
@@ -824,7 +730,7 @@ storage::ConductKeyList currentConductKeys(HqStore& s, const hq::HqIdentity& id)
     try {
         return storage::readConductKeyDocument(*doc, id.signing.publicKey);
     } catch (const Failure& f) {
-        fail(kExitStorage, "HQ's stored conduct key list does not verify: " + f.error().message);
+        fail(ExitCode::Storage, "HQ's stored conduct key list does not verify: " + f.error().message);
     }
 }
 
@@ -842,7 +748,7 @@ void cmdConductKeyAdd(const Options& o, std::ostream& out) {
     auto store = openStore(o);
     std::error_code ec;
     if (fs::exists(o.keyFile, ec))
-        fail(kExitState, o.keyFile + " exists already; choose a new file for the key");
+        fail(ExitCode::Conflict, o.keyFile + " exists already; choose a new file for the key");
     auto list = currentConductKeys(*store, identity);
     auto made = [&] {
         try {
@@ -875,7 +781,7 @@ void cmdConductKeyList(const Options& o, std::ostream& out) {
     auto store = openStore(o);
     auto list = currentConductKeys(*store, identity);
     if (o.format == "json") {
-        out << storage::conductKeyDocument(list.version, list.keys).dump(2) << "\n";
+        cli::printJson(out, storage::conductKeyDocument(list.version, list.keys));
         return;
     }
     for (const auto& k : list.keys)
@@ -890,10 +796,11 @@ void cmdConductKeyRetire(const Options& o, std::ostream& out) {
     auto store = openStore(o);
     auto list = currentConductKeys(*store, identity);
     auto it = std::find_if(list.keys.begin(), list.keys.end(), [&](const auto& k) { return k.id == o.id; });
-    if (it == list.keys.end()) fail(kExitNotFound, "HQ has no conduct key " + o.id + " ('conduct-key list')");
-    if (!it->active()) fail(kExitState, "conduct key " + o.id + " was retired on " + it->retiredUtc);
+    if (it == list.keys.end())
+        fail(ExitCode::NotFound, "HQ has no conduct key " + o.id + " ('conduct-key list')");
+    if (!it->active()) fail(ExitCode::Conflict, "conduct key " + o.id + " was retired on " + it->retiredUtc);
     if (list.active().size() == 1)
-        fail(kExitState,
+        fail(ExitCode::Conflict,
              "conduct key " + o.id +
                  " is the last one in use: laptops could seal nothing to HQ; add its successor first");
     it->retiredUtc = utcNow();
@@ -946,7 +853,7 @@ void cmdVerify(const Options& o, std::ostream& out) {
         return;
     }
     for (const auto& p : problems) out << "problem: " << p << "\n";
-    fail(kExitStorage, std::to_string(problems.size()) + " problem(s) found");
+    fail(ExitCode::Verify, std::to_string(problems.size()) + " problem(s) found");
 }
 
 void copyIdentityFiles(const DataPaths& from, const DataPaths& to, bool overwrite) {
@@ -960,7 +867,7 @@ void copyIdentityFiles(const DataPaths& from, const DataPaths& to, bool overwrit
         std::ifstream in(src, std::ios::binary);
         std::stringstream ss;
         ss << in.rdbuf();
-        if (!in) fail(kExitStorage, "cannot read " + src);
+        if (!in) fail(ExitCode::Storage, "cannot read " + src);
         struct stat st {};
         unsigned mode = ::stat(src.c_str(), &st) == 0 ? (st.st_mode & 0777u) : 0600u;
         try {
@@ -973,16 +880,16 @@ void copyIdentityFiles(const DataPaths& from, const DataPaths& to, bool overwrit
 
 void cmdBackup(const Options& o, std::ostream& out) {
     if (isPostgres(storeLocation(o)))
-        fail(kExitInput,
+        fail(ExitCode::Usage,
              "backup copies an SQLite store; back up a PostgreSQL store with pg_dump -Fc (and keep a copy "
              "of the data folder's key and certificate files); after pg_restore, run 'outpost-hq "
              "rotate-epoch' (docs/operations.md)");
     (void)check(loadIdentity(o.data));
     std::error_code ec;
     if (fs::exists(fs::path(o.outPath) / "hq.db", ec))
-        fail(kExitState, o.outPath + " holds a backup already; choose an empty folder");
+        fail(ExitCode::Conflict, o.outPath + " holds a backup already; choose an empty folder");
     fs::create_directories(o.outPath, ec);
-    if (ec) fail(kExitStorage, "cannot create " + o.outPath + ": " + ec.message());
+    if (ec) fail(ExitCode::Storage, "cannot create " + o.outPath + ": " + ec.message());
     ::chmod(o.outPath.c_str(), 0700);
     check(storage::hq::backupSqliteHqStore(o.data, (fs::path(o.outPath) / "hq.db").string()));
     // The identity travels with the data: devices pin the TLS key and check receipts with the signing key.
@@ -996,16 +903,16 @@ void cmdBackup(const Options& o, std::ostream& out) {
 
 void cmdRestore(const Options& o, std::ostream& out, std::ostream& err) {
     if (!o.db.empty())
-        fail(kExitInput,
+        fail(ExitCode::Usage,
              "restore replaces an SQLite store; restore a PostgreSQL store with pg_restore, then run "
              "'outpost-hq rotate-epoch' before the servers start (docs/operations.md)");
     const std::string backupFile = (fs::path(o.from) / "hq.db").string();
     auto problems = check(storage::hq::checkSqliteFile(backupFile));
     if (!problems.empty())
-        fail(kExitStorage, backupFile + " is damaged; nothing was restored: " + problems.front());
+        fail(ExitCode::Storage, backupFile + " is damaged; nothing was restored: " + problems.front());
     std::error_code ec;
     fs::create_directories(o.data, ec);
-    if (ec) fail(kExitStorage, "cannot create " + o.data + ": " + ec.message());
+    if (ec) fail(ExitCode::Storage, "cannot create " + o.data + ": " + ec.message());
     ::chmod(o.data.c_str(), 0700);
     // A new machine gets the backup's identity; an existing HQ keeps its own (devices pin it).
     copyIdentityFiles(DataPaths(o.from), DataPaths(o.data), false);
@@ -1017,7 +924,7 @@ void cmdRestore(const Options& o, std::ostream& out, std::ostream& err) {
         std::ifstream in(backupFile, std::ios::binary);
         std::stringstream ss;
         ss << in.rdbuf();
-        if (!in) fail(kExitStorage, "cannot read " + backupFile);
+        if (!in) fail(ExitCode::Storage, "cannot read " + backupFile);
         try {
             writeFileAtomically(incoming, ss.str(), 0600);
         } catch (const Failure& f) {
@@ -1034,11 +941,12 @@ void cmdRestore(const Options& o, std::ostream& out, std::ostream& err) {
         if (!fs::exists(from, ec)) continue;
         fs::rename(from, target + ".before-restore-" + stamp + suffix, ec);
         if (ec)
-            fail(kExitStorage, "cannot move " + from + " aside: " + ec.message() + "; nothing was restored");
+            fail(ExitCode::Storage,
+                 "cannot move " + from + " aside: " + ec.message() + "; nothing was restored");
         keptOld = true;
     }
     fs::rename(incoming, target, ec);
-    if (ec) fail(kExitStorage, "cannot put the backup in place: " + ec.message());
+    if (ec) fail(ExitCode::Storage, "cannot put the backup in place: " + ec.message());
     auto store = check(storage::hq::openHqStore(o.data));
     attachAudit(*store, o);
     auto epoch = check(store->rotateEpoch());
@@ -1048,7 +956,7 @@ void cmdRestore(const Options& o, std::ostream& out, std::ostream& err) {
         << ": devices resync at their next connection\n";
     if (keptOld) out << "the previous store is kept as " << target << ".before-restore-" << stamp << "\n";
     if (!after.empty())
-        fail(kExitStorage, std::to_string(after.size()) + " problem(s) in the restored store");
+        fail(ExitCode::Storage, std::to_string(after.size()) + " problem(s) in the restored store");
 }
 
 // After a store was put back by other means than 'restore' (pg_restore of a PostgreSQL dump, files
@@ -1075,7 +983,7 @@ void cmdAuditVerify(const Options& o, std::ostream& out) {
         return;
     }
     for (const auto& p : c.problems) out << "problem: " << p << "\n";
-    fail(kExitStorage, "the audit log was tampered with: " + c.problems.front());
+    fail(ExitCode::Verify, "the audit log was tampered with: " + c.problems.front());
 }
 
 void cmdAuditList(const Options& o, std::ostream& out) {
@@ -1083,15 +991,8 @@ void cmdAuditList(const Options& o, std::ostream& out) {
     auto entries = check(store->audit(o.after, o.limit));
     if (o.format == "json") {
         json arr = json::array();
-        for (const auto& e : entries)
-            arr.push_back({{"seq", e.seq},
-                           {"at", e.atUtc},
-                           {"actor", e.actor},
-                           {"action", e.action},
-                           {"subject", e.subject},
-                           {"detail", json::parse(e.detail, nullptr, false)},
-                           {"hash", e.hash}});
-        out << arr.dump(2) << "\n";
+        for (const auto& e : entries) arr.push_back(cli::auditEntryJson(e));
+        cli::printJson(out, arr);
         return;
     }
     for (const auto& e : entries) {
@@ -1253,14 +1154,14 @@ int runHqCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     ckRetire->add_option("id", o.id, "the key id ('conduct-key list')")->required();
     on(ckRetire, [&] { cmdConductKeyRetire(o, out); });
 
-    auto* verify = app.add_subcommand("verify", "check HQ's identity files and store; exit 5 on problems");
+    auto* verify = app.add_subcommand("verify", "check HQ's identity files and store; exit 8 on problems");
     storeOptions(verify);
     on(verify, [&] { cmdVerify(o, out); });
 
     auto* audit = app.add_subcommand("audit", "HQ's hash-chained, signed audit log");
     audit->require_subcommand(1);
     auto* av =
-        audit->add_subcommand("verify", "check the whole chain and HQ's signatures; exit 5 on tampering");
+        audit->add_subcommand("verify", "check the whole chain and HQ's signatures; exit 8 on tampering");
     storeOptions(av);
     on(av, [&] { cmdAuditVerify(o, out); });
     auto* al = audit->add_subcommand("list", "print audit entries, oldest first");
@@ -1289,35 +1190,7 @@ int runHqCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     storeOptions(rotate);
     on(rotate, [&] { cmdRotateEpoch(o, out); });
 
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp&) {
-        out << app.help();
-        return kExitOk;
-    } catch (const CLI::CallForAllHelp&) {
-        out << app.help("", CLI::AppFormatMode::All);
-        return kExitOk;
-    } catch (const CLI::ParseError& e) {
-        err << "outpost-hq: " << e.what() << "\n(run 'outpost-hq --help' for the commands)\n";
-        return kExitInput;
-    }
-    if (!action) {
-        err << "outpost-hq: no command given\n";
-        return kExitInput;
-    }
-    try {
-        action();
-        return kExitOk;
-    } catch (const CliFailure& f) {
-        err << "outpost-hq: " << f.message << "\n";
-        return f.code;
-    } catch (const Failure& f) {
-        err << "outpost-hq: " << f.error().message << "\n";
-        return exitFor(f.error());
-    } catch (const std::exception& e) {
-        err << "outpost-hq: internal error: " << e.what() << "\n";
-        return kExitOther;
-    }
+    return cli::runCommandLine(app, argc, argv, out, err, action);
 }
 
 }  // namespace outpost::hq

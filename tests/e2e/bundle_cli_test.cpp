@@ -135,15 +135,15 @@ TEST_CASE("USB bundles with the real programs: export at the site and import at 
     CHECK_THAT(wrongSide.err, Catch::Contains("nothing was changed"));
     const std::string other = work.sub("stick/other.receipt");
     auto wrongHq = hq.proc->admin({"import-bundle", receipt, "--out", other});
-    CHECK(wrongHq.exitCode == 2);
+    CHECK(wrongHq.exitCode == 7);
     CHECK_THAT(wrongHq.err, Catch::Contains("receipt for a laptop"));
     const std::string cut = work.sub("stick/cut.bundle");
     std::string bytes = readFile(bundle);
     std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
     auto truncated = hq.proc->admin({"import-bundle", cut, "--out", other});
-    CHECK(truncated.exitCode == 2);
+    CHECK(truncated.exitCode == 7);
     CHECK_THAT(truncated.err, Catch::Contains("truncated"));
-    CHECK(hq.proc->admin({"import-bundle", bundle, "--out", bundle}).exitCode == 2);
+    CHECK(hq.proc->admin({"import-bundle", bundle, "--out", bundle}).exitCode == 1);
     auto missing = ctl(store, {"bundle", "import", work.sub("nothing-here")});
     CHECK(missing.exitCode == 3);
     CHECK_FALSE(std::filesystem::exists(other));
@@ -156,7 +156,7 @@ TEST_CASE("USB bundles with the real programs: export at the site and import at 
     const std::string late = work.sub("stick/late.bundle");
     expectOk(ctl(store, {"bundle", "export", late}));
     auto revoked = hq.proc->admin({"import-bundle", late, "--out", other});
-    CHECK(revoked.exitCode == 4);
+    CHECK(revoked.exitCode == 6);
     CHECK_THAT(revoked.err, Catch::Contains("revoked"));
     CHECK_FALSE(std::filesystem::exists(other));
     CHECK(hq.store()->reportCount().value() == 3);

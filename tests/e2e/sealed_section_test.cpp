@@ -96,21 +96,21 @@ TEST_CASE(
     CHECK(opened.doc["sealed"]["content"]["victim_reference"] == "CDT-26-0001");
     auto audit = hq.proc->admin({"audit", "list"});
     CHECK_THAT(audit.out, Catch::Contains("open sealed") && Catch::Contains(first));
-    // A wrong passphrase opens nothing (exit 6), and --open-sealed without a key file is bad input.
+    // A wrong passphrase opens nothing (exit 4), and --open-sealed without a key file is a usage error.
     ::setenv("OUTPOST_CONDUCT_PASSPHRASE", "not the officer's passphrase", 1);
     auto wrong = show(hq, first, hq.conductKeyFile);
     ::setenv("OUTPOST_CONDUCT_PASSPHRASE", HqProcess::kConductPassphrase, 1);
-    CHECK(wrong.exitCode == 6);
+    CHECK(wrong.exitCode == 4);
     CHECK_THAT(wrong.err, Catch::Contains("wrong passphrase"));
     CHECK(wrong.out.find("marker-sealed-0001") == std::string::npos);
-    CHECK(hq.proc->admin({"reports", "show", first, "--open-sealed"}).exitCode == 2);
+    CHECK(hq.proc->admin({"reports", "show", first, "--open-sealed"}).exitCode == 1);
 
     // Rotation: officer B's key added, A's retired; the laptop learns it at its next sync.
     TempDir keys;
     const std::string bFile = keys.sub("b.key");
     const std::string bId = hq.proc->addConductKey(bFile, "Officer B");
     admin(hq, {"conduct-key", "retire", hq.conductKeyId});
-    admin(hq, {"conduct-key", "retire", bId}, 4);  // the last key in use stays
+    admin(hq, {"conduct-key", "retire", bId}, 6);  // the last key in use stays
     admin(hq, {"conduct-key", "retire", "0123456789abcdef"}, 3);
     auto list = hq.proc->admin({"conduct-key", "list"});
     CHECK_THAT(list.out, Catch::Contains("1 key(s) in use") && Catch::Contains("retired"));
@@ -123,7 +123,7 @@ TEST_CASE(
     REQUIRE(byB.exitCode == 0);
     CHECK(byB.doc["sealed"]["content"]["sea_notes"] == "marker-sealed-0002");
     auto byA = show(hq, second, hq.conductKeyFile);  // retired: not a recipient of new sections
-    CHECK(byA.exitCode == 6);
+    CHECK(byA.exitCode == 4);
     CHECK_THAT(byA.err, Catch::Contains("not sealed to conduct key " + hq.conductKeyId));
     auto oldByA = show(hq, first, hq.conductKeyFile);  // what was sealed to A still opens with A
     REQUIRE(oldByA.exitCode == 0);
@@ -150,7 +150,7 @@ TEST_CASE(
                "UPDATE report SET sealed = (SELECT sealed FROM report WHERE record_id = '" + second +
                    "') WHERE record_id = '" + first + "' AND revision = 1");
         auto v = hq.proc->admin({"verify"});
-        CHECK(v.exitCode == 5);
+        CHECK(v.exitCode == 8);
         CHECK_THAT(v.out, Catch::Contains(first) && Catch::Contains("not the one the device signed"));
     }
 }

@@ -327,7 +327,7 @@ TEST_CASE("outpost-hq init makes HQ's identity with private keys, once", "[hq][c
     CHECK(modeOf(h.data) == 0700);
     auto signingKey = test::readFile(h.data + "/hq-signing.key");
     auto again = h.run({"init"});
-    CHECK(again.code == 4);
+    CHECK(again.code == 6);
     CHECK_THAT(again.err, Catch::Contains("holds an HQ already"));
     CHECK(test::readFile(h.data + "/hq-signing.key") == signingKey);
     auto verify = h.run({"verify"});
@@ -339,10 +339,10 @@ TEST_CASE("outpost-hq init makes HQ's identity with private keys, once", "[hq][c
     auto partial = runHq({"serve", "--data", h.data, "--listen", "127.0.0.1:0"});
     CHECK(partial.code == 5);
     CHECK_THAT(partial.err, Catch::Contains("tls-key.pem"));
-    // Usage errors are bad input.
-    CHECK(runHq({"init"}).code == 2);
-    CHECK(runHq({"frobnicate", "--data", h.data}).code == 2);
-    CHECK(runHq({}).code == 2);
+    // Usage errors.
+    CHECK(runHq({"init"}).code == 1);
+    CHECK(runHq({"frobnicate", "--data", h.data}).code == 1);
+    CHECK(runHq({}).code == 1);
 }
 
 TEST_CASE("outpost-hq enroll prints a one-time code carrying HQ's TLS pin", "[hq][cli]") {
@@ -365,7 +365,7 @@ TEST_CASE("outpost-hq enroll prints a one-time code carrying HQ's TLS pin", "[hq
     auto unknown = h.run({"enroll", "--unit", "NO-SUCH-UNIT"});
     CHECK(unknown.code == 3);
     CHECK_THAT(unknown.err, Catch::Contains("NO-SUCH-UNIT"));
-    CHECK(h.run({"enroll", "--unit", kUnit, "--expires-days", "0"}).code == 2);
+    CHECK(h.run({"enroll", "--unit", kUnit, "--expires-days", "0"}).code == 1);
     test::TempDir empty;
     auto nowhere = runHq({"enroll", "--unit", kUnit, "--data", empty.sub("none")});
     CHECK(nowhere.code == 3);
@@ -394,7 +394,7 @@ TEST_CASE("outpost-hq revoke marks a device revoked and refuses an unknown one",
 
     auto unknown = h.run({"revoke", "--device", "0190f3c4-7b2e-7a1c-9d3e-5f6a7b8c9d0e"});
     CHECK(unknown.code == 3);
-    CHECK(h.run({"revoke"}).code == 2);
+    CHECK(h.run({"revoke"}).code == 1);
 }
 
 TEST_CASE("outpost-hq forms push refuses a broken definition and sends a new version once", "[hq][cli]") {
@@ -417,10 +417,10 @@ TEST_CASE("outpost-hq forms push refuses a broken definition and sends a new ver
     CHECK_THAT(bad.err, Catch::Contains("not a valid form definition"));
     CHECK_THAT(bad.err, Catch::Contains("no_such_table"));
     auto malformed = h.run({"forms", "push", write("malformed.json", "{\"form\": \"x\",")});
-    CHECK(malformed.code == 2);
+    CHECK(malformed.code == 7);
     CHECK_THAT(malformed.err, Catch::Contains("malformed JSON"));
-    CHECK(h.run({"forms", "push", write("binary.json", std::string("\xff\xfe{}", 4))}).code == 2);
-    CHECK(h.run({"forms", "push", t.sub("missing.json")}).code == 3);
+    CHECK(h.run({"forms", "push", write("binary.json", std::string("\xff\xfe{}", 4))}).code == 7);
+    CHECK(h.run({"forms", "push", t.sub("missing.json")}).code == 7);
     CHECK(h.store()->heads().value().feed == feedBefore);
     CHECK(h.store()->forms().value().empty());
 
@@ -441,13 +441,13 @@ TEST_CASE("outpost-hq forms push refuses a broken definition and sends a new ver
     json changed = v2;
     changed["title"]["en"] = "Something else";
     auto clash = h.run({"forms", "push", write("v2changed.json", changed.dump())});
-    CHECK(clash.code == 4);
+    CHECK(clash.code == 6);
     auto builtin = h.run({"forms", "push", write("v1changed.json", [&] {
                               json j = def;
                               j["title"]["en"] = "Changed";
                               return j.dump();
                           }())});
-    CHECK(builtin.code == 4);
+    CHECK(builtin.code == 6);
     CHECK(h.store()->heads().value().feed == feedBefore + 1);
 }
 
@@ -510,7 +510,7 @@ TEST_CASE("outpost-hq reports: list, show, review and a CSV export with proper q
                  "--comment", "", "--by", "x"})
               .code == 3);
     CHECK(h.run({"reports", "review", ids[0], "--revision", "1", "--status", "maybe", "--by", "x"}).code ==
-          2);
+          1);
 
     test::TempDir t;
     auto exported =
@@ -543,7 +543,7 @@ TEST_CASE("outpost-hq reports: list, show, review and a CSV export with proper q
     auto j = json::parse(asJson.out);
     REQUIRE(j.size() == 2);
     CHECK(j[0]["payload"]["description"] == tricky);
-    CHECK(h.run({"reports", "export", "--format", "xml"}).code == 2);
+    CHECK(h.run({"reports", "export", "--format", "xml"}).code == 1);
     CHECK(h.run({"reports", "export", "--format", "csv", "--form", "no-such-form"}).code == 3);
 }
 
@@ -564,7 +564,7 @@ TEST_CASE("outpost-hq backup and restore bring the reports back under a new epoc
     REQUIRE(b.code == 0);
     CHECK(fs::exists(t.sub("b/hq.db")));
     CHECK(modeOf(t.sub("b/hq-signing.key")) == 0600);
-    CHECK(h.run({"backup", "--out", t.sub("b")}).code == 4);
+    CHECK(h.run({"backup", "--out", t.sub("b")}).code == 6);
     {
         auto s = h.store();
         auto device = s->devices().value()[0].id;
@@ -606,7 +606,7 @@ TEST_CASE("outpost-hq rotate-epoch gives HQ a new epoch and keeps every report",
     // Not an HQ folder, or an option it does not take: nothing changes.
     test::TempDir t;
     CHECK(runHq({"rotate-epoch", "--data", t.sub("none")}).code == 3);
-    CHECK(h.run({"rotate-epoch", "--out", t.sub("x")}).code == 2);
+    CHECK(h.run({"rotate-epoch", "--out", t.sub("x")}).code == 1);
     CHECK(h.store()->epoch().value() == now);
 }
 
@@ -732,20 +732,20 @@ TEST_CASE("outpost-hq audit list and audit verify: tampering is named", "[hq][cl
     SECTION("an entry deleted in the middle") {
         rawHqSql(h.data, "DELETE FROM audit WHERE seq = 2");
         auto bad = h.run({"audit", "verify"});
-        CHECK(bad.code == 5);
+        CHECK(bad.code == 8);
         CHECK_THAT(bad.err, Catch::Contains("audit entry 2 is missing"));
-        CHECK(h.run({"verify"}).code == 5);
+        CHECK(h.run({"verify"}).code == 8);
     }
     SECTION("an edited entry") {
         rawHqSql(h.data, "UPDATE audit SET actor = 'nobody' WHERE seq = 4");
         auto bad = h.run({"audit", "verify"});
-        CHECK(bad.code == 5);
+        CHECK(bad.code == 8);
         CHECK_THAT(bad.err, Catch::Contains("audit entry 4 was edited"));
     }
     SECTION("the newest entry deleted") {
         rawHqSql(h.data, "DELETE FROM audit WHERE seq = 5");
         auto bad = h.run({"audit", "verify"});
-        CHECK(bad.code == 5);
+        CHECK(bad.code == 8);
         CHECK_THAT(bad.err, Catch::Contains("signed head says 5"));
     }
     SECTION("two entries swapped") {
@@ -753,13 +753,13 @@ TEST_CASE("outpost-hq audit list and audit verify: tampering is named", "[hq][cl
                  "UPDATE audit SET seq = 100 WHERE seq = 3; UPDATE audit SET seq = 3 WHERE seq = 4; "
                  "UPDATE audit SET seq = 4 WHERE seq = 100;");
         auto bad = h.run({"audit", "verify"});
-        CHECK(bad.code == 5);
+        CHECK(bad.code == 8);
         CHECK_THAT(bad.err, Catch::Contains("audit entry 3 does not follow entry 2"));
     }
     SECTION("a report whose device signature was removed or altered") {
         rawHqSql(h.data, "UPDATE report SET signature = ''");
         auto bad = h.run({"verify"});
-        CHECK(bad.code == 5);
+        CHECK(bad.code == 8);
         CHECK_THAT(bad.out, Catch::Contains("not signed by the device"));
         rawHqSql(h.data, "UPDATE report SET signature = '" + sync::base64Encode(sync::randomBytes(64)) + "'");
         CHECK_THAT(h.run({"verify"}).out, Catch::Contains("does not verify"));
@@ -768,11 +768,11 @@ TEST_CASE("outpost-hq audit list and audit verify: tampering is named", "[hq][cl
 
 TEST_CASE("outpost-hq audit commands refuse bad input", "[hq][cli][audit]") {
     HqDir h;
-    CHECK(h.run({"audit"}).code == 2);
-    CHECK(h.run({"audit", "list", "--limit", "0"}).code == 2);
-    CHECK(h.run({"audit", "list", "--after", "-1"}).code == 2);
-    CHECK(h.run({"audit", "list", "--format", "xml"}).code == 2);
-    CHECK(h.run({"audit", "forge"}).code == 2);
+    CHECK(h.run({"audit"}).code == 1);
+    CHECK(h.run({"audit", "list", "--limit", "0"}).code == 1);
+    CHECK(h.run({"audit", "list", "--after", "-1"}).code == 1);
+    CHECK(h.run({"audit", "list", "--format", "xml"}).code == 1);
+    CHECK(h.run({"audit", "forge"}).code == 1);
     test::TempDir t;
     CHECK(runHq({"audit", "verify", "--data", t.sub("nowhere")}).code == 3);
 }

@@ -1,11 +1,11 @@
 // Reading a passphrase from the controlling terminal.
-#include "storage/terminal.hpp"
+#include "cli/terminal.hpp"
 
 #include <fcntl.h>
 #include <termios.h>
 #include <unistd.h>
 
-namespace outpost::storage {
+namespace outpost::cli {
 
 std::optional<std::string> readSecretFromTerminal(const std::string& prompt) {
     int fd = ::open("/dev/tty", O_RDWR | O_NOCTTY);
@@ -27,4 +27,4 @@ std::optional<std::string> readSecretFromTerminal(const std::string& prompt) {
     return pass;
 }
 
-}  // namespace outpost::storage
+}  // namespace outpost::cli

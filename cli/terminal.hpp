@@ -4,9 +4,9 @@
 #include <optional>
 #include <string>
 
-namespace outpost::storage {
+namespace outpost::cli {
 
 // Shows prompt on /dev/tty and reads one line with echo off. nullopt when the process has no terminal.
 std::optional<std::string> readSecretFromTerminal(const std::string& prompt);
 
-}  // namespace outpost::storage
+}  // namespace outpost::cli
