@@ -1,6 +1,7 @@
 // outpostctl: every command of the field store, parsed with CLI11, results on stdout, problems on stderr.
+// Exit codes: cli/exit_code.hpp (docs/cli.md).
 //
-// [SECTION] plumbing: the store, passphrases, input files (exit codes: cli/exit_code.hpp)
+// [SECTION] plumbing: the store, passphrases, input files
 // [SECTION] output helpers
 // [SECTION] commands
 // [SECTION] accounts and recovery

@@ -1,6 +1,7 @@
 // outpost-hq: every command, parsed with CLI11; results on stdout, problems on stderr.
+// Exit codes: cli/exit_code.hpp (docs/cli.md).
 //
-// [SECTION] plumbing: the store, input files, time (exit codes: cli/exit_code.hpp)
+// [SECTION] plumbing: the store, input files, time
 // [SECTION] catalog: reference data and forms as HQ knows them
 // [SECTION] output helpers
 // [SECTION] commands: init, serve

@@ -2,11 +2,14 @@
 //
 // [SECTION] errors and answers
 // [SECTION] body decoding: encodings, sizes, zstd, JSON
-// [SECTION] per-thread stores and the form catalog
+// [SECTION] the stores and the form catalog
 // [SECTION] authentication and resync checks
 // [SECTION] handlers
 // [SECTION] HqService
 #include "hq/service.hpp"
+#include "hq/helper_pool.hpp"
+#include "hq/rate_limiter.hpp"
+#include "hq/store_pool.hpp"
 
 #include <zstd.h>
 
@@ -239,113 +242,9 @@ std::optional<std::string> queryValue(std::string_view query, std::string_view n
     return std::nullopt;
 }
 
-// Threads that help a request with work it splits into independent pieces (a push's per-item checks:
-// the device's signature, the canonical bytes, validation). The request's own thread always works too,
-// so a request never waits for a helper to become free: with every helper busy with other requests it
-// simply does all of its pieces itself.
-class Helpers {
-public:
-    explicit Helpers(unsigned threads) : m_threads(threads) {}
-    ~Helpers() {
-        {
-            std::lock_guard lock(m_mutex);
-            m_stopping = true;
-        }
-        m_wake.notify_all();
-        for (auto& t : m_workers) t.join();
-    }
-    Helpers(const Helpers&) = delete;
-    Helpers& operator=(const Helpers&) = delete;
-
-    // Runs piece(i) for every i in [0, n) and returns once all have run. The first exception a piece
-    // throws stops the pieces not yet started and is rethrown here.
-    void forEach(std::size_t n, const std::function<void(std::size_t)>& piece) {
-        auto job = std::make_shared<Job>();
-        job->n = n;
-        job->piece = &piece;
-        const bool shared = n > 1 && m_threads > 0;
-        if (shared) {
-            std::lock_guard lock(m_mutex);
-            startWorkers();
-            m_jobs.push_back(job);
-        }
-        if (shared) m_wake.notify_all();
-        job->run();
-        if (shared) {
-            std::unique_lock lock(m_mutex);
-            // No helper joins the job once it has left the queue; wait for those that joined.
-            m_jobs.erase(std::remove(m_jobs.begin(), m_jobs.end(), job), m_jobs.end());
-            m_idle.wait(lock, [&] { return job->helping == 0; });
-        }
-        if (job->error) std::rethrow_exception(job->error);
-    }
-
-private:
-    struct Job {
-        std::size_t n = 0;
-        const std::function<void(std::size_t)>* piece = nullptr;
-        std::atomic<std::size_t> next{0};
-        int helping = 0;  // helpers working on it (guarded by the pool's mutex)
-        std::mutex errorMutex;
-        std::exception_ptr error;
-
-        void run() {
-            for (std::size_t i; (i = next.fetch_add(1)) < n;) {
-                try {
-                    (*piece)(i);
-                } catch (...) {
-                    std::lock_guard lock(errorMutex);
-                    if (!error) error = std::current_exception();
-                    next = n;
-                }
-            }
-        }
-        bool exhausted() const { return next.load() >= n; }
-    };
-
-    // Started on first use, so an HQ that never receives a push (a bundle import of pulls, a fuzz run)
-    // starts no thread. Called with m_mutex held.
-    void startWorkers() {
-        if (!m_workers.empty()) return;
-        for (unsigned i = 0; i < m_threads; ++i) m_workers.emplace_back([this] { work(); });
-    }
-
-    void work() {
-        std::unique_lock lock(m_mutex);
-        for (;;) {
-            m_wake.wait(lock, [&] {
-                return m_stopping || std::any_of(m_jobs.begin(), m_jobs.end(),
-                                                 [](const auto& j) { return !j->exhausted(); });
-            });
-            if (m_stopping) return;
-            auto it =
-                std::find_if(m_jobs.begin(), m_jobs.end(), [](const auto& j) { return !j->exhausted(); });
-            std::shared_ptr<Job> job = *it;
-            ++job->helping;
-            lock.unlock();
-            job->run();
-            lock.lock();
-            if (--job->helping == 0) m_idle.notify_all();
-        }
-    }
-
-    const unsigned m_threads;
-    std::mutex m_mutex;
-    std::condition_variable m_wake, m_idle;
-    std::vector<std::shared_ptr<Job>> m_jobs;
-    std::vector<std::thread> m_workers;
-    bool m_stopping = false;
-};
-
-// Helpers for a request's pieces: one fewer than the machine's cores, since the request's thread works too.
-unsigned helperThreads() {
-    const unsigned cores = std::thread::hardware_concurrency();
-    return cores > 1 ? std::min(cores - 1, 15u) : 0u;
-}
-
 }  // namespace
 
-// [SECTION] per-thread stores and the form catalog
+// [SECTION] the stores and the form catalog
 
 // What HQ validates against: its current reference data and every form version it knows. Rebuilt
 // when the store's feed head moves (every form or reference push appends to the feed), so several
@@ -365,40 +264,20 @@ struct Catalog {
 };
 
 struct HqService::Impl {
-    std::function<Result<std::unique_ptr<hqs::HqStore>>()> openStore;
+    StorePool::Opener openStore;
     HqIdentity identity;
     Limits limits;
 
-    // A bounded pool of stores (each a database connection, used by one thread at a time): a request
-    // borrows one for its whole length and gives it back. The server may run many more threads than
-    // PostgreSQL accepts connections; a request waits for a free store instead.
-    static constexpr int kMaxStores = 16;
-    std::mutex poolMutex;
-    std::condition_variable poolFree;
-    std::vector<std::unique_ptr<hqs::HqStore>> idleStores;
-    int openStores = 0;
-
-    // The store lent to the request running on this thread (set by Lease).
-    struct Borrowed {
-        Impl* owner = nullptr;
-        std::unique_ptr<hqs::HqStore> store;
-    };
-    static thread_local Borrowed* tlBorrowed;
-    void giveBack(Borrowed& b);
+    // The stores the requests borrow (hq/store_pool.hpp), made with the identity.
+    std::unique_ptr<StorePool> pool;
 
     std::mutex catalogMutex;
     std::shared_ptr<const Catalog> catalog;
 
-    Helpers helpers{helperThreads()};
+    HelperPool helpers{defaultHelperThreads()};
 
-    // Per-device token buckets (Limits::deviceRequestsPerSecond). Kept in this process: several HQ
-    // processes behind one load balancer each allow the rate (docs/operations.md).
-    struct Bucket {
-        double tokens = 0;
-        std::chrono::steady_clock::time_point at;
-    };
-    std::mutex bucketMutex;
-    std::unordered_map<std::string, Bucket> buckets;
+    // Per-device token buckets (Limits::deviceRequestsPerSecond), made with the limits.
+    std::unique_ptr<DeviceRateLimiter> rateLimiter;
     void takeToken(const std::string& deviceId);
 
     hqs::HqStore& store();
@@ -420,52 +299,15 @@ struct HqService::Impl {
     Response route(const Request& req, bool fromBundle);
 };
 
-thread_local HqService::Impl::Borrowed* HqService::Impl::tlBorrowed = nullptr;
-
 hqs::HqStore& HqService::Impl::store() {
-    Borrowed* b = tlBorrowed;
-    if (!b || b->owner != this)
-        throw Failure(ErrorDomain::Internal, ErrorCode::Internal, "a store was used outside a request");
-    if (b->store) return *b->store;
-    std::unique_lock lock(poolMutex);
-    poolFree.wait(lock, [&] { return !idleStores.empty() || openStores < kMaxStores; });
-    if (!idleStores.empty()) {
-        b->store = std::move(idleStores.back());
-        idleStores.pop_back();
-        return *b->store;
-    }
-    ++openStores;
-    lock.unlock();
-    // Opened outside the lock: connecting to PostgreSQL may take a while.
-    auto opened = openStore();
-    if (!opened) {
-        lock.lock();
-        --openStores;
-        poolFree.notify_one();
-        lock.unlock();
-        storageFailure(opened.error());
-    }
-    b->store = std::move(opened).value();
-    b->store->setAuditKey(identity.signing.secretKey);
-    return *b->store;
+    auto s = pool->current();
+    if (!s) storageFailure(s.error());
+    return **s;
 }
 
-void HqService::Impl::giveBack(Borrowed& b) {
-    if (!b.store) return;
-    std::lock_guard lock(poolMutex);
-    idleStores.push_back(std::move(b.store));
-    poolFree.notify_one();
-}
-
-// Forgets this request's store after an I/O failure (a lost database connection, a damaged handle):
-// the next request opens a fresh one.
+// Forgets this request's store after an I/O failure: the next request opens a fresh one.
 void HqService::Impl::dropStore() {
-    Borrowed* b = tlBorrowed;
-    if (!b || b->owner != this || !b->store) return;
-    b->store.reset();
-    std::lock_guard lock(poolMutex);
-    --openStores;
-    poolFree.notify_one();
+    pool->dropCurrent();
 }
 
 void HqService::Impl::storageFailure(const Error& e) {
@@ -555,33 +397,15 @@ hqs::Device HqService::Impl::authenticate(const Request& req, hqs::HqStore& s, b
 }
 
 void HqService::Impl::takeToken(const std::string& deviceId) {
-    if (limits.deviceRequestsPerSecond <= 0) return;
-    const auto now = std::chrono::steady_clock::now();
-    const double burst = std::max(1.0, limits.deviceBurst);
-    double wait = 0;
-    {
-        std::lock_guard lk(bucketMutex);
-        // A device not seen for a while starts with a full bucket; the map is pruned when it grows large.
-        if (buckets.size() > 100000) buckets.clear();
-        auto [it, fresh] = buckets.try_emplace(deviceId, Bucket{burst, now});
-        Bucket& b = it->second;
-        if (!fresh) {
-            const double elapsed = std::chrono::duration<double>(now - b.at).count();
-            b.tokens = std::min(burst, b.tokens + elapsed * limits.deviceRequestsPerSecond);
-            b.at = now;
-        }
-        if (b.tokens >= 1) {
-            b.tokens -= 1;
-            return;
-        }
-        wait = (1 - b.tokens) / limits.deviceRequestsPerSecond;
-    }
+    const auto wait = rateLimiter->take(deviceId);
+    if (!wait) return;
+    const double burst = rateLimiter->burst();
     HttpError e{429, "rate_limited",
                 "device '" + deviceId + "' sent more than " + std::to_string(static_cast<int>(burst)) +
                     " requests in a burst (" +
                     std::to_string(static_cast<int>(limits.deviceRequestsPerSecond)) +
                     " per second allowed); retry later",
-                json::object(), std::max(1, static_cast<int>(std::ceil(wait)))};
+                json::object(), std::max(1, static_cast<int>(std::ceil(*wait)))};
     e.extra["retry_after"] = e.retryAfter;
     throw e;
 }
@@ -942,6 +766,8 @@ HqService::HqService(std::function<Result<std::unique_ptr<storage::hq::HqStore>>
     m_impl->openStore = std::move(openStore);
     m_impl->identity = std::move(identity);
     m_impl->limits = limits;
+    m_impl->pool = std::make_unique<StorePool>(m_impl->openStore, m_impl->identity.signing.secretKey);
+    m_impl->rateLimiter = std::make_unique<DeviceRateLimiter>(limits.deviceRequestsPerSecond, limits.deviceBurst);
 }
 
 HqService::~HqService() = default;
@@ -989,44 +815,24 @@ auto storeCall(F&& run) -> Result<decltype(run())> {
 
 }  // namespace
 
-// Lends the pool's stores to what runs on this thread until it goes, then takes back what was borrowed.
-class HqService::Lease {
-public:
-    explicit Lease(Impl& impl) : m_impl(impl), m_previous(Impl::tlBorrowed) {
-        m_borrowed.owner = &impl;
-        Impl::tlBorrowed = &m_borrowed;
-    }
-    ~Lease() {
-        Impl::tlBorrowed = m_previous;
-        m_impl.giveBack(m_borrowed);
-    }
-    Lease(const Lease&) = delete;
-    Lease& operator=(const Lease&) = delete;
-
-private:
-    Impl& m_impl;
-    Impl::Borrowed* m_previous;
-    Impl::Borrowed m_borrowed;
-};
-
 Response HqService::handle(const Request& req) {
-    Lease lease(*m_impl);
+    StorePool::Lease lease(*m_impl->pool);
     return guarded([&] { return m_impl->route(req, false); });
 }
 
 Response HqService::handleBundle(const Request& req) {
-    Lease lease(*m_impl);
+    StorePool::Lease lease(*m_impl->pool);
     return guarded([&] { return m_impl->route(req, true); });
 }
 
 Result<std::optional<storage::hq::Device>> HqService::device(const std::string& deviceId) {
-    Lease lease(*m_impl);
+    StorePool::Lease lease(*m_impl->pool);
     return storeCall([&] { return m_impl->need(m_impl->store().device(deviceId)); });
 }
 
 Result<void> HqService::audit(const std::string& actor, const std::string& action, const std::string& subject,
                               const json& detail) {
-    Lease lease(*m_impl);
+    StorePool::Lease lease(*m_impl->pool);
     auto r = storeCall(
         [&] { return m_impl->need(m_impl->store().appendAudit(actor, action, subject, detail, utcNow())); });
     if (!r) return r.error();
@@ -1034,12 +840,12 @@ Result<void> HqService::audit(const std::string& actor, const std::string& actio
 }
 
 Result<std::string> HqService::epoch() {
-    Lease lease(*m_impl);
+    StorePool::Lease lease(*m_impl->pool);
     return storeCall([&] { return m_impl->need(m_impl->store().epoch()); });
 }
 
 void HqService::warm() {
-    Lease lease(*m_impl);
+    StorePool::Lease lease(*m_impl->pool);
     try {
         (void)m_impl->currentCatalog(m_impl->store());
     } catch (...) {

@@ -35,7 +35,8 @@ struct HqIdentity {
 
 class HqService {
 public:
-    // The store opener is called once per thread that handles requests (stores are single-threaded).
+    // openStore is called whenever the pool of stores needs one more (hq/store_pool.hpp: at most 16 open;
+    // a store is used by one request at a time). Any thread may call handle() and the others.
     HqService(std::function<Result<std::unique_ptr<storage::hq::HqStore>>()> openStore, HqIdentity identity,
               Limits limits = {});
     ~HqService();
@@ -67,7 +68,6 @@ public:
     const Limits& limits() const;
 
     struct Impl;
-    class Lease;
 
 private:
     std::unique_ptr<Impl> m_impl;
