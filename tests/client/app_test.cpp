@@ -7,6 +7,7 @@
 #include <set>
 
 #include "client/app.hpp"
+#include "client/app_test_access.hpp"
 #include "client/i18n.hpp"
 #include "client/settings.hpp"
 #include "support/test_support.hpp"
@@ -56,7 +57,7 @@ TEST_CASE("app: unlock refuses a wrong passphrase and lock forgets everything", 
     app.lock();
     CHECK_FALSE(app.unlocked());
     CHECK(app.screen() == Screen::Unlock);
-    CHECK(app.store() == nullptr);
+    CHECK(AppTestAccess::store(app) == nullptr);
 }
 
 TEST_CASE("app: a new report is stored on the first change and saved after a pause in typing",
@@ -77,7 +78,7 @@ TEST_CASE("app: a new report is stored on the first change and saved after a pau
     CHECK_FALSE(form.dirty());
     REQUIRE_FALSE(form.recordId().empty());
     CHECK(form.saveState() == SaveState::Saved);
-    auto rec = f.app.store()->get(form.recordId());
+    auto rec = AppTestAccess::store(f.app)->get(form.recordId());
     REQUIRE(rec.ok());
     CHECK(rec->payload["trainers"] == "Mission training centre");
 }
@@ -96,7 +97,7 @@ TEST_CASE("app: a bad entry is shown at its field, blocks the save and finalize,
     CHECK(form.saveState() == SaveState::Blocked);
     REQUIRE(form.issueAt("attendees_men") != nullptr);
     CHECK(form.issueAt("attendees_men")->rule == "type");
-    CHECK_FALSE(f.app.store()->get(id)->payload.contains("attendees_men"));
+    CHECK_FALSE(AppTestAccess::store(f.app)->get(id)->payload.contains("attendees_men"));
     auto fin = f.app.finalizeForm();
     REQUIRE_FALSE(fin.ok());
     CHECK(fin.error().code == ErrorCode::Invalid);
@@ -106,7 +107,7 @@ TEST_CASE("app: a bad entry is shown at its field, blocks the save and finalize,
     CHECK(f.app.flashIsError());
     f.app.back();
     CHECK(f.app.screen() == Screen::Home);
-    CHECK(f.app.store()->get(id)->payload["trainers"] == "Team A");
+    CHECK(AppTestAccess::store(f.app)->get(id)->payload["trainers"] == "Team A");
 }
 
 TEST_CASE("app: finalize goes to the record view and the report waits for sync", "[client][app]") {
@@ -164,8 +165,8 @@ TEST_CASE("app: a report for another unit is saved with a warning at the unit an
 TEST_CASE("app: record lists page through many rows and follow their filter", "[client][app]") {
     Fixture f;
     std::vector<json> many(300, trainingPayload());
-    REQUIRE(f.app.store()->importFinal("training", many).ok());
-    REQUIRE(f.app.store()->createDraft("training-gap", json::object()).ok());
+    REQUIRE(AppTestAccess::store(f.app)->importFinal("training", many).ok());
+    REQUIRE(AppTestAccess::store(f.app)->createDraft("training-gap", json::object()).ok());
     RecordListModel& list = f.app.records();
     list.invalidate();
     CHECK(list.size() == 301);

@@ -3,9 +3,15 @@
 //
 // [SECTION] value helpers
 // [SECTION] one field
+// [SECTION] problems
+// [SECTION] header: title, save state, actions
+// [SECTION] the fields
+// [SECTION] repeat groups
+// [SECTION] confirmation before a report becomes final
 // [SECTION] the panel
 #include <imgui.h>
 #include <imgui_stdlib.h>
+#include <sodium.h>
 
 #include <charconv>
 #include <cmath>
@@ -117,7 +123,7 @@ void FormPanel::drawField(client::App& app, const FieldDef& f, const std::string
     (void)in;  // fields take Enter and Tab through the focus chain, not directly
     client::FormModel& model = app.form();
     if (model.hidden(path)) return;
-    const auto& ref = app.store()->reference();
+    const auto& ref = app.reference();
     ImGui::PushID(path.c_str());
 
     if (f.type == FieldType::Note) {
@@ -360,7 +366,7 @@ void FormPanel::drawField(client::App& app, const FieldDef& f, const std::string
     ImGui::PopID();
 }
 
-// [SECTION] the panel
+// [SECTION] problems
 void FormPanel::drawProblems(client::App& app, FrameInput& in) {
     (void)app;
     (void)in;
@@ -391,27 +397,10 @@ void FormPanel::drawProblems(client::App& app, FrameInput& in) {
     ImGui::PopStyleColor();
 }
 
-void FormPanel::draw(client::App& app, FrameInput& in) {
+// [SECTION] header: title, save state, actions
+void FormPanel::drawHeader(client::App& app, FrameInput& in) {
     client::FormModel& model = app.form();
-    if (!model.active()) {
-        ImGui::TextDisabled("-");
-        return;
-    }
-    // A different report: forget the text boxes of the previous one.
-    if (model.recordId() != m_openRecordId || model.form().id != m_openFormId) {
-        if (!(m_openRecordId.empty() && !model.recordId().empty() && model.form().id == m_openFormId)) {
-            m_buffers.clear();
-            m_buffers2.clear();
-            m_focusFirst = true;
-            m_showProblems = false;
-            m_confirm = false;
-        }
-        m_openRecordId = model.recordId();
-        m_openFormId = model.form().id;
-    }
     const auto& form = model.form();
-
-    // Header: title, id, save state, actions.
     heading(tr(form.title).c_str());
     ImGui::SameLine();
     ImGui::AlignTextToFramePadding();
@@ -465,9 +454,32 @@ void FormPanel::draw(client::App& app, FrameInput& in) {
         else
             drawProblems(app, in);
     }
-    ImGui::Separator();
+}
 
-    // The fields.
+// [SECTION] the fields
+namespace {
+
+// Plain fields sit in two-column tables (label, value); a note, a repeat group or the sensitive
+// section's heading ends the table, and the next plain field opens another.
+void openFieldTable(bool& open, const char* id) {
+    if (open) return;
+    open = ImGui::BeginTable(id, 2, ImGuiTableFlags_SizingStretchProp | ImGuiTableFlags_PadOuterX);
+    if (open) {
+        ImGui::TableSetupColumn("label", ImGuiTableColumnFlags_WidthStretch, 0.38f);
+        ImGui::TableSetupColumn("value", ImGuiTableColumnFlags_WidthStretch, 0.62f);
+    }
+}
+
+void closeFieldTable(bool& open) {
+    if (open) ImGui::EndTable();
+    open = false;
+}
+
+}  // namespace
+
+void FormPanel::drawFields(client::App& app, FrameInput& in) {
+    client::FormModel& model = app.form();
+    const auto& form = model.form();
     m_unmatchedNow.clear();
     ImGui::BeginChild("##fields", ImVec2(0, 0), false);
     m_chain.begin(m_confirm ? FrameInput{} : in);
@@ -478,31 +490,18 @@ void FormPanel::draw(client::App& app, FrameInput& in) {
     json& values = model.values();
     const json& shown = model.shown();
     bool inSensitive = false;
-    const ImGuiTableFlags tf = ImGuiTableFlags_SizingStretchProp | ImGuiTableFlags_PadOuterX;
-    bool tableOpen = false;
-    auto openTable = [&](const char* id) {
-        if (tableOpen) return;
-        tableOpen = ImGui::BeginTable(id, 2, tf);
-        if (tableOpen) {
-            ImGui::TableSetupColumn("label", ImGuiTableColumnFlags_WidthStretch, 0.38f);
-            ImGui::TableSetupColumn("value", ImGuiTableColumnFlags_WidthStretch, 0.62f);
-        }
-    };
-    auto closeTable = [&] {
-        if (tableOpen) ImGui::EndTable();
-        tableOpen = false;
-    };
+    m_tableOpen = false;
     int section = 0;
     const FieldDef* previous = nullptr;
     // A role without the right to the sensitive section never sees its fields (the store keeps them).
-    const bool hideSensitive = app.store() && !core::formRights(app.store()->role(), form.id).readSensitive;
+    const bool hideSensitive = app.sensitiveHidden(form.id);
     for (const auto& f : form.fields) {
         const FieldDef* before = previous;
         previous = &f;
         if (model.hidden(f.name)) continue;
         if (f.sensitive && hideSensitive) continue;
         if (f.sensitive && !inSensitive) {
-            closeTable();
+            closeFieldTable(m_tableOpen);
             inSensitive = true;
             ImGui::Spacing();
             ImGui::TextColored(colourWarn(), "%s", tr("form.sensitive"));
@@ -514,127 +513,170 @@ void FormPanel::draw(client::App& app, FrameInput& in) {
             ImGui::Separator();
         }
         if (f.type == FieldType::Note) {
-            closeTable();
+            closeFieldTable(m_tableOpen);
             drawField(app, f, f.name, values, shown, in);
             continue;
         }
         if (f.type == FieldType::Repeat) {
-            closeTable();
-            ImGui::Spacing();
+            closeFieldTable(m_tableOpen);
             // A note just before the group already heads it; do not say the title twice.
-            if (!(before && before->type == FieldType::Note && !model.hidden(before->name)))
-                heading(tr(f.label).c_str());
-            if (!tr(f.hint).empty()) ImGui::TextDisabled("%s", tr(f.hint).c_str());
-            if (const core::Issue* gi = model.issueAt(f.name);
-                gi || (m_showProblems && m_final.firstAt(f.name))) {
-                const core::Issue* i = gi ? gi : m_final.firstAt(f.name);
-                ImGui::TextColored(colourBad(), "%s", client::issueText(*i).c_str());
-            }
-            if (!values.contains(f.name) || !values[f.name].is_array()) values[f.name] = json::array();
-            json& rows = values[f.name];
-            const json& shownRows =
-                shown.is_object() && shown.contains(f.name) ? shown[f.name] : json::array();
-            std::optional<std::size_t> remove;
-            for (std::size_t r = 0; r < rows.size(); ++r) {
-                std::string rp = f.name + "[" + std::to_string(r) + "]";
-                ImGui::PushID(rp.c_str());
-                ImGui::Indent();
-                ImGui::TextDisabled("%s %zu", tr("form.row"), r + 1);
-                ImGui::SameLine();
-                m_chain.before(false);
-                if (button(tr("form.remove_row"), "form.remove." + rp, in)) remove = r;
-                m_chain.after();
-                std::string tid = "##rowtable" + std::to_string(section++);
-                openTable(tid.c_str());
-                for (const auto& c : f.fields) {
-                    const json& shownRow = r < shownRows.size() ? shownRows[r] : json::object();
-                    if (c.type == FieldType::Note) continue;
-                    drawField(app, c, rp + "." + c.name, rows[r], shownRow, in);
-                }
-                closeTable();
-                ImGui::Unindent();
-                ImGui::Separator();
-                ImGui::PopID();
-            }
-            if (remove) {
-                model.removeRow(f.name, *remove);
-                m_buffers.clear();
-                m_buffers2.clear();
-            }
-            ImGui::Indent();
-            m_chain.before(false);
-            if (button((std::string(tr("form.add_row")) + "##" + f.name).c_str(), "form.add." + f.name, in)) {
-                model.addRow(f.name);
-                m_buffers.clear();
-                m_buffers2.clear();
-                // Typing goes on in the new row's first field.
-                for (const auto& c : f.fields)
-                    if (c.userEditable()) {
-                        m_focusPath =
-                            f.name + "[" + std::to_string(values[f.name].size() - 1) + "]." + c.name;
-                        break;
-                    }
-            }
-            m_chain.after();
-            ImGui::Unindent();
-            ImGui::Spacing();
+            const bool headed = before && before->type == FieldType::Note && !model.hidden(before->name);
+            drawRepeat(app, f, headed, section, in);
             continue;
         }
         std::string tid = "##table" + std::to_string(section);
-        if (!tableOpen) ++section;
-        openTable(tid.c_str());
+        if (!m_tableOpen) ++section;
+        openFieldTable(m_tableOpen, tid.c_str());
         drawField(app, f, f.name, values, shown, in);
     }
-    closeTable();
+    closeFieldTable(m_tableOpen);
     m_chain.end();
     m_unmatched = m_unmatchedNow;
     ImGui::Dummy(ImVec2(0, ImGui::GetFontSize() * 4));
     ImGui::EndChild();
+}
 
-    // Confirmation before a report becomes final.
+// [SECTION] repeat groups
+void FormPanel::drawRepeat(client::App& app, const FieldDef& f, bool headed, int& section, FrameInput& in) {
+    client::FormModel& model = app.form();
+    json& values = model.values();
+    const json& shown = model.shown();
+    ImGui::Spacing();
+    if (!headed) heading(tr(f.label).c_str());
+    if (!tr(f.hint).empty()) ImGui::TextDisabled("%s", tr(f.hint).c_str());
+    if (const core::Issue* gi = model.issueAt(f.name); gi || (m_showProblems && m_final.firstAt(f.name))) {
+        const core::Issue* i = gi ? gi : m_final.firstAt(f.name);
+        ImGui::TextColored(colourBad(), "%s", client::issueText(*i).c_str());
+    }
+    if (!values.contains(f.name) || !values[f.name].is_array()) values[f.name] = json::array();
+    json& rows = values[f.name];
+    const json& shownRows = shown.is_object() && shown.contains(f.name) ? shown[f.name] : json::array();
+    std::optional<std::size_t> remove;
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+        std::string rp = f.name + "[" + std::to_string(r) + "]";
+        ImGui::PushID(rp.c_str());
+        ImGui::Indent();
+        ImGui::TextDisabled("%s %zu", tr("form.row"), r + 1);
+        ImGui::SameLine();
+        m_chain.before(false);
+        if (button(tr("form.remove_row"), "form.remove." + rp, in)) remove = r;
+        m_chain.after();
+        std::string tid = "##rowtable" + std::to_string(section++);
+        openFieldTable(m_tableOpen, tid.c_str());
+        for (const auto& c : f.fields) {
+            const json& shownRow = r < shownRows.size() ? shownRows[r] : json::object();
+            if (c.type == FieldType::Note) continue;
+            drawField(app, c, rp + "." + c.name, rows[r], shownRow, in);
+        }
+        closeFieldTable(m_tableOpen);
+        ImGui::Unindent();
+        ImGui::Separator();
+        ImGui::PopID();
+    }
+    if (remove) {
+        model.removeRow(f.name, *remove);
+        m_buffers.clear();
+        m_buffers2.clear();
+    }
+    ImGui::Indent();
+    m_chain.before(false);
+    if (button((std::string(tr("form.add_row")) + "##" + f.name).c_str(), "form.add." + f.name, in)) {
+        model.addRow(f.name);
+        m_buffers.clear();
+        m_buffers2.clear();
+        // Typing goes on in the new row's first field.
+        for (const auto& c : f.fields)
+            if (c.userEditable()) {
+                m_focusPath = f.name + "[" + std::to_string(values[f.name].size() - 1) + "]." + c.name;
+                break;
+            }
+    }
+    m_chain.after();
+    ImGui::Unindent();
+    ImGui::Spacing();
+}
+
+// [SECTION] confirmation before a report becomes final
+void FormPanel::drawConfirm(client::App& app) {
+    client::FormModel& model = app.form();
+    const auto& form = model.form();
+    const json& shown = model.shown();
     if (m_confirm) ImGui::OpenPopup("##confirm");
     ImGui::SetNextWindowSize(ImVec2(std::min(640.0f, ImGui::GetMainViewport()->WorkSize.x - 40), 0));
-    if (ImGui::BeginPopupModal("##confirm", nullptr,
-                               ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_AlwaysAutoResize)) {
-        heading(tr("form.confirm_title"));
-        ImGui::TextWrapped("%s", tr("form.confirm_text"));
-        ImGui::Spacing();
-        ImGui::Text("%s", tr(form.title).c_str());
-        for (const auto& name : form.summaryFields) {
-            const FieldDef* f = form.field(name);
-            const json& v = shown.value(name, json());
-            if (!f || v.is_null()) continue;
-            std::string text = valueToText(v);
-            if (f->type == FieldType::SelectOne || f->type == FieldType::Reference ||
-                f->type == FieldType::Rating)
-                text = labelFor(optionsFor(*f, app.store()->reference()), text);
-            ImGui::BulletText("%s: %s", tr(f->label).c_str(), text.c_str());
-        }
-        for (const auto& i : m_final.issues)
-            if (i.warning)
-                ImGui::TextColored(colourWarn(), "%s: %s", tr("form.warning"), client::issueText(i).c_str());
-        ImGui::Spacing();
-        bool yes = ImGui::Button(tr("form.confirm_yes"));
-        track("form.confirm");
-        ImGui::SameLine();
-        bool no = ImGui::Button(tr("form.confirm_no"));
-        track("form.cancel");
-        // The Enter of the Ctrl+Enter that opened this dialog must not confirm it too.
-        const bool fresh = ImGui::GetFrameCount() > m_confirmFrame && !ImGui::GetIO().KeyCtrl;
-        if (fresh && ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Enter), false)) yes = true;
-        if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Escape), false)) no = true;
-        if (yes) {
-            m_confirm = false;
-            ImGui::CloseCurrentPopup();
-            auto r = app.finalizeForm();
-            if (!r) app.setFlash(r.error().message, true);
-        } else if (no) {
-            m_confirm = false;
-            ImGui::CloseCurrentPopup();
-        }
-        ImGui::EndPopup();
+    if (!ImGui::BeginPopupModal("##confirm", nullptr,
+                                ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_AlwaysAutoResize))
+        return;
+    heading(tr("form.confirm_title"));
+    ImGui::TextWrapped("%s", tr("form.confirm_text"));
+    ImGui::Spacing();
+    ImGui::Text("%s", tr(form.title).c_str());
+    for (const auto& name : form.summaryFields) {
+        const FieldDef* f = form.field(name);
+        const json& v = shown.value(name, json());
+        if (!f || v.is_null()) continue;
+        std::string text = valueToText(v);
+        if (f->type == FieldType::SelectOne || f->type == FieldType::Reference || f->type == FieldType::Rating)
+            text = labelFor(optionsFor(*f, app.reference()), text);
+        ImGui::BulletText("%s: %s", tr(f->label).c_str(), text.c_str());
     }
+    for (const auto& i : m_final.issues)
+        if (i.warning) ImGui::TextColored(colourWarn(), "%s: %s", tr("form.warning"), client::issueText(i).c_str());
+    ImGui::Spacing();
+    bool yes = ImGui::Button(tr("form.confirm_yes"));
+    track("form.confirm");
+    ImGui::SameLine();
+    bool no = ImGui::Button(tr("form.confirm_no"));
+    track("form.cancel");
+    // The Enter of the Ctrl+Enter that opened this dialog must not confirm it too.
+    const bool fresh = ImGui::GetFrameCount() > m_confirmFrame && !ImGui::GetIO().KeyCtrl;
+    if (fresh && ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Enter), false)) yes = true;
+    if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Escape), false)) no = true;
+    if (yes) {
+        m_confirm = false;
+        ImGui::CloseCurrentPopup();
+        auto r = app.finalizeForm();
+        if (!r) app.setFlash(r.error().message, true);
+    } else if (no) {
+        m_confirm = false;
+        ImGui::CloseCurrentPopup();
+    }
+    ImGui::EndPopup();
+}
+
+// [SECTION] the panel
+// A different report: forget the text boxes of the previous one.
+void FormPanel::followModel(const client::FormModel& model) {
+    if (model.recordId() == m_openRecordId && model.form().id == m_openFormId) return;
+    // (A new report that was just saved for the first time gets its id: it is still the same report.)
+    if (!(m_openRecordId.empty() && !model.recordId().empty() && model.form().id == m_openFormId)) {
+        m_buffers.clear();
+        m_buffers2.clear();
+        m_focusFirst = true;
+        m_showProblems = false;
+        m_confirm = false;
+    }
+    m_openRecordId = model.recordId();
+    m_openFormId = model.form().id;
+}
+
+void FormPanel::draw(client::App& app, FrameInput& in) {
+    client::FormModel& model = app.form();
+    if (!model.active()) {
+        ImGui::TextDisabled("-");
+        return;
+    }
+    followModel(model);
+    drawHeader(app, in);
+    ImGui::Separator();
+    drawFields(app, in);
+    drawConfirm(app);
     in.escape = in.escape && !m_confirm;
+}
+
+void FormPanel::wipe() {
+    for (auto* m : {&m_buffers, &m_buffers2})
+        for (auto& [k, v] : *m) sodium_memzero(v.data(), v.size());
+    *this = FormPanel{};
 }
 
 }  // namespace outpost::ui

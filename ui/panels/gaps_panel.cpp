@@ -1,4 +1,10 @@
 // Training gaps: the unit x course matrix as coloured squares, with the figures behind each square.
+//
+// [SECTION] helpers
+// [SECTION] legend: on the title line when it fits, so the matrix keeps the height
+// [SECTION] the matrix
+// [SECTION] details of the chosen square
+// [SECTION] the screen
 #include <imgui.h>
 
 #include <algorithm>
@@ -11,6 +17,7 @@ namespace outpost::ui {
 using client::tr;
 using core::GapStatus;
 
+// [SECTION] helpers
 namespace {
 
 // A square's state: one of the gap statuses, or no requirement at all for that unit and course.
@@ -137,70 +144,42 @@ std::vector<std::string> cellFigures(const core::ReferenceData& ref, const core:
 
 }  // namespace
 
-void GapsPanel::draw(client::App& app, FrameInput& in) {
-    const client::GapMatrix& g = app.gaps();
-    const core::ReferenceData& ref = app.store()->reference();
-    const ImGuiStyle& style = ImGui::GetStyle();
+// [SECTION] legend: on the title line when it fits, so the matrix keeps the height
+void GapsPanel::drawLegend(float square) {
     const float em = ImGui::GetFontSize();
-    m_chain.begin(in);
-
-    heading(tr("gaps.title"));
-    ImGui::SameLine(0, 2 * em);
-    ImGui::AlignTextToFramePadding();
-    ImGui::TextColored(g.open ? colourWarn() : colourGood(), "%d %s", g.open,
-                       client::trCount(g.open, "home.gaps_open_one", "home.gaps_open"));
-
-    // [SECTION] legend: on the title line when it fits, so the matrix keeps the height
-    const float square = std::round(em * 1.15f);
-    {
-        const CellState states[] = {{true, GapStatus::Met},
-                                    {true, GapStatus::Due},
-                                    {true, GapStatus::Overdue},
-                                    {true, GapStatus::Missing},
-                                    {false, GapStatus::Missing}};
-        float legendW = 0;
-        for (const auto& s : states)
-            legendW += square + 0.4f * em + ImGui::CalcTextSize(stateText(s)).x + 1.5f * em;
-        const float rightEdge = ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x;
-        if (rightEdge - ImGui::GetItemRectMax().x - 2 * em > legendW) {
-            ImGui::SameLine(0, 2 * em);
-            ImGui::SetCursorPosX(ImGui::GetWindowContentRegionMax().x - legendW + 1.5f * em);
-        }
-        ImDrawList* dl = ImGui::GetWindowDrawList();
-        bool firstItem = true;
-        for (const auto& s : states) {
-            if (!firstItem) ImGui::SameLine(0, 1.5f * em);
-            firstItem = false;
-            const float x = ImGui::GetCursorScreenPos().x;
-            ImGui::Dummy(ImVec2(square, ImGui::GetTextLineHeight()));
-            ImGui::SameLine(0, 0.4f * em);
-            ImGui::TextUnformatted(stateText(s));
-            // Centred on the word, wherever the line's baseline put it.
-            const float mid = (ImGui::GetItemRectMin().y + ImGui::GetItemRectMax().y) / 2;
-            drawSquare(dl, ImVec2(x, mid - square / 2), square, s, false);
-        }
+    const CellState states[] = {{true, GapStatus::Met},
+                                {true, GapStatus::Due},
+                                {true, GapStatus::Overdue},
+                                {true, GapStatus::Missing},
+                                {false, GapStatus::Missing}};
+    float legendW = 0;
+    for (const auto& s : states)
+        legendW += square + 0.4f * em + ImGui::CalcTextSize(stateText(s)).x + 1.5f * em;
+    const float rightEdge = ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x;
+    if (rightEdge - ImGui::GetItemRectMax().x - 2 * em > legendW) {
+        ImGui::SameLine(0, 2 * em);
+        ImGui::SetCursorPosX(ImGui::GetWindowContentRegionMax().x - legendW + 1.5f * em);
     }
-    ImGui::Spacing();
-
-    if (g.units.empty() || g.courses.empty()) {
-        ImGui::Spacing();
-        ImGui::TextDisabled("%s", tr("gaps.none"));
-        m_chain.end();
-        return;
+    ImDrawList* dl = ImGui::GetWindowDrawList();
+    bool firstItem = true;
+    for (const auto& s : states) {
+        if (!firstItem) ImGui::SameLine(0, 1.5f * em);
+        firstItem = false;
+        const float x = ImGui::GetCursorScreenPos().x;
+        ImGui::Dummy(ImVec2(square, ImGui::GetTextLineHeight()));
+        ImGui::SameLine(0, 0.4f * em);
+        ImGui::TextUnformatted(stateText(s));
+        // Centred on the word, wherever the line's baseline put it.
+        const float mid = (ImGui::GetItemRectMin().y + ImGui::GetItemRectMax().y) / 2;
+        drawSquare(dl, ImVec2(x, mid - square / 2), square, s, false);
     }
+}
 
-    // Courses in the reference data's order (the matrix lists them as it first meets them).
-    std::vector<std::string> courses = g.courses;
-    const auto& table = ref.table("courses");
-    auto rank = [&](const std::string& id) {
-        for (std::size_t i = 0; i < table.size(); ++i)
-            if (table[i].value("id", "") == id) return i;
-        return table.size();
-    };
-    std::stable_sort(courses.begin(), courses.end(),
-                     [&](const auto& a, const auto& b) { return rank(a) < rank(b); });
-
-    // [SECTION] the matrix
+// [SECTION] the matrix
+void GapsPanel::drawMatrix(client::App& app, const client::GapMatrix& g, const std::vector<std::string>& courses,
+                           float square, float detailsH, FrameInput& in) {
+    const core::ReferenceData& ref = app.reference();
+    const ImGuiStyle& style = ImGui::GetStyle();
     float headerH = 0, unitW = ImGui::CalcTextSize(tr("app.unit")).x;
     for (const auto& c : courses)
         headerH = std::max(headerH, ImGui::CalcTextSize(courseCode(ref, c).c_str()).x);
@@ -209,7 +188,6 @@ void GapsPanel::draw(client::App& app, FrameInput& in) {
     headerH += style.CellPadding.y;
     // Rows are exactly this tall (TableNextRow's minimum beats the square and its padding).
     const float rowH = square + style.CellPadding.y * 2 + 4;
-    const float detailsH = ImGui::GetTextLineHeightWithSpacing() * 4.25f + style.WindowPadding.y * 2;
     const ImGuiTableFlags flags = ImGuiTableFlags_ScrollX | ImGuiTableFlags_ScrollY | ImGuiTableFlags_RowBg |
                                   ImGuiTableFlags_BordersOuter | ImGuiTableFlags_BordersInnerV |
                                   ImGuiTableFlags_SizingFixedFit;
@@ -298,8 +276,11 @@ void GapsPanel::draw(client::App& app, FrameInput& in) {
         }
         ImGui::EndTable();
     }
+}
 
-    // [SECTION] details of the chosen square
+// [SECTION] details of the chosen square
+void GapsPanel::drawDetails(client::App& app, const client::GapMatrix& g, float detailsH) {
+    const core::ReferenceData& ref = app.reference();
     ImGui::BeginChild("##gapdetails", ImVec2(0, detailsH), true);
     auto it = g.cells.find({m_selectedUnit, m_selectedCourse});
     if (m_selectedUnit.empty()) {
@@ -322,6 +303,46 @@ void GapsPanel::draw(client::App& app, FrameInput& in) {
         }
     }
     ImGui::EndChild();
+}
+
+// [SECTION] the screen
+void GapsPanel::draw(client::App& app, FrameInput& in) {
+    const client::GapMatrix& g = app.gaps();
+    const core::ReferenceData& ref = app.reference();
+    const ImGuiStyle& style = ImGui::GetStyle();
+    const float em = ImGui::GetFontSize();
+    m_chain.begin(in);
+
+    heading(tr("gaps.title"));
+    ImGui::SameLine(0, 2 * em);
+    ImGui::AlignTextToFramePadding();
+    ImGui::TextColored(g.open ? colourWarn() : colourGood(), "%d %s", g.open,
+                       client::trCount(g.open, "home.gaps_open_one", "home.gaps_open"));
+    const float square = std::round(em * 1.15f);
+    drawLegend(square);
+    ImGui::Spacing();
+
+    if (g.units.empty() || g.courses.empty()) {
+        ImGui::Spacing();
+        ImGui::TextDisabled("%s", tr("gaps.none"));
+        m_chain.end();
+        return;
+    }
+
+    // Courses in the reference data's order (the matrix lists them as it first meets them).
+    std::vector<std::string> courses = g.courses;
+    const auto& table = ref.table("courses");
+    auto rank = [&](const std::string& id) {
+        for (std::size_t i = 0; i < table.size(); ++i)
+            if (table[i].value("id", "") == id) return i;
+        return table.size();
+    };
+    std::stable_sort(courses.begin(), courses.end(),
+                     [&](const auto& a, const auto& b) { return rank(a) < rank(b); });
+
+    const float detailsH = ImGui::GetTextLineHeightWithSpacing() * 4.25f + style.WindowPadding.y * 2;
+    drawMatrix(app, g, courses, square, detailsH, in);
+    drawDetails(app, g, detailsH);
     m_chain.end();
 }
 

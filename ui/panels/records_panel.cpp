@@ -1,4 +1,10 @@
 // Reports: filter, search and browse every record (100,000 rows stay smooth), and open one.
+//
+// [SECTION] helpers
+// [SECTION] filters
+// [SECTION] count and the open button
+// [SECTION] the table
+// [SECTION] the screen
 #include <imgui.h>
 #include <imgui_internal.h>
 #include <imgui_stdlib.h>
@@ -16,6 +22,7 @@ namespace outpost::ui {
 
 using client::tr;
 
+// [SECTION] helpers
 namespace {
 
 std::string trimmed(const std::string& s) {
@@ -40,21 +47,14 @@ void inlineLabel(const char* text) {
 
 }  // namespace
 
-void RecordsPanel::draw(client::App& app, FrameInput& in) {
-    client::RecordListModel& model = app.records();
-    const core::ReferenceData& ref = app.store()->reference();
+// [SECTION] filters
+bool RecordsPanel::drawFilters(client::App& app, FrameInput& in) {
     const ImGuiStyle& style = ImGui::GetStyle();
-    m_chain.begin(in);
-
-    heading(tr("list.title"));
-
-    // [SECTION] filters
     std::vector<std::string> formItems{tr("list.all_forms")};
     std::vector<std::string> formIds{""};
-    for (const auto& form : app.store()->forms().latestAll()) {
-        if (!core::allows(app.store()->role(), form->id, core::FormAction::Read)) continue;
-        formItems.push_back(tr(form->title));
-        formIds.push_back(form->id);
+    for (const auto& form : app.forms(core::FormAction::Read)) {
+        formItems.push_back(form.title);
+        formIds.push_back(form.id);
     }
     if (m_formIndex < 0 || m_formIndex >= static_cast<int>(formItems.size())) m_formIndex = 0;
     const std::vector<std::string> statusItems{tr("list.all_status"), tr("list.status_draft"),
@@ -97,6 +97,7 @@ void RecordsPanel::draw(client::App& app, FrameInput& in) {
     m_chain.after();
     m_oldestFirst = sortIndex == 1;
 
+    client::RecordListModel& model = app.records();
     client::RecordListModel::Filter filter = model.filter();
     filter.formId = formIds[static_cast<std::size_t>(m_formIndex)];
     filter.status = m_statusIndex == 1 ? "draft" : m_statusIndex == 2 ? "final" : "";
@@ -107,8 +108,13 @@ void RecordsPanel::draw(client::App& app, FrameInput& in) {
         m_selected = -1;
         m_scrollTop = true;
     }
+    return searchToTable;
+}
 
-    // [SECTION] count and the open button
+// [SECTION] count and the open button
+std::int64_t RecordsPanel::drawCount(client::RecordListModel& model, bool searchToTable, std::string& toOpen,
+                                     FrameInput& in) {
+    const float em = ImGui::GetFontSize();
     const std::int64_t count = model.size();
     if (m_selected >= count) m_selected = count - 1;
     if (searchToTable && count > 0) {
@@ -118,7 +124,6 @@ void RecordsPanel::draw(client::App& app, FrameInput& in) {
         in.enter = false;
     }
     const client::ListRow* selectedRow = m_selected >= 0 ? model.row(m_selected) : nullptr;
-    std::string toOpen;
 
     ImGui::AlignTextToFramePadding();
     ImGui::Text("%s %s", groupDigits(count).c_str(), tr("list.count"));
@@ -138,16 +143,22 @@ void RecordsPanel::draw(client::App& app, FrameInput& in) {
         ImGui::TextColored(colourBad(), "%s", model.error().c_str());
         ImGui::PopTextWrapPos();
     }
+    return count;
+}
 
-    // [SECTION] the table
+// [SECTION] the table
+void RecordsPanel::drawTable(client::App& app, std::int64_t count, std::string& toOpen, FrameInput& in) {
+    client::RecordListModel& model = app.records();
     if (count == 0) {
         if (model.error().empty()) {
             ImGui::Spacing();
             ImGui::TextDisabled("%s", tr("list.empty"));
         }
-        m_chain.end();
         return;
     }
+    const core::ReferenceData& ref = app.reference();
+    const ImGuiStyle& style = ImGui::GetStyle();
+    const float em = ImGui::GetFontSize();
 
     const ImGuiTableFlags flags = ImGuiTableFlags_ScrollY | ImGuiTableFlags_RowBg |
                                   ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_Resizable |
@@ -282,9 +293,24 @@ void RecordsPanel::draw(client::App& app, FrameInput& in) {
         if (rowHeight > 0) m_pageRows = std::max(1, static_cast<int>((visBottom - visTop) / rowHeight));
         ImGui::EndTable();
     }
+}
+
+// [SECTION] the screen
+void RecordsPanel::draw(client::App& app, FrameInput& in) {
+    m_chain.begin(in);
+    heading(tr("list.title"));
+    const bool searchToTable = drawFilters(app, in);
+    std::string toOpen;
+    const std::int64_t count = drawCount(app.records(), searchToTable, toOpen, in);
+    drawTable(app, count, toOpen, in);
     m_chain.end();
 
     if (!toOpen.empty()) app.openRecord(toOpen);
+}
+
+void RecordsPanel::wipe() {
+    sodium_memzero(m_search.data(), m_search.size());
+    *this = RecordsPanel{};
 }
 
 }  // namespace outpost::ui
