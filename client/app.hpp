@@ -15,10 +15,10 @@
 // [SECTION] app
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
-#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -217,12 +217,12 @@ struct GapMatrix {
 // so a frame never decrypts the queue: `bytes` grows while `counting` is true.
 struct OutboxView {
     std::vector<storage::OutboxItem> items;
-    std::vector<std::size_t> errors;             // indexes of the items with a last error
+    std::vector<std::size_t> errors;            // indexes of the items with a last error
     std::map<std::string, std::string> titles;  // form id -> title in the current language
-    std::int64_t quarantined = 0;                // quarantined items among `items`
-    std::int64_t waitingKeys = 0;  // items whose sealed section waits for HQ's conduct keys
-    std::uint64_t bytes = 0;       // content bytes of the queued (not quarantined) items counted so far
-    bool counting = false;         // the count is still going
+    std::int64_t quarantined = 0;               // quarantined items among `items`
+    std::int64_t waitingKeys = 0;               // items whose sealed section waits for HQ's conduct keys
+    std::uint64_t bytes = 0;  // content bytes of the queued (not quarantined) items counted so far
+    bool counting = false;    // the count is still going
 };
 
 // A form a person may pick (new report, list filter): its id and its title in the current language.

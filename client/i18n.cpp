@@ -33,7 +33,8 @@ const std::vector<CatalogEntry> kCatalog = {
     {"shell.failed_text",
      "An unexpected error stopped it. Your reports are safe: nothing was lost. Try again, or go to another "
      "screen.",
-     "Une erreur inattendue l'a interrompu. Vos rapports sont en sécurité : rien n'a été perdu. Réessayez, ou "
+     "Une erreur inattendue l'a interrompu. Vos rapports sont en sécurité : rien n'a été perdu. Réessayez, "
+     "ou "
      "passez à un autre écran."},
     {"shell.failed_detail", "Detail", "Détail"},
     {"shell.retry", "Try again", "Réessayer"},

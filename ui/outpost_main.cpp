@@ -102,9 +102,9 @@ int main(int argc, char** argv) {
     }
 
     ui::Shell shell;
-    for (client::Screen sc : {client::Screen::Unlock, client::Screen::Home, client::Screen::Records,
-                              client::Screen::Form, client::Screen::Record, client::Screen::Gaps,
-                              client::Screen::Sync, client::Screen::Settings})
+    for (client::Screen sc :
+         {client::Screen::Unlock, client::Screen::Home, client::Screen::Records, client::Screen::Form,
+          client::Screen::Record, client::Screen::Gaps, client::Screen::Sync, client::Screen::Settings})
         if (failScreen == client::screenName(sc)) shell.failOnScreen(sc);
     ui::InputRouter router;
     std::vector<double> buildMicros;

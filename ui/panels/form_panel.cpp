@@ -615,12 +615,14 @@ void FormPanel::drawConfirm(client::App& app) {
         const json& v = shown.value(name, json());
         if (!f || v.is_null()) continue;
         std::string text = valueToText(v);
-        if (f->type == FieldType::SelectOne || f->type == FieldType::Reference || f->type == FieldType::Rating)
+        if (f->type == FieldType::SelectOne || f->type == FieldType::Reference ||
+            f->type == FieldType::Rating)
             text = labelFor(optionsFor(*f, app.reference()), text);
         ImGui::BulletText("%s: %s", tr(f->label).c_str(), text.c_str());
     }
     for (const auto& i : m_final.issues)
-        if (i.warning) ImGui::TextColored(colourWarn(), "%s: %s", tr("form.warning"), client::issueText(i).c_str());
+        if (i.warning)
+            ImGui::TextColored(colourWarn(), "%s: %s", tr("form.warning"), client::issueText(i).c_str());
     ImGui::Spacing();
     bool yes = ImGui::Button(tr("form.confirm_yes"));
     track("form.confirm");

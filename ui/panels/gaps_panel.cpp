@@ -176,8 +176,9 @@ void GapsPanel::drawLegend(float square) {
 }
 
 // [SECTION] the matrix
-void GapsPanel::drawMatrix(client::App& app, const client::GapMatrix& g, const std::vector<std::string>& courses,
-                           float square, float detailsH, FrameInput& in) {
+void GapsPanel::drawMatrix(client::App& app, const client::GapMatrix& g,
+                           const std::vector<std::string>& courses, float square, float detailsH,
+                           FrameInput& in) {
     const core::ReferenceData& ref = app.reference();
     const ImGuiStyle& style = ImGui::GetStyle();
     float headerH = 0, unitW = ImGui::CalcTextSize(tr("app.unit")).x;

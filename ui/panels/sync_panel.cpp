@@ -268,7 +268,8 @@ void SyncPanel::drawQueue(client::App& app, FrameInput& in, float reserveBelow) 
     }
     if (outbox.waitingKeys > 0) {
         ImGui::PushTextWrapPos(0);
-        const char* note = client::trCount(outbox.waitingKeys, "syncp.waiting_keys_one", "syncp.waiting_keys");
+        const char* note =
+            client::trCount(outbox.waitingKeys, "syncp.waiting_keys_one", "syncp.waiting_keys");
         ImGui::TextColored(colourWarn(), "%s", client::fill(note, {groupDigits(outbox.waitingKeys)}).c_str());
         ImGui::PopTextWrapPos();
     }
@@ -392,9 +393,9 @@ void SyncPanel::drawErrors(const client::OutboxView& outbox) {
                            tr("syncp.attempts_lower"), colon(), item.lastError.c_str());
     }
     if (outbox.errors.size() > kErrorsShown)
-        ImGui::TextDisabled("%s %s",
-                            groupDigits(static_cast<std::int64_t>(outbox.errors.size() - kErrorsShown)).c_str(),
-                            tr("syncp.more_errors"));
+        ImGui::TextDisabled(
+            "%s %s", groupDigits(static_cast<std::int64_t>(outbox.errors.size() - kErrorsShown)).c_str(),
+            tr("syncp.more_errors"));
     ImGui::PopTextWrapPos();
 }
 
