@@ -3,6 +3,7 @@
 // [SECTION] plumbing: exit codes, passphrase, input files
 // [SECTION] output helpers
 // [SECTION] commands
+// [SECTION] accounts and recovery
 // [SECTION] runCli
 #include "client/cli.hpp"
 

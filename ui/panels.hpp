@@ -84,6 +84,20 @@ private:
     void drawConfirm(client::App& app);
     void drawField(client::App& app, const core::FieldDef& f, const std::string& path, nlohmann::json& slot,
                    const nlohmann::json& shown, FrameInput& in);
+    // What an editor did this frame: changed the value (saved when typing pauses), or finished an edit
+    // (saved at once).
+    struct FieldEdit {
+        bool edited = false, commit = false;
+    };
+    void drawFieldLabel(client::App& app, const core::FieldDef& f, const std::string& path);
+    void editBoolean(const core::FieldDef& f, nlohmann::json& slot, const nlohmann::json& value,
+                     const std::string& name, FieldEdit& e);
+    void editChoice(client::App& app, const core::FieldDef& f, const std::string& path, nlohmann::json& slot,
+                    const nlohmann::json& value, float width, FieldEdit& e);
+    void editMultiple(const core::FieldDef& f, nlohmann::json& slot, const nlohmann::json& value,
+                      const std::string& name, FieldEdit& e);
+    void editLocation(const core::FieldDef& f, const std::string& path, nlohmann::json& slot,
+                      const nlohmann::json& value, const nlohmann::json& shown, float width, FieldEdit& e);
     std::string& buffer(const std::string& path, const nlohmann::json& value, const core::FieldDef& f);
     void drawProblems(client::App& app, FrameInput& in);
     std::map<std::string, std::string> m_buffers;   // text being typed, per field path

@@ -2,9 +2,11 @@
 #include <catch2/catch.hpp>
 
 #include <cctype>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "client/app.hpp"
 #include "client/app_test_access.hpp"
@@ -285,4 +287,70 @@ TEST_CASE("app: an SEA section leaves the record at finalize, and an amendment n
     REQUIRE(again.ok());
     CHECK(again->revision == 2);
     CHECK(app.recordView()->sealedRevision == 1);  // r2 shows where r1's section is
+}
+
+TEST_CASE("app: the outbox view counts what the queue carries off the UI thread, and lock forgets it",
+          "[client][app]") {
+    Fixture f;
+    CHECK(f.app.outboxView().items.empty());
+    f.app.reloadOutbox();
+    CHECK(f.app.outboxView().items.empty());
+    CHECK_FALSE(f.app.outboxView().counting);  // nothing queued: no count to run
+
+    std::uint64_t expected = 0;
+    for (int i = 0; i < 3; ++i)
+        REQUIRE(AppTestAccess::store(f.app)->importFinal("training", {trainingPayload()}).ok());
+    auto queued = AppTestAccess::store(f.app)->outbox();
+    REQUIRE(queued.ok());
+    REQUIRE(queued->size() == 3);
+    for (const auto& item : *queued)
+        expected += AppTestAccess::store(f.app)->get(item.recordId, item.revision)->payload.dump().size();
+
+    f.app.reloadOutbox();
+    const OutboxView& view = f.app.outboxView();
+    CHECK(view.items.size() == 3);
+    CHECK(view.titles.count("training") == 1);
+    CHECK(view.errors.empty());
+    CHECK(view.quarantined == 0);
+    // The count runs on its own thread; tick() picks up where it stands.
+    for (int i = 0; i < 500 && view.counting; ++i) {
+        f.app.tick(0);
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    CHECK_FALSE(view.counting);
+    CHECK(expected > 0);
+    CHECK(view.bytes == expected);
+
+    // A new read starts the count again (the old one is abandoned), and a lock drops it all.
+    f.app.reloadOutbox();
+    f.app.lock();
+    CHECK(f.app.outboxView().items.empty());
+    CHECK(f.app.outboxView().bytes == 0);
+    CHECK_FALSE(f.app.outboxView().counting);
+}
+
+TEST_CASE("app: the view-models the panels read instead of the store", "[client][app]") {
+    Fixture f;
+    CHECK(f.app.unitId() == "MINUSCA-RWABATT-1");
+    CHECK(f.app.accountName() == AppTestAccess::store(f.app)->account().name);
+    CHECK(f.app.mayManageAccounts());  // the first account is the commander
+    auto accounts = f.app.storeAccounts();
+    REQUIRE(accounts.ok());
+    CHECK(accounts->size() == 1);
+    CHECK_FALSE(f.app.reference().table("units").empty());
+    const auto create = f.app.forms(core::FormAction::Create);
+    std::vector<std::string> ids;
+    for (const auto& fc : create) {
+        CHECK_FALSE(fc.title.empty());
+        ids.push_back(fc.id);
+    }
+    CHECK(ids == std::vector<std::string>{"incident", "readiness", "training", "training-gap"});
+    CHECK(f.app.sensitiveHidden("incident"));  // a commander never reads a conduct report's sensitive section
+
+    f.app.lock();
+    CHECK(f.app.unitId().empty());
+    CHECK_FALSE(f.app.mayManageAccounts());
+    CHECK_FALSE(f.app.storeAccounts().ok());
+    CHECK(f.app.forms(core::FormAction::Read).empty());
+    CHECK(f.app.reference().table("units").empty());
 }

@@ -118,25 +118,9 @@ std::string& FormPanel::buffer(const std::string& path, const json& value, const
     return m_buffers.emplace(path, text).first->second;
 }
 
-void FormPanel::drawField(client::App& app, const FieldDef& f, const std::string& path, json& slot,
-                          const json& shown, FrameInput& in) {
-    (void)in;  // fields take Enter and Tab through the focus chain, not directly
+// The label column: the label, a star when a value is required (now), and the hint under it.
+void FormPanel::drawFieldLabel(client::App& app, const FieldDef& f, const std::string& path) {
     client::FormModel& model = app.form();
-    if (model.hidden(path)) return;
-    const auto& ref = app.reference();
-    ImGui::PushID(path.c_str());
-
-    if (f.type == FieldType::Note) {
-        ImGui::Spacing();
-        heading(tr(f.label).c_str());
-        if (!tr(f.hint).empty()) ImGui::TextWrapped("%s", tr(f.hint).c_str());
-        ImGui::PopID();
-        return;
-    }
-
-    json value = slot.is_object() && slot.contains(f.name) ? slot[f.name] : json(nullptr);
-
-    // Label column
     ImGui::TableNextRow();
     ImGui::TableSetColumnIndex(0);
     ImGui::AlignTextToFramePadding();
@@ -156,6 +140,156 @@ void FormPanel::drawField(client::App& app, const FieldDef& f, const std::string
         ImGui::TextDisabled("%s", tr(f.hint).c_str());
         ImGui::PopTextWrapPos();
     }
+}
+
+// Yes / No, with neither chosen until someone answers: "no" and "not answered" differ.
+void FormPanel::editBoolean(const FieldDef& f, json& slot, const json& value, const std::string& name,
+                            FieldEdit& e) {
+    bool yes = value.is_boolean() && value.get<bool>(), no = value.is_boolean() && !value.get<bool>();
+    m_chain.before(false);
+    if (ImGui::RadioButton(tr("form.yes"), yes)) {
+        slot[f.name] = true;
+        e.edited = e.commit = true;
+    }
+    track(name + ".yes");
+    m_chain.after();
+    ImGui::SameLine(0, 24);
+    m_chain.before(false);
+    if (ImGui::RadioButton(tr("form.no"), no)) {
+        slot[f.name] = false;
+        e.edited = e.commit = true;
+    }
+    track(name + ".no");
+    m_chain.after();
+}
+
+// A choice, a reference or a rating: picked by typing in a box that filters the options.
+void FormPanel::editChoice(client::App& app, const FieldDef& f, const std::string& path, json& slot,
+                           const json& value, float width, FieldEdit& e) {
+    const std::string name = "field." + path;
+    auto opts = optionsFor(f, app.reference());
+    std::string current = value.is_null() ? "" : valueToText(value);
+    auto it = m_buffers.find(path);
+    if (it == m_buffers.end())
+        it = m_buffers.emplace(path, current.empty() ? "" : labelFor(opts, current)).first;
+    m_chain.before(true);
+    bool ch = choiceInput("##c", it->second, current, opts, tr("form.choose"), width);
+    track(name);
+    m_chain.after();
+    if (ImGui::IsItemDeactivated()) {
+        // Leaving the box: show the chosen label again, or keep the unmatched text visible.
+        if (!current.empty()) it->second = labelFor(opts, current);
+        e.commit = true;
+    }
+    if (current.empty() && !it->second.empty()) {
+        m_unmatchedNow.push_back(path);
+        if (!ImGui::IsItemActive()) ImGui::TextColored(colourBad(), "%s", tr("form.no_match"));
+    }
+    if (ch) {
+        if (current.empty())
+            slot.erase(f.name);
+        else if (f.type == FieldType::Rating)
+            slot[f.name] = std::stoll(current);
+        else
+            slot[f.name] = current;
+        e.edited = e.commit = true;
+    }
+}
+
+// One checkbox per choice, as many on a line as fit.
+void FormPanel::editMultiple(const FieldDef& f, json& slot, const json& value, const std::string& name,
+                             FieldEdit& e) {
+    json chosen = value.is_array() ? value : json::array();
+    for (std::size_t i = 0; i < f.choices.size(); ++i) {
+        const auto& c = f.choices[i];
+        bool on = std::find(chosen.begin(), chosen.end(), c.value) != chosen.end();
+        if (i > 0) {
+            float next = ImGui::GetItemRectMax().x + ImGui::CalcTextSize(tr(c.label).c_str()).x + 60;
+            if (next < ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x) ImGui::SameLine(0, 18);
+        }
+        m_chain.before(false);
+        if (ImGui::Checkbox(tr(c.label).c_str(), &on)) {
+            json out = json::array();
+            for (const auto& cc : f.choices) {
+                bool keep = cc.value == c.value
+                                ? on
+                                : std::find(chosen.begin(), chosen.end(), cc.value) != chosen.end();
+                if (keep) out.push_back(cc.value);
+            }
+            setOrErase(slot, f.name, out.empty() ? json(nullptr) : out);
+            e.edited = e.commit = true;
+        }
+        track(name + "." + c.value);
+        m_chain.after();
+    }
+}
+
+// Latitude and longitude, or an MGRS reference (then the position it stands for, under it).
+void FormPanel::editLocation(const FieldDef& f, const std::string& path, json& slot, const json& value,
+                             const json& shown, float width, FieldEdit& e) {
+    const std::string name = "field." + path;
+    std::string& lat = buffer(path, value.is_object() ? value.value("lat", json()) : json(), f);
+    auto it2 = m_buffers2.find(path);
+    if (it2 == m_buffers2.end())
+        it2 =
+            m_buffers2.emplace(path, value.is_object() ? valueToText(value.value("lon", json())) : "").first;
+    std::string& lon = it2->second;
+    std::string& mgrs = m_buffers2[path + "#mgrs"];
+    if (mgrs.empty() && value.is_object() && value.contains("mgrs") && !ImGui::IsAnyItemActive())
+        mgrs = value["mgrs"].get<std::string>();
+    const float third = (width - 2 * ImGui::GetStyle().ItemSpacing.x) / 3;
+    bool ch = false;
+    m_chain.before(true);
+    ImGui::SetNextItemWidth(third);
+    ch |= ImGui::InputTextWithHint("##lat", tr("form.lat"), &lat);
+    track(name + ".lat");
+    m_chain.after();
+    e.commit |= ImGui::IsItemDeactivatedAfterEdit();
+    ImGui::SameLine();
+    m_chain.before(true);
+    ImGui::SetNextItemWidth(third);
+    ch |= ImGui::InputTextWithHint("##lon", tr("form.lon"), &lon);
+    track(name + ".lon");
+    m_chain.after();
+    e.commit |= ImGui::IsItemDeactivatedAfterEdit();
+    ImGui::SameLine();
+    m_chain.before(true);
+    ImGui::SetNextItemWidth(third);
+    ch |= ImGui::InputTextWithHint("##mgrs", tr("form.mgrs"), &mgrs);
+    track(name + ".mgrs");
+    m_chain.after();
+    e.commit |= ImGui::IsItemDeactivatedAfterEdit();
+    if (ch) {
+        if (!mgrs.empty())
+            slot[f.name] = json{{"mgrs", mgrs}};
+        else if (lat.empty() && lon.empty())
+            slot.erase(f.name);
+        else
+            slot[f.name] = json{{"lat", parseNumber(lat, false)}, {"lon", parseNumber(lon, false)}};
+        e.edited = true;
+    }
+    const json& sv = shown.is_object() ? shown.value(f.name, json()) : json();
+    if (!mgrs.empty() && sv.is_object() && sv.contains("lat"))
+        ImGui::TextDisabled("= %.5f, %.5f", sv["lat"].get<double>(), sv["lon"].get<double>());
+}
+
+void FormPanel::drawField(client::App& app, const FieldDef& f, const std::string& path, json& slot,
+                          const json& shown, FrameInput& in) {
+    (void)in;  // fields take Enter and Tab through the focus chain, not directly
+    client::FormModel& model = app.form();
+    if (model.hidden(path)) return;
+    ImGui::PushID(path.c_str());
+
+    if (f.type == FieldType::Note) {
+        ImGui::Spacing();
+        heading(tr(f.label).c_str());
+        if (!tr(f.hint).empty()) ImGui::TextWrapped("%s", tr(f.hint).c_str());
+        ImGui::PopID();
+        return;
+    }
+
+    json value = slot.is_object() && slot.contains(f.name) ? slot[f.name] : json(nullptr);
+    drawFieldLabel(app, f, path);
 
     // Editor column
     ImGui::TableSetColumnIndex(1);
@@ -165,7 +299,7 @@ void FormPanel::drawField(client::App& app, const FieldDef& f, const std::string
     }
     const float width = std::min(ImGui::GetContentRegionAvail().x, ImGui::GetFontSize() * 30);
     const std::string name = "field." + path;
-    bool edited = false, commit = false;
+    FieldEdit e;
 
     auto textBox = [&](const char* hint, bool multiline) -> bool {
         std::string& buf = buffer(path, value, f);
@@ -179,7 +313,7 @@ void FormPanel::drawField(client::App& app, const FieldDef& f, const std::string
         }
         track(name);
         m_chain.after();
-        if (ImGui::IsItemDeactivatedAfterEdit()) commit = true;
+        if (ImGui::IsItemDeactivatedAfterEdit()) e.commit = true;
         return ch;
     };
 
@@ -188,154 +322,42 @@ void FormPanel::drawField(client::App& app, const FieldDef& f, const std::string
         case FieldType::Multiline:
             if (textBox("", f.type == FieldType::Multiline)) {
                 setOrErase(slot, f.name, m_buffers[path]);
-                edited = true;
+                e.edited = true;
             }
             break;
         case FieldType::Integer:
         case FieldType::Decimal:
             if (textBox("", false)) {
                 setOrErase(slot, f.name, parseNumber(m_buffers[path], f.type == FieldType::Integer));
-                edited = true;
+                e.edited = true;
             }
             break;
         case FieldType::Date:
             if (textBox(tr("form.date_hint"), false)) {
                 setOrErase(slot, f.name, m_buffers[path]);
-                edited = true;
+                e.edited = true;
             }
             break;
         case FieldType::DateTime:
             if (textBox(tr("form.datetime_hint"), false)) {
                 setOrErase(slot, f.name, m_buffers[path]);
-                edited = true;
+                e.edited = true;
             }
             break;
-        case FieldType::Boolean: {
-            // Yes / No, with neither chosen until someone answers: "no" and "not answered" differ.
-            bool yes = value.is_boolean() && value.get<bool>(), no = value.is_boolean() && !value.get<bool>();
-            m_chain.before(false);
-            if (ImGui::RadioButton(tr("form.yes"), yes)) {
-                slot[f.name] = true;
-                edited = commit = true;
-            }
-            track(name + ".yes");
-            m_chain.after();
-            ImGui::SameLine(0, 24);
-            m_chain.before(false);
-            if (ImGui::RadioButton(tr("form.no"), no)) {
-                slot[f.name] = false;
-                edited = commit = true;
-            }
-            track(name + ".no");
-            m_chain.after();
+        case FieldType::Boolean:
+            editBoolean(f, slot, value, name, e);
             break;
-        }
         case FieldType::SelectOne:
         case FieldType::Reference:
-        case FieldType::Rating: {
-            auto opts = optionsFor(f, ref);
-            std::string current = value.is_null() ? "" : valueToText(value);
-            auto it = m_buffers.find(path);
-            if (it == m_buffers.end())
-                it = m_buffers.emplace(path, current.empty() ? "" : labelFor(opts, current)).first;
-            m_chain.before(true);
-            bool ch = choiceInput("##c", it->second, current, opts, tr("form.choose"), width);
-            track(name);
-            m_chain.after();
-            if (ImGui::IsItemDeactivated()) {
-                // Leaving the box: show the chosen label again, or keep the unmatched text visible.
-                if (!current.empty()) it->second = labelFor(opts, current);
-                commit = true;
-            }
-            if (current.empty() && !it->second.empty()) {
-                m_unmatchedNow.push_back(path);
-                if (!ImGui::IsItemActive()) ImGui::TextColored(colourBad(), "%s", tr("form.no_match"));
-            }
-            if (ch) {
-                if (current.empty())
-                    slot.erase(f.name);
-                else if (f.type == FieldType::Rating)
-                    slot[f.name] = std::stoll(current);
-                else
-                    slot[f.name] = current;
-                edited = commit = true;
-            }
+        case FieldType::Rating:
+            editChoice(app, f, path, slot, value, width, e);
             break;
-        }
-        case FieldType::SelectMultiple: {
-            json chosen = value.is_array() ? value : json::array();
-            for (std::size_t i = 0; i < f.choices.size(); ++i) {
-                const auto& c = f.choices[i];
-                bool on = std::find(chosen.begin(), chosen.end(), c.value) != chosen.end();
-                if (i > 0) {
-                    float next = ImGui::GetItemRectMax().x + ImGui::CalcTextSize(tr(c.label).c_str()).x + 60;
-                    if (next < ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x)
-                        ImGui::SameLine(0, 18);
-                }
-                m_chain.before(false);
-                if (ImGui::Checkbox(tr(c.label).c_str(), &on)) {
-                    json out = json::array();
-                    for (const auto& cc : f.choices) {
-                        bool keep = cc.value == c.value
-                                        ? on
-                                        : std::find(chosen.begin(), chosen.end(), cc.value) != chosen.end();
-                        if (keep) out.push_back(cc.value);
-                    }
-                    setOrErase(slot, f.name, out.empty() ? json(nullptr) : out);
-                    edited = commit = true;
-                }
-                track(name + "." + c.value);
-                m_chain.after();
-            }
+        case FieldType::SelectMultiple:
+            editMultiple(f, slot, value, name, e);
             break;
-        }
-        case FieldType::Location: {
-            std::string& lat = buffer(path, value.is_object() ? value.value("lat", json()) : json(), f);
-            auto it2 = m_buffers2.find(path);
-            if (it2 == m_buffers2.end())
-                it2 =
-                    m_buffers2.emplace(path, value.is_object() ? valueToText(value.value("lon", json())) : "")
-                        .first;
-            std::string& lon = it2->second;
-            std::string& mgrs = m_buffers2[path + "#mgrs"];
-            if (mgrs.empty() && value.is_object() && value.contains("mgrs") && !ImGui::IsAnyItemActive())
-                mgrs = value["mgrs"].get<std::string>();
-            const float third = (width - 2 * ImGui::GetStyle().ItemSpacing.x) / 3;
-            bool ch = false;
-            m_chain.before(true);
-            ImGui::SetNextItemWidth(third);
-            ch |= ImGui::InputTextWithHint("##lat", tr("form.lat"), &lat);
-            track(name + ".lat");
-            m_chain.after();
-            commit |= ImGui::IsItemDeactivatedAfterEdit();
-            ImGui::SameLine();
-            m_chain.before(true);
-            ImGui::SetNextItemWidth(third);
-            ch |= ImGui::InputTextWithHint("##lon", tr("form.lon"), &lon);
-            track(name + ".lon");
-            m_chain.after();
-            commit |= ImGui::IsItemDeactivatedAfterEdit();
-            ImGui::SameLine();
-            m_chain.before(true);
-            ImGui::SetNextItemWidth(third);
-            ch |= ImGui::InputTextWithHint("##mgrs", tr("form.mgrs"), &mgrs);
-            track(name + ".mgrs");
-            m_chain.after();
-            commit |= ImGui::IsItemDeactivatedAfterEdit();
-            if (ch) {
-                if (!mgrs.empty())
-                    slot[f.name] = json{{"mgrs", mgrs}};
-                else if (lat.empty() && lon.empty())
-                    slot.erase(f.name);
-                else
-                    slot[f.name] = json{{"lat", parseNumber(lat, false)}, {"lon", parseNumber(lon, false)}};
-                edited = true;
-            }
-            const json& sv = shown.is_object() ? shown.value(f.name, json()) : json();
-            if (!mgrs.empty() && sv.is_object() && sv.contains("lat"))
-                ImGui::TextDisabled("= %.5f, %.5f", sv["lat"].get<double>(), sv["lon"].get<double>());
+        case FieldType::Location:
+            editLocation(f, path, slot, value, shown, width, e);
             break;
-        }
         case FieldType::Computed: {
             const json& sv = shown.is_object() ? shown.value(f.name, json()) : json();
             std::string text = sv.is_null()      ? "-"
@@ -361,8 +383,8 @@ void FormPanel::drawField(client::App& app, const FieldDef& f, const std::string
                            client::issueText(*issue).c_str());
         ImGui::PopTextWrapPos();
     }
-    if (edited) model.changed(false);
-    if (commit) model.changed(true);
+    if (e.edited) model.changed(false);
+    if (e.commit) model.changed(true);
     ImGui::PopID();
 }
 
