@@ -15,7 +15,6 @@
 // [SECTION] app
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>

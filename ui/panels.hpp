@@ -24,6 +24,9 @@ public:
     void wipe() override;  // the passphrase buffer zeroed, everything typed forgotten
 
 private:
+    void drawAccount();
+    bool drawPassphrase(double now, FrameInput& in);
+    void tryUnlock(client::App& app);  // the passphrase leaves memory whatever happens
     std::string m_account;
     std::string m_pass;
     std::string m_error;
@@ -57,6 +60,8 @@ private:
     std::int64_t drawCount(client::RecordListModel& model, bool searchToTable, std::string& toOpen,
                            FrameInput& in);
     void drawTable(client::App& app, std::int64_t count, std::string& toOpen, FrameInput& in);
+    void tableKeys(client::RecordListModel& model, std::int64_t count, std::string& toOpen, FrameInput& in);
+    void drawRows(client::App& app, std::int64_t count, float visTop, float visBottom, std::string& toOpen);
     std::string m_search;
     int m_formIndex = 0;    // 0: all forms
     int m_statusIndex = 0;  // 0: any, 1: draft, 2: final
@@ -126,6 +131,7 @@ private:
     // Returns whether the latest revision is a draft (the action resumes it rather than amending).
     bool drawTitle(client::App& app, const client::RecordView& view, FrameInput& in);
     void drawMeta(client::App& app, const client::RecordView& view);
+    bool drawReview(client::App& app, const client::RecordView& view, bool draftOpen, FrameInput& in);
     void drawValues(client::App& app, const client::RecordView& view);
     void drawRevisions(const client::RecordView& view);
     void scrollWithKeys();
@@ -142,6 +148,10 @@ private:
     void drawLegend(float square);
     void drawMatrix(client::App& app, const client::GapMatrix& g, const std::vector<std::string>& courses,
                     float square, float detailsH, FrameInput& in);
+    void drawMatrixHeader(const core::ReferenceData& ref, const std::vector<std::string>& courses,
+                          float square, float headerH);
+    void drawMatrixRow(const core::ReferenceData& ref, const client::GapMatrix& g, const std::string& unit,
+                       const std::vector<std::string>& courses, float square, float rowH, FrameInput& in);
     void drawDetails(client::App& app, const client::GapMatrix& g, float detailsH);
     std::string m_selectedUnit, m_selectedCourse;
     FocusChain m_chain;
@@ -159,6 +169,7 @@ private:
     void drawLink(const client::SyncSnapshot& snap);
     void drawProgress(client::App& app, const client::SyncSnapshot& snap, FrameInput& in);
     void drawQueue(client::App& app, FrameInput& in, float reserveBelow);
+    std::int64_t drawQueueRows(const client::OutboxView& outbox, FrameInput& in);
     void drawErrors(const client::OutboxView& outbox);
     std::uint64_t m_passes = 0;                              // the App's pass count when the queue was read
     std::int64_t m_queuedSeen = -1, m_quarantinedSeen = -1;  // the App's counts then

@@ -66,6 +66,7 @@ struct ImGuiDepth {
     int textWrap = 0, itemWidth = 0;
     float indent = 0;
     ImGuiTable* table = nullptr;
+    int popups = 0;  // popups open (begun this frame or not)
 
     static ImGuiDepth now() {
         ImGuiContext& g = *GImGui;
@@ -79,6 +80,7 @@ struct ImGuiDepth {
         d.itemWidth = w->DC.ItemWidthStack.Size;
         d.indent = w->DC.Indent.x;
         d.table = g.CurrentTable;
+        d.popups = g.OpenPopupStack.Size;
         return d;
     }
 };
@@ -133,11 +135,15 @@ void recoverTo(const ImGuiDepth& d) {
     while (w->DC.TextWrapPosStack.Size > d.textWrap) ImGui::PopTextWrapPos();
     while (w->DC.ItemWidthStack.Size > d.itemWidth) ImGui::PopItemWidth();
     w->DC.Indent.x = d.indent;
+    // A modal the panel opened would go on taking every click from the rest of the window.
+    if (g.OpenPopupStack.Size > d.popups) ImGui::ClosePopupToLevel(d.popups, false);
 }
 
-// The test hook's failure: in the middle of a panel, with scopes of every kind open.
+// The test hook's failure: in the middle of a panel, with scopes of every kind open, in a modal dialog.
 [[noreturn]] void failWithScopesOpen() {
     ImGui::BeginChild("##failing", ImVec2(0, 0), false);
+    ImGui::OpenPopup("##failing-modal");
+    ImGui::BeginPopupModal("##failing-modal", nullptr, ImGuiWindowFlags_NoTitleBar);
     ImGui::PushID("failing");
     ImGui::BeginGroup();
     ImGui::PushStyleColor(ImGuiCol_Text, colourBad());

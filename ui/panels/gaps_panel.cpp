@@ -176,6 +176,78 @@ void GapsPanel::drawLegend(float square) {
 }
 
 // [SECTION] the matrix
+// Course codes stand upright so 24 columns fit the width of a 1366 px screen.
+void GapsPanel::drawMatrixHeader(const core::ReferenceData& ref, const std::vector<std::string>& courses,
+                                 float square, float headerH) {
+    const ImGuiStyle& style = ImGui::GetStyle();
+    ImGui::TableNextRow(ImGuiTableRowFlags_Headers, headerH);
+    ImGui::TableSetColumnIndex(0);
+    ImGui::SetCursorPosY(ImGui::GetCursorPosY() + headerH - ImGui::GetTextLineHeight() - style.CellPadding.y);
+    ImGui::TextDisabled("%s", tr("app.unit"));
+    for (std::size_t c = 0; c < courses.size(); ++c) {
+        ImGui::TableSetColumnIndex(static_cast<int>(c) + 1);
+        const std::string code = courseCode(ref, courses[c]);
+        const ImVec2 p = ImGui::GetCursorScreenPos();
+        const bool current = courses[c] == m_selectedCourse;
+        if (current) ImGui::TableSetBgColor(ImGuiTableBgTarget_CellBg, ImGui::GetColorU32(ImGuiCol_Header));
+        const float x = p.x + (square - ImGui::GetTextLineHeight()) / 2;
+        verticalText(code.c_str(), ImVec2(x, p.y + headerH - style.CellPadding.y),
+                     ImGui::GetColorU32(ImGuiCol_Text));
+        ImGui::Dummy(ImVec2(square, headerH));
+        if (mouseOnItem()) ImGui::SetTooltip("%s", referenceLabel(ref, "courses", courses[c]).c_str());
+    }
+}
+
+// A unit's row: its short name, then one square per course (a button the keys and the mouse select).
+void GapsPanel::drawMatrixRow(const core::ReferenceData& ref, const client::GapMatrix& g,
+                              const std::string& unit, const std::vector<std::string>& courses, float square,
+                              float rowH, FrameInput& in) {
+    const ImGuiStyle& style = ImGui::GetStyle();
+    ImGui::TableNextRow(0, rowH);
+    ImGui::TableSetColumnIndex(0);
+    const float cellTop = ImGui::GetCursorPosY();
+    if (unit == m_selectedUnit)
+        ImGui::TableSetBgColor(ImGuiTableBgTarget_CellBg, ImGui::GetColorU32(ImGuiCol_Header));
+    ImGui::SetCursorPosY(cellTop + (rowH - 2 * style.CellPadding.y - ImGui::GetTextLineHeight()) / 2);
+    ImGui::TextUnformatted(unitShortName(ref, unit).c_str());
+    if (mouseOnItem()) ImGui::SetTooltip("%s", unitName(ref, unit).c_str());
+    for (std::size_t c = 0; c < courses.size(); ++c) {
+        ImGui::TableSetColumnIndex(static_cast<int>(c) + 1);
+        const std::string& course = courses[c];
+        auto it = g.cells.find({unit, course});
+        CellState state;
+        if (it != g.cells.end()) state = CellState{true, it->second.status};
+        const bool selected = unit == m_selectedUnit && course == m_selectedCourse;
+        const bool noSelection = m_selectedUnit.empty();
+        const bool isStop = selected || (noSelection && unit == g.units.front() && c == 0);
+        ImGui::PushID(unit.c_str());
+        ImGui::PushID(course.c_str());
+        ImGui::SetCursorPosY(cellTop + (rowH - 2 * style.CellPadding.y - square) / 2);
+        const ImVec2 p = ImGui::GetCursorScreenPos();
+        if (isStop) m_chain.before(false);
+        const bool clicked = ImGui::InvisibleButton("##cell", ImVec2(square, square));
+        track("gap." + unit + "." + course);
+        // The arrow keys move ImGui's focus from square to square; the selection follows it.
+        if (clicked || (ImGui::IsItemFocused() && !selected) || enterOnItem(in)) {
+            m_selectedUnit = unit;
+            m_selectedCourse = course;
+        }
+        if (isStop) m_chain.after();
+        drawSquare(ImGui::GetWindowDrawList(), p, square, state, selected);
+        if (mouseOnItem()) {
+            ImGui::BeginTooltip();
+            ImGui::Text("%s  \xC2\xB7  %s", unitShortName(ref, unit).c_str(),
+                        courseCode(ref, course).c_str());
+            ImGui::TextColored(stateColour(state), "%s", stateText(state));
+            if (state.required)
+                for (const auto& line : cellFigures(ref, it->second)) ImGui::TextUnformatted(line.c_str());
+            ImGui::EndTooltip();
+        }
+        ImGui::PopID();
+        ImGui::PopID();
+    }
+}
+
 void GapsPanel::drawMatrix(client::App& app, const client::GapMatrix& g,
                            const std::vector<std::string>& courses, float square, float detailsH,
                            FrameInput& in) {
@@ -209,72 +281,8 @@ void GapsPanel::drawMatrix(client::App& app, const client::GapMatrix& g,
         for (const auto& c : courses)
             ImGui::TableSetupColumn(c.c_str(), ImGuiTableColumnFlags_WidthFixed, square);
 
-        // Course codes stand upright so 24 columns fit the width of a 1366 px screen.
-        ImGui::TableNextRow(ImGuiTableRowFlags_Headers, headerH);
-        ImGui::TableSetColumnIndex(0);
-        ImGui::SetCursorPosY(ImGui::GetCursorPosY() + headerH - ImGui::GetTextLineHeight() -
-                             style.CellPadding.y);
-        ImGui::TextDisabled("%s", tr("app.unit"));
-        for (std::size_t c = 0; c < courses.size(); ++c) {
-            ImGui::TableSetColumnIndex(static_cast<int>(c) + 1);
-            const std::string code = courseCode(ref, courses[c]);
-            const ImVec2 p = ImGui::GetCursorScreenPos();
-            const bool current = courses[c] == m_selectedCourse;
-            if (current)
-                ImGui::TableSetBgColor(ImGuiTableBgTarget_CellBg, ImGui::GetColorU32(ImGuiCol_Header));
-            const float x = p.x + (square - ImGui::GetTextLineHeight()) / 2;
-            verticalText(code.c_str(), ImVec2(x, p.y + headerH - style.CellPadding.y),
-                         ImGui::GetColorU32(ImGuiCol_Text));
-            ImGui::Dummy(ImVec2(square, headerH));
-            if (mouseOnItem()) ImGui::SetTooltip("%s", referenceLabel(ref, "courses", courses[c]).c_str());
-        }
-
-        for (const auto& unit : g.units) {
-            ImGui::TableNextRow(0, rowH);
-            ImGui::TableSetColumnIndex(0);
-            const float cellTop = ImGui::GetCursorPosY();
-            if (unit == m_selectedUnit)
-                ImGui::TableSetBgColor(ImGuiTableBgTarget_CellBg, ImGui::GetColorU32(ImGuiCol_Header));
-            ImGui::SetCursorPosY(cellTop + (rowH - 2 * style.CellPadding.y - ImGui::GetTextLineHeight()) / 2);
-            ImGui::TextUnformatted(unitShortName(ref, unit).c_str());
-            if (mouseOnItem()) ImGui::SetTooltip("%s", unitName(ref, unit).c_str());
-            for (std::size_t c = 0; c < courses.size(); ++c) {
-                ImGui::TableSetColumnIndex(static_cast<int>(c) + 1);
-                const std::string& course = courses[c];
-                auto it = g.cells.find({unit, course});
-                CellState state;
-                if (it != g.cells.end()) state = CellState{true, it->second.status};
-                const bool selected = unit == m_selectedUnit && course == m_selectedCourse;
-                const bool noSelection = m_selectedUnit.empty();
-                const bool isStop = selected || (noSelection && unit == g.units.front() && c == 0);
-                ImGui::PushID(unit.c_str());
-                ImGui::PushID(course.c_str());
-                ImGui::SetCursorPosY(cellTop + (rowH - 2 * style.CellPadding.y - square) / 2);
-                const ImVec2 p = ImGui::GetCursorScreenPos();
-                if (isStop) m_chain.before(false);
-                const bool clicked = ImGui::InvisibleButton("##cell", ImVec2(square, square));
-                track("gap." + unit + "." + course);
-                // The arrow keys move ImGui's focus from square to square; the selection follows it.
-                if (clicked || (ImGui::IsItemFocused() && !selected) || enterOnItem(in)) {
-                    m_selectedUnit = unit;
-                    m_selectedCourse = course;
-                }
-                if (isStop) m_chain.after();
-                drawSquare(ImGui::GetWindowDrawList(), p, square, state, selected);
-                if (mouseOnItem()) {
-                    ImGui::BeginTooltip();
-                    ImGui::Text("%s  \xC2\xB7  %s", unitShortName(ref, unit).c_str(),
-                                courseCode(ref, course).c_str());
-                    ImGui::TextColored(stateColour(state), "%s", stateText(state));
-                    if (state.required)
-                        for (const auto& line : cellFigures(ref, it->second))
-                            ImGui::TextUnformatted(line.c_str());
-                    ImGui::EndTooltip();
-                }
-                ImGui::PopID();
-                ImGui::PopID();
-            }
-        }
+        drawMatrixHeader(ref, courses, square, headerH);
+        for (const auto& unit : g.units) drawMatrixRow(ref, g, unit, courses, square, rowH, in);
         ImGui::EndTable();
     }
 }

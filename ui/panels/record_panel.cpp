@@ -403,7 +403,19 @@ void RecordPanel::drawMeta(client::App& app, const client::RecordView& view) {
 }
 
 // [SECTION] HQ's receipt and review
-// (hqMetaRow and hqNotes, above, draw it: a row of the meta table and the notes under it.)
+// Under the meta table (whose last row, hqMetaRow, says the receipt and the review): a conflict explained,
+// HQ's comment, and a returned report with its button to amend. Returns true when that button left the
+// screen.
+bool RecordPanel::drawReview(client::App& app, const client::RecordView& view, bool draftOpen,
+                             FrameInput& in) {
+    if (!hqNotes(view, draftOpen ? tr("record.edit") : tr("record.amend"), m_chain, in)) return false;
+    const std::string id = view.record.meta.id;
+    if (draftOpen)
+        app.openRecord(id);
+    else
+        app.amendRecord(id);
+    return true;
+}
 
 // [SECTION] values
 void RecordPanel::drawValues(client::App& app, const client::RecordView& view) {
@@ -531,12 +543,7 @@ void RecordPanel::draw(client::App& app, FrameInput& in) {
     const client::RecordView& view = *app.recordView();
     const bool draftOpen = drawTitle(app, view, in);
     drawMeta(app, view);
-    const std::string id = view.record.meta.id;
-    if (hqNotes(view, draftOpen ? tr("record.edit") : tr("record.amend"), m_chain, in)) {
-        if (draftOpen)
-            app.openRecord(id);
-        else
-            app.amendRecord(id);
+    if (drawReview(app, view, draftOpen, in)) {
         m_chain.end();
         return;
     }

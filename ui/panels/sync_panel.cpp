@@ -246,44 +246,16 @@ void SyncPanel::drawProgress(client::App& app, const client::SyncSnapshot& snap,
 }
 
 // [SECTION] the queue
-void SyncPanel::drawQueue(client::App& app, FrameInput& in, float reserveBelow) {
-    const client::OutboxView& outbox = app.outboxView();
-    const auto& items = outbox.items;
-    const auto& titles = outbox.titles;
+namespace {
+
+// The queue's columns: the form's title and the report's id give way (cut, whole on hover) before HQ's
+// reason does.
+void setupQueueColumns(const client::OutboxView& outbox) {
     const ImGuiStyle& style = ImGui::GetStyle();
     const float em = ImGui::GetFontSize();
-    ImGui::PushFont(headingFont());
-    ImGui::TextUnformatted(tr("syncp.queue"));
-    ImGui::PopFont();
-    if (items.empty()) {
-        ImGui::TextDisabled("%s", tr("syncp.empty"));
-        return;
-    }
-    if (outbox.quarantined > 0) {
-        ImGui::PushTextWrapPos(0);
-        const char* note =
-            client::trCount(outbox.quarantined, "syncp.quarantined_note_one", "syncp.quarantined_note");
-        ImGui::TextColored(colourBad(), "%s", client::fill(note, {groupDigits(outbox.quarantined)}).c_str());
-        ImGui::PopTextWrapPos();
-    }
-    if (outbox.waitingKeys > 0) {
-        ImGui::PushTextWrapPos(0);
-        const char* note =
-            client::trCount(outbox.waitingKeys, "syncp.waiting_keys_one", "syncp.waiting_keys");
-        ImGui::TextColored(colourWarn(), "%s", client::fill(note, {groupDigits(outbox.waitingKeys)}).c_str());
-        ImGui::PopTextWrapPos();
-    }
-    const ImGuiTableFlags flags = ImGuiTableFlags_ScrollY | ImGuiTableFlags_RowBg |
-                                  ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_BordersOuter |
-                                  ImGuiTableFlags_Resizable;
-    const float rowH = ImGui::GetTextLineHeight() + style.CellPadding.y * 2;
-    const float needed = rowH * (static_cast<float>(items.size()) + 1) + 2;
-    const float room = std::max(rowH * 4, ImGui::GetContentRegionAvail().y - reserveBelow);
-    if (!ImGui::BeginTable("##outbox", 9, flags, ImVec2(0, std::min(needed, room)))) return;
     auto width = [](const char* header, const char* sample) {
         return std::max(ImGui::CalcTextSize(header).x, ImGui::CalcTextSize(sample).x);
     };
-    // The form's title and the report's id give way (cut, whole on hover) before HQ's reason does.
     const float hashW = width("#", "0000"), revW = width(tr("record.revision"), "00"),
                 prioW = width(tr("syncp.priority"), "000"),
                 enqW = width(tr("syncp.enqueued"), "0000-00-00 00:00"),
@@ -291,7 +263,8 @@ void SyncPanel::drawQueue(client::App& app, FrameInput& in, float reserveBelow) 
                 stateW = std::max({width(tr("syncp.state"), tr("sync.queued")),
                                    width("", tr("sync.quarantined")), width("", tr("sync.held"))});
     float formW = ImGui::CalcTextSize(tr("list.col_form")).x;
-    for (const auto& [id, title] : titles) formW = std::max(formW, ImGui::CalcTextSize(title.c_str()).x);
+    for (const auto& [id, title] : outbox.titles)
+        formW = std::max(formW, ImGui::CalcTextSize(title.c_str()).x);
     formW = std::clamp(formW, 8 * em, 20 * em);
     float idW = width("", "00000000-0000-0000-0000-000000000000");
     const float cell = style.CellPadding.x * 2 + 1;
@@ -312,6 +285,15 @@ void SyncPanel::drawQueue(client::App& app, FrameInput& in, float reserveBelow) 
     ImGui::TableSetupColumn(tr("syncp.state"), ImGuiTableColumnFlags_WidthFixed, stateW);
     ImGui::TableSetupColumn(tr("syncp.reason"), ImGuiTableColumnFlags_WidthStretch);
     ImGui::TableHeadersRow();
+}
+
+}  // namespace
+
+// One row per item, as they scroll into view. Returns the item whose Requeue button was pressed (-1: none).
+std::int64_t SyncPanel::drawQueueRows(const client::OutboxView& outbox, FrameInput& in) {
+    const auto& items = outbox.items;
+    const auto& titles = outbox.titles;
+    const ImGuiStyle& style = ImGui::GetStyle();
     std::int64_t requeued = -1;
     ImGuiListClipper clipper;
     clipper.Begin(static_cast<int>(items.size()));
@@ -362,6 +344,43 @@ void SyncPanel::drawQueue(client::App& app, FrameInput& in, float reserveBelow) 
             }
         }
     }
+    return requeued;
+}
+
+void SyncPanel::drawQueue(client::App& app, FrameInput& in, float reserveBelow) {
+    const client::OutboxView& outbox = app.outboxView();
+    const auto& items = outbox.items;
+    const ImGuiStyle& style = ImGui::GetStyle();
+    ImGui::PushFont(headingFont());
+    ImGui::TextUnformatted(tr("syncp.queue"));
+    ImGui::PopFont();
+    if (items.empty()) {
+        ImGui::TextDisabled("%s", tr("syncp.empty"));
+        return;
+    }
+    if (outbox.quarantined > 0) {
+        ImGui::PushTextWrapPos(0);
+        const char* note =
+            client::trCount(outbox.quarantined, "syncp.quarantined_note_one", "syncp.quarantined_note");
+        ImGui::TextColored(colourBad(), "%s", client::fill(note, {groupDigits(outbox.quarantined)}).c_str());
+        ImGui::PopTextWrapPos();
+    }
+    if (outbox.waitingKeys > 0) {
+        ImGui::PushTextWrapPos(0);
+        const char* note =
+            client::trCount(outbox.waitingKeys, "syncp.waiting_keys_one", "syncp.waiting_keys");
+        ImGui::TextColored(colourWarn(), "%s", client::fill(note, {groupDigits(outbox.waitingKeys)}).c_str());
+        ImGui::PopTextWrapPos();
+    }
+    const ImGuiTableFlags flags = ImGuiTableFlags_ScrollY | ImGuiTableFlags_RowBg |
+                                  ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_BordersOuter |
+                                  ImGuiTableFlags_Resizable;
+    const float rowH = ImGui::GetTextLineHeight() + style.CellPadding.y * 2;
+    const float needed = rowH * (static_cast<float>(items.size()) + 1) + 2;
+    const float room = std::max(rowH * 4, ImGui::GetContentRegionAvail().y - reserveBelow);
+    if (!ImGui::BeginTable("##outbox", 9, flags, ImVec2(0, std::min(needed, room)))) return;
+    setupQueueColumns(outbox);
+    const std::int64_t requeued = drawQueueRows(outbox, in);
     ImGui::EndTable();
     if (requeued >= 0) {
         if (auto r = app.requeue(requeued); !r)
