@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
+#include <condition_variable>
 #include <ctime>
 #include <filesystem>
 
@@ -835,16 +835,63 @@ void App::tick(double now) {
 }
 
 // [SECTION] the outbox
+// One thread with a Store of its own, for as long as the App is unlocked: it counts what each read of
+// the queue would carry. A newer read supersedes the count in progress.
 struct App::ByteCountJob {
     std::thread thread;
-    std::atomic<bool> cancel{false};
-    std::mutex mu;
-    std::uint64_t bytes = 0;  // guarded by mu, as is done
-    bool done = false;
+    std::mutex mu;  // guards everything below
+    std::condition_variable wake;
+    bool stop = false;
+    std::uint64_t generation = 0;  // the latest read of the queue
+    bool pending = false;          // `queued` waits for the thread
+    std::vector<std::pair<std::string, int>> queued;
+    std::uint64_t counted = 0;  // the read the figures below belong to
+    std::uint64_t bytes = 0;
+    bool done = true;
+
+    void run(const std::string& dir, const storage::DataKey& key, const std::string& account);
 };
 
+void App::ByteCountJob::run(const std::string& dir, const storage::DataKey& key, const std::string& account) {
+    std::unique_ptr<storage::Store> store;
+    for (;;) {
+        std::vector<std::pair<std::string, int>> items;
+        std::uint64_t gen = 0;
+        {
+            std::unique_lock lk(mu);
+            wake.wait(lk, [&] { return stop || pending; });
+            if (stop) return;
+            items = std::move(queued);
+            pending = false;
+            gen = counted = generation;
+            bytes = 0;
+            done = false;
+        }
+        if (!store) {
+            storage::StoreOptions so;
+            so.account = account;
+            if (auto s = storage::Store::open(dir, key, so)) store = std::move(s).value();
+        }
+        for (const auto& [id, revision] : items) {
+            if (!store) break;
+            {
+                std::lock_guard lk(mu);
+                if (stop || generation != gen) break;
+            }
+            // The revision's content as JSON: what the sync engine will have to carry, before its own
+            // framing.
+            auto rec = store->get(id, revision);
+            if (!rec) continue;
+            const std::size_t n = rec->payload.dump().size();
+            std::lock_guard lk(mu);
+            if (generation == gen) bytes += n;
+        }
+        std::lock_guard lk(mu);
+        if (generation == gen) done = true;
+    }
+}
+
 void App::reloadOutbox() {
-    stopByteCount();
     m_outbox = {};
     if (!m_store) return;
     m_outbox.items = outbox();
@@ -860,49 +907,35 @@ void App::reloadOutbox() {
     std::vector<std::pair<std::string, int>> queued;
     for (const auto& item : m_outbox.items)
         if (item.state != "quarantined") queued.emplace_back(item.recordId, item.revision);
-    if (queued.empty() || !m_key) return;
-    m_outbox.counting = true;
-    m_count = std::make_unique<ByteCountJob>();
-    // Each revision is read and decrypted by a Store of the job's own, off the UI thread.
-    m_count->thread = std::thread([job = m_count.get(), dir = m_opts.storeDir, key = *m_key,
-                                   account = m_account, queued = std::move(queued)] {
-        storage::StoreOptions so;
-        so.account = account;
-        auto store = storage::Store::open(dir, key, so);
-        if (store) {
-            for (const auto& [id, revision] : queued) {
-                if (job->cancel.load()) break;
-                // The revision's content as JSON: what the sync engine will have to carry, before its own
-                // framing.
-                auto rec = (*store)->get(id, revision);
-                if (!rec) continue;
-                const std::size_t n = rec->payload.dump().size();
-                std::lock_guard lk(job->mu);
-                job->bytes += n;
-            }
-        }
-        std::lock_guard lk(job->mu);
-        job->done = true;
-    });
+    if (!m_key) return;
+    if (!m_count) {
+        m_count = std::make_unique<ByteCountJob>();
+        m_count->thread = std::thread([job = m_count.get(), dir = m_opts.storeDir, key = *m_key,
+                                       account = m_account] { job->run(dir, key, account); });
+    }
+    m_outbox.counting = !queued.empty();
+    std::lock_guard lk(m_count->mu);
+    ++m_count->generation;
+    m_count->queued = std::move(queued);
+    m_count->pending = true;
+    m_count->wake.notify_one();
 }
 
 void App::pollByteCount() {
-    if (!m_count) return;
-    bool done = false;
-    {
-        std::lock_guard lk(m_count->mu);
-        m_outbox.bytes = m_count->bytes;
-        done = m_count->done;
-    }
-    if (!done) return;
-    m_count->thread.join();
-    m_count.reset();
-    m_outbox.counting = false;
+    if (!m_count || !m_outbox.counting) return;
+    std::lock_guard lk(m_count->mu);
+    if (m_count->counted != m_count->generation) return;  // the thread has not taken the last read yet
+    m_outbox.bytes = m_count->bytes;
+    if (m_count->done) m_outbox.counting = false;
 }
 
 void App::stopByteCount() {
     if (!m_count) return;
-    m_count->cancel = true;
+    {
+        std::lock_guard lk(m_count->mu);
+        m_count->stop = true;
+        m_count->wake.notify_one();
+    }
     if (m_count->thread.joinable()) m_count->thread.join();
     m_count.reset();
     m_outbox.counting = false;

@@ -213,7 +213,7 @@ struct GapMatrix {
 // [SECTION] the outbox
 // The sync screen's queue in sending order, read by App::reloadOutbox(). What the queue would carry
 // (its revisions' content, decrypted one by one) is counted on a background thread with its own Store,
-// so a frame never decrypts the queue: `bytes` grows while `counting` is true.
+// so a frame never decrypts the queue: `bytes` grows (at each tick()) while `counting` is true.
 struct OutboxView {
     std::vector<storage::OutboxItem> items;
     std::vector<std::size_t> errors;            // indexes of the items with a last error
