@@ -5,12 +5,14 @@
 // [SECTION] record lists
 // [SECTION] form filling
 // [SECTION] app
+// [SECTION] the outbox
 // [SECTION] sync with HQ
 #include "client/app.hpp"
 
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <ctime>
 #include <filesystem>
 
@@ -487,6 +489,7 @@ App::App(Options o) : m_opts(std::move(o)) {
 App::~App() {
     if (m_form && m_form->active()) m_form->saveNow();
     stopSync();
+    stopByteCount();
 }
 
 void App::applyLanguage() {
@@ -571,8 +574,11 @@ Result<void> App::unlockWithKey(const storage::DataKey& key, const std::string& 
 void App::lock() {
     if (m_form && m_form->active()) m_form->saveNow();
     if (m_store) (void)m_store->appendAudit("lock", m_account);
-    // The worker and an enrollment in progress hold their own Store and a copy of the key: they go first.
+    // The worker, an enrollment and a byte count in progress hold their own Store and a copy of the key:
+    // they go first.
     stopSync();
+    stopByteCount();
+    m_outbox = {};
     m_key.reset();
     {
         std::lock_guard lk(m_syncMu);
@@ -719,6 +725,41 @@ std::vector<storage::OutboxItem> App::outbox() {
     return *r;
 }
 
+std::string App::unitId() const {
+    return m_store ? m_store->unitId() : std::string();
+}
+
+bool App::mayManageAccounts() const {
+    return m_store && core::mayManageAccounts(m_store->role());
+}
+
+Result<std::vector<storage::Account>> App::storeAccounts() {
+    if (!m_store) return Error{ErrorDomain::State, ErrorCode::Conflict, "the store is locked"};
+    return m_store->accounts();
+}
+
+const core::ReferenceData& App::reference() const {
+    static const core::ReferenceData kNone;
+    return m_store ? m_store->reference() : kNone;
+}
+
+std::vector<FormChoice> App::forms(core::FormAction action) const {
+    std::vector<FormChoice> out;
+    if (!m_store) return out;
+    for (const auto& form : m_store->forms().latestAll())
+        if (core::allows(m_store->role(), form->id, action)) out.push_back({form->id, tr(form->title)});
+    return out;
+}
+
+bool App::sensitiveHidden(const std::string& formId) const {
+    return m_store && !core::formRights(m_store->role(), formId).readSensitive;
+}
+
+void App::reloadRecordHistory() {
+    if (!m_record || !m_store) return;
+    if (auto h = m_store->history(m_record->record.meta.id)) m_record->history = *h;
+}
+
 void App::newReport(const std::string& formId) {
     if (!m_form) return;
     m_form->startNew(formId);
@@ -790,6 +831,114 @@ void App::tick(double now) {
     }
     if (m_form) m_form->tick(now);
     pollSync(now);
+    pollByteCount();
+}
+
+// [SECTION] the outbox
+// One thread with a Store of its own, for as long as the App is unlocked: it counts what each read of
+// the queue would carry. A newer read supersedes the count in progress.
+struct App::ByteCountJob {
+    std::thread thread;
+    std::mutex mu;  // guards everything below
+    std::condition_variable wake;
+    bool stop = false;
+    std::uint64_t generation = 0;  // the latest read of the queue
+    bool pending = false;          // `queued` waits for the thread
+    std::vector<std::pair<std::string, int>> queued;
+    std::uint64_t counted = 0;  // the read the figures below belong to
+    std::uint64_t bytes = 0;
+    bool done = true;
+
+    void run(const std::string& dir, const storage::DataKey& key, const std::string& account);
+};
+
+void App::ByteCountJob::run(const std::string& dir, const storage::DataKey& key, const std::string& account) {
+    std::unique_ptr<storage::Store> store;
+    for (;;) {
+        std::vector<std::pair<std::string, int>> items;
+        std::uint64_t gen = 0;
+        {
+            std::unique_lock lk(mu);
+            wake.wait(lk, [&] { return stop || pending; });
+            if (stop) return;
+            items = std::move(queued);
+            pending = false;
+            gen = counted = generation;
+            bytes = 0;
+            done = false;
+        }
+        if (!store) {
+            storage::StoreOptions so;
+            so.account = account;
+            if (auto s = storage::Store::open(dir, key, so)) store = std::move(s).value();
+        }
+        for (const auto& [id, revision] : items) {
+            if (!store) break;
+            {
+                std::lock_guard lk(mu);
+                if (stop || generation != gen) break;
+            }
+            // The revision's content as JSON: what the sync engine will have to carry, before its own
+            // framing.
+            auto rec = store->get(id, revision);
+            if (!rec) continue;
+            const std::size_t n = rec->payload.dump().size();
+            std::lock_guard lk(mu);
+            if (generation == gen) bytes += n;
+        }
+        std::lock_guard lk(mu);
+        if (generation == gen) done = true;
+    }
+}
+
+void App::reloadOutbox() {
+    m_outbox = {};
+    if (!m_store) return;
+    m_outbox.items = outbox();
+    for (std::size_t i = 0; i < m_outbox.items.size(); ++i) {
+        if (!m_outbox.items[i].lastError.empty()) m_outbox.errors.push_back(i);
+        m_outbox.quarantined += m_outbox.items[i].state == "quarantined";
+    }
+    auto waiting = m_store->waitingSealedCount();
+    m_outbox.waitingKeys = waiting ? *waiting : 0;
+    for (const auto& form : m_store->forms().latestAll()) m_outbox.titles[form->id] = tr(form->title);
+
+    // A quarantined item is not sent until it is put back in the queue: it is not counted.
+    std::vector<std::pair<std::string, int>> queued;
+    for (const auto& item : m_outbox.items)
+        if (item.state != "quarantined") queued.emplace_back(item.recordId, item.revision);
+    if (!m_key) return;
+    if (!m_count) {
+        m_count = std::make_unique<ByteCountJob>();
+        m_count->thread = std::thread([job = m_count.get(), dir = m_opts.storeDir, key = *m_key,
+                                       account = m_account] { job->run(dir, key, account); });
+    }
+    m_outbox.counting = !queued.empty();
+    std::lock_guard lk(m_count->mu);
+    ++m_count->generation;
+    m_count->queued = std::move(queued);
+    m_count->pending = true;
+    m_count->wake.notify_one();
+}
+
+void App::pollByteCount() {
+    if (!m_count || !m_outbox.counting) return;
+    std::lock_guard lk(m_count->mu);
+    if (m_count->counted != m_count->generation) return;  // the thread has not taken the last read yet
+    m_outbox.bytes = m_count->bytes;
+    if (m_count->done) m_outbox.counting = false;
+}
+
+void App::stopByteCount() {
+    if (!m_count) return;
+    {
+        std::lock_guard lk(m_count->mu);
+        m_count->stop = true;
+        m_count->wake.notify_one();
+    }
+    if (m_count->thread.joinable()) m_count->thread.join();
+    m_count.reset();
+    m_outbox.counting = false;
 }
 
 // [SECTION] sync with HQ

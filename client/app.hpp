@@ -3,7 +3,16 @@
 // Contract: an App and everything it returns is used from the UI thread only (syncSnapshot() alone
 // may be called from any thread). Every command returns or records its error as state (flash(),
 // saveError()); nothing here throws to the UI. Sync runs on the SyncWorker's own thread with its own
-// Store: the UI thread only reads its progress and reloads what a finished pass changed.
+// Store: the UI thread only reads its progress and reloads what a finished pass changed. The UI reaches
+// the store only through the view-models and commands below, never directly (tests: app_test_access.hpp).
+//
+// [SECTION] home
+// [SECTION] sync with HQ
+// [SECTION] record lists
+// [SECTION] form filling
+// [SECTION] the other screens
+// [SECTION] the outbox
+// [SECTION] app
 #pragma once
 
 #include <chrono>
@@ -201,6 +210,27 @@ struct GapMatrix {
     int open = 0;
 };
 
+// [SECTION] the outbox
+// The sync screen's queue in sending order, read by App::reloadOutbox(). What the queue would carry
+// (its revisions' content, decrypted one by one) is counted on a background thread with its own Store,
+// so a frame never decrypts the queue: `bytes` grows (at each tick()) while `counting` is true.
+struct OutboxView {
+    std::vector<storage::OutboxItem> items;
+    std::vector<std::size_t> errors;            // indexes of the items with a last error
+    std::map<std::string, std::string> titles;  // form id -> title in the current language
+    std::int64_t quarantined = 0;               // quarantined items among `items`
+    std::int64_t waitingKeys = 0;               // items whose sealed section waits for HQ's conduct keys
+    std::uint64_t bytes = 0;  // content bytes of the queued (not quarantined) items counted so far
+    bool counting = false;    // the count is still going
+};
+
+// A form a person may pick (new report, list filter): its id and its title in the current language.
+struct FormChoice {
+    std::string id;
+    std::string title;
+};
+
+// [SECTION] app
 class App {
 public:
     struct Options {
@@ -248,7 +278,14 @@ public:
     // revocation from HQ does the same at the next contact. The Unlock screen then says what happened.
     Result<void> wipe(const std::string& confirmUnit);
     const std::string& wipeNotice() const { return m_wipeNotice; }
-    storage::Store* store() { return m_store.get(); }
+    // The laptop's unit ("" while locked): the panic wipe asks for it to be typed back.
+    std::string unitId() const;
+    // Who is signed in ("" while locked).
+    const std::string& accountName() const { return m_account; }
+    // Whether the signed-in role may manage accounts (false while locked), and the store's accounts
+    // for that panel (disabled ones included; an error while locked).
+    bool mayManageAccounts() const;
+    Result<std::vector<storage::Account>> storeAccounts();
 
     Settings& settings() { return m_settings; }
     Result<void> saveSettings();
@@ -260,6 +297,20 @@ public:
     const std::optional<RecordView>& recordView() const { return m_record; }
     const GapMatrix& gaps();
     std::vector<storage::OutboxItem> outbox();
+    // The reference data of the open store (units, courses, scales); empty while locked.
+    const core::ReferenceData& reference() const;
+    // The latest version of each form the signed-in role may act on so (Create: Home's quick start;
+    // Read: the list's form filter), in the store's order. Empty while locked.
+    std::vector<FormChoice> forms(core::FormAction action) const;
+    // True when the signed-in role may not see this form's sensitive section (the store keeps it).
+    bool sensitiveHidden(const std::string& formId) const;
+    // Reads the shown record's revisions again (an amendment made since it was opened adds one); on an
+    // error the history read at openRecord() stays.
+    void reloadRecordHistory();
+    // The sync screen's queue: reloadOutbox() reads it again and starts counting its bytes afresh (the
+    // count of the previous read is abandoned). outboxView() is what was last read, with the count so far.
+    void reloadOutbox();
+    const OutboxView& outboxView() const { return m_outbox; }
 
     // Commands
     void newReport(const std::string& formId);
@@ -286,7 +337,11 @@ public:
     void tick(double now);
 
 private:
+    friend struct AppTestAccess;
     struct EnrollJob;
+    struct ByteCountJob;
+    void pollByteCount();
+    void stopByteCount();
     void startSync();  // starts the worker when enrolled and not revoked
     void stopSync();   // stops and joins the worker and any enrollment in progress
     void pollSync(double now);
@@ -312,6 +367,8 @@ private:
     bool m_reopenPending = false;
     double m_countsAt = -1, m_linkAt = -1;
     std::unique_ptr<EnrollJob> m_enroll;
+    OutboxView m_outbox;
+    std::unique_ptr<ByteCountJob> m_count;
     std::string m_enrollError;
     std::unique_ptr<storage::Store> m_store;
     Screen m_screen = Screen::Unlock;

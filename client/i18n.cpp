@@ -28,6 +28,16 @@ const std::vector<CatalogEntry> kCatalog = {
     {"nav.settings", "Settings", "Paramètres"},
     {"nav.lock", "Lock", "Verrouiller"},
     {"nav.back", "Back (Esc)", "Retour (Échap)"},
+    // a screen that failed while it was drawn (the window goes on; the other screens still work)
+    {"shell.failed_title", "This screen could not be shown", "Cet écran n'a pas pu être affiché"},
+    {"shell.failed_text",
+     "An unexpected error stopped it. Your reports are safe: nothing was lost. Try again, or go to another "
+     "screen.",
+     "Une erreur inattendue l'a interrompu. Vos rapports sont en sécurité : rien n'a été perdu. Réessayez, "
+     "ou "
+     "passez à un autre écran."},
+    {"shell.failed_detail", "Detail", "Détail"},
+    {"shell.retry", "Try again", "Réessayer"},
     // unlock
     {"unlock.title", "Unlock Outpost", "Déverrouiller Outpost"},
     {"unlock.account", "Account", "Compte"},

@@ -1,4 +1,8 @@
 // Keyboard routing and the GUI script runner: real key, text and mouse events into the real window.
+//
+// [SECTION] routing
+// [SECTION] tracked widgets
+// [SECTION] scripts
 #include "ui/input.hpp"
 
 #define GLFW_INCLUDE_NONE

@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
     CLI::App cli{"outpost - the Outpost field client", "outpost"};
     std::string store = storage::defaultStoreDir(), script, shotDir = ".", size = "1366x768", theme, lang;
     int frames = 0;
-    std::string shotAtEnd, openScreen;
+    std::string shotAtEnd, openScreen, failScreen;
     bool unlockFromEnv = false, bench = false;
     double idleLockSeconds = 0;
     cli.add_option("--store", store, "store folder (default: $OUTPOST_STORE or ~/.local/share/outpost)");
@@ -47,6 +47,10 @@ int main(int argc, char** argv) {
         "print 'first-frame' when the first frame is shown, and at exit one JSON line of frame figures");
     cli.add_option("--idle-lock-seconds", idleLockSeconds, "lock after this many idle seconds (tests)")
         ->check(CLI::Range(1.0, 86400.0))
+        ->group("");
+    cli.add_option("--test-fail-screen", failScreen,
+                   "tests: this screen's panel throws each time it is drawn (the window must survive it)")
+        ->check(CLI::IsMember({"unlock", "home", "records", "form", "record", "gaps", "sync", "settings"}))
         ->group("");
     CLI11_PARSE(cli, argc, argv);
 
@@ -98,6 +102,10 @@ int main(int argc, char** argv) {
     }
 
     ui::Shell shell;
+    for (client::Screen sc :
+         {client::Screen::Unlock, client::Screen::Home, client::Screen::Records, client::Screen::Form,
+          client::Screen::Record, client::Screen::Gaps, client::Screen::Sync, client::Screen::Settings})
+        if (failScreen == client::screenName(sc)) shell.failOnScreen(sc);
     ui::InputRouter router;
     std::vector<double> buildMicros;
     int frame = 0;

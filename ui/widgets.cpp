@@ -1,4 +1,9 @@
 // Shared widgets: focus chain, buttons, type-to-choose inputs, badges.
+//
+// [SECTION] focus chain
+// [SECTION] buttons
+// [SECTION] type-to-choose
+// [SECTION] looks
 #include "ui/widgets.hpp"
 
 #define GLFW_INCLUDE_NONE

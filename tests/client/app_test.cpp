@@ -2,11 +2,14 @@
 #include <catch2/catch.hpp>
 
 #include <cctype>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "client/app.hpp"
+#include "client/app_test_access.hpp"
 #include "client/i18n.hpp"
 #include "client/settings.hpp"
 #include "support/test_support.hpp"
@@ -56,7 +59,7 @@ TEST_CASE("app: unlock refuses a wrong passphrase and lock forgets everything", 
     app.lock();
     CHECK_FALSE(app.unlocked());
     CHECK(app.screen() == Screen::Unlock);
-    CHECK(app.store() == nullptr);
+    CHECK(AppTestAccess::store(app) == nullptr);
 }
 
 TEST_CASE("app: a new report is stored on the first change and saved after a pause in typing",
@@ -77,7 +80,7 @@ TEST_CASE("app: a new report is stored on the first change and saved after a pau
     CHECK_FALSE(form.dirty());
     REQUIRE_FALSE(form.recordId().empty());
     CHECK(form.saveState() == SaveState::Saved);
-    auto rec = f.app.store()->get(form.recordId());
+    auto rec = AppTestAccess::store(f.app)->get(form.recordId());
     REQUIRE(rec.ok());
     CHECK(rec->payload["trainers"] == "Mission training centre");
 }
@@ -96,7 +99,7 @@ TEST_CASE("app: a bad entry is shown at its field, blocks the save and finalize,
     CHECK(form.saveState() == SaveState::Blocked);
     REQUIRE(form.issueAt("attendees_men") != nullptr);
     CHECK(form.issueAt("attendees_men")->rule == "type");
-    CHECK_FALSE(f.app.store()->get(id)->payload.contains("attendees_men"));
+    CHECK_FALSE(AppTestAccess::store(f.app)->get(id)->payload.contains("attendees_men"));
     auto fin = f.app.finalizeForm();
     REQUIRE_FALSE(fin.ok());
     CHECK(fin.error().code == ErrorCode::Invalid);
@@ -106,7 +109,7 @@ TEST_CASE("app: a bad entry is shown at its field, blocks the save and finalize,
     CHECK(f.app.flashIsError());
     f.app.back();
     CHECK(f.app.screen() == Screen::Home);
-    CHECK(f.app.store()->get(id)->payload["trainers"] == "Team A");
+    CHECK(AppTestAccess::store(f.app)->get(id)->payload["trainers"] == "Team A");
 }
 
 TEST_CASE("app: finalize goes to the record view and the report waits for sync", "[client][app]") {
@@ -164,8 +167,8 @@ TEST_CASE("app: a report for another unit is saved with a warning at the unit an
 TEST_CASE("app: record lists page through many rows and follow their filter", "[client][app]") {
     Fixture f;
     std::vector<json> many(300, trainingPayload());
-    REQUIRE(f.app.store()->importFinal("training", many).ok());
-    REQUIRE(f.app.store()->createDraft("training-gap", json::object()).ok());
+    REQUIRE(AppTestAccess::store(f.app)->importFinal("training", many).ok());
+    REQUIRE(AppTestAccess::store(f.app)->createDraft("training-gap", json::object()).ok());
     RecordListModel& list = f.app.records();
     list.invalidate();
     CHECK(list.size() == 301);
@@ -284,4 +287,70 @@ TEST_CASE("app: an SEA section leaves the record at finalize, and an amendment n
     REQUIRE(again.ok());
     CHECK(again->revision == 2);
     CHECK(app.recordView()->sealedRevision == 1);  // r2 shows where r1's section is
+}
+
+TEST_CASE("app: the outbox view counts what the queue carries off the UI thread, and lock forgets it",
+          "[client][app]") {
+    Fixture f;
+    CHECK(f.app.outboxView().items.empty());
+    f.app.reloadOutbox();
+    CHECK(f.app.outboxView().items.empty());
+    CHECK_FALSE(f.app.outboxView().counting);  // nothing queued: no count to run
+
+    std::uint64_t expected = 0;
+    for (int i = 0; i < 3; ++i)
+        REQUIRE(AppTestAccess::store(f.app)->importFinal("training", {trainingPayload()}).ok());
+    auto queued = AppTestAccess::store(f.app)->outbox();
+    REQUIRE(queued.ok());
+    REQUIRE(queued->size() == 3);
+    for (const auto& item : *queued)
+        expected += AppTestAccess::store(f.app)->get(item.recordId, item.revision)->payload.dump().size();
+
+    f.app.reloadOutbox();
+    const OutboxView& view = f.app.outboxView();
+    CHECK(view.items.size() == 3);
+    CHECK(view.titles.count("training") == 1);
+    CHECK(view.errors.empty());
+    CHECK(view.quarantined == 0);
+    // The count runs on its own thread; tick() picks up where it stands.
+    for (int i = 0; i < 500 && view.counting; ++i) {
+        f.app.tick(0);
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    CHECK_FALSE(view.counting);
+    CHECK(expected > 0);
+    CHECK(view.bytes == expected);
+
+    // A new read starts the count again (the old one is abandoned), and a lock drops it all.
+    f.app.reloadOutbox();
+    f.app.lock();
+    CHECK(f.app.outboxView().items.empty());
+    CHECK(f.app.outboxView().bytes == 0);
+    CHECK_FALSE(f.app.outboxView().counting);
+}
+
+TEST_CASE("app: the view-models the panels read instead of the store", "[client][app]") {
+    Fixture f;
+    CHECK(f.app.unitId() == "MINUSCA-RWABATT-1");
+    CHECK(f.app.accountName() == AppTestAccess::store(f.app)->account().name);
+    CHECK(f.app.mayManageAccounts());  // the first account is the commander
+    auto accounts = f.app.storeAccounts();
+    REQUIRE(accounts.ok());
+    CHECK(accounts->size() == 1);
+    CHECK_FALSE(f.app.reference().table("units").empty());
+    const auto create = f.app.forms(core::FormAction::Create);
+    std::vector<std::string> ids;
+    for (const auto& fc : create) {
+        CHECK_FALSE(fc.title.empty());
+        ids.push_back(fc.id);
+    }
+    CHECK(ids == std::vector<std::string>{"incident", "readiness", "training", "training-gap"});
+    CHECK(f.app.sensitiveHidden("incident"));  // a commander never reads a conduct report's sensitive section
+
+    f.app.lock();
+    CHECK(f.app.unitId().empty());
+    CHECK_FALSE(f.app.mayManageAccounts());
+    CHECK_FALSE(f.app.storeAccounts().ok());
+    CHECK(f.app.forms(core::FormAction::Read).empty());
+    CHECK(f.app.reference().table("units").empty());
 }

@@ -1,6 +1,8 @@
 // Sealed sensitive sections: sealing to several conduct keys, opening, tampering, HQ's signed key list,
 // the officers' key files; and the field store's side (sealed at finalize, held back without keys, purged
 // after HQ's receipt).
+//
+// [SECTION] the field store
 #include <catch2/catch.hpp>
 
 #include <sodium.h>

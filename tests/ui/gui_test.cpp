@@ -624,3 +624,35 @@ TEST_CASE("gui: a clerk does not see the SEA section, and an idle lock leaves no
     const std::string log = outpost::test::readFile(g.t.sub("gui.log"));
     CHECK(log.find("Berberati") == std::string::npos);
 }
+
+TEST_CASE("gui: a screen that throws while it is drawn shows the failure, and the window goes on",
+          "[ui][gui]") {
+    Gui g;
+    const std::string log = g.t.sub("gui.log");
+    SECTION("a screen inside the frame, in English then in French") {
+        for (const std::string lang : {"en", "fr"}) {
+            Script s;
+            s.unlock().line("click nav.records").line("wait-for shell.failed 10").expect("records");
+            s.line("wait 5").shot("panel-failed-" + lang + ".png");
+            // The failure stays until the person leaves or tries again (here it fails again).
+            s.line("click shell.retry").line("wait 3").line("wait-for shell.failed 10");
+            // The rest of the window still works: the navigation, the other screens, and a return.
+            s.line("click nav.home").line("wait 3").expect("home").line("expect-absent shell.failed");
+            s.line("wait-for new.training 5").key("Ctrl+F").line("wait 3").expect("records");
+            s.line("wait-for shell.failed 10").line("click nav.sync").line("wait 3").expect("sync");
+            s.line("wait-for sync.link.not-enrolled 5").line("quit");
+            INFO(lang);
+            REQUIRE(g.run(s, "--test-fail-screen records --lang " + lang) == 0);
+            const std::string out = outpost::test::readFile(log);
+            CHECK_THAT(out,
+                       Catch::Contains("outpost: the records screen failed: a failure injected for a test"));
+        }
+    }
+    SECTION("the unlock screen, drawn without the frame") {
+        Script s;
+        s.line("wait-for shell.failed 10").line("click shell.retry").line("wait 3");
+        s.line("wait-for shell.failed 10").expect("unlock").shot("unlock-failed.png").line("quit");
+        REQUIRE(g.run(s, "--test-fail-screen unlock") == 0);
+        CHECK_THAT(outpost::test::readFile(log), Catch::Contains("outpost: the unlock screen failed"));
+    }
+}

@@ -1,4 +1,10 @@
 // Training gaps: the unit x course matrix as coloured squares, with the figures behind each square.
+//
+// [SECTION] helpers
+// [SECTION] legend: on the title line when it fits, so the matrix keeps the height
+// [SECTION] the matrix
+// [SECTION] details of the chosen square
+// [SECTION] the screen
 #include <imgui.h>
 
 #include <algorithm>
@@ -11,6 +17,7 @@ namespace outpost::ui {
 using client::tr;
 using core::GapStatus;
 
+// [SECTION] helpers
 namespace {
 
 // A square's state: one of the gap statuses, or no requirement at all for that unit and course.
@@ -137,70 +144,115 @@ std::vector<std::string> cellFigures(const core::ReferenceData& ref, const core:
 
 }  // namespace
 
-void GapsPanel::draw(client::App& app, FrameInput& in) {
-    const client::GapMatrix& g = app.gaps();
-    const core::ReferenceData& ref = app.store()->reference();
-    const ImGuiStyle& style = ImGui::GetStyle();
+// [SECTION] legend: on the title line when it fits, so the matrix keeps the height
+void GapsPanel::drawLegend(float square) {
     const float em = ImGui::GetFontSize();
-    m_chain.begin(in);
-
-    heading(tr("gaps.title"));
-    ImGui::SameLine(0, 2 * em);
-    ImGui::AlignTextToFramePadding();
-    ImGui::TextColored(g.open ? colourWarn() : colourGood(), "%d %s", g.open,
-                       client::trCount(g.open, "home.gaps_open_one", "home.gaps_open"));
-
-    // [SECTION] legend: on the title line when it fits, so the matrix keeps the height
-    const float square = std::round(em * 1.15f);
-    {
-        const CellState states[] = {{true, GapStatus::Met},
-                                    {true, GapStatus::Due},
-                                    {true, GapStatus::Overdue},
-                                    {true, GapStatus::Missing},
-                                    {false, GapStatus::Missing}};
-        float legendW = 0;
-        for (const auto& s : states)
-            legendW += square + 0.4f * em + ImGui::CalcTextSize(stateText(s)).x + 1.5f * em;
-        const float rightEdge = ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x;
-        if (rightEdge - ImGui::GetItemRectMax().x - 2 * em > legendW) {
-            ImGui::SameLine(0, 2 * em);
-            ImGui::SetCursorPosX(ImGui::GetWindowContentRegionMax().x - legendW + 1.5f * em);
-        }
-        ImDrawList* dl = ImGui::GetWindowDrawList();
-        bool firstItem = true;
-        for (const auto& s : states) {
-            if (!firstItem) ImGui::SameLine(0, 1.5f * em);
-            firstItem = false;
-            const float x = ImGui::GetCursorScreenPos().x;
-            ImGui::Dummy(ImVec2(square, ImGui::GetTextLineHeight()));
-            ImGui::SameLine(0, 0.4f * em);
-            ImGui::TextUnformatted(stateText(s));
-            // Centred on the word, wherever the line's baseline put it.
-            const float mid = (ImGui::GetItemRectMin().y + ImGui::GetItemRectMax().y) / 2;
-            drawSquare(dl, ImVec2(x, mid - square / 2), square, s, false);
-        }
+    const CellState states[] = {{true, GapStatus::Met},
+                                {true, GapStatus::Due},
+                                {true, GapStatus::Overdue},
+                                {true, GapStatus::Missing},
+                                {false, GapStatus::Missing}};
+    float legendW = 0;
+    for (const auto& s : states)
+        legendW += square + 0.4f * em + ImGui::CalcTextSize(stateText(s)).x + 1.5f * em;
+    const float rightEdge = ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x;
+    if (rightEdge - ImGui::GetItemRectMax().x - 2 * em > legendW) {
+        ImGui::SameLine(0, 2 * em);
+        ImGui::SetCursorPosX(ImGui::GetWindowContentRegionMax().x - legendW + 1.5f * em);
     }
-    ImGui::Spacing();
-
-    if (g.units.empty() || g.courses.empty()) {
-        ImGui::Spacing();
-        ImGui::TextDisabled("%s", tr("gaps.none"));
-        m_chain.end();
-        return;
+    ImDrawList* dl = ImGui::GetWindowDrawList();
+    bool firstItem = true;
+    for (const auto& s : states) {
+        if (!firstItem) ImGui::SameLine(0, 1.5f * em);
+        firstItem = false;
+        const float x = ImGui::GetCursorScreenPos().x;
+        ImGui::Dummy(ImVec2(square, ImGui::GetTextLineHeight()));
+        ImGui::SameLine(0, 0.4f * em);
+        ImGui::TextUnformatted(stateText(s));
+        // Centred on the word, wherever the line's baseline put it.
+        const float mid = (ImGui::GetItemRectMin().y + ImGui::GetItemRectMax().y) / 2;
+        drawSquare(dl, ImVec2(x, mid - square / 2), square, s, false);
     }
+}
 
-    // Courses in the reference data's order (the matrix lists them as it first meets them).
-    std::vector<std::string> courses = g.courses;
-    const auto& table = ref.table("courses");
-    auto rank = [&](const std::string& id) {
-        for (std::size_t i = 0; i < table.size(); ++i)
-            if (table[i].value("id", "") == id) return i;
-        return table.size();
-    };
-    std::stable_sort(courses.begin(), courses.end(),
-                     [&](const auto& a, const auto& b) { return rank(a) < rank(b); });
+// [SECTION] the matrix
+// Course codes stand upright so 24 columns fit the width of a 1366 px screen.
+void GapsPanel::drawMatrixHeader(const core::ReferenceData& ref, const std::vector<std::string>& courses,
+                                 float square, float headerH) {
+    const ImGuiStyle& style = ImGui::GetStyle();
+    ImGui::TableNextRow(ImGuiTableRowFlags_Headers, headerH);
+    ImGui::TableSetColumnIndex(0);
+    ImGui::SetCursorPosY(ImGui::GetCursorPosY() + headerH - ImGui::GetTextLineHeight() - style.CellPadding.y);
+    ImGui::TextDisabled("%s", tr("app.unit"));
+    for (std::size_t c = 0; c < courses.size(); ++c) {
+        ImGui::TableSetColumnIndex(static_cast<int>(c) + 1);
+        const std::string code = courseCode(ref, courses[c]);
+        const ImVec2 p = ImGui::GetCursorScreenPos();
+        const bool current = courses[c] == m_selectedCourse;
+        if (current) ImGui::TableSetBgColor(ImGuiTableBgTarget_CellBg, ImGui::GetColorU32(ImGuiCol_Header));
+        const float x = p.x + (square - ImGui::GetTextLineHeight()) / 2;
+        verticalText(code.c_str(), ImVec2(x, p.y + headerH - style.CellPadding.y),
+                     ImGui::GetColorU32(ImGuiCol_Text));
+        ImGui::Dummy(ImVec2(square, headerH));
+        if (mouseOnItem()) ImGui::SetTooltip("%s", referenceLabel(ref, "courses", courses[c]).c_str());
+    }
+}
 
-    // [SECTION] the matrix
+// A unit's row: its short name, then one square per course (a button the keys and the mouse select).
+void GapsPanel::drawMatrixRow(const core::ReferenceData& ref, const client::GapMatrix& g,
+                              const std::string& unit, const std::vector<std::string>& courses, float square,
+                              float rowH, FrameInput& in) {
+    const ImGuiStyle& style = ImGui::GetStyle();
+    ImGui::TableNextRow(0, rowH);
+    ImGui::TableSetColumnIndex(0);
+    const float cellTop = ImGui::GetCursorPosY();
+    if (unit == m_selectedUnit)
+        ImGui::TableSetBgColor(ImGuiTableBgTarget_CellBg, ImGui::GetColorU32(ImGuiCol_Header));
+    ImGui::SetCursorPosY(cellTop + (rowH - 2 * style.CellPadding.y - ImGui::GetTextLineHeight()) / 2);
+    ImGui::TextUnformatted(unitShortName(ref, unit).c_str());
+    if (mouseOnItem()) ImGui::SetTooltip("%s", unitName(ref, unit).c_str());
+    for (std::size_t c = 0; c < courses.size(); ++c) {
+        ImGui::TableSetColumnIndex(static_cast<int>(c) + 1);
+        const std::string& course = courses[c];
+        auto it = g.cells.find({unit, course});
+        CellState state;
+        if (it != g.cells.end()) state = CellState{true, it->second.status};
+        const bool selected = unit == m_selectedUnit && course == m_selectedCourse;
+        const bool noSelection = m_selectedUnit.empty();
+        const bool isStop = selected || (noSelection && unit == g.units.front() && c == 0);
+        ImGui::PushID(unit.c_str());
+        ImGui::PushID(course.c_str());
+        ImGui::SetCursorPosY(cellTop + (rowH - 2 * style.CellPadding.y - square) / 2);
+        const ImVec2 p = ImGui::GetCursorScreenPos();
+        if (isStop) m_chain.before(false);
+        const bool clicked = ImGui::InvisibleButton("##cell", ImVec2(square, square));
+        track("gap." + unit + "." + course);
+        // The arrow keys move ImGui's focus from square to square; the selection follows it.
+        if (clicked || (ImGui::IsItemFocused() && !selected) || enterOnItem(in)) {
+            m_selectedUnit = unit;
+            m_selectedCourse = course;
+        }
+        if (isStop) m_chain.after();
+        drawSquare(ImGui::GetWindowDrawList(), p, square, state, selected);
+        if (mouseOnItem()) {
+            ImGui::BeginTooltip();
+            ImGui::Text("%s  \xC2\xB7  %s", unitShortName(ref, unit).c_str(),
+                        courseCode(ref, course).c_str());
+            ImGui::TextColored(stateColour(state), "%s", stateText(state));
+            if (state.required)
+                for (const auto& line : cellFigures(ref, it->second)) ImGui::TextUnformatted(line.c_str());
+            ImGui::EndTooltip();
+        }
+        ImGui::PopID();
+        ImGui::PopID();
+    }
+}
+
+void GapsPanel::drawMatrix(client::App& app, const client::GapMatrix& g,
+                           const std::vector<std::string>& courses, float square, float detailsH,
+                           FrameInput& in) {
+    const core::ReferenceData& ref = app.reference();
+    const ImGuiStyle& style = ImGui::GetStyle();
     float headerH = 0, unitW = ImGui::CalcTextSize(tr("app.unit")).x;
     for (const auto& c : courses)
         headerH = std::max(headerH, ImGui::CalcTextSize(courseCode(ref, c).c_str()).x);
@@ -209,7 +261,6 @@ void GapsPanel::draw(client::App& app, FrameInput& in) {
     headerH += style.CellPadding.y;
     // Rows are exactly this tall (TableNextRow's minimum beats the square and its padding).
     const float rowH = square + style.CellPadding.y * 2 + 4;
-    const float detailsH = ImGui::GetTextLineHeightWithSpacing() * 4.25f + style.WindowPadding.y * 2;
     const ImGuiTableFlags flags = ImGuiTableFlags_ScrollX | ImGuiTableFlags_ScrollY | ImGuiTableFlags_RowBg |
                                   ImGuiTableFlags_BordersOuter | ImGuiTableFlags_BordersInnerV |
                                   ImGuiTableFlags_SizingFixedFit;
@@ -230,76 +281,15 @@ void GapsPanel::draw(client::App& app, FrameInput& in) {
         for (const auto& c : courses)
             ImGui::TableSetupColumn(c.c_str(), ImGuiTableColumnFlags_WidthFixed, square);
 
-        // Course codes stand upright so 24 columns fit the width of a 1366 px screen.
-        ImGui::TableNextRow(ImGuiTableRowFlags_Headers, headerH);
-        ImGui::TableSetColumnIndex(0);
-        ImGui::SetCursorPosY(ImGui::GetCursorPosY() + headerH - ImGui::GetTextLineHeight() -
-                             style.CellPadding.y);
-        ImGui::TextDisabled("%s", tr("app.unit"));
-        for (std::size_t c = 0; c < courses.size(); ++c) {
-            ImGui::TableSetColumnIndex(static_cast<int>(c) + 1);
-            const std::string code = courseCode(ref, courses[c]);
-            const ImVec2 p = ImGui::GetCursorScreenPos();
-            const bool current = courses[c] == m_selectedCourse;
-            if (current)
-                ImGui::TableSetBgColor(ImGuiTableBgTarget_CellBg, ImGui::GetColorU32(ImGuiCol_Header));
-            const float x = p.x + (square - ImGui::GetTextLineHeight()) / 2;
-            verticalText(code.c_str(), ImVec2(x, p.y + headerH - style.CellPadding.y),
-                         ImGui::GetColorU32(ImGuiCol_Text));
-            ImGui::Dummy(ImVec2(square, headerH));
-            if (mouseOnItem()) ImGui::SetTooltip("%s", referenceLabel(ref, "courses", courses[c]).c_str());
-        }
-
-        for (const auto& unit : g.units) {
-            ImGui::TableNextRow(0, rowH);
-            ImGui::TableSetColumnIndex(0);
-            const float cellTop = ImGui::GetCursorPosY();
-            if (unit == m_selectedUnit)
-                ImGui::TableSetBgColor(ImGuiTableBgTarget_CellBg, ImGui::GetColorU32(ImGuiCol_Header));
-            ImGui::SetCursorPosY(cellTop + (rowH - 2 * style.CellPadding.y - ImGui::GetTextLineHeight()) / 2);
-            ImGui::TextUnformatted(unitShortName(ref, unit).c_str());
-            if (mouseOnItem()) ImGui::SetTooltip("%s", unitName(ref, unit).c_str());
-            for (std::size_t c = 0; c < courses.size(); ++c) {
-                ImGui::TableSetColumnIndex(static_cast<int>(c) + 1);
-                const std::string& course = courses[c];
-                auto it = g.cells.find({unit, course});
-                CellState state;
-                if (it != g.cells.end()) state = CellState{true, it->second.status};
-                const bool selected = unit == m_selectedUnit && course == m_selectedCourse;
-                const bool noSelection = m_selectedUnit.empty();
-                const bool isStop = selected || (noSelection && unit == g.units.front() && c == 0);
-                ImGui::PushID(unit.c_str());
-                ImGui::PushID(course.c_str());
-                ImGui::SetCursorPosY(cellTop + (rowH - 2 * style.CellPadding.y - square) / 2);
-                const ImVec2 p = ImGui::GetCursorScreenPos();
-                if (isStop) m_chain.before(false);
-                const bool clicked = ImGui::InvisibleButton("##cell", ImVec2(square, square));
-                track("gap." + unit + "." + course);
-                // The arrow keys move ImGui's focus from square to square; the selection follows it.
-                if (clicked || (ImGui::IsItemFocused() && !selected) || enterOnItem(in)) {
-                    m_selectedUnit = unit;
-                    m_selectedCourse = course;
-                }
-                if (isStop) m_chain.after();
-                drawSquare(ImGui::GetWindowDrawList(), p, square, state, selected);
-                if (mouseOnItem()) {
-                    ImGui::BeginTooltip();
-                    ImGui::Text("%s  \xC2\xB7  %s", unitShortName(ref, unit).c_str(),
-                                courseCode(ref, course).c_str());
-                    ImGui::TextColored(stateColour(state), "%s", stateText(state));
-                    if (state.required)
-                        for (const auto& line : cellFigures(ref, it->second))
-                            ImGui::TextUnformatted(line.c_str());
-                    ImGui::EndTooltip();
-                }
-                ImGui::PopID();
-                ImGui::PopID();
-            }
-        }
+        drawMatrixHeader(ref, courses, square, headerH);
+        for (const auto& unit : g.units) drawMatrixRow(ref, g, unit, courses, square, rowH, in);
         ImGui::EndTable();
     }
+}
 
-    // [SECTION] details of the chosen square
+// [SECTION] details of the chosen square
+void GapsPanel::drawDetails(client::App& app, const client::GapMatrix& g, float detailsH) {
+    const core::ReferenceData& ref = app.reference();
     ImGui::BeginChild("##gapdetails", ImVec2(0, detailsH), true);
     auto it = g.cells.find({m_selectedUnit, m_selectedCourse});
     if (m_selectedUnit.empty()) {
@@ -322,6 +312,46 @@ void GapsPanel::draw(client::App& app, FrameInput& in) {
         }
     }
     ImGui::EndChild();
+}
+
+// [SECTION] the screen
+void GapsPanel::draw(client::App& app, FrameInput& in) {
+    const client::GapMatrix& g = app.gaps();
+    const core::ReferenceData& ref = app.reference();
+    const ImGuiStyle& style = ImGui::GetStyle();
+    const float em = ImGui::GetFontSize();
+    m_chain.begin(in);
+
+    heading(tr("gaps.title"));
+    ImGui::SameLine(0, 2 * em);
+    ImGui::AlignTextToFramePadding();
+    ImGui::TextColored(g.open ? colourWarn() : colourGood(), "%d %s", g.open,
+                       client::trCount(g.open, "home.gaps_open_one", "home.gaps_open"));
+    const float square = std::round(em * 1.15f);
+    drawLegend(square);
+    ImGui::Spacing();
+
+    if (g.units.empty() || g.courses.empty()) {
+        ImGui::Spacing();
+        ImGui::TextDisabled("%s", tr("gaps.none"));
+        m_chain.end();
+        return;
+    }
+
+    // Courses in the reference data's order (the matrix lists them as it first meets them).
+    std::vector<std::string> courses = g.courses;
+    const auto& table = ref.table("courses");
+    auto rank = [&](const std::string& id) {
+        for (std::size_t i = 0; i < table.size(); ++i)
+            if (table[i].value("id", "") == id) return i;
+        return table.size();
+    };
+    std::stable_sort(courses.begin(), courses.end(),
+                     [&](const auto& a, const auto& b) { return rank(a) < rank(b); });
+
+    const float detailsH = ImGui::GetTextLineHeightWithSpacing() * 4.25f + style.WindowPadding.y * 2;
+    drawMatrix(app, g, courses, square, detailsH, in);
+    drawDetails(app, g, detailsH);
     m_chain.end();
 }
 

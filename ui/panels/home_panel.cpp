@@ -1,4 +1,10 @@
 // Home: the unit at a glance, what is waiting, and a quick start for each form.
+//
+// [SECTION] helpers
+// [SECTION] counts that need attention
+// [SECTION] readiness at a glance
+// [SECTION] quick start
+// [SECTION] the screen
 #include <imgui.h>
 
 #include <cmath>
@@ -10,6 +16,7 @@ namespace outpost::ui {
 
 using client::tr;
 
+// [SECTION] helpers
 namespace {
 
 // A count with its label above it. A value too long for the room left in the row (large French text)
@@ -52,16 +59,8 @@ void targetBar(double value, double target, double max, const ImVec4& colour) {
 
 }  // namespace
 
-void HomePanel::draw(client::App& app, FrameInput& in) {
-    const auto& h = app.home();
-    m_chain.begin(in);
-    ImGui::PushFont(headingFont());
-    ImGui::TextUnformatted(h.unitName.c_str());
-    ImGui::PopFont();
-    ImGui::TextDisabled("%s", h.unitId.c_str());
-    ImGui::Spacing();
-
-    // Counts that need attention
+// [SECTION] counts that need attention
+void HomePanel::drawCounts(client::App& app, const client::HomeView& h) {
     ImGui::BeginChild("##counts", ImVec2(0, ImGui::GetTextLineHeightWithSpacing() * 3.2f), true);
     figure(tr("home.drafts"), client::formatCount(h.drafts));
     ImGui::SameLine(0, 48);
@@ -81,50 +80,67 @@ void HomePanel::draw(client::App& app, FrameInput& in) {
     figure(tr("home.link"), h.linkState, &link);
     track(std::string("home.link.") + client::linkStateName(snap.link));
     ImGui::EndChild();
-    ImGui::Spacing();
+}
 
-    // Readiness at a glance
+// [SECTION] readiness at a glance
+void HomePanel::drawReadiness(const client::HomeView& h) {
     heading(tr("home.readiness"));
     const auto& r = h.readiness;
     if (!r.hasReport) {
         ImGui::TextDisabled("%s", tr("home.no_readiness"));
-    } else {
-        ImGui::Text("%s %s", tr("home.period_end"), r.periodEnd.c_str());
-        if (r.womenPct) {
-            ImVec4 c = r.parityColour == "green" ? colourGood()
-                       : r.parityColour == "red" ? colourBad()
-                                                 : colourWarn();
-            ImGui::Text("%s%s%s%%  (%s %s%%)", tr("home.women"), tr("punct.colon"), fmt1(*r.womenPct).c_str(),
-                        tr("home.target"), r.parityTarget ? fmt1(*r.parityTarget).c_str() : "-");
-            targetBar(*r.womenPct, r.parityTarget.value_or(0),
-                      std::max(40.0, r.parityTarget.value_or(0) * 1.5), c);
-        }
-        const auto& f = r.facts;
-        if (f.contains("domain_rating_avg") && f["domain_rating_avg"].is_number())
-            ImGui::Text("%s%s%s / 4", tr("home.avg_rating"), tr("punct.colon"),
-                        fmt1(f["domain_rating_avg"].get<double>()).c_str());
-        if (f.contains("coe_serviceability_pct") && f["coe_serviceability_pct"].is_number()) {
-            double pct = f["coe_serviceability_pct"].get<double>();
-            long long below = f.value("equipment_below_threshold", 0LL);
-            ImGui::Text("%s%s%s%%  (%lld %s)", tr("home.coe"), tr("punct.colon"), fmt1(pct).c_str(), below,
-                        client::trCount(below, "home.below_threshold_one", "home.below_threshold"));
-            targetBar(pct, 90, 100, pct >= 90 ? colourGood() : colourWarn());
-        }
+        return;
     }
-    ImGui::Spacing();
-    ImGui::Separator();
+    ImGui::Text("%s %s", tr("home.period_end"), r.periodEnd.c_str());
+    if (r.womenPct) {
+        ImVec4 c = r.parityColour == "green" ? colourGood()
+                   : r.parityColour == "red" ? colourBad()
+                                             : colourWarn();
+        ImGui::Text("%s%s%s%%  (%s %s%%)", tr("home.women"), tr("punct.colon"), fmt1(*r.womenPct).c_str(),
+                    tr("home.target"), r.parityTarget ? fmt1(*r.parityTarget).c_str() : "-");
+        targetBar(*r.womenPct, r.parityTarget.value_or(0), std::max(40.0, r.parityTarget.value_or(0) * 1.5),
+                  c);
+    }
+    const auto& f = r.facts;
+    if (f.contains("domain_rating_avg") && f["domain_rating_avg"].is_number())
+        ImGui::Text("%s%s%s / 4", tr("home.avg_rating"), tr("punct.colon"),
+                    fmt1(f["domain_rating_avg"].get<double>()).c_str());
+    if (f.contains("coe_serviceability_pct") && f["coe_serviceability_pct"].is_number()) {
+        double pct = f["coe_serviceability_pct"].get<double>();
+        long long below = f.value("equipment_below_threshold", 0LL);
+        ImGui::Text("%s%s%s%%  (%lld %s)", tr("home.coe"), tr("punct.colon"), fmt1(pct).c_str(), below,
+                    client::trCount(below, "home.below_threshold_one", "home.below_threshold"));
+        targetBar(pct, 90, 100, pct >= 90 ? colourGood() : colourWarn());
+    }
+}
 
-    // Quick start
+// [SECTION] quick start
+void HomePanel::drawQuickStart(client::App& app, FrameInput& in) {
     heading(tr("home.new"));
-    for (const auto& form : app.store()->forms().latestAll()) {
-        if (!core::allows(app.store()->role(), form->id, core::FormAction::Create)) continue;
+    for (const auto& form : app.forms(core::FormAction::Create)) {
         m_chain.before(false);
-        if (button(tr(form->title).c_str(), "new." + form->id, in, ImVec2(0, ImGui::GetFrameHeight() * 1.4f)))
-            app.newReport(form->id);
+        if (button(form.title.c_str(), "new." + form.id, in, ImVec2(0, ImGui::GetFrameHeight() * 1.4f)))
+            app.newReport(form.id);
         m_chain.after();
         ImGui::SameLine();
     }
     ImGui::NewLine();
+}
+
+// [SECTION] the screen
+void HomePanel::draw(client::App& app, FrameInput& in) {
+    const auto& h = app.home();
+    m_chain.begin(in);
+    ImGui::PushFont(headingFont());
+    ImGui::TextUnformatted(h.unitName.c_str());
+    ImGui::PopFont();
+    ImGui::TextDisabled("%s", h.unitId.c_str());
+    ImGui::Spacing();
+    drawCounts(app, h);
+    ImGui::Spacing();
+    drawReadiness(h);
+    ImGui::Spacing();
+    ImGui::Separator();
+    drawQuickStart(app, in);
     m_chain.end();
 }
 

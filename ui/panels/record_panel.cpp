@@ -1,4 +1,12 @@
 // One report, read-only: every value in words, the confidential section apart, its revisions, amend.
+//
+// [SECTION] helpers
+// [SECTION] title and action
+// [SECTION] meta
+// [SECTION] HQ's receipt and review
+// [SECTION] values
+// [SECTION] revisions
+// [SECTION] the screen
 #include <imgui.h>
 
 #define GLFW_INCLUDE_NONE
@@ -16,6 +24,7 @@ using core::FieldDef;
 using core::FieldType;
 using nlohmann::json;
 
+// [SECTION] helpers
 namespace {
 
 // Labels a step quieter than values, yet readable (the disabled colour is too faint to read all day).
@@ -337,37 +346,20 @@ bool hqNotes(const client::RecordView& view, const char* actionLabel, FocusChain
 
 }  // namespace
 
-void RecordPanel::draw(client::App& app, FrameInput& in) {
-    m_chain.begin(in);
-    const auto& view = app.recordView();
-    if (!view) {
-        ImGui::TextDisabled("%s", tr("record.none"));
-        m_chain.end();
-        return;
-    }
-    const storage::RecordMeta& meta = view->record.meta;
-    const json& payload = view->record.payload;
-    const core::ReferenceData& ref = app.store()->reference();
+// [SECTION] title and action
+bool RecordPanel::drawTitle(client::App& app, const client::RecordView& view, FrameInput& in) {
+    const storage::RecordMeta& meta = view.record.meta;
     const float em = ImGui::GetFontSize();
-
-    // [SECTION] title and action
-    // The history is read again whenever the screen is entered: an amendment made since the view
+    // The revisions are read again whenever the screen is entered: an amendment made since the view
     // was opened (then Esc back here) adds a draft revision, and the button must offer to resume it.
-    const int frame = ImGui::GetFrameCount();
-    if (frame != m_lastFrame + 1 || m_historyFor != meta.id) {
-        auto fresh = app.store()->history(meta.id);
-        m_history = fresh ? *fresh : view->history;
-        m_historyFor = meta.id;
-    }
-    m_lastFrame = frame;
-    const storage::RecordMeta& latest = m_history.empty() ? meta : m_history.back();
+    const storage::RecordMeta& latest = view.history.empty() ? meta : view.history.back();
     const bool draftOpen = latest.status == "draft";
     const char* actionLabel = draftOpen ? tr("record.edit") : tr("record.amend");
     const float actionW = ImGui::CalcTextSize(actionLabel).x + ImGui::GetStyle().FramePadding.x * 2;
     const float right = ImGui::GetWindowContentRegionMax().x;
 
     ImGui::PushFont(headingFont());
-    ImGui::TextUnformatted(view->form ? tr(view->form->title).c_str() : meta.formId.c_str());
+    ImGui::TextUnformatted(view.form ? tr(view.form->title).c_str() : meta.formId.c_str());
     ImGui::PopFont();
     // The badges sit on the middle of the (larger) title line.
     ImGui::SameLine(0, em);
@@ -384,43 +376,57 @@ void RecordPanel::draw(client::App& app, FrameInput& in) {
     m_chain.before(false);
     if (button(actionLabel, draftOpen ? "record.edit" : "record.amend", in)) {
         // Amend starts a new draft revision and opens it; a draft already open is resumed as it is.
+        const std::string id = meta.id;
         if (draftOpen)
-            app.openRecord(meta.id);
+            app.openRecord(id);
         else
-            app.amendRecord(meta.id);
+            app.amendRecord(id);
     }
     m_chain.after();
+    return draftOpen;
+}
+
+// [SECTION] meta
+void RecordPanel::drawMeta(client::App& app, const client::RecordView& view) {
+    const storage::RecordMeta& meta = view.record.meta;
     ImGui::TextDisabled("%s %s  \xC2\xB7  %s %d", tr("record.title"), meta.id.c_str(), tr("record.revision"),
                         meta.revision);
-
-    // [SECTION] meta
     if (ImGui::BeginTable("##meta", 4, ImGuiTableFlags_SizingFixedFit)) {
-        metaItem(tr("app.unit"), unitName(ref, meta.unitId));
+        metaItem(tr("app.unit"), unitName(app.reference(), meta.unitId));
         metaItem(tr("record.author"), meta.author.empty() ? "-" : meta.author);
         metaItem(tr("record.created"), shortTime(meta.createdUtc) + " UTC");
         metaItem(tr("record.finalized"),
                  meta.finalizedUtc.empty() ? "-" : shortTime(meta.finalizedUtc) + " UTC");
-        hqMetaRow(*view);
+        hqMetaRow(view);
         ImGui::EndTable();
     }
-    // [SECTION] HQ's receipt and review
-    if (hqNotes(*view, actionLabel, m_chain, in)) {
-        if (draftOpen)
-            app.openRecord(meta.id);
-        else
-            app.amendRecord(meta.id);
-        m_chain.end();
-        return;
-    }
-    ImGui::Spacing();
+}
 
-    // [SECTION] values
+// [SECTION] HQ's receipt and review
+// Under the meta table (whose last row, hqMetaRow, says the receipt and the review): a conflict explained,
+// HQ's comment, and a returned report with its button to amend. Returns true when that button left the
+// screen.
+bool RecordPanel::drawReview(client::App& app, const client::RecordView& view, bool draftOpen,
+                             FrameInput& in) {
+    if (!hqNotes(view, draftOpen ? tr("record.edit") : tr("record.amend"), m_chain, in)) return false;
+    const std::string id = view.record.meta.id;
+    if (draftOpen)
+        app.openRecord(id);
+    else
+        app.amendRecord(id);
+    return true;
+}
+
+// [SECTION] values
+void RecordPanel::drawValues(client::App& app, const client::RecordView& view) {
+    const storage::RecordMeta& meta = view.record.meta;
+    const json& payload = view.record.payload;
+    const core::ReferenceData& ref = app.reference();
     int tableCount = 0;
-    if (view->form) {
+    if (view.form) {
         std::vector<Section> open(1), confidential;
-        const bool hideSensitive =
-            app.store() && !core::formRights(app.store()->role(), view->form->id).readSensitive;
-        for (const auto& f : view->form->fields) {
+        const bool hideSensitive = app.sensitiveHidden(view.form->id);
+        for (const auto& f : view.form->fields) {
             if (f.sensitive && hideSensitive) continue;  // the store does not return them either
             std::vector<Section>& target = f.sensitive ? confidential : open;
             if (f.type == FieldType::Note) {
@@ -442,18 +448,18 @@ void RecordPanel::draw(client::App& app, FrameInput& in) {
             drawSections(confidential, payload, ref, tableCount);
         }
         // A final revision's section left the record at finalize: say where it is, never what it holds.
-        if (!view->sealed.state.empty()) {
+        if (!view.sealed.state.empty()) {
             ImGui::Spacing();
             ImGui::Separator();
             ImGui::PushStyleColor(ImGuiCol_Text, colourBad());
             heading(tr("form.sensitive"));
             ImGui::PopStyleColor();
-            const int keys = static_cast<int>(view->sealed.recipients.size());
-            const std::string key = "sealed." + view->sealed.state;
+            const int keys = static_cast<int>(view.sealed.recipients.size());
+            const std::string key = "sealed." + view.sealed.state;
             ImGui::PushTextWrapPos(0.0f);
             ImGui::TextWrapped(tr(key.c_str()), keys);
-            if (view->sealedRevision != meta.revision)
-                ImGui::TextDisabled(tr("sealed.from_revision"), view->sealedRevision);
+            if (view.sealedRevision != meta.revision)
+                ImGui::TextDisabled(tr("sealed.from_revision"), view.sealedRevision);
             ImGui::PopTextWrapPos();
         }
     } else if (payload.is_object()) {
@@ -462,8 +468,11 @@ void RecordPanel::draw(client::App& app, FrameInput& in) {
         for (const auto& [key, value] : payload.items())
             ImGui::Text("%s: %s", key.c_str(), value.dump().c_str());
     }
+}
 
-    // [SECTION] revisions
+// [SECTION] revisions
+void RecordPanel::drawRevisions(const client::RecordView& view) {
+    const storage::RecordMeta& meta = view.record.meta;
     ImGui::Spacing();
     ImGui::Separator();
     heading(tr("record.revisions"));
@@ -477,7 +486,7 @@ void RecordPanel::draw(client::App& app, FrameInput& in) {
         ImGui::TableSetupColumn(tr("list.col_updated"));
         ImGui::TableSetupColumn(tr("record.finalized"), ImGuiTableColumnFlags_WidthStretch);
         ImGui::TableHeadersRow();
-        for (auto it = m_history.rbegin(); it != m_history.rend(); ++it) {
+        for (auto it = view.history.rbegin(); it != view.history.rend(); ++it) {
             ImGui::TableNextRow();
             ImGui::TableNextColumn();
             ImGui::Text("%d", it->revision);
@@ -498,22 +507,51 @@ void RecordPanel::draw(client::App& app, FrameInput& in) {
         }
         ImGui::EndTable();
     }
-    ImGui::Dummy(ImVec2(0, em * 0.5f));
-    m_chain.end();
+    ImGui::Dummy(ImVec2(0, ImGui::GetFontSize() * 0.5f));
+}
 
-    // A long report is read with the keyboard too: arrows and page keys scroll while nothing is edited.
-    if (ImGui::IsWindowFocused(ImGuiFocusedFlags_RootAndChildWindows) && !ImGui::IsAnyItemActive()) {
-        const float line = ImGui::GetTextLineHeightWithSpacing() * 3;
-        const float page = ImGui::GetWindowHeight() * 0.85f;
-        float y = ImGui::GetScrollY();
-        if (ImGui::IsKeyPressed(GLFW_KEY_DOWN)) y += line;
-        if (ImGui::IsKeyPressed(GLFW_KEY_UP)) y -= line;
-        if (ImGui::IsKeyPressed(GLFW_KEY_PAGE_DOWN)) y += page;
-        if (ImGui::IsKeyPressed(GLFW_KEY_PAGE_UP)) y -= page;
-        if (ImGui::IsKeyPressed(GLFW_KEY_HOME, false)) y = 0;
-        if (ImGui::IsKeyPressed(GLFW_KEY_END, false)) y = ImGui::GetScrollMaxY();
-        if (y != ImGui::GetScrollY()) ImGui::SetScrollY(std::clamp(y, 0.0f, ImGui::GetScrollMaxY()));
+// [SECTION] the screen
+void RecordPanel::onEnter(client::App& app) {
+    app.reloadRecordHistory();
+    m_historyFor = app.recordView() ? app.recordView()->record.meta.id : std::string();
+}
+
+// A long report is read with the keyboard too: arrows and page keys scroll while nothing is edited.
+void RecordPanel::scrollWithKeys() {
+    if (!ImGui::IsWindowFocused(ImGuiFocusedFlags_RootAndChildWindows) || ImGui::IsAnyItemActive()) return;
+    const float line = ImGui::GetTextLineHeightWithSpacing() * 3;
+    const float page = ImGui::GetWindowHeight() * 0.85f;
+    float y = ImGui::GetScrollY();
+    if (ImGui::IsKeyPressed(GLFW_KEY_DOWN)) y += line;
+    if (ImGui::IsKeyPressed(GLFW_KEY_UP)) y -= line;
+    if (ImGui::IsKeyPressed(GLFW_KEY_PAGE_DOWN)) y += page;
+    if (ImGui::IsKeyPressed(GLFW_KEY_PAGE_UP)) y -= page;
+    if (ImGui::IsKeyPressed(GLFW_KEY_HOME, false)) y = 0;
+    if (ImGui::IsKeyPressed(GLFW_KEY_END, false)) y = ImGui::GetScrollMaxY();
+    if (y != ImGui::GetScrollY()) ImGui::SetScrollY(std::clamp(y, 0.0f, ImGui::GetScrollMaxY()));
+}
+
+void RecordPanel::draw(client::App& app, FrameInput& in) {
+    m_chain.begin(in);
+    if (!app.recordView()) {
+        ImGui::TextDisabled("%s", tr("record.none"));
+        m_chain.end();
+        return;
     }
+    // Another report opened while the screen is shown: its revisions are read again too.
+    if (m_historyFor != app.recordView()->record.meta.id) onEnter(app);
+    const client::RecordView& view = *app.recordView();
+    const bool draftOpen = drawTitle(app, view, in);
+    drawMeta(app, view);
+    if (drawReview(app, view, draftOpen, in)) {
+        m_chain.end();
+        return;
+    }
+    ImGui::Spacing();
+    drawValues(app, view);
+    drawRevisions(view);
+    m_chain.end();
+    scrollWithKeys();
 }
 
 }  // namespace outpost::ui

@@ -1,4 +1,10 @@
 // Reports: filter, search and browse every record (100,000 rows stay smooth), and open one.
+//
+// [SECTION] helpers
+// [SECTION] filters
+// [SECTION] count and the open button
+// [SECTION] the table
+// [SECTION] the screen
 #include <imgui.h>
 #include <imgui_internal.h>
 #include <imgui_stdlib.h>
@@ -16,6 +22,7 @@ namespace outpost::ui {
 
 using client::tr;
 
+// [SECTION] helpers
 namespace {
 
 std::string trimmed(const std::string& s) {
@@ -40,21 +47,14 @@ void inlineLabel(const char* text) {
 
 }  // namespace
 
-void RecordsPanel::draw(client::App& app, FrameInput& in) {
-    client::RecordListModel& model = app.records();
-    const core::ReferenceData& ref = app.store()->reference();
+// [SECTION] filters
+bool RecordsPanel::drawFilters(client::App& app, FrameInput& in) {
     const ImGuiStyle& style = ImGui::GetStyle();
-    m_chain.begin(in);
-
-    heading(tr("list.title"));
-
-    // [SECTION] filters
     std::vector<std::string> formItems{tr("list.all_forms")};
     std::vector<std::string> formIds{""};
-    for (const auto& form : app.store()->forms().latestAll()) {
-        if (!core::allows(app.store()->role(), form->id, core::FormAction::Read)) continue;
-        formItems.push_back(tr(form->title));
-        formIds.push_back(form->id);
+    for (const auto& form : app.forms(core::FormAction::Read)) {
+        formItems.push_back(form.title);
+        formIds.push_back(form.id);
     }
     if (m_formIndex < 0 || m_formIndex >= static_cast<int>(formItems.size())) m_formIndex = 0;
     const std::vector<std::string> statusItems{tr("list.all_status"), tr("list.status_draft"),
@@ -97,6 +97,7 @@ void RecordsPanel::draw(client::App& app, FrameInput& in) {
     m_chain.after();
     m_oldestFirst = sortIndex == 1;
 
+    client::RecordListModel& model = app.records();
     client::RecordListModel::Filter filter = model.filter();
     filter.formId = formIds[static_cast<std::size_t>(m_formIndex)];
     filter.status = m_statusIndex == 1 ? "draft" : m_statusIndex == 2 ? "final" : "";
@@ -107,8 +108,13 @@ void RecordsPanel::draw(client::App& app, FrameInput& in) {
         m_selected = -1;
         m_scrollTop = true;
     }
+    return searchToTable;
+}
 
-    // [SECTION] count and the open button
+// [SECTION] count and the open button
+std::int64_t RecordsPanel::drawCount(client::RecordListModel& model, bool searchToTable, std::string& toOpen,
+                                     FrameInput& in) {
+    const float em = ImGui::GetFontSize();
     const std::int64_t count = model.size();
     if (m_selected >= count) m_selected = count - 1;
     if (searchToTable && count > 0) {
@@ -118,7 +124,6 @@ void RecordsPanel::draw(client::App& app, FrameInput& in) {
         in.enter = false;
     }
     const client::ListRow* selectedRow = m_selected >= 0 ? model.row(m_selected) : nullptr;
-    std::string toOpen;
 
     ImGui::AlignTextToFramePadding();
     ImGui::Text("%s %s", groupDigits(count).c_str(), tr("list.count"));
@@ -138,153 +143,193 @@ void RecordsPanel::draw(client::App& app, FrameInput& in) {
         ImGui::TextColored(colourBad(), "%s", model.error().c_str());
         ImGui::PopTextWrapPos();
     }
+    return count;
+}
 
-    // [SECTION] the table
+// [SECTION] the table
+namespace {
+
+// The columns and their header row: the fixed ones as wide as their widest word in either language.
+void setupColumns() {
+    const ImGuiStyle& style = ImGui::GetStyle();
+    const float em = ImGui::GetFontSize();
+    const float badgePad = 12 + style.CellPadding.x * 2;
+    const float wStatus = std::max({ImGui::CalcTextSize(tr("list.col_status")).x,
+                                    ImGui::CalcTextSize(tr("status.draft")).x + badgePad,
+                                    ImGui::CalcTextSize(tr("status.final")).x + badgePad});
+    float wSync = ImGui::CalcTextSize(tr("list.col_sync")).x;
+    for (const char* s : {"sync.draft", "sync.queued", "sync.quarantined", "sync.sent"})
+        wSync = std::max(wSync, ImGui::CalcTextSize(tr(s)).x);
+    const float wUpdated =
+        std::max(ImGui::CalcTextSize(tr("list.col_updated")).x, ImGui::CalcTextSize("0000-00-00 00:00").x);
+    const float wUnit =
+        std::max(ImGui::CalcTextSize(tr("list.col_unit")).x, ImGui::CalcTextSize("RWABATT-1").x);
+    ImGui::TableSetupColumn(tr("list.col_form"), ImGuiTableColumnFlags_WidthFixed, 13 * em);
+    ImGui::TableSetupColumn(tr("list.col_status"), ImGuiTableColumnFlags_WidthFixed, wStatus);
+    ImGui::TableSetupColumn(tr("list.col_sync"), ImGuiTableColumnFlags_WidthFixed, wSync);
+    ImGui::TableSetupColumn(tr("list.col_updated"), ImGuiTableColumnFlags_WidthFixed, wUpdated);
+    ImGui::TableSetupColumn(tr("list.col_unit"), ImGuiTableColumnFlags_WidthFixed, wUnit);
+    ImGui::TableSetupColumn(tr("list.col_summary"), ImGuiTableColumnFlags_WidthStretch);
+    ImGui::TableSetupScrollFreeze(0, 1);
+    ImGui::TableHeadersRow();
+}
+
+}  // namespace
+
+// Keys move the selection only while the table has the focus (a click in it, Tab, or Down from the
+// search box); Enter opens the selected report.
+void RecordsPanel::tableKeys(client::RecordListModel& model, std::int64_t count, std::string& toOpen,
+                             FrameInput& in) {
+    std::int64_t next = m_selected;
+    const std::int64_t page = std::max(1, m_pageRows - 1);
+    if (ImGui::IsKeyPressed(GLFW_KEY_DOWN)) next = m_selected < 0 ? 0 : m_selected + 1;
+    if (ImGui::IsKeyPressed(GLFW_KEY_UP)) next = m_selected < 0 ? 0 : m_selected - 1;
+    if (ImGui::IsKeyPressed(GLFW_KEY_PAGE_DOWN)) next = std::max<std::int64_t>(m_selected, 0) + page;
+    if (ImGui::IsKeyPressed(GLFW_KEY_PAGE_UP)) next = m_selected - page;
+    if (ImGui::IsKeyPressed(GLFW_KEY_HOME, false)) next = 0;
+    if (ImGui::IsKeyPressed(GLFW_KEY_END, false)) next = count - 1;
+    next = std::clamp<std::int64_t>(next, 0, count - 1);
+    if (next != m_selected) {
+        m_selected = next;
+        m_focusRow = m_revealSelected = true;
+        // As ImGui does for its own keyboard moves: no hover highlight until the mouse moves.
+        GImGui->NavDisableMouseHover = true;
+    }
+    if (in.enter && m_selected >= 0) {
+        if (const client::ListRow* r = model.row(m_selected)) toOpen = r->meta.id;
+        in.enter = false;
+    }
+}
+
+// The rows in view (and the selected one, the table's stop in the Tab chain), fetched from the model as
+// they scroll in.
+void RecordsPanel::drawRows(client::App& app, std::int64_t count, float visTop, float visBottom,
+                            std::string& toOpen) {
+    client::RecordListModel& model = app.records();
+    const core::ReferenceData& ref = app.reference();
+    const ImGuiStyle& style = ImGui::GetStyle();
+    // One row is the table's stop in the Tab chain: the selected one, else the first.
+    const std::int64_t stop = m_selected >= 0 ? m_selected : 0;
+    const int rows = static_cast<int>(std::min<std::int64_t>(count, INT_MAX));
+    ImGuiListClipper clipper;
+    clipper.Begin(rows);
+    clipper.ForceDisplayRangeByIndices(static_cast<int>(stop), static_cast<int>(stop) + 1);
+    int shown = 0;
+    float rowHeight = 0, lastRowY = 0;
+    int lastRow = -2;
+    while (clipper.Step()) {
+        for (int i = clipper.DisplayStart; i < clipper.DisplayEnd; ++i) {
+            const client::ListRow* r = model.row(i);
+            ImGui::TableNextRow();
+            ImGui::TableSetColumnIndex(0);
+            ImGui::PushID(i);
+            const bool isStop = i == stop;
+            if (isStop) m_chain.before(false);
+            const std::string title = r ? r->formTitle : std::string("...");
+            if (ImGui::Selectable(
+                    title.c_str(), i == m_selected,
+                    ImGuiSelectableFlags_SpanAllColumns | ImGuiSelectableFlags_AllowDoubleClick)) {
+                m_selected = i;
+                if (ImGui::IsMouseDoubleClicked(0) && r) toOpen = r->meta.id;
+            }
+            // A selectable's rectangle reaches half the item spacing beyond its row: not part of it.
+            const float slack = style.ItemSpacing.y * 0.5f;
+            const ImVec2 rowMin(0, ImGui::GetItemRectMin().y + slack),
+                rowMax(0, ImGui::GetItemRectMax().y - slack);
+            if (i == lastRow + 1) rowHeight = rowMin.y - lastRowY;
+            lastRow = i;
+            lastRowY = rowMin.y;
+            if (mouseOnItem() && r && ImGui::CalcTextSize(title.c_str()).x > ImGui::GetColumnWidth())
+                ImGui::SetTooltip("%s", title.c_str());
+            if (rowMin.y >= visTop - 1 && rowMax.y <= visBottom + 1 && shown < 10)
+                track("records.row" + std::to_string(shown++));
+            if (i == m_selected && m_focusRow) {
+                // The keyboard focus follows the selection, so Tab continues from here.
+                ImGui::SetFocusID(ImGui::GetItemID(), ImGui::GetCurrentWindow());
+                GImGui->NavDisableHighlight = false;
+                m_focusRow = false;
+            }
+            if (i == m_selected && m_revealSelected) {
+                if (rowMin.y < visTop)
+                    ImGui::SetScrollY(ImGui::GetScrollY() - (visTop - rowMin.y));
+                else if (rowMax.y + slack > visBottom)
+                    ImGui::SetScrollY(ImGui::GetScrollY() + (rowMax.y + slack - visBottom));
+                m_revealSelected = false;
+            }
+            if (isStop) {
+                m_chain.after();
+                if (m_selected < 0 && ImGui::IsItemFocused()) m_selected = i;
+            }
+            ImGui::PopID();
+            if (!r) continue;
+
+            ImGui::TableSetColumnIndex(1);
+            statusBadge(r->meta.status);
+            ImGui::TableSetColumnIndex(2);
+            ImGui::TextColored(syncColour(r->meta.syncState), "%s", syncText(r->meta.syncState).c_str());
+            ImGui::TableSetColumnIndex(3);
+            ImGui::TextUnformatted(shortTime(r->meta.updatedUtc).c_str());
+            ImGui::TableSetColumnIndex(4);
+            ImGui::TextUnformatted(unitShortName(ref, r->meta.unitId).c_str());
+            ImGui::TableSetColumnIndex(5);
+            ImGui::TextUnformatted(r->summary.c_str());
+            if (mouseOnItem() && ImGui::CalcTextSize(r->summary.c_str()).x > ImGui::GetColumnWidth())
+                ImGui::SetTooltip("%s", r->summary.c_str());
+        }
+    }
+    if (rowHeight > 0) m_pageRows = std::max(1, static_cast<int>((visBottom - visTop) / rowHeight));
+}
+
+void RecordsPanel::drawTable(client::App& app, std::int64_t count, std::string& toOpen, FrameInput& in) {
+    client::RecordListModel& model = app.records();
     if (count == 0) {
         if (model.error().empty()) {
             ImGui::Spacing();
             ImGui::TextDisabled("%s", tr("list.empty"));
         }
-        m_chain.end();
         return;
     }
-
+    const ImGuiStyle& style = ImGui::GetStyle();
     const ImGuiTableFlags flags = ImGuiTableFlags_ScrollY | ImGuiTableFlags_RowBg |
                                   ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_Resizable |
                                   ImGuiTableFlags_BordersOuter;
-    if (ImGui::BeginTable("##records", 6, flags, ImVec2(0, ImGui::GetContentRegionAvail().y))) {
-        const float badgePad = 12 + style.CellPadding.x * 2;
-        const float wStatus = std::max({ImGui::CalcTextSize(tr("list.col_status")).x,
-                                        ImGui::CalcTextSize(tr("status.draft")).x + badgePad,
-                                        ImGui::CalcTextSize(tr("status.final")).x + badgePad});
-        float wSync = ImGui::CalcTextSize(tr("list.col_sync")).x;
-        for (const char* s : {"sync.draft", "sync.queued", "sync.quarantined", "sync.sent"})
-            wSync = std::max(wSync, ImGui::CalcTextSize(tr(s)).x);
-        const float wUpdated = std::max(ImGui::CalcTextSize(tr("list.col_updated")).x,
-                                        ImGui::CalcTextSize("0000-00-00 00:00").x);
-        const float wUnit =
-            std::max(ImGui::CalcTextSize(tr("list.col_unit")).x, ImGui::CalcTextSize("RWABATT-1").x);
-        ImGui::TableSetupColumn(tr("list.col_form"), ImGuiTableColumnFlags_WidthFixed, 13 * em);
-        ImGui::TableSetupColumn(tr("list.col_status"), ImGuiTableColumnFlags_WidthFixed, wStatus);
-        ImGui::TableSetupColumn(tr("list.col_sync"), ImGuiTableColumnFlags_WidthFixed, wSync);
-        ImGui::TableSetupColumn(tr("list.col_updated"), ImGuiTableColumnFlags_WidthFixed, wUpdated);
-        ImGui::TableSetupColumn(tr("list.col_unit"), ImGuiTableColumnFlags_WidthFixed, wUnit);
-        ImGui::TableSetupColumn(tr("list.col_summary"), ImGuiTableColumnFlags_WidthStretch);
-        ImGui::TableSetupScrollFreeze(0, 1);
-        ImGui::TableHeadersRow();
-        const float visTop = ImGui::GetItemRectMax().y + style.CellPadding.y;
-        const float visBottom = ImGui::GetWindowPos().y + ImGui::GetWindowHeight();
-        if (m_scrollTop) {
-            ImGui::SetScrollY(0);
-            m_scrollTop = false;
-        }
-
-        // Keys move the selection only while the table has the focus (a click in it, Tab, or Down
-        // from the search box). ImGui's own arrow and page navigation is switched off in the table
-        // (it would scroll the rows under the selection and fight the clipper); it reads this flag
-        // at the start of the next frame, before the table is begun again.
-        ImGui::GetCurrentWindow()->Flags |= ImGuiWindowFlags_NoNavInputs;
-        const bool focused = ImGui::IsWindowFocused();
-        if (focused && !ImGui::IsAnyItemActive()) {
-            std::int64_t next = m_selected;
-            const std::int64_t page = std::max(1, m_pageRows - 1);
-            if (ImGui::IsKeyPressed(GLFW_KEY_DOWN)) next = m_selected < 0 ? 0 : m_selected + 1;
-            if (ImGui::IsKeyPressed(GLFW_KEY_UP)) next = m_selected < 0 ? 0 : m_selected - 1;
-            if (ImGui::IsKeyPressed(GLFW_KEY_PAGE_DOWN)) next = std::max<std::int64_t>(m_selected, 0) + page;
-            if (ImGui::IsKeyPressed(GLFW_KEY_PAGE_UP)) next = m_selected - page;
-            if (ImGui::IsKeyPressed(GLFW_KEY_HOME, false)) next = 0;
-            if (ImGui::IsKeyPressed(GLFW_KEY_END, false)) next = count - 1;
-            next = std::clamp<std::int64_t>(next, 0, count - 1);
-            if (next != m_selected) {
-                m_selected = next;
-                m_focusRow = m_revealSelected = true;
-                // As ImGui does for its own keyboard moves: no hover highlight until the mouse moves.
-                GImGui->NavDisableMouseHover = true;
-            }
-            if (in.enter && m_selected >= 0) {
-                if (const client::ListRow* r = model.row(m_selected)) toOpen = r->meta.id;
-                in.enter = false;
-            }
-        }
-
-        // The selection stands out more while the keys act on it, so the keyboard focus is visible.
-        if (focused) ImGui::PushStyleColor(ImGuiCol_Header, ImGui::GetStyleColorVec4(ImGuiCol_HeaderHovered));
-        // One row is the table's stop in the Tab chain: the selected one, else the first.
-        const std::int64_t stop = m_selected >= 0 ? m_selected : 0;
-        const int rows = static_cast<int>(std::min<std::int64_t>(count, INT_MAX));
-        ImGuiListClipper clipper;
-        clipper.Begin(rows);
-        clipper.ForceDisplayRangeByIndices(static_cast<int>(stop), static_cast<int>(stop) + 1);
-        int shown = 0;
-        float rowHeight = 0, lastRowY = 0;
-        int lastRow = -2;
-        while (clipper.Step()) {
-            for (int i = clipper.DisplayStart; i < clipper.DisplayEnd; ++i) {
-                const client::ListRow* r = model.row(i);
-                ImGui::TableNextRow();
-                ImGui::TableSetColumnIndex(0);
-                ImGui::PushID(i);
-                const bool isStop = i == stop;
-                if (isStop) m_chain.before(false);
-                const std::string title = r ? r->formTitle : std::string("...");
-                if (ImGui::Selectable(
-                        title.c_str(), i == m_selected,
-                        ImGuiSelectableFlags_SpanAllColumns | ImGuiSelectableFlags_AllowDoubleClick)) {
-                    m_selected = i;
-                    if (ImGui::IsMouseDoubleClicked(0) && r) toOpen = r->meta.id;
-                }
-                // A selectable's rectangle reaches half the item spacing beyond its row: not part of it.
-                const float slack = style.ItemSpacing.y * 0.5f;
-                const ImVec2 rowMin(0, ImGui::GetItemRectMin().y + slack),
-                    rowMax(0, ImGui::GetItemRectMax().y - slack);
-                if (i == lastRow + 1) rowHeight = rowMin.y - lastRowY;
-                lastRow = i;
-                lastRowY = rowMin.y;
-                if (mouseOnItem() && r && ImGui::CalcTextSize(title.c_str()).x > ImGui::GetColumnWidth())
-                    ImGui::SetTooltip("%s", title.c_str());
-                if (rowMin.y >= visTop - 1 && rowMax.y <= visBottom + 1 && shown < 10)
-                    track("records.row" + std::to_string(shown++));
-                if (i == m_selected && m_focusRow) {
-                    // The keyboard focus follows the selection, so Tab continues from here.
-                    ImGui::SetFocusID(ImGui::GetItemID(), ImGui::GetCurrentWindow());
-                    GImGui->NavDisableHighlight = false;
-                    m_focusRow = false;
-                }
-                if (i == m_selected && m_revealSelected) {
-                    if (rowMin.y < visTop)
-                        ImGui::SetScrollY(ImGui::GetScrollY() - (visTop - rowMin.y));
-                    else if (rowMax.y + slack > visBottom)
-                        ImGui::SetScrollY(ImGui::GetScrollY() + (rowMax.y + slack - visBottom));
-                    m_revealSelected = false;
-                }
-                if (isStop) {
-                    m_chain.after();
-                    if (m_selected < 0 && ImGui::IsItemFocused()) m_selected = i;
-                }
-                ImGui::PopID();
-                if (!r) continue;
-
-                ImGui::TableSetColumnIndex(1);
-                statusBadge(r->meta.status);
-                ImGui::TableSetColumnIndex(2);
-                ImGui::TextColored(syncColour(r->meta.syncState), "%s", syncText(r->meta.syncState).c_str());
-                ImGui::TableSetColumnIndex(3);
-                ImGui::TextUnformatted(shortTime(r->meta.updatedUtc).c_str());
-                ImGui::TableSetColumnIndex(4);
-                ImGui::TextUnformatted(unitShortName(ref, r->meta.unitId).c_str());
-                ImGui::TableSetColumnIndex(5);
-                ImGui::TextUnformatted(r->summary.c_str());
-                if (mouseOnItem() && ImGui::CalcTextSize(r->summary.c_str()).x > ImGui::GetColumnWidth())
-                    ImGui::SetTooltip("%s", r->summary.c_str());
-            }
-        }
-        if (focused) ImGui::PopStyleColor();
-        if (rowHeight > 0) m_pageRows = std::max(1, static_cast<int>((visBottom - visTop) / rowHeight));
-        ImGui::EndTable();
+    if (!ImGui::BeginTable("##records", 6, flags, ImVec2(0, ImGui::GetContentRegionAvail().y))) return;
+    setupColumns();
+    const float visTop = ImGui::GetItemRectMax().y + style.CellPadding.y;
+    const float visBottom = ImGui::GetWindowPos().y + ImGui::GetWindowHeight();
+    if (m_scrollTop) {
+        ImGui::SetScrollY(0);
+        m_scrollTop = false;
     }
+    // ImGui's own arrow and page navigation is switched off in the table (it would scroll the rows under
+    // the selection and fight the clipper); it reads this flag at the start of the next frame, before the
+    // table is begun again.
+    ImGui::GetCurrentWindow()->Flags |= ImGuiWindowFlags_NoNavInputs;
+    const bool focused = ImGui::IsWindowFocused();
+    if (focused && !ImGui::IsAnyItemActive()) tableKeys(model, count, toOpen, in);
+    // The selection stands out more while the keys act on it, so the keyboard focus is visible.
+    if (focused) ImGui::PushStyleColor(ImGuiCol_Header, ImGui::GetStyleColorVec4(ImGuiCol_HeaderHovered));
+    drawRows(app, count, visTop, visBottom, toOpen);
+    if (focused) ImGui::PopStyleColor();
+    ImGui::EndTable();
+}
+
+// [SECTION] the screen
+void RecordsPanel::draw(client::App& app, FrameInput& in) {
+    m_chain.begin(in);
+    heading(tr("list.title"));
+    const bool searchToTable = drawFilters(app, in);
+    std::string toOpen;
+    const std::int64_t count = drawCount(app.records(), searchToTable, toOpen, in);
+    drawTable(app, count, toOpen, in);
     m_chain.end();
 
     if (!toOpen.empty()) app.openRecord(toOpen);
+}
+
+void RecordsPanel::wipe() {
+    sodium_memzero(m_search.data(), m_search.size());
+    *this = RecordsPanel{};
 }
 
 }  // namespace outpost::ui

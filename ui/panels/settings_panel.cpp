@@ -1,4 +1,11 @@
 // Settings: HQ address, text size, theme and language, edited here and applied on Save.
+//
+// [SECTION] helpers
+// [SECTION] the settings form
+// [SECTION] save
+// [SECTION] panic wipe: the unit id typed back enables the button
+// [SECTION] accounts: the commander adds and removes accounts and changes roles
+// [SECTION] the screen
 #include <imgui.h>
 #include <imgui_stdlib.h>
 
@@ -17,6 +24,7 @@ namespace outpost::ui {
 
 using client::tr;
 
+// [SECTION] helpers
 namespace {
 
 constexpr float kMinFont = 12.0f, kMaxFont = 28.0f;
@@ -44,29 +52,13 @@ void rowLabel(const char* text) {
 
 }  // namespace
 
-void SettingsPanel::draw(client::App& app, FrameInput& in) {
-    // What is on screen starts from the saved settings each time the screen is entered, so leaving
-    // without saving really leaves them as they were.
-    const int frame = ImGui::GetFrameCount();
-    if (!m_loaded || frame != m_lastFrame + 1) {
-        m_edit = app.settings();
-        m_message.clear();
-        m_loaded = true;
-    }
-    m_lastFrame = frame;
+// [SECTION] the settings form
+void SettingsPanel::drawForm(FrameInput& in, bool hqOk) {
     const float em = ImGui::GetFontSize();
-    m_chain.begin(in);
-
-    heading(tr("settings.title"));
-    ImGui::Spacing();
-
     float labelW = 0;
     for (const char* k :
          {"settings.hq", "settings.font", "settings.theme", "settings.language", "settings.idle"})
         labelW = std::max(labelW, ImGui::CalcTextSize(tr(k)).x);
-    const bool hqOk = validHq(m_edit.hqUrl);
-    if (hqOk && m_message == tr("settings.hq_invalid")) m_message.clear();
-
     ImGui::PushStyleVar(ImGuiStyleVar_CellPadding, ImVec2(ImGui::GetStyle().CellPadding.x, 0.35f * em));
     if (ImGui::BeginTable("##settings", 2, ImGuiTableFlags_SizingFixedFit | ImGuiTableFlags_PadOuterX)) {
         ImGui::TableSetupColumn("##label", ImGuiTableColumnFlags_WidthFixed, labelW + em);
@@ -142,8 +134,11 @@ void SettingsPanel::draw(client::App& app, FrameInput& in) {
         ImGui::EndTable();
     }
     ImGui::PopStyleVar();
+}
 
-    // [SECTION] save
+// [SECTION] save
+void SettingsPanel::drawSave(client::App& app, FrameInput& in, bool hqOk) {
+    const float em = ImGui::GetFontSize();
     ImGui::Spacing();
     ImGui::Separator();
     ImGui::Spacing();
@@ -171,8 +166,11 @@ void SettingsPanel::draw(client::App& app, FrameInput& in) {
         ImGui::TextColored(colourWarn(), "%s", tr("settings.unsaved"));
     else if (!m_message.empty())
         ImGui::TextColored(colourGood(), "%s", m_message.c_str());
+}
 
-    // [SECTION] panic wipe: the unit id typed back enables the button
+// [SECTION] panic wipe: the unit id typed back enables the button
+void SettingsPanel::drawWipe(client::App& app, FrameInput& in) {
+    const float em = ImGui::GetFontSize();
     ImGui::Spacing();
     ImGui::Separator();
     ImGui::Spacing();
@@ -186,7 +184,7 @@ void SettingsPanel::draw(client::App& app, FrameInput& in) {
     track("wipe.confirm");
     m_chain.after();
     ImGui::SameLine(0, em);
-    const bool armed = app.store() && m_wipeConfirm == app.store()->unitId();
+    const bool armed = app.unlocked() && m_wipeConfirm == app.unitId();
     ImGui::BeginDisabled(!armed);
     m_chain.before(false);
     bool wipe = button(tr("wipe.button"), "wipe.button", in);
@@ -200,23 +198,16 @@ void SettingsPanel::draw(client::App& app, FrameInput& in) {
             m_messageIsError = true;
         }
     }
-    m_chain.end();
-    drawAccounts(app, in);
 }
 
-void SettingsPanel::wipe() {
-    sodium_memzero(m_newPass.data(), m_newPass.size());
-    m_newPass.clear();
-}
-
-// [SECTION] accounts: the commander adds and removes accounts and changes roles.
+// [SECTION] accounts: the commander adds and removes accounts and changes roles
 void SettingsPanel::drawAccounts(client::App& app, FrameInput& in) {
     (void)in;
     const float em = ImGui::GetFontSize();
     ImGui::Spacing();
     ImGui::Separator();
     heading(tr("accounts.title"));
-    if (!app.store() || !core::mayManageAccounts(app.store()->role())) {
+    if (!app.mayManageAccounts()) {
         ImGui::TextDisabled("%s", tr("accounts.only_commander"));
         return;
     }
@@ -227,7 +218,7 @@ void SettingsPanel::drawAccounts(client::App& app, FrameInput& in) {
         m_accountsError = !r;
         m_accountsMessage = r ? tr("accounts.done") : r.error().message;
     };
-    auto all = app.store()->accounts();
+    auto all = app.storeAccounts();
     if (all && ImGui::BeginTable("##accounts", 3, ImGuiTableFlags_SizingFixedFit | ImGuiTableFlags_RowBg)) {
         for (const auto& a : *all) {
             if (a.disabled) continue;
@@ -243,7 +234,7 @@ void SettingsPanel::drawAccounts(client::App& app, FrameInput& in) {
                 done(app.setRole(a.name, core::allRoles()[static_cast<std::size_t>(idx)]));
             track("accounts.role." + a.name);
             ImGui::TableSetColumnIndex(2);
-            if (a.name != app.store()->account().name) {
+            if (a.name != app.accountName()) {
                 if (ImGui::Button(tr("accounts.remove"))) done(app.removeAccount(a.name));
                 track("accounts.remove." + a.name);
             }
@@ -269,12 +260,44 @@ void SettingsPanel::drawAccounts(client::App& app, FrameInput& in) {
         a.name = m_newName;
         a.role = core::allRoles()[static_cast<std::size_t>(std::clamp(m_newRole, 0, 3))];
         done(app.addAccount(a, m_newPass));
-        wipe();
+        wipePassphrase();
         if (!m_accountsError) m_newName.clear();
     }
     track("accounts.add");
     if (!m_accountsMessage.empty())
         ImGui::TextColored(m_accountsError ? colourBad() : colourGood(), "%s", m_accountsMessage.c_str());
+}
+
+// [SECTION] the screen
+// What is on screen starts from the saved settings each time the screen is entered, so leaving without
+// saving really leaves them as they were.
+void SettingsPanel::onEnter(client::App& app) {
+    m_edit = app.settings();
+    m_message.clear();
+}
+
+void SettingsPanel::draw(client::App& app, FrameInput& in) {
+    m_chain.begin(in);
+    heading(tr("settings.title"));
+    ImGui::Spacing();
+    const bool hqOk = validHq(m_edit.hqUrl);
+    if (hqOk && m_message == tr("settings.hq_invalid")) m_message.clear();
+    drawForm(in, hqOk);
+    drawSave(app, in, hqOk);
+    drawWipe(app, in);
+    m_chain.end();
+    drawAccounts(app, in);
+}
+
+void SettingsPanel::wipePassphrase() {
+    sodium_memzero(m_newPass.data(), m_newPass.size());
+    m_newPass.clear();
+}
+
+// Lock or wipe: the passphrase zeroed, then everything else forgotten.
+void SettingsPanel::wipe() {
+    wipePassphrase();
+    *this = SettingsPanel{};
 }
 
 }  // namespace outpost::ui

@@ -26,8 +26,6 @@ using client::tr;
 // [SECTION] helpers
 namespace {
 
-// Counting the bytes to send reads every queued revision; this much per frame keeps the window fluid.
-constexpr auto kCountBudget = std::chrono::milliseconds(4);
 constexpr std::size_t kErrorsShown = 6;
 // While a pass runs, a queue up to this size is read again as it shrinks; a longer one at the end.
 constexpr std::size_t kLiveReloadItems = 5000;
@@ -72,30 +70,14 @@ void countItem(const char* label, std::int64_t n, bool alarming, bool first) {
 
 }  // namespace
 
-void SyncPanel::reload(client::App& app) {
-    m_items = app.outbox();
-    m_bytes = 0;
-    m_counted = 0;
-    m_quarantined = 0;
-    m_titles.clear();
-    m_errors.clear();
-    for (std::size_t i = 0; i < m_items.size(); ++i) {
-        if (!m_items[i].lastError.empty()) m_errors.push_back(i);
-        m_quarantined += m_items[i].state == "quarantined";
-    }
-    auto waiting = app.store()->waitingSealedCount();
-    m_waitingKeys = waiting ? *waiting : 0;
-    for (const auto& form : app.store()->forms().latestAll()) m_titles[form->id] = tr(form->title);
-}
-
-void SyncPanel::countBytes(client::App& app) {
-    const auto start = std::chrono::steady_clock::now();
-    while (m_counted < m_items.size() && std::chrono::steady_clock::now() - start < kCountBudget) {
-        const auto& item = m_items[m_counted++];
-        if (item.state == "quarantined") continue;  // not sent until put back in the queue
-        // The revision's content as JSON: what the sync engine will have to carry, before its own framing.
-        if (auto rec = app.store()->get(item.recordId, item.revision)) m_bytes += rec->payload.dump().size();
-    }
+// The queue is read when the screen is entered, after a language change and after each pass, not
+// every frame: it can hold many thousands of reports. While a pass runs a short queue follows it.
+void SyncPanel::reload(client::App& app, const client::SyncSnapshot& snap) {
+    app.reloadOutbox();
+    m_passes = snap.passes;
+    m_queuedSeen = snap.queued;
+    m_quarantinedSeen = snap.quarantined;
+    m_lang = client::language();
 }
 
 // [SECTION] enrollment
@@ -222,8 +204,9 @@ void SyncPanel::drawProgress(client::App& app, const client::SyncSnapshot& snap,
     } else if (snap.running) {
         overlay = tr("link.connecting");
     } else if (snap.queued > 0) {
-        std::string bytes = formatBytes(m_bytes);
-        if (m_counted < m_items.size()) bytes += "...";
+        const client::OutboxView& outbox = app.outboxView();
+        std::string bytes = formatBytes(outbox.bytes);
+        if (outbox.counting) bytes += "...";
         overlay = client::fill(tr("syncp.bar_waiting"), {groupDigits(snap.queued), bytes});
     } else if (snap.lastOutcome == "ok") {
         fraction = 1;
@@ -263,40 +246,16 @@ void SyncPanel::drawProgress(client::App& app, const client::SyncSnapshot& snap,
 }
 
 // [SECTION] the queue
-void SyncPanel::drawQueue(client::App& app, FrameInput& in, float reserveBelow) {
+namespace {
+
+// The queue's columns: the form's title and the report's id give way (cut, whole on hover) before HQ's
+// reason does.
+void setupQueueColumns(const client::OutboxView& outbox) {
     const ImGuiStyle& style = ImGui::GetStyle();
     const float em = ImGui::GetFontSize();
-    ImGui::PushFont(headingFont());
-    ImGui::TextUnformatted(tr("syncp.queue"));
-    ImGui::PopFont();
-    if (m_items.empty()) {
-        ImGui::TextDisabled("%s", tr("syncp.empty"));
-        return;
-    }
-    if (m_quarantined > 0) {
-        ImGui::PushTextWrapPos(0);
-        const char* note =
-            client::trCount(m_quarantined, "syncp.quarantined_note_one", "syncp.quarantined_note");
-        ImGui::TextColored(colourBad(), "%s", client::fill(note, {groupDigits(m_quarantined)}).c_str());
-        ImGui::PopTextWrapPos();
-    }
-    if (m_waitingKeys > 0) {
-        ImGui::PushTextWrapPos(0);
-        const char* note = client::trCount(m_waitingKeys, "syncp.waiting_keys_one", "syncp.waiting_keys");
-        ImGui::TextColored(colourWarn(), "%s", client::fill(note, {groupDigits(m_waitingKeys)}).c_str());
-        ImGui::PopTextWrapPos();
-    }
-    const ImGuiTableFlags flags = ImGuiTableFlags_ScrollY | ImGuiTableFlags_RowBg |
-                                  ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_BordersOuter |
-                                  ImGuiTableFlags_Resizable;
-    const float rowH = ImGui::GetTextLineHeight() + style.CellPadding.y * 2;
-    const float needed = rowH * (static_cast<float>(m_items.size()) + 1) + 2;
-    const float room = std::max(rowH * 4, ImGui::GetContentRegionAvail().y - reserveBelow);
-    if (!ImGui::BeginTable("##outbox", 9, flags, ImVec2(0, std::min(needed, room)))) return;
     auto width = [](const char* header, const char* sample) {
         return std::max(ImGui::CalcTextSize(header).x, ImGui::CalcTextSize(sample).x);
     };
-    // The form's title and the report's id give way (cut, whole on hover) before HQ's reason does.
     const float hashW = width("#", "0000"), revW = width(tr("record.revision"), "00"),
                 prioW = width(tr("syncp.priority"), "000"),
                 enqW = width(tr("syncp.enqueued"), "0000-00-00 00:00"),
@@ -304,12 +263,13 @@ void SyncPanel::drawQueue(client::App& app, FrameInput& in, float reserveBelow) 
                 stateW = std::max({width(tr("syncp.state"), tr("sync.queued")),
                                    width("", tr("sync.quarantined")), width("", tr("sync.held"))});
     float formW = ImGui::CalcTextSize(tr("list.col_form")).x;
-    for (const auto& [id, title] : m_titles) formW = std::max(formW, ImGui::CalcTextSize(title.c_str()).x);
+    for (const auto& [id, title] : outbox.titles)
+        formW = std::max(formW, ImGui::CalcTextSize(title.c_str()).x);
     formW = std::clamp(formW, 8 * em, 20 * em);
     float idW = width("", "00000000-0000-0000-0000-000000000000");
     const float cell = style.CellPadding.x * 2 + 1;
     const float spare = ImGui::GetContentRegionAvail().x - (hashW + revW + prioW + enqW + attW + stateW) -
-                        9 * cell - (m_quarantined > 0 ? 16 : 10) * em;
+                        9 * cell - (outbox.quarantined > 0 ? 16 : 10) * em;
     if (formW + idW > spare) {
         formW = std::max(6 * em, std::min(formW, spare * 0.4f));
         idW = std::max(6 * em, spare - formW);
@@ -325,18 +285,27 @@ void SyncPanel::drawQueue(client::App& app, FrameInput& in, float reserveBelow) 
     ImGui::TableSetupColumn(tr("syncp.state"), ImGuiTableColumnFlags_WidthFixed, stateW);
     ImGui::TableSetupColumn(tr("syncp.reason"), ImGuiTableColumnFlags_WidthStretch);
     ImGui::TableHeadersRow();
+}
+
+}  // namespace
+
+// One row per item, as they scroll into view. Returns the item whose Requeue button was pressed (-1: none).
+std::int64_t SyncPanel::drawQueueRows(const client::OutboxView& outbox, FrameInput& in) {
+    const auto& items = outbox.items;
+    const auto& titles = outbox.titles;
+    const ImGuiStyle& style = ImGui::GetStyle();
     std::int64_t requeued = -1;
     ImGuiListClipper clipper;
-    clipper.Begin(static_cast<int>(m_items.size()));
+    clipper.Begin(static_cast<int>(items.size()));
     while (clipper.Step()) {
         for (int i = clipper.DisplayStart; i < clipper.DisplayEnd; ++i) {
-            const auto& item = m_items[static_cast<std::size_t>(i)];
+            const auto& item = items[static_cast<std::size_t>(i)];
             ImGui::TableNextRow();
             ImGui::TableNextColumn();
             ImGui::TextDisabled("%d", i + 1);
             ImGui::TableNextColumn();
-            auto title = m_titles.find(item.formId);
-            const char* formTitle = title == m_titles.end() ? item.formId.c_str() : title->second.c_str();
+            auto title = titles.find(item.formId);
+            const char* formTitle = title == titles.end() ? item.formId.c_str() : title->second.c_str();
             ImGui::TextUnformatted(formTitle);
             // A long French title is cut by the column: the whole of it on hover.
             if (ImGui::CalcTextSize(formTitle).x > ImGui::GetColumnWidth() && mouseOnItem())
@@ -375,62 +344,93 @@ void SyncPanel::drawQueue(client::App& app, FrameInput& in, float reserveBelow) 
             }
         }
     }
+    return requeued;
+}
+
+void SyncPanel::drawQueue(client::App& app, FrameInput& in, float reserveBelow) {
+    const client::OutboxView& outbox = app.outboxView();
+    const auto& items = outbox.items;
+    const ImGuiStyle& style = ImGui::GetStyle();
+    ImGui::PushFont(headingFont());
+    ImGui::TextUnformatted(tr("syncp.queue"));
+    ImGui::PopFont();
+    if (items.empty()) {
+        ImGui::TextDisabled("%s", tr("syncp.empty"));
+        return;
+    }
+    if (outbox.quarantined > 0) {
+        ImGui::PushTextWrapPos(0);
+        const char* note =
+            client::trCount(outbox.quarantined, "syncp.quarantined_note_one", "syncp.quarantined_note");
+        ImGui::TextColored(colourBad(), "%s", client::fill(note, {groupDigits(outbox.quarantined)}).c_str());
+        ImGui::PopTextWrapPos();
+    }
+    if (outbox.waitingKeys > 0) {
+        ImGui::PushTextWrapPos(0);
+        const char* note =
+            client::trCount(outbox.waitingKeys, "syncp.waiting_keys_one", "syncp.waiting_keys");
+        ImGui::TextColored(colourWarn(), "%s", client::fill(note, {groupDigits(outbox.waitingKeys)}).c_str());
+        ImGui::PopTextWrapPos();
+    }
+    const ImGuiTableFlags flags = ImGuiTableFlags_ScrollY | ImGuiTableFlags_RowBg |
+                                  ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_BordersOuter |
+                                  ImGuiTableFlags_Resizable;
+    const float rowH = ImGui::GetTextLineHeight() + style.CellPadding.y * 2;
+    const float needed = rowH * (static_cast<float>(items.size()) + 1) + 2;
+    const float room = std::max(rowH * 4, ImGui::GetContentRegionAvail().y - reserveBelow);
+    if (!ImGui::BeginTable("##outbox", 9, flags, ImVec2(0, std::min(needed, room)))) return;
+    setupQueueColumns(outbox);
+    const std::int64_t requeued = drawQueueRows(outbox, in);
     ImGui::EndTable();
     if (requeued >= 0) {
         if (auto r = app.requeue(requeued); !r)
             app.setFlash(r.error().message, true);
         else
             app.setFlash(tr("syncp.requeued"));
-        reload(app);
+        reload(app, app.syncSnapshot());
     }
 }
 
-// [SECTION] the last errors, each with the report it belongs to
-void SyncPanel::drawErrors() {
+// [SECTION] the last errors
+// Each with the report it belongs to.
+void SyncPanel::drawErrors(const client::OutboxView& outbox) {
     ImGui::PushFont(headingFont());
     ImGui::TextUnformatted(tr("syncp.errors"));
     ImGui::PopFont();
-    if (m_errors.empty()) {
+    if (outbox.errors.empty()) {
         ImGui::TextDisabled("%s", tr("syncp.no_errors"));
         return;
     }
     ImGui::PushTextWrapPos(0);
-    for (std::size_t i = 0; i < m_errors.size() && i < kErrorsShown; ++i) {
-        const auto& item = m_items[m_errors[i]];
-        auto title = m_titles.find(item.formId);
+    for (std::size_t i = 0; i < outbox.errors.size() && i < kErrorsShown; ++i) {
+        const auto& item = outbox.items[outbox.errors[i]];
+        auto title = outbox.titles.find(item.formId);
         ImGui::Bullet();
         ImGui::TextColored(colourBad(), "%s %s (%s %d, %d %s)%s%s",
-                           title == m_titles.end() ? item.formId.c_str() : title->second.c_str(),
+                           title == outbox.titles.end() ? item.formId.c_str() : title->second.c_str(),
                            item.recordId.c_str(), tr("record.revision"), item.revision, item.attempts,
                            tr("syncp.attempts_lower"), colon(), item.lastError.c_str());
     }
-    if (m_errors.size() > kErrorsShown)
-        ImGui::TextDisabled("%s %s",
-                            groupDigits(static_cast<std::int64_t>(m_errors.size() - kErrorsShown)).c_str(),
-                            tr("syncp.more_errors"));
+    if (outbox.errors.size() > kErrorsShown)
+        ImGui::TextDisabled(
+            "%s %s", groupDigits(static_cast<std::int64_t>(outbox.errors.size() - kErrorsShown)).c_str(),
+            tr("syncp.more_errors"));
     ImGui::PopTextWrapPos();
 }
 
 // [SECTION] the screen
+void SyncPanel::onEnter(client::App& app) {
+    reload(app, app.syncSnapshot());
+    m_enrollShown = false;
+}
+
 void SyncPanel::draw(client::App& app, FrameInput& in) {
     const ImGuiStyle& style = ImGui::GetStyle();
     const client::SyncSnapshot snap = app.syncSnapshot();
-    // The queue is read when the screen is entered, after a language change and after each pass, not
-    // every frame: it can hold many thousands of reports. While a pass runs a short queue follows it.
-    const int frame = ImGui::GetFrameCount();
-    const bool entered = frame != m_lastFrame + 1;
     const bool countsMoved = snap.queued != m_queuedSeen || snap.quarantined != m_quarantinedSeen;
-    if (entered || m_lang != client::language() || snap.passes != m_passes ||
-        (countsMoved && m_items.size() <= kLiveReloadItems)) {
-        reload(app);
-        m_passes = snap.passes;
-        m_queuedSeen = snap.queued;
-        m_quarantinedSeen = snap.quarantined;
-    }
-    if (entered) m_enrollShown = false;
-    m_lastFrame = frame;
-    m_lang = client::language();
-    countBytes(app);
+    if (m_lang != client::language() || snap.passes != m_passes ||
+        (countsMoved && app.outboxView().items.size() <= kLiveReloadItems))
+        reload(app, snap);
     m_chain.begin(in);
 
     heading(tr("syncp.title"));
@@ -451,12 +451,14 @@ void SyncPanel::draw(client::App& app, FrameInput& in) {
     drawProgress(app, snap, in);
     ImGui::Spacing();
 
+    const client::OutboxView& outbox = app.outboxView();
     const float lineH = ImGui::GetTextLineHeightWithSpacing();
-    const float errorsH = lineH * (static_cast<float>(std::min(m_errors.size(), kErrorsShown + 1)) + 1.5f) +
-                          ImGui::GetFontSize() * 0.5f + style.ItemSpacing.y * 2;
+    const float errorsH =
+        lineH * (static_cast<float>(std::min(outbox.errors.size(), kErrorsShown + 1)) + 1.5f) +
+        ImGui::GetFontSize() * 0.5f + style.ItemSpacing.y * 2;
     drawQueue(app, in, errorsH);
     ImGui::Spacing();
-    drawErrors();
+    drawErrors(outbox);
     m_chain.end();
 }
 

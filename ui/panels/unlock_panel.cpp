@@ -1,5 +1,9 @@
 // The unlock screen: an account and its passphrase open the store; nothing of either is kept after
 // a try, and the wait after failed passphrases is shown.
+//
+// [SECTION] the account
+// [SECTION] the passphrase and the wait
+// [SECTION] the screen
 #include <imgui.h>
 #include <imgui_stdlib.h>
 #include <sodium.h>
@@ -22,6 +26,74 @@ void UnlockPanel::wipe() {
     m_focusPending = true;
 }
 
+// [SECTION] the account
+// Typed, or picked from the accounts on this laptop (names and roles only).
+void UnlockPanel::drawAccount() {
+    ImGui::TextUnformatted(tr("unlock.account"));
+    ImGui::SetNextItemWidth(-1);
+    ImGui::InputTextWithHint("##account", tr("unlock.account_hint"), &m_account);
+    track("unlock.account");
+    if (!m_accounts.empty()) {
+        ImGui::TextDisabled("%s", tr("unlock.accounts"));
+        for (const auto& a : m_accounts) {
+            const std::string role = tr(("role." + std::string(core::roleName(a.role))).c_str());
+            const std::string label = a.displayName == a.name
+                                          ? a.name + " (" + role + ")"
+                                          : a.displayName + " (" + a.name + ", " + role + ")";
+            if (ImGui::Selectable(label.c_str(), m_account == a.name)) {
+                m_account = a.name;
+                m_focusPending = true;
+            }
+            track("unlock.account." + a.name);
+        }
+    }
+}
+
+// [SECTION] the passphrase and the wait
+// Returns true when the person asked to unlock (Enter in the box, or the button) and no wait is on.
+bool UnlockPanel::drawPassphrase(double now, FrameInput& in) {
+    ImGui::Spacing();
+    ImGui::TextUnformatted(tr("unlock.passphrase"));
+    ImGui::SetNextItemWidth(-1);
+    if (m_focusPending) {
+        ImGui::SetKeyboardFocusHere();
+        m_focusPending = false;
+    }
+    bool submit = ImGui::InputText("##passphrase", &m_pass,
+                                   ImGuiInputTextFlags_Password | ImGuiInputTextFlags_EnterReturnsTrue);
+    track("unlock.passphrase");
+    ImGui::Spacing();
+    const bool waiting = m_delay.waitSeconds > 0;
+    if (waiting) {
+        // The wait counts down on screen; the button comes back when it is over.
+        const int left = static_cast<int>(m_delay.waitSeconds - (now - m_checkedAt) + 0.999);
+        char text[160];
+        std::snprintf(text, sizeof text, tr("unlock.wait"), std::max(1, left));
+        ImGui::TextColored(colourBad(), "%s", text);
+        track("unlock.wait");
+        submit = false;
+    } else {
+        submit = button(tr("unlock.button"), "unlock.button", in) || submit;
+    }
+    return submit;
+}
+
+void UnlockPanel::tryUnlock(client::App& app) {
+    auto r = app.unlock(m_account, m_pass);
+    // The passphrase leaves memory whatever happened.
+    sodium_memzero(m_pass.data(), m_pass.size());
+    m_pass.clear();
+    m_focusPending = true;
+    m_checkedAt = -100;  // re-read the wait at once
+    if (!r)
+        m_error = r.error().code == ErrorCode::WrongKey ? tr("unlock.wrong")
+                  : r.error().code == ErrorCode::Busy   ? std::string()
+                                                        : r.error().message;
+    else
+        wipe();
+}
+
+// [SECTION] the screen
 void UnlockPanel::draw(client::App& app, FrameInput& in) {
     const ImVec2 avail = ImGui::GetContentRegionAvail();
     const float w = std::min(avail.x - 40, 520.0f * ImGui::GetFontSize() / 17.0f);
@@ -51,61 +123,8 @@ void UnlockPanel::draw(client::App& app, FrameInput& in) {
         m_delay = app.authDelay();
         m_checkedAt = now;
     }
-    ImGui::TextUnformatted(tr("unlock.account"));
-    ImGui::SetNextItemWidth(-1);
-    ImGui::InputTextWithHint("##account", tr("unlock.account_hint"), &m_account);
-    track("unlock.account");
-    if (!m_accounts.empty()) {
-        ImGui::TextDisabled("%s", tr("unlock.accounts"));
-        for (const auto& a : m_accounts) {
-            const std::string role = tr(("role." + std::string(core::roleName(a.role))).c_str());
-            const std::string label = a.displayName == a.name
-                                          ? a.name + " (" + role + ")"
-                                          : a.displayName + " (" + a.name + ", " + role + ")";
-            if (ImGui::Selectable(label.c_str(), m_account == a.name)) {
-                m_account = a.name;
-                m_focusPending = true;
-            }
-            track("unlock.account." + a.name);
-        }
-    }
-    ImGui::Spacing();
-    ImGui::TextUnformatted(tr("unlock.passphrase"));
-    ImGui::SetNextItemWidth(-1);
-    if (m_focusPending) {
-        ImGui::SetKeyboardFocusHere();
-        m_focusPending = false;
-    }
-    bool submit = ImGui::InputText("##passphrase", &m_pass,
-                                   ImGuiInputTextFlags_Password | ImGuiInputTextFlags_EnterReturnsTrue);
-    track("unlock.passphrase");
-    ImGui::Spacing();
-    const bool waiting = m_delay.waitSeconds > 0;
-    if (waiting) {
-        // The wait counts down on screen; the button comes back when it is over.
-        const int left = static_cast<int>(m_delay.waitSeconds - (now - m_checkedAt) + 0.999);
-        char text[160];
-        std::snprintf(text, sizeof text, tr("unlock.wait"), std::max(1, left));
-        ImGui::TextColored(colourBad(), "%s", text);
-        track("unlock.wait");
-        submit = false;
-    } else {
-        submit = button(tr("unlock.button"), "unlock.button", in) || submit;
-    }
-    if (submit) {
-        auto r = app.unlock(m_account, m_pass);
-        // The passphrase leaves memory whatever happened.
-        sodium_memzero(m_pass.data(), m_pass.size());
-        m_pass.clear();
-        m_focusPending = true;
-        m_checkedAt = -100;  // re-read the wait at once
-        if (!r)
-            m_error = r.error().code == ErrorCode::WrongKey ? tr("unlock.wrong")
-                      : r.error().code == ErrorCode::Busy   ? std::string()
-                                                            : r.error().message;
-        else
-            wipe();
-    }
+    drawAccount();
+    if (drawPassphrase(now, in)) tryUnlock(app);
     if (!m_error.empty()) {
         ImGui::Spacing();
         ImGui::TextColored(colourBad(), "%s", m_error.c_str());
