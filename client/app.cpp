@@ -476,6 +476,10 @@ Result<storage::RecordMeta> FormModel::finalize() {
 }
 
 // [SECTION] app
+std::string App::defaultStoreDir() {
+    return storage::defaultStoreDir();
+}
+
 App::App(Options o) : m_opts(std::move(o)) {
     if (m_opts.settingsDir.empty()) m_opts.settingsDir = m_opts.storeDir;
     auto s = Settings::load(m_opts.settingsDir);

@@ -241,6 +241,9 @@ public:
     };
     explicit App(Options o);
     ~App();
+    // The store folder when none is given: $OUTPOST_STORE, else $XDG_DATA_HOME/outpost, else
+    // ~/.local/share/outpost.
+    static std::string defaultStoreDir();
 
     Screen screen() const { return m_screen; }
     void go(Screen s);  // remembers where it came from

@@ -1,8 +1,8 @@
 // HQ's HTTPS server (cpp-httplib): hands every request to HqService and writes its answer back.
 //
 // TLS with HQ's self-signed certificate (hq/tls.hpp); plain HTTP only when the operator asks for
-// it explicitly (--insecure-http-for-development). Requests are handled on a pool of threads; the
-// service keeps one store per thread.
+// it explicitly (--insecure-http-for-development). Requests are handled on a pool of threads; each
+// borrows a store from the service's pool for its length (hq/store_pool.hpp).
 #pragma once
 
 #include <ctime>

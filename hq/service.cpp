@@ -38,7 +38,6 @@ using namespace outpost::sync;
 
 namespace hqs = storage::hq;
 
-
 // [SECTION] errors and answers
 namespace {
 
@@ -767,7 +766,8 @@ HqService::HqService(std::function<Result<std::unique_ptr<storage::hq::HqStore>>
     m_impl->identity = std::move(identity);
     m_impl->limits = limits;
     m_impl->pool = std::make_unique<StorePool>(m_impl->openStore, m_impl->identity.signing.secretKey);
-    m_impl->rateLimiter = std::make_unique<DeviceRateLimiter>(limits.deviceRequestsPerSecond, limits.deviceBurst);
+    m_impl->rateLimiter =
+        std::make_unique<DeviceRateLimiter>(limits.deviceRequestsPerSecond, limits.deviceBurst);
 }
 
 HqService::~HqService() = default;

@@ -63,7 +63,8 @@ inline std::string text(const json& j, const char* name, const char* where, bool
     return s;
 }
 
-inline std::int64_t integer(const json& j, const char* name, const char* where, std::int64_t lo, std::int64_t hi) {
+inline std::int64_t integer(const json& j, const char* name, const char* where, std::int64_t lo,
+                            std::int64_t hi) {
     const json& v = member(j, name, where);
     if (!v.is_number_integer()) bad(std::string(where) + ": \"" + name + "\" must be an integer");
     auto n = v.get<std::int64_t>();

@@ -13,8 +13,8 @@ namespace outpost::sync {
 struct Request {
     std::string method;  // "GET", "POST"
     std::string target;  // path and query, exactly as signed: "/v1/pull?after=12&limit=500"
-    std::map<std::string, std::string> headers;  // keys lower-cased by the transport
-    std::string body;                            // as received (compressed for push)
+    std::map<std::string, std::string> headers;              // keys lower-cased by the transport
+    std::string body;                                        // as received (compressed for push)
     std::string header(const std::string& lowerName) const;  // empty when absent
 };
 

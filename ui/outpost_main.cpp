@@ -15,7 +15,6 @@
 #include <vector>
 
 #include "client/app.hpp"
-#include "storage/store.hpp"
 #include "ui/input.hpp"
 #include "ui/panels.hpp"
 #include "ui/window.hpp"
@@ -24,7 +23,7 @@ using namespace outpost;
 
 int main(int argc, char** argv) {
     CLI::App cli{"outpost - the Outpost field client", "outpost"};
-    std::string store = storage::defaultStoreDir(), script, shotDir = ".", size = "1366x768", theme, lang;
+    std::string store = client::App::defaultStoreDir(), script, shotDir = ".", size = "1366x768", theme, lang;
     int frames = 0;
     std::string shotAtEnd, openScreen, failScreen;
     bool unlockFromEnv = false, bench = false;
