@@ -10,15 +10,15 @@
 #include <cstdlib>
 #include <random>
 
-#include "client/demo_data.hpp"
 #include "core/time.hpp"
+#include "demo/demo_data.hpp"
+#include "hq/bundle_import.hpp"
+#include "hq/service.hpp"
 #include "storage/hq/store.hpp"
 #include "storage/sealed.hpp"
 #include "storage/store.hpp"
 #include "support/test_support.hpp"
 #include "sync/bundle.hpp"
-#include "hq/bundle_import.hpp"
-#include "hq/service.hpp"
 #include "sync/protocol.hpp"
 
 using namespace outpost;
@@ -228,13 +228,13 @@ TEST_CASE("bundles: HQ's receipt for any generated batch imports on the laptop t
     const int n = rounds();
     std::int64_t pushes = 0, reports = 0, sealed = 0;
     std::unique_ptr<World> w;
-    std::unique_ptr<client::DemoData> demo;
+    std::unique_ptr<outpost::demo::DemoData> demo;
     for (int round = 0; round < n; ++round) {
         const std::uint64_t seed = 9 + static_cast<std::uint64_t>(round);
         // A fresh HQ and laptop every eight rounds; between them the laptop goes on with its queue drained.
         if (round % 8 == 0) {
             w = std::make_unique<World>(seed);
-            demo = std::make_unique<client::DemoData>(w->lap->reference(), seed);
+            demo = std::make_unique<outpost::demo::DemoData>(w->lap->reference(), seed);
         }
         std::mt19937_64 rng(seed);
         INFO("round " << round << " (seed " << seed << ")");
@@ -286,7 +286,7 @@ TEST_CASE("bundles: the sixty demo reports of the field report (demo-seed --coun
          std::vector<std::pair<int, std::uint64_t>>{{60, 9}, {70, 10}, {100, 11}}) {
         INFO(count << " reports, seed " << seed);
         World w(seed);
-        client::DemoData demo(w.lap->reference(), seed);
+        outpost::demo::DemoData demo(w.lap->reference(), seed);
         std::map<std::string, std::vector<json>> byForm;
         for (int i = 0; i < count; ++i) {
             const int pick = i % 10;
