@@ -17,6 +17,7 @@
 #include "storage/hq/store.hpp"
 #include "storage/sealed.hpp"
 #include "storage/store.hpp"
+#include "support/enroll.hpp"
 #include "support/test_support.hpp"
 #include "sync/bundle.hpp"
 #include "sync/protocol.hpp"
@@ -83,27 +84,7 @@ struct World {
     }
 
     void enroll() {
-        auto keys = SigningKeyPair::generate();
-        auto code = EnrollmentCode::generate("pin");
-        REQUIRE(hqStore->addEnrollment(code.secretHash(), kUnit, "2999-01-01T00:00:00.000Z").ok());
-        Request r;
-        r.method = "POST";
-        r.target = "/v1/enroll";
-        r.headers["outpost-protocol"] = "2";
-        r.body =
-            json{{"code", code.secret}, {"public_key", base64Encode(keys.publicKey)}, {"name", "lap"}}.dump();
-        auto a = service->handle(r);
-        INFO(a.body);
-        REQUIRE(a.status == 200);
-        auto j = json::parse(a.body);
-        storage::SyncConfig cfg;
-        cfg.hqUrl = "https://127.0.0.1:9";
-        cfg.pin = "pin";
-        cfg.deviceId = j.at("device_id");
-        cfg.hqId = j.at("hq_id");
-        cfg.epoch = j.at("epoch");
-        cfg.hqSignKey = j.at("hq_sign_key");
-        REQUIRE(lap->saveEnrollment(cfg, keys.secretKey).ok());
+        test::enrollThroughHandler(*service, *hqStore, *lap, kUnit);
     }
 
     // Export with batchItems per push, import at HQ, import HQ's receipt: returns how many pushes went.
