@@ -318,7 +318,8 @@ Tables loadTables() {
     for (const auto& h : lang.at("home_languages"))
         t.homeLanguages.push_back({h.at("country"), h.at("code"), h.at("other")});
 
-    for (const auto& type : tableFile("equipment.json").at("equipment_by_type")) {
+    const json equipment = tableFile("equipment.json");
+    for (const auto& type : equipment.at("equipment_by_type")) {
         std::vector<EquipmentSpec> specs;
         for (const auto& s : type.at("lines"))
             specs.push_back({s.at("category"), text(s.at("description")), s.at("min_qty"), s.at("max_qty")});
