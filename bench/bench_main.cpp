@@ -19,14 +19,12 @@ const Command kCommands[] = {
     {"gui",
      "the field client against a bare ImGui window: cold start to first frame, frame build CPU, memory",
      outpost::bench::runGui},
-#ifdef OUTPOST_BENCH_SYNC
     {"sync",
      "sync to the real outpost-hq over TLS: loopback and emulated satellite links, against the physical "
      "bound",
      outpost::bench::runSync},
     {"hq", "HQ ingest with many devices pushing at once, SQLite and PostgreSQL stores",
      outpost::bench::runHq},
-#endif
 };
 
 int usage(std::ostream& out, int status) {

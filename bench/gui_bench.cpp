@@ -2,7 +2,7 @@
 // CPU, memory.
 //
 // Every figure comes from child processes on one display, so the client (ui/outpost) and the yardstick
-// (tests/tools/bare_window.cpp) share the same X server and the same OpenGL (Mesa's software renderer
+// (testbed/bare_window.cpp) share the same X server and the same OpenGL (Mesa's software renderer
 // under Xvfb). Each child is started with --bench: it prints "first-frame" right after its first frame is
 // presented, and one JSON line of frame figures when it exits. The store is made by outpostctl (init,
 // then demo-seed), so its passphrase is hardened with the same Argon2id parameters a user's store has.
@@ -428,8 +428,8 @@ int runGui(int argc, char** argv) {
     }
     if (!kBuiltWithGui) {
         note(
-            "this outpost-bench was built without the field client or the bare window (OUTPOST_BUILD_GUI and "
-            "OUTPOST_BUILD_TESTS must be ON)");
+            "this outpost-bench was built without the field client or the bare window (OUTPOST_BUILD_GUI "
+            "must be ON)");
         return 2;
     }
     const char* display = std::getenv("DISPLAY");

@@ -2,7 +2,7 @@
 //
 // Every phase runs on one store in one scratch folder, so the fsync baseline and the store share a file
 // system. The store is created with a random key (no Argon2 in the figures). Payloads come from
-// client::DemoData with a fixed seed; generating them is never inside a timed region.
+// demo::DemoData with a fixed seed; generating them is never inside a timed region.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -15,9 +15,9 @@
 #include <stdexcept>
 
 #include "bench.hpp"
-#include "client/demo_data.hpp"
 #include "core/form.hpp"
 #include "core/validate.hpp"
+#include "demo/demo_data.hpp"
 #include "storage/store.hpp"
 
 namespace outpost::bench {
@@ -144,7 +144,7 @@ struct DraftFigures {
 
 // Drafts are created (untimed) with their edited payload ready, then saveDraft and finalize are
 // timed one call at a time.
-DraftFigures draftsAndFinalize(Store& store, client::DemoData& demo, Mix& mix, int n) {
+DraftFigures draftsAndFinalize(Store& store, demo::DemoData& demo, Mix& mix, int n) {
     std::vector<std::string> ids;
     std::vector<json> edits;
     for (int i = 0; i < n; ++i) {
@@ -196,7 +196,7 @@ struct ImportFigures {
     std::int64_t storedSamples = 0;
 };
 
-ImportFigures bulkImport(Store& store, client::DemoData& demo, Mix& mix, std::int64_t target, int batch) {
+ImportFigures bulkImport(Store& store, demo::DemoData& demo, Mix& mix, std::int64_t target, int batch) {
     ImportFigures f;
     const auto forms = core::builtinForms(store.reference());
     double tenthSeconds = 0;
@@ -283,7 +283,7 @@ int run(const Options& o) {
     const storage::DataKey key = storage::DataKey::random();
     need(Store::createWithKey(storeDir, key, init), "creating the store");
     auto store = need(Store::open(storeDir, key), "opening the store");
-    client::DemoData demo(store->reference(), o.seed);
+    demo::DemoData demo(store->reference(), o.seed);
     // A laptop's store holds its own unit's reports only (finalize refuses another unit's).
     Mix mix({init.unitId}, o.seed ^ 0x9e3779b97f4a7c15ull);
 

@@ -1,6 +1,6 @@
 // outpost-bench sync / hq: what syncing costs, against the real outpost-hq process over TLS.
 //
-// sync: one laptop pushes N realistic reports (client::DemoData, the four built-in forms) over loopback
+// sync: one laptop pushes N realistic reports (demo::DemoData, the four built-in forms) over loopback
 //       and over the link emulator at 600 ms RTT with 256 kbit/s and 64 kbit/s (each direction, shared
 //       by all connections). Each time is compared with the physical lower bound: the compressed bytes
 //       that must cross the link (the larger direction) divided by its bandwidth, plus the round trips
@@ -25,14 +25,14 @@
 #include <thread>
 
 #include "bench.hpp"
-#include "client/demo_data.hpp"
+#include "demo/demo_data.hpp"
 #include "storage/hq/store.hpp"
 #include "storage/store.hpp"
-#include "support/hq_process.hpp"
-#include "support/link_emulator.hpp"
-#include "support/pg_cluster.hpp"
 #include "sync/client.hpp"
 #include "sync/protocol.hpp"
+#include "testbed/hq_process.hpp"
+#include "testbed/link_emulator.hpp"
+#include "testbed/pg_cluster.hpp"
 
 namespace outpost::bench {
 
@@ -71,7 +71,7 @@ Laptop makeLaptop(const std::string& dir, const std::string& unit, int n, std::u
     io.user = "bench";
     need(Store::createWithKey(dir, l.key, io), "create a field store");
     l.store = need(Store::open(dir, l.key), "open the field store");
-    client::DemoData demo(l.store->reference(), seed);
+    demo::DemoData demo(l.store->reference(), seed);
     std::map<std::string, std::vector<json>> byForm;
     for (int i = 0; i < n; ++i) byForm[kMix[i % 10]].push_back(demo.next(kMix[i % 10], unit));
     // Enrolled first, as a laptop is before it goes to the field: each report is signed as it is

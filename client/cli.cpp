@@ -26,7 +26,6 @@
 #include "cli/command.hpp"
 #include "cli/input.hpp"
 #include "cli/output.hpp"
-#include "client/demo_data.hpp"
 #include "core/roles.hpp"
 #include "core/utf8.hpp"
 #include "storage/store.hpp"
@@ -157,8 +156,6 @@ struct Options {
     std::string format = "csv";
     std::string outPath;
     bool includeDrafts = false;
-    int count = 200;
-    std::uint64_t seed = 2026;
     // sync
     std::string hqUrl, code, deviceName;
     bool insecureHttp = false;
@@ -840,47 +837,10 @@ void cmdRecoveryComplete(const Options& o, std::ostream& out) {
     out << "recovered: " << o.account << " has a new passphrase; the other accounts are unchanged\n";
 }
 
-// Realistic demo records spread over the mission's units, finalized in batches of one transaction.
-void cmdDemoSeed(const Options& o, std::ostream& out) {
-    auto s = openStore(o.store);
-    DemoData demo(s->reference(), o.seed);
-    // A laptop reports for its own unit only (finalize refuses another unit's report, HQ would too).
-    const auto known = demo.unitIds();
-    if (!o.unit.empty() && std::find(known.begin(), known.end(), o.unit) == known.end())
-        fail(ExitCode::NotFound, "no unit " + o.unit + " in the reference data");
-    if (!o.unit.empty() && o.unit != s->unitId())
-        fail(ExitCode::Input, "this laptop reports for " + s->unitId() + ", not " + o.unit +
-                                  ": HQ takes a unit's reports only from that unit's laptops");
-    const std::vector<std::string> units = {s->unitId()};
-    constexpr int kBatch = 1000;
-    std::map<std::string, std::vector<json>> pending;
-    std::map<std::string, int> made;
-    auto flush = [&] {
-        for (auto& [form, payloads] : pending) {
-            if (payloads.empty()) continue;
-            check(s->importFinal(form, payloads));
-            made[form] += static_cast<int>(payloads.size());
-            payloads.clear();
-        }
-    };
-    for (int i = 0; i < o.count; ++i) {
-        // Mostly training sessions and readiness reports, as a mission's stores hold.
-        int pick = i % 10;
-        const char* form = pick < 5   ? "training"
-                           : pick < 8 ? "readiness"
-                           : pick < 9 ? "training-gap"
-                                      : "incident";
-        pending[form].push_back(demo.next(form, units[static_cast<std::size_t>(i) % units.size()]));
-        if ((i + 1) % kBatch == 0) flush();
-    }
-    flush();
-    for (const auto& [form, n] : made) out << n << " final " << form << " record(s) added\n";
-}
-
 }  // namespace
 
 // [SECTION] runCli
-int runCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
+int runCli(int argc, char** argv, std::ostream& out, std::ostream& err, const std::vector<CliCommand>& more) {
     CLI::App app{"outpostctl - the Outpost field store from the command line (see docs/cli.md)",
                  "outpostctl"};
     app.require_subcommand(1);
@@ -1011,14 +971,8 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     bim->add_option("file", o.bundleFile, "the receipt file from HQ")->required();
     on(bim, [&] { cmdBundleImport(o, out); });
 
-    auto* seed =
-        app.add_subcommand("demo-seed", "add realistic demo records (final, queued) of this laptop's unit");
-    seed->add_option("--count", o.count, "how many (default 200)")->check(CLI::Range(1, 1000000));
-    seed->add_option("--seed", o.seed, "random seed (the same seed gives the same records)");
-    seed->add_option(
-        "--unit", o.unit,
-        "the unit (it must be this laptop's: HQ accepts from a laptop only its own unit's reports)");
-    on(seed, [&] { cmdDemoSeed(o, out); });
+    for (const auto& c : more)
+        on(c.declare(app), [&o, &out, &c] { c.run([&o] { return openStore(o.store); }, out); });
 
     app.add_option("--account", g_account,
                    "the account to sign in as (default: $OUTPOST_ACCOUNT, else the one "

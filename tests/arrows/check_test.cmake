@@ -4,7 +4,7 @@
 #   cmake -DSOURCE_DIR=... -DSCRATCH=... -P check_test.cmake
 file(REMOVE_RECURSE ${SCRATCH})
 file(MAKE_DIRECTORY ${SCRATCH}/.ci)
-foreach(room core storage sync client hq ui cli demo)
+foreach(room core storage sync client hq ui cli demo testbed)
   if(EXISTS ${SOURCE_DIR}/${room})
     file(COPY ${SOURCE_DIR}/${room} DESTINATION ${SCRATCH} FILES_MATCHING PATTERN "*.cpp" PATTERN "*.hpp")
   endif()

@@ -10,15 +10,16 @@
 #include <thread>
 
 #include "client/app.hpp"
-#include "client/demo_data.hpp"
 #include "client/i18n.hpp"
+#include "demo/demo_data.hpp"
 #include "support/test_support.hpp"
 #ifdef OUTPOST_HQ
-#include "support/hq_process.hpp"
+#include "testbed/hq_process.hpp"
 #endif
 
 using namespace outpost;
 using namespace outpost::client;
+using outpost::demo::DemoData;
 using outpost::test::TempDir;
 using Clock = std::chrono::system_clock;
 using json = nlohmann::json;

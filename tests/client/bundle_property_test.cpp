@@ -10,15 +10,16 @@
 #include <cstdlib>
 #include <random>
 
-#include "client/demo_data.hpp"
 #include "core/time.hpp"
+#include "demo/demo_data.hpp"
+#include "hq/bundle_import.hpp"
+#include "hq/service.hpp"
 #include "storage/hq/store.hpp"
 #include "storage/sealed.hpp"
 #include "storage/store.hpp"
+#include "support/enroll.hpp"
 #include "support/test_support.hpp"
 #include "sync/bundle.hpp"
-#include "hq/bundle_import.hpp"
-#include "hq/service.hpp"
 #include "sync/protocol.hpp"
 
 using namespace outpost;
@@ -83,27 +84,7 @@ struct World {
     }
 
     void enroll() {
-        auto keys = SigningKeyPair::generate();
-        auto code = EnrollmentCode::generate("pin");
-        REQUIRE(hqStore->addEnrollment(code.secretHash(), kUnit, "2999-01-01T00:00:00.000Z").ok());
-        Request r;
-        r.method = "POST";
-        r.target = "/v1/enroll";
-        r.headers["outpost-protocol"] = "2";
-        r.body =
-            json{{"code", code.secret}, {"public_key", base64Encode(keys.publicKey)}, {"name", "lap"}}.dump();
-        auto a = service->handle(r);
-        INFO(a.body);
-        REQUIRE(a.status == 200);
-        auto j = json::parse(a.body);
-        storage::SyncConfig cfg;
-        cfg.hqUrl = "https://127.0.0.1:9";
-        cfg.pin = "pin";
-        cfg.deviceId = j.at("device_id");
-        cfg.hqId = j.at("hq_id");
-        cfg.epoch = j.at("epoch");
-        cfg.hqSignKey = j.at("hq_sign_key");
-        REQUIRE(lap->saveEnrollment(cfg, keys.secretKey).ok());
+        test::enrollThroughHandler(*service, *hqStore, *lap, kUnit);
     }
 
     // Export with batchItems per push, import at HQ, import HQ's receipt: returns how many pushes went.
@@ -228,13 +209,13 @@ TEST_CASE("bundles: HQ's receipt for any generated batch imports on the laptop t
     const int n = rounds();
     std::int64_t pushes = 0, reports = 0, sealed = 0;
     std::unique_ptr<World> w;
-    std::unique_ptr<client::DemoData> demo;
+    std::unique_ptr<outpost::demo::DemoData> demo;
     for (int round = 0; round < n; ++round) {
         const std::uint64_t seed = 9 + static_cast<std::uint64_t>(round);
         // A fresh HQ and laptop every eight rounds; between them the laptop goes on with its queue drained.
         if (round % 8 == 0) {
             w = std::make_unique<World>(seed);
-            demo = std::make_unique<client::DemoData>(w->lap->reference(), seed);
+            demo = std::make_unique<outpost::demo::DemoData>(w->lap->reference(), seed);
         }
         std::mt19937_64 rng(seed);
         INFO("round " << round << " (seed " << seed << ")");
@@ -286,7 +267,7 @@ TEST_CASE("bundles: the sixty demo reports of the field report (demo-seed --coun
          std::vector<std::pair<int, std::uint64_t>>{{60, 9}, {70, 10}, {100, 11}}) {
         INFO(count << " reports, seed " << seed);
         World w(seed);
-        client::DemoData demo(w.lap->reference(), seed);
+        outpost::demo::DemoData demo(w.lap->reference(), seed);
         std::map<std::string, std::vector<json>> byForm;
         for (int i = 0; i < count; ++i) {
             const int pick = i % 10;

@@ -7,14 +7,14 @@
 #include <set>
 #include <stdexcept>
 
-#include "client/demo_data.hpp"
 #include "core/form.hpp"
 #include "core/identifying.hpp"
 #include "core/validate.hpp"
+#include "demo/demo_data.hpp"
 #include "support/test_support.hpp"
 
 using namespace outpost;
-using outpost::client::DemoData;
+using outpost::demo::DemoData;
 using json = nlohmann::json;
 
 namespace {

@@ -11,13 +11,13 @@
 #include <string>
 #include <vector>
 
-#include "client/demo_data.hpp"
+#include "demo/demo_data.hpp"
 #include "storage/hq/store.hpp"
 #include "storage/store.hpp"
-#include "support/hq_process.hpp"
-#include "support/pg_cluster.hpp"
 #include "support/test_support.hpp"
 #include "sync/client.hpp"
+#include "testbed/hq_process.hpp"
+#include "testbed/pg_cluster.hpp"
 
 namespace outpost::test {
 
@@ -77,7 +77,7 @@ struct Laptop {
     storage::DataKey key = storage::DataKey::random();
     std::unique_ptr<Store> store;
     std::string unit;
-    std::unique_ptr<client::DemoData> demo;
+    std::unique_ptr<outpost::demo::DemoData> demo;
 
     explicit Laptop(std::string unitId, std::uint64_t seed = 1) : unit(std::move(unitId)) {
         storage::InitOptions io;
@@ -87,7 +87,7 @@ struct Laptop {
         INFO((c ? "" : c.error().message));
         REQUIRE(c.ok());
         reopen();
-        demo = std::make_unique<client::DemoData>(store->reference(), seed);
+        demo = std::make_unique<outpost::demo::DemoData>(store->reference(), seed);
     }
     // A laptop whose store is a byte-for-byte copy of another's (a cloned disk).
     Laptop(const Laptop& original, const char* /*clone*/) : key(original.key), unit(original.unit) {
@@ -95,7 +95,7 @@ struct Laptop {
             original.dir.path(), dir.path(),
             std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
         reopen();
-        demo = std::make_unique<client::DemoData>(store->reference(), 99);
+        demo = std::make_unique<outpost::demo::DemoData>(store->reference(), 99);
     }
     void close() { store.reset(); }
     void reopen() {

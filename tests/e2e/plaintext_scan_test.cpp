@@ -104,7 +104,7 @@ TEST_CASE(
 
     const auto ref = core::ReferenceData::demo();
     const auto forms = core::builtinForms(ref);
-    client::DemoData demo(ref, 4242);
+    outpost::demo::DemoData demo(ref, 4242);
     std::vector<std::string> markers;
     std::vector<std::string> ids;
     int n = 0;
@@ -121,7 +121,7 @@ TEST_CASE(
         // The input file is the user's own, outside the store: it goes before the scan.
         std::filesystem::remove(file);
     };
-    for (const auto& formId : client::DemoData::formIds()) {
+    for (const auto& formId : outpost::demo::DemoData::formIds()) {
         if (formId == "incident") continue;
         add(formId, demo.next(formId, kUnit), true);
         add(formId, demo.next(formId, kUnit), false);  // left as a draft

@@ -21,10 +21,10 @@
 
 #include "core/uuid.hpp"
 #include "e2e/e2e_support.hpp"
-#include "support/link_emulator.hpp"
 #include "support/skip_policy.hpp"
 #include "sync/http_client.hpp"
 #include "sync/protocol.hpp"
+#include "testbed/link_emulator.hpp"
 
 using namespace outpost;
 using namespace outpost::test;
@@ -255,7 +255,7 @@ TEST_CASE("the laptop killed with SIGKILL at random points during sync loses and
     for (int i = 0; i < rounds; ++i) {
         {
             auto s = openStore();
-            client::DemoData demo(s->reference(), 1000 + i);
+            outpost::demo::DemoData demo(s->reference(), 1000 + i);
             std::vector<nlohmann::json> p;
             for (int k = 0; k < 30; ++k) p.push_back(demo.next("training", kUnit));
             REQUIRE(s->importFinal("training", p).ok());

@@ -13,6 +13,7 @@
 #include "core/uuid.hpp"
 #include "storage/hq/store.hpp"
 #include "storage/store.hpp"
+#include "support/enroll.hpp"
 #include "support/test_support.hpp"
 #include "sync/bundle.hpp"
 #include "hq/bundle_import.hpp"
@@ -123,27 +124,7 @@ struct Laptop {
 
     // Enrolls through HQ's handler (a bundle site is enrolled once, wherever there is a link).
     void enroll(Hq& hq) {
-        auto keys = SigningKeyPair::generate();
-        auto code = EnrollmentCode::generate("pin");
-        REQUIRE(hq.store->addEnrollment(code.secretHash(), kUnit, "2999-01-01T00:00:00.000Z").ok());
-        Request r;
-        r.method = "POST";
-        r.target = "/v1/enroll";
-        r.headers["outpost-protocol"] = "2";
-        r.body =
-            json{{"code", code.secret}, {"public_key", base64Encode(keys.publicKey)}, {"name", "lap"}}.dump();
-        auto a = hq.service->handle(r);
-        INFO(a.body);
-        REQUIRE(a.status == 200);
-        auto j = json::parse(a.body);
-        storage::SyncConfig cfg;
-        cfg.hqUrl = "https://127.0.0.1:9";
-        cfg.pin = "pin";
-        cfg.deviceId = j.at("device_id");
-        cfg.hqId = j.at("hq_id");
-        cfg.epoch = j.at("epoch");
-        cfg.hqSignKey = j.at("hq_sign_key");
-        REQUIRE(store->saveEnrollment(cfg, keys.secretKey).ok());
+        test::enrollThroughHandler(*hq.service, *hq.store, *store, kUnit);
     }
     std::string deviceId() { return store->syncConfig().value()->deviceId; }
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "support/link_emulator.hpp"
+#include "testbed/link_emulator.hpp"
 
 namespace {
 

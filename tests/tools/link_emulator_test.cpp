@@ -25,7 +25,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "support/link_emulator.hpp"
+#include "testbed/link_emulator.hpp"
 
 extern char** environ;
 

@@ -7,11 +7,11 @@
 #include <filesystem>
 #include <fstream>
 
-#include "client/demo_data.hpp"
+#include "demo/demo_data.hpp"
 #include "storage/store.hpp"
 #include "support/test_support.hpp"
 #ifdef OUTPOST_HQ
-#include "support/hq_process.hpp"
+#include "testbed/hq_process.hpp"
 #endif
 
 using outpost::test::TempDir;
@@ -122,7 +122,7 @@ struct Gui {
     // n final reports of the laptop's unit (readiness and training in turn).
     void addReports(int n) {
         auto st = open();
-        outpost::client::DemoData demo(st->reference(), 21);
+        outpost::demo::DemoData demo(st->reference(), 21);
         for (int i = 0; i < n; ++i) {
             const std::string form = i % 2 ? "training" : "readiness";
             REQUIRE(st->importFinal(form, {demo.next(form, unit)}).ok());
@@ -451,7 +451,7 @@ TEST_CASE(
     {
         auto st = g.open();
         REQUIRE(st->installForm(def, "local").ok());
-        outpost::client::DemoData demo(st->reference(), 8);
+        outpost::demo::DemoData demo(st->reference(), 8);
         REQUIRE(st->importFinal("training", {demo.next("training", g.unit)}).ok());
     }
 

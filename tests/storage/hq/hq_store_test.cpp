@@ -26,9 +26,9 @@
 #include <thread>
 
 #include "storage/hq/store.hpp"
-#include "support/pg_cluster.hpp"
 #include "support/skip_policy.hpp"
 #include "support/test_support.hpp"
+#include "testbed/pg_cluster.hpp"
 
 using namespace outpost;
 using namespace outpost::storage::hq;

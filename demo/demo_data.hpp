@@ -12,7 +12,7 @@
 
 #include "core/refdata.hpp"
 
-namespace outpost::client {
+namespace outpost::demo {
 
 using json = nlohmann::json;
 
@@ -73,4 +73,4 @@ private:
     std::map<std::string, int, std::less<>> m_caseNumbers;  // next local case number per unit and year
 };
 
-}  // namespace outpost::client
+}  // namespace outpost::demo

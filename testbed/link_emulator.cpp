@@ -1,6 +1,6 @@
 // The link emulator's engine: one poll() loop; each direction is a queue of chunks stamped with when they
 // cross the link.
-#include "support/link_emulator.hpp"
+#include "testbed/link_emulator.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

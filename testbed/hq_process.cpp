@@ -1,5 +1,5 @@
 // The real outpost-hq server as a child process.
-#include "support/hq_process.hpp"
+#include "testbed/hq_process.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

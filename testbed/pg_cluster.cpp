@@ -1,5 +1,5 @@
 // The test PostgreSQL cluster: find the binaries, initdb, start on a free port, stop and remove.
-#include "support/pg_cluster.hpp"
+#include "testbed/pg_cluster.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
