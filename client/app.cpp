@@ -172,10 +172,10 @@ std::string linkText(const SyncSnapshot& s, Clock::time_point now) {
         case LinkState::Starting:
             return tr("link.starting");
         case LinkState::Sending:
-            if (s.progress.phase == "pushing" && s.progress.itemsTotal > 0)
+            if (s.progress.phase == core::SyncPhase::Pushing && s.progress.itemsTotal > 0)
                 return fill(tr("link.sending"),
                             {formatCount(s.progress.itemsSent), formatCount(s.progress.itemsTotal)});
-            if (s.progress.phase == "pulling") return tr("link.receiving");
+            if (s.progress.phase == core::SyncPhase::Pulling) return tr("link.receiving");
             return tr("link.connecting");
         case LinkState::UpToDate:
         case LinkState::Waiting: {
@@ -278,7 +278,7 @@ std::int64_t RecordListModel::size() {
         for (auto& h : *hits)
             if ((m_filter.formId.empty() || h.formId == m_filter.formId) &&
                 (m_filter.unitId.empty() || h.unitId == m_filter.unitId) &&
-                (m_filter.status.empty() || h.status == m_filter.status))
+                (!m_filter.status || h.status == *m_filter.status))
                 m_searchHits.push_back(std::move(h));
         if (m_filter.oldestFirst) std::reverse(m_searchHits.begin(), m_searchHits.end());
         m_size = static_cast<std::int64_t>(m_searchHits.size());
@@ -344,7 +344,7 @@ void FormModel::startNew(const std::string& formId) {
 Result<void> FormModel::open(const std::string& id) {
     auto rec = m_store->get(id);
     if (!rec) return rec.error();
-    if (rec->meta.status != "draft")
+    if (rec->meta.status != core::RecordStatus::Draft)
         return Error{ErrorDomain::State, ErrorCode::Conflict, "this report is final; amend it to change it"};
     close();
     m_form = m_store->forms().find(rec->meta.formId, rec->meta.formVersion);
@@ -736,7 +736,7 @@ void App::openRecord(const std::string& id) {
         setFlash(rec.error().message, true);
         return;
     }
-    if (rec->meta.status == "draft") {
+    if (rec->meta.status == core::RecordStatus::Draft) {
         if (auto r = m_form->open(id); !r) {
             setFlash(r.error().message, true);
             return;
@@ -1016,7 +1016,7 @@ void App::reloadRecordSync() {
     // A sealed section moves from "waiting" to "sealed" to "purged" as keys and receipts arrive.
     m_record->sealed = {};
     m_record->sealedRevision = 0;
-    for (int rev = meta.revision; rev >= 1 && meta.status == "final"; --rev)
+    for (int rev = meta.revision; rev >= 1 && meta.status == core::RecordStatus::Final; --rev)
         if (auto s = m_store->sealedSection(meta.id, rev); s && !s->state.empty()) {
             m_record->sealed = *s;
             m_record->sealedRevision = rev;

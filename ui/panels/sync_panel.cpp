@@ -81,7 +81,7 @@ void SyncPanel::reload(client::App& app) {
     m_errors.clear();
     for (std::size_t i = 0; i < m_items.size(); ++i) {
         if (!m_items[i].lastError.empty()) m_errors.push_back(i);
-        m_quarantined += m_items[i].state == "quarantined";
+        m_quarantined += m_items[i].state == core::OutboxState::Quarantined;
     }
     auto waiting = app.store()->waitingSealedCount();
     m_waitingKeys = waiting ? *waiting : 0;
@@ -92,7 +92,7 @@ void SyncPanel::countBytes(client::App& app) {
     const auto start = std::chrono::steady_clock::now();
     while (m_counted < m_items.size() && std::chrono::steady_clock::now() - start < kCountBudget) {
         const auto& item = m_items[m_counted++];
-        if (item.state == "quarantined") continue;  // not sent until put back in the queue
+        if (item.state == core::OutboxState::Quarantined) continue;  // not sent until put back in the queue
         // The revision's content as JSON: what the sync engine will have to carry, before its own framing.
         if (auto rec = app.store()->get(item.recordId, item.revision)) m_bytes += rec->payload.dump().size();
     }
@@ -212,11 +212,11 @@ void SyncPanel::drawProgress(client::App& app, const client::SyncSnapshot& snap,
     const sync::Progress& p = snap.progress;
     float fraction = 0;
     std::string overlay;
-    if (snap.running && p.phase == "pushing" && p.itemsTotal > 0) {
+    if (snap.running && p.phase == core::SyncPhase::Pushing && p.itemsTotal > 0) {
         fraction = static_cast<float>(p.itemsSent) / static_cast<float>(p.itemsTotal);
         overlay = client::fill(tr("syncp.bar_sending"), {groupDigits(p.itemsSent), groupDigits(p.itemsTotal),
                                                          formatBytes(p.bytesSent)});
-    } else if (snap.running && p.phase == "pulling") {
+    } else if (snap.running && p.phase == core::SyncPhase::Pulling) {
         fraction = 1;
         overlay = client::fill(tr("syncp.bar_receiving"), {groupDigits(p.pulled)});
     } else if (snap.running) {
@@ -356,7 +356,7 @@ void SyncPanel::drawQueue(client::App& app, FrameInput& in, float reserveBelow) 
             ImGui::TableNextColumn();
             ImGui::TextColored(syncColour(item.state), "%s", syncText(item.state).c_str());
             ImGui::TableNextColumn();
-            if (item.state == "quarantined") {
+            if (item.state == core::OutboxState::Quarantined) {
                 // A small button keeps every row one text line high (the clipper counts on it).
                 ImGui::PushID(static_cast<int>(item.seq));
                 ImGui::PushStyleVar(ImGuiStyleVar_FramePadding, ImVec2(style.FramePadding.x, 0));
@@ -369,7 +369,7 @@ void SyncPanel::drawQueue(client::App& app, FrameInput& in, float reserveBelow) 
             if (!item.lastError.empty()) {
                 ImGui::TextColored(colourBad(), "%s", item.lastError.c_str());
                 if (mouseOnItem()) ImGui::SetTooltip("%s", item.lastError.c_str());
-            } else if (item.state == "held") {
+            } else if (item.state == core::OutboxState::Held) {
                 ImGui::TextColored(colourWarn(), "%s", tr("syncp.held_reason"));
                 if (mouseOnItem()) ImGui::SetTooltip("%s", tr("syncp.held_reason"));
             }
