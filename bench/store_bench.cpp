@@ -369,7 +369,7 @@ int run(const Options& o) {
         };
         storage::ListFilter trainingOnly;
         trainingOnly.formId = "training";
-        trainingOnly.status = "final";
+        trainingOnly.status = core::RecordStatus::Final;
         const std::int64_t sessions = need(store->count(trainingOnly), "count");
         for (bool all : {true, false}) {
             std::size_t cells = 0;

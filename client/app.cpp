@@ -174,10 +174,10 @@ std::string linkText(const SyncSnapshot& s, Clock::time_point now) {
         case LinkState::Starting:
             return tr("link.starting");
         case LinkState::Sending:
-            if (s.progress.phase == "pushing" && s.progress.itemsTotal > 0)
+            if (s.progress.phase == core::SyncPhase::Pushing && s.progress.itemsTotal > 0)
                 return fill(tr("link.sending"),
                             {formatCount(s.progress.itemsSent), formatCount(s.progress.itemsTotal)});
-            if (s.progress.phase == "pulling") return tr("link.receiving");
+            if (s.progress.phase == core::SyncPhase::Pulling) return tr("link.receiving");
             return tr("link.connecting");
         case LinkState::UpToDate:
         case LinkState::Waiting: {
@@ -280,7 +280,7 @@ std::int64_t RecordListModel::size() {
         for (auto& h : *hits)
             if ((m_filter.formId.empty() || h.formId == m_filter.formId) &&
                 (m_filter.unitId.empty() || h.unitId == m_filter.unitId) &&
-                (m_filter.status.empty() || h.status == m_filter.status))
+                (!m_filter.status || h.status == *m_filter.status))
                 m_searchHits.push_back(std::move(h));
         if (m_filter.oldestFirst) std::reverse(m_searchHits.begin(), m_searchHits.end());
         m_size = static_cast<std::int64_t>(m_searchHits.size());
@@ -346,7 +346,7 @@ void FormModel::startNew(const std::string& formId) {
 Result<void> FormModel::open(const std::string& id) {
     auto rec = m_store->get(id);
     if (!rec) return rec.error();
-    if (rec->meta.status != "draft")
+    if (rec->meta.status != core::RecordStatus::Draft)
         return Error{ErrorDomain::State, ErrorCode::Conflict, "this report is final; amend it to change it"};
     close();
     m_form = m_store->forms().find(rec->meta.formId, rec->meta.formVersion);
@@ -781,7 +781,7 @@ void App::openRecord(const std::string& id) {
         setFlash(rec.error().message, true);
         return;
     }
-    if (rec->meta.status == "draft") {
+    if (rec->meta.status == core::RecordStatus::Draft) {
         if (auto r = m_form->open(id); !r) {
             setFlash(r.error().message, true);
             return;
@@ -901,7 +901,7 @@ void App::reloadOutbox() {
     m_outbox.items = outbox();
     for (std::size_t i = 0; i < m_outbox.items.size(); ++i) {
         if (!m_outbox.items[i].lastError.empty()) m_outbox.errors.push_back(i);
-        m_outbox.quarantined += m_outbox.items[i].state == "quarantined";
+        m_outbox.quarantined += m_outbox.items[i].state == core::OutboxState::Quarantined;
     }
     auto waiting = m_store->waitingSealedCount();
     m_outbox.waitingKeys = waiting ? *waiting : 0;
@@ -910,7 +910,7 @@ void App::reloadOutbox() {
     // A quarantined item is not sent until it is put back in the queue: it is not counted.
     std::vector<std::pair<std::string, int>> queued;
     for (const auto& item : m_outbox.items)
-        if (item.state != "quarantined") queued.emplace_back(item.recordId, item.revision);
+        if (item.state != core::OutboxState::Quarantined) queued.emplace_back(item.recordId, item.revision);
     if (!m_key) return;
     if (!m_count) {
         m_count = std::make_unique<ByteCountJob>();
@@ -1169,7 +1169,7 @@ void App::reloadRecordSync() {
     // A sealed section moves from "waiting" to "sealed" to "purged" as keys and receipts arrive.
     m_record->sealed = {};
     m_record->sealedRevision = 0;
-    for (int rev = meta.revision; rev >= 1 && meta.status == "final"; --rev)
+    for (int rev = meta.revision; rev >= 1 && meta.status == core::RecordStatus::Final; --rev)
         if (auto s = m_store->sealedSection(meta.id, rev); s && !s->state.empty()) {
             m_record->sealed = *s;
             m_record->sealedRevision = rev;

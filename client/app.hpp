@@ -101,8 +101,8 @@ public:
     struct Filter {
         std::string formId;
         std::string unitId;
-        std::string status;  // "", "draft", "final"
-        std::string search;  // words; empty: no search
+        std::optional<core::RecordStatus> status;  // none: any
+        std::string search;                        // words; empty: no search
         bool oldestFirst = false;
         bool operator==(const Filter&) const = default;
     };

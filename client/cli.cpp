@@ -27,6 +27,7 @@
 #include "cli/input.hpp"
 #include "cli/output.hpp"
 #include "core/roles.hpp"
+#include "core/status.hpp"
 #include "core/utf8.hpp"
 #include "storage/store.hpp"
 #include "storage/store_wipe.hpp"
@@ -109,11 +110,11 @@ json metaJson(const storage::RecordMeta& m) {
               {"form_version", m.formVersion},
               {"unit", m.unitId},
               {"author", m.author},
-              {"status", m.status},
+              {"status", core::toText(m.status)},
               {"created_utc", m.createdUtc},
               {"created_offset_minutes", m.createdOffsetMinutes},
               {"updated_utc", m.updatedUtc},
-              {"sync", m.syncState}};
+              {"sync", core::toText(m.syncState)}};
     j["parent_revision"] = m.parentRevision ? json(*m.parentRevision) : json(nullptr);
     j["finalized_utc"] = m.finalizedUtc.empty() ? json(nullptr) : json(m.finalizedUtc);
     return j;
@@ -249,7 +250,7 @@ void cmdRecordDiscard(const Options& o, std::ostream& out) {
 
 json receiptJson(const std::optional<storage::ReceiptInfo>& r) {
     if (!r) return nullptr;
-    return {{"status", r->status},
+    return {{"status", core::toText(r->status)},
             {"hq_seq", r->hqSeq},
             {"hash", r->hash},
             {"received_utc", r->receivedUtc},
@@ -257,12 +258,18 @@ json receiptJson(const std::optional<storage::ReceiptInfo>& r) {
 }
 
 json feedbackJson(const storage::Feedback& f) {
-    return {{"id", f.recordId}, {"revision", f.revision}, {"status", f.status},   {"comment", f.comment},
-            {"by", f.by},       {"at_utc", f.atUtc},      {"feed_seq", f.feedSeq}};
+    return {{"id", f.recordId},
+            {"revision", f.revision},
+            {"status", core::toText(f.status)},
+            {"comment", f.comment},
+            {"by", f.by},
+            {"at_utc", f.atUtc},
+            {"feed_seq", f.feedSeq}};
 }
 
 void printFeedback(const storage::Feedback& f, std::ostream& out, bool withId) {
-    out << (withId ? f.recordId + " " : std::string("  ")) << "r" << f.revision << " " << f.status;
+    out << (withId ? f.recordId + " " : std::string("  ")) << "r" << f.revision << " "
+        << core::toText(f.status);
     if (!f.by.empty()) out << " by " << f.by;
     if (!f.atUtc.empty()) out << " at " << f.atUtc;
     if (!f.comment.empty()) out << ": " << f.comment;
@@ -276,11 +283,12 @@ void cmdRecordShow(const Options& o, std::ostream& out) {
     auto feedback = check(s->feedback(o.id));
     std::map<int, std::optional<storage::ReceiptInfo>> receipts;
     for (const auto& m : hist)
-        if (m.status == "final") receipts[m.revision] = check(s->receipt(m.id, m.revision));
+        if (m.status == core::RecordStatus::Final) receipts[m.revision] = check(s->receipt(m.id, m.revision));
     // Where each final revision's sensitive section stands: sealed for HQ, never shown here.
     std::map<int, storage::SealedSection> sealed;
     for (const auto& m : hist)
-        if (m.status == "final") sealed[m.revision] = check(s->sealedSection(m.id, m.revision));
+        if (m.status == core::RecordStatus::Final)
+            sealed[m.revision] = check(s->sealedSection(m.id, m.revision));
     auto sealedJson = [](const storage::SealedSection& x) -> json {
         if (x.state.empty()) return nullptr;
         return json{{"state", x.state}, {"recipients", x.recipients}};
@@ -290,7 +298,8 @@ void cmdRecordShow(const Options& o, std::ostream& out) {
         for (const auto& m : hist) {
             json j = metaJson(m);
             j["receipt"] = receiptJson(receipts[m.revision]);
-            if (m.status == "final") j["sensitive_section"] = sealedJson(sealed[m.revision]);
+            if (m.status == core::RecordStatus::Final)
+                j["sensitive_section"] = sealedJson(sealed[m.revision]);
             h.push_back(std::move(j));
         }
         json fb = json::array();
@@ -300,8 +309,8 @@ void cmdRecordShow(const Options& o, std::ostream& out) {
         return;
     }
     auto form = s->forms().find(rec.meta.formId, rec.meta.formVersion);
-    out << rec.meta.formId << " " << rec.meta.id << " r" << rec.meta.revision << " (" << rec.meta.status
-        << ", " << rec.meta.syncState << ")\n";
+    out << rec.meta.formId << " " << rec.meta.id << " r" << rec.meta.revision << " ("
+        << core::toText(rec.meta.status) << ", " << core::toText(rec.meta.syncState) << ")\n";
     out << "unit " << rec.meta.unitId << ", author " << rec.meta.author << ", created " << rec.meta.createdUtc
         << "\n";
     if (form)
@@ -313,10 +322,11 @@ void cmdRecordShow(const Options& o, std::ostream& out) {
         }
     out << "revisions:\n";
     for (const auto& m : hist) {
-        out << "  r" << m.revision << " " << m.status << " " << m.syncState << " "
+        out << "  r" << m.revision << " " << core::toText(m.status) << " " << core::toText(m.syncState) << " "
             << (m.finalizedUtc.empty() ? m.updatedUtc : m.finalizedUtc);
         if (const auto& r = receipts[m.revision])
-            out << " (HQ #" << r->hqSeq << ", " << r->status << ", receipt " << r->receivedUtc << ")";
+            out << " (HQ #" << r->hqSeq << ", " << core::toText(r->status) << ", receipt " << r->receivedUtc
+                << ")";
         if (const auto& x = sealed[m.revision]; !x.state.empty())
             out << "; confidential section "
                 << (x.state == "waiting"  ? "waiting for HQ's conduct keys"
@@ -341,7 +351,7 @@ void printMetaList(Store& s, const std::vector<storage::RecordMeta>& rows, bool 
         std::string summary;
         if (auto r = s.get(m.id, m.revision)) summary = summaryOf(s, m, r->payload);
         out << m.id << "  r" << m.revision << "  " << std::left << std::setw(13) << m.formId << std::setw(7)
-            << m.status << std::setw(12) << m.syncState << summary << "\n";
+            << core::toText(m.status) << std::setw(12) << core::toText(m.syncState) << summary << "\n";
     }
 }
 
@@ -350,7 +360,7 @@ void cmdRecordList(const Options& o, std::ostream& out) {
     storage::ListFilter f;
     f.formId = o.form;
     f.unitId = o.unit;
-    f.status = o.status;
+    if (!o.status.empty()) f.status = check(core::parseText<core::RecordStatus>(o.status));
     f.limit = o.limit;
     auto rows = check(s->list(f));
     printMetaList(*s, rows, o.asJson, out);
@@ -421,7 +431,7 @@ void cmdExport(const Options& o, std::ostream& out) {
     storage::ListFilter f;
     f.formId = o.form;
     f.unitId = o.unit;
-    f.status = o.includeDrafts ? "" : "final";
+    if (!o.includeDrafts) f.status = core::RecordStatus::Final;
     f.limit = 1 << 30;
     auto rows = check(s->list(f));
     std::ofstream file;
@@ -450,8 +460,8 @@ void cmdExport(const Options& o, std::ostream& out) {
             arr.push_back({{"meta", meta}, {"payload", p}});
             continue;
         }
-        *dst << m.id << "," << m.revision << "," << m.status << "," << cli::csvCell(m.author) << ","
-             << m.formVersion << "," << m.finalizedUtc;
+        *dst << m.id << "," << m.revision << "," << core::toText(m.status) << "," << cli::csvCell(m.author)
+             << "," << m.formVersion << "," << m.finalizedUtc;
         for (auto* c : cols) *dst << "," << cli::csvCell(p.value(c->name, json()));
         *dst << "\r\n";
     }
@@ -525,7 +535,7 @@ void cmdOutbox(const Options& o, std::ostream& out) {
                            {"priority", i.priority},
                            {"enqueued_utc", i.enqueuedUtc},
                            {"attempts", i.attempts},
-                           {"state", i.state},
+                           {"state", core::toText(i.state)},
                            {"held_reason", i.heldReason.empty() ? json(nullptr) : json(i.heldReason)},
                            {"last_error", i.lastError}});
         cli::printJson(out, arr);
@@ -533,7 +543,8 @@ void cmdOutbox(const Options& o, std::ostream& out) {
     }
     for (const auto& i : items)
         out << i.seq << "  " << i.recordId << " r" << i.revision << "  " << std::left << std::setw(13)
-            << i.formId << std::setw(12) << i.state << (i.heldReason.empty() ? "" : "  " + i.heldReason)
+            << i.formId << std::setw(12) << core::toText(i.state)
+            << (i.heldReason.empty() ? "" : "  " + i.heldReason)
             << (i.lastError.empty() ? "" : "  " + i.lastError) << "\n";
     out << items.size() << " waiting for HQ\n";
 }
@@ -620,7 +631,7 @@ void cmdSync(const Options& o, std::ostream& out) {
     constexpr int kShown = 20;
     int shown = 0;
     for (const auto& i : check(s->outbox())) {
-        if (i.state != "quarantined") continue;
+        if (i.state != core::OutboxState::Quarantined) continue;
         if (shown++ == kShown) {
             out << "... and " << (counts.quarantined - kShown)
                 << " more quarantined ('outpostctl outbox' lists them)\n";

@@ -40,18 +40,19 @@
 #include "core/form.hpp"
 #include "core/refdata.hpp"
 #include "core/sensitive.hpp"
+#include "core/status.hpp"
 #include "core/time.hpp"
 #include "core/utf8.hpp"
+#include "hq/bundle_import.hpp"
+#include "hq/http_server.hpp"
 #include "hq/identity.hpp"
+#include "hq/service.hpp"
+#include "hq/tls.hpp"
 #include "storage/hq/backup.hpp"
 #include "storage/hq/store.hpp"
 #include "storage/sealed.hpp"
-#include "hq/bundle_import.hpp"
 #include "sync/bundle_format.hpp"
-#include "hq/http_server.hpp"
-#include "hq/service.hpp"
 #include "sync/protocol.hpp"
-#include "hq/tls.hpp"
 
 namespace outpost::hq {
 
@@ -208,7 +209,7 @@ json reportMeta(const storage::hq::Report& r) {
                 {"finalized_utc", r.finalizedUtc},
                 {"received_utc", r.receivedUtc},
                 {"hash", r.hash},
-                {"review_status", r.reviewStatus},
+                {"review_status", core::toText(r.reviewStatus)},
                 {"review_comment", r.reviewComment}};
 }
 
@@ -461,7 +462,7 @@ void cmdReportsList(const Options& o, std::ostream& out) {
         out << std::left << std::setw(8) << r.hqSeq << std::setw(38) << r.recordId << std::setw(5)
             << ("r" + std::to_string(r.revision)) << std::setw(18)
             << (r.formId + " v" + std::to_string(r.formVersion)) << std::setw(22) << r.unitId << std::setw(10)
-            << r.reviewStatus << r.receivedUtc << "\n";
+            << core::toText(r.reviewStatus) << r.receivedUtc << "\n";
     out << reports.size() << " report(s)\n";
 }
 
@@ -599,7 +600,8 @@ void cmdReportsExport(const Options& o, std::ostream& out) {
                  << cli::csvCell(r.formId) << "," << r.formVersion << "," << cli::csvCell(r.unitId) << ","
                  << cli::csvCell(r.author) << "," << cli::csvCell(r.deviceId) << ","
                  << cli::csvCell(r.createdUtc) << "," << cli::csvCell(r.finalizedUtc) << ","
-                 << cli::csvCell(r.receivedUtc) << "," << cli::csvCell(r.reviewStatus);
+                 << cli::csvCell(r.receivedUtc) << ","
+                 << cli::csvCell(std::string(core::toText(r.reviewStatus)));
             for (const auto& c : columns) {
                 auto it = payloads[i].find(c);
                 *dst << "," << (it == payloads[i].end() ? std::string() : cli::csvCell(*it));
@@ -631,7 +633,8 @@ void cmdReportsReview(const Options& o, std::ostream& out) {
     auto store = openStore(o);
     if (o.status == "returned" && o.comment.empty())
         fail(ExitCode::Usage, "a returned report needs a --comment telling the unit what to amend");
-    auto entry = check(store->review(o.id, o.revision, o.status, o.comment, o.by, utcNow()));
+    const auto status = check(core::parseText<core::ReviewStatus>(o.status));
+    auto entry = check(store->review(o.id, o.revision, status, o.comment, o.by, utcNow()));
     out << o.id << " r" << o.revision << " " << o.status << "; the unit sees it at its next sync (feed "
         << entry.seq << ")\n";
 }

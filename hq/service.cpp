@@ -636,7 +636,7 @@ Response HqService::Impl::push(const Request& req, bool fromBundle) {
             base64Encode(sign(identity.signing.secretKey,
                               receiptString(answer.batchId, epoch, device.id, receiptItems, answer.results)));
         std::vector<hqs::ItemOutcome> outcomes;
-        for (const auto& r : answer.results) outcomes.push_back({"rejected", 0, r.reason});
+        for (const auto& r : answer.results) outcomes.push_back({ItemStatus::Rejected, 0, r.reason});
         need(s.appendAudit(device.id, "push", pr.batchId, hqs::ingestAuditDetail(incoming, outcomes),
                            utcNow()));
         json body = answer.toJson();
@@ -655,9 +655,10 @@ Response HqService::Impl::push(const Request& req, bool fromBundle) {
                  "HQ's store answered " + std::to_string(outcome.results.size()) + " results for " +
                      std::to_string(pr.items.size()) + " items");
     for (const auto& o : outcome.results) {
-        auto status = itemStatusFrom(o.status);
-        if (!status) failWith(500, "internal", "HQ's store answered an unknown status '" + o.status + "'");
-        answer.results.push_back({*status, *status == ItemStatus::Rejected ? 0 : o.hqSeq, o.reason});
+        if (!core::isKnown(o.status))
+            failWith(500, "internal",
+                     "HQ's store answered an unknown status " + std::to_string(static_cast<int>(o.status)));
+        answer.results.push_back({o.status, o.status == ItemStatus::Rejected ? 0 : o.hqSeq, o.reason});
     }
     answer.signature =
         base64Encode(sign(identity.signing.secretKey,

@@ -324,7 +324,8 @@ static void migrate(Store::Impl& s, int target) {
                     json payload = s.openPayload(id, rev, s.loadBlob(id, rev));
                     // Rows come in revision order per record, so the newest revision's words win.
                     s.indexRecord(id, *form, payload);
-                    if (status == "final") s.putFacts(id, rev, *form, unit, seq, payload);
+                    if (status == core::toText(core::RecordStatus::Final))
+                        s.putFacts(id, rev, *form, unit, seq, payload);
                 }
                 break;
             }
@@ -670,7 +671,7 @@ Result<Saved> Store::saveDraft(const std::string& id, const json& payloadIn) {
         Impl& s = *m_impl;
         auto meta = s.latestMeta(id);
         if (!meta) throw Failure(notFound("no record with id " + id));
-        if (meta->status != "draft")
+        if (meta->status != core::RecordStatus::Draft)
             throw Failure(conflict("record " + id + " r" + std::to_string(meta->revision) +
                                    " is final and cannot be edited; use amend to start a new revision"));
         auto form = requireForm(m_forms, meta->formId, meta->formVersion);
@@ -742,7 +743,7 @@ Result<Saved> Store::finalize(const std::string& id) {
         Impl& s = *m_impl;
         auto meta = s.latestMeta(id);
         if (!meta) throw Failure(notFound("no record with id " + id));
-        if (meta->status != "draft")
+        if (meta->status != core::RecordStatus::Draft)
             throw Failure(
                 conflict("record " + id + " r" + std::to_string(meta->revision) + " is already final"));
         requireRight(meta->formId, core::FormAction::Finalize);
@@ -776,7 +777,7 @@ Result<Saved> Store::amend(const std::string& id) {
         Impl& s = *m_impl;
         auto meta = s.latestMeta(id);
         if (!meta) throw Failure(notFound("no record with id " + id));
-        if (meta->status == "draft")
+        if (meta->status == core::RecordStatus::Draft)
             throw Failure(conflict("record " + id + " already has a draft revision r" +
                                    std::to_string(meta->revision) + "; edit or finalize it"));
         requireRight(meta->formId, core::FormAction::Create);
@@ -810,7 +811,8 @@ Result<void> Store::discardDraft(const std::string& id) {
         Impl& s = *m_impl;
         auto meta = s.latestMeta(id);
         if (!meta) throw Failure(notFound("no record with id " + id));
-        if (meta->status != "draft") throw Failure(conflict("record " + id + " has no draft to discard"));
+        if (meta->status != core::RecordStatus::Draft)
+            throw Failure(conflict("record " + id + " has no draft to discard"));
         requireRight(meta->formId, core::FormAction::Create);
         Transaction tx(s.db);
         Stmt del(s.db, "DELETE FROM record WHERE id = ? AND revision = ? AND status = 'draft'");
@@ -943,24 +945,25 @@ std::string filterSql(const ListFilter& f) {
     std::string w = " WHERE r.form_id IN (SELECT value FROM json_each(:readable))";
     if (f.latestOnly)
         w += std::string(" AND r.revision = (SELECT max(x.revision) FROM record x WHERE x.id = r.id") +
-             (f.status.empty() ? ")" : " AND x.status = :status)");
+             (!f.status ? ")" : " AND x.status = :status)");
     if (!f.formId.empty()) w += " AND r.form_id = :form";
     if (!f.unitId.empty()) w += " AND r.unit_id = :unit";
-    if (!f.status.empty()) w += " AND r.status = :status";
+    if (f.status) w += " AND r.status = :status";
     return w;
 }
 void bindFilter(Stmt& st, const ListFilter& f, const std::string& readable) {
     st.bind(st.paramIndex(":readable"), readable);
     if (!f.formId.empty()) st.bind(st.paramIndex(":form"), f.formId);
     if (!f.unitId.empty()) st.bind(st.paramIndex(":unit"), f.unitId);
-    if (!f.status.empty()) st.bind(st.paramIndex(":status"), f.status);
+    if (f.status) st.bind(st.paramIndex(":status"), core::toText(*f.status));
 }
 }  // namespace
 
 Result<std::vector<RecordMeta>> Store::list(const ListFilter& f) {
     return tryCatch([&]() -> std::vector<RecordMeta> {
-        if (!f.status.empty() && f.status != "draft" && f.status != "final")
-            throw Failure(badInput("unknown status '" + f.status + "' (draft or final)"));
+        if (f.status && !core::isKnown(*f.status))
+            throw Failure(badInput("unknown status " + std::to_string(static_cast<int>(*f.status)) +
+                                   " (draft or final)"));
         // Newest first: by id (UUIDv7 carries creation order), never by a clock the user can change.
         std::string sql =
             std::string("SELECT ") + Impl::kMetaColumns + " FROM record r" + filterSql(f) +
@@ -1089,9 +1092,10 @@ Result<std::vector<OutboxItem>> Store::outbox() {
             i.priority = static_cast<int>(st.int64(4));
             i.enqueuedUtc = st.text(5);
             i.attempts = static_cast<int>(st.int64(6));
-            i.state = st.text(7);
+            i.state =
+                core::requireText<core::OutboxState>(st.text(7), ErrorDomain::Storage, ErrorCode::Corrupt);
             i.lastError = st.text(8);
-            if (i.state == "held") i.heldReason = kHeldReason;
+            if (i.state == core::OutboxState::Held) i.heldReason = kHeldReason;
             out.push_back(std::move(i));
         }
         return out;
@@ -1110,7 +1114,11 @@ Result<Store::OutboxCounts> Store::outboxCounts() {
     return tryCatch([&]() -> OutboxCounts {
         OutboxCounts c;
         Stmt st(m_impl->db, "SELECT state, count(*) FROM outbox GROUP BY state");
-        while (st.step()) (st.text(0) == "quarantined" ? c.quarantined : c.queued) = st.int64(1);
+        while (st.step())
+            (core::requireText<core::OutboxState>(st.text(0), ErrorDomain::Storage, ErrorCode::Corrupt) ==
+                     core::OutboxState::Quarantined
+                 ? c.quarantined
+                 : c.queued) = st.int64(1);
         Stmt h(m_impl->db,
                "SELECT count(*) FROM outbox o JOIN sealed_part p ON p.record_id = o.record_id AND "
                "p.revision = o.revision WHERE o.state = 'queued' AND p.state = 'waiting'");

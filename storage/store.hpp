@@ -17,6 +17,7 @@
 #include "core/form.hpp"
 #include "core/refdata.hpp"
 #include "core/roles.hpp"
+#include "core/status.hpp"
 #include "core/validate.hpp"
 #include "storage/crypto.hpp"
 #include "storage/sealed.hpp"
@@ -96,13 +97,13 @@ struct RecordMeta {
     int formVersion = 0;
     std::string unitId;
     std::string author;
-    std::string status;  // "draft" or "final"
+    core::RecordStatus status = core::RecordStatus::Draft;
     std::string createdUtc;
     int createdOffsetMinutes = 0;
     std::string updatedUtc;
     std::string finalizedUtc;
-    std::int64_t localSeq = 0;  // finalize order on this laptop (0 for drafts)
-    std::string syncState;      // "draft", "queued", "quarantined", "sent" (HQ receipt held)
+    std::int64_t localSeq = 0;                           // finalize order on this laptop (0 for drafts)
+    core::SyncState syncState = core::SyncState::Draft;  // Sent: HQ receipt held
 };
 
 struct Record {
@@ -113,9 +114,9 @@ struct Record {
 struct ListFilter {
     std::string formId;
     std::string unitId;
-    std::string status;        // "", "draft", "final"
-    bool latestOnly = true;    // one row per record (its newest revision)
-    bool oldestFirst = false;  // default: newest first (by id, which carries creation order)
+    std::optional<core::RecordStatus> status;  // none: any
+    bool latestOnly = true;                    // one row per record (its newest revision)
+    bool oldestFirst = false;                  // default: newest first (by id, which carries creation order)
     int limit = 1000;
     int offset = 0;
 };
@@ -128,9 +129,9 @@ struct OutboxItem {
     int priority = 0;
     std::string enqueuedUtc;
     int attempts = 0;
-    // "queued", "held" (queued, but not sent before HQ's conduct-and-discipline keys arrive: its
-    // confidential section waits to be sealed to them; heldReason says so) or "quarantined".
-    std::string state;
+    // Queued, Held (queued, but not sent before HQ's conduct-and-discipline keys arrive: its
+    // confidential section waits to be sealed to them; heldReason says so) or Quarantined.
+    core::OutboxState state = core::OutboxState::Queued;
     std::string lastError;
     std::string heldReason;
 };
@@ -203,7 +204,7 @@ struct SealedSection {
 // HQ's answer for one pushed item.
 struct PushOutcome {
     std::int64_t outboxSeq = 0;
-    std::string status;  // "stored", "duplicate", "conflict", "rejected"
+    core::ItemStatus status = core::ItemStatus::Rejected;
     std::int64_t hqSeq = 0;
     std::string reason;
     std::string hash;  // hex BLAKE2b-256 of the canonical bytes that were sent
@@ -213,7 +214,7 @@ struct PushOutcome {
 struct Feedback {
     std::string recordId;
     int revision = 0;
-    std::string status;  // "received", "accepted", "returned"
+    core::ReviewStatus status = core::ReviewStatus::Received;
     std::string comment;
     std::string by;
     std::string atUtc;  // HQ clock
@@ -231,7 +232,7 @@ struct PulledEntry {
 struct ReceiptInfo {
     std::string recordId;
     int revision = 0;
-    std::string status;  // "stored", "duplicate", "conflict"
+    core::ItemStatus status = core::ItemStatus::Stored;  // never Rejected
     std::int64_t hqSeq = 0;
     std::string hash;
     std::string receivedUtc;  // local clock when the receipt arrived

@@ -51,11 +51,18 @@ inline std::string utf8Prefix(const std::string& s, std::size_t n) {
     return s.substr(0, std::min(i, s.size()));
 }
 
-// RecordMeta::syncState from the revision's status and its outbox state, or "sent" when HQ's receipt is
-// held. A final revision with neither is "unsent" (verify reports it: a sound store never has one).
-inline std::string syncStateOf(const std::string& status, const std::string& outboxOrReceipt) {
-    if (status == "draft") return "draft";
-    return outboxOrReceipt.empty() ? "unsent" : outboxOrReceipt;
+// RecordMeta::syncState from the revision's status and its outbox state as the database holds it, or
+// "sent" when HQ's receipt is held. A final revision with neither is Unsent (verify reports it: a sound
+// store never has one). Throws Failure(Storage, Corrupt) naming any other text.
+inline core::SyncState syncStateOf(core::RecordStatus status, const std::string& outboxOrReceipt) {
+    if (status == core::RecordStatus::Draft) return core::SyncState::Draft;
+    if (outboxOrReceipt.empty()) return core::SyncState::Unsent;
+    auto state =
+        core::requireText<core::SyncState>(outboxOrReceipt, ErrorDomain::Storage, ErrorCode::Corrupt);
+    if (state == core::SyncState::Draft || state == core::SyncState::Unsent)
+        throw Failure(
+            core::unknownText("outbox state", outboxOrReceipt, ErrorDomain::Storage, ErrorCode::Corrupt));
+    return state;
 }
 
 }  // namespace detail
@@ -200,7 +207,8 @@ struct Store::Impl {
         m.formVersion = static_cast<int>(st.int64(4));
         m.unitId = st.text(5);
         m.author = st.text(6);
-        m.status = st.text(7);
+        m.status =
+            core::requireText<core::RecordStatus>(st.text(7), ErrorDomain::Storage, ErrorCode::Corrupt);
         m.createdUtc = st.text(8);
         m.createdOffsetMinutes = static_cast<int>(st.int64(9));
         m.updatedUtc = st.text(10);

@@ -70,7 +70,7 @@ ReceiptInfo readReceipt(const Stmt& st) {
     ReceiptInfo r;
     r.recordId = st.text(0);
     r.revision = static_cast<int>(st.int64(1));
-    r.status = st.text(2);
+    r.status = core::requireText<core::ItemStatus>(st.text(2), ErrorDomain::Storage, ErrorCode::Corrupt);
     r.hqSeq = st.int64(3);
     r.hash = st.text(4);
     r.receivedUtc = st.text(5);
@@ -376,10 +376,9 @@ Result<void> Store::applyPushOutcomes(const std::string& batchId, const std::vec
     return tryCatch([&] {
         if (batchId.empty()) throw Failure(badInput("a push outcome needs its batch id"));
         for (const auto& o : outcomes) {
-            if (o.status != "stored" && o.status != "duplicate" && o.status != "conflict" &&
-                o.status != "rejected")
-                throw Failure(badInput("unknown push status '" + o.status + "'"));
-            if (o.status != "rejected" && o.hash.empty())
+            if (!core::isKnown(o.status))
+                throw Failure(badInput("unknown push status " + std::to_string(static_cast<int>(o.status))));
+            if (o.status != core::ItemStatus::Rejected && o.hash.empty())
                 throw Failure(badInput("a receipt needs the hash of the bytes that were sent"));
         }
         Impl& s = *m_impl;
@@ -407,7 +406,7 @@ Result<void> Store::applyPushOutcomes(const std::string& batchId, const std::vec
             if (!find.step()) continue;  // already acknowledged by an earlier answer
             std::string id = find.text(0);
             int rev = static_cast<int>(find.int64(1));
-            if (o.status == "rejected") {
+            if (o.status == core::ItemStatus::Rejected) {
                 quarantine.bind(1, o.reason.empty() ? std::string("rejected by HQ") : o.reason)
                     .bind(2, o.outboxSeq)
                     .run();
@@ -417,13 +416,21 @@ Result<void> Store::applyPushOutcomes(const std::string& batchId, const std::vec
             del.bind(1, o.outboxSeq).run();
             del.reset();
             // HQ holds the sealed section now (a conflict keeps the laptop's copy: HQ kept other bytes).
-            if (o.status != "conflict") purged += purger.purge(id, rev);
-            ins.bind(1, id).bind(2, rev).bind(3, o.status).bind(4, o.hqSeq).bind(5, o.hash).bind(6, now);
+            if (o.status != core::ItemStatus::Conflict) purged += purger.purge(id, rev);
+            ins.bind(1, id)
+                .bind(2, rev)
+                .bind(3, core::toText(o.status))
+                .bind(4, o.hqSeq)
+                .bind(5, o.hash)
+                .bind(6, now);
             ins.bind(7, batchId).run();
             ins.reset();
         }
         json counts = {{"stored", 0}, {"duplicate", 0}, {"conflict", 0}, {"rejected", 0}};
-        for (const auto& o : outcomes) counts[o.status] = counts[o.status].get<int>() + 1;
+        for (const auto& o : outcomes) {
+            const std::string status(core::toText(o.status));
+            counts[status] = counts[status].get<int>() + 1;
+        }
         if (purged > 0) counts["sealed_purged"] = purged;
         s.appendAudit(m_user, "sync", batchId, counts);
         tx.commit();
@@ -493,7 +500,7 @@ void putFeedback(Store::Impl& s, std::int64_t seq, const json& body) {
         throw Failure(badInput("feedback needs a revision number \"rev\" of 1 or more"));
     int revision = rev->get<int>();
     std::string status = requiredText(body, "status");
-    if (status != "received" && status != "accepted" && status != "returned")
+    if (!core::fromText<core::ReviewStatus>(status))
         throw Failure(badInput("unknown review status '" + status + "' (received, accepted or returned)"));
     std::string comment = optionalText(body, "comment");
     std::string by = optionalText(body, "by");
@@ -586,7 +593,8 @@ Result<std::vector<Feedback>> Store::feedback(const std::string& recordId) {
             Feedback f;
             f.recordId = st.text(0);
             f.revision = static_cast<int>(st.int64(1));
-            f.status = st.text(2);
+            f.status =
+                core::requireText<core::ReviewStatus>(st.text(2), ErrorDomain::Storage, ErrorCode::Corrupt);
             std::string ad = feedbackAd(f.recordId, f.revision);
             f.comment = s.codec.open(st.blob(3), ad);
             f.by = s.codec.open(st.blob(4), ad + ":by");

@@ -177,7 +177,8 @@ Result<ReceiptApplied> importReceipt(storage::Store& store, std::string_view fil
         // a rejection finds it quarantined already (this receipt, or another answer, came before).
         auto seqOf = [&](const ReceiptPushItem& item, bool rejection) -> std::optional<std::int64_t> {
             auto it = inOutbox.find({item.id, item.revision});
-            if (it == inOutbox.end() || (rejection && it->second.state == "quarantined")) return std::nullopt;
+            if (it == inOutbox.end() || (rejection && it->second.state == core::OutboxState::Quarantined))
+                return std::nullopt;
             return it->second.seq;
         };
 
@@ -281,7 +282,7 @@ Result<ReceiptApplied> importReceipt(storage::Store& store, std::string_view fil
                     }
                     storage::PushOutcome o;
                     o.outboxSeq = *seq;
-                    o.status = "rejected";
+                    o.status = core::ItemStatus::Rejected;
                     o.reason = "HQ says this report belongs to another unit than this device's: " +
                                errorOf(p.answer).second;
                     pp.outcomes.push_back(std::move(o));

@@ -329,7 +329,7 @@ private:
         p.bytesReceived = m_doneReceived + (m_net ? m_net->liveBytesReceived() : 0);
         if (m_fn) m_fn(p);
     }
-    void phase(const char* name) {
+    void phase(core::SyncPhase name) {
         progress().phase = name;
         report(true);
     }
@@ -442,7 +442,7 @@ bool Pass::startBatch(int slot) {
             }
             storage::PushOutcome o;
             o.outboxSeq = b.seqs[0];
-            o.status = "rejected";
+            o.status = core::ItemStatus::Rejected;
             o.reason = "larger than HQ accepts in one request (" + std::to_string(body.size()) +
                        " bytes compressed)";
             need(m_store.applyPushOutcomes(b.id, {o}, json{{"local", o.reason}}.dump()));
@@ -572,7 +572,7 @@ void Pass::onRefusal(Batch& b, const http::Response& r) {
             if (!named.count(b.envelopes[i].id)) continue;
             storage::PushOutcome o;
             o.outboxSeq = b.seqs[i];
-            o.status = "rejected";
+            o.status = core::ItemStatus::Rejected;
             o.reason = "HQ says this report belongs to another unit than this device's: " + f.message;
             outcomes.push_back(std::move(o));
         }
@@ -593,7 +593,7 @@ void Pass::onRefusal(Batch& b, const http::Response& r) {
         }
         storage::PushOutcome o;
         o.outboxSeq = b.seqs[0];
-        o.status = "rejected";
+        o.status = core::ItemStatus::Rejected;
         o.reason = "too large for HQ: " + (f.message.empty() ? describe(f) : f.message);
         ++progress().rejected;
         need(m_store.applyPushOutcomes(b.id, {o}, json{{"refusal", f.body}}.dump()));
@@ -635,7 +635,7 @@ bool Pass::resync(const std::string& epoch) {
 }
 
 void Pass::push() {
-    phase("pushing");
+    phase(core::SyncPhase::Pushing);
     for (;;) {
         if (cancelled()) fail("cancelled");
         while (!m_stop && static_cast<int>(m_inFlight.size()) < m_state.inFlight) {
@@ -657,7 +657,7 @@ void Pass::push() {
 // Pages of HQ's feed until it has no more. True when HQ asked for a resync meanwhile (what was
 // re-queued must be pushed before the feed is read again from its start).
 bool Pass::pull() {
-    phase("pulling");
+    phase(core::SyncPhase::Pulling);
     const int page = std::clamp(m_opts.pullPageSize, 1, static_cast<int>(m_limits.maxPullPage));
     while (!m_stop) {
         if (cancelled()) {
@@ -735,7 +735,8 @@ PassResult Pass::finish() {
     Progress& p = progress();
     m_result.ok = !m_failed;
     p.message = m_message;
-    p.phase = m_result.ok ? "done" : (m_state.offline ? "offline" : "failed");
+    p.phase = m_result.ok ? core::SyncPhase::Done
+                          : (m_state.offline ? core::SyncPhase::Offline : core::SyncPhase::Failed);
     if (m_result.ok)
         need(m_store.setSyncStatus(core::nowTimestamp().utc, ""));
     else if (!m_result.revoked)
@@ -776,7 +777,7 @@ PassResult Pass::run() {
     }
     m_net = std::make_unique<http::Client>(transportOptions(url, m_cfg.pin, m_opts, m_cancel),
                                            std::max(1, m_opts.maxInFlight));
-    phase("connecting");
+    phase(core::SyncPhase::Connecting);
     countTotal();
     for (;;) {
         const std::int64_t waiting = need(m_store.waitingSealedCount());

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "core/error.hpp"
+#include "core/status.hpp"
 #include "storage/store.hpp"
 
 namespace outpost::sync {
@@ -47,7 +48,7 @@ struct ClientOptions {
 };
 
 struct Progress {
-    std::string phase;  // "connecting", "pushing", "pulling", "done", "failed", "offline"
+    core::SyncPhase phase = core::SyncPhase::Connecting;
     std::int64_t itemsSent = 0, itemsTotal = 0;
     std::int64_t bytesSent = 0, bytesReceived = 0;
     std::int64_t stored = 0, duplicates = 0, conflicts = 0, rejected = 0;

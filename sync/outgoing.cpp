@@ -31,7 +31,7 @@ ReceiptItem receiptItemOf(storage::OutgoingItem&& it) {
 storage::PushOutcome outcomeOf(const ItemResult& res, std::int64_t outboxSeq, std::string hash) {
     storage::PushOutcome o;
     o.outboxSeq = outboxSeq;
-    o.status = toString(res.status);
+    o.status = res.status;
     o.hqSeq = res.status == ItemStatus::Rejected ? 0 : res.hqSeq;
     o.reason = res.status == ItemStatus::Rejected && res.reason.empty() ? "rejected by HQ" : res.reason;
     o.hash = std::move(hash);

@@ -485,32 +485,10 @@ PushRequest PushRequest::fromJson(const json& j) {
     return r;
 }
 
-const char* toString(ItemStatus s) {
-    switch (s) {
-        case ItemStatus::Stored:
-            return "stored";
-        case ItemStatus::Duplicate:
-            return "duplicate";
-        case ItemStatus::Conflict:
-            return "conflict";
-        case ItemStatus::Rejected:
-            return "rejected";
-    }
-    return "rejected";
-}
-
-std::optional<ItemStatus> itemStatusFrom(std::string_view s) {
-    if (s == "stored") return ItemStatus::Stored;
-    if (s == "duplicate") return ItemStatus::Duplicate;
-    if (s == "conflict") return ItemStatus::Conflict;
-    if (s == "rejected") return ItemStatus::Rejected;
-    return std::nullopt;
-}
-
 json PushResponse::toJson() const {
     json rs = json::array();
     for (const auto& r : results) {
-        json o{{"s", toString(r.status)}};
+        json o{{"s", core::toText(r.status)}};
         if (r.hqSeq) o["q"] = r.hqSeq;
         if (!r.reason.empty()) o["r"] = r.reason;
         rs.push_back(std::move(o));
@@ -528,8 +506,12 @@ PushResponse PushResponse::fromJson(const json& j) {
     if (!rs.is_array()) bad("the push answer: \"results\" must be an array");
     for (const auto& o : rs) {
         ItemResult ir;
-        auto st = itemStatusFrom(stringMember(o, "s", "a push result"));
-        if (!st) bad("a push result has an unknown status");
+        const std::string s = stringMember(o, "s", "a push result");
+        auto st = core::fromText<ItemStatus>(s);
+        if (!st)
+            bad("a push result: " +
+                core::unknownText(core::kindOf<ItemStatus>(), s, ErrorDomain::Protocol, ErrorCode::BadInput)
+                    .message);
         ir.status = *st;
         if (auto it = o.find("q"); it != o.end()) {
             if (!it->is_number_integer() || it->get<std::int64_t>() < 0)
@@ -563,7 +545,7 @@ std::string receiptString(const std::string& batchId, const std::string& epoch, 
     std::string s = std::string(kProtocolName) + " receipt\n" + batchId + "\n" + epoch + "\n" + device + "\n";
     for (std::size_t i = 0; i < items.size(); ++i) {
         s += items[i].id + " " + std::to_string(items[i].revision) + " " + items[i].hash + " " +
-             toString(results[i].status) + " " +
+             std::string(core::toText(results[i].status)) + " " +
              std::to_string(results[i].status == ItemStatus::Rejected ? 0 : results[i].hqSeq) + "\n";
     }
     return s;

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "core/status.hpp"
 
 namespace outpost::sync {
 
@@ -154,9 +155,8 @@ std::optional<PushBodyParts> splitPushBody(std::string_view text);
 // One item's text as split above, parsed; nullopt when it is not valid JSON.
 std::optional<json> parseItemText(std::string_view text);
 
-enum class ItemStatus { Stored, Duplicate, Conflict, Rejected };
-const char* toString(ItemStatus s);
-std::optional<ItemStatus> itemStatusFrom(std::string_view s);
+// A push result's "s": core::toText() writes it, core::fromText() reads it.
+using core::ItemStatus;
 
 struct ItemResult {
     ItemStatus status = ItemStatus::Rejected;

@@ -118,8 +118,9 @@ json ingestAuditDetail(const std::vector<IncomingItem>& items, const std::vector
         {"stored", 0}, {"duplicate", 0}, {"conflict", 0}, {"rejected", 0}};
     json list = json::array();
     for (std::size_t i = 0; i < items.size() && i < results.size(); ++i) {
-        ++counts[results[i].status];
-        list.push_back(json::array({items[i].recordId, items[i].revision, results[i].status}));
+        const std::string status(core::toText(results[i].status));
+        ++counts[status];
+        list.push_back(json::array({items[i].recordId, items[i].revision, status}));
     }
     json d = json::object();
     for (const auto& [k, v] : counts) d[k] = v;

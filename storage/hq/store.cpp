@@ -112,7 +112,7 @@ std::vector<ItemOutcome> planIngest(const std::vector<IncomingItem>& items,
         const auto& it = items[i];
         auto& o = out[i];
         if (it.rejectReason) {
-            o.status = "rejected";
+            o.status = core::ItemStatus::Rejected;
             o.reason = *it.rejectReason;
             continue;
         }
@@ -122,15 +122,15 @@ std::vector<ItemOutcome> planIngest(const std::vector<IncomingItem>& items,
             if (auto e = lookup(it)) h = held.emplace(key, *e).first;
         }
         if (h == held.end()) {
-            o.status = "stored";
+            o.status = core::ItemStatus::Stored;
             o.hqSeq = nextSeq++;
             held.emplace(key, std::make_pair(it.hash, o.hqSeq));
             toStore.push_back(i);
         } else if (h->second.first == it.hash) {
-            o.status = "duplicate";
+            o.status = core::ItemStatus::Duplicate;
             o.hqSeq = h->second.second;
         } else {
-            o.status = "conflict";
+            o.status = core::ItemStatus::Conflict;
             o.hqSeq = h->second.second;
             o.reason = "HQ holds other content for " + it.recordId + " revision " +
                        std::to_string(it.revision) + " (hash " + h->second.first +
@@ -146,8 +146,8 @@ std::vector<ItemOutcome> planIngest(const std::vector<IncomingItem>& items,
 std::string resultsToText(const std::vector<ItemOutcome>& results) {
     json a = json::array();
     for (const auto& r : results) {
-        json o = {{"s", r.status}};
-        if (r.status != "rejected") o["q"] = r.hqSeq;
+        json o = {{"s", core::toText(r.status)}};
+        if (r.status != core::ItemStatus::Rejected) o["q"] = r.hqSeq;
         if (!r.reason.empty()) o["r"] = r.reason;
         a.push_back(std::move(o));
     }
@@ -163,7 +163,8 @@ std::vector<ItemOutcome> resultsFromText(const std::string& text) {
     out.reserve(a.size());
     for (const auto& o : a) {
         ItemOutcome r;
-        r.status = o.value("s", "");
+        r.status =
+            core::requireText<core::ItemStatus>(o.value("s", ""), ErrorDomain::Storage, ErrorCode::Corrupt);
         r.hqSeq = o.value("q", std::int64_t{0});
         r.reason = o.value("r", "");
         out.push_back(std::move(r));
@@ -204,14 +205,15 @@ Failure enrollmentExists() {
     return conflict("this enrollment secret is already stored");
 }
 
-void checkReview(const std::string& recordId, const std::string& status, const std::string& comment,
+void checkReview(const std::string& recordId, core::ReviewStatus status, const std::string& comment,
                  const std::string& by, const std::string& nowUtc) {
     checkText(recordId, "the record id");
     checkText(comment, "the comment");
     checkText(by, "the reviewer");
     checkText(nowUtc, "the time");
-    if (status != "received" && status != "accepted" && status != "returned")
-        throw badInput("review status '" + status + "' is not one of received, accepted, returned");
+    if (!core::isKnown(status))
+        throw badInput("review status " + std::to_string(static_cast<int>(status)) +
+                       " is not one of received, accepted, returned");
 }
 
 [[noreturn]] void throwUnknownReport(const std::string& recordId, int revision) {

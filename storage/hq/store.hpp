@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "core/status.hpp"
 
 namespace outpost::storage::hq {
 
@@ -54,7 +55,7 @@ struct IncomingItem {
 };
 
 struct ItemOutcome {
-    std::string status;      // "stored", "duplicate", "conflict", "rejected"
+    core::ItemStatus status = core::ItemStatus::Rejected;
     std::int64_t hqSeq = 0;  // stored/duplicate: the report's sequence; conflict: the kept one's
     std::string reason;
 };
@@ -80,9 +81,9 @@ struct Report {
     std::string receivedUtc;  // HQ clock
     std::string hash;
     std::string canonical;
-    std::string signature;     // the device's signature over canonical (base64); empty before protocol 2
-    std::string sealedPart;    // the sealed sensitive section (base64), "" when none was received
-    std::string reviewStatus;  // "received", "accepted", "returned"
+    std::string signature;   // the device's signature over canonical (base64); empty before protocol 2
+    std::string sealedPart;  // the sealed sensitive section (base64), "" when none was received
+    core::ReviewStatus reviewStatus = core::ReviewStatus::Received;
     std::string reviewComment;
 };
 
@@ -197,7 +198,7 @@ public:
     virtual Result<std::int64_t> reportCount() = 0;
     virtual Result<std::vector<Conflict>> conflicts() = 0;
     // Sets a report's review status and appends a "feedback" feed entry for its unit, in one transaction.
-    virtual Result<FeedEntry> review(const std::string& recordId, int revision, const std::string& status,
+    virtual Result<FeedEntry> review(const std::string& recordId, int revision, core::ReviewStatus status,
                                      const std::string& comment, const std::string& by,
                                      const std::string& nowUtc) = 0;
 

@@ -35,7 +35,7 @@ std::vector<ItemOutcome> resultsFromText(const std::string& text);
 void checkRedeemable(bool found, bool used, const std::string& expiresUtc, const std::string& nowUtc);
 void checkEnrollment(const std::string& secretHash, const std::string& unitId, const std::string& expiresUtc);
 Failure enrollmentExists();
-void checkReview(const std::string& recordId, const std::string& status, const std::string& comment,
+void checkReview(const std::string& recordId, core::ReviewStatus status, const std::string& comment,
                  const std::string& by, const std::string& nowUtc);
 [[noreturn]] void throwUnknownReport(const std::string& recordId, int revision);
 json feedbackBody(const std::string& recordId, int revision, const std::string& status,

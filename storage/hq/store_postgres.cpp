@@ -351,7 +351,8 @@ Report readReport(const PgResult& r, int i) {
     p.receivedUtc = r.text(i, 12);
     p.hash = r.text(i, 13);
     p.canonical = r.text(i, 14);
-    p.reviewStatus = r.text(i, 15);
+    p.reviewStatus =
+        core::requireText<core::ReviewStatus>(r.text(i, 15), ErrorDomain::Storage, ErrorCode::Corrupt);
     p.reviewComment = r.text(i, 16);
     p.signature = r.text(i, 17);
     p.sealedPart = r.text(i, 18);
@@ -669,11 +670,12 @@ public:
         });
     }
 
-    Result<FeedEntry> review(const std::string& recordId, int revision, const std::string& status,
+    Result<FeedEntry> review(const std::string& recordId, int revision, core::ReviewStatus review,
                              const std::string& comment, const std::string& by,
                              const std::string& nowUtc) override {
         return run([&] {
-            checkReview(recordId, status, comment, by, nowUtc);
+            checkReview(recordId, review, comment, by, nowUtc);
+            const std::string status(core::toText(review));
             auto seq = lockFeed();
             auto r = m_db.exec(
                 "UPDATE report SET review_status = $1, review_comment = $2, review_by = $3, review_utc = $4 "

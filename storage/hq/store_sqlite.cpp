@@ -205,7 +205,8 @@ Report readReport(const Stmt& st) {
     r.receivedUtc = st.text(12);
     r.hash = st.text(13);
     r.canonical = st.text(14);
-    r.reviewStatus = st.text(15);
+    r.reviewStatus =
+        core::requireText<core::ReviewStatus>(st.text(15), ErrorDomain::Storage, ErrorCode::Corrupt);
     r.reviewComment = st.text(16);
     r.signature = st.text(17);
     r.sealedPart = st.text(18);
@@ -571,11 +572,12 @@ public:
         });
     }
 
-    Result<FeedEntry> review(const std::string& recordId, int revision, const std::string& status,
+    Result<FeedEntry> review(const std::string& recordId, int revision, core::ReviewStatus review,
                              const std::string& comment, const std::string& by,
                              const std::string& nowUtc) override {
         return tryCatch([&] {
-            checkReview(recordId, status, comment, by, nowUtc);
+            checkReview(recordId, review, comment, by, nowUtc);
+            const std::string status(core::toText(review));
             WriteTx tx(m_writer, m_db);
             std::string unit;
             {

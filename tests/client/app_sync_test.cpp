@@ -48,7 +48,7 @@ TEST_CASE("app sync: the link to HQ in words, in English and French", "[client][
     s = enrolledSnapshot();
     s.link = LinkState::Sending;
     s.running = true;
-    s.progress.phase = "pushing";
+    s.progress.phase = core::SyncPhase::Pushing;
     s.progress.itemsSent = 120;
     s.progress.itemsTotal = 400;
     CHECK(linkText(s, now) == "Sending 120 of 400");
@@ -56,7 +56,7 @@ TEST_CASE("app sync: the link to HQ in words, in English and French", "[client][
     s.progress.itemsTotal = 4000;
     CHECK(linkText(s, now) == "Sending 120 of 4,000");
     s.progress.itemsTotal = 400;
-    s.progress.phase = "pulling";
+    s.progress.phase = core::SyncPhase::Pulling;
     CHECK(linkText(s, now) == "Receiving from HQ...");
 
     s = enrolledSnapshot();
@@ -95,7 +95,7 @@ TEST_CASE("app sync: the link to HQ in words, in English and French", "[client][
           std::string("\xC3\x80 jour \xE2\x80\x94 derni\xC3\xA8re synchronisation ") + hm);
     s.link = LinkState::Sending;
     s.running = true;
-    s.progress.phase = "pushing";
+    s.progress.phase = core::SyncPhase::Pushing;
     s.progress.itemsSent = 120;
     s.progress.itemsTotal = 400;
     CHECK(linkText(s, now) == "Envoi : 120 sur 400");
@@ -247,7 +247,7 @@ TEST_CASE(
     REQUIRE(app.recordView().has_value());
     REQUIRE(app.recordView()->receipt.has_value());
     CHECK(app.recordView()->receipt->hqSeq > 0);
-    CHECK(app.recordView()->record.meta.syncState == "sent");
+    CHECK(app.recordView()->record.meta.syncState == core::SyncState::Sent);
     CHECK_FALSE(app.recordView()->feedback.has_value());
     hq.admin({"reports", "review", ids[0], "--revision", "1", "--status", "returned", "--comment",
               "Add the referral date", "--by", "col.mbeki"});
@@ -255,7 +255,7 @@ TEST_CASE(
     app.syncNow();
     REQUIRE(tickUntil(app, [&](const SyncSnapshot& x) { return x.passes > passes && upToDate(x); }));
     REQUIRE(app.recordView()->feedback.has_value());
-    CHECK(app.recordView()->feedback->status == "returned");
+    CHECK(app.recordView()->feedback->status == core::ReviewStatus::Returned);
     CHECK(app.recordView()->feedback->comment == "Add the referral date");
     CHECK(app.recordView()->feedback->by == "col.mbeki");
 
@@ -359,7 +359,7 @@ TEST_CASE("app sync: a rejected report is put back in the queue, and a revoked l
     CHECK(app.home().problems == 1);
     auto ob = app.outbox();
     REQUIRE(ob.size() == 1);
-    CHECK(ob[0].state == "quarantined");
+    CHECK(ob[0].state == core::OutboxState::Quarantined);
     CHECK_FALSE(ob[0].lastError.empty());
 
     // HQ learns the form; the report is put back in the queue and goes through.
@@ -418,7 +418,7 @@ TEST_CASE("app sync: the worker's passes are the signed-in account's, and an SEA
         REQUIRE(tickUntil(app, upToDate));
         app.openRecord(id);
         REQUIRE(app.recordView().has_value());
-        CHECK(app.recordView()->record.meta.syncState == "sent");
+        CHECK(app.recordView()->record.meta.syncState == core::SyncState::Sent);
         CHECK(app.recordView()->sealed.state == "purged");
         CHECK_FALSE(app.recordView()->record.payload.contains("victim_reference"));
         app.lock();

@@ -124,7 +124,7 @@ TEST_CASE("app: finalize goes to the record view and the report waits for sync",
     REQUIRE(fin.ok());
     CHECK(f.app.screen() == Screen::Record);
     REQUIRE(f.app.recordView().has_value());
-    CHECK(f.app.recordView()->record.meta.status == "final");
+    CHECK(f.app.recordView()->record.meta.status == core::RecordStatus::Final);
     CHECK(f.app.home().waiting == 1);
     CHECK(f.app.outbox().size() == 1);
     // Amend opens a new draft revision in the form.
@@ -180,7 +180,7 @@ TEST_CASE("app: record lists page through many rows and follow their filter", "[
     CHECK_FALSE(last->summary.empty());
     CHECK(list.row(301) == nullptr);
     RecordListModel::Filter flt;
-    flt.status = "draft";
+    flt.status = core::RecordStatus::Draft;
     list.setFilter(flt);
     CHECK(list.size() == 1);
     flt = {};

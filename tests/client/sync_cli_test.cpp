@@ -178,11 +178,11 @@ TEST_CASE("record show, feedback and outbox requeue once HQ answered", "[cli][sy
         REQUIRE(items.value().size() == 2);
         std::vector<storage::PushOutcome> outs(2);
         outs[0].outboxSeq = items.value()[0].outboxSeq;
-        outs[0].status = "stored";
+        outs[0].status = core::ItemStatus::Stored;
         outs[0].hqSeq = 4242;
         outs[0].hash = std::string(64, 'b');
         outs[1].outboxSeq = items.value()[1].outboxSeq;
-        outs[1].status = "rejected";
+        outs[1].status = core::ItemStatus::Rejected;
         outs[1].reason = "training-gap v1 is not a form HQ knows";
         REQUIRE(s->applyPushOutcomes("batch-1", outs, "{}").ok());
         json fb = {{"record", f.id},       {"rev", 1},

@@ -147,7 +147,7 @@ struct Laptop {
     }
     std::set<std::pair<std::string, int>> finals() {
         storage::ListFilter f;
-        f.status = "final";
+        f.status = core::RecordStatus::Final;
         f.latestOnly = false;
         f.limit = 10000000;
         auto l = store->list(f);

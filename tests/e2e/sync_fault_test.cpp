@@ -352,7 +352,7 @@ TEST_CASE(
     auto rb = b.store->receipt(shared, 2);
     REQUIRE(rb.ok());
     REQUIRE(rb.value().has_value());
-    CHECK(rb.value()->status == "conflict");
+    CHECK(rb.value()->status == core::ItemStatus::Conflict);
 }
 
 TEST_CASE("HQ restored from an older backup gets back what it lost") {

@@ -19,11 +19,11 @@
 
 #include "core/builtin.hpp"
 #include "core/uuid.hpp"
+#include "hq/tls.hpp"
 #include "storage/hq/store.hpp"
 #include "support/raw_sql.hpp"
 #include "support/test_support.hpp"
 #include "sync/protocol.hpp"
-#include "hq/tls.hpp"
 
 using namespace outpost;
 namespace fs = std::filesystem;
@@ -505,7 +505,7 @@ TEST_CASE("outpost-hq reports: list, show, review and a CSV export with proper q
                          "Describe the gap in words", "--by", "maj.dupont"});
     INFO(review.out << review.err);
     CHECK(review.code == 0);
-    CHECK(h.store()->report(ids[1], 1).value()->reviewStatus == "returned");
+    CHECK(h.store()->report(ids[1], 1).value()->reviewStatus == core::ReviewStatus::Returned);
     CHECK(h.run({"reports", "review", core::newUuidV7(), "--revision", "1", "--status", "accepted",
                  "--comment", "", "--by", "x"})
               .code == 3);

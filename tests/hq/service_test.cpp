@@ -8,10 +8,10 @@
 
 #include "core/builtin.hpp"
 #include "core/uuid.hpp"
-#include "storage/hq/store.hpp"
-#include "support/test_support.hpp"
 #include "hq/bundle_import.hpp"
 #include "hq/service.hpp"
+#include "storage/hq/store.hpp"
+#include "support/test_support.hpp"
 #include "sync/protocol.hpp"
 
 using namespace outpost;
@@ -356,7 +356,7 @@ TEST_CASE("a push is stored once: duplicates and conflicts are told apart, recei
     CHECK(stored->hash == a.hash());
     CHECK(stored->canonical == a.canonical());
     CHECK(stored->deviceId == dev.id);
-    CHECK(stored->reviewStatus == "received");
+    CHECK(stored->reviewStatus == core::ReviewStatus::Received);
 
     // The same revision again in a new batch: a duplicate with the stored sequence.
     auto changed = b;
@@ -841,10 +841,10 @@ TEST_CASE("review feedback reaches the reviewed unit's devices only", "[sync][hq
     auto e = gapEnvelope(kUnit);
     REQUIRE(hq.service->handle(hq.pushRequest(mine, batchOf({e}))).status == 200);
     auto start = hq.store->heads().value().feed;
-    auto entry = hq.store->review(e.id, 1, "returned", "Give the course code", "maj.dupont",
+    auto entry = hq.store->review(e.id, 1, core::ReviewStatus::Returned, "Give the course code", "maj.dupont",
                                   "2026-01-02T10:00:00.000Z");
     REQUIRE(entry.ok());
-    CHECK(hq.store->report(e.id, 1).value()->reviewStatus == "returned");
+    CHECK(hq.store->report(e.id, 1).value()->reviewStatus == core::ReviewStatus::Returned);
 
     auto page = PullResponse::fromJson(bodyOf(hq.pull(mine, start, 10)));
     REQUIRE(page.items.size() == 1);

@@ -228,21 +228,24 @@ std::set<RevisionKey> checkStore(Store& s, const std::set<RevisionKey>& reported
             if (m.revision != static_cast<int>(i) + 1) problems.push_back(where + ": revisions are not 1..n");
             if (m.parentRevision != (i == 0 ? std::nullopt : std::optional<int>(m.revision - 1)))
                 problems.push_back(where + ": wrong parent revision");
-            if (m.status == "final") {
+            if (m.status == core::RecordStatus::Final) {
                 if (m.localSeq <= 0) problems.push_back(where + ": final without a local sequence number");
-                if (m.syncState != "queued")
-                    problems.push_back(where + ": final but sync state " + m.syncState);
+                if (m.syncState != core::SyncState::Queued)
+                    problems.push_back(where + ": final but sync state " +
+                                       std::string(core::toText(m.syncState)));
                 finals.insert({id, m.revision});
-            } else if (m.status != "draft" || i + 1 < revs.size()) {
-                problems.push_back(where + ": status " + m.status + " at revision " + std::to_string(i + 1) +
-                                   " of " + std::to_string(revs.size()));
+            } else if (m.status != core::RecordStatus::Draft || i + 1 < revs.size()) {
+                problems.push_back(where + ": status " + std::string(core::toText(m.status)) +
+                                   " at revision " + std::to_string(i + 1) + " of " +
+                                   std::to_string(revs.size()));
             }
         }
         // The newest revision opens whole, as the draft or the final it claims to be. verify() has opened
         // every payload already; this goes through get(), the reader's path, for what changed since last
         // time.
         const RecordMeta& newest = revs.back();
-        std::string stamp = std::to_string(newest.revision) + " " + newest.status + " " + newest.updatedUtc;
+        std::string stamp = std::to_string(newest.revision) + " " + std::string(core::toText(newest.status)) +
+                            " " + newest.updatedUtc;
         std::string& seen = (*latestSeen)[id];
         if (seen == stamp) continue;
         seen = stamp;
@@ -269,7 +272,7 @@ std::set<RevisionKey> checkStore(Store& s, const std::set<RevisionKey>& reported
 
     for (const auto& k : reported) {
         auto r = s.get(k.first, k.second);
-        if (!finals.count(k) || !r.ok() || r->meta.status != "final")
+        if (!finals.count(k) || !r.ok() || r->meta.status != core::RecordStatus::Final)
             problems.push_back("the child announced final " + revName(k) + " but the store does not hold it");
     }
     // A commit nobody heard about (killed before it could print) is still a commit: it must stay.

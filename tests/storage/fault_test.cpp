@@ -194,13 +194,13 @@ std::vector<Operation> operations() {
              auto r = f.store->get(f.draftId);
              REQUIRE(r.ok());
              CHECK(r->payload["title"] == "Convoy report, complete");
-             CHECK(r->meta.status == "draft");
+             CHECK(r->meta.status == core::RecordStatus::Draft);
          }},
         {"finalize", [](Fixture& f) { return errorOf(f.store->finalize(f.draftId)); },
          [](Fixture& f, const json& before) {
              auto r = f.store->get(f.draftId);
              REQUIRE(r.ok());
-             CHECK(r->meta.status == "final");
+             CHECK(r->meta.status == core::RecordStatus::Final);
              auto ob = f.store->outbox();
              REQUIRE(ob.ok());
              CHECK(ob->size() == count(before, "outbox") + 1);
@@ -211,7 +211,7 @@ std::vector<Operation> operations() {
              auto r = f.store->get(f.finalId);
              REQUIRE(r.ok());
              CHECK(r->meta.revision == 3);
-             CHECK(r->meta.status == "draft");
+             CHECK(r->meta.status == core::RecordStatus::Draft);
              CHECK(r->payload["title"] == "Second patrol, corrected");
          }},
         {"backup", [](Fixture& f) { return errorOf(f.store->backup()); },

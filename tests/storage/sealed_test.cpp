@@ -279,7 +279,7 @@ TEST_CASE("sealed: a finalized SEA section waits for HQ's keys, goes sealed, and
     // HQ's receipt: the sealed copy goes, the hash stays, and the envelope is the same without it.
     PushOutcome o;
     o.outboxSeq = item.outboxSeq;
-    o.status = "stored";
+    o.status = core::ItemStatus::Stored;
     o.hqSeq = 1;
     o.hash = std::string(64, 'a');
     REQUIRE(l.s->applyPushOutcomes("b1", {o}, "{}").ok());

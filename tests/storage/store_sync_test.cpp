@@ -115,7 +115,7 @@ PushOutcome outcome(const OutgoingItem& i, const std::string& status, std::int64
                     const std::string& reason = {}) {
     PushOutcome o;
     o.outboxSeq = i.outboxSeq;
-    o.status = status;
+    o.status = core::fromText<core::ItemStatus>(status).value();
     o.hqSeq = q;
     o.reason = reason;
     if (status != "rejected") o.hash = std::string(64, 'a');
@@ -127,7 +127,7 @@ PushOutcome outcome(const OutgoingItem& i, const std::string& status, std::int64
 void requireInvariant(Store& s) {
     ListFilter all;
     all.latestOnly = false;
-    all.status = "final";
+    all.status = core::RecordStatus::Final;
     all.limit = 100000;
     auto finals = s.list(all);
     REQUIRE(finals.ok());
@@ -142,7 +142,10 @@ void requireInvariant(Store& s) {
         INFO("record " << m.id << " r" << m.revision << " queued " << inOutbox << " receipt "
                        << r->has_value());
         CHECK(inOutbox != r->has_value());
-        CHECK(m.syncState == (inOutbox ? (m.syncState == "quarantined" ? "quarantined" : "queued") : "sent"));
+        CHECK(m.syncState ==
+              (inOutbox ? (m.syncState == core::SyncState::Quarantined ? core::SyncState::Quarantined
+                                                                       : core::SyncState::Queued)
+                        : core::SyncState::Sent));
     }
     auto v = s.verify();
     INFO((v.ok() ? "" : v.error().message));
@@ -163,7 +166,7 @@ json syncSnapshot(Store& s) {
             {i.seq, i.recordId, i.revision, i.priority, i.attempts, i.state, i.lastError});
     ListFilter all;
     all.latestOnly = false;
-    all.status = "final";
+    all.status = core::RecordStatus::Final;
     all.limit = 100000;
     auto finals = s.list(all);
     REQUIRE(finals.ok());
@@ -355,7 +358,7 @@ TEST_CASE("push outcomes: receipts replace outbox rows in one step, rejected ite
         outcome((*batch)[3], "rejected", 0, "kitchen-sink v1 is not a form HQ knows")};
     CHECK(s->applyPushOutcomes("", outs, "{}").error().code == ErrorCode::BadInput);
     auto badStatus = outs;
-    badStatus[0].status = "kept";
+    badStatus[0].status = static_cast<core::ItemStatus>(99);  // no such status
     CHECK(s->applyPushOutcomes("b1", badStatus, "{}").error().code == ErrorCode::BadInput);
     CHECK(*s->receiptCount() == 0);
 
@@ -368,26 +371,26 @@ TEST_CASE("push outcomes: receipts replace outbox rows in one step, rejected ite
     auto rc = s->receipt(ids[0], 1);
     REQUIRE(rc.ok());
     REQUIRE(rc->has_value());
-    CHECK((*rc)->status == "stored");
+    CHECK((*rc)->status == core::ItemStatus::Stored);
     CHECK((*rc)->hqSeq == 41);
     CHECK((*rc)->hash == std::string(64, 'a'));
     CHECK((*rc)->batchId == "b1");
     CHECK_FALSE((*rc)->receivedUtc.empty());
-    CHECK((*s->receipt(ids[1], 1))->status == "duplicate");
-    CHECK((*s->receipt(ids[2], 1))->status == "conflict");
+    CHECK((*s->receipt(ids[1], 1))->status == core::ItemStatus::Duplicate);
+    CHECK((*s->receipt(ids[2], 1))->status == core::ItemStatus::Conflict);
     CHECK_FALSE(s->receipt(ids[3], 1)->has_value());
     CHECK(rawText(t.path(), "SELECT document FROM receipt_doc WHERE batch_id = 'b1'") == doc);
 
-    CHECK(s->get(ids[0])->meta.syncState == "sent");
-    CHECK(s->get(ids[2])->meta.syncState == "sent");
-    CHECK(s->get(ids[3])->meta.syncState == "quarantined");
-    CHECK(s->get(ids[4])->meta.syncState == "queued");
+    CHECK(s->get(ids[0])->meta.syncState == core::SyncState::Sent);
+    CHECK(s->get(ids[2])->meta.syncState == core::SyncState::Sent);
+    CHECK(s->get(ids[3])->meta.syncState == core::SyncState::Quarantined);
+    CHECK(s->get(ids[4])->meta.syncState == core::SyncState::Queued);
 
     auto ob = s->outbox();
     REQUIRE(ob->size() == 2);
     CHECK((*ob)[0].recordId == ids[4]);
     CHECK((*ob)[1].recordId == ids[3]);
-    CHECK((*ob)[1].state == "quarantined");
+    CHECK((*ob)[1].state == core::OutboxState::Quarantined);
     CHECK((*ob)[1].lastError == "kitchen-sink v1 is not a form HQ knows");
     CHECK((*ob)[1].attempts == 1);
     auto counts = s->outboxCounts();
@@ -418,7 +421,7 @@ TEST_CASE("push outcomes: receipts replace outbox rows in one step, rejected ite
     CHECK(next->at(0).recordId == ids[3]);
     CHECK(next->at(1).recordId == ids[4]);
     CHECK(s->outbox()->at(0).lastError.empty());
-    CHECK(s->get(ids[3])->meta.syncState == "queued");
+    CHECK(s->get(ids[3])->meta.syncState == core::SyncState::Queued);
 
     REQUIRE(s->applyPushOutcomes(
                  "b2", {outcome(next->at(0), "stored", 50), outcome(next->at(1), "stored", 51)}, "{}")
@@ -430,7 +433,7 @@ TEST_CASE("push outcomes: receipts replace outbox rows in one step, rejected ite
     // Across a reopen, too.
     s = openStore(t.path());
     requireInvariant(*s);
-    CHECK(s->get(ids[4])->meta.syncState == "sent");
+    CHECK(s->get(ids[4])->meta.syncState == core::SyncState::Sent);
     CHECK(s->info().outbox == 0);
 }
 
@@ -451,7 +454,7 @@ TEST_CASE("a failed push counts an attempt and keeps the error on each item", "[
     CHECK((*ob)[1].attempts == 1);
     CHECK((*ob)[1].lastError == "HQ answered 503");
     CHECK((*ob)[2].attempts == 0);
-    CHECK((*ob)[2].state == "queued");
+    CHECK((*ob)[2].state == core::OutboxState::Queued);
     // Still queued: a network failure never quarantines.
     CHECK(s->nextOutgoing(10)->size() == 3);
 }
@@ -486,7 +489,8 @@ TEST_CASE("resync re-queues exactly the acknowledged revisions, clears receipts 
     auto ob = s->outbox();
     REQUIRE(ob->size() == 5);
     std::set<std::string> queued, quarantined;
-    for (const auto& i : *ob) (i.state == "queued" ? queued : quarantined).insert(i.recordId);
+    for (const auto& i : *ob)
+        (i.state == core::OutboxState::Queued ? queued : quarantined).insert(i.recordId);
     CHECK(queued == std::set<std::string>{urgent, ids[0], ids[2], ids[3]});
     CHECK(quarantined == std::set<std::string>{ids[1]});
     // The re-queued items keep their priority and their finalize order.
@@ -497,7 +501,7 @@ TEST_CASE("resync re-queues exactly the acknowledged revisions, clears receipts 
     CHECK(next->at(1).recordId == ids[2]);
     CHECK(next->at(2).recordId == ids[3]);
     CHECK(next->at(3).recordId == ids[0]);
-    CHECK(s->get(urgent)->meta.syncState == "queued");
+    CHECK(s->get(urgent)->meta.syncState == core::SyncState::Queued);
 }
 
 TEST_CASE("enrolling with another HQ re-queues what the first one acknowledged", "[storage][sync]") {
@@ -517,7 +521,7 @@ TEST_CASE("enrolling with another HQ re-queues what the first one acknowledged",
     other.hqId = "hq-b";
     REQUIRE(s->saveEnrollment(other, deviceKey(4)).ok());
     CHECK(*s->receiptCount() == 0);
-    CHECK(s->get(id)->meta.syncState == "queued");
+    CHECK(s->get(id)->meta.syncState == core::SyncState::Queued);
     requireInvariant(*s);
 }
 
@@ -552,7 +556,7 @@ TEST_CASE("a pulled page installs forms, replaces the reference data and upserts
     auto fb = s->feedback(id);
     REQUIRE(fb.ok());
     REQUIRE(fb->size() == 1);
-    CHECK(fb->at(0).status == "returned");
+    CHECK(fb->at(0).status == core::ReviewStatus::Returned);
     CHECK(fb->at(0).comment == "MARKERCOMMENT7731: the count is wrong");
     CHECK(fb->at(0).by == "hq.reviewer");
     CHECK(fb->at(0).atUtc == "2026-11-28T09:00:00Z");
@@ -651,8 +655,8 @@ TEST_CASE("verify wants every final revision in the outbox or acknowledged", "[s
     REQUIRE(v.ok());
     REQUIRE(v->size() == 1);
     CHECK_THAT(v->at(0), Catch::Contains(b) && Catch::Contains("neither in the outbox nor acknowledged"));
-    CHECK(s->get(b)->meta.syncState == "unsent");
-    CHECK(s->get(a)->meta.syncState == "sent");
+    CHECK(s->get(b)->meta.syncState == core::SyncState::Unsent);
+    CHECK(s->get(a)->meta.syncState == core::SyncState::Sent);
 }
 
 TEST_CASE("a schema-3 store migrates to the current schema on open: records stay queued and sync works",
@@ -675,8 +679,8 @@ TEST_CASE("a schema-3 store migrates to the current schema on open: records stay
     auto s = openStore(t.path());
     CHECK(s->info().schemaVersion == kSchemaVersion);
     CHECK(rawText(t.path(), "PRAGMA user_version") == std::to_string(kSchemaVersion));
-    CHECK(s->get(ids[0])->meta.syncState == "queued");
-    CHECK(s->get(ids[1])->meta.syncState == "draft");
+    CHECK(s->get(ids[0])->meta.syncState == core::SyncState::Queued);
+    CHECK(s->get(ids[1])->meta.syncState == core::SyncState::Draft);
     CHECK(*s->receiptCount() == 0);
     CHECK_FALSE(s->syncConfig()->has_value());
     requireInvariant(*s);

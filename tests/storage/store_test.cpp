@@ -114,7 +114,7 @@ TEST_CASE("drafts save incomplete data, finalize freezes it and queues it in one
     p.erase("title");
     auto d = s->createDraft("kitchen-sink", p);
     REQUIRE(d.ok());
-    CHECK(d->meta.status == "draft");
+    CHECK(d->meta.status == core::RecordStatus::Draft);
     CHECK(d->meta.revision == 1);
     CHECK(s->outbox()->empty());
     CHECK(s->draftCount().value() == 1);
@@ -123,13 +123,13 @@ TEST_CASE("drafts save incomplete data, finalize freezes it and queues it in one
     REQUIRE_FALSE(f.ok());
     CHECK(f.error().code == ErrorCode::Invalid);
     CHECK_THAT(f.error().message, Catch::Contains("title: required"));
-    CHECK(s->get(d->meta.id)->meta.status == "draft");  // nothing changed
+    CHECK(s->get(d->meta.id)->meta.status == core::RecordStatus::Draft);  // nothing changed
 
     p["title"] = "Weekly check";
     REQUIRE(s->saveDraft(d->meta.id, p).ok());
     f = s->finalize(d->meta.id);
     REQUIRE(f.ok());
-    CHECK(f->meta.status == "final");
+    CHECK(f->meta.status == core::RecordStatus::Final);
     CHECK(f->meta.localSeq > 0);
     auto ob = s->outbox();
     REQUIRE(ob->size() == 1);
@@ -185,7 +185,7 @@ TEST_CASE("a report for another unit is a warning while a draft and refused at f
     REQUIRE_FALSE(f.ok());
     CHECK(f.error().code == ErrorCode::Invalid);
     CHECK_THAT(f.error().message, Catch::Contains("unit: own_unit") && Catch::Contains(other));
-    CHECK(s->get(d->meta.id)->meta.status == "draft");
+    CHECK(s->get(d->meta.id)->meta.status == core::RecordStatus::Draft);
     CHECK(s->outboxCounts()->queued == 0);
     // Corrected, it finalizes.
     p["unit"] = firstUnit();
@@ -230,7 +230,7 @@ TEST_CASE("amend starts a new revision pointing at its parent", "[storage]") {
     REQUIRE(a.ok());
     CHECK(a->meta.revision == 2);
     CHECK(a->meta.parentRevision == 1);
-    CHECK(a->meta.status == "draft");
+    CHECK(a->meta.status == core::RecordStatus::Draft);
     CHECK(s->amend(d->meta.id).error().code == ErrorCode::Conflict);  // one draft at a time
     json p = s->get(d->meta.id)->payload;
     CHECK(p["total"] == 10);  // shown in the draft; recomputed on every save
@@ -390,7 +390,7 @@ TEST_CASE("backups are consistent copies and only the newest N are kept", "[stor
     std::filesystem::copy_file(last, r.sub("outpost.db"));
     auto rs = Store::open(r.path(), testKey());
     REQUIRE(rs.ok());
-    CHECK((*rs)->get(d->meta.id)->meta.status == "final");
+    CHECK((*rs)->get(d->meta.id)->meta.status == core::RecordStatus::Final);
     CHECK((*rs)->verify()->empty());
 }
 

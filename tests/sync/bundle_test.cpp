@@ -11,13 +11,13 @@
 #include <set>
 
 #include "core/uuid.hpp"
+#include "hq/bundle_import.hpp"
+#include "hq/service.hpp"
 #include "storage/hq/store.hpp"
 #include "storage/store.hpp"
 #include "support/enroll.hpp"
 #include "support/test_support.hpp"
 #include "sync/bundle.hpp"
-#include "hq/bundle_import.hpp"
-#include "hq/service.hpp"
 #include "sync/protocol.hpp"
 
 using namespace outpost;
@@ -182,7 +182,8 @@ struct Laptop {
         s.epoch = cfg->epoch;
         s.feedback = store->feedback().value().size();
         auto outbox = store->outbox().value();
-        for (const auto& o : outbox) s.outboxErrors.push_back(o.state + ":" + o.lastError);
+        for (const auto& o : outbox)
+            s.outboxErrors.push_back(std::string(core::toText(o.state)) + ":" + o.lastError);
         return s;
     }
     Error refusal(const std::string& file) {
@@ -202,7 +203,7 @@ struct Laptop {
     }
     std::set<std::string> finals() {
         storage::ListFilter f;
-        f.status = "final";
+        f.status = core::RecordStatus::Final;
         f.latestOnly = false;
         f.limit = 100000;
         std::set<std::string> out;
@@ -317,7 +318,7 @@ TEST_CASE("a bundle round trip drains the outbox and stores each revision at HQ 
     for (const auto& id : ids) {
         auto rc = lap.store->receipt(id, 1).value();
         REQUIRE(rc);
-        CHECK(rc->status == "stored");
+        CHECK(rc->status == core::ItemStatus::Stored);
         CHECK(rc->hqSeq == hq.store->report(id, 1).value()->hqSeq);
         CHECK(rc->hash == hq.store->report(id, 1).value()->hash);
     }
@@ -329,10 +330,10 @@ TEST_CASE("a bundle round trip drains the outbox and stores each revision at HQ 
     lap.requireSound();
 
     SECTION("HQ's feedback and forms come back with the next bundle's receipt") {
-        REQUIRE(
-            hq.store
-                ->review(ids[1], 1, "returned", "add the course dates", "maj.hq", "2025-02-01T10:00:00.000Z")
-                .ok());
+        REQUIRE(hq.store
+                    ->review(ids[1], 1, core::ReviewStatus::Returned, "add the course dates", "maj.hq",
+                             "2025-02-01T10:00:00.000Z")
+                    .ok());
         auto newer = json::parse(test::readFile(test::sourcePath("core/forms/training-gap.json")));
         newer["version"] = newer["version"].get<int>() + 1;
         REQUIRE(
@@ -347,7 +348,7 @@ TEST_CASE("a bundle round trip drains the outbox and stores each revision at HQ 
         CHECK(a2.pulled == 2);
         auto fb = lap.store->feedback(ids[1]).value();
         REQUIRE(fb.size() == 1);
-        CHECK(fb[0].status == "returned");
+        CHECK(fb[0].status == core::ReviewStatus::Returned);
         CHECK(fb[0].comment == "add the course dates");
         CHECK(lap.store->forms().find("training-gap", newer["version"].get<int>()));
         CHECK(lap.store->syncConfig().value()->pullCursor == hq.store->heads().value().feed);

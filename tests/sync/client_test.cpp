@@ -20,14 +20,14 @@
 
 #include "core/time.hpp"
 #include "core/uuid.hpp"
+#include "hq/http_server.hpp"
+#include "hq/service.hpp"
+#include "hq/tls.hpp"
 #include "storage/hq/store.hpp"
 #include "storage/store.hpp"
 #include "support/test_support.hpp"
 #include "sync/client.hpp"
-#include "hq/http_server.hpp"
-#include "hq/service.hpp"
 #include "sync/protocol.hpp"
-#include "hq/tls.hpp"
 
 using namespace outpost;
 using namespace outpost::sync;
@@ -401,18 +401,18 @@ TEST_CASE("enroll, push with signed receipts, and pull forms and feedback from t
     INFO((r ? r->progress.message : r.error().message));
     REQUIRE(r.ok());
     CHECK(r->ok);
-    CHECK(r->progress.phase == "done");
+    CHECK(r->progress.phase == core::SyncPhase::Done);
     CHECK(r->progress.stored == 250);
     CHECK(r->progress.itemsSent == 250);
     CHECK(r->progress.itemsTotal == 250);
     CHECK(r->progress.bytesSent > 0);
     CHECK(r->progress.bytesReceived > 0);
     REQUIRE_FALSE(seen.empty());
-    CHECK(seen.back().phase == "done");
+    CHECK(seen.back().phase == core::SyncPhase::Done);
     CHECK(lap.queued() == 0);
     CHECK(lap.store->receiptCount().value() == 250);
     CHECK(hq.store->reportCount().value() == 250);
-    CHECK(lap.store->get(ids[0])->meta.syncState == "sent");
+    CHECK(lap.store->get(ids[0])->meta.syncState == core::SyncState::Sent);
     auto rc = lap.store->receipt(ids[0], 1).value();
     REQUIRE(rc);
     auto atHq = hq.store->report(ids[0], 1).value();
@@ -424,7 +424,7 @@ TEST_CASE("enroll, push with signed receipts, and pull forms and feedback from t
 
     // Nothing left to send; HQ's review and a new form version arrive by pull.
     REQUIRE(hq.store
-                ->review(ids[3], 1, "returned", "Severity should be major", "hq.reviewer",
+                ->review(ids[3], 1, core::ReviewStatus::Returned, "Severity should be major", "hq.reviewer",
                          "2026-11-28T08:00:00.000Z")
                 .ok());
     json def = json::parse(test::readFile(test::sourcePath("core/forms/training-gap.json")));
@@ -439,7 +439,7 @@ TEST_CASE("enroll, push with signed receipts, and pull forms and feedback from t
     CHECK(again.progress.pulled >= 2);
     auto fb = lap.store->feedback(ids[3]).value();
     REQUIRE(fb.size() == 1);
-    CHECK(fb[0].status == "returned");
+    CHECK(fb[0].status == core::ReviewStatus::Returned);
     CHECK(fb[0].comment == "Severity should be major");
     CHECK(lap.store->forms().latest("training-gap")->version == def["version"].get<int>());
     CHECK(lap.store->syncConfig().value()->pullCursor > 0);
@@ -586,7 +586,7 @@ TEST_CASE("only a checked answer counts: portal pages, bad signatures and wrong 
         logic.enroll(lap, hq.url());
         auto r = lap.sync(insecure());
         CHECK_FALSE(r.ok);
-        CHECK(r.progress.phase == "failed");
+        CHECK(r.progress.phase == core::SyncPhase::Failed);
         INFO(r.progress.message);
         CHECK_FALSE(r.progress.message.empty());
         CHECK(lap.queued() == 5);
@@ -943,7 +943,7 @@ TEST_CASE("pull reads pages until HQ says there is no more, applying each with i
     CHECK(lap.store->syncConfig().value()->pullCursor == 5);
     auto fb = lap.store->feedback(ids[0]).value();
     REQUIRE(fb.size() == 1);
-    CHECK(fb[0].status == "accepted");
+    CHECK(fb[0].status == core::ReviewStatus::Accepted);
     CHECK(fb[0].comment == "step 5");
     std::vector<std::string> targets;
     for (const auto& q : hq.requests())
@@ -966,7 +966,7 @@ TEST_CASE("a stalled link is abandoned and a cancel stops a pass at once", "[syn
         auto t0 = std::chrono::steady_clock::now();
         auto r = lap.sync(insecure());  // 1 byte per 2 s
         CHECK_FALSE(r.ok);
-        CHECK(r.progress.phase == "offline");
+        CHECK(r.progress.phase == core::SyncPhase::Offline);
         CHECK(std::chrono::steady_clock::now() - t0 < 10s);
         CHECK_THAT(lap.store->outbox().value()[0].lastError, Catch::Contains("stalled"));
     }

@@ -227,13 +227,13 @@ TEST_CASE("a sync that cannot reach HQ says why in words; the library's text goe
     const auto& p = r.value().progress;
     INFO(p.message);
     CHECK_FALSE(r.value().ok);
-    CHECK(p.phase == "offline");
+    CHECK(p.phase == core::SyncPhase::Offline);
     CHECK_THAT(p.message, Catch::Contains("HQ closed the connection") &&
                               !Catch::Contains("SSL_ERROR_SYSCALL") && !Catch::Contains("OpenSSL"));
     // The queued report keeps the same words as its last error.
     auto ob = store->outbox().value();
     REQUIRE(ob.size() == 1);
-    CHECK(ob[0].state == "queued");
+    CHECK(ob[0].state == core::OutboxState::Queued);
     CHECK_THAT(ob[0].lastError, Catch::Contains("HQ closed the connection") && !Catch::Contains("OpenSSL"));
     auto seen = [&] {
         std::lock_guard lk(mu);

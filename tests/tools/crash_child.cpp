@@ -138,7 +138,7 @@ private:
     bool amendOne() {
         ListFilter f;
         f.formId = kForm;
-        f.status = "final";
+        f.status = core::RecordStatus::Final;
         f.limit = 300;
         auto finals = need(m_store.list(f), "list finals");
         if (finals.empty()) return false;
@@ -160,7 +160,7 @@ private:
     bool finishLeftoverDraft() {
         ListFilter f;
         f.formId = kForm;
-        f.status = "draft";
+        f.status = core::RecordStatus::Draft;
         f.limit = 50;
         auto drafts = need(m_store.list(f), "list drafts");
         if (drafts.empty()) return false;

@@ -92,34 +92,45 @@ std::string referenceLabel(const core::ReferenceData& ref, const std::string& ta
     return text;
 }
 
-std::string statusText(const std::string& status) {
-    if (status == "draft") return tr("status.draft");
-    if (status == "final") return tr("status.final");
-    return status;
+std::string statusText(core::RecordStatus status) {
+    return tr(status == core::RecordStatus::Draft ? "status.draft" : "status.final");
 }
 
-std::string syncText(const std::string& syncState) {
-    const std::string key = "sync." + syncState;
+namespace {
+// The words for a sync or outbox state: its translation ("sync.<state>"), else the state's own name.
+std::string syncWords(std::string_view state) {
+    const std::string key = "sync." + std::string(state);
     std::string text = tr(key);
-    // A state this version does not know yet (a later sync engine's) is shown as it is named.
-    return text == key ? syncState : text;
+    return text == key ? std::string(state) : text;
+}
+}  // namespace
+
+std::string syncText(core::SyncState syncState) {
+    return syncWords(core::toText(syncState));
+}
+std::string syncText(core::OutboxState state) {
+    return syncWords(core::toText(state));
 }
 
-ImVec4 statusColour(const std::string& status) {
-    return status == "final" ? colourGood() : colourWarn();
+ImVec4 statusColour(core::RecordStatus status) {
+    return status == core::RecordStatus::Final ? colourGood() : colourWarn();
 }
 
-ImVec4 syncColour(const std::string& syncState) {
-    if (syncState == "sent") return colourGood();
-    if (syncState == "quarantined") return colourBad();
-    if (syncState == "queued" || syncState == "held") return colourWarn();
+ImVec4 syncColour(core::SyncState syncState) {
+    if (syncState == core::SyncState::Sent) return colourGood();
+    if (syncState == core::SyncState::Quarantined) return colourBad();
+    if (syncState == core::SyncState::Queued) return colourWarn();
     return colourMuted();
 }
+ImVec4 syncColour(core::OutboxState state) {
+    if (state == core::OutboxState::Quarantined) return colourBad();
+    return colourWarn();  // queued or held
+}
 
-void statusBadge(const std::string& status) {
+void statusBadge(core::RecordStatus status) {
     badge(statusText(status).c_str(), statusColour(status));
 }
-void syncBadge(const std::string& syncState) {
+void syncBadge(core::SyncState syncState) {
     badge(syncText(syncState).c_str(), syncColour(syncState));
 }
 

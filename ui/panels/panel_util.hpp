@@ -9,6 +9,7 @@
 
 #include "client/app.hpp"
 #include "core/refdata.hpp"
+#include "core/status.hpp"
 #include "ui/input.hpp"
 
 namespace outpost::ui {
@@ -45,12 +46,15 @@ std::string unitShortName(const core::ReferenceData& ref, const std::string& uni
 std::string referenceLabel(const core::ReferenceData& ref, const std::string& table, const std::string& id);
 
 // A record's status and sync state, as words and as colours that keep their meaning in both themes.
-std::string statusText(const std::string& status);
-std::string syncText(const std::string& syncState);
-ImVec4 statusColour(const std::string& status);
-ImVec4 syncColour(const std::string& syncState);
-void statusBadge(const std::string& status);
-void syncBadge(const std::string& syncState);
+// An outbox entry's state is shown with the same words and colours as a record's sync state.
+std::string statusText(core::RecordStatus status);
+std::string syncText(core::SyncState syncState);
+std::string syncText(core::OutboxState state);
+ImVec4 statusColour(core::RecordStatus status);
+ImVec4 syncColour(core::SyncState syncState);
+ImVec4 syncColour(core::OutboxState state);
+void statusBadge(core::RecordStatus status);
+void syncBadge(core::SyncState syncState);
 
 // The link to HQ in colour: green when up to date, red when nothing can go (revoked, an upgrade needed,
 // a failure), amber when waiting on the network or an enrollment, the text colour while it works.

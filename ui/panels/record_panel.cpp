@@ -270,20 +270,20 @@ std::string reviewLine(const storage::Feedback& f) {
 // A row of the meta table: HQ's receipt for this revision and HQ's review of it.
 void hqMetaRow(const client::RecordView& view) {
     const storage::RecordMeta& meta = view.record.meta;
-    if (meta.status != "final") return;
+    if (meta.status != core::RecordStatus::Final) return;
     ImGui::TableNextRow();
     ImGui::TableNextColumn();
     ImGui::TextColored(labelColour(), "%s", tr("record.hq"));
     ImGui::TableNextColumn();
     const auto& rc = view.receipt;
     if (!rc) {
-        const bool rejected = meta.syncState == "quarantined";
+        const bool rejected = meta.syncState == core::SyncState::Quarantined;
         ImGui::TextColored(rejected ? colourBad() : colourWarn(), "%s",
                            rejected ? tr("record.hq_rejected") : tr("record.hq_not_yet"));
     } else {
         const std::string text = client::fill(
             tr("record.hq_receipt"), {std::to_string(rc->hqSeq), shortTime(rc->receivedUtc) + " UTC"});
-        if (rc->status == "conflict") {
+        if (rc->status == core::ItemStatus::Conflict) {
             badge(tr("record.hq_conflict_badge"), colourWarn());
             ImGui::SameLine();
         }
@@ -294,7 +294,8 @@ void hqMetaRow(const client::RecordView& view) {
     ImGui::TableNextColumn();
     ImGui::TextColored(labelColour(), "%s", tr("record.hq_review"));
     ImGui::TableNextColumn();
-    const bool accepted = fb->status == "accepted", returned = fb->status == "returned";
+    const bool accepted = fb->status == core::ReviewStatus::Accepted,
+               returned = fb->status == core::ReviewStatus::Returned;
     badge(accepted   ? tr("record.hq_accepted")
           : returned ? tr("record.hq_returned_badge")
                      : tr("record.hq_received"),
@@ -312,18 +313,18 @@ void hqMetaRow(const client::RecordView& view) {
 // Returns true when the person pressed the button to amend a returned report.
 bool hqNotes(const client::RecordView& view, const char* actionLabel, FocusChain& chain, FrameInput& in) {
     const storage::RecordMeta& meta = view.record.meta;
-    if (meta.status != "final") return false;
+    if (meta.status != core::RecordStatus::Final) return false;
     ImGui::PushTextWrapPos(0);
-    if (view.receipt && view.receipt->status == "conflict")
+    if (view.receipt && view.receipt->status == core::ItemStatus::Conflict)
         ImGui::TextColored(colourWarn(), "%s", tr("record.hq_conflict"));
     const auto& fb = view.feedback;
-    if (fb && fb->status != "returned" && !fb->comment.empty()) {
+    if (fb && fb->status != core::ReviewStatus::Returned && !fb->comment.empty()) {
         ImGui::TextColored(labelColour(), "%s%s", tr("record.hq_comment"), colon());
         ImGui::SameLine(0, 0);
         ImGui::TextUnformatted(fb->comment.c_str());
     }
     ImGui::PopTextWrapPos();
-    if (!fb || fb->status != "returned") return false;
+    if (!fb || fb->status != core::ReviewStatus::Returned) return false;
     bool amend = false;
     ImGui::Spacing();
     callout(colourBad(), [&] {
@@ -353,7 +354,7 @@ bool RecordPanel::drawTitle(client::App& app, const client::RecordView& view, Fr
     // The revisions are read again whenever the screen is entered: an amendment made since the view
     // was opened (then Esc back here) adds a draft revision, and the button must offer to resume it.
     const storage::RecordMeta& latest = view.history.empty() ? meta : view.history.back();
-    const bool draftOpen = latest.status == "draft";
+    const bool draftOpen = latest.status == core::RecordStatus::Draft;
     const char* actionLabel = draftOpen ? tr("record.edit") : tr("record.amend");
     const float actionW = ImGui::CalcTextSize(actionLabel).x + ImGui::GetStyle().FramePadding.x * 2;
     const float right = ImGui::GetWindowContentRegionMax().x;

@@ -100,7 +100,9 @@ bool RecordsPanel::drawFilters(client::App& app, FrameInput& in) {
     client::RecordListModel& model = app.records();
     client::RecordListModel::Filter filter = model.filter();
     filter.formId = formIds[static_cast<std::size_t>(m_formIndex)];
-    filter.status = m_statusIndex == 1 ? "draft" : m_statusIndex == 2 ? "final" : "";
+    filter.status = m_statusIndex == 1   ? std::optional(core::RecordStatus::Draft)
+                    : m_statusIndex == 2 ? std::optional(core::RecordStatus::Final)
+                                         : std::nullopt;
     filter.search = trimmed(m_search);
     filter.oldestFirst = m_oldestFirst;
     if (!(filter == model.filter())) {
@@ -128,8 +130,9 @@ std::int64_t RecordsPanel::drawCount(client::RecordListModel& model, bool search
     ImGui::AlignTextToFramePadding();
     ImGui::Text("%s %s", groupDigits(count).c_str(), tr("list.count"));
     ImGui::SameLine(0, 2 * em);
-    const char* openLabel =
-        selectedRow && selectedRow->meta.status == "draft" ? tr("list.resume") : tr("list.open");
+    const char* openLabel = selectedRow && selectedRow->meta.status == core::RecordStatus::Draft
+                                ? tr("list.resume")
+                                : tr("list.open");
     ImGui::BeginDisabled(selectedRow == nullptr);
     m_chain.before(false);
     if (button(openLabel, "records.open", in) && selectedRow) toOpen = selectedRow->meta.id;

@@ -194,11 +194,11 @@ void SyncPanel::drawProgress(client::App& app, const client::SyncSnapshot& snap,
     const sync::Progress& p = snap.progress;
     float fraction = 0;
     std::string overlay;
-    if (snap.running && p.phase == "pushing" && p.itemsTotal > 0) {
+    if (snap.running && p.phase == core::SyncPhase::Pushing && p.itemsTotal > 0) {
         fraction = static_cast<float>(p.itemsSent) / static_cast<float>(p.itemsTotal);
         overlay = client::fill(tr("syncp.bar_sending"), {groupDigits(p.itemsSent), groupDigits(p.itemsTotal),
                                                          formatBytes(p.bytesSent)});
-    } else if (snap.running && p.phase == "pulling") {
+    } else if (snap.running && p.phase == core::SyncPhase::Pulling) {
         fraction = 1;
         overlay = client::fill(tr("syncp.bar_receiving"), {groupDigits(p.pulled)});
     } else if (snap.running) {
@@ -325,7 +325,7 @@ std::int64_t SyncPanel::drawQueueRows(const client::OutboxView& outbox, FrameInp
             ImGui::TableNextColumn();
             ImGui::TextColored(syncColour(item.state), "%s", syncText(item.state).c_str());
             ImGui::TableNextColumn();
-            if (item.state == "quarantined") {
+            if (item.state == core::OutboxState::Quarantined) {
                 // A small button keeps every row one text line high (the clipper counts on it).
                 ImGui::PushID(static_cast<int>(item.seq));
                 ImGui::PushStyleVar(ImGuiStyleVar_FramePadding, ImVec2(style.FramePadding.x, 0));
@@ -338,7 +338,7 @@ std::int64_t SyncPanel::drawQueueRows(const client::OutboxView& outbox, FrameInp
             if (!item.lastError.empty()) {
                 ImGui::TextColored(colourBad(), "%s", item.lastError.c_str());
                 if (mouseOnItem()) ImGui::SetTooltip("%s", item.lastError.c_str());
-            } else if (item.state == "held") {
+            } else if (item.state == core::OutboxState::Held) {
                 ImGui::TextColored(colourWarn(), "%s", tr("syncp.held_reason"));
                 if (mouseOnItem()) ImGui::SetTooltip("%s", tr("syncp.held_reason"));
             }

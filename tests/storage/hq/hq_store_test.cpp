@@ -91,7 +91,7 @@ IncomingItem rejectedItem(const std::string& id, const std::string& reason) {
 
 std::string describe(const std::vector<ItemOutcome>& rs) {
     std::string s;
-    for (const auto& r : rs) s += r.status + ":" + std::to_string(r.hqSeq) + " ";
+    for (const auto& r : rs) s += std::string(core::toText(r.status)) + ":" + std::to_string(r.hqSeq) + " ";
     return s;
 }
 
@@ -314,28 +314,28 @@ TEST_CASE("HQ store: ingest stores, finds duplicates and conflicts, passes rejec
                  {a1, b1, rejectedItem("rec-x", "readiness v9 is not a form HQ knows"), a1, a1other});
     INFO(describe(first.results));
     CHECK_FALSE(first.replayed);
-    CHECK(first.results[0].status == "stored");
+    CHECK(first.results[0].status == core::ItemStatus::Stored);
     CHECK(first.results[0].hqSeq == 1);
-    CHECK(first.results[1].status == "stored");
+    CHECK(first.results[1].status == core::ItemStatus::Stored);
     CHECK(first.results[1].hqSeq == 2);
-    CHECK(first.results[2].status == "rejected");
+    CHECK(first.results[2].status == core::ItemStatus::Rejected);
     CHECK(first.results[2].hqSeq == 0);
     CHECK(first.results[2].reason == "readiness v9 is not a form HQ knows");
-    CHECK(first.results[3].status == "duplicate");  // the same revision twice in one batch
+    CHECK(first.results[3].status == core::ItemStatus::Duplicate);  // the same revision twice in one batch
     CHECK(first.results[3].hqSeq == 1);
-    CHECK(first.results[4].status == "conflict");
+    CHECK(first.results[4].status == core::ItemStatus::Conflict);
     CHECK(first.results[4].hqSeq == 1);
     CHECK_FALSE(first.results[4].reason.empty());
 
     auto a2 = makeItem("rec-a", 2, "amended");
     auto second = ingestOk(*s, dev, "batch-2", {a1, a2, a1other, makeItem("rec-a", 1, "third version")});
     INFO(describe(second.results));
-    CHECK(second.results[0].status == "duplicate");
+    CHECK(second.results[0].status == core::ItemStatus::Duplicate);
     CHECK(second.results[0].hqSeq == 1);
-    CHECK(second.results[1].status == "stored");
+    CHECK(second.results[1].status == core::ItemStatus::Stored);
     CHECK(second.results[1].hqSeq == 3);
-    CHECK(second.results[2].status == "conflict");
-    CHECK(second.results[3].status == "conflict");
+    CHECK(second.results[2].status == core::ItemStatus::Conflict);
+    CHECK(second.results[3].status == core::ItemStatus::Conflict);
 
     CHECK(*s->reportCount() == 3);
     CHECK(s->heads()->reports == 3);
@@ -358,7 +358,7 @@ TEST_CASE("HQ store: ingest stores, finds duplicates and conflicts, passes rejec
     CHECK(r.createdOffset == 60);
     CHECK(r.finalizedUtc == a1.finalizedUtc);
     CHECK(r.receivedUtc == kNow);
-    CHECK(r.reviewStatus == "received");
+    CHECK(r.reviewStatus == core::ReviewStatus::Received);
     CHECK(r.reviewComment.empty());
 
     auto newest = s->report("rec-a", std::nullopt);
@@ -460,14 +460,14 @@ TEST_CASE("HQ store: a push batch replayed gives the recorded results and change
     // The batch id is the device's: another device may use the same id for its own batch.
     auto theirs = ingestOk(*s, other, "batch-1", items, "their-hash");
     CHECK_FALSE(theirs.replayed);
-    CHECK(theirs.results[0].status == "duplicate");
+    CHECK(theirs.results[0].status == core::ItemStatus::Duplicate);
     CHECK(s->heads()->reports == heads.reports);
 
     // An all-rejected batch is recorded too.
     auto rej = ingestOk(*s, dev, "batch-r", {rejectedItem("rec-y", "no")}, "rh");
     auto rej2 = ingestOk(*s, dev, "batch-r", {rejectedItem("rec-y", "no")}, "rh");
     CHECK(rej2.replayed);
-    CHECK(rej2.results[0].status == "rejected");
+    CHECK(rej2.results[0].status == core::ItemStatus::Rejected);
     CHECK(rej2.results[0].reason == "no");
     CHECK_FALSE(rej.replayed);
     requireClean(*s);
@@ -504,7 +504,7 @@ TEST_CASE("HQ store: a failure in the middle of a batch leaves nothing half-writ
     // Nothing of the failed attempt was recorded: the same batch now goes through as new.
     auto ok = ingestOk(*s, dev, "batch-1", items, "h1");
     CHECK_FALSE(ok.replayed);
-    CHECK(ok.results[0].status == "stored");
+    CHECK(ok.results[0].status == core::ItemStatus::Stored);
     CHECK(ok.results[0].hqSeq == 2);
     CHECK(ok.results.back().hqSeq == 52);
     CHECK(*s->reportCount() == 52);
@@ -518,7 +518,7 @@ TEST_CASE("HQ store: a review updates the report and tells its unit only", "[hq]
     auto s = b.open();
     std::string dev = enroll(*s, kUnitA);
     ingestOk(*s, dev, "batch-1", {makeItem("rec-a", 1)});
-    auto e = s->review("rec-a", 1, "returned", "Casualty count missing", "maj.hq", kLater);
+    auto e = s->review("rec-a", 1, core::ReviewStatus::Returned, "Casualty count missing", "maj.hq", kLater);
     INFO((e.ok() ? "" : e.error().message));
     REQUIRE(e.ok());
     CHECK(e->kind == "feedback");
@@ -531,7 +531,7 @@ TEST_CASE("HQ store: a review updates the report and tells its unit only", "[hq]
                           {"by", "maj.hq"},
                           {"at", kLater}});
     auto r = s->report("rec-a", 1);
-    CHECK((*r)->reviewStatus == "returned");
+    CHECK((*r)->reviewStatus == core::ReviewStatus::Returned);
     CHECK((*r)->reviewComment == "Casualty count missing");
     CHECK((*r)->canonical == makeItem("rec-a", 1).canonical);
 
@@ -543,15 +543,16 @@ TEST_CASE("HQ store: a review updates the report and tells its unit only", "[hq]
     CHECK(s->feed(kUnitB, 0, 100)->empty());
     CHECK(s->heads()->feed == 1);
 
-    auto bad = s->review("rec-a", 1, "lost", "", "maj.hq", kLater);
+    auto bad =
+        s->review("rec-a", 1, static_cast<core::ReviewStatus>(99), "", "maj.hq", kLater);  // no such status
     REQUIRE_FALSE(bad.ok());
     CHECK(bad.error().code == ErrorCode::BadInput);
-    auto unknown = s->review("rec-a", 5, "accepted", "", "maj.hq", kLater);
+    auto unknown = s->review("rec-a", 5, core::ReviewStatus::Accepted, "", "maj.hq", kLater);
     REQUIRE_FALSE(unknown.ok());
     CHECK(unknown.error().code == ErrorCode::NotFound);
     CHECK(s->heads()->feed == 1);
-    REQUIRE(s->review("rec-a", 1, "accepted", "", "maj.hq", kLater).ok());
-    CHECK((*s->report("rec-a", 1))->reviewStatus == "accepted");
+    REQUIRE(s->review("rec-a", 1, core::ReviewStatus::Accepted, "", "maj.hq", kLater).ok());
+    CHECK((*s->report("rec-a", 1))->reviewStatus == core::ReviewStatus::Accepted);
     CHECK(s->feed(kUnitA, 1, 100)->size() == 1);
 }
 
@@ -706,7 +707,7 @@ TEST_CASE("HQ store: concurrent pushes of the same records store each revision e
     int stored = 0;
     for (const auto& list : seen)
         for (const auto& x : list)
-            if (x.outcome.status == "stored") {
+            if (x.outcome.status == core::ItemStatus::Stored) {
                 ++stored;
                 auto key = std::make_pair(x.id, x.rev);
                 INFO(x.id << " r" << x.rev);
@@ -722,13 +723,14 @@ TEST_CASE("HQ store: concurrent pushes of the same records store each revision e
     for (const auto& list : seen)
         for (const auto& x : list) {
             auto key = std::make_pair(x.id, x.rev);
-            INFO(x.id << " r" << x.rev << " " << x.outcome.status);
+            INFO(x.id << " r" << x.rev << " " << core::toText(x.outcome.status));
             CHECK(x.outcome.hqSeq == storedSeq[key]);
             bool same = x.hash == storedHash[key];
             if (same)
-                CHECK((x.outcome.status == "stored" || x.outcome.status == "duplicate"));
+                CHECK((x.outcome.status == core::ItemStatus::Stored ||
+                       x.outcome.status == core::ItemStatus::Duplicate));
             else
-                CHECK(x.outcome.status == "conflict");
+                CHECK(x.outcome.status == core::ItemStatus::Conflict);
         }
 
     auto s = b.open();
@@ -849,7 +851,7 @@ TEST_CASE("HQ store on PostgreSQL: a lost connection is an I/O error and the nex
     auto after = s->ingest(dev, "batch-1", "h", {makeItem("rec-a", 1)}, kNow);
     INFO((after.ok() ? "" : after.error().message));
     REQUIRE(after.ok());
-    CHECK(after->results[0].status == "stored");
+    CHECK(after->results[0].status == core::ItemStatus::Stored);
 
     // Now the database refuses new connections: the call fails with Storage/Io and nothing changes.
     pgExec(cluster.uri(), "ALTER DATABASE " + db + " ALLOW_CONNECTIONS false");
@@ -1082,7 +1084,7 @@ AuditCheck auditCheck(HqStore& s, const std::vector<unsigned char>& pk) {
 void auditedHistory(HqStore& s) {
     std::string dev = enroll(s, kUnitA);
     ingestOk(s, dev, "batch-a", {makeItem("rec-a", 1), makeItem("rec-b", 1), rejectedItem("rec-c", "bad")});
-    REQUIRE(s.review("rec-a", 1, "returned", "fix it", "maj.review", kNow).ok());
+    REQUIRE(s.review("rec-a", 1, core::ReviewStatus::Returned, "fix it", "maj.review", kNow).ok());
     REQUIRE(s.revoke(dev).ok());
     REQUIRE(s.appendAudit("admin:ops", "export", "csv", {{"reports", 2}}, kNow).ok());
 }
