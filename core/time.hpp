@@ -22,7 +22,7 @@ Timestamp nowTimestamp();
 // Thread-safe.
 std::string todayUtc();
 
-// [SECTION] The calendar: the one set of Gregorian rules every date check in Outpost uses (the
+// The calendar: the one set of Gregorian rules every date check in Outpost uses (the
 // validator below, the expression language's date functions, the derived figures).
 
 // A day of the proleptic Gregorian calendar.
@@ -49,7 +49,7 @@ long long daysFromCivil(const CivilDate& date);
 // The inverse of daysFromCivil, as "YYYY-MM-DD" (the year padded to four digits). Pure.
 std::string civilFromDays(long long days);
 
-// [SECTION] Validation and conversion
+// Validation and conversion
 
 // True for exactly "YYYY-MM-DD" naming a real calendar day (Gregorian, leap years included) with
 // the year in 1900..2200. Pure.
