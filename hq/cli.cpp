@@ -41,16 +41,17 @@
 #include "core/sensitive.hpp"
 #include "core/time.hpp"
 #include "core/utf8.hpp"
+#include "hq/bundle_import.hpp"
+#include "hq/http_server.hpp"
 #include "hq/identity.hpp"
+#include "hq/service.hpp"
+#include "hq/tls.hpp"
+#include "storage/durable_file.hpp"
 #include "storage/hq/backup.hpp"
 #include "storage/hq/store.hpp"
 #include "storage/sealed.hpp"
-#include "hq/bundle_import.hpp"
 #include "sync/bundle_format.hpp"
-#include "hq/http_server.hpp"
-#include "hq/service.hpp"
 #include "sync/protocol.hpp"
-#include "hq/tls.hpp"
 
 namespace outpost::hq {
 
@@ -712,7 +713,7 @@ void cmdRecoveryOpen(const Options& o, std::ostream& out) {
         fail(e);
     }
     try {
-        writeFileAtomically(o.outPath, r->responseText, 0600);
+        storage::writeFileDurably(o.outPath, r->responseText, 0600).value();
     } catch (const Failure& f) {
         fail(f.error());
     }
@@ -760,7 +761,7 @@ void cmdConductKeyAdd(const Options& o, std::ostream& out) {
         }
     }();
     try {
-        writeFileAtomically(o.keyFile, made.fileText, 0600);
+        storage::writeFileDurably(o.keyFile, made.fileText, 0600).value();
     } catch (const Failure& f) {
         fail(f.error());
     }
@@ -871,7 +872,7 @@ void copyIdentityFiles(const DataPaths& from, const DataPaths& to, bool overwrit
         struct stat st {};
         unsigned mode = ::stat(src.c_str(), &st) == 0 ? (st.st_mode & 0777u) : 0600u;
         try {
-            writeFileAtomically(dst.string(), ss.str(), mode);
+            storage::writeFileDurably(dst.string(), ss.str(), mode).value();
         } catch (const Failure& f) {
             fail(f.error());
         }
@@ -926,7 +927,7 @@ void cmdRestore(const Options& o, std::ostream& out, std::ostream& err) {
         ss << in.rdbuf();
         if (!in) fail(ExitCode::Storage, "cannot read " + backupFile);
         try {
-            writeFileAtomically(incoming, ss.str(), 0600);
+            storage::writeFileDurably(incoming, ss.str(), 0600).value();
         } catch (const Failure& f) {
             fail(f.error());
         }

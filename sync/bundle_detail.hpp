@@ -37,16 +37,7 @@ inline std::string toText(const Bytes& b) {
 }
 
 // Key bytes that are wiped when they go.
-struct SecretBytes {
-    Bytes b;
-    SecretBytes() = default;
-    explicit SecretBytes(Bytes v) : b(std::move(v)) {}
-    SecretBytes(const SecretBytes&) = delete;
-    SecretBytes& operator=(const SecretBytes&) = delete;
-    ~SecretBytes() {
-        if (!b.empty()) sodium_memzero(b.data(), b.size());
-    }
-};
+using storage::SecretBytes;
 
 inline const json& member(const json& j, const char* name, const char* where) {
     if (!j.is_object()) bad(std::string(where) + " is not a JSON object");
@@ -63,7 +54,8 @@ inline std::string text(const json& j, const char* name, const char* where, bool
     return s;
 }
 
-inline std::int64_t integer(const json& j, const char* name, const char* where, std::int64_t lo, std::int64_t hi) {
+inline std::int64_t integer(const json& j, const char* name, const char* where, std::int64_t lo,
+                            std::int64_t hi) {
     const json& v = member(j, name, where);
     if (!v.is_number_integer()) bad(std::string(where) + ": \"" + name + "\" must be an integer");
     auto n = v.get<std::int64_t>();
