@@ -29,6 +29,7 @@
 #include "core/roles.hpp"
 #include "core/status.hpp"
 #include "core/utf8.hpp"
+#include "storage/crypto.hpp"
 #include "storage/store.hpp"
 #include "storage/store_wipe.hpp"
 #include "sync/bundle.hpp"
@@ -85,7 +86,7 @@ std::unique_ptr<Store> openStore(const std::string& dir, bool auditUnlock = true
         std::this_thread::sleep_for(std::chrono::seconds(d.waitSeconds));
         signedIn = Store::signIn(dir, account, pass);
     }
-    std::fill(pass.begin(), pass.end(), '\0');
+    storage::wipeSecret(pass);
     auto who = check(std::move(signedIn));
     storage::StoreOptions o;
     o.autoBackup = true;
@@ -788,7 +789,7 @@ void cmdAccountAdd(const Options& o, std::ostream& out) {
         check(s->addAccount(a, ""));
     std::string pass = newPassphrase();
     auto r = s->addAccount(a, pass);
-    std::fill(pass.begin(), pass.end(), '\0');
+    storage::wipeSecret(pass);
     check(std::move(r));
     out << "account " << a.name << " added (" << o.role << ")\n";
 }
@@ -811,8 +812,8 @@ void cmdAccountPasswd(const Options& o, std::ostream& out) {
     auto s = openStore(o.store);
     std::string pass = newPassphrase();
     auto r = s->changePassphrase(old, pass);
-    std::fill(pass.begin(), pass.end(), '\0');
-    std::fill(old.begin(), old.end(), '\0');
+    storage::wipeSecret(pass);
+    storage::wipeSecret(old);
     check(std::move(r));
     out << "the passphrase of " << s->account().name << " was changed\n";
 }
@@ -839,7 +840,7 @@ void cmdRecoveryComplete(const Options& o, std::ostream& out) {
         fail(ExitCode::NotFound, "no account '" + o.account + "' on this laptop; nothing was changed");
     std::string pass = newPassphrase();
     auto r = Store::recoveryComplete(o.store, response, o.account, pass);
-    std::fill(pass.begin(), pass.end(), '\0');
+    storage::wipeSecret(pass);
     if (!r) {
         Error e = r.error();
         e.message = o.responsePath + ": " + e.message;

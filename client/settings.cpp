@@ -1,14 +1,13 @@
-// Settings persistence: a small JSON file, written atomically (temp file, fsync, rename).
+// Settings persistence: a small JSON file, written durably (storage/durable_file.hpp).
 #include "client/settings.hpp"
-
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+
+#include "storage/durable_file.hpp"
 
 namespace outpost::client {
 
@@ -49,20 +48,10 @@ Result<void> Settings::save(const std::string& dir) const {
               {"language", langCode(lang)},
               {"idle_lock_minutes", idleLockMinutes}};
     fs::path p = fs::path(dir) / "settings.json";
-    fs::path tmp = p;
-    tmp += ".tmp";
     std::string text = j.dump(2) + "\n";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0) return Error{ErrorDomain::Storage, ErrorCode::Io, "cannot write " + tmp.string()};
-    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-    ::close(fd);
-    std::error_code ec;
-    if (ok) fs::rename(tmp, p, ec);
-    if (!ok || ec) {
-        fs::remove(tmp, ec);
+    if (!storage::writeFileDurably(p.string(), text, 0600))
         return Error{ErrorDomain::Storage, ErrorCode::Io,
                      "cannot save the settings in " + dir + " (disk full?)"};
-    }
     return {};
 }
 

@@ -45,25 +45,6 @@ std::string asText(const json& v) {
     return v.is_string() ? v.get<std::string>() : std::string();
 }
 
-std::string civilFromDays(long long z) {
-    // Inverse of daysFromCivil (proleptic Gregorian), for "due by" dates.
-    z += 719468;
-    long long era = (z >= 0 ? z : z - 146096) / 146097;
-    long long doe = z - era * 146097;
-    long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    long long y = yoe + era * 400;
-    long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    long long mp = (5 * doy + 2) / 153;
-    long long d = doy - (153 * mp + 2) / 5 + 1;
-    long long m = mp < 10 ? mp + 3 : mp - 9;
-    if (m <= 2) ++y;
-    auto pad = [](long long v, std::size_t width) {
-        std::string t = std::to_string(v);
-        return t.size() < width ? std::string(width - t.size(), '0') + t : t;
-    };
-    return pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2);
-}
-
 }  // namespace
 
 std::vector<GapCell> computeTrainingGaps(const ReferenceData& ref, const std::vector<std::string>& unitsIn,

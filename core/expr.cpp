@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/time.hpp"
+
 namespace outpost::core {
 
 namespace {
@@ -866,48 +868,10 @@ std::vector<const json*> itemsOf(const json& v, std::string_view fn, int column)
 // ---------------------------------------------------------------------------------------------------
 // Dates
 
-struct CivilDate {
-    int year = 0;
-    int month = 0;
-    int day = 0;
-};
-
-bool isLeapYear(int y) {
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-int daysInMonth(int y, int m) {
-    static constexpr int kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return m == 2 && isLeapYear(y) ? 29 : kDays[m - 1];
-}
-
-// 'YYYY-MM-DD', or a datetime whose first ten characters are one.
+// 'YYYY-MM-DD', or a datetime whose first ten characters are one (core/time.hpp's calendar).
 std::optional<CivilDate> parseDate(std::string_view s) {
     if (s.size() < 10 || (s.size() > 10 && s[10] != 'T')) return std::nullopt;
-    const auto digits = [&](std::size_t from, std::size_t count) -> int {
-        int n = 0;
-        for (std::size_t k = from; k < from + count; ++k) {
-            if (!isDigit(s[k])) return -1;
-            n = n * 10 + (s[k] - '0');
-        }
-        return n;
-    };
-    if (s[4] != '-' || s[7] != '-') return std::nullopt;
-    CivilDate d{digits(0, 4), digits(5, 2), digits(8, 2)};
-    // Year 0 is left out so the day count below never divides a negative number.
-    if (d.year < 1 || d.month < 1 || d.month > 12 || d.day < 1) return std::nullopt;
-    if (d.day > daysInMonth(d.year, d.month)) return std::nullopt;
-    return d;
-}
-
-// Days since 0001-01-01 in the proleptic Gregorian calendar.
-std::int64_t dayNumber(const CivilDate& d) {
-    static constexpr int kBeforeMonth[12] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
-    const std::int64_t pastYears = d.year - 1;
-    std::int64_t days = pastYears * 365 + pastYears / 4 - pastYears / 100 + pastYears / 400;
-    days += kBeforeMonth[d.month - 1];
-    if (d.month > 2 && isLeapYear(d.year)) ++days;
-    return days + d.day - 1;
+    return parseCivilDate(s.substr(0, 10));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -1256,7 +1220,7 @@ private:
                 const auto from = parseDate(textArg(spec, args[0], column));
                 const auto to = parseDate(textArg(spec, args[1], column));
                 if (!from || !to) return nullptr;
-                return dayNumber(*to) - dayNumber(*from);
+                return static_cast<std::int64_t>(daysFromCivil(*to) - daysFromCivil(*from));
             }
             case Fn::Year: {
                 if (args[0].is_null()) return nullptr;

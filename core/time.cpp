@@ -32,24 +32,13 @@ std::optional<int> digits(std::string_view text, std::size_t pos, std::size_t co
     return value;
 }
 
-bool isLeap(int year) {
-    return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-}
-
-int daysInMonth(int year, int month) {
-    static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return month == 2 && isLeap(year) ? 29 : kDays[month - 1];
-}
-
 bool parseDate(std::string_view text, ParsedDateTime& out) {
-    if (text.size() < 10 || text[4] != '-' || text[7] != '-') return false;
-    const auto y = digits(text, 0, 4), m = digits(text, 5, 2), d = digits(text, 8, 2);
-    if (!y || !m || !d) return false;
-    if (*y < kMinYear || *y > kMaxYear || *m < 1 || *m > 12) return false;
-    if (*d < 1 || *d > daysInMonth(*y, *m)) return false;
-    out.year = *y;
-    out.month = *m;
-    out.day = *d;
+    if (text.size() < 10) return false;
+    const auto date = parseCivilDate(text.substr(0, 10));
+    if (!date || date->year < kMinYear || date->year > kMaxYear) return false;
+    out.year = date->year;
+    out.month = date->month;
+    out.day = date->day;
     return true;
 }
 
@@ -88,10 +77,7 @@ std::optional<ParsedDateTime> parseDateTime(std::string_view text) {
 }
 
 long long daysFrom(int year, int month, int day) {
-    const std::chrono::year_month_day ymd{std::chrono::year{year},
-                                          std::chrono::month{static_cast<unsigned>(month)},
-                                          std::chrono::day{static_cast<unsigned>(day)}};
-    return std::chrono::sys_days{ymd}.time_since_epoch().count();
+    return daysFromCivil(CivilDate{year, month, day});
 }
 
 std::string formatUtc(std::chrono::sys_time<std::chrono::milliseconds> t, bool withMillis) {
@@ -115,6 +101,50 @@ std::string formatUtc(std::chrono::sys_time<std::chrono::milliseconds> t, bool w
 }
 
 }  // namespace
+
+bool isLeapYear(int year) {
+    return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+}
+
+int daysInMonth(int year, int month) {
+    static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return month == 2 && isLeapYear(year) ? 29 : kDays[month - 1];
+}
+
+std::optional<CivilDate> parseCivilDate(std::string_view text) {
+    if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
+    const auto y = digits(text, 0, 4), m = digits(text, 5, 2), d = digits(text, 8, 2);
+    if (!y || !m || !d) return std::nullopt;
+    // Year 0 is left out: the Gregorian calendar has none, and ISO 8601 needs agreement to use it.
+    if (*y < 1 || *m < 1 || *m > 12 || *d < 1 || *d > daysInMonth(*y, *m)) return std::nullopt;
+    return CivilDate{*y, *m, *d};
+}
+
+long long daysFromCivil(const CivilDate& date) {
+    const std::chrono::year_month_day ymd{std::chrono::year{date.year},
+                                          std::chrono::month{static_cast<unsigned>(date.month)},
+                                          std::chrono::day{static_cast<unsigned>(date.day)}};
+    return std::chrono::sys_days{ymd}.time_since_epoch().count();
+}
+
+std::string civilFromDays(long long z) {
+    // Howard Hinnant's civil_from_days (proleptic Gregorian).
+    z += 719468;
+    long long era = (z >= 0 ? z : z - 146096) / 146097;
+    long long doe = z - era * 146097;
+    long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long long y = yoe + era * 400;
+    long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    long long mp = (5 * doy + 2) / 153;
+    long long d = doy - (153 * mp + 2) / 5 + 1;
+    long long m = mp < 10 ? mp + 3 : mp - 9;
+    if (m <= 2) ++y;
+    auto pad = [](long long v, std::size_t width) {
+        std::string t = std::to_string(v);
+        return t.size() < width ? std::string(width - t.size(), '0') + t : t;
+    };
+    return pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2);
+}
 
 Timestamp nowTimestamp() {
     using namespace std::chrono;

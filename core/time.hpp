@@ -22,6 +22,35 @@ Timestamp nowTimestamp();
 // Thread-safe.
 std::string todayUtc();
 
+// The calendar: the one set of Gregorian rules every date check in Outpost uses (the
+// validator below, the expression language's date functions, the derived figures).
+
+// A day of the proleptic Gregorian calendar.
+struct CivilDate {
+    int year = 0;
+    int month = 0;
+    int day = 0;
+};
+
+// Leap years: every fourth year, but not centuries unless divisible by 400 (1900 no, 2000 yes). Pure.
+bool isLeapYear(int year);
+
+// 28 to 31; month MUST be 1..12. Pure.
+int daysInMonth(int year, int month);
+
+// The day named by exactly "YYYY-MM-DD" (four, two and two digits), with the year in 0001..9999 and
+// the day real in its month; nullopt for anything else. Callers narrow the year range as they need
+// (isValidDate allows 1900..2200). Pure.
+std::optional<CivilDate> parseCivilDate(std::string_view text);
+
+// Days from 1970-01-01 to the date (negative before it). The date MUST be a real one. Pure.
+long long daysFromCivil(const CivilDate& date);
+
+// The inverse of daysFromCivil, as "YYYY-MM-DD" (the year padded to four digits). Pure.
+std::string civilFromDays(long long days);
+
+// Validation and conversion
+
 // True for exactly "YYYY-MM-DD" naming a real calendar day (Gregorian, leap years included) with
 // the year in 1900..2200. Pure.
 bool isValidDate(std::string_view text);

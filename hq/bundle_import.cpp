@@ -192,7 +192,7 @@ Result<HqBundleImport> importBundle(HqService& service, std::string_view file) {
                 for (auto& it : p.items) it.hash.clear();
         std::string plain = signDocument(kReceiptSigningContext, rb.toJson(), identity.signing.secretKey);
         out.receiptFile = sealBundleFile(v1 ? kReceiptMagicV1 : kReceiptMagic, *devicePublic, plain);
-        sodium_memzero(plain.data(), plain.size());
+        storage::wipeSecret(plain);
         return out;
     });
 }

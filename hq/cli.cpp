@@ -48,6 +48,7 @@
 #include "hq/identity.hpp"
 #include "hq/service.hpp"
 #include "hq/tls.hpp"
+#include "storage/durable_file.hpp"
 #include "storage/hq/backup.hpp"
 #include "storage/hq/store.hpp"
 #include "storage/sealed.hpp"
@@ -716,7 +717,7 @@ void cmdRecoveryOpen(const Options& o, std::ostream& out) {
         fail(e);
     }
     try {
-        writeFileAtomically(o.outPath, r->responseText, 0600);
+        storage::writeFileDurably(o.outPath, r->responseText, 0600).value();
     } catch (const Failure& f) {
         fail(f.error());
     }
@@ -764,7 +765,7 @@ void cmdConductKeyAdd(const Options& o, std::ostream& out) {
         }
     }();
     try {
-        writeFileAtomically(o.keyFile, made.fileText, 0600);
+        storage::writeFileDurably(o.keyFile, made.fileText, 0600).value();
     } catch (const Failure& f) {
         fail(f.error());
     }
@@ -875,7 +876,7 @@ void copyIdentityFiles(const DataPaths& from, const DataPaths& to, bool overwrit
         struct stat st {};
         unsigned mode = ::stat(src.c_str(), &st) == 0 ? (st.st_mode & 0777u) : 0600u;
         try {
-            writeFileAtomically(dst.string(), ss.str(), mode);
+            storage::writeFileDurably(dst.string(), ss.str(), mode).value();
         } catch (const Failure& f) {
             fail(f.error());
         }
@@ -930,7 +931,7 @@ void cmdRestore(const Options& o, std::ostream& out, std::ostream& err) {
         ss << in.rdbuf();
         if (!in) fail(ExitCode::Storage, "cannot read " + backupFile);
         try {
-            writeFileAtomically(incoming, ss.str(), 0600);
+            storage::writeFileDurably(incoming, ss.str(), 0600).value();
         } catch (const Failure& f) {
             fail(f.error());
         }

@@ -15,20 +15,13 @@
 
 #include "core/uuid.hpp"
 #include "hq/tls.hpp"
+#include "storage/durable_file.hpp"
 
 namespace outpost::hq {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-ErrorCode errnoCode(int err) {
-    return err == ENOSPC || err == EDQUOT ? ErrorCode::DiskFull : ErrorCode::Io;
-}
-
-[[noreturn]] void ioFail(int err, const std::string& what) {
-    throw Failure(ErrorDomain::Storage, errnoCode(err), what + ": " + std::strerror(err));
-}
 
 std::string readSmallFile(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -62,39 +55,6 @@ IdentityState identityState(const DataPaths& paths) {
     return present == paths.identityFiles().size() ? IdentityState::Complete : IdentityState::Partial;
 }
 
-void writeFileAtomically(const std::string& path, const std::string& bytes, unsigned mode) {
-    const std::string tmp = path + ".tmp";
-    ::unlink(tmp.c_str());
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
-    if (fd < 0) ioFail(errno, "cannot create " + tmp);
-    auto bail = [&](int err) {
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        ioFail(err, "cannot write " + path);
-    };
-    if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) bail(errno);
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-        ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            bail(errno);
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd) != 0) bail(errno);
-    if (::close(fd) != 0) {
-        int err = errno;
-        ::unlink(tmp.c_str());
-        ioFail(err, "cannot write " + path);
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        int err = errno;
-        ::unlink(tmp.c_str());
-        ioFail(err, "cannot rename " + tmp);
-    }
-}
-
 namespace {
 // Reads HQ's recovery key pair, making it first when the file is missing.
 storage::RecoveryKeyPair recoveryKeyPair(const DataPaths& p) {
@@ -102,19 +62,18 @@ storage::RecoveryKeyPair recoveryKeyPair(const DataPaths& p) {
     if (!fs::exists(p.recoveryKey, ec)) {
         auto k = storage::RecoveryKeyPair::generate();
         std::string text = storage::toBase64(k.secretKey) + "\n";
-        writeFileAtomically(p.recoveryKey, text, 0600);
-        std::fill(text.begin(), text.end(), '\0');
+        storage::writeFileDurably(p.recoveryKey, text, 0600).value();
+        storage::wipeSecret(text);
         return k;
     }
     std::string text = readSmallFile(p.recoveryKey);
     auto secret = storage::fromBase64(text);
-    std::fill(text.begin(), text.end(), '\0');
+    storage::wipeSecret(text);
     if (!secret || secret->size() != 32)
         throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt,
                       p.recoveryKey + " is not an X25519 secret key");
     storage::RecoveryKeyPair k;
-    k.secretKey = *secret;
-    std::fill(secret->begin(), secret->end(), 0);
+    k.secretKey = std::move(*secret);  // k wipes it when it goes
     k.publicKey.resize(32);
     crypto_scalarmult_base(k.publicKey.data(), k.secretKey.data());
     return k;
@@ -142,9 +101,9 @@ Result<hq::HqIdentity> createIdentity(const std::string& dataDir) {
         id.hqId = "hq-" + core::newUuidV7();
         id.signing = sync::SigningKeyPair::generate();
         std::string keyText = sync::base64Encode(id.signing.secretKey) + "\n";
-        writeFileAtomically(p.hqId, id.hqId + "\n", 0644);
-        writeFileAtomically(p.signingKey, keyText, 0600);
-        std::fill(keyText.begin(), keyText.end(), '\0');
+        storage::writeFileDurably(p.hqId, id.hqId + "\n", 0644).value();
+        storage::writeFileDurably(p.signingKey, keyText, 0600).value();
+        storage::wipeSecret(keyText);
         hq::makeSelfSignedCertificate(p.tlsCert, p.tlsKey).value();
         id.tlsPin = hq::certificatePin(p.tlsCert).value();
         id.recoveryPublicKey = recoveryKeyPair(p).publicKey;
@@ -171,7 +130,7 @@ Result<hq::HqIdentity> loadIdentity(const std::string& dataDir) {
         if (id.hqId.empty()) throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt, p.hqId + " is empty");
         std::string keyText = readSmallFile(p.signingKey);
         auto secret = sync::base64Decode(keyText);
-        std::fill(keyText.begin(), keyText.end(), '\0');
+        storage::wipeSecret(keyText);
         if (!secret || secret->size() != 64)
             throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt,
                           p.signingKey + " is not an Ed25519 secret key");

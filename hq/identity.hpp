@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "core/error.hpp"
-#include "storage/recovery.hpp"
 #include "hq/service.hpp"
+#include "storage/recovery.hpp"
 
 namespace outpost::hq {
 
@@ -40,8 +40,5 @@ Result<hq::HqIdentity> loadIdentity(const std::string& dataDir);
 
 // HQ's recovery key pair (made when missing). Corrupt when the file is damaged.
 Result<storage::RecoveryKeyPair> loadRecoveryKey(const std::string& dataDir);
-
-// Writes bytes to path through a temporary file with the given mode, flushed, then renamed.
-void writeFileAtomically(const std::string& path, const std::string& bytes, unsigned mode);
 
 }  // namespace outpost::hq

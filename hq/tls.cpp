@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "storage/durable_file.hpp"
 #include "sync/protocol.hpp"
 
 namespace outpost::hq {
@@ -59,49 +60,6 @@ void addExtension(X509* cert, X509V3_CTX* ctx, int nid, const char* value) {
     ExtPtr ext(X509V3_EXT_conf_nid(nullptr, ctx, nid, value));
     if (!ext) cryptoFail(std::string("cannot make the certificate extension ") + OBJ_nid2sn(nid));
     if (X509_add_ext(cert, ext.get(), -1) != 1) cryptoFail("cannot add a certificate extension");
-}
-
-ErrorCode errnoCode(int err) {
-    return err == ENOSPC || err == EDQUOT ? ErrorCode::DiskFull : ErrorCode::Io;
-}
-
-// Writes text to path through a temporary file with the given mode, flushed to disk, then renamed.
-void writeFileAtomically(const std::string& path, const std::string& text, mode_t mode) {
-    std::string tmp = path + ".tmp";
-    ::unlink(tmp.c_str());
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (fd < 0)
-        throw Failure(ErrorDomain::Storage, errnoCode(errno),
-                      "cannot create " + tmp + ": " + std::strerror(errno));
-    auto failWith = [&](int err) {
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        throw Failure(ErrorDomain::Storage, errnoCode(err),
-                      "cannot write " + path + ": " + std::strerror(err));
-    };
-    if (::fchmod(fd, mode) != 0) failWith(errno);
-    std::size_t done = 0;
-    while (done < text.size()) {
-        ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            failWith(errno);
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd) != 0) failWith(errno);
-    if (::close(fd) != 0) {
-        int err = errno;
-        ::unlink(tmp.c_str());
-        throw Failure(ErrorDomain::Storage, errnoCode(err),
-                      "cannot write " + path + ": " + std::strerror(err));
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        int err = errno;
-        ::unlink(tmp.c_str());
-        throw Failure(ErrorDomain::Storage, errnoCode(err),
-                      "cannot rename " + tmp + ": " + std::strerror(err));
-    }
 }
 
 std::string bioText(BIO* bio) {
@@ -169,9 +127,9 @@ Result<void> makeSelfSignedCertificate(const std::string& certFile, const std::s
         if (PEM_write_bio_X509(certBio.get(), cert.get()) != 1) cryptoFail("cannot encode the certificate");
 
         std::string keyPem = bioText(keyBio.get());
-        writeFileAtomically(keyFile, keyPem, 0600);
-        std::fill(keyPem.begin(), keyPem.end(), '\0');
-        writeFileAtomically(certFile, bioText(certBio.get()), 0644);
+        storage::writeFileDurably(keyFile, keyPem, 0600).value();
+        storage::wipeSecret(keyPem);
+        storage::writeFileDurably(certFile, bioText(certBio.get()), 0644).value();
     });
 }
 

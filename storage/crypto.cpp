@@ -34,6 +34,14 @@ DataKey::DataKey() {
     sodium_memzero(m_p, kSize);
 }
 
+SecretBytes::~SecretBytes() {
+    if (!b.empty()) sodium_memzero(b.data(), b.size());
+}
+
+void wipeSecret(std::string& s) noexcept {
+    if (!s.empty()) sodium_memzero(s.data(), s.size());
+}
+
 DataKey::~DataKey() {
     sodium_free(m_p);
 }
@@ -133,14 +141,7 @@ std::string Codec::auditMac(std::string_view message) const {
     unsigned char h[32];
     crypto_generichash(h, sizeof h, reinterpret_cast<const unsigned char*>(message.data()), message.size(),
                        m_auditKey.data(), DataKey::kSize);
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    out.reserve(64);
-    for (unsigned char c : h) {
-        out += digits[c >> 4];
-        out += digits[c & 15];
-    }
-    return out;
+    return toHex(h);
 }
 
 Bytes Codec::seal(std::string_view plaintext, std::string_view ad) const {
@@ -194,6 +195,100 @@ std::string Codec::searchToken(std::string_view word) const {
         }
     }
     return out;
+}
+
+// --- Encoding -----------------------------------------------------------------------------------
+
+namespace {
+std::string base64Encode(std::span<const unsigned char> b, int variant) {
+    ensureSodium();
+    std::string out(sodium_base64_ENCODED_LEN(b.size(), variant), '\0');
+    sodium_bin2base64(out.data(), out.size(), b.data(), b.size(), variant);
+    out.resize(std::char_traits<char>::length(out.c_str()));
+    return out;
+}
+}  // namespace
+
+std::string toBase64(const Bytes& b) {
+    return base64Encode(b, sodium_base64_VARIANT_ORIGINAL);
+}
+
+std::string toBase64Url(const Bytes& b) {
+    return base64Encode(b, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+std::optional<Bytes> fromBase64(std::string_view s) {
+    ensureSodium();
+    Bytes out(s.size());
+    std::size_t len = 0;
+    if (sodium_base642bin(out.data(), out.size(), s.data(), s.size(), nullptr, &len, nullptr,
+                          sodium_base64_VARIANT_ORIGINAL) != 0)
+        return std::nullopt;
+    out.resize(len);
+    return out;
+}
+
+std::optional<Bytes> fromAnyBase64(std::string_view s) {
+    ensureSodium();
+    std::string t(s);
+    while (!t.empty() && t.back() == '=') t.pop_back();
+    bool url = t.find_first_of("-_") != std::string::npos;
+    Bytes out(t.size() * 3 / 4 + 3);
+    size_t len = 0;
+    const char* end = nullptr;
+    int variant = url ? sodium_base64_VARIANT_URLSAFE_NO_PADDING : sodium_base64_VARIANT_ORIGINAL_NO_PADDING;
+    if (sodium_base642bin(out.data(), out.size(), t.data(), t.size(), nullptr, &len, &end, variant) != 0)
+        return std::nullopt;
+    if (end != t.data() + t.size()) return std::nullopt;
+    out.resize(len);
+    return out;
+}
+
+std::string toHex(std::span<const unsigned char> b) {
+    static const char* digits = "0123456789abcdef";
+    std::string out;
+    out.reserve(b.size() * 2);
+    for (unsigned char c : b) {
+        out += digits[c >> 4];
+        out += digits[c & 15];
+    }
+    return out;
+}
+
+// --- Hashing and signing ------------------------------------------------------------------------
+
+Bytes blake2b256(std::span<const unsigned char> data) {
+    ensureSodium();
+    Bytes out(crypto_generichash_BYTES);
+    crypto_generichash(out.data(), out.size(), data.data(), data.size(), nullptr, 0);
+    return out;
+}
+
+Bytes blake2b256(std::string_view data) {
+    return blake2b256(std::span(reinterpret_cast<const unsigned char*>(data.data()), data.size()));
+}
+
+std::string blake2b256Hex(std::string_view data) {
+    return toHex(blake2b256(data));
+}
+
+Bytes sign(std::span<const unsigned char> secretKey, std::string_view message) {
+    ensureSodium();
+    if (secretKey.size() != crypto_sign_SECRETKEYBYTES)
+        throw Failure(ErrorDomain::Crypto, ErrorCode::BadInput, "a signing key must be 64 bytes");
+    Bytes sig(crypto_sign_BYTES);
+    crypto_sign_detached(sig.data(), nullptr, reinterpret_cast<const unsigned char*>(message.data()),
+                         message.size(), secretKey.data());
+    return sig;
+}
+
+bool verify(std::span<const unsigned char> publicKey, std::string_view message,
+            std::span<const unsigned char> signature) {
+    ensureSodium();
+    if (publicKey.size() != crypto_sign_PUBLICKEYBYTES || signature.size() != crypto_sign_BYTES) return false;
+    return crypto_sign_verify_detached(signature.data(),
+                                       reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+                                       publicKey.data()) == 0;
 }
 
 }  // namespace outpost::storage

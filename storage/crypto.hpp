@@ -1,11 +1,15 @@
 // At-rest encryption: the data key, passphrase key slots (Argon2id) and the payload codec
-// (XChaCha20-Poly1305).
+// (XChaCha20-Poly1305); and the one copy of the basic primitives every room above uses: base64 and
+// hex, BLAKE2b, Ed25519 signatures.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/error.hpp"
@@ -32,6 +36,22 @@ public:
 private:
     unsigned char* m_p;
 };
+
+// Key or passphrase bytes in an ordinary vector, wiped (sodium_memzero) when they go. Not copyable,
+// so no unwiped copy is made by accident. For the store's data key use DataKey (guarded memory).
+struct SecretBytes {
+    Bytes b;
+    SecretBytes() = default;
+    explicit SecretBytes(Bytes v) : b(std::move(v)) {}
+    SecretBytes(const SecretBytes&) = delete;
+    SecretBytes& operator=(const SecretBytes&) = delete;
+    ~SecretBytes();
+};
+
+// Overwrites the bytes with zeros in a way the compiler cannot skip (sodium_memzero). For secrets
+// that live in a type of another library's choosing (a std::string from nlohmann or the codec), where
+// SecretBytes cannot hold them.
+void wipeSecret(std::string& s) noexcept;
 
 // Cost of deriving a key from a passphrase. Interactive: ~0.1 s and 64 MiB on a field laptop.
 struct KdfParams {
@@ -77,5 +97,35 @@ private:
     DataKey m_searchKey;
     DataKey m_auditKey;
 };
+
+// --- Encoding. Pure functions of their input; any thread.
+
+// Base64, standard alphabet, padded.
+std::string toBase64(const Bytes& b);
+// Base64, URL-safe alphabet, no padding.
+std::string toBase64Url(const Bytes& b);
+// Strict: standard alphabet with its padding, and nothing else; nullopt for anything other.
+std::optional<Bytes> fromBase64(std::string_view s);
+// Lenient, for what the protocol receives: either alphabet, padding optional; nullopt when a
+// character is not base64.
+std::optional<Bytes> fromAnyBase64(std::string_view s);
+// Lower-case hex, two digits a byte.
+std::string toHex(std::span<const unsigned char> b);
+
+// --- Hashing and signing (libsodium). Any thread.
+
+// Unkeyed BLAKE2b-256 (crypto_generichash, 32 bytes).
+Bytes blake2b256(std::string_view data);
+Bytes blake2b256(std::span<const unsigned char> data);
+// The same as lower-case hex (64 characters).
+std::string blake2b256Hex(std::string_view data);
+
+// An Ed25519 detached signature (64 bytes). Throws Failure(Crypto, BadInput) unless the secret key
+// is 64 bytes.
+Bytes sign(std::span<const unsigned char> secretKey, std::string_view message);
+// True when signature is publicKey's Ed25519 signature of message; false for keys or signatures of
+// the wrong length.
+bool verify(std::span<const unsigned char> publicKey, std::string_view message,
+            std::span<const unsigned char> signature);
 
 }  // namespace outpost::storage

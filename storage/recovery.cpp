@@ -19,6 +19,8 @@ RecoveryKeyPair RecoveryKeyPair::generate() {
 }
 
 RecoveryKeyPair::~RecoveryKeyPair() {
+    // A hand wipe: secretKey stays a plain Bytes member, as HQ's identity code and the tests build
+    // and read it as one.
     if (!secretKey.empty()) sodium_memzero(secretKey.data(), secretKey.size());
 }
 
@@ -28,25 +30,6 @@ Bytes sealDataKey(const DataKey& key, const Bytes& recoveryPublicKey) {
         throw Failure(ErrorDomain::Input, ErrorCode::BadInput, "a recovery key must be a 32-byte X25519 key");
     Bytes out(crypto_box_SEALBYTES + DataKey::kSize);
     crypto_box_seal(out.data(), key.data(), DataKey::kSize, recoveryPublicKey.data());
-    return out;
-}
-
-std::string toBase64(const Bytes& b) {
-    ensureSodium();
-    std::string out(sodium_base64_encoded_len(b.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-    sodium_bin2base64(out.data(), out.size(), b.data(), b.size(), sodium_base64_VARIANT_ORIGINAL);
-    out.resize(out.size() - 1);  // the terminating NUL
-    return out;
-}
-
-std::optional<Bytes> fromBase64(std::string_view s) {
-    ensureSodium();
-    Bytes out(s.size());
-    std::size_t len = 0;
-    if (sodium_base642bin(out.data(), out.size(), s.data(), s.size(), nullptr, &len, nullptr,
-                          sodium_base64_VARIANT_ORIGINAL) != 0)
-        return std::nullopt;
-    out.resize(len);
     return out;
 }
 

@@ -34,8 +34,4 @@ struct RecoveryAnswer {
 // HQ's recovery key.
 Result<RecoveryAnswer> answerRecoveryRequest(std::string_view requestText, const RecoveryKeyPair& hq);
 
-// Base64 (standard, padded) helpers shared by the recovery files.
-std::string toBase64(const Bytes& b);
-std::optional<Bytes> fromBase64(std::string_view s);
-
 }  // namespace outpost::storage

@@ -30,17 +30,13 @@ constexpr const char* kKeyFileTag = "outpost-conduct-key";
 }
 
 Bytes keyIdBytes(const Bytes& publicKey) {
-    Bytes h(crypto_generichash_BYTES);
-    crypto_generichash(h.data(), h.size(), publicKey.data(), publicKey.size(), nullptr, 0);
+    Bytes h = blake2b256(std::span(publicKey));
     h.resize(kKeyIdBytes);
     return h;
 }
 
 std::string hexOf(const unsigned char* p, std::size_t n) {
-    std::string out(n * 2 + 1, '\0');
-    sodium_bin2hex(out.data(), out.size(), p, n);
-    out.pop_back();
-    return out;
+    return toHex(std::span(p, n));
 }
 
 std::string textMember(const json& j, const char* name, const std::string& where, bool optional = false) {
@@ -88,10 +84,7 @@ json signConductKeyDocument(json doc, const Bytes& hqSigningSecretKey) {
     if (hqSigningSecretKey.size() != crypto_sign_SECRETKEYBYTES) bad("HQ's signing key has the wrong length");
     doc.erase("sig");
     std::string message = keyListSigningString(doc);
-    Bytes sig(crypto_sign_BYTES);
-    crypto_sign_detached(sig.data(), nullptr, reinterpret_cast<const unsigned char*>(message.data()),
-                         message.size(), hqSigningSecretKey.data());
-    doc["sig"] = toBase64(sig);
+    doc["sig"] = toBase64(sign(hqSigningSecretKey, message));
     return doc;
 }
 
@@ -111,10 +104,7 @@ ConductKeyList readConductKeyDocument(const json& doc, const Bytes& hqSigningPub
     json unsigned_ = doc;
     unsigned_.erase("sig");
     std::string message = keyListSigningString(unsigned_);
-    if (hqSigningPublicKey.size() != crypto_sign_PUBLICKEYBYTES ||
-        crypto_sign_verify_detached(sig->data(), reinterpret_cast<const unsigned char*>(message.data()),
-                                    message.size(), hqSigningPublicKey.data()) != 0)
-        bad(where + " is not signed by this laptop's HQ");
+    if (!verify(hqSigningPublicKey, message, *sig)) bad(where + " is not signed by this laptop's HQ");
     ConductKeyList out;
     auto v = doc.find("version");
     if (v == doc.end() || !v->is_number_integer() || v->get<std::int64_t>() < 1)
@@ -165,25 +155,24 @@ Bytes sealPart(const json& part, const std::vector<ConductKey>& recipients, std:
     }
     std::size_t headerSize = out.size();
     std::string text = part.dump(-1, ' ', false, json::error_handler_t::strict);
-    Bytes plain(text.begin(), text.end());
-    sodium_memzero(text.data(), text.size());
+    SecretBytes plain{Bytes(text.begin(), text.end())};
+    wipeSecret(text);
     std::size_t padded = 0;
-    plain.resize(plain.size() + kPadBlock);
-    if (sodium_pad(&padded, plain.data(), plain.size() - kPadBlock, kPadBlock, plain.size()) != 0)
+    plain.b.resize(plain.b.size() + kPadBlock);
+    if (sodium_pad(&padded, plain.b.data(), plain.b.size() - kPadBlock, kPadBlock, plain.b.size()) != 0)
         bad("the sensitive section could not be padded");
-    plain.resize(padded);
+    plain.b.resize(padded);
     std::size_t nonceAt = out.size();
     out.resize(nonceAt + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
     randombytes_buf(out.data() + nonceAt, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
     Bytes ad(context.begin(), context.end());
     ad.insert(ad.end(), out.begin(), out.begin() + static_cast<std::ptrdiff_t>(headerSize));
     std::size_t ctAt = out.size();
-    out.resize(ctAt + plain.size() + crypto_aead_xchacha20poly1305_ietf_ABYTES);
+    out.resize(ctAt + plain.b.size() + crypto_aead_xchacha20poly1305_ietf_ABYTES);
     unsigned long long ctLen = 0;
-    crypto_aead_xchacha20poly1305_ietf_encrypt(out.data() + ctAt, &ctLen, plain.data(), plain.size(),
+    crypto_aead_xchacha20poly1305_ietf_encrypt(out.data() + ctAt, &ctLen, plain.b.data(), plain.b.size(),
                                                ad.data(), ad.size(), nullptr, out.data() + nonceAt,
                                                contentKey.data());
-    sodium_memzero(plain.data(), plain.size());
     out.resize(ctAt + ctLen);
     return out;
 }
@@ -239,18 +228,17 @@ json openPart(const Bytes& blob, const Bytes& publicKey, const DataKey& secretKe
     std::size_t ctLen = blob.size() - l.headerSize - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
     Bytes ad(context.begin(), context.end());
     ad.insert(ad.end(), blob.begin(), blob.begin() + static_cast<std::ptrdiff_t>(l.headerSize));
-    Bytes plain(ctLen);
+    SecretBytes plain{Bytes(ctLen)};
     unsigned long long plainLen = 0;
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain.data(), &plainLen, nullptr, ct, ctLen, ad.data(),
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain.b.data(), &plainLen, nullptr, ct, ctLen, ad.data(),
                                                    ad.size(), nonce, contentKey.data()) != 0)
         throw Failure(ErrorDomain::Crypto, ErrorCode::Corrupt,
                       "the sealed section was altered or belongs to another revision");
     std::size_t unpadded = 0;
-    if (sodium_unpad(&unpadded, plain.data(), plainLen, kPadBlock) != 0)
+    if (sodium_unpad(&unpadded, plain.b.data(), plainLen, kPadBlock) != 0)
         throw Failure(ErrorDomain::Crypto, ErrorCode::Corrupt, "the sealed section's padding is damaged");
     json part =
-        json::parse(plain.begin(), plain.begin() + static_cast<std::ptrdiff_t>(unpadded), nullptr, false);
-    sodium_memzero(plain.data(), plain.size());
+        json::parse(plain.b.begin(), plain.b.begin() + static_cast<std::ptrdiff_t>(unpadded), nullptr, false);
     if (part.is_discarded() || !part.is_object())
         throw Failure(ErrorDomain::Crypto, ErrorCode::Corrupt,
                       "the sealed section does not hold a JSON object");

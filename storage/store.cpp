@@ -28,6 +28,7 @@
 #include "core/time.hpp"
 #include "core/utf8.hpp"
 #include "core/uuid.hpp"
+#include "storage/durable_file.hpp"
 #include "storage/sqlite.hpp"
 #include "storage/store_impl.hpp"
 
@@ -48,14 +49,6 @@ constexpr const char* kInsertFirstRevision =
 
 using detail::badInput;
 using detail::conflict;
-
-void fsyncDir(const std::string& dir) {
-    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        ::fsync(fd);
-        ::close(fd);
-    }
-}
 
 // --- Backup leftovers ---
 // A backup writes "outpost-<time>.db.partial" (and, while SQLite writes it, "...db.partial-journal") and
@@ -128,7 +121,7 @@ void removeBackupLeftovers(const fs::path& dir, BackupsFolderLock& lock) {
     std::error_code ec;
     bool removed = false;
     for (const auto& p : backupLeftovers(dir, lock)) removed = fs::remove(p, ec) || removed;
-    if (removed) fsyncDir(dir.string());
+    if (removed) syncFolder(dir.string());
 }
 
 }  // namespace
@@ -464,7 +457,7 @@ Result<void> createImpl(const std::string& dir, const DataKey& key, const std::o
             Stmt role(tmp.db, "UPDATE account SET role = ? WHERE name = ?");
             role.bind(1, std::string(core::roleName(opts.role))).bind(2, opts.user).run();
         }
-        fsyncDir(dir);
+        syncFolder(dir);
     });
 }
 
@@ -1247,7 +1240,7 @@ Result<std::string> Store::backup() {
         if (ec)
             throw Failure(ErrorDomain::Storage, ErrorCode::Io, "cannot finish the backup: " + ec.message());
         cleanup.keep = true;
-        fsyncDir(dir.string());
+        syncFolder(dir.string());
         std::vector<fs::path> all;
         for (const auto& e : fs::directory_iterator(dir, ec))
             if (isFinishedBackup(e.path())) all.push_back(e.path());

@@ -21,6 +21,7 @@
 
 #include "core/sensitive.hpp"
 #include "core/time.hpp"
+#include "storage/durable_file.hpp"
 #include "storage/recovery.hpp"
 #include "storage/store_impl.hpp"
 
@@ -485,11 +486,6 @@ std::string readText(const std::string& path) {
     return ss.str();
 }
 
-void wipeString(std::string& s) {
-    if (!s.empty()) sodium_memzero(s.data(), s.size());
-    s.clear();
-}
-
 std::string storeIdOf(Db& db) {
     Stmt st(db, "SELECT value FROM meta WHERE key = 'store_id'");
     return st.step() ? st.text(0) : std::string();
@@ -516,25 +512,15 @@ Result<std::string> Store::recoveryRequest(const std::string& dir, const StoreOp
             if (st.step()) unit = st.text(0);
         }
         ensureSodium();
-        Bytes pk(crypto_box_PUBLICKEYBYTES), sk(crypto_box_SECRETKEYBYTES);
-        crypto_box_keypair(pk.data(), sk.data());
+        Bytes pk(crypto_box_PUBLICKEYBYTES);
+        SecretBytes sk{Bytes(crypto_box_SECRETKEYBYTES)};
+        crypto_box_keypair(pk.data(), sk.b.data());
         // The one-time secret key waits in the store folder (mode 0600) until the response comes back.
         std::string path = (fs::path(dir) / kPendingRecoveryFile).string();
-        std::string text = toBase64(pk) + "\n" + toBase64(sk) + "\n";
-        sodium_memzero(sk.data(), sk.size());
-        ::unlink(path.c_str());
-        int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0)
-            throw Failure(ErrorDomain::Storage, ErrorCode::Io,
-                          "cannot write " + path + ": " + std::strerror(errno));
-        bool ok =
-            ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-        ::close(fd);
-        wipeString(text);
-        if (!ok) {
-            ::unlink(path.c_str());
-            throw Failure(ErrorDomain::Storage, ErrorCode::Io, "cannot write " + path);
-        }
+        std::string text = toBase64(pk) + "\n" + toBase64(sk.b) + "\n";
+        auto written = writeFileDurably(path, text, 0600);
+        wipeSecret(text);
+        written.value();
         json req = {{"outpost_recovery_request", 1},
                     {"store_id", storeIdOf(db)},
                     {"unit_id", unit},
@@ -583,16 +569,16 @@ Result<void> Store::recoveryComplete(const std::string& dir, const std::string& 
         auto pk = fromBase64(pending.substr(0, nl == std::string::npos ? 0 : nl));
         std::string skText = nl == std::string::npos ? std::string() : pending.substr(nl + 1);
         while (!skText.empty() && (skText.back() == '\n' || skText.back() == '\r')) skText.pop_back();
-        auto sk = fromBase64(skText);
-        wipeString(pending);
-        wipeString(skText);
-        if (!pk || !sk || pk->size() != crypto_box_PUBLICKEYBYTES || sk->size() != crypto_box_SECRETKEYBYTES)
+        auto skDecoded = fromBase64(skText);
+        SecretBytes sk{skDecoded ? std::move(*skDecoded) : Bytes()};
+        wipeSecret(pending);
+        wipeSecret(skText);
+        if (!pk || pk->size() != crypto_box_PUBLICKEYBYTES || sk.b.size() != crypto_box_SECRETKEYBYTES)
             throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt,
                           pendingPath + " is damaged: make a new request");
         DataKey key;
         int opened = crypto_box_seal_open(const_cast<unsigned char*>(key.data()), sealed->data(),
-                                          sealed->size(), pk->data(), sk->data());
-        sodium_memzero(sk->data(), sk->size());
+                                          sealed->size(), pk->data(), sk.b.data());
         if (opened != 0)
             throw Failure(ErrorDomain::Crypto, ErrorCode::Corrupt,
                           "the recovery response does not answer this laptop's pending request (an older "

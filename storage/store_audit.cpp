@@ -57,16 +57,7 @@ std::string canonicalEntry(const AuditRecord& e) {
 
 std::string chainHash(const std::string& prevHash, const AuditRecord& e) {
     std::string input = prevHash + canonicalEntry(e);
-    unsigned char h[32];
-    crypto_generichash(h, sizeof h, reinterpret_cast<const unsigned char*>(input.data()), input.size(),
-                       nullptr, 0);
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : h) {
-        out += digits[c >> 4];
-        out += digits[c & 15];
-    }
-    return out;
+    return blake2b256Hex(input);
 }
 
 // Constant-time comparison of two MACs.

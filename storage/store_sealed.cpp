@@ -21,11 +21,7 @@ std::string sealedAd(const std::string& id, int revision) {
 }
 
 std::string blobHash(const Bytes& blob) {
-    unsigned char h[crypto_generichash_BYTES];
-    crypto_generichash(h, sizeof h, blob.data(), blob.size(), nullptr, 0);
-    char out[2 * sizeof h + 1];
-    sodium_bin2hex(out, sizeof out, h, sizeof h);
-    return out;
+    return toHex(blake2b256(std::span(blob)));
 }
 
 Bytes toBytes(const std::string& s) {
@@ -135,7 +131,7 @@ std::int64_t applyConductKeys(Store::Impl& s, const json& doc) {
     for (auto& [id, rev, formId, formVersion, body] : waiting) {
         std::string text = s.codec.open(body, sealedAd(id, rev));
         json part = json::parse(text, nullptr, false);
-        sodium_memzero(text.data(), text.size());
+        wipeSecret(text);  // the codec hands plaintext back as a std::string
         if (!part.is_object())
             throw Failure(
                 ErrorDomain::Storage, ErrorCode::Corrupt,

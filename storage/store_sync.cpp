@@ -171,13 +171,11 @@ void signQueuedRevision(Store::Impl& s, const std::string& id, int rev, std::str
     const std::string message = core::revisionSigningString(core::canonicalRevision(h, payloadText));
     std::string key = s.codec.open(*keyBlob, kDeviceKeyAd);
     if (key.size() != kDeviceSecretKeySize) {
-        sodium_memzero(key.data(), key.size());
+        wipeSecret(key);  // the codec hands the key back as a std::string
         throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt, "the stored device key is damaged");
     }
-    Bytes sig(crypto_sign_BYTES);
-    crypto_sign_detached(sig.data(), nullptr, reinterpret_cast<const unsigned char*>(message.data()),
-                         message.size(), reinterpret_cast<const unsigned char*>(key.data()));
-    sodium_memzero(key.data(), key.size());
+    Bytes sig = sign(std::span(reinterpret_cast<const unsigned char*>(key.data()), key.size()), message);
+    wipeSecret(key);
     Stmt up(s.db, "UPDATE outbox SET sig = ? WHERE record_id = ? AND revision = ?");
     up.bindBlob(1, s.codec.seal(toBase64(sig), revisionSignatureAd(id, rev))).bind(2, id).bind(3, rev).run();
 }
@@ -223,7 +221,7 @@ Result<std::vector<unsigned char>> Store::deviceSecretKey() {
         if (!blob) throw Failure(notFound("this laptop is not enrolled with HQ (run 'outpostctl enroll')"));
         std::string plain = m_impl->codec.open(*blob, kDeviceKeyAd);
         std::vector<unsigned char> key(plain.begin(), plain.end());
-        sodium_memzero(plain.data(), plain.size());
+        wipeSecret(plain);
         if (key.size() != kDeviceSecretKeySize)
             throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt, "the stored device key is damaged");
         return key;

@@ -109,7 +109,7 @@ Result<ExportedBundle> exportBundle(storage::Store& store, const BundleOptions& 
 
         std::string plain = signDocument(kBundleSigningContext, b.toJson(), sk.b);
         out.file = sealBundleFile(kBundleMagic, *hqKey, plain);
-        sodium_memzero(plain.data(), plain.size());
+        storage::wipeSecret(plain);
         out.bundleId = b.bundleId;
         return out;
     });

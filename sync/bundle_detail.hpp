@@ -37,16 +37,7 @@ inline std::string toText(const Bytes& b) {
 }
 
 // Key bytes that are wiped when they go.
-struct SecretBytes {
-    Bytes b;
-    SecretBytes() = default;
-    explicit SecretBytes(Bytes v) : b(std::move(v)) {}
-    SecretBytes(const SecretBytes&) = delete;
-    SecretBytes& operator=(const SecretBytes&) = delete;
-    ~SecretBytes() {
-        if (!b.empty()) sodium_memzero(b.data(), b.size());
-    }
-};
+using storage::SecretBytes;
 
 inline const json& member(const json& j, const char* name, const char* where) {
     if (!j.is_object()) bad(std::string(where) + " is not a JSON object");

@@ -17,6 +17,7 @@
 #include <filesystem>
 
 #include "storage/crypto.hpp"
+#include "storage/durable_file.hpp"
 #include "sync/bundle_detail.hpp"
 
 namespace outpost::sync {
@@ -412,50 +413,7 @@ Result<std::string> readBundleFile(const std::string& path) {
 }
 
 Result<void> writeBundleFile(const std::string& path, std::string_view bytes) {
-    return tryCatch([&] {
-        auto ioFail = [&](int err, const std::string& what) {
-            throw Failure(ErrorDomain::Storage,
-                          err == ENOSPC || err == EDQUOT ? ErrorCode::DiskFull : ErrorCode::Io,
-                          what + ": " + std::strerror(err) + (err == ENOSPC ? " (the disk is full)" : ""));
-        };
-        std::filesystem::path target(path);
-        std::string dir = target.has_parent_path() ? target.parent_path().string() : std::string(".");
-        std::string tmp = path + ".partial-XXXXXX";
-        int fd = ::mkstemp(tmp.data());  // mode 0600
-        if (fd < 0) ioFail(errno, "cannot write " + path);
-        auto bail = [&](int err) {
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            ioFail(err, "cannot write " + path);
-        };
-        if (::fchmod(fd, 0600) != 0) bail(errno);
-        std::size_t done = 0;
-        while (done < bytes.size()) {
-            ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-            if (n < 0) {
-                if (errno == EINTR) continue;
-                bail(errno);
-            }
-            done += static_cast<std::size_t>(n);
-        }
-        if (::fsync(fd) != 0) bail(errno);
-        if (::close(fd) != 0) {
-            int err = errno;
-            ::unlink(tmp.c_str());
-            ioFail(err, "cannot write " + path);
-        }
-        if (::rename(tmp.c_str(), path.c_str()) != 0) {
-            int err = errno;
-            ::unlink(tmp.c_str());
-            ioFail(err, "cannot put " + path + " in place");
-        }
-        // The rename itself is durable once the folder is flushed (a USB stick may be pulled next).
-        int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            (void)::fsync(dfd);
-            ::close(dfd);
-        }
-    });
+    return storage::writeFileDurably(path, bytes, 0600);
 }
 
 }  // namespace outpost::sync

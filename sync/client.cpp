@@ -142,13 +142,7 @@ std::string stringMember(const json& j, const char* name) {
     return it->get<std::string>();
 }
 
-// Secret key bytes, wiped when they go.
-struct SecretBytes {
-    Bytes b;
-    ~SecretBytes() {
-        if (!b.empty()) sodium_memzero(b.data(), b.size());
-    }
-};
+using storage::SecretBytes;
 
 }  // namespace
 
@@ -168,8 +162,7 @@ Result<SyncConfig> enroll(Store& store, const std::string& hqUrl, const std::str
             throw Failure(ErrorDomain::Input, ErrorCode::BadInput,
                           "the device name must be at most 200 bytes of text without control characters");
         SigningKeyPair keys = SigningKeyPair::generate();
-        SecretBytes secret{keys.secretKey};
-        sodium_memzero(keys.secretKey.data(), keys.secretKey.size());
+        SecretBytes secret{std::move(keys.secretKey)};
 
         http::Client net(transportOptions(url, ec.pin, opts, nullptr), 1);
         http::Request req;

@@ -68,57 +68,6 @@ std::string base32(const Bytes& b) {
 
 // --- Encoding helpers ---------------------------------------------------------------------------
 
-std::string base64Encode(const Bytes& b) {
-    storage::ensureSodium();
-    std::string out(sodium_base64_ENCODED_LEN(b.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-    sodium_bin2base64(out.data(), out.size(), b.data(), b.size(), sodium_base64_VARIANT_ORIGINAL);
-    out.resize(std::char_traits<char>::length(out.c_str()));
-    return out;
-}
-
-std::string base64UrlEncode(const Bytes& b) {
-    storage::ensureSodium();
-    std::string out(sodium_base64_ENCODED_LEN(b.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
-    sodium_bin2base64(out.data(), out.size(), b.data(), b.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    out.resize(std::char_traits<char>::length(out.c_str()));
-    return out;
-}
-
-std::optional<Bytes> base64Decode(std::string_view s) {
-    storage::ensureSodium();
-    std::string t(s);
-    while (!t.empty() && t.back() == '=') t.pop_back();
-    bool url = t.find_first_of("-_") != std::string::npos;
-    Bytes out(t.size() * 3 / 4 + 3);
-    size_t len = 0;
-    const char* end = nullptr;
-    int variant = url ? sodium_base64_VARIANT_URLSAFE_NO_PADDING : sodium_base64_VARIANT_ORIGINAL_NO_PADDING;
-    if (sodium_base642bin(out.data(), out.size(), t.data(), t.size(), nullptr, &len, &end, variant) != 0)
-        return std::nullopt;
-    if (end != t.data() + t.size()) return std::nullopt;
-    out.resize(len);
-    return out;
-}
-
-std::string hex(const Bytes& b) {
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    out.reserve(b.size() * 2);
-    for (unsigned char c : b) {
-        out += digits[c >> 4];
-        out += digits[c & 15];
-    }
-    return out;
-}
-
-Bytes blake2b256(std::string_view data) {
-    storage::ensureSodium();
-    Bytes out(crypto_generichash_BYTES);
-    crypto_generichash(out.data(), out.size(), reinterpret_cast<const unsigned char*>(data.data()),
-                       data.size(), nullptr, 0);
-    return out;
-}
-
 Bytes randomBytes(std::size_t n) {
     storage::ensureSodium();
     Bytes out(n);
@@ -168,28 +117,6 @@ std::string zstdDecompress(std::string_view frame, std::size_t maxOut) {
     return out;
 }
 
-bool nestedDeeperThan(std::string_view text, std::size_t maxDepth) {
-    std::size_t depth = 0;
-    bool inString = false, escaped = false;
-    for (char c : text) {
-        if (inString) {
-            if (escaped)
-                escaped = false;
-            else if (c == '\\')
-                escaped = true;
-            else if (c == '"')
-                inString = false;
-        } else if (c == '"') {
-            inString = true;
-        } else if (c == '{' || c == '[') {
-            if (++depth > maxDepth) return true;
-        } else if ((c == '}' || c == ']') && depth > 0) {
-            --depth;
-        }
-    }
-    return false;
-}
-
 json parseObject(std::string_view text, std::size_t maxDepth) {
     // Depth is checked before parsing so a deeply nested body cannot exhaust the parser's stack.
     if (nestedDeeperThan(text, maxDepth))
@@ -209,24 +136,6 @@ SigningKeyPair SigningKeyPair::generate() {
     k.secretKey.resize(crypto_sign_SECRETKEYBYTES);
     crypto_sign_keypair(k.publicKey.data(), k.secretKey.data());
     return k;
-}
-
-Bytes sign(const Bytes& secretKey, std::string_view message) {
-    storage::ensureSodium();
-    if (secretKey.size() != crypto_sign_SECRETKEYBYTES)
-        throw Failure(ErrorDomain::Crypto, ErrorCode::BadInput, "a signing key must be 64 bytes");
-    Bytes sig(crypto_sign_BYTES);
-    crypto_sign_detached(sig.data(), nullptr, reinterpret_cast<const unsigned char*>(message.data()),
-                         message.size(), secretKey.data());
-    return sig;
-}
-
-bool verify(const Bytes& publicKey, std::string_view message, const Bytes& signature) {
-    storage::ensureSodium();
-    if (publicKey.size() != crypto_sign_PUBLICKEYBYTES || signature.size() != crypto_sign_BYTES) return false;
-    return crypto_sign_verify_detached(signature.data(),
-                                       reinterpret_cast<const unsigned char*>(message.data()), message.size(),
-                                       publicKey.data()) == 0;
 }
 
 // --- Envelopes ----------------------------------------------------------------------------------
@@ -431,25 +340,9 @@ std::optional<PushBodyParts> splitPushBody(std::string_view t) {
         for (;;) {
             if (p >= t.size() || t[p] != '{') return std::nullopt;
             const std::size_t start = p;
-            std::size_t depth = 0;
-            bool inString = false, escaped = false;
-            for (; p < t.size(); ++p) {
-                const char c = t[p];
-                if (inString) {
-                    if (escaped)
-                        escaped = false;
-                    else if (c == '\\')
-                        escaped = true;
-                    else if (c == '"')
-                        inString = false;
-                } else if (c == '"') {
-                    inString = true;
-                } else if (c == '{' || c == '[') {
-                    ++depth;
-                } else if (c == '}' || c == ']') {
-                    if (--depth == 0) break;
-                }
-            }
+            core::JsonDepthScanner scan;  // t[start] is '{', so depth 0 again means its closing '}'
+            for (; p < t.size(); ++p)
+                if (scan.step(t[p]) == 0) break;
             if (p >= t.size()) return std::nullopt;
             ++p;
             parts.items.push_back(t.substr(start, p - start));

@@ -15,6 +15,8 @@
 
 #include "core/error.hpp"
 #include "core/status.hpp"
+#include "core/json_depth.hpp"
+#include "storage/crypto.hpp"
 
 namespace outpost::sync {
 
@@ -41,11 +43,20 @@ struct Limits {
 };
 
 // --- Encoding helpers -------------------------------------------------------------------------
-std::string base64Encode(const Bytes& b);               // standard alphabet, padded
-std::string base64UrlEncode(const Bytes& b);            // URL-safe, no padding
-std::optional<Bytes> base64Decode(std::string_view s);  // accepts both alphabets, padding optional
-std::string hex(const Bytes& b);
-Bytes blake2b256(std::string_view data);  // libsodium crypto_generichash, 32 bytes
+// The protocol's names for the one copy of each encoder and hash, in storage/crypto.hpp.
+inline std::string base64Encode(const Bytes& b) {  // standard alphabet, padded
+    return storage::toBase64(b);
+}
+inline std::string base64UrlEncode(const Bytes& b) {  // URL-safe, no padding
+    return storage::toBase64Url(b);
+}
+inline std::optional<Bytes> base64Decode(std::string_view s) {  // accepts both alphabets, padding optional
+    return storage::fromAnyBase64(s);
+}
+inline std::string hex(const Bytes& b) {
+    return storage::toHex(b);
+}
+using storage::blake2b256;  // libsodium crypto_generichash, 32 bytes
 Bytes randomBytes(std::size_t n);
 
 // zstd, one frame. decompress throws Failure(Protocol, BadInput) on a corrupt frame and on output
@@ -54,8 +65,8 @@ std::string zstdCompress(std::string_view data, int level = 9);
 std::string zstdDecompress(std::string_view frame, std::size_t maxOut);
 
 // True when the JSON text nests objects and arrays deeper than maxDepth (strings skipped). A linear scan
-// that never recurses, for any text, valid JSON or not.
-bool nestedDeeperThan(std::string_view text, std::size_t maxDepth);
+// that never recurses, for any text, valid JSON or not (core/json_depth.hpp).
+using core::nestedDeeperThan;
 // Parses JSON, refusing nesting deeper than maxDepth and anything that is not an object.
 // Throws Failure(Protocol, BadInput) naming what is wrong.
 json parseObject(std::string_view text, std::size_t maxDepth);
@@ -66,8 +77,8 @@ struct SigningKeyPair {
     Bytes secretKey;  // 64 bytes (libsodium layout)
     static SigningKeyPair generate();
 };
-Bytes sign(const Bytes& secretKey, std::string_view message);  // 64-byte detached signature
-bool verify(const Bytes& publicKey, std::string_view message, const Bytes& signature);
+using storage::sign;    // 64-byte detached signature (storage/crypto.hpp)
+using storage::verify;  // false for keys or signatures of the wrong length
 
 // --- Record revisions on the wire --------------------------------------------------------------
 // One final revision as pushed. Field names on the wire are in the comments.

@@ -20,38 +20,15 @@ constexpr const char* kEntryContext = "outpost hq audit entry\n";
 constexpr const char* kHeadContext = "outpost hq audit head\n";
 constexpr int kVerifyPage = 2000;
 
-std::string toBase64(const std::vector<unsigned char>& b) {
-    std::string out(sodium_base64_encoded_len(b.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-    sodium_bin2base64(out.data(), out.size(), b.data(), b.size(), sodium_base64_VARIANT_ORIGINAL);
-    out.pop_back();  // the terminating NUL
-    return out;
-}
-
-std::optional<std::vector<unsigned char>> fromBase64(const std::string& s) {
-    std::vector<unsigned char> out(s.size());
-    std::size_t len = 0;
-    if (sodium_base642bin(out.data(), out.size(), s.data(), s.size(), nullptr, &len, nullptr,
-                          sodium_base64_VARIANT_ORIGINAL) != 0)
-        return std::nullopt;
-    out.resize(len);
-    return out;
-}
-
 std::string signText(const std::vector<unsigned char>& secretKey, const std::string& message) {
     if (secretKey.size() != crypto_sign_SECRETKEYBYTES) return {};
-    std::vector<unsigned char> sig(crypto_sign_BYTES);
-    crypto_sign_detached(sig.data(), nullptr, reinterpret_cast<const unsigned char*>(message.data()),
-                         message.size(), secretKey.data());
-    return toBase64(sig);
+    return toBase64(sign(secretKey, message));
 }
 
 bool verifyText(const std::vector<unsigned char>& publicKey, const std::string& message,
                 const std::string& signature) {
     auto sig = fromBase64(signature);
-    if (!sig || sig->size() != crypto_sign_BYTES || publicKey.size() != crypto_sign_PUBLICKEYBYTES)
-        return false;
-    return crypto_sign_verify_detached(sig->data(), reinterpret_cast<const unsigned char*>(message.data()),
-                                       message.size(), publicKey.data()) == 0;
+    return sig && verify(publicKey, message, *sig);
 }
 
 std::string headMessage(std::int64_t count, const std::string& hash) {
@@ -66,7 +43,7 @@ std::string auditCanonical(const AuditEntry& e) {
 }
 
 std::string auditHash(const std::string& prevHash, const AuditEntry& e) {
-    return blake2bHex(prevHash + auditCanonical(e));
+    return blake2b256Hex(prevHash + auditCanonical(e));
 }
 
 AuditEntry makeAuditEntry(const AuditHead& head, const std::string& actor, const std::string& action,

@@ -23,21 +23,6 @@ namespace detail {
 
 using Existing = std::optional<std::pair<std::string, std::int64_t>>;  // stored hash and hqSeq
 
-std::string blake2bHex(std::string_view data) {
-    ensureSodium();
-    unsigned char out[32];
-    crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-                       nullptr, 0);
-    static const char* digits = "0123456789abcdef";
-    std::string hex;
-    hex.reserve(64);
-    for (unsigned char c : out) {
-        hex += digits[c >> 4];
-        hex += digits[c & 15];
-    }
-    return hex;
-}
-
 std::string newEpochId() {
     return core::newUuidV7();
 }
@@ -285,7 +270,7 @@ bool formAlreadyStored(const std::optional<std::string>& existing, const std::st
 
 std::optional<std::string> hashProblem(const char* what, std::int64_t id, const std::string& hash,
                                        const std::string& canonical) {
-    if (blake2bHex(canonical) == hash) return std::nullopt;
+    if (blake2b256Hex(canonical) == hash) return std::nullopt;
     return std::string(what) + " " + std::to_string(id) +
            ": the stored hash does not match its canonical bytes";
 }

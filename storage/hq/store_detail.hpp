@@ -16,7 +16,6 @@ namespace outpost::storage::hq {
 
 namespace detail {
 using Existing = std::optional<std::pair<std::string, std::int64_t>>;
-std::string blake2bHex(std::string_view data);
 std::string newEpochId();
 std::string newDeviceId();
 Failure badInput(std::string message);

@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "core/time.hpp"
+#include "storage/crypto.hpp"
 #include "storage/hq/store.hpp"
 #include "storage/hq/store_detail.hpp"
 
@@ -728,7 +729,7 @@ public:
             m_db.exec("INSERT INTO reference(document, put_utc) VALUES ($1, $2)", {text, nowUtc});
             insertFeed(seq, "", "reference", document, nowUtc);
             appendAuditTx(m_auditActor, "reference push", "reference",
-                          json{{"hash", blake2bHex(text)}, {"version", document.value("version", json())}},
+                          json{{"hash", blake2b256Hex(text)}, {"version", document.value("version", json())}},
                           nowUtc);
         });
     }

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "core/time.hpp"
+#include "storage/crypto.hpp"
 #include "storage/hq/store.hpp"
 #include "storage/hq/store_detail.hpp"
 #include "storage/sqlite.hpp"
@@ -647,7 +648,7 @@ public:
             ins.bind(1, text).bind(2, nowUtc).run();
             insertFeed("", "reference", document, nowUtc);
             appendAuditTx(m_auditActor, "reference push", "reference",
-                          json{{"hash", blake2bHex(text)}, {"version", document.value("version", json())}},
+                          json{{"hash", blake2b256Hex(text)}, {"version", document.value("version", json())}},
                           nowUtc);
             tx.commit();
         });
