@@ -14,8 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
-#include "core/status.hpp"
 #include "core/json_depth.hpp"
+#include "core/status.hpp"
 #include "storage/crypto.hpp"
 
 namespace outpost::sync {

@@ -83,9 +83,7 @@ struct World {
         REQUIRE(lap->forms().latest("kitchen-sink"));
     }
 
-    void enroll() {
-        test::enrollThroughHandler(*service, *hqStore, *lap, kUnit);
-    }
+    void enroll() { test::enrollThroughHandler(*service, *hqStore, *lap, kUnit); }
 
     // Export with batchItems per push, import at HQ, import HQ's receipt: returns how many pushes went.
     std::int64_t roundTrip(const BundleOptions& opts, std::int64_t expectReports) {

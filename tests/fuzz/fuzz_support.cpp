@@ -87,7 +87,7 @@ std::unique_ptr<FuzzHq> makeHq() {
     sync::Limits limits;
     limits.deviceRequestsPerSecond = 0;
     h->service = std::make_unique<hq::HqService>([location] { return hqs::openHqStore(location); },
-                                                   h->identity, limits);
+                                                 h->identity, limits);
     h->service->warm();
 
     // Enroll the device through the handler, as a laptop does.

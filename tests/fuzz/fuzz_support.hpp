@@ -10,7 +10,6 @@
 #include "core/form.hpp"
 #include "core/refdata.hpp"
 #include "hq/bundle_import.hpp"
-#include "hq/bundle_import.hpp"
 #include "hq/service.hpp"
 #include "sync/protocol.hpp"
 

@@ -123,9 +123,7 @@ struct Laptop {
     }
 
     // Enrolls through HQ's handler (a bundle site is enrolled once, wherever there is a link).
-    void enroll(Hq& hq) {
-        test::enrollThroughHandler(*hq.service, *hq.store, *store, kUnit);
-    }
+    void enroll(Hq& hq) { test::enrollThroughHandler(*hq.service, *hq.store, *store, kUnit); }
     std::string deviceId() { return store->syncConfig().value()->deviceId; }
 
     std::vector<std::string> addReports(int n, const std::string& tag = "gap") {
