@@ -55,11 +55,12 @@ TEST_CASE("the store pool lends one store per lease, reuses returned ones and op
     }
 
     // Two leases on two threads hold two stores; a third waits until one is given back.
-    std::atomic<int> holding{0};
+    // (Catch2's assertions are not thread-safe: the threads count what they got, the test checks it.)
+    std::atomic<int> holding{0}, failedToBorrow{0};
     std::atomic<bool> release{false};
     auto hold = [&] {
         hq::StorePool::Lease lease(pool);
-        REQUIRE(pool.current());
+        if (!pool.current()) ++failedToBorrow;
         ++holding;
         while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     };
@@ -68,8 +69,7 @@ TEST_CASE("the store pool lends one store per lease, reuses returned ones and op
     std::atomic<bool> thirdGotOne{false};
     std::thread c([&] {
         hq::StorePool::Lease lease(pool);
-        REQUIRE(pool.current());
-        thirdGotOne = true;
+        if (pool.current()) thirdGotOne = true;
     });
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     CHECK_FALSE(thirdGotOne);
@@ -79,6 +79,7 @@ TEST_CASE("the store pool lends one store per lease, reuses returned ones and op
     b.join();
     c.join();
     CHECK(thirdGotOne);
+    CHECK(failedToBorrow == 0);
     CHECK(opener.opened == 2);
 }
 
