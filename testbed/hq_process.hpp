@@ -30,6 +30,7 @@ struct HqOptions {
     // When > 0 the server runs with RLIMIT_FSIZE at this many bytes (and SIGXFSZ ignored): writes
     // beyond it fail as on a full disk.
     std::uint64_t fileSizeLimit = 0;
+    std::vector<std::string> serveArgs;  // more options for `serve` (e.g. --memory-budget 256)
 };
 
 class HqProcess {
