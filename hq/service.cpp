@@ -108,14 +108,13 @@ Response dataAnswer(const Request& req, int status, const json& body) {
 // in it.
 thread_local MemoryBudget::Reservation* tl_requestMemory = nullptr;
 
-[[noreturn]] void memoryRefused(Inflated::Problem why, std::size_t need) {
+[[noreturn]] void memoryRefused(Inflated::Problem why) {
     const MemoryBudget& budget = tl_requestMemory->budget();
     const std::string mib = std::to_string(budget.capacity() >> 20) + " MiB";
     if (why == Inflated::Problem::NeverFits)
         failWith(413, "too_large",
-                 "the body needs more than HQ's request memory budget (" + mib + ", " +
-                     std::to_string((tl_requestMemory->bytes() + need) >> 20) +
-                     " MiB wanted) once decompressed and parsed; send fewer items at once");
+                 "the body needs more than HQ's whole request memory budget (" + mib +
+                     ") once decompressed and parsed; send fewer items at once");
     throw HttpError{503, "unavailable",
                     "HQ's request memory budget (" + mib +
                         " for the bodies of all requests at once) stayed full for " +
@@ -130,8 +129,7 @@ void reserveRequestMemory(std::size_t n) {
     if (tl_requestMemory->grow(n)) return;
     memoryRefused(tl_requestMemory->bytes() + n > tl_requestMemory->budget().capacity()
                       ? Inflated::Problem::NeverFits
-                      : Inflated::Problem::OverBudget,
-                  n);
+                      : Inflated::Problem::OverBudget);
 }
 
 // One zstd frame into at most maxOut bytes, within the request's memory budget as it comes out (see
@@ -139,7 +137,6 @@ void reserveRequestMemory(std::size_t n) {
 // a "zip bomb" stops at maxOut bytes of output, or earlier when the budget is full.
 std::string inflateBody(std::string_view frame, std::size_t maxOut) {
     if (!tl_requestMemory) failWith(500, "internal", "HQ handles a request without a memory reservation");
-    const std::size_t heldBefore = tl_requestMemory->bytes();
     Inflated r = inflateWithin(frame, maxOut, *tl_requestMemory);
     using P = Inflated::Problem;
     switch (r.problem) {
@@ -161,7 +158,7 @@ std::string inflateBody(std::string_view frame, std::size_t maxOut) {
             failWith(400, "bad_encoding", "the zstd frame is truncated");
         case P::OverBudget:
         case P::NeverFits:
-            memoryRefused(r.problem, tl_requestMemory->budget().capacity() - heldBefore);
+            memoryRefused(r.problem);
     }
     failWith(500, "internal", "HQ's decompression ended in an unknown state");
 }
