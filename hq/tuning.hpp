@@ -28,7 +28,7 @@ constexpr double kEnrollBurst = 10;
 // Then one attempt every 6 seconds (10 a minute), the pace of a person typing codes.
 constexpr double kEnrollAttemptsPerSecond = 10.0 / 60.0;
 // Addresses remembered at once (about 100 bytes each, so about 5 MB at most). When full, addresses whose
-// bucket has refilled are forgotten; if none has, a new address waits (docs/operations.md).
+// bucket has refilled are forgotten; if none has, a new address waits (docs/protocol.md, "Enrollment").
 constexpr std::size_t kEnrollAddresses = 50000;
 
 }  // namespace outpost::hq::tuning

@@ -1458,6 +1458,8 @@ TEST_CASE("enrollment attempts are throttled per address: 300 guesses get 429, a
     for (int i = 0; i < 10; ++i) guess("2001:db8:1:2::" + std::to_string(i + 1), "x");
     CHECK(guess("2001:db8:1:2:ffff::1", EnrollmentCode::generate("pin").secret).status == 429);
     CHECK(guess("2001:db8:1:3:ffff::1", EnrollmentCode::generate("pin").secret).status == 410);
+    // A request no network carried (in-process) has no address and is not counted.
+    for (int i = 0; i < 20; ++i) CHECK(guess("", EnrollmentCode::generate("pin").secret).status == 410);
 }
 
 TEST_CASE(
