@@ -107,7 +107,8 @@ std::string csvCell(const nlohmann::json& v) {
         std::string s = v.get<std::string>();
         if (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t'))
             s = "'" + s;
-        return csvQuote(s);
+        // An export may go to a terminal: control characters are escaped, line breaks and tabs kept.
+        return csvQuote(printable(s, true));
     }
     if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
     return csvQuote(v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));

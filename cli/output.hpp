@@ -28,7 +28,8 @@ std::string printable(std::string_view text, bool keepLineBreaks = false);
 std::string csvQuote(const std::string& s);
 
 // A JSON value as a CSV cell: null is empty, a string is itself (one that a spreadsheet would run as a
-// formula, starting with = + - @ or a tab, is kept as text with a leading '), anything else its JSON.
+// formula, starting with = + - @ or a tab, is kept as text with a leading '; control characters but line
+// feed and tab escaped as printable() does), anything else its JSON.
 std::string csvCell(const nlohmann::json& v);
 
 // The payload without the fields form marks sensitive (also inside repeat groups): what may leave a

@@ -796,7 +796,7 @@ TEST_CASE("outpost-hq escapes control characters from devices in every table it 
                                      sync::base64Encode(sync::SigningKeyPair::generate().publicKey),
                                      "2026-01-01T00:00:00.000Z");
         REQUIRE(d.ok());
-        auto item = gapItem(evilUnit, "text");
+        auto item = gapItem(evilUnit, "text\x1b[8m hidden\x07");
         item.recordId = evilId;
         auto out = s->ingest(d->id, "batch\x1b[1m", "request-hash", {item}, "2026-01-01T00:00:00.000Z");
         REQUIRE(out.ok());
@@ -804,19 +804,24 @@ TEST_CASE("outpost-hq escapes control characters from devices in every table it 
     auto noRawControl = [](const std::string& text) {
         for (std::size_t i = 0; i < text.size(); ++i) {
             const auto c = static_cast<unsigned char>(text[i]);
+            // A CSV line ends in CR LF (RFC 4180); any other control character is raw.
+            if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') continue;
             if ((c < 0x20 && c != '\n') || c == 0x7f) return false;
             if (c == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) <= 0x9f)
                 return false;
         }
         return true;
     };
-    for (const auto& args : std::vector<std::vector<std::string>>{{"reports", "list"},
-                                                                  {"reports", "list", "--format", "json"},
-                                                                  {"devices"},
-                                                                  {"devices", "--format", "json"},
-                                                                  {"audit", "list"},
-                                                                  {"audit", "list", "--format", "json"},
-                                                                  {"reports", "show", evilId}}) {
+    for (const auto& args :
+         std::vector<std::vector<std::string>>{{"reports", "list"},
+                                               {"reports", "list", "--format", "json"},
+                                               {"devices"},
+                                               {"devices", "--format", "json"},
+                                               {"audit", "list"},
+                                               {"audit", "list", "--format", "json"},
+                                               {"reports", "show", evilId},
+                                               {"reports", "export", "--format", "csv"},
+                                               {"reports", "export", "--format", "json"}}) {
         auto r = h.run(args);
         INFO(args[0] << " (" << args.size() << " args): " << r.out << r.err);
         CHECK(r.code == 0);
@@ -827,6 +832,8 @@ TEST_CASE("outpost-hq escapes control characters from devices in every table it 
     CHECK_THAT(list.out, Catch::Contains("rec\\x1b]0;owned\\x07\\r\\u009b2J"));
     CHECK_THAT(list.out, Catch::Contains("UNIT\\x1b[31m"));
     CHECK_THAT(h.run({"devices"}).out, Catch::Contains("lap\\x1b[2Jtop"));
+    CHECK_THAT(h.run({"reports", "export", "--format", "csv"}).out,
+               Catch::Contains("text\\x1b[8m hidden\\x07"));
     CHECK_THAT(h.run({"audit", "list"}).out, Catch::Contains("batch\\x1b[1m"));
     // JSON keeps the value (escaped the JSON way), so it reads back exactly.
     auto rows = json::parse(h.run({"reports", "list", "--format", "json"}).out);
