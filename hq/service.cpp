@@ -29,6 +29,7 @@
 #include <unordered_map>
 
 #include "core/builtin.hpp"
+#include "core/formats.hpp"
 #include "core/sensitive.hpp"
 #include "core/time.hpp"
 #include "core/validate.hpp"
@@ -544,8 +545,8 @@ Response HqService::Impl::enroll(const Request& req) {
     if (name.size() > kMaxDeviceNameBytes)
         failWith(400, "malformed",
                  "\"name\" is longer than " + std::to_string(kMaxDeviceNameBytes) + " bytes");
-    if (std::any_of(name.begin(), name.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
-        failWith(400, "malformed", "\"name\" contains control characters");
+    if (core::firstControlCharacter(name, false) != std::string::npos)
+        failWith(400, "malformed", "\"name\" contains control characters or is not UTF-8");
 
     auto& s = store();
     EnrollmentCode ec;

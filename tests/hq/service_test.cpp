@@ -1422,6 +1422,13 @@ TEST_CASE("enrollment refuses Ed25519 keys that are not usable: all-zero and sma
         CHECK(errorCode(r) == "malformed");
         CHECK(r.body.find("small order") != std::string::npos);
     }
+    // A device name with a C1 control (U+009B, CSI) or ESC is refused as well.
+    for (const std::string name : {"lap\xc2\x9b"
+                                   "2J",
+                                   "lap\x1b"}) {
+        auto r = hq.enrollRequest(secret, base64Encode(SigningKeyPair::generate().publicKey), name);
+        CHECK(r.status == 400);
+    }
     CHECK(hq.store->devices().value().empty());
     // The code is still usable with a real key.
     CHECK(hq.enrollRequest(secret, base64Encode(SigningKeyPair::generate().publicKey)).status == 200);
