@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <ostream>
 
+#include "cli/output.hpp"
 #include "cli/terminal.hpp"
 
 namespace outpost::cli {
@@ -32,13 +33,13 @@ int runCommandLine(CLI::App& app, int argc, char** argv, std::ostream& out, std:
         action();
         return exitStatus(ExitCode::Ok);
     } catch (const CommandError& f) {
-        err << program << ": " << f.message << "\n";
+        err << program << ": " << printable(f.message, true) << "\n";
         return exitStatus(f.code);
     } catch (const Failure& f) {
-        err << program << ": " << f.error().message << "\n";
+        err << program << ": " << printable(f.error().message, true) << "\n";
         return exitStatus(exitCodeFor(f.error()));
     } catch (const std::exception& e) {
-        err << program << ": internal error: " << e.what() << "\n";
+        err << program << ": internal error: " << printable(e.what(), true) << "\n";
         return exitStatus(ExitCode::Internal);
     }
 }

@@ -269,11 +269,12 @@ json feedbackJson(const storage::Feedback& f) {
 }
 
 void printFeedback(const storage::Feedback& f, std::ostream& out, bool withId) {
-    out << (withId ? f.recordId + " " : std::string("  ")) << "r" << f.revision << " "
+    // Everything here came from HQ over the network: escaped before it reaches the terminal.
+    out << (withId ? cli::printable(f.recordId) + " " : std::string("  ")) << "r" << f.revision << " "
         << core::toText(f.status);
-    if (!f.by.empty()) out << " by " << f.by;
-    if (!f.atUtc.empty()) out << " at " << f.atUtc;
-    if (!f.comment.empty()) out << ": " << f.comment;
+    if (!f.by.empty()) out << " by " << cli::printable(f.by);
+    if (!f.atUtc.empty()) out << " at " << cli::printable(f.atUtc);
+    if (!f.comment.empty()) out << ": " << cli::printable(f.comment);
     out << "\n";
 }
 
@@ -545,8 +546,8 @@ void cmdOutbox(const Options& o, std::ostream& out) {
     for (const auto& i : items)
         out << i.seq << "  " << i.recordId << " r" << i.revision << "  " << std::left << std::setw(13)
             << i.formId << std::setw(12) << core::toText(i.state)
-            << (i.heldReason.empty() ? "" : "  " + i.heldReason)
-            << (i.lastError.empty() ? "" : "  " + i.lastError) << "\n";
+            << (i.heldReason.empty() ? "" : "  " + cli::printable(i.heldReason))
+            << (i.lastError.empty() ? "" : "  " + cli::printable(i.lastError)) << "\n";
     out << items.size() << " waiting for HQ\n";
 }
 
@@ -581,7 +582,7 @@ std::string hostName() {
 void logTransport(const Options& o, sync::ClientOptions& co) {
     if (o.verbose)
         co.transportLog = [](const std::string& detail) {
-            *g_err << "outpostctl: detail: " << detail << "\n";
+            *g_err << "outpostctl: detail: " << cli::printable(detail) << "\n";
         };
 }
 
@@ -591,8 +592,8 @@ void cmdEnroll(const Options& o, std::ostream& out) {
     co.allowInsecureHttp = o.insecureHttp;
     logTransport(o, co);
     auto cfg = check(sync::enroll(*s, o.hqUrl, o.code, o.deviceName.empty() ? hostName() : o.deviceName, co));
-    out << "enrolled with HQ " << cfg.hqId << " at " << cfg.hqUrl << " as device " << cfg.deviceId
-        << " (unit " << s->unitId() << ")\n";
+    out << "enrolled with HQ " << cli::printable(cfg.hqId) << " at " << cli::printable(cfg.hqUrl)
+        << " as device " << cli::printable(cfg.deviceId) << " (unit " << cli::printable(s->unitId()) << ")\n";
 }
 
 // Ctrl-C during a sync stops the transfers at once; what HQ acknowledged so far is kept.
@@ -638,8 +639,8 @@ void cmdSync(const Options& o, std::ostream& out) {
                 << " more quarantined ('outpostctl outbox' lists them)\n";
             break;
         }
-        out << "quarantined: " << i.seq << " " << i.recordId << " r" << i.revision << " " << i.formId << ": "
-            << i.lastError << "\n";
+        out << "quarantined: " << i.seq << " " << cli::printable(i.recordId) << " r" << i.revision << " "
+            << cli::printable(i.formId) << ": " << cli::printable(i.lastError) << "\n";
     }
     if (counts.quarantined > 0)
         out << "fix the cause, then put an item back with 'outpostctl outbox requeue SEQ'\n";

@@ -389,8 +389,9 @@ void cmdDevices(const Options& o, std::ostream& out) {
         return;
     }
     for (const auto& d : devices)
-        out << std::left << std::setw(40) << d.id << std::setw(22) << d.unitId << std::setw(26)
-            << d.enrolledUtc << (d.revoked ? "revoked  " : "active   ") << d.name << "\n";
+        out << std::left << std::setw(40) << cli::printable(d.id) << std::setw(22) << cli::printable(d.unitId)
+            << std::setw(26) << cli::printable(d.enrolledUtc) << (d.revoked ? "revoked  " : "active   ")
+            << cli::printable(d.name) << "\n";
     out << devices.size() << " device(s)\n";
 }
 
@@ -466,10 +467,11 @@ void cmdReportsList(const Options& o, std::ostream& out) {
         return;
     }
     for (const auto& r : reports)
-        out << std::left << std::setw(8) << r.hqSeq << std::setw(38) << r.recordId << std::setw(5)
-            << ("r" + std::to_string(r.revision)) << std::setw(18)
-            << (r.formId + " v" + std::to_string(r.formVersion)) << std::setw(22) << r.unitId << std::setw(10)
-            << core::toText(r.reviewStatus) << r.receivedUtc << "\n";
+        out << std::left << std::setw(8) << r.hqSeq << std::setw(38) << cli::printable(r.recordId)
+            << std::setw(5) << ("r" + std::to_string(r.revision)) << std::setw(18)
+            << cli::printable(r.formId + " v" + std::to_string(r.formVersion)) << std::setw(22)
+            << cli::printable(r.unitId) << std::setw(10) << core::toText(r.reviewStatus)
+            << cli::printable(r.receivedUtc) << "\n";
     out << reports.size() << " report(s)\n";
 }
 
@@ -485,7 +487,8 @@ std::string conductPassphrase(bool isNew) {
 // carried one (an amendment that left the section empty keeps the sealed one).
 std::optional<storage::hq::Report> sealedSource(HqStore& s, const storage::hq::Report& r) {
     for (int rev = r.revision; rev >= 1; --rev) {
-        auto x = rev == r.revision ? std::optional<storage::hq::Report>(r) : check(s.report(r.recordId, rev));
+        auto x = rev == r.revision ? std::optional<storage::hq::Report>(r)
+                                   : check(s.report(r.recordId, rev, r.unitId));
         if (x && !x->sealedPart.empty()) return x;
     }
     return std::nullopt;
@@ -498,7 +501,8 @@ std::string sealedHashOf(const storage::hq::Report& r) {
 
 void cmdReportsShow(const Options& o, std::ostream& out) {
     auto store = openStore(o);
-    auto report = check(store->report(o.id, o.revision > 0 ? std::optional<int>(o.revision) : std::nullopt));
+    auto report =
+        check(store->report(o.id, o.revision > 0 ? std::optional<int>(o.revision) : std::nullopt, o.unit));
     if (!report)
         fail(ExitCode::NotFound,
              "HQ holds no report " + o.id + (o.revision > 0 ? " r" + std::to_string(o.revision) : ""));
@@ -641,9 +645,9 @@ void cmdReportsReview(const Options& o, std::ostream& out) {
     if (o.status == "returned" && o.comment.empty())
         fail(ExitCode::Usage, "a returned report needs a --comment telling the unit what to amend");
     const auto status = check(core::parseText<core::ReviewStatus>(o.status));
-    auto entry = check(store->review(o.id, o.revision, status, o.comment, o.by, utcNow()));
-    out << o.id << " r" << o.revision << " " << o.status << "; the unit sees it at its next sync (feed "
-        << entry.seq << ")\n";
+    auto entry = check(store->review(o.id, o.revision, status, o.comment, o.by, utcNow(), o.unit));
+    out << cli::printable(o.id) << " r" << o.revision << " " << o.status
+        << "; the unit sees it at its next sync (feed " << entry.seq << ")\n";
 }
 
 void cmdConflicts(const Options& o, std::ostream& out) {
@@ -666,9 +670,11 @@ void cmdConflicts(const Options& o, std::ostream& out) {
         return;
     }
     for (const auto& c : conflicts)
-        out << std::left << std::setw(6) << c.id << std::setw(38) << c.recordId << std::setw(5)
-            << ("r" + std::to_string(c.revision)) << std::setw(40) << c.deviceId << c.receivedUtc
-            << "  other bytes " << c.hash.substr(0, 12) << ", kept " << c.keptHash.substr(0, 12) << "\n";
+        out << std::left << std::setw(6) << c.id << std::setw(38) << cli::printable(c.recordId)
+            << std::setw(5) << ("r" + std::to_string(c.revision)) << std::setw(40)
+            << cli::printable(c.deviceId) << cli::printable(c.receivedUtc) << "  other bytes "
+            << cli::printable(c.hash.substr(0, 12)) << ", kept " << cli::printable(c.keptHash.substr(0, 12))
+            << "\n";
     out << conflicts.size() << " conflict(s)\n";
 }
 
@@ -694,12 +700,12 @@ void cmdImportBundle(const Options& o, std::ostream& out) {
     }
     const auto& b = r.value();
     check(sync::writeBundleFile(o.outPath, b.receiptFile));
-    out << "bundle " << b.bundleId << " from device " << b.deviceId << " (unit " << b.unitId
-        << "): " << b.pushes << " push(es), " << b.stored << " report(s) stored, " << b.duplicates
-        << " already there, " << b.conflicts << " conflict(s), " << b.rejected << " rejected; " << b.pulled
-        << " feed entr" << (b.pulled == 1 ? "y" : "ies") << " for the laptop"
-        << (b.more ? " (more with its next bundle)" : "") << "\n";
-    for (const auto& n : b.notes) out << "note: " << n << "\n";
+    out << "bundle " << cli::printable(b.bundleId) << " from device " << cli::printable(b.deviceId)
+        << " (unit " << cli::printable(b.unitId) << "): " << b.pushes << " push(es), " << b.stored
+        << " report(s) stored, " << b.duplicates << " already there, " << b.conflicts << " conflict(s), "
+        << b.rejected << " rejected; " << b.pulled << " feed entr" << (b.pulled == 1 ? "y" : "ies")
+        << " for the laptop" << (b.more ? " (more with its next bundle)" : "") << "\n";
+    for (const auto& n : b.notes) out << "note: " << cli::printable(n) << "\n";
     out << "receipt written to " << o.outPath
         << ": take it back to the laptop and import it with 'outpostctl bundle import'\n";
 }
@@ -727,8 +733,9 @@ void cmdRecoveryOpen(const Options& o, std::ostream& out) {
     } catch (const Failure& f) {
         fail(f.error());
     }
-    out << "recovery response for store " << r->storeId << " (unit " << r->unitId << ") written to "
-        << o.outPath << ": carry it to the laptop and run 'outpostctl recovery complete'\n";
+    out << "recovery response for store " << cli::printable(r->storeId) << " (unit "
+        << cli::printable(r->unitId) << ") written to " << o.outPath
+        << ": carry it to the laptop and run 'outpostctl recovery complete'\n";
 }
 
 // [SECTION] commands: conduct keys
@@ -863,7 +870,7 @@ void cmdVerify(const Options& o, std::ostream& out) {
         out << "ok: HQ's identity and store are sound; " << count << " report(s)\n";
         return;
     }
-    for (const auto& p : problems) out << "problem: " << p << "\n";
+    for (const auto& p : problems) out << "problem: " << cli::printable(p) << "\n";
     fail(ExitCode::Verify, std::to_string(problems.size()) + " problem(s) found");
 }
 
@@ -962,7 +969,7 @@ void cmdRestore(const Options& o, std::ostream& out, std::ostream& err) {
     attachAudit(*store, o);
     auto epoch = check(store->rotateEpoch());
     auto after = check(store->verify());
-    for (const auto& p : after) err << "outpost-hq: problem after restore: " << p << "\n";
+    for (const auto& p : after) err << "outpost-hq: problem after restore: " << cli::printable(p) << "\n";
     out << "restored " << backupFile << " into " << o.data << "; new epoch " << epoch
         << ": devices resync at their next connection\n";
     if (keptOld) out << "the previous store is kept as " << target << ".before-restore-" << stamp << "\n";
@@ -993,7 +1000,7 @@ void cmdAuditVerify(const Options& o, std::ostream& out) {
             << ", each signed by HQ's key, ending at its signed head\n";
         return;
     }
-    for (const auto& p : c.problems) out << "problem: " << p << "\n";
+    for (const auto& p : c.problems) out << "problem: " << cli::printable(p) << "\n";
     fail(ExitCode::Verify, "the audit log was tampered with: " + c.problems.front());
 }
 
@@ -1008,8 +1015,9 @@ void cmdAuditList(const Options& o, std::ostream& out) {
     }
     for (const auto& e : entries) {
         std::string detail = e.detail.size() > 200 ? e.detail.substr(0, 200) + "..." : e.detail;
-        out << std::left << std::setw(7) << e.seq << std::setw(29) << e.atUtc << std::setw(40) << e.actor
-            << std::setw(16) << e.action << e.subject << "  " << detail << "\n";
+        out << std::left << std::setw(7) << e.seq << std::setw(29) << cli::printable(e.atUtc) << std::setw(40)
+            << cli::printable(e.actor) << std::setw(16) << cli::printable(e.action)
+            << cli::printable(e.subject) << "  " << cli::printable(detail) << "\n";
     }
     out << entries.size() << " entr" << (entries.size() == 1 ? "y" : "ies") << "\n";
 }
@@ -1104,6 +1112,7 @@ int runHqCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
         "open the sealed sensitive section with a conduct key (passphrase: $OUTPOST_CONDUCT_PASSPHRASE "
         "or the terminal); the opening is audited");
     rs->add_option("--key", o.keyFile, "the conduct key file (with --open-sealed)");
+    rs->add_option("--unit", o.unit, "the unit whose report it is (needed when several units use the id)");
     on(rs, [&] { cmdReportsShow(o, out); });
     auto* rx =
         reports->add_subcommand("export", "export reports as CSV or JSON (sensitive fields are left out)");
@@ -1122,6 +1131,7 @@ int runHqCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
         ->check(CLI::IsMember({"accepted", "returned"}));
     rr->add_option("--comment", o.comment, "what the unit should know or amend");
     rr->add_option("--by", o.by, "who reviewed it")->required();
+    rr->add_option("--unit", o.unit, "the unit whose report it is (needed when several units use the id)");
     on(rr, [&] { cmdReportsReview(o, out); });
 
     auto* conflicts = app.add_subcommand("conflicts", "revisions received twice with different content");

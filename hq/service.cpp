@@ -13,6 +13,8 @@
 #include "hq/store_pool.hpp"
 #include "hq/tuning.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -27,6 +29,7 @@
 #include <unordered_map>
 
 #include "core/builtin.hpp"
+#include "core/formats.hpp"
 #include "core/sensitive.hpp"
 #include "core/time.hpp"
 #include "core/validate.hpp"
@@ -247,12 +250,6 @@ std::string validationReason(const Envelope& e, const core::ValidationResult& v)
     return reason;
 }
 
-bool isBase64UrlNonce(const std::string& nonce) {
-    if (nonce.size() != 22) return false;
-    return std::all_of(nonce.begin(), nonce.end(),
-                       [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_'; });
-}
-
 std::optional<std::int64_t> parseInt64(std::string_view s) {
     std::int64_t v = 0;
     if (s.empty()) return std::nullopt;
@@ -316,6 +313,10 @@ struct HqService::Impl {
     // Per-device token buckets (Limits::deviceRequestsPerSecond), made with the limits.
     std::unique_ptr<DeviceRateLimiter> rateLimiter;
     void takeToken(const std::string& deviceId);
+    // Enrollment attempts per network address (hq/tuning.hpp, "enrollment throttle").
+    DeviceRateLimiter enrollThrottle{tuning::kEnrollAttemptsPerSecond, tuning::kEnrollBurst,
+                                     tuning::kEnrollAddresses};
+    void takeEnrollToken(const std::string& address);
 
     hqs::HqStore& store();
     void dropStore();
@@ -327,7 +328,7 @@ struct HqService::Impl {
 
     // fromBundle: the request came in a store-and-forward bundle, where a nonce used before is no replay.
     hqs::Device authenticate(const Request& req, hqs::HqStore& s, bool fromBundle);
-    std::string checkResync(const Request& req, hqs::HqStore& s);
+    std::string checkResync(const Request& req, hqs::HqStore& s, const hqs::Device& device);
 
     Response hello(const Request& req);
     Response enroll(const Request& req);
@@ -423,7 +424,7 @@ hqs::Device HqService::Impl::authenticate(const Request& req, hqs::HqStore& s, b
         !verify(*publicKey, signingString(req.method, req.target, deviceId, nonce, req.body), *sig))
         failWith(401, "bad_signature",
                  "the request's signature does not verify with device '" + deviceId + "''s key");
-    if (!isBase64UrlNonce(nonce))
+    if (!isNonce(nonce))
         failWith(400, "malformed",
                  "Outpost-Nonce must be 16 bytes in base64url without padding (22 characters)");
     // A bundle's requests were made long ago and arrive together: only the network's are rate-limited.
@@ -447,9 +448,37 @@ void HqService::Impl::takeToken(const std::string& deviceId) {
     throw e;
 }
 
+// What the enrollment throttle counts by: an IPv4 address whole, an IPv6 address by its /64 (a host
+// usually holds a whole /64).
+namespace {
+std::string throttleKey(const std::string& address) {
+    unsigned char v6[16];
+    if (address.find(':') == std::string::npos || inet_pton(AF_INET6, address.c_str(), v6) != 1)
+        return address;
+    if (std::all_of(v6, v6 + 10, [](unsigned char b) { return b == 0; }) && v6[10] == 0xff && v6[11] == 0xff)
+        return address.substr(address.rfind(':') + 1);  // an IPv4 address written as IPv6
+    return hex(Bytes(v6, v6 + 8)) + "/64";
+}
+}  // namespace
+
+void HqService::Impl::takeEnrollToken(const std::string& address) {
+    // A request no network carried (in-process, from a test harness or a tool) has no address to count.
+    if (address.empty()) return;
+    const auto wait = enrollThrottle.take(throttleKey(address));
+    if (!wait) return;
+    HttpError e{429, "rate_limited",
+                "too many enrollment attempts from this address (" +
+                    std::to_string(static_cast<int>(tuning::kEnrollBurst)) + " at once, then " +
+                    std::to_string(static_cast<int>(tuning::kEnrollAttemptsPerSecond * 60 + 0.5)) +
+                    " a minute); retry later",
+                json::object(), std::max(1, static_cast<int>(std::ceil(*wait)))};
+    e.extra["retry_after"] = e.retryAfter;
+    throw e;
+}
+
 // HQ's epoch, after checking the device's view of it: a different epoch, or a last receipt for a
 // report HQ does not hold, means HQ was restored and the device must resync.
-std::string HqService::Impl::checkResync(const Request& req, hqs::HqStore& s) {
+std::string HqService::Impl::checkResync(const Request& req, hqs::HqStore& s, const hqs::Device& device) {
     const std::string epoch = need(s.epoch());
     const std::string claimed = trim(req.header("outpost-epoch"));
     if (!claimed.empty() && claimed != epoch)
@@ -461,7 +490,8 @@ std::string HqService::Impl::checkResync(const Request& req, hqs::HqStore& s) {
         auto seq = parseInt64(std::string_view(last).substr(0, colon));
         if (colon == std::string::npos || !seq || *seq <= 0 || colon + 1 >= last.size())
             failWith(400, "malformed", "Outpost-Last-Receipt must be <hq seq>:<record id>");
-        if (!need(s.hasReport(*seq, last.substr(colon + 1))))
+        // Only the device's own unit's reports count: a receipt is never an oracle for another unit's.
+        if (!need(s.hasReport(*seq, last.substr(colon + 1), device.unitId)))
             failWith(
                 409, "epoch_changed",
                 "HQ no longer holds report " + std::to_string(*seq) + " (restored from a backup); resync",
@@ -471,6 +501,39 @@ std::string HqService::Impl::checkResync(const Request& req, hqs::HqStore& s) {
 }
 
 // [SECTION] handlers
+
+namespace {
+
+// Where a field that is not multiline text holds a tab or a line break (docs/protocol.md, "Member
+// formats": only multiline fields may), as "<where>.payload.<field>: ..."; "" when none does.
+std::string lineBreakProblem(const std::vector<core::FieldDef>& fields, const json& values,
+                             const std::string& where) {
+    if (!values.is_object()) return {};
+    for (const auto& f : fields) {
+        auto it = values.find(f.name);
+        if (it == values.end()) continue;
+        const std::string path = where + "." + f.name;
+        if (f.type == core::FieldType::Repeat && it->is_array()) {
+            for (std::size_t i = 0; i < it->size(); ++i)
+                if (auto p = lineBreakProblem(f.fields, (*it)[i], path + "[" + std::to_string(i) + "]");
+                    !p.empty())
+                    return p;
+            continue;
+        }
+        if (f.type == core::FieldType::Multiline) continue;
+        auto breaks = [](const json& v) {
+            return v.is_string() &&
+                   v.get_ref<const std::string&>().find_first_of("\t\n") != std::string::npos;
+        };
+        bool bad = breaks(*it);
+        if (it->is_array())
+            for (const auto& v : *it) bad = bad || breaks(v);
+        if (bad) return path + ": holds a tab or a line break (only multiline text may)";
+    }
+    return {};
+}
+
+}  // namespace
 
 Response HqService::Impl::hello(const Request&) {
     auto& s = store();
@@ -487,6 +550,8 @@ Response HqService::Impl::hello(const Request&) {
 }
 
 Response HqService::Impl::enroll(const Request& req) {
+    // Every attempt counts, well-formed or not, before anything else is looked at.
+    takeEnrollToken(req.remoteAddress);
     json j = parseBody(bodyText(req, limits), limits);
     auto text = [&](const char* name) -> std::string {
         auto it = j.find(name);
@@ -512,11 +577,14 @@ Response HqService::Impl::enroll(const Request& req) {
     auto key = base64Decode(keyText);
     if (!key || key->size() != 32)
         failWith(400, "malformed", "\"public_key\" must be an Ed25519 public key (32 bytes, base64)");
+    if (!isSigningPublicKey(*key))
+        failWith(400, "malformed",
+                 "\"public_key\" is not a usable Ed25519 public key (not a curve point, or of small order)");
     if (name.size() > kMaxDeviceNameBytes)
         failWith(400, "malformed",
                  "\"name\" is longer than " + std::to_string(kMaxDeviceNameBytes) + " bytes");
-    if (std::any_of(name.begin(), name.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
-        failWith(400, "malformed", "\"name\" contains control characters");
+    if (core::firstControlCharacter(name, false) != std::string::npos)
+        failWith(400, "malformed", "\"name\" contains control characters or is not UTF-8");
 
     auto& s = store();
     EnrollmentCode ec;
@@ -545,7 +613,7 @@ Response HqService::Impl::enroll(const Request& req) {
 Response HqService::Impl::push(const Request& req, bool fromBundle) {
     auto& s = store();
     const hqs::Device device = authenticate(req, s, fromBundle);
-    const std::string epoch = checkResync(req, s);
+    const std::string epoch = checkResync(req, s, device);
 
     const std::string text = bodyText(req, limits);
     PushRequest pr;
@@ -593,6 +661,7 @@ Response HqService::Impl::push(const Request& req, bool fromBundle) {
         }
     }
     if (pr.items.empty()) failWith(400, "malformed", "the push has no items");
+    if (auto problem = batchIdProblem(pr.batchId); !problem.empty()) failWith(400, "malformed", problem);
 
     auto known = currentCatalog(s);
     // Every item must belong to the device's unit, or nothing of the request is stored.
@@ -635,13 +704,21 @@ Response HqService::Impl::push(const Request& req, bool fromBundle) {
         it.signature = e.signature;
         it.sealedPart = e.sealedPart;
         auto form = known->forms.find(e.formId, e.formVersion);
-        // The device vouches for these exact bytes, author included; HQ stores nothing unsigned.
-        if (auto problem = revisionSignatureProblem(deviceKey, it.canonical, e.signature); !problem.empty()) {
+        const std::string where = "items[" + std::to_string(i) + "]";
+        // Members out of their formats are refused before anything else looks at them.
+        if (auto formatWhy = e.formatProblem(where); !formatWhy.empty()) {
+            it.rejectReason = formatWhy;
+        } else if (auto problem = revisionSignatureProblem(deviceKey, it.canonical, e.signature);
+                   !problem.empty()) {
+            // The device vouches for these exact bytes, author included; HQ stores nothing unsigned.
             it.rejectReason = problem;
         } else if (!form) {
             it.rejectReason = e.formId + " v" + std::to_string(e.formVersion) + " is not a form HQ knows";
         } else if (auto sealedWhy = sealedProblem(*form, e); !sealedWhy.empty()) {
             it.rejectReason = sealedWhy;
+        } else if (auto breakWhy = lineBreakProblem(form->fields, e.payload, where + ".payload");
+                   !breakWhy.empty()) {
+            it.rejectReason = breakWhy;
         } else {
             // The same validation the laptop ran at finalize, on what a person entered (a sealed section
             // was checked on the laptop before it was sealed).
@@ -710,7 +787,7 @@ Response HqService::Impl::push(const Request& req, bool fromBundle) {
 Response HqService::Impl::pull(const Request& req, bool fromBundle) {
     auto& s = store();
     const hqs::Device device = authenticate(req, s, fromBundle);
-    const std::string epoch = checkResync(req, s);
+    const std::string epoch = checkResync(req, s, device);
     if (!req.body.empty()) failWith(400, "malformed", "a pull request has no body");
 
     auto q = req.target.find('?');

@@ -43,5 +43,17 @@ inline constexpr int kRequestMemoryRetryAfterSeconds = 5;
 inline constexpr double kJsonBytesPerTextByte = 4.5;
 
 // [SECTION] enrollment throttle
+// Enrollment is the one request anyone may send: its secret is 26 base32 characters (130 bits), so
+// guessing cannot succeed, but every guess costs a store lookup and fills the audit trail. A token bucket
+// per address (an IPv6 address counts by its /64, which one host usually holds whole) lets a person retry
+// a mistyped code a few times and refuses a script: 429 with Retry-After beyond it.
+
+// Ten attempts at once: a mistyped code, retried a few times, by several laptops behind one NAT.
+constexpr double kEnrollBurst = 10;
+// Then one attempt every 6 seconds (10 a minute), the pace of a person typing codes.
+constexpr double kEnrollAttemptsPerSecond = 10.0 / 60.0;
+// Addresses remembered at once (about 100 bytes each, so about 5 MB at most). When full, addresses whose
+// bucket has refilled are forgotten; if none has, a new address waits (docs/protocol.md, "Enrollment").
+constexpr std::size_t kEnrollAddresses = 50000;
 
 }  // namespace outpost::hq::tuning

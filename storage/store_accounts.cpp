@@ -19,6 +19,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/formats.hpp"
 #include "core/sensitive.hpp"
 #include "core/time.hpp"
 #include "storage/durable_file.hpp"
@@ -178,14 +179,7 @@ std::int64_t failureDelaySeconds(int failures) {
 }
 
 bool isValidAccountName(std::string_view name) {
-    if (name.empty() || name.size() > 32) return false;
-    auto ok = [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
-    };
-    if (name[0] == '.' || name[0] == '-' || name[0] == '_') return false;
-    for (char c : name)
-        if (!ok(c)) return false;
-    return true;
+    return core::isAccountName(name);
 }
 
 // The whole accounts step of the schema, self-contained: the table, and the store's one user as its first

@@ -1,6 +1,7 @@
 // The Outpost sync protocol, version 2: shared encodings, hashes, signatures and messages.
 #include "sync/protocol.hpp"
 
+#include "core/formats.hpp"
 #include "core/revision.hpp"
 
 #include <sodium.h>
@@ -138,6 +139,11 @@ SigningKeyPair SigningKeyPair::generate() {
     return k;
 }
 
+bool isSigningPublicKey(const Bytes& key) {
+    storage::ensureSodium();
+    return key.size() == crypto_sign_PUBLICKEYBYTES && crypto_core_ed25519_is_valid_point(key.data()) == 1;
+}
+
 // --- Envelopes ----------------------------------------------------------------------------------
 
 json Envelope::toJson() const {
@@ -270,6 +276,32 @@ std::string revisionSignatureProblem(const Bytes& publicKey, std::string_view ca
     return {};
 }
 
+std::string Envelope::formatProblem(const std::string& where) const {
+    auto at = [&](const char* member, const std::string& why) { return where + "." + member + ": " + why; };
+    auto plain = [&](const char* member, const std::string& text) -> std::string {
+        if (core::firstControlCharacter(text, false) != std::string::npos)
+            return at(member, "holds a control character or is not UTF-8");
+        return {};
+    };
+    if (!core::isUuidV7(id)) return at("id", "not a UUID (8-4-4-4-12 lower-case hex, version 7)");
+    if (formId.size() > 64) return at("form", "longer than 64 characters");
+    if (auto p = plain("form", formId); !p.empty()) return p;
+    if (unitId.size() > 64) return at("unit", "longer than 64 characters");
+    if (auto p = plain("unit", unitId); !p.empty()) return p;
+    if (!author.empty() && !core::isAccountName(author))
+        return at(
+            "author",
+            "not an account name (1 to 32 of a-z, 0-9, '.', '-', '_', starting with a letter or digit)");
+    if (!core::isUtcTimestamp(createdUtc))
+        return at("created", "not a UTC time (YYYY-MM-DDTHH:MM:SS[.fff]Z, years 1900 to 2200)");
+    if (!core::isUtcTimestamp(finalizedUtc))
+        return at("final", "not a UTC time (YYYY-MM-DDTHH:MM:SS[.fff]Z, years 1900 to 2200)");
+    if (auto p = core::textProblem(payload, where + ".payload"); !p.empty()) return p;
+    if (auto p = core::numberProblem(payload, where + ".payload"); !p.empty()) return p;
+    if (!sealedPart.empty() && !base64Decode(sealedPart)) return at("sealed_part", "not base64");
+    return {};
+}
+
 std::string Envelope::hash() const {
     return hex(blake2b256(canonical()));
 }
@@ -294,6 +326,19 @@ std::string signingString(std::string_view method, std::string_view target, std:
 
 std::string newNonce() {
     return base64UrlEncode(randomBytes(16));
+}
+
+bool isNonce(std::string_view nonce) {
+    if (nonce.size() != 22) return false;
+    for (char c : nonce)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+    const char last = nonce.back();
+    return last == 'A' || last == 'Q' || last == 'g' || last == 'w';
+}
+
+std::string batchIdProblem(std::string_view batchId) {
+    if (core::isUuidV7(batchId)) return {};
+    return "batch: not a UUID (8-4-4-4-12 lower-case hex, version 7)";
 }
 
 json PushRequest::toJson() const {

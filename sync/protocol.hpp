@@ -77,6 +77,10 @@ struct SigningKeyPair {
     Bytes secretKey;  // 64 bytes (libsodium layout)
     static SigningKeyPair generate();
 };
+// True when key is an Ed25519 public key a device may enroll with: 32 bytes encoding a point on the
+// curve that is not of small order (libsodium's crypto_core_ed25519_is_valid_point). The all-zero key
+// and the other small-order points are refused: signatures under them prove nothing.
+bool isSigningPublicKey(const Bytes& key);
 using storage::sign;    // 64-byte detached signature (storage/crypto.hpp)
 using storage::verify;  // false for keys or signatures of the wrong length
 
@@ -113,6 +117,10 @@ struct Envelope {
     // canonical() with the payload given as its own canonical JSON text (as the field store keeps it),
     // so the payload need not be parsed or copied. Equal to canonical() for payloadText == payload.dump().
     std::string canonicalWithPayloadText(std::string_view payloadText) const;
+    // Why the envelope's members are not in their documented formats (docs/protocol.md, "Member
+    // formats"), naming the first bad member as "<where>.<member>: ..." (where: "items[3]"); "" when
+    // all are. Decoding (fromJson) checks the members' types; this checks what they hold.
+    std::string formatProblem(const std::string& where) const;
 };
 
 // What the device signs for one revision: a context line, then the envelope's canonical bytes
@@ -144,6 +152,11 @@ constexpr const char* kHeaderReplayed = "Outpost-Replayed";
 std::string signingString(std::string_view method, std::string_view target, std::string_view device,
                           std::string_view nonce, std::string_view body);
 std::string newNonce();  // 16 random bytes, base64url (22 characters)
+// True for what newNonce() makes: 22 base64url characters encoding exactly 16 bytes (the last
+// character carries 2 bits, so it is one of A, Q, g, w).
+bool isNonce(std::string_view nonce);
+// Why a push's batch id is not what a laptop makes (a UUIDv7, core/formats.hpp), or "".
+std::string batchIdProblem(std::string_view batchId);
 
 struct PushRequest {
     std::string batchId;  // "batch": idempotency key, a UUID made by the device per batch

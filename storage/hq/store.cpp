@@ -82,7 +82,7 @@ void checkIngest(const std::string& deviceId, const std::string& batchId, const 
 }
 
 // Decides every item's outcome in order. lookup(item) gives what HQ already holds for the item's
-// (recordId, revision) before this batch. Items stored earlier in the same batch count as held.
+// (unitId, recordId, revision) before this batch. Items stored earlier in the same batch count as held.
 // toStore gets the indices of the items to insert (their hqSeq is in the outcome, from nextSeq on);
 // toConflict the indices of items whose other bytes join the conflict list, with the kept hash
 // (once per distinct hash within the batch; the backend ignores a hash already on the list).
@@ -91,7 +91,7 @@ std::vector<ItemOutcome> planIngest(const std::vector<IncomingItem>& items,
                                     std::int64_t nextSeq, std::vector<std::size_t>& toStore,
                                     std::vector<std::pair<std::size_t, std::string>>& toConflict) {
     std::vector<ItemOutcome> out(items.size());
-    std::map<std::pair<std::string, int>, std::pair<std::string, std::int64_t>> held;
+    std::map<std::tuple<std::string, std::string, int>, std::pair<std::string, std::int64_t>> held;
     std::map<std::tuple<std::string, int, std::string>, bool> conflictSeen;
     for (std::size_t i = 0; i < items.size(); ++i) {
         const auto& it = items[i];
@@ -101,7 +101,7 @@ std::vector<ItemOutcome> planIngest(const std::vector<IncomingItem>& items,
             o.reason = *it.rejectReason;
             continue;
         }
-        auto key = std::make_pair(it.recordId, it.revision);
+        auto key = std::make_tuple(it.unitId, it.recordId, it.revision);
         auto h = held.find(key);
         if (h == held.end()) {
             if (auto e = lookup(it)) h = held.emplace(key, *e).first;
@@ -203,6 +203,18 @@ void checkReview(const std::string& recordId, core::ReviewStatus status, const s
 
 [[noreturn]] void throwUnknownReport(const std::string& recordId, int revision) {
     throw notFound("HQ holds no report " + recordId + " revision " + std::to_string(revision));
+}
+
+std::string unitOfRecord(const std::string& recordId, const std::string& unitId,
+                         const std::vector<std::string>& units) {
+    if (!unitId.empty()) return unitId;
+    if (units.size() > 1) {
+        std::string names;
+        for (const auto& u : units) names += (names.empty() ? "" : ", ") + u;
+        throw Failure(ErrorDomain::Input, ErrorCode::Conflict,
+                      "record " + recordId + " is held by several units (" + names + "); name the unit");
+    }
+    return units.empty() ? std::string() : units.front();
 }
 
 json feedbackBody(const std::string& recordId, int revision, const std::string& status,

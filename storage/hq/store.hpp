@@ -182,25 +182,32 @@ public:
 
     // Ingests one push batch in one transaction. The same (device, batchId) again with the same
     // requestHash returns the recorded results (replayed = true) and changes nothing; with another
-    // requestHash: Conflict. Per item: a new (recordId, revision) is stored with the next hqSeq and a
+    // requestHash: Conflict. Record ids are scoped by unit: a report is (unitId, recordId, revision), so
+    // what one unit's devices push never meets another unit's reports (docs/protocol.md, "Record ids are
+    // scoped by unit"). Per item: a new (unitId, recordId, revision) is stored with the next hqSeq and a
     // "received" review status; the same with the same hash is a duplicate; with another hash a
     // conflict is kept (once per distinct hash) and the stored revision is untouched.
     virtual Result<BatchOutcome> ingest(const std::string& deviceId, const std::string& batchId,
                                         const std::string& requestHash,
                                         const std::vector<IncomingItem>& items,
                                         const std::string& nowUtc) = 0;
-    // True when HQ holds report hqSeq and it is recordId (the device's last receipt check).
-    virtual Result<bool> hasReport(std::int64_t hqSeq, const std::string& recordId) = 0;
+    // True when HQ holds report hqSeq and it is recordId of unitId (the device's last receipt check; a
+    // device asks about its own unit's reports only).
+    virtual Result<bool> hasReport(std::int64_t hqSeq, const std::string& recordId,
+                                   const std::string& unitId) = 0;
 
     virtual Result<std::vector<Report>> reports(const ReportFilter& f) = 0;
-    virtual Result<std::optional<Report>> report(const std::string& recordId,
-                                                 std::optional<int> revision) = 0;
+    // The report (the newest revision when revision is nullopt) of unitId, or of whichever unit holds
+    // recordId when unitId is empty; Conflict when unitId is empty and several units hold recordId.
+    virtual Result<std::optional<Report>> report(const std::string& recordId, std::optional<int> revision,
+                                                 const std::string& unitId = {}) = 0;
     virtual Result<std::int64_t> reportCount() = 0;
     virtual Result<std::vector<Conflict>> conflicts() = 0;
     // Sets a report's review status and appends a "feedback" feed entry for its unit, in one transaction.
+    // unitId as for report(): empty names whichever unit holds recordId (Conflict when several do).
     virtual Result<FeedEntry> review(const std::string& recordId, int revision, core::ReviewStatus status,
                                      const std::string& comment, const std::string& by,
-                                     const std::string& nowUtc) = 0;
+                                     const std::string& nowUtc, const std::string& unitId = {}) = 0;
 
     // Form definitions and reference data pushed by HQ staff (the built-in ones are not stored).
     // Each also appends a feed entry (for every unit) in the same transaction.

@@ -37,6 +37,10 @@ Failure enrollmentExists();
 void checkReview(const std::string& recordId, core::ReviewStatus status, const std::string& comment,
                  const std::string& by, const std::string& nowUtc);
 [[noreturn]] void throwUnknownReport(const std::string& recordId, int revision);
+// The unit whose report recordId names: unitId when given, else the one unit in units (those holding
+// recordId), "" when none does; Conflict (naming them) when several do.
+std::string unitOfRecord(const std::string& recordId, const std::string& unitId,
+                         const std::vector<std::string>& units);
 json feedbackBody(const std::string& recordId, int revision, const std::string& status,
                   const std::string& comment, const std::string& by, const std::string& nowUtc);
 void checkFeedEntry(const std::string& unitId, const std::string& kind, const std::string& nowUtc);

@@ -27,7 +27,7 @@ namespace {
 
 using namespace detail;
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 constexpr int kMaxAttempts = 6;
 constexpr std::int64_t kSchemaLockKey = 0x6f7574706f7374;  // "outpost": serializes schema creation
 constexpr int kVerifyPage = 1000;
@@ -156,6 +156,14 @@ CREATE TABLE conduct_keys (
   document text NOT NULL,
   put_utc  text NOT NULL
 );
+)SQL";
+
+// Version 4: record ids are scoped by unit (docs/protocol.md, "Record ids are scoped by unit"): a report is
+// (unit_id, record_id, revision).
+constexpr const char* kSchemaV4 = R"SQL(
+ALTER TABLE report DROP CONSTRAINT IF EXISTS report_record_id_revision_key;
+ALTER TABLE report ADD CONSTRAINT report_unit_record_revision_key UNIQUE (unit_id, record_id, revision);
+CREATE INDEX report_record ON report (record_id, revision);
 )SQL";
 
 constexpr const char* kReportColumns =
@@ -507,25 +515,28 @@ public:
                 return out;
             }
             // What HQ holds for every (record, revision) named in the batch, in one query.
-            std::map<std::pair<std::string, int>, std::pair<std::string, std::int64_t>> held;
+            std::map<std::tuple<std::string, std::string, int>, std::pair<std::string, std::int64_t>> held;
             json keys = json::array();
             for (const auto& it : items)
-                if (!it.rejectReason) keys.push_back({{"record_id", it.recordId}, {"revision", it.revision}});
+                if (!it.rejectReason)
+                    keys.push_back(
+                        {{"unit_id", it.unitId}, {"record_id", it.recordId}, {"revision", it.revision}});
             if (!keys.empty()) {
                 auto r = m_db.exec(
-                    "SELECT r.record_id, r.revision, r.hash, r.hq_seq FROM report r "
-                    "JOIN json_to_recordset($1::json) AS k(record_id text, revision integer) "
-                    "ON r.record_id = k.record_id AND r.revision = k.revision",
+                    "SELECT r.unit_id, r.record_id, r.revision, r.hash, r.hq_seq FROM report r "
+                    "JOIN json_to_recordset($1::json) AS k(unit_id text, record_id text, revision integer) "
+                    "ON r.unit_id = k.unit_id AND r.record_id = k.record_id AND r.revision = k.revision",
                     {keys.dump()});
                 for (int i = 0; i < r.rows(); ++i)
-                    held[{r.text(i, 0), static_cast<int>(r.int64(i, 1))}] = {r.text(i, 2), r.int64(i, 3)};
+                    held[{r.text(i, 0), r.text(i, 1), static_cast<int>(r.int64(i, 2))}] = {r.text(i, 3),
+                                                                                           r.int64(i, 4)};
             }
             std::vector<std::size_t> toStore;
             std::vector<std::pair<std::size_t, std::string>> toConflict;
             out.results = planIngest(
                 items,
                 [&](const IncomingItem& it) -> Existing {
-                    auto h = held.find({it.recordId, it.revision});
+                    auto h = held.find({it.unitId, it.recordId, it.revision});
                     if (h == held.end()) return std::nullopt;
                     return h->second;
                 },
@@ -599,10 +610,13 @@ public:
         });
     }
 
-    Result<bool> hasReport(std::int64_t hqSeq, const std::string& recordId) override {
+    Result<bool> hasReport(std::int64_t hqSeq, const std::string& recordId,
+                           const std::string& unitId) override {
         return read([&] {
             checkText(recordId, "the record id");
-            return m_db.exec("SELECT 1 FROM report WHERE hq_seq = $1 AND record_id = $2", {hqSeq, recordId})
+            checkText(unitId, "the unit");
+            return m_db.exec("SELECT 1 FROM report WHERE hq_seq = $1 AND record_id = $2 AND unit_id = $3",
+                             {hqSeq, recordId, unitId})
                        .rows() > 0;
         });
     }
@@ -631,12 +645,16 @@ public:
         });
     }
 
-    Result<std::optional<Report>> report(const std::string& recordId, std::optional<int> revision) override {
+    Result<std::optional<Report>> report(const std::string& recordId, std::optional<int> revision,
+                                         const std::string& unitId) override {
         return read([&]() -> std::optional<Report> {
             checkText(recordId, "the record id");
-            std::string sql = std::string("SELECT ") + kReportColumns + " FROM report WHERE record_id = $1" +
-                              (revision ? " AND revision = $2" : " ORDER BY revision DESC LIMIT 1");
-            std::vector<Param> params{recordId};
+            checkText(unitId, "the unit");
+            const std::string unit = unitOfRecord(recordId, unitId, unitsHolding(recordId));
+            std::string sql = std::string("SELECT ") + kReportColumns +
+                              " FROM report WHERE unit_id = $1 AND record_id = $2" +
+                              (revision ? " AND revision = $3" : " ORDER BY revision DESC LIMIT 1");
+            std::vector<Param> params{unit, recordId};
             if (revision) params.emplace_back(*revision);
             auto r = m_db.exec(sql.c_str(), params);
             if (r.rows() == 0) return std::nullopt;
@@ -672,16 +690,18 @@ public:
     }
 
     Result<FeedEntry> review(const std::string& recordId, int revision, core::ReviewStatus review,
-                             const std::string& comment, const std::string& by,
-                             const std::string& nowUtc) override {
+                             const std::string& comment, const std::string& by, const std::string& nowUtc,
+                             const std::string& unitId) override {
         return run([&] {
             checkReview(recordId, review, comment, by, nowUtc);
+            checkText(unitId, "the unit");
             const std::string status(core::toText(review));
             auto seq = lockFeed();
+            const std::string unit = unitOfRecord(recordId, unitId, unitsHolding(recordId));
             auto r = m_db.exec(
                 "UPDATE report SET review_status = $1, review_comment = $2, review_by = $3, review_utc = $4 "
-                "WHERE record_id = $5 AND revision = $6 RETURNING unit_id",
-                {status, comment, by, nowUtc, recordId, revision});
+                "WHERE unit_id = $5 AND record_id = $6 AND revision = $7 RETURNING unit_id",
+                {status, comment, by, nowUtc, unit, recordId, revision});
             if (r.rows() == 0) throwUnknownReport(recordId, revision);
             FeedEntry e = insertFeed(seq, r.text(0, 0), "feedback",
                                      feedbackBody(recordId, revision, status, comment, by, nowUtc), nowUtc);
@@ -843,7 +863,8 @@ public:
                 }
                 {
                     auto r = m_db.exec(
-                        "SELECT record_id, revision, count(*) FROM report GROUP BY record_id, revision "
+                        "SELECT record_id, revision, count(*) FROM report GROUP BY unit_id, record_id, "
+                        "revision "
                         "HAVING count(*) > 1");
                     for (int i = 0; i < r.rows(); ++i)
                         problems.push_back("report " + r.text(i, 0) + " revision " + r.text(i, 1) +
@@ -936,6 +957,15 @@ private:
         return run(std::forward<F>(f), nullptr);
     }
 
+    // The units holding a report with this record id (more than one when units chose the same id).
+    std::vector<std::string> unitsHolding(const std::string& recordId) {
+        auto r = m_db.exec("SELECT DISTINCT unit_id FROM report WHERE record_id = $1 ORDER BY unit_id",
+                           {recordId});
+        std::vector<std::string> units;
+        for (int i = 0; i < r.rows(); ++i) units.push_back(r.text(i, 0));
+        return units;
+    }
+
     void migrate() {
         auto done = run([&] {
             m_db.exec("SELECT pg_advisory_xact_lock($1)", {kSchemaLockKey});
@@ -944,6 +974,7 @@ private:
                 m_db.execScript(kSchemaV1);
                 m_db.execScript(kSchemaV2);
                 m_db.execScript(kSchemaV3);
+                m_db.execScript(kSchemaV4);
                 m_db.exec("INSERT INTO meta(key, value) VALUES ('epoch', $1), ('schema', $2)",
                           {newEpochId(), std::to_string(kSchemaVersion)});
                 return;
@@ -959,6 +990,7 @@ private:
             int from = std::stoi(v.text(0, 0));
             if (from < 2) m_db.execScript(kSchemaV2);
             if (from < 3) m_db.execScript(kSchemaV3);
+            if (from < 4) m_db.execScript(kSchemaV4);
             if (from < kSchemaVersion)
                 m_db.exec("UPDATE meta SET value = $1 WHERE key = 'schema'",
                           {std::to_string(kSchemaVersion)});

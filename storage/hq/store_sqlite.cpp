@@ -28,7 +28,7 @@ namespace fs = std::filesystem;
 using namespace detail;
 
 constexpr const char* kFileName = "hq.db";
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 constexpr int kBusyTimeoutMs = 30000;
 
 constexpr const char* kSchemaV1 = R"SQL(
@@ -149,6 +149,47 @@ CREATE TABLE conduct_keys (
 ) STRICT;
 )SQL";
 
+// Version 4: record ids are scoped by unit (docs/protocol.md, "Record ids are scoped by unit"): a report is
+// (unit_id, record_id, revision). SQLite cannot drop a table's UNIQUE constraint, so the table is copied.
+constexpr const char* kSchemaV4 = R"SQL(
+CREATE TABLE report_v4 (
+  hq_seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+  record_id       TEXT NOT NULL,
+  revision        INTEGER NOT NULL CHECK (revision >= 1),
+  parent_revision INTEGER,
+  form_id         TEXT NOT NULL,
+  form_version    INTEGER NOT NULL,
+  unit_id         TEXT NOT NULL,
+  device_id       TEXT NOT NULL REFERENCES device(id),
+  author          TEXT NOT NULL,
+  created_utc     TEXT NOT NULL,
+  created_offset  INTEGER NOT NULL,
+  finalized_utc   TEXT NOT NULL,
+  received_utc    TEXT NOT NULL,
+  hash            TEXT NOT NULL,
+  canonical       TEXT NOT NULL,
+  review_status   TEXT NOT NULL DEFAULT 'received'
+                  CHECK (review_status IN ('received', 'accepted', 'returned')),
+  review_comment  TEXT NOT NULL DEFAULT '',
+  review_by       TEXT,
+  review_utc      TEXT,
+  signature       TEXT NOT NULL DEFAULT '',
+  sealed          TEXT NOT NULL DEFAULT '',
+  UNIQUE (unit_id, record_id, revision)
+) STRICT;
+INSERT INTO report_v4 (hq_seq, record_id, revision, parent_revision, form_id, form_version, unit_id,
+  device_id, author, created_utc, created_offset, finalized_utc, received_utc, hash, canonical,
+  review_status, review_comment, review_by, review_utc, signature, sealed)
+SELECT hq_seq, record_id, revision, parent_revision, form_id, form_version, unit_id,
+  device_id, author, created_utc, created_offset, finalized_utc, received_utc, hash, canonical,
+  review_status, review_comment, review_by, review_utc, signature, sealed FROM report;
+DROP TABLE report;
+ALTER TABLE report_v4 RENAME TO report;
+CREATE INDEX report_unit ON report (unit_id, hq_seq);
+CREATE INDEX report_form ON report (form_id, hq_seq);
+CREATE INDEX report_record ON report (record_id, revision);
+)SQL";
+
 constexpr const char* kReportColumns =
     "hq_seq, record_id, revision, parent_revision, form_id, form_version, unit_id, device_id, author, "
     "created_utc, created_offset, finalized_utc, received_utc, hash, canonical, review_status, "
@@ -258,7 +299,7 @@ public:
         m_db.exec("PRAGMA temp_store = MEMORY");
         migrate();
         m_findReport = std::make_unique<Stmt>(
-            m_db, "SELECT hash, hq_seq FROM report WHERE record_id = ? AND revision = ?");
+            m_db, "SELECT hash, hq_seq FROM report WHERE unit_id = ? AND record_id = ? AND revision = ?");
         m_insertReport = std::make_unique<Stmt>(
             m_db,
             "INSERT INTO report(hq_seq, record_id, revision, parent_revision, form_id, form_version, "
@@ -455,7 +496,7 @@ public:
                 [&](const IncomingItem& it) -> Existing {
                     Stmt& f = *m_findReport;
                     Reset r(f);
-                    f.bind(1, it.recordId).bind(2, it.revision);
+                    f.bind(1, it.unitId).bind(2, it.recordId).bind(3, it.revision);
                     if (!f.step()) return std::nullopt;
                     return std::make_pair(f.text(0), f.int64(1));
                 },
@@ -499,11 +540,13 @@ public:
         });
     }
 
-    Result<bool> hasReport(std::int64_t hqSeq, const std::string& recordId) override {
+    Result<bool> hasReport(std::int64_t hqSeq, const std::string& recordId,
+                           const std::string& unitId) override {
         return tryCatch([&] {
             checkText(recordId, "the record id");
-            Stmt st(m_db, "SELECT 1 FROM report WHERE hq_seq = ? AND record_id = ?");
-            st.bind(1, hqSeq).bind(2, recordId);
+            checkText(unitId, "the unit");
+            Stmt st(m_db, "SELECT 1 FROM report WHERE hq_seq = ? AND record_id = ? AND unit_id = ?");
+            st.bind(1, hqSeq).bind(2, recordId).bind(3, unitId);
             return st.step();
         });
     }
@@ -529,14 +572,19 @@ public:
         });
     }
 
-    Result<std::optional<Report>> report(const std::string& recordId, std::optional<int> revision) override {
+    Result<std::optional<Report>> report(const std::string& recordId, std::optional<int> revision,
+                                         const std::string& unitId) override {
         return tryCatch([&]() -> std::optional<Report> {
             checkText(recordId, "the record id");
-            std::string sql = std::string("SELECT ") + kReportColumns + " FROM report WHERE record_id = ?" +
+            checkText(unitId, "the unit");
+            ReadTx tx(m_db);
+            const std::string unit = unitOfRecord(recordId, unitId, unitsHolding(recordId));
+            std::string sql = std::string("SELECT ") + kReportColumns +
+                              " FROM report WHERE unit_id = ? AND record_id = ?" +
                               (revision ? " AND revision = ?" : " ORDER BY revision DESC LIMIT 1");
             Stmt st(m_db, sql.c_str());
-            st.bind(1, recordId);
-            if (revision) st.bind(2, *revision);
+            st.bind(1, unit).bind(2, recordId);
+            if (revision) st.bind(3, *revision);
             if (!st.step()) return std::nullopt;
             return readReport(st);
         });
@@ -574,24 +622,26 @@ public:
     }
 
     Result<FeedEntry> review(const std::string& recordId, int revision, core::ReviewStatus review,
-                             const std::string& comment, const std::string& by,
-                             const std::string& nowUtc) override {
+                             const std::string& comment, const std::string& by, const std::string& nowUtc,
+                             const std::string& unitId) override {
         return tryCatch([&] {
             checkReview(recordId, review, comment, by, nowUtc);
+            checkText(unitId, "the unit");
             const std::string status(core::toText(review));
             WriteTx tx(m_writer, m_db);
-            std::string unit;
+            std::string unit = unitOfRecord(recordId, unitId, unitsHolding(recordId));
             {
                 Stmt st(
                     m_db,
                     "UPDATE report SET review_status = ?, review_comment = ?, review_by = ?, review_utc = ? "
-                    "WHERE record_id = ? AND revision = ? RETURNING unit_id");
+                    "WHERE unit_id = ? AND record_id = ? AND revision = ? RETURNING unit_id");
                 st.bind(1, status)
                     .bind(2, comment)
                     .bind(3, by)
                     .bind(4, nowUtc)
-                    .bind(5, recordId)
-                    .bind(6, revision);
+                    .bind(5, unit)
+                    .bind(6, recordId)
+                    .bind(7, revision);
                 if (!st.step()) throwUnknownReport(recordId, revision);
                 unit = st.text(0);
                 while (st.step()) {
@@ -771,8 +821,8 @@ public:
             }
             {
                 Stmt st(m_db,
-                        "SELECT record_id, revision, count(*) FROM report GROUP BY record_id, revision "
-                        "HAVING count(*) > 1");
+                        "SELECT record_id, revision, count(*) FROM report GROUP BY unit_id, record_id, "
+                        "revision HAVING count(*) > 1");
                 while (st.step())
                     problems.push_back("report " + st.text(0) + " revision " + st.text(1) + " is stored " +
                                        st.text(2) + " times");
@@ -806,6 +856,15 @@ public:
     }
 
 private:
+    // The units holding a report with this record id (more than one when units chose the same id).
+    std::vector<std::string> unitsHolding(const std::string& recordId) {
+        std::vector<std::string> units;
+        Stmt st(m_db, "SELECT DISTINCT unit_id FROM report WHERE record_id = ? ORDER BY unit_id");
+        st.bind(1, recordId);
+        while (st.step()) units.push_back(st.text(0));
+        return units;
+    }
+
     void migrate() {
         WriteTx tx(m_writer, m_db);
         int v = 0;
@@ -829,6 +888,7 @@ private:
         }
         if (v < 2) m_db.exec(kSchemaV2);
         if (v < 3) m_db.exec(kSchemaV3);
+        if (v < 4) m_db.exec(kSchemaV4);
         m_db.exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
         tx.commit();
     }

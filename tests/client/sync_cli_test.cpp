@@ -217,3 +217,60 @@ TEST_CASE("record show, feedback and outbox requeue once HQ answered", "[cli][sy
     CHECK(ob[0]["state"] == "queued");
     CHECK(ctl(f.store, {"verify"}).code == 0);
 }
+
+TEST_CASE("outpostctl escapes control characters in what HQ sent: reasons, feedback",
+          "[cli][sync][formats]") {
+    Fixture f;
+    f.enrollAt("https://127.0.0.1:1");
+    std::string id;
+    {
+        auto s = f.open();
+        auto items = s->nextOutgoing(10);
+        REQUIRE(items.ok());
+        REQUIRE(items.value().size() == 2);
+        id = items.value()[0].recordId;
+        std::vector<storage::PushOutcome> outs(2);
+        outs[0].outboxSeq = items.value()[0].outboxSeq;
+        outs[0].status = core::ItemStatus::Stored;
+        outs[0].hqSeq = 4242;
+        outs[0].hash = std::string(64, 'b');
+        outs[1].outboxSeq = items.value()[1].outboxSeq;
+        outs[1].status = core::ItemStatus::Rejected;
+        outs[1].reason =
+            "bad\x1b]0;owned\x07\r\xc2\x9b"
+            "2J";
+        REQUIRE(s->applyPushOutcomes("batch-1", outs, "{}").ok());
+        json fb = {{"record", id},         {"rev", 1},
+                   {"status", "returned"}, {"comment", "fix\x1b[2J it"},
+                   {"by", "maj\x07hq"},    {"at", "2026-11-28T08:00:00Z"}};
+        REQUIRE(s->applyPull({{7, "feedback", fb}}, 7).ok());
+    }
+    auto noRawControl = [](const std::string& text) {
+        for (std::size_t i = 0; i < text.size(); ++i) {
+            const auto c = static_cast<unsigned char>(text[i]);
+            if ((c < 0x20 && c != '\n') || c == 0x7f) return false;
+            if (c == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) <= 0x9f)
+                return false;
+        }
+        return true;
+    };
+    for (const auto& args : std::vector<std::vector<std::string>>{{"outbox"},
+                                                                  {"outbox", "--json"},
+                                                                  {"feedback"},
+                                                                  {"feedback", "--json"},
+                                                                  {"record", "show", id},
+                                                                  {"record", "show", id, "--json"}}) {
+        auto r = ctl(f.store, args);
+        INFO(args[0] << " (" << args.size() << " args): " << r.out << r.err);
+        CHECK(r.code == 0);
+        CHECK(noRawControl(r.out));
+        CHECK(noRawControl(r.err));
+    }
+    CHECK_THAT(ctl(f.store, {"outbox"}).out, Catch::Contains("bad\\x1b]0;owned\\x07\\r\\u009b2J"));
+    CHECK_THAT(ctl(f.store, {"feedback"}).out,
+               Catch::Contains("by maj\\x07hq") && Catch::Contains("fix\\x1b[2J it"));
+    // JSON keeps the text exactly (escaped the JSON way).
+    CHECK(json::parse(ctl(f.store, {"outbox", "--json"}).out)[0]["last_error"] ==
+          "bad\x1b]0;owned\x07\r\xc2\x9b"
+          "2J");
+}

@@ -15,8 +15,10 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <thread>
 
+#include "cli/output.hpp"
 #include "core/builtin.hpp"
 #include "core/uuid.hpp"
 #include "hq/tls.hpp"
@@ -775,4 +777,90 @@ TEST_CASE("outpost-hq audit commands refuse bad input", "[hq][cli][audit]") {
     CHECK(h.run({"audit", "forge"}).code == 1);
     test::TempDir t;
     CHECK(runHq({"audit", "verify", "--data", t.sub("nowhere")}).code == 3);
+}
+
+TEST_CASE("outpost-hq escapes control characters from devices in every table it prints",
+          "[hq][cli][formats]") {
+    HqDir h;
+    // Stored straight through the store, as an HQ from before the format checks may hold it: terminal
+    // escapes (ESC, BEL, CR, C1 CSI) in the record id, the unit, the device name and the audit subject.
+    const std::string evilId =
+        "rec\x1b]0;owned\x07\r\xc2\x9b"
+        "2J";
+    const std::string evilUnit = "UNIT\x1b[31m";
+    {
+        auto s = h.store();
+        auto code = sync::EnrollmentCode::generate("pin");
+        REQUIRE(s->addEnrollment(code.secretHash(), evilUnit, "2999-01-01T00:00:00.000Z").ok());
+        auto d = s->redeemEnrollment(code.secretHash(), "lap\x1b[2Jtop",
+                                     sync::base64Encode(sync::SigningKeyPair::generate().publicKey),
+                                     "2026-01-01T00:00:00.000Z");
+        REQUIRE(d.ok());
+        auto item = gapItem(evilUnit, "text\x1b[8m hidden\x07");
+        item.recordId = evilId;
+        auto out = s->ingest(d->id, "batch\x1b[1m", "request-hash", {item}, "2026-01-01T00:00:00.000Z");
+        REQUIRE(out.ok());
+    }
+    auto noRawControl = [](const std::string& text) {
+        for (std::size_t i = 0; i < text.size(); ++i) {
+            const auto c = static_cast<unsigned char>(text[i]);
+            // A CSV line ends in CR LF (RFC 4180); any other control character is raw.
+            if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') continue;
+            if ((c < 0x20 && c != '\n') || c == 0x7f) return false;
+            if (c == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) <= 0x9f)
+                return false;
+        }
+        return true;
+    };
+    for (const auto& args :
+         std::vector<std::vector<std::string>>{{"reports", "list"},
+                                               {"reports", "list", "--format", "json"},
+                                               {"devices"},
+                                               {"devices", "--format", "json"},
+                                               {"audit", "list"},
+                                               {"audit", "list", "--format", "json"},
+                                               {"reports", "show", evilId},
+                                               {"reports", "export", "--format", "csv"},
+                                               {"reports", "export", "--format", "json"}}) {
+        auto r = h.run(args);
+        INFO(args[0] << " (" << args.size() << " args): " << r.out << r.err);
+        CHECK(r.code == 0);
+        CHECK(noRawControl(r.out));
+        CHECK(noRawControl(r.err));
+    }
+    auto list = h.run({"reports", "list"});
+    CHECK_THAT(list.out, Catch::Contains("rec\\x1b]0;owned\\x07\\r\\u009b2J"));
+    CHECK_THAT(list.out, Catch::Contains("UNIT\\x1b[31m"));
+    CHECK_THAT(h.run({"devices"}).out, Catch::Contains("lap\\x1b[2Jtop"));
+    CHECK_THAT(h.run({"reports", "export", "--format", "csv"}).out,
+               Catch::Contains("text\\x1b[8m hidden\\x07"));
+    CHECK_THAT(h.run({"audit", "list"}).out, Catch::Contains("batch\\x1b[1m"));
+    // JSON keeps the value (escaped the JSON way), so it reads back exactly.
+    auto rows = json::parse(h.run({"reports", "list", "--format", "json"}).out);
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0]["record_id"] == evilId);
+    // An error message naming what the officer typed is escaped too.
+    auto missing = h.run({"reports", "show", "no\x1b[5msuch"});
+    CHECK(missing.code != 0);
+    CHECK(noRawControl(missing.err));
+}
+
+TEST_CASE("the shared printable() escapes controls and keeps every script", "[hq][cli][formats]") {
+    CHECK(cli::printable("plain ASCII, é, Ελληνικά, 日本語 \\ kept") ==
+          "plain ASCII, é, Ελληνικά, 日本語 \\ kept");
+    CHECK(cli::printable("a\x1b[31mb\x07\r\n\t") == "a\\x1b[31mb\\x07\\r\\n\\t");
+    CHECK(cli::printable(std::string("nul\0here", 8)) == "nul\\x00here");
+    CHECK(cli::printable("del\x7f") == "del\\x7f");
+    CHECK(cli::printable("csi\xc2\x9b"
+                         "1m") == "csi\\u009b1m");
+    CHECK(cli::printable("bidi\xe2\x80\xae"
+                         "evil") == "bidi\\u202eevil");
+    CHECK(cli::printable("bad\xff\xc3") == "bad\\xff\\xc3");
+    CHECK(cli::printable("two\nlines\x1b", true) == "two\nlines\\x1b");
+    std::ostringstream out;
+    cli::printJson(out, json{{"k", "del\x7f csi\xc2\x9b esc\x1b"}});
+    CHECK(out.str().find('\x7f') == std::string::npos);
+    CHECK(out.str().find("\\u007f") != std::string::npos);
+    CHECK(out.str().find("\\u009b") != std::string::npos);
+    CHECK(json::parse(out.str())["k"] == "del\x7f csi\xc2\x9b esc\x1b");
 }

@@ -7,8 +7,10 @@
 #include <thread>
 
 #include "core/builtin.hpp"
+#include "core/time.hpp"
 #include "core/uuid.hpp"
 #include "hq/bundle_import.hpp"
+#include "hq/rate_limiter.hpp"
 #include "hq/service.hpp"
 #include "storage/hq/store.hpp"
 #include "support/test_support.hpp"
@@ -526,11 +528,25 @@ TEST_CASE("bad requests get their 4xx and JSON error and change nothing", "[sync
              return zstdBody(j.dump(), dev);
          },
          400, "malformed"},
-        {"a NUL character in an envelope",
+        {"a NUL character in an envelope (refused per item: the only item)",
          [&] {
              auto e = gapEnvelope(kUnit);
              e.author = std::string("capt.\0uwase", 11);
              return hq.pushRequest(dev, batchOf({e}));
+         },
+         422, "all_rejected"},
+        {"a batch id that is not a UUIDv7",
+         [&] {
+             auto p = batchOf({gapEnvelope(kUnit)});
+             p.batchId = "../../etc/passwd";
+             return hq.pushRequest(dev, p);
+         },
+         400, "malformed"},
+        {"a nonce of 22 characters that is not 16 bytes",
+         [&] {
+             Request r = hq.pushRequest(dev, batchOf({gapEnvelope(kUnit)}));
+             hq.sign(r, dev, "AAAAAAAAAAAAAAAAAAAAAB");
+             return r;
          },
          400, "malformed"},
         {"JSON nested too deep", [&] { return zstdBody(deep, dev); }, 400, "too_deep"},
@@ -666,7 +682,9 @@ TEST_CASE("bad requests get their 4xx and JSON error and change nothing", "[sync
         if (c.code == "all_rejected") {
             REQUIRE(j["results"].size() == 1);
             CHECK(j["results"][0]["s"] == "rejected");
-            CHECK_THAT(j["results"][0]["r"].get<std::string>(), Catch::Contains("training-gap v9"));
+            CHECK_THAT(j["results"][0]["r"].get<std::string>(),
+                       Catch::Contains(c.name.find("NUL") != std::string::npos ? "items[0].author"
+                                                                               : "training-gap v9"));
             CHECK(j["sig"].is_string());
         }
     }
@@ -1194,4 +1212,279 @@ TEST_CASE("HQ's store calls outside a request give text the store refuses as bad
     auto known = hq.service->device(dev.id);
     REQUIRE(known.ok());
     CHECK(known.value().has_value());
+}
+
+TEST_CASE(
+    "members out of their formats are refused per item, naming the member, and nothing of them is stored",
+    "[sync][hq][formats]") {
+    HqFixture hq;
+    auto dev = hq.enroll(kUnit);
+    struct Case {
+        std::string name;
+        std::function<void(json&)> spoil;
+        std::string reason;  // the start of the rejected item's reason
+    };
+    const std::vector<Case> cases = {
+        {"a path as record id", [](json& e) { e["id"] = "../../../../etc/passwd"; },
+         "items[1].id: not a UUID"},
+        {"SQL as record id", [](json& e) { e["id"] = "x'); DROP TABLE report; --"; },
+         "items[1].id: not a UUID"},
+        {"terminal escapes in the record id",
+         [](json& e) { e["id"] = "0190f3c4-7b2e-7a1c-9d3e-\x1b[2J\x07\r00000"; }, "items[1].id: not a UUID"},
+        {"an upper-case UUID", [](json& e) { e["id"] = "0190F3C4-7B2E-7A1C-9D3E-5F6A7B8C9D0E"; },
+         "items[1].id: not a UUID"},
+        {"a UUID of version 4", [](json& e) { e["id"] = "0190f3c4-7b2e-4a1c-9d3e-5f6a7b8c9d0e"; },
+         "items[1].id: not a UUID"},
+        {"a UUID of another variant", [](json& e) { e["id"] = "0190f3c4-7b2e-7a1c-cd3e-5f6a7b8c9d0e"; },
+         "items[1].id: not a UUID"},
+        {"a word as creation time", [](json& e) { e["created"] = "yesterday"; },
+         "items[1].created: not a UTC time"},
+        {"a time with an offset", [](json& e) { e["final"] = "2025-01-10T09:00:00+02:00"; },
+         "items[1].final: not a UTC time"},
+        {"a time without seconds", [](json& e) { e["final"] = "2025-01-10T09:00Z"; },
+         "items[1].final: not a UTC time"},
+        {"month 13", [](json& e) { e["created"] = "2025-13-10T08:00:00.000Z"; },
+         "items[1].created: not a UTC time"},
+        {"a year out of range", [](json& e) { e["created"] = "9999-01-10T08:00:00.000Z"; },
+         "items[1].created: not a UTC time"},
+        {"a name with a space as author", [](json& e) { e["author"] = "Jane Doe"; },
+         "items[1].author: not an account name"},
+        {"a BEL in the author", [](json& e) { e["author"] = "capt\x07"; },
+         "items[1].author: not an account name"},
+        {"ESC in the form id", [](json& e) { e["form"] = "training-gap\x1b[31m"; },
+         "items[1].form: holds a control character"},
+        {"ESC and BEL in a multiline text",
+         [](json& e) { e["payload"]["description"] = "fine\x1b]0;owned\x07 text"; },
+         "items[1].payload.description: holds a control character"},
+        {"a carriage return in a multiline text", [](json& e) { e["payload"]["description"] = "a\rb"; },
+         "items[1].payload.description: holds a control character"},
+        {"a NUL in a text", [](json& e) { e["payload"]["description"] = std::string("a\0b", 3); },
+         "items[1].payload.description: holds a control character"},
+        {"C1 control (U+009B, CSI) in a text",
+         [](json& e) {
+             e["payload"]["description"] =
+                 "a\xc2\x9b"
+                 "31mb";
+         },
+         "items[1].payload.description: holds a control character"},
+        {"a line break in a one-line field", [](json& e) { e["payload"]["remedy"] = "in_mission_course\n"; },
+         "items[1].payload.remedy: holds a tab or a line break"},
+    };
+    for (const auto& c : cases) {
+        INFO(c.name);
+        auto good = gapEnvelope(kUnit);
+        json item = gapEnvelope(kUnit).toJson();
+        c.spoil(item);
+        json body = batchOf({good}).toJson();
+        body["items"].push_back(item);
+        const auto before = hq.store->reportCount().value();
+        auto r = hq.service->handle(hq.pushRequest(dev, body));
+        INFO(r.body.substr(0, 400));
+        REQUIRE(r.status == 200);
+        auto j = bodyOf(r);
+        CHECK(j["results"][0]["s"] == "stored");
+        CHECK(j["results"][1]["s"] == "rejected");
+        CHECK(j["results"][1]["r"].get<std::string>().rfind(c.reason, 0) == 0);
+        CHECK(hq.store->reportCount().value() == before + 1);
+    }
+    // What a laptop writes is accepted: an id from newUuidV7, times from nowTimestamp, an account name,
+    // an empty author (the protocol allows it), tabs and line breaks in multiline text.
+    auto e = gapEnvelope(kUnit);
+    e.createdUtc = core::nowTimestamp().utc;
+    e.finalizedUtc = "2025-01-10T09:00:00Z";
+    e.author = "";
+    e.payload["description"] = "line one\n\tline two";
+    auto ok = hq.service->handle(hq.pushRequest(dev, batchOf({e})));
+    INFO(ok.body.substr(0, 400));
+    REQUIRE(ok.status == 200);
+    CHECK(bodyOf(ok)["results"][0]["s"] == "stored");
+}
+
+TEST_CASE(
+    "numbers follow the canonical rule: 50 and 50.0 are two spellings kept apart, a number too large "
+    "to hold is refused",
+    "[sync][hq][formats]") {
+    HqFixture hq;
+    auto dev = hq.enroll(kUnit);
+    // personnel_affected is an integer field: the validator wants a JSON integer, so 12.0 is refused there
+    // by the form (not by the number rule) while 12 is stored.
+    auto asInteger = gapEnvelope(kUnit);
+    auto asFraction = gapEnvelope(kUnit);
+    asFraction.payload["personnel_affected"] = 12.0;
+    CHECK(asInteger.canonical().find("\"personnel_affected\":12,") != std::string::npos);
+    CHECK(asFraction.canonical().find("\"personnel_affected\":12.0,") != std::string::npos);
+    auto r = hq.service->handle(hq.pushRequest(dev, batchOf({asInteger, asFraction})));
+    REQUIRE(r.status == 200);
+    auto j = bodyOf(r);
+    CHECK(j["results"][0]["s"] == "stored");
+    CHECK(j["results"][1]["s"] == "rejected");
+    CHECK(j["results"][1]["r"].get<std::string>().find("personnel_affected") != std::string::npos);
+
+    // A number too large for a double (it would be written back as null) is refused.
+    auto inf = gapEnvelope(kUnit);
+    json body = batchOf({gapEnvelope(kUnit)}).toJson();
+    json item = inf.toJson();
+    std::string text = body.dump();
+    std::string itemText = item.dump();
+    const std::string from = "\"personnel_affected\":12";
+    itemText.replace(itemText.find(from), from.size(), "\"personnel_affected\":1e400");
+    text.insert(text.size() - 2, "," + itemText);
+    Request req = hq.base("POST", "/v1/push", zstdCompress(text));
+    req.headers["content-encoding"] = "zstd";
+    hq.sign(req, dev);
+    auto ri = hq.service->handle(req);
+    // The JSON parser refuses it: the body is not JSON HQ can read, so the whole request is refused.
+    CHECK(ri.status == 400);
+    CHECK(errorCode(ri) == "malformed");
+}
+
+TEST_CASE("record ids are scoped by unit: another unit's device learns nothing and cannot squat an id",
+          "[sync][hq][unit]") {
+    HqFixture hq;
+    auto mine = hq.enroll(kUnit);
+    auto theirs = hq.enroll(kOtherUnit);
+
+    // An envelope naming another unit than the device's is refused from the request alone.
+    auto foreign = hq.service->handle(hq.pushRequest(theirs, batchOf({gapEnvelope(kUnit)})));
+    CHECK(foreign.status == 403);
+    CHECK(errorCode(foreign) == "unit_mismatch");
+
+    // The other unit's device pushes, under its own unit, an id that this unit holds, and an id nobody
+    // holds: the two answers are alike (stored, a fresh sequence, no hash, no reason).
+    auto held = gapEnvelope(kUnit);
+    REQUIRE(hq.service->handle(hq.pushRequest(mine, batchOf({held}))).status == 200);
+    const auto heldSeq = hq.store->report(held.id, 1).value()->hqSeq;
+    auto probe = gapEnvelope(kOtherUnit, held.id);
+    probe.payload["description"] = "probing";
+    auto fresh = gapEnvelope(kOtherUnit);
+    fresh.payload["description"] = "probing";
+    auto r = hq.service->handle(hq.pushRequest(theirs, batchOf({probe, fresh})));
+    REQUIRE(r.status == 200);
+    auto j = bodyOf(r);
+    for (int i : {0, 1}) {
+        CHECK(j["results"][i]["s"] == "stored");
+        CHECK_FALSE(j["results"][i].contains("r"));
+        CHECK(j["results"][i]["q"].get<std::int64_t>() > heldSeq);
+    }
+    CHECK(r.body.find(held.hash()) == std::string::npos);
+    CHECK(hq.store->conflicts().value().empty());
+    // This unit's report is untouched, and both units' reports are found by unit.
+    CHECK(hq.store->report(held.id, 1, kUnit).value()->hash == held.hash());
+    CHECK(hq.store->report(held.id, 1, kOtherUnit).value()->hash == probe.hash());
+    auto ambiguous = hq.store->report(held.id, 1);
+    REQUIRE_FALSE(ambiguous.ok());
+    CHECK(ambiguous.error().code == ErrorCode::Conflict);
+
+    // Squatting: the other unit pushes an id first; this unit's real report with that id still arrives.
+    auto later = gapEnvelope(kUnit);
+    auto squat = gapEnvelope(kOtherUnit, later.id);
+    REQUIRE(hq.service->handle(hq.pushRequest(theirs, batchOf({squat}))).status == 200);
+    auto real = hq.service->handle(hq.pushRequest(mine, batchOf({later})));
+    REQUIRE(real.status == 200);
+    CHECK(bodyOf(real)["results"][0]["s"] == "stored");
+    CHECK(hq.store->report(later.id, 1, kUnit).value()->hash == later.hash());
+    // A second push of it is a duplicate of its own unit's report, never a conflict with the squatter's.
+    auto again = hq.service->handle(hq.pushRequest(mine, batchOf({later})));
+    REQUIRE(again.status == 200);
+    CHECK(bodyOf(again)["results"][0]["s"] == "duplicate");
+    CHECK(hq.store->conflicts().value().empty());
+
+    // A last receipt naming another unit's report gets the answer of one naming no report at all.
+    auto withReceipt = [&](const TestDevice& d, const std::string& receipt) {
+        Request req = hq.base("GET", "/v1/pull?after=0&limit=1");
+        req.headers["outpost-last-receipt"] = receipt;
+        hq.sign(req, d);
+        return hq.service->handle(req);
+    };
+    auto othersReceipt = withReceipt(theirs, std::to_string(heldSeq) + ":" + held.id);
+    auto noReceipt = withReceipt(theirs, "999999:" + held.id);
+    CHECK(othersReceipt.status == 409);
+    CHECK(othersReceipt.status == noReceipt.status);
+    CHECK(errorCode(othersReceipt) == errorCode(noReceipt));
+    CHECK(withReceipt(mine, std::to_string(heldSeq) + ":" + held.id).status == 200);
+}
+
+TEST_CASE("enrollment refuses Ed25519 keys that are not usable: all-zero and small-order points",
+          "[sync][hq][enroll]") {
+    HqFixture hq;
+    auto secret = hq.newCode(kUnit);
+    Bytes zero(32, 0);
+    // The identity point (0, 1), of order 1, and a point of order 8: both small order.
+    Bytes identityPoint(32, 0);
+    identityPoint[0] = 1;
+    const unsigned char order8[32] = {0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b,
+                                      0x76, 0x0d, 0x10, 0x67, 0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39,
+                                      0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a};
+    for (const Bytes& key : {zero, identityPoint, Bytes(order8, order8 + 32)}) {
+        auto r = hq.enrollRequest(secret, base64Encode(key));
+        INFO(r.body);
+        CHECK(r.status == 400);
+        CHECK(errorCode(r) == "malformed");
+        CHECK(r.body.find("small order") != std::string::npos);
+    }
+    // A device name with a C1 control (U+009B, CSI) or ESC is refused as well.
+    for (const std::string name : {"lap\xc2\x9b"
+                                   "2J",
+                                   "lap\x1b"}) {
+        auto r = hq.enrollRequest(secret, base64Encode(SigningKeyPair::generate().publicKey), name);
+        CHECK(r.status == 400);
+    }
+    CHECK(hq.store->devices().value().empty());
+    // The code is still usable with a real key.
+    CHECK(hq.enrollRequest(secret, base64Encode(SigningKeyPair::generate().publicKey)).status == 200);
+}
+
+TEST_CASE("enrollment attempts are throttled per address: 300 guesses get 429, another address still enrolls",
+          "[sync][hq][enroll]") {
+    HqFixture hq;
+    auto guess = [&](const std::string& address, const std::string& secret) {
+        json body = {{"code", secret},
+                     {"public_key", base64Encode(SigningKeyPair::generate().publicKey)},
+                     {"name", "lap"}};
+        Request r = hq.base("POST", "/v1/enroll", body.dump());
+        r.remoteAddress = address;
+        return hq.service->handle(r);
+    };
+    int unknown = 0, limited = 0;
+    for (int i = 0; i < 300; ++i) {
+        auto r = guess("203.0.113.7", EnrollmentCode::generate("pin").secret);
+        if (r.status == 410) ++unknown;
+        if (r.status == 429) {
+            ++limited;
+            CHECK(errorCode(r) == "rate_limited");
+            CHECK(std::stoi(r.headers.at("Retry-After")) >= 1);
+        }
+    }
+    CHECK(unknown == 10);  // the burst
+    CHECK(limited == 290);
+    // A real code from that address now waits too; from another address it enrolls at once.
+    auto secret = hq.newCode(kUnit);
+    CHECK(guess("203.0.113.7", secret).status == 429);
+    CHECK(guess("198.51.100.20", secret).status == 200);
+    // An IPv6 host counts by its /64: another address in the same /64 shares the bucket.
+    for (int i = 0; i < 10; ++i) guess("2001:db8:1:2::" + std::to_string(i + 1), "x");
+    CHECK(guess("2001:db8:1:2:ffff::1", EnrollmentCode::generate("pin").secret).status == 429);
+    CHECK(guess("2001:db8:1:3:ffff::1", EnrollmentCode::generate("pin").secret).status == 410);
+    // A request no network carried (in-process) has no address and is not counted.
+    for (int i = 0; i < 20; ++i) CHECK(guess("", EnrollmentCode::generate("pin").secret).status == 410);
+}
+
+TEST_CASE(
+    "the address table of a rate limiter stays bounded: refilled buckets go, busy ones make new keys wait",
+    "[hq][enroll]") {
+    DeviceRateLimiter limiter(1000.0, 2.0, 3);
+    for (const char* k : {"a", "b", "c"}) {
+        CHECK_FALSE(limiter.take(k));
+        CHECK_FALSE(limiter.take(k));
+    }
+    CHECK(limiter.keys() == 3);
+    // All three are empty: a fourth key waits rather than growing the table or emptying it.
+    auto wait = limiter.take("d");
+    REQUIRE(wait);
+    CHECK(*wait > 0);
+    CHECK(limiter.keys() == 3);
+    // Once they have refilled they are forgotten, and the new key gets its bucket.
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    CHECK_FALSE(limiter.take("d"));
+    CHECK(limiter.keys() == 1);
 }

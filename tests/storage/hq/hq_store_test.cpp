@@ -408,12 +408,13 @@ TEST_CASE("HQ store: ingest stores, finds duplicates and conflicts, passes rejec
         CHECK((*page)[0].hqSeq == 2);
         CHECK((*page)[1].hqSeq == 3);
     }
-    SECTION("hasReport checks the sequence and the record together") {
-        CHECK(*s->hasReport(1, "rec-a") == true);
-        CHECK(*s->hasReport(3, "rec-a") == true);
-        CHECK(*s->hasReport(2, "rec-a") == false);
-        CHECK(*s->hasReport(2, "rec-b") == true);
-        CHECK(*s->hasReport(99, "rec-a") == false);
+    SECTION("hasReport checks the sequence, the record and its unit together") {
+        CHECK(*s->hasReport(1, "rec-a", kUnitA) == true);
+        CHECK(*s->hasReport(3, "rec-a", kUnitA) == true);
+        CHECK(*s->hasReport(2, "rec-a", kUnitA) == false);
+        CHECK(*s->hasReport(2, "rec-b", kUnitA) == true);
+        CHECK(*s->hasReport(99, "rec-a", kUnitA) == false);
+        CHECK(*s->hasReport(1, "rec-a", kUnitB) == false);  // another unit learns nothing
     }
     SECTION("an unknown device cannot ingest") {
         auto r2 = s->ingest("no-such-device", "batch-9", "h", {makeItem("rec-z", 1)}, kNow);
@@ -1252,4 +1253,100 @@ TEST_CASE("HQ store: a report keeps the device's signature", "[hq][store]") {
     REQUIRE(listed.ok());
     REQUIRE(listed->size() == 1);
     CHECK(listed->at(0).signature == "c2lnbmF0dXJl");
+}
+
+TEST_CASE(
+    "HQ store: record ids are scoped by unit: the same id in two units is two reports, never a conflict",
+    "[hq][store][unit]") {
+    Backend b(backendKind());
+    CAPTURE(b.kind());
+    auto s = b.open();
+    std::string devA = enroll(*s, kUnitA);
+    std::string devB = enroll(*s, kUnitB);
+    auto a1 = makeItem("rec-shared", 1, "alpha's report", kUnitA);
+    auto b1 = makeItem("rec-shared", 1, "bravo's copy", kUnitB);
+    // Bravo pushes the id first (it learned it); alpha's real report still arrives as stored.
+    auto first = ingestOk(*s, devB, "batch-b", {b1});
+    CHECK(first.results[0].status == core::ItemStatus::Stored);
+    auto second = ingestOk(*s, devA, "batch-a", {a1, a1});
+    CHECK(second.results[0].status == core::ItemStatus::Stored);
+    CHECK(second.results[0].reason.empty());
+    CHECK(second.results[1].status == core::ItemStatus::Duplicate);
+    CHECK(second.results[1].hqSeq == second.results[0].hqSeq);
+    // Bravo again, with other bytes for its own copy: a conflict with its own unit's report only.
+    auto b1other = makeItem("rec-shared", 1, "bravo edited", kUnitB);
+    auto third = ingestOk(*s, devB, "batch-b2", {b1other});
+    CHECK(third.results[0].status == core::ItemStatus::Conflict);
+    CHECK(third.results[0].hqSeq == first.results[0].hqSeq);
+    CHECK(third.results[0].reason.find(a1.hash) == std::string::npos);
+    CHECK(*s->reportCount() == 2);
+    // Each unit's report is found by unit; without a unit HQ refuses to guess.
+    CHECK((*s->report("rec-shared", 1, kUnitA))->hash == a1.hash);
+    CHECK((*s->report("rec-shared", std::nullopt, kUnitB))->hash == b1.hash);
+    auto either = s->report("rec-shared", 1);
+    REQUIRE_FALSE(either.ok());
+    CHECK(either.error().code == ErrorCode::Conflict);
+    CHECK(either.error().message.find(kUnitA) != std::string::npos);
+    CHECK_FALSE(s->review("rec-shared", 1, core::ReviewStatus::Accepted, "", "maj.hq", kLater).ok());
+    auto fb = s->review("rec-shared", 1, core::ReviewStatus::Returned, "redo", "maj.hq", kLater, kUnitA);
+    REQUIRE(fb.ok());
+    CHECK(fb->unitId == kUnitA);
+    CHECK((*s->report("rec-shared", 1, kUnitA))->reviewStatus == core::ReviewStatus::Returned);
+    CHECK((*s->report("rec-shared", 1, kUnitB))->reviewStatus == core::ReviewStatus::Received);
+    // An id one unit alone holds needs no unit.
+    REQUIRE(ingestOk(*s, devA, "batch-a2", {makeItem("rec-alone", 1)}).results[0].status ==
+            core::ItemStatus::Stored);
+    CHECK(s->report("rec-alone", 1)->has_value());
+    requireClean(*s);
+}
+
+TEST_CASE("HQ store: a store from before unit-scoped record ids is migrated with its reports",
+          "[hq][store][unit]") {
+    Backend b(backendKind());
+    CAPTURE(b.kind());
+    std::string devA, devB;
+    {
+        auto s = b.open();
+        devA = enroll(*s, kUnitA);
+        devB = enroll(*s, kUnitB);
+        REQUIRE(ingestOk(*s, devA, "batch-1", {makeItem("rec-old", 1), makeItem("rec-old", 2)})
+                    .results[1]
+                    .hqSeq == 2);
+    }
+    // Back to schema 3: reports unique by (record_id, revision) alone.
+    if (b.kind() == "sqlite") {
+        b.raw(
+            "PRAGMA foreign_keys = OFF; BEGIN;"
+            "CREATE TABLE report_v3 AS SELECT * FROM report; DROP TABLE report;"
+            "CREATE TABLE report (hq_seq INTEGER PRIMARY KEY AUTOINCREMENT, record_id TEXT NOT NULL, "
+            "revision "
+            "INTEGER NOT NULL, parent_revision INTEGER, form_id TEXT NOT NULL, form_version INTEGER NOT "
+            "NULL, "
+            "unit_id TEXT NOT NULL, device_id TEXT NOT NULL REFERENCES device(id), author TEXT NOT NULL, "
+            "created_utc TEXT NOT NULL, created_offset INTEGER NOT NULL, finalized_utc TEXT NOT NULL, "
+            "received_utc TEXT NOT NULL, hash TEXT NOT NULL, canonical TEXT NOT NULL, review_status TEXT NOT "
+            "NULL DEFAULT 'received', review_comment TEXT NOT NULL DEFAULT '', review_by TEXT, review_utc "
+            "TEXT, signature TEXT NOT NULL DEFAULT '', sealed TEXT NOT NULL DEFAULT '', UNIQUE (record_id, "
+            "revision)) STRICT;"
+            "INSERT INTO report SELECT * FROM report_v3; DROP TABLE report_v3;"
+            "CREATE INDEX report_unit ON report (unit_id, hq_seq); CREATE INDEX report_form ON report "
+            "(form_id, hq_seq); PRAGMA user_version = 3; COMMIT;");
+    } else {
+        b.raw(
+            "ALTER TABLE report DROP CONSTRAINT report_unit_record_revision_key;"
+            "ALTER TABLE report ADD CONSTRAINT report_record_id_revision_key UNIQUE (record_id, revision);"
+            "DROP INDEX report_record; UPDATE meta SET value = '3' WHERE key = 'schema'");
+    }
+    auto s = b.open();
+    auto old = s->report("rec-old", std::nullopt);
+    REQUIRE(old.ok());
+    REQUIRE(old->has_value());
+    CHECK((*old)->hqSeq == 2);
+    CHECK((*old)->revision == 2);
+    auto r = ingestOk(*s, devB, "batch-2", {makeItem("rec-old", 1, "bravo", kUnitB), makeItem("rec-new", 1)});
+    CHECK(r.results[0].status == core::ItemStatus::Stored);
+    CHECK(r.results[0].hqSeq == 3);  // the sequence goes on after the migrated reports
+    CHECK(r.results[1].hqSeq == 4);
+    CHECK(*s->reportCount() == 4);
+    requireClean(*s);
 }
