@@ -4,6 +4,7 @@
 // Nothing here decides what HQ stores: each request goes to HqService::handleBundle, with the network's
 // checks and answers.
 #include "hq/bundle_import.hpp"
+#include "hq/memory_budget.hpp"
 
 #include <sodium.h>
 
@@ -113,14 +114,28 @@ Result<HqBundleImport> importBundle(HqService& service, std::string_view file) {
             ReceiptPush rp;
             rp.status = r.status;
             rp.answer = answerJson(r);
-            // Which revisions the push held, so the laptop can rebuild the receipt from its own copies.
-            try {
-                PushRequest pr = PushRequest::fromJson(parseObject(
-                    zstdDecompress(b.pushes[i].body, limits.maxUncompressedBytes), limits.maxJsonDepth));
-                rp.batchId = pr.batchId;
-                for (const auto& e : pr.items) rp.items.push_back({e.id, e.revision, e.hash()});
-            } catch (const Failure&) {
-                // A body HQ could not read: its answer (400) says so.
+            // Which revisions the push held, so the laptop can rebuild the receipt from its own copies: the
+            // body decompressed and parsed again, within HQ's request memory budget like the handler's.
+            MemoryBudget::Reservation memory(service.memoryBudget());
+            Inflated body = inflateWithin(b.pushes[i].body, limits.maxUncompressedBytes, memory);
+            const bool budgetFull =
+                body.problem == Inflated::Problem::OverBudget ||
+                body.problem == Inflated::Problem::NeverFits ||
+                (body.problem == Inflated::Problem::None && !memory.grow(jsonParseCost(body.text)));
+            if (budgetFull)
+                throw Failure(ErrorDomain::Storage, ErrorCode::Busy,
+                              which + ": HQ's request memory budget (" +
+                                  std::to_string(service.memoryBudget().capacity() >> 20) +
+                                  " MiB) has no room for it now; no receipt was made - import the bundle "
+                                  "again later (importing it again is harmless)");
+            if (body.problem == Inflated::Problem::None) {
+                try {
+                    PushRequest pr = PushRequest::fromJson(parseObject(body.text, limits.maxJsonDepth));
+                    rp.batchId = pr.batchId;
+                    for (const auto& e : pr.items) rp.items.push_back({e.id, e.revision, e.hash()});
+                } catch (const Failure&) {
+                    // A body HQ could not read: its answer (400) says so.
+                }
             }
             if (r.status == 200 || r.status == 422) {
                 const PushResponse answer = PushResponse::fromJson(rp.answer);

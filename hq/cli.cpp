@@ -46,8 +46,10 @@
 #include "hq/bundle_import.hpp"
 #include "hq/http_server.hpp"
 #include "hq/identity.hpp"
+#include "hq/memory_budget.hpp"
 #include "hq/service.hpp"
 #include "hq/tls.hpp"
+#include "hq/tuning.hpp"
 #include "storage/durable_file.hpp"
 #include "storage/hq/backup.hpp"
 #include "storage/hq/store.hpp"
@@ -79,6 +81,7 @@ struct Options {
     std::size_t maxConnectionsPerAddress = hq::tuning::kDefaultMaxConnectionsPerAddress;
     bool insecureHttp = false;
     bool logRequests = false;
+    std::size_t memoryBudgetMib = hq::tuning::kRequestMemoryBudgetBytes >> 20;
     // enroll, revoke
     std::string unit;
     int expiresDays = 7;
@@ -305,6 +308,9 @@ void cmdServe(const Options& o, std::ostream& out, std::ostream& err) {
     }
     const std::string location = storeLocation(o);
     hq::HqService service([location] { return storage::hq::openHqStore(location); }, identity);
+    service.setMemoryBudget(
+        std::make_shared<hq::MemoryBudget>(o.memoryBudgetMib << 20, hq::tuning::kRequestMemoryWait));
+    hq::returnLargeBlocksWhenFreed();
     service.warm();
     DataPaths paths(o.data);
     hq::HqHttpOptions ho;
@@ -1051,6 +1057,11 @@ int runHqCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     serve->add_flag("--insecure-http-for-development", o.insecureHttp,
                     "plain HTTP, no TLS: development only");
     serve->add_flag("--log-requests", o.logRequests, "one line per request on stderr");
+    serve
+        ->add_option("--memory-budget", o.memoryBudgetMib,
+                     "MiB the bodies of all requests may hold at once, decompressed and parsed (default " +
+                         std::to_string(hq::tuning::kRequestMemoryBudgetBytes >> 20) + ")")
+        ->check(CLI::Range(std::size_t{16}, std::size_t{1} << 20));
     on(serve, [&] { cmdServe(o, out, err); });
 
     auto* enroll = app.add_subcommand("enroll", "print a one-time enrollment code for a unit's laptop");

@@ -8,10 +8,10 @@
 // [SECTION] HqService
 #include "hq/service.hpp"
 #include "hq/helper_pool.hpp"
+#include "hq/memory_budget.hpp"
 #include "hq/rate_limiter.hpp"
 #include "hq/store_pool.hpp"
-
-#include <zstd.h>
+#include "hq/tuning.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -103,52 +103,86 @@ Response dataAnswer(const Request& req, int status, const json& body) {
 
 // [SECTION] body decoding: encodings, sizes, zstd, JSON
 
-// One zstd frame into at most maxOut bytes. Tells a body that is too big once decompressed (413)
-// from one that is damaged (400) - a "zip bomb" stops at maxOut + 1 bytes of output.
-std::string inflateBody(std::string_view frame, std::size_t maxOut) {
-    if (frame.empty()) failWith(400, "bad_encoding", "the body is empty; a zstd frame was expected");
-    unsigned long long declared = ZSTD_getFrameContentSize(frame.data(), frame.size());
-    if (declared == ZSTD_CONTENTSIZE_ERROR)
-        failWith(400, "bad_encoding", "the body is not a zstd frame (Content-Encoding: zstd)");
-    if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared > maxOut)
+// The reservation of the request this thread handles (HqService::handle and handleBundle make it, and
+// keep it until the answer is made): what the request's body takes, decompressed and parsed, is counted
+// in it.
+thread_local MemoryBudget::Reservation* tl_requestMemory = nullptr;
+
+[[noreturn]] void memoryRefused(Inflated::Problem why) {
+    const MemoryBudget& budget = tl_requestMemory->budget();
+    const std::string mib = std::to_string(budget.capacity() >> 20) + " MiB";
+    if (why == Inflated::Problem::NeverFits)
         failWith(413, "too_large",
-                 "the body would be " + std::to_string(declared) + " bytes once decompressed; the limit is " +
-                     std::to_string(maxOut));
-    std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> ctx(ZSTD_createDCtx(), &ZSTD_freeDCtx);
-    if (!ctx) throw std::bad_alloc();
-    std::string out;
-    std::string chunk(ZSTD_DStreamOutSize(), '\0');
-    ZSTD_inBuffer in{frame.data(), frame.size(), 0};
-    std::size_t pending = 1;
-    while (in.pos < in.size || pending != 0) {
-        ZSTD_outBuffer ob{chunk.data(), chunk.size(), 0};
-        pending = ZSTD_decompressStream(ctx.get(), &ob, &in);
-        if (ZSTD_isError(pending))
-            failWith(400, "bad_encoding",
-                     std::string("the zstd frame is damaged: ") + ZSTD_getErrorName(pending));
-        if (out.size() + ob.pos > maxOut)
-            failWith(413, "too_large",
-                     "the body is larger than " + std::to_string(maxOut) + " bytes once decompressed");
-        out.append(chunk.data(), ob.pos);
-        // All input used, the decoder still expects more and produced nothing: the frame was cut short.
-        if (in.pos == in.size && pending != 0 && ob.pos < ob.size)
-            failWith(400, "bad_encoding", "the zstd frame is truncated");
-    }
-    return out;
+                 "the body needs more than HQ's whole request memory budget (" + mib +
+                     ") once decompressed and parsed; send fewer items at once");
+    throw HttpError{503, "unavailable",
+                    "HQ's request memory budget (" + mib +
+                        " for the bodies of all requests at once) stayed full for " +
+                        std::to_string(budget.maxWait().count()) + " ms; retry later",
+                    json::object(), tuning::kRequestMemoryRetryAfterSeconds};
 }
 
-// The request body as JSON text: the encoding checked (identity or zstd), sizes within limits.
+// Counts n more bytes in this request's reservation, or answers 503 (the budget stays full) or 413 (it
+// could never hold them).
+void reserveRequestMemory(std::size_t n) {
+    if (!tl_requestMemory) failWith(500, "internal", "HQ handles a request without a memory reservation");
+    if (tl_requestMemory->grow(n)) return;
+    memoryRefused(tl_requestMemory->bytes() + n > tl_requestMemory->budget().capacity()
+                      ? Inflated::Problem::NeverFits
+                      : Inflated::Problem::OverBudget);
+}
+
+// One zstd frame into at most maxOut bytes, within the request's memory budget as it comes out (see
+// inflateWithin). Tells a body that is too big once decompressed (413) from one that is damaged (400) -
+// a "zip bomb" stops at maxOut bytes of output, or earlier when the budget is full.
+std::string inflateBody(std::string_view frame, std::size_t maxOut) {
+    if (!tl_requestMemory) failWith(500, "internal", "HQ handles a request without a memory reservation");
+    Inflated r = inflateWithin(frame, maxOut, *tl_requestMemory);
+    using P = Inflated::Problem;
+    switch (r.problem) {
+        case P::None:
+            return std::move(r.text);
+        case P::NotZstd:
+            if (frame.empty()) failWith(400, "bad_encoding", "the body is empty; a zstd frame was expected");
+            failWith(400, "bad_encoding", "the body is not a zstd frame (Content-Encoding: zstd)");
+        case P::DeclaredTooLarge:
+            failWith(413, "too_large",
+                     "the body would be " + std::to_string(r.declared) +
+                         " bytes once decompressed; the limit is " + std::to_string(maxOut));
+        case P::TooLarge:
+            failWith(413, "too_large",
+                     "the body is larger than " + std::to_string(maxOut) + " bytes once decompressed");
+        case P::Damaged:
+            failWith(400, "bad_encoding", "the zstd frame is damaged: " + r.detail);
+        case P::Truncated:
+            failWith(400, "bad_encoding", "the zstd frame is truncated");
+        case P::OverBudget:
+        case P::NeverFits:
+            memoryRefused(r.problem);
+    }
+    failWith(500, "internal", "HQ's decompression ended in an unknown state");
+}
+
+// The request body as JSON text: the encoding checked (identity or zstd), sizes within limits. Every
+// caller parses the text: what parsing it will take is counted in the request's reservation here, with
+// the text, before anything is parsed.
 std::string bodyText(const Request& req, const Limits& limits) {
     std::string enc = trim(req.header("content-encoding"));
     std::transform(enc.begin(), enc.end(), enc.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::string text;
     if (enc.empty() || enc == "identity") {
         if (req.body.size() > limits.maxUncompressedBytes)
             failWith(413, "too_large",
                      "the body is larger than " + std::to_string(limits.maxUncompressedBytes));
-        return req.body;
+        reserveRequestMemory(req.body.size() + 1);  // the copy below
+        text = req.body;
+    } else if (enc == "zstd") {
+        text = inflateBody(req.body, limits.maxUncompressedBytes);
+    } else {
+        failWith(415, "unsupported_encoding", "Content-Encoding '" + enc + "' is not supported; send zstd");
     }
-    if (enc == "zstd") return inflateBody(req.body, limits.maxUncompressedBytes);
-    failWith(415, "unsupported_encoding", "Content-Encoding '" + enc + "' is not supported; send zstd");
+    reserveRequestMemory(jsonParseCost(text));
+    return text;
 }
 
 json parseBody(std::string_view text, const Limits& limits) {
@@ -274,6 +308,10 @@ struct HqService::Impl {
     std::shared_ptr<const Catalog> catalog;
 
     HelperPool helpers{defaultHelperThreads()};
+
+    // What the requests' bodies may hold at once, decompressed and parsed (hq/memory_budget.hpp).
+    std::shared_ptr<MemoryBudget> memory =
+        std::make_shared<MemoryBudget>(tuning::kRequestMemoryBudgetBytes, tuning::kRequestMemoryWait);
 
     // Per-device token buckets (Limits::deviceRequestsPerSecond), made with the limits.
     std::unique_ptr<DeviceRateLimiter> rateLimiter;
@@ -814,16 +852,42 @@ auto storeCall(F&& run) -> Result<decltype(run())> {
     }
 }
 
+// Marks what runs on this thread as one request's use of the memory budget: its bytes go back when the
+// request is answered (the parsed body lives until then).
+class RequestMemory {
+public:
+    explicit RequestMemory(MemoryBudget& budget) : m_reservation(budget), m_outer(tl_requestMemory) {
+        tl_requestMemory = &m_reservation;
+    }
+    ~RequestMemory() { tl_requestMemory = m_outer; }
+    RequestMemory(const RequestMemory&) = delete;
+    RequestMemory& operator=(const RequestMemory&) = delete;
+
+private:
+    MemoryBudget::Reservation m_reservation;
+    MemoryBudget::Reservation* m_outer;
+};
+
 }  // namespace
 
 Response HqService::handle(const Request& req) {
     StorePool::Lease lease(*m_impl->pool);
+    RequestMemory memory(*m_impl->memory);
     return guarded([&] { return m_impl->route(req, false); });
 }
 
 Response HqService::handleBundle(const Request& req) {
     StorePool::Lease lease(*m_impl->pool);
+    RequestMemory memory(*m_impl->memory);
     return guarded([&] { return m_impl->route(req, true); });
+}
+
+void HqService::setMemoryBudget(std::shared_ptr<MemoryBudget> budget) {
+    if (budget) m_impl->memory = std::move(budget);
+}
+
+MemoryBudget& HqService::memoryBudget() const {
+    return *m_impl->memory;
 }
 
 Result<std::optional<storage::hq::Device>> HqService::device(const std::string& deviceId) {

@@ -16,6 +16,8 @@
 
 namespace outpost::hq {
 
+class MemoryBudget;
+
 // The protocol's types, as HQ's handlers use them.
 using sync::json;
 using sync::Limits;
@@ -66,6 +68,12 @@ public:
 
     const HqIdentity& identity() const;
     const Limits& limits() const;
+
+    // What the bodies of all requests may hold at once, decompressed and parsed (hq/memory_budget.hpp;
+    // by default hq/tuning.hpp's). Set it before the first request; a request that cannot get its share
+    // in time is answered 503 with Retry-After.
+    void setMemoryBudget(std::shared_ptr<MemoryBudget> budget);
+    MemoryBudget& memoryBudget() const;
 
     struct Impl;
 

@@ -113,7 +113,7 @@ void HqProcess::start() {
                                   "--listen",       "127.0.0.1:" + std::to_string(m_options.port)};
     if (!m_options.dbUri.empty()) argv.insert(argv.end(), {"--db", m_options.dbUri});
     if (m_options.threads > 0) argv.insert(argv.end(), {"--threads", std::to_string(m_options.threads)});
-    argv.insert(argv.end(), m_options.extraArgs.begin(), m_options.extraArgs.end());
+    argv.insert(argv.end(), m_options.serveArgs.begin(), m_options.serveArgs.end());
     int outPipe[2];
     if (::pipe2(outPipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
     pid_t pid = ::fork();

@@ -22,15 +22,15 @@ CommandResult runProgram(const std::vector<std::string>& argv);
 std::uint16_t freePort();
 
 struct HqOptions {
-    std::string binary;                  // path of outpost-hq
-    std::string dataDir;                 // --data
-    std::string dbUri;                   // --db (PostgreSQL) when not empty
-    std::uint16_t port = 0;              // 0: a free port chosen once and kept across restarts
-    int threads = 0;                     // --threads when > 0
-    std::vector<std::string> extraArgs;  // more `serve` options, as given
+    std::string binary;      // path of outpost-hq
+    std::string dataDir;     // --data
+    std::string dbUri;       // --db (PostgreSQL) when not empty
+    std::uint16_t port = 0;  // 0: a free port chosen once and kept across restarts
+    int threads = 0;         // --threads when > 0
     // When > 0 the server runs with RLIMIT_FSIZE at this many bytes (and SIGXFSZ ignored): writes
     // beyond it fail as on a full disk.
     std::uint64_t fileSizeLimit = 0;
+    std::vector<std::string> serveArgs;  // more options for `serve` (e.g. --memory-budget 256)
 };
 
 class HqProcess {

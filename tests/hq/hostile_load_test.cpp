@@ -62,7 +62,7 @@ struct TestHq {
         HqOptions o;
         o.binary = OUTPOST_HQ;
         o.dataDir = dir.sub("hq");
-        o.extraArgs = std::move(extraArgs);
+        o.serveArgs = std::move(extraArgs);
         proc = std::make_unique<HqProcess>(o);
         auto r = proc->admin({"init"});
         INFO(r.out << r.err);
