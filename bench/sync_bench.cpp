@@ -11,12 +11,24 @@
 // hq:   HQ ingest with D devices pushing at once (one thread and one field store per device), on the
 //       SQLite and the PostgreSQL store, both durable (SQLite synchronous = FULL; PostgreSQL with fsync
 //       and synchronous_commit on). The devices run on the same 2 cores as HQ, so the figure is a floor
-//       for HQ alone.
+//       for HQ alone. Then HQ's connection handling (SQLite store): 20 devices syncing at once with and
+//       without 1,000 slow connections held (a ClientHello trickled one byte a second), and HQ's
+//       resident memory while it holds 10,000 idle TLS connections (each answered once, then silent).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/bio.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -241,6 +253,156 @@ int runSyncBench(const SyncOptions& o) {
     return 0;
 }
 
+// [held connections] Raw connections that hold HQ's sockets without syncing: idle TLS connections (one
+// request answered, then silence) and slow ones (a TLS ClientHello trickled one byte a second, opened
+// again when HQ closes it), from several loopback addresses so HQ's per-address limit is not what
+// decides.
+
+SSL_CTX* rawClientContext() {
+    static SSL_CTX* ctx = [] {
+        SSL_CTX* c = SSL_CTX_new(TLS_client_method());
+        SSL_CTX_set_verify(c, SSL_VERIFY_NONE, nullptr);
+        return c;
+    }();
+    return ctx;
+}
+
+int rawConnect(const std::string& from, std::uint16_t port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    sockaddr_in src{};
+    src.sin_family = AF_INET;
+    ::inet_pton(AF_INET, from.c_str(), &src.sin_addr);
+    sockaddr_in dst{};
+    dst.sin_family = AF_INET;
+    dst.sin_port = htons(port);
+    ::inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0 ||
+        ::connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+struct IdleTls {
+    int fd = -1;
+    SSL* ssl = nullptr;
+};
+
+// TLS done, one request sent and its whole answer read; false when any step fails.
+bool openIdleTls(IdleTls& c, const std::string& from, std::uint16_t port) {
+    c.fd = rawConnect(from, port);
+    if (c.fd < 0) return false;
+    c.ssl = SSL_new(rawClientContext());
+    SSL_set_fd(c.ssl, c.fd);
+    static const std::string kHello = "GET /v1/hello HTTP/1.1\r\nHost: hq\r\nOutpost-Protocol: 2\r\n\r\n";
+    if (SSL_connect(c.ssl) != 1 || SSL_write(c.ssl, kHello.data(), static_cast<int>(kHello.size())) <= 0)
+        return false;
+    std::string got;
+    char buf[4096];
+    while (true) {
+        int n = SSL_read(c.ssl, buf, sizeof buf);
+        if (n <= 0) return false;
+        got.append(buf, static_cast<std::size_t>(n));
+        auto end = got.find("\r\n\r\n");
+        if (end == std::string::npos) continue;
+        std::string head = got.substr(0, end);
+        std::transform(head.begin(), head.end(), head.begin(),
+                       [](unsigned char ch) { return std::tolower(ch); });
+        auto p = head.find("content-length:");
+        std::size_t length = p == std::string::npos ? 0 : std::strtoul(head.c_str() + p + 15, nullptr, 10);
+        if (got.size() >= end + 4 + length) return true;
+    }
+}
+
+void closeIdleTls(IdleTls& c) {
+    if (c.ssl) SSL_free(c.ssl);
+    if (c.fd >= 0) ::close(c.fd);
+    c = IdleTls{};
+}
+
+long statusKb(pid_t pid, const std::string& field) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind(field + ":", 0) == 0) return std::atol(line.c_str() + field.size() + 1);
+    return -1;
+}
+
+// n slow connections held until the object goes; one thread drives them all with poll().
+class SlowConnections {
+public:
+    SlowConnections(int n, std::uint16_t port) : m_port(port) {
+        SSL* s = SSL_new(rawClientContext());
+        BIO* rb = BIO_new(BIO_s_mem());
+        BIO* wb = BIO_new(BIO_s_mem());
+        SSL_set_bio(s, rb, wb);
+        SSL_set_connect_state(s);
+        (void)SSL_do_handshake(s);
+        char* data = nullptr;
+        long len = BIO_get_mem_data(wb, &data);
+        m_hello.assign(data, static_cast<std::size_t>(std::max(0L, len)));
+        SSL_free(s);
+        for (int i = 0; i < n; ++i) {
+            Conn c;
+            c.from = "127.0.5." + std::to_string(1 + i % 20);
+            c.fd = rawConnect(c.from, port);
+            m_conns.push_back(c);
+        }
+        m_thread = std::thread([this] { drive(); });
+    }
+    ~SlowConnections() {
+        m_done = true;
+        m_thread.join();
+        for (auto& c : m_conns)
+            if (c.fd >= 0) ::close(c.fd);
+    }
+    int closedByHq() const { return m_closedByHq; }
+
+private:
+    struct Conn {
+        int fd = -1;
+        std::size_t sent = 0;
+        std::string from;
+    };
+    void drive() {
+        std::vector<pollfd> fds;
+        auto lastTick = Clock::now() - std::chrono::seconds(1);
+        char buf[4096];
+        while (!m_done) {
+            if (Clock::now() - lastTick >= std::chrono::seconds(1)) {
+                lastTick = Clock::now();
+                for (auto& c : m_conns)
+                    if (c.fd >= 0 && c.sent < m_hello.size() &&
+                        ::send(c.fd, m_hello.data() + c.sent, 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1)
+                        ++c.sent;
+            }
+            fds.clear();
+            for (auto& c : m_conns) fds.push_back({c.fd, POLLIN, 0});
+            if (::poll(fds.data(), fds.size(), 100) <= 0) continue;
+            for (std::size_t i = 0; i < m_conns.size(); ++i) {
+                if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+                ssize_t n = ::recv(m_conns[i].fd, buf, sizeof buf, MSG_DONTWAIT);
+                if (n > 0 || (n < 0 && errno == EAGAIN)) continue;
+                ++m_closedByHq;
+                ::close(m_conns[i].fd);
+                m_conns[i].fd = rawConnect(m_conns[i].from, m_port);
+                m_conns[i].sent = 0;
+            }
+        }
+    }
+    std::uint16_t m_port;
+    std::string m_hello;
+    std::vector<Conn> m_conns;
+    std::atomic<bool> m_done{false};
+    std::atomic<int> m_closedByHq{0};
+    std::thread m_thread;
+};
+
 struct HqBenchOptions {
     int devices = 50;
     int reportsPerDevice = 400;
@@ -248,7 +410,88 @@ struct HqBenchOptions {
     std::string dir;
     bool quick = false;
     std::vector<std::string> backends{"sqlite", "postgres"};
+    // HQ's connection handling (SQLite store): memory while idle TLS connections are held, and
+    // syncDevices laptops syncing at once with and without slow connections held.
+    int idleConnections = 10000;
+    int slowConnections = 1000;
+    int syncDevices = 20;
 };
+
+// 20 laptops (reports each) sync at once; the seconds it took and the devices that failed.
+std::pair<double, int> syncAtOnce(std::vector<Laptop>& laptops) {
+    std::atomic<int> failed{0};
+    std::vector<std::thread> threads;
+    auto t0 = Clock::now();
+    for (auto& l : laptops)
+        threads.emplace_back([&l, &failed] {
+            auto r = sync::syncOnce(*l.store);
+            if (!r || !r.value().ok) ++failed;
+        });
+    for (auto& t : threads) t.join();
+    return {msSince(t0) / 1000.0, failed.load()};
+}
+
+void runHeldConnectionsBench(const std::string& scratchDir, const HqBenchOptions& o) {
+    rlimit nofile{};
+    if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &nofile);
+    }
+    ::signal(SIGPIPE, SIG_IGN);
+    auto hq = startHq(scratchDir + "/hq-held", "", o.threads);
+    const int reports = std::min(o.reportsPerDevice, 100);
+    auto laptopsFor = [&](const std::string& tag) {
+        std::vector<Laptop> out;
+        for (int d = 0; d < o.syncDevices; ++d)
+            out.push_back(makeLaptop(scratchDir + "/held-" + tag + "-" + std::to_string(d),
+                                     "MINUSCA-RWABATT-1", reports, 5000 + static_cast<std::uint64_t>(d), *hq,
+                                     "held-" + tag + "-" + std::to_string(d)));
+        return out;
+    };
+    for (int slow : {0, o.slowConnections}) {
+        note("hq: " + std::to_string(o.syncDevices) + " devices sync at once, " + std::to_string(slow) +
+             " slow connections held");
+        auto laptops = laptopsFor(std::to_string(slow));
+        std::unique_ptr<SlowConnections> held;
+        if (slow > 0) {
+            held = std::make_unique<SlowConnections>(slow, hq->port());
+            std::this_thread::sleep_for(std::chrono::seconds(2));
+        }
+        auto [seconds, failed] = syncAtOnce(laptops);
+        Line l;
+        l["bench"] = "hq";
+        l["metric"] = "sync_with_slow_connections";
+        l["backend"] = "sqlite";
+        l["slow_connections"] = slow;
+        l["devices"] = o.syncDevices;
+        l["reports"] = o.syncDevices * reports;
+        l["failed_devices"] = failed;
+        l["seconds"] = round3(seconds);
+        l["reports_per_s"] = round3(static_cast<double>(o.syncDevices * reports) / seconds);
+        l["hq_rss_kb"] = statusKb(hq->pid(), "VmRSS");
+        emit(l);
+    }
+    note("hq: holding " + std::to_string(o.idleConnections) + " idle TLS connections");
+    const long before = statusKb(hq->pid(), "VmRSS");
+    std::vector<IdleTls> idle(static_cast<std::size_t>(o.idleConnections));
+    int opened = 0;
+    for (std::size_t i = 0; i < idle.size(); ++i)
+        if (openIdleTls(idle[i], "127.0.6." + std::to_string(1 + i % 50), hq->port())) ++opened;
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    const long held = statusKb(hq->pid(), "VmRSS");
+    Line l;
+    l["bench"] = "hq";
+    l["metric"] = "idle_tls_connections_memory";
+    l["connections"] = o.idleConnections;
+    l["connections_open"] = opened;
+    l["hq_rss_kb_before"] = before;
+    l["hq_rss_kb"] = held;
+    l["hq_peak_rss_kb"] = statusKb(hq->pid(), "VmHWM");
+    l["kb_per_connection"] = opened > 0 ? round3(static_cast<double>(held - before) / opened) : 0.0;
+    emit(l);
+    for (auto& c : idle) closeIdleTls(c);
+    hq->stop();
+}
 
 int runHqBench(const HqBenchOptions& o) {
     const std::string base = o.dir.empty() ? defaultBaseDir() : o.dir;
@@ -316,6 +559,7 @@ int runHqBench(const HqBenchOptions& o) {
         emit(l);
         hq->stop();
     }
+    if (o.idleConnections > 0 || o.slowConnections > 0) runHeldConnectionsBench(scratch.path(), o);
     return 0;
 }
 
@@ -357,7 +601,14 @@ int runHq(int argc, char** argv) {
     app.add_option("--threads", o.threads, "outpost-hq request threads (default: its own)");
     app.add_option("--backends", o.backends, "sqlite, postgres (default both)")->delimiter(',');
     app.add_option("--dir", o.dir, "make the scratch folder under DIR (default: $TMPDIR or /tmp)");
-    app.add_flag("--quick", o.quick, "smoke test: 8 devices, 40 reports each");
+    app.add_option("--idle-connections", o.idleConnections,
+                   "idle TLS connections held while HQ's memory is measured (default 10000; 0: skip)")
+        ->check(CLI::Range(0, 15000));
+    app.add_option("--slow-connections", o.slowConnections,
+                   "slow connections held while devices sync (default 1000)")
+        ->check(CLI::Range(0, 5000));
+    app.add_flag("--quick", o.quick,
+                 "smoke test: 8 devices, 40 reports each; 200 idle, 100 slow connections");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -366,6 +617,9 @@ int runHq(int argc, char** argv) {
     if (o.quick) {
         o.devices = 8;
         o.reportsPerDevice = 40;
+        o.idleConnections = 200;
+        o.slowConnections = 100;
+        o.syncDevices = 4;
     }
     try {
         return runHqBench(o);

@@ -77,7 +77,8 @@ struct Options {
     std::string db;
     // serve
     std::string listen = "127.0.0.1:8443";
-    int threads = 128;
+    int threads = hq::tuning::kDefaultWorkerThreads;
+    std::size_t maxConnectionsPerAddress = hq::tuning::kDefaultMaxConnectionsPerAddress;
     bool insecureHttp = false;
     bool logRequests = false;
     std::size_t memoryBudgetMib = hq::tuning::kRequestMemoryBudgetBytes >> 20;
@@ -316,6 +317,7 @@ void cmdServe(const Options& o, std::ostream& out, std::ostream& err) {
     ho.host = host;
     ho.port = port;
     ho.threads = o.threads;
+    ho.maxConnectionsPerAddress = o.maxConnectionsPerAddress;
     ho.insecureHttp = o.insecureHttp;
     ho.certFile = paths.tlsCert;
     ho.keyFile = paths.tlsKey;
@@ -1052,8 +1054,14 @@ int runHqCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     serve->add_option("--listen", o.listen, "HOST:PORT to listen on (port 0: any free port)")->required();
     serve
         ->add_option("--threads", o.threads,
-                     "request threads (default 128; an open connection holds one while it waits)")
-        ->check(CLI::Range(1, 256));
+                     "worker threads handling complete requests (default 32; a connection waiting for "
+                     "bytes holds none)")
+        ->check(CLI::Range(1, hq::tuning::kMaxWorkerThreads));
+    serve
+        ->add_option("--max-connections-per-address", o.maxConnectionsPerAddress,
+                     "connections open at once from one address (default 512; laptops behind one NAT or "
+                     "load balancer share an address)")
+        ->check(CLI::Range(std::size_t{1}, hq::tuning::kMaxConnections));
     serve->add_flag("--insecure-http-for-development", o.insecureHttp,
                     "plain HTTP, no TLS: development only");
     serve->add_flag("--log-requests", o.logRequests, "one line per request on stderr");

@@ -1,37 +1,33 @@
-// HQ's HTTPS server (cpp-httplib): hands every request to HqService and writes its answer back.
+// HQ's HTTPS server (Boost.Beast on Asio): hands every request to HqService and writes its answer back.
 //
 // TLS with HQ's self-signed certificate (hq/tls.hpp); plain HTTP only when the operator asks for
-// it explicitly (--insecure-http-for-development). Requests are handled on a pool of threads; each
-// borrows a store from the service's pool for its length (hq/store_pool.hpp).
+// it explicitly (--insecure-http-for-development). Sockets are driven by a few I/O threads, event by
+// event, so a waiting connection holds no thread; a complete request is handled on a pool of worker
+// threads, each borrowing a store from the service's pool for its length (hq/store_pool.hpp). Every
+// connection limit and deadline is in hq/tuning.hpp ("connections: counts and deadlines").
 #pragma once
 
-#include <ctime>
+#include <chrono>
+#include <cstddef>
 #include <memory>
 #include <string>
 
 #include "core/error.hpp"
 #include "hq/service.hpp"
+#include "hq/tuning.hpp"
 
 namespace outpost::hq {
 
 struct HqHttpOptions {
     std::string host = "127.0.0.1";
     int port = 0;  // 0: the system picks a free port (see HqHttpServer::port())
-    int threads = 128;
+    int threads = tuning::kDefaultWorkerThreads;  // worker threads running HqService::handle
+    std::size_t maxConnectionsPerAddress = tuning::kDefaultMaxConnectionsPerAddress;
     bool insecureHttp = false;  // development only: no TLS at all
     std::string certFile;       // PEM, required unless insecureHttp
     std::string keyFile;        // PEM, required unless insecureHttp
-    // How long a connection may wait for its next request. A laptop with several batches in flight on
-    // a slow link reuses a connection only once the other batches' bytes have crossed: at 64 kbit/s,
-    // each 60 KB batch ahead is 7.5 s of silence on this one. Closing it sooner makes the client start
-    // the request again on a new connection (a handshake, and the body sent twice). An idle connection
-    // holds a pool thread, so it must not linger much longer than that either; a laptop closes its
-    // connections when its pass ends.
-    std::time_t keepAliveTimeoutSeconds = 30;
-    std::size_t keepAliveMaxCount = 10000;
-    // Per read or write on a socket (not for a whole body): a slow link still moves bytes in that time.
-    std::time_t readTimeoutSeconds = 60;
-    std::time_t writeTimeoutSeconds = 60;
+    // How long a kept-open connection may wait for its next request (tuning::kIdleKeepAlive says why).
+    std::chrono::seconds keepAliveTimeout = tuning::kIdleKeepAlive;
     bool logRequests = false;  // one line per request on stderr (5xx answers are always logged)
 };
 

@@ -15,6 +15,62 @@ namespace outpost::hq::tuning {
 
 // [SECTION] connections: counts and deadlines
 
+// Threads that run every socket's reads, writes, TLS and timers. They never wait on the store, so two
+// keep up with tens of thousands of connections (the TLS arithmetic is the heaviest part).
+constexpr int kIoThreads = 2;
+// Threads that run HqService::handle (store work, which blocks). A connection holds none while it waits
+// for bytes; only a complete request takes one, so this bounds the store's parallelism, not the number
+// of laptops connected. 32 keeps a PostgreSQL server's connection count modest.
+constexpr int kDefaultWorkerThreads = 32;
+constexpr int kMaxWorkerThreads = 256;
+
+// Connections open at once, all addresses together. Each costs a file descriptor and, idle, about
+// 11 kB (measured by `outpost-bench hq`; TLS record buffers are released while idle): 20,000 are about
+// 220 MB, far above a deployment's laptops and within the memory of the smallest HQ machine. Never above the
+// process's file limit minus kReservedDescriptors.
+constexpr std::size_t kMaxConnections = 20000;
+// Descriptors kept for the store (SQLite files or PostgreSQL sockets), logs and backups.
+constexpr std::size_t kReservedDescriptors = 256;
+// Connections open at once from one peer address. A laptop opens a handful; an office behind NAT or a
+// load balancer shows HQ one address for all its laptops, so the default leaves room for hundreds of
+// them while one attacking machine cannot take every connection. `serve --max-connections-per-address`.
+constexpr std::size_t kDefaultMaxConnectionsPerAddress = 512;
+// After an accept fails for lack of descriptors, wait this long before accepting again (no busy loop).
+constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
+
+// A new connection must complete its TLS handshake and its first request's headers within this time;
+// so must a kept-open connection once the first byte of its next request has arrived. A laptop's
+// request line and headers are under 2 KB: on a 9.6 kbit/s link they take 2 s. An attacker trickling
+// one header line every few seconds is cut off here instead of holding the connection for ever.
+constexpr std::chrono::seconds kHeaderDeadline{10};
+// Request line and headers together; a laptop sends under 2 KB. Longer: 431 and the connection closes.
+constexpr std::size_t kHeaderLimitBytes = 16 * 1024;
+// A body must arrive at this average rate at least, after kBodyGrace: the deadline is the start of the
+// body plus kBodyGrace plus one second per kMinBodyBytesPerSecond received. 1 KiB/s is 8 kbit/s, below
+// the slowest link Outpost supports (9.6 kbit/s); a body announced and never sent is closed after
+// kBodyGrace. A Content-Length over the protocol's maxBodyBytes is refused (413) before any body byte.
+constexpr std::size_t kMinBodyBytesPerSecond = 1024;
+constexpr std::chrono::seconds kBodyGrace{10};
+// An answer must leave at the same minimum rate: kWriteGrace plus one second per kMinWriteBytesPerSecond
+// of the answer. A peer that stops reading is closed instead of holding the answer's memory.
+constexpr std::size_t kMinWriteBytesPerSecond = 1024;
+constexpr std::chrono::seconds kWriteGrace{10};
+// How long a kept-open connection may wait for the first byte of its next request. A laptop with
+// several batches in flight on a slow link reuses a connection only once the other batches' bytes have
+// crossed: at 64 kbit/s each 60 KB batch ahead is 7.5 s of silence on this one; closing sooner makes
+// the client send the request again on a new connection (a handshake, and the body twice). An idle
+// connection costs a descriptor and a few KB, no thread; a laptop closes its connections when its pass
+// ends.
+constexpr std::chrono::seconds kIdleKeepAlive{30};
+// Requests on one connection before HQ closes it after the answer (the client opens a new one): bounds
+// what one connection's session can accumulate; a sync pass makes far fewer.
+constexpr std::size_t kMaxRequestsPerConnection = 10000;
+// After the last answer on a connection HQ closes, it reads and discards what the peer still sends for
+// this long, so the peer receives the answer instead of a reset.
+constexpr std::chrono::seconds kLingerOnClose{2};
+// On stop: requests being handled may finish within this time; then the server returns regardless.
+constexpr std::chrono::seconds kStopGrace{5};
+
 // [SECTION] request memory budget
 // What the requests of one HQ process may hold at once for their bodies (hq/memory_budget.hpp): the
 // decompressed text, as it grows, and the parsed JSON, from parsing to the end of the request.
