@@ -49,4 +49,11 @@ std::optional<double> DeviceRateLimiter::take(const std::string& key) {
     return (1 - b.tokens) / m_perSecond;
 }
 
+void DeviceRateLimiter::giveBack(const std::string& key) {
+    if (m_perSecond <= 0) return;
+    std::lock_guard lock(m_mutex);
+    if (auto it = m_buckets.find(key); it != m_buckets.end())
+        it->second.tokens = std::min(m_burst, it->second.tokens + 1);
+}
+
 }  // namespace outpost::hq

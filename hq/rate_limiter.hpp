@@ -23,6 +23,9 @@ public:
     // Takes one token from the key's bucket (a device id, an address). nullopt when the request may
     // go; otherwise the seconds until the bucket holds a token again.
     std::optional<double> take(const std::string& key);
+    // Puts back the token take() took for a request that turned out to be one the bucket is not meant
+    // to count (an enrollment that succeeded: only guesses are throttled). Never beyond the burst.
+    void giveBack(const std::string& key);
 
     double perSecond() const { return m_perSecond; }
     double burst() const { return m_burst; }

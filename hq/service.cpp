@@ -550,7 +550,8 @@ Response HqService::Impl::hello(const Request&) {
 }
 
 Response HqService::Impl::enroll(const Request& req) {
-    // Every attempt counts, well-formed or not, before anything else is looked at.
+    // Every attempt takes a token, well-formed or not, before anything else is looked at; one that
+    // enrolls gives it back at the end.
     takeEnrollToken(req.remoteAddress);
     json j = parseBody(bodyText(req, limits), limits);
     auto text = [&](const char* name) -> std::string {
@@ -607,6 +608,9 @@ Response HqService::Impl::enroll(const Request& req) {
                  {"epoch", need(s.epoch())},
                  {"hq_sign_key", base64Encode(identity.signing.publicKey)}};
     if (!identity.recoveryPublicKey.empty()) body["recovery_key"] = base64Encode(identity.recoveryPublicKey);
+    // A code that worked was no guess: only failed attempts use up the address's allowance, so a
+    // signals office enrolling a room of laptops through one address is not held up.
+    if (!req.remoteAddress.empty()) enrollThrottle.giveBack(throttleKey(req.remoteAddress));
     return jsonAnswer(200, body);
 }
 

@@ -74,7 +74,7 @@ Result<void> makeSelfSignedCertificate(const std::string& certFile, const std::s
                                        const TlsCertificateOptions& options) {
     return tryCatch([&] {
         ERR_clear_error();
-        // P-256: every TLS stack (libcurl with OpenSSL or GnuTLS, browsers, cpp-httplib) speaks it.
+        // P-256: every TLS stack (libcurl with OpenSSL or GnuTLS, browsers) speaks it.
         PkeyPtr key(EVP_EC_gen("P-256"));
         if (!key) cryptoFail("cannot make an EC P-256 key");
 

@@ -102,7 +102,9 @@ inline constexpr double kJsonBytesPerTextByte = 4.5;
 // Enrollment is the one request anyone may send: its secret is 26 base32 characters (130 bits), so
 // guessing cannot succeed, but every guess costs a store lookup and fills the audit trail. A token bucket
 // per address (an IPv6 address counts by its /64, which one host usually holds whole) lets a person retry
-// a mistyped code a few times and refuses a script: 429 with Retry-After beyond it.
+// a mistyped code a few times and refuses a script: 429 with Retry-After beyond it. An attempt that
+// enrolls gets its token back, so only failures count and any number of laptops may enroll through one
+// address (a signals office, a balancer).
 
 // Ten attempts at once: a mistyped code, retried a few times, by several laptops behind one NAT.
 constexpr double kEnrollBurst = 10;

@@ -8,9 +8,9 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache
   # core, storage, client
   libsqlite3-dev sqlite3 nlohmann-json3-dev libsodium-dev libcli11-dev
-  # sync and HQ: libcurl, Boost.Beast/Asio (HQ's HTTP server), cpp-httplib (test tools), OpenSSL, zstd,
-  # PostgreSQL (client library and server)
-  libcurl4-openssl-dev libboost1.81-dev libcpp-httplib-dev libssl-dev libzstd-dev libpq-dev postgresql
+  # sync and HQ: libcurl, Boost.Beast/Asio (HQ's HTTP server), OpenSSL, zstd, PostgreSQL (client
+  # library and server)
+  libcurl4-openssl-dev libboost1.81-dev libssl-dev libzstd-dev libpq-dev postgresql
   # the field client's window
   libimgui-dev libglfw3-dev libstb-dev libgl-dev libgl1-mesa-dri fonts-noto-core fonts-dejavu-core
   # tests: Catch2, and a virtual display for the GUI tests

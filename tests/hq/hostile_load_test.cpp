@@ -29,6 +29,7 @@
 
 #include "e2e/e2e_support.hpp"
 #include "hq/tuning.hpp"
+#include "support/sanitizer.hpp"
 #include "sync/client.hpp"
 
 using namespace outpost;
@@ -292,6 +293,7 @@ TEST_CASE("1,000 slow and 2,000 idle connections do not stop 20 laptops syncing,
     // 2,000 idle keep-alive connections from ten addresses (200 each, under the per-address default):
     // TLS done, one request answered, then silence.
     std::vector<std::unique_ptr<TlsConn>> idle;
+    std::vector<Clock::time_point> idleAnswered;  // when each was answered: its keep-alive starts there
     int idleFailed = 0;
     for (int i = 0; i < kIdle; ++i) {
         auto c = tlsConnect("127.0.2." + std::to_string(1 + i % 10), hq.port());
@@ -301,6 +303,7 @@ TEST_CASE("1,000 slow and 2,000 idle connections do not stop 20 laptops syncing,
             continue;
         }
         idle.push_back(std::move(c));
+        idleAnswered.push_back(Clock::now());
     }
     REQUIRE(idleFailed == 0);
 
@@ -370,7 +373,10 @@ TEST_CASE("1,000 slow and 2,000 idle connections do not stop 20 laptops syncing,
                 ssize_t n = ::recv(p.fd, buf, sizeof buf, MSG_DONTWAIT);  // TLS records (tickets) or the end
                 if (n > 0 || (n < 0 && errno == EAGAIN)) continue;
                 idleOpen[i] = false;
-                ++idleClosedEarly;
+                // Closed by HQ before its keep-alive bound ran out (a second of slack for the clock).
+                if (secondsSince(idleAnswered[i]) <
+                    static_cast<double>(hq::tuning::kIdleKeepAlive.count()) - 1)
+                    ++idleClosedEarly;
             }
         }
     });
@@ -417,14 +423,16 @@ TEST_CASE("1,000 slow and 2,000 idle connections do not stop 20 laptops syncing,
                      << " s");
     // Every slow connection is cut at the header deadline (with a little slack for a loaded machine).
     CHECK(slowClosedByHq >= kSlow);
-    CHECK(slowLongestLife < static_cast<double>(hq::tuning::kHeaderDeadline.count()) + 3);
+    CHECK(slowLongestLife <
+          static_cast<double>(hq::tuning::kHeaderDeadline.count()) + deadlineSlackSeconds(3));
     CHECK(slowReopenFailed == 0);
-    // Idle connections are answered and kept (the test ends before the keep-alive bound).
+    // Idle connections are answered and kept until their keep-alive bound.
     CHECK(idleClosedEarly == 0);
     // The bound: 64 MB for HQ itself and its syncs, plus 48 kB per held connection (measured: about
     // 37 kB, the peak being while the TLS handshakes run; an idle TLS connection keeps no record buffer).
     CHECK(hwmKb > 0);
-    CHECK(hwmKb < 64 * 1024 + (kIdle + kSlow) * 48);
+    CHECK(static_cast<std::size_t>(hwmKb) * 1024 <
+          residentBound((std::size_t{64} * 1024 + std::size_t{kIdle + kSlow} * 48) * 1024));
     aLaptopStillSyncs(hq);
 }
 

@@ -1470,6 +1470,32 @@ TEST_CASE("enrollment attempts are throttled per address: 300 guesses get 429, a
 }
 
 TEST_CASE(
+    "enrollments that succeed use up none of the address's allowance: a room of laptops behind one "
+    "address enrolls, guesses from it are still throttled",
+    "[sync][hq][enroll]") {
+    HqFixture hq;
+    auto attempt = [&](const std::string& secret) {
+        json body = {{"code", secret},
+                     {"public_key", base64Encode(SigningKeyPair::generate().publicKey)},
+                     {"name", "lap"}};
+        Request r = hq.base("POST", "/v1/enroll", body.dump());
+        r.remoteAddress = "192.0.2.44";
+        return hq.service->handle(r).status;
+    };
+    int enrolled = 0;
+    for (int i = 0; i < 25; ++i) enrolled += attempt(hq.newCode(kUnit)) == 200 ? 1 : 0;
+    CHECK(enrolled == 25);
+    int unknown = 0, limited = 0;
+    for (int i = 0; i < 15; ++i) {
+        const int status = attempt(EnrollmentCode::generate("pin").secret);
+        unknown += status == 410 ? 1 : 0;
+        limited += status == 429 ? 1 : 0;
+    }
+    CHECK(unknown == 10);
+    CHECK(limited == 5);
+}
+
+TEST_CASE(
     "the address table of a rate limiter stays bounded: refilled buckets go, busy ones make new keys wait",
     "[hq][enroll]") {
     DeviceRateLimiter limiter(1000.0, 2.0, 3);
