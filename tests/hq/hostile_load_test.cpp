@@ -31,6 +31,7 @@
 #include "hq/tuning.hpp"
 #include "support/sanitizer.hpp"
 #include "sync/client.hpp"
+#include "sync/protocol.hpp"
 
 using namespace outpost;
 using namespace outpost::test;
@@ -93,12 +94,22 @@ std::unique_ptr<Laptop> enrolledLaptop(const TestHq& hq, int reports, std::uint6
     return lap;
 }
 
-// The end of every case: a real laptop enrolls and syncs all its reports.
-void aLaptopStillSyncs(const TestHq& hq) {
+// HQ's peak resident memory in a case that holds a handful of connections: HQ itself, its stores and
+// one laptop's sync (measured: about 40 MB), with room to spare. The case that holds thousands of
+// connections states its own bound.
+constexpr std::size_t kSmallCaseMemoryBytes = std::size_t{128} << 20;
+
+// The end of every case: a real laptop enrolls and syncs all its reports, and HQ's peak memory over
+// the whole case (VmHWM) is under the case's bound.
+void aLaptopStillSyncs(const TestHq& hq, std::size_t memoryBoundBytes = kSmallCaseMemoryBytes) {
     auto lap = enrolledLaptop(hq, 12, 77, "after");
     auto r = lap->sync();
     CHECK(r.ok);
     CHECK(r.progress.stored == 12);
+    const long hwmKb = procStatusKb(hq.proc->pid(), "VmHWM");
+    INFO("HQ's VmHWM: " << hwmKb << " kB");
+    CHECK(hwmKb > 0);
+    CHECK(static_cast<std::size_t>(hwmKb) * 1024 < residentBound(memoryBoundBytes));
 }
 
 // [raw connections]
@@ -431,9 +442,9 @@ TEST_CASE("1,000 slow and 2,000 idle connections do not stop 20 laptops syncing,
     // The bound: 64 MB for HQ itself and its syncs, plus 48 kB per held connection (measured: about
     // 37 kB, the peak being while the TLS handshakes run; an idle TLS connection keeps no record buffer).
     CHECK(hwmKb > 0);
-    CHECK(static_cast<std::size_t>(hwmKb) * 1024 <
-          residentBound((std::size_t{64} * 1024 + std::size_t{kIdle + kSlow} * 48) * 1024));
-    aLaptopStillSyncs(hq);
+    const std::size_t bound = (std::size_t{64} * 1024 + std::size_t{kIdle + kSlow} * 48) * 1024;
+    CHECK(static_cast<std::size_t>(hwmKb) * 1024 < residentBound(bound));
+    aLaptopStillSyncs(hq, bound);
 }
 
 TEST_CASE("a body announced and never sent: 200 MB refused at once, 100 KB closed at the body deadline") {
@@ -592,5 +603,53 @@ TEST_CASE(
     CHECK(tcpGot.closed);
     CHECK(tcpLife > header - 1);
     CHECK(tcpLife < header + 3);
+    aLaptopStillSyncs(hq);
+}
+
+TEST_CASE(
+    "enrollment guesses over TLS from one address are throttled; a laptop from another enrolls and syncs") {
+    TestHq hq;
+    auto c = tlsConnect("127.0.3.1", hq.port());
+    REQUIRE(c);
+    int unknown = 0, limited = 0, other = 0, lost = 0;
+    const auto start = Clock::now();
+    for (int i = 0; i < 300; ++i) {
+        // A well-formed attempt with a usable key and a code in the right form that HQ never issued.
+        std::string code(26, 'a');
+        for (std::size_t k = 0; k < code.size(); ++k)
+            code[k] = "abcdefghijklmnopqrstuvwxyz234567"[(static_cast<std::size_t>(i) * 7 + k * 13) % 32];
+        const std::string body = R"({"code":")" + code + R"(","public_key":")" +
+                                 sync::base64Encode(sync::SigningKeyPair::generate().publicKey) +
+                                 R"(","name":"guess"})";
+        const std::string request =
+            "POST /v1/enroll HTTP/1.1\r\nHost: hq\r\nOutpost-Protocol: 2\r\n"
+            "Content-Type: application/json\r\nContent-Length: " +
+            std::to_string(body.size()) + "\r\n\r\n" + body;
+        if (!sendAll(*c, request)) {
+            ++lost;
+            break;
+        }
+        const auto answers = answersIn(readUntilClose(*c, 5s, true).bytes);
+        if (answers.size() != 1) {
+            ++lost;
+            break;
+        }
+        if (answers[0] == 410)
+            ++unknown;
+        else if (answers[0] == 429)
+            ++limited;
+        else
+            ++other;
+    }
+    const double seconds = secondsSince(start);
+    INFO("300 guesses in " << seconds << " s: " << unknown << " unknown, " << limited << " throttled, "
+                           << other << " other, " << lost << " lost");
+    CHECK(lost == 0);
+    CHECK(other == 0);
+    // The burst, plus what refilled while the guesses ran (one every 6 s).
+    CHECK(unknown >= 10);
+    CHECK(unknown <= 10 + 1 + static_cast<int>(seconds / 6));
+    CHECK(limited == 300 - unknown);
+    // The laptop enrolls from 127.0.0.1, another address, and syncs.
     aLaptopStillSyncs(hq);
 }
