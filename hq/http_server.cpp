@@ -5,6 +5,7 @@
 // threads (HqService::handle works on the store and blocks); its answer is posted back to the
 // connection's strand and written there. The limits and deadlines are in hq/tuning.hpp.
 #include "hq/http_server.hpp"
+#include "hq/memory_budget.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -422,6 +423,7 @@ private:
         if (m_parser->is_done()) return dispatch();
         m_bodyStart = Clock::now();
         m_bodyReceived = 0;
+        m_bodyBytes.emplace(m_impl.service.memoryBudget());
         setDeadline(m_bodyStart + tuning::kBodyGrace);
         if (beast::iequals(req[http::field::expect], "100-continue")) {
             static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -446,9 +448,13 @@ private:
     void onBody(boost::system::error_code ec, std::size_t n) {
         if (ec) return onReadError(ec);
         m_bodyReceived += n;
+        // Counted as they arrive, without waiting (this is an I/O thread): when the budget is in use by
+        // other requests, this one is answered 503 with Retry-After and the connection closed.
+        if (m_bodyBytes && !m_bodyBytes->tryGrow(n)) return answerBusy();
         // Below the minimum average rate the deadline passes and the connection is closed.
-        setDeadline(m_bodyStart + tuning::kBodyGrace +
-                    std::chrono::seconds(m_bodyReceived / tuning::kMinBodyBytesPerSecond));
+        setDeadline(std::min(m_bodyStart + tuning::kBodyGrace +
+                                 std::chrono::seconds(m_bodyReceived / tuning::kMinBodyBytesPerSecond),
+                             Clock::now() + tuning::kBodySilence));
         if (m_parser->is_done()) return dispatch();
         readBody();
     }
@@ -472,12 +478,16 @@ private:
         req.target = m_target;  // as sent: the device signed exactly these bytes
         for (const auto& field : hreq)
             req.headers.emplace(lower(field.name_string()), std::string(field.value()));
-        req.body = std::move(hreq.body());
+        req.body = beast::buffers_to_string(hreq.body().data());
         req.remoteAddress = m_address;
         m_keepAlive = hreq.keep_alive() && ++m_requests < tuning::kMaxRequestsPerConnection;
         m_version = hreq.version();
         m_parser.reset();
-        net::post(*m_impl.workers, [self = this->shared_from_this(), req = std::move(req)]() mutable {
+        // The body's reservation goes with it, and is given back when the answer is made.
+        auto bodyBytes = std::move(m_bodyBytes);
+        m_bodyBytes.reset();
+        net::post(*m_impl.workers, [self = this->shared_from_this(), req = std::move(req),
+                                    bodyBytes = std::move(bodyBytes)]() mutable {
             Response res;
             try {
                 res = self->m_impl.service.handle(req);
@@ -487,15 +497,32 @@ private:
                 res.body = errorBody("internal", "HQ failed while answering").dump();
             }
             req = Request{};
+            bodyBytes.reset();
             net::post(self->m_executor,
                       [self, res = std::move(res)]() mutable { self->writeAnswer(std::move(res)); });
         });
+    }
+
+    // The request memory budget had no room for this body's next bytes.
+    void answerBusy() {
+        Response res;
+        res.status = 503;
+        res.body =
+            errorBody("unavailable", "HQ's request memory budget is in use by other requests; retry later")
+                .dump();
+        res.headers["Retry-After"] = std::to_string(tuning::kRequestMemoryRetryAfterSeconds);
+        answerWith(std::move(res));
     }
 
     void answerError(int status) {
         Response res;
         res.status = status;
         res.body = transportErrorBody(status);
+        answerWith(std::move(res));
+    }
+
+    void answerWith(Response res) {
+        m_bodyBytes.reset();
         m_keepAlive = false;  // the rest of the stream cannot be trusted to start a request
         if (m_method.empty()) m_method = "-";
         if (m_target.empty()) m_target = "-";
@@ -584,7 +611,11 @@ private:
     std::string m_address;
     std::optional<std::list<std::weak_ptr<SessionBase>>::iterator> m_listed;
     beast::flat_buffer m_buffer;
-    std::optional<http::request_parser<http::string_body>> m_parser;
+    // A dynamic body grows as bytes arrive: a string body would allocate the whole announced length
+    // before the first byte, so that a connection announcing 8 MiB and sending nothing would hold 8 MiB.
+    std::optional<http::request_parser<http::dynamic_body>> m_parser;
+    // The body's bytes so far, counted in HQ's request memory budget (hq/memory_budget.hpp).
+    std::optional<MemoryBudget::Reservation> m_bodyBytes;
     http::response<http::string_body> m_answer;
     State m_state = State::Handshake;
     std::string m_method, m_target;  // of the request being answered, for the log

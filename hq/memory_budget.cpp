@@ -83,6 +83,21 @@ MemoryBudget::Reservation& MemoryBudget::Reservation::operator=(Reservation&& o)
     return *this;
 }
 
+bool MemoryBudget::Reservation::tryGrow(std::size_t n) {
+    if (!m_budget) return false;
+    if (n == 0) return true;
+    if (n > m_budget->m_capacity || m_bytes > m_budget->m_capacity - n) {
+        std::lock_guard lock(m_budget->m_mutex);
+        ++m_budget->m_refusals;
+        return false;
+    }
+    // A deadline already reached: take() looks once and does not wait.
+    std::optional<std::chrono::steady_clock::time_point> now = std::chrono::steady_clock::now();
+    if (!m_budget->take(n, now)) return false;
+    m_bytes += n;
+    return true;
+}
+
 bool MemoryBudget::Reservation::grow(std::size_t n) {
     if (!m_budget) return false;
     if (n == 0) return true;

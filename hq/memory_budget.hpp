@@ -38,6 +38,9 @@ public:
         // Adds n bytes. False when they do not fit within the wait that is left (nothing is added
         // then, and what is held stays held); false at once when held + n exceeds the whole budget.
         bool grow(std::size_t n);
+        // Adds n bytes only if they fit now, without waiting (for a thread that must not block: HQ's
+        // I/O threads count a request body's bytes as they arrive).
+        bool tryGrow(std::size_t n);
         // Gives n of the held bytes back (at most what is held).
         void shrink(std::size_t n);
         // Gives everything back.

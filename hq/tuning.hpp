@@ -51,6 +51,11 @@ constexpr std::size_t kHeaderLimitBytes = 16 * 1024;
 // kBodyGrace. A Content-Length over the protocol's maxBodyBytes is refused (413) before any body byte.
 constexpr std::size_t kMinBodyBytesPerSecond = 1024;
 constexpr std::chrono::seconds kBodyGrace{10};
+// And no silence longer than this inside a body, whatever was sent before: the laptop gives up on a
+// transfer that moves fewer than 64 bytes in 30 s (docs/protocol.md, "Stalls"), so a longer silence is
+// no laptop's; without it, a peer that sent most of a large body fast could sit on it for the rest of
+// its average-rate allowance (over two hours for 8 MiB).
+constexpr std::chrono::seconds kBodySilence{30};
 // An answer must leave at the same minimum rate: kWriteGrace plus one second per kMinWriteBytesPerSecond
 // of the answer. A peer that stops reading is closed instead of holding the answer's memory.
 constexpr std::size_t kMinWriteBytesPerSecond = 1024;
@@ -72,8 +77,10 @@ constexpr std::chrono::seconds kLingerOnClose{2};
 constexpr std::chrono::seconds kStopGrace{5};
 
 // [SECTION] request memory budget
-// What the requests of one HQ process may hold at once for their bodies (hq/memory_budget.hpp): the
-// decompressed text, as it grows, and the parsed JSON, from parsing to the end of the request.
+// What the requests of one HQ process may hold at once for their bodies (hq/memory_budget.hpp): the body
+// as it arrives (counted by the I/O threads, which never wait: a body that finds no room is answered 503
+// at once), the decompressed text, as it grows, and the parsed JSON, from parsing to the end of the
+// request. An announced length costs nothing until its bytes arrive.
 
 // A push at the protocol's limits (sync::Limits: 64 MiB once decompressed) holds its text (64 MiB; 96 MiB
 // for a moment while its buffer doubles the last time, and the decoder's window beside it) and then its

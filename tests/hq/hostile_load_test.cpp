@@ -478,6 +478,70 @@ TEST_CASE("a body announced and never sent: 200 MB refused at once, 100 KB close
     aLaptopStillSyncs(hq);
 }
 
+TEST_CASE(
+    "request bodies count in HQ's memory budget as their bytes arrive: a body that finds it full gets "
+    "503 with Retry-After") {
+    TestHq hq({"--memory-budget", "16"});
+    constexpr std::size_t kAnnounced = 8000000, kSent = 6u << 20;
+    const std::string head =
+        "POST /v1/push HTTP/1.1\r\nHost: hq\r\nOutpost-Protocol: 2\r\nContent-Type: "
+        "application/json\r\nContent-Length: " +
+        std::to_string(kAnnounced) + "\r\n\r\n";
+    const std::string chunk(64u << 10, 'x');
+    std::vector<std::unique_ptr<TlsConn>> conns;
+    std::vector<bool> sentAll;
+    // Three bodies of 6 MiB each, from three addresses, none finished: the third does not fit in 16 MiB.
+    std::size_t thirdSent = 0;
+    std::string thirdAnswer;
+    for (int i = 0; i < 3; ++i) {
+        auto c = tlsConnect("127.0.4." + std::to_string(i + 1), hq.port());
+        REQUIRE(c);
+        bool ok = sendAll(*c, head);
+        for (std::size_t sent = 0; ok && sent < kSent; sent += chunk.size()) {
+            ok = sendAll(*c, chunk);
+            // The third stops sending as soon as HQ answers (it would otherwise write into a closing
+            // connection, whose reset can drop the answer before it is read). What arrives first is
+            // TLS session tickets, which carry no application bytes.
+            pollfd p{c->fd, POLLIN, 0};
+            while (i == 2 && thirdAnswer.empty() && ::poll(&p, 1, 0) > 0) {
+                char buf[4096];
+                const int n = SSL_read(c->ssl, buf, sizeof buf);
+                if (n <= 0) {
+                    ERR_clear_error();
+                    break;
+                }
+                thirdAnswer.append(buf, static_cast<std::size_t>(n));
+            }
+            if (i == 2 && !thirdAnswer.empty()) {
+                thirdSent = sent + chunk.size();
+                break;
+            }
+        }
+        sentAll.push_back(ok);
+        conns.push_back(std::move(c));
+    }
+    INFO("the third body was answered after " << thirdSent << " bytes");
+    CHECK(thirdSent > 0);
+    CHECK(thirdSent < kSent);
+    // The first two are held (no answer: their bodies are not complete); the third is answered 503.
+    auto third = readUntilClose(*conns[2], 5s);
+    third.bytes = thirdAnswer + third.bytes;
+    INFO(third.bytes);
+    CHECK(answersIn(third.bytes) == std::vector<int>{503});
+    CHECK(third.bytes.find("memory budget") != std::string::npos);
+    CHECK(third.bytes.find("Retry-After: 5") != std::string::npos);
+    CHECK(third.closed);
+    CHECK(sentAll[0]);
+    CHECK(sentAll[1]);
+    auto first = readUntilClose(*conns[0], 1s);
+    CHECK(first.bytes.empty());
+    CHECK_FALSE(first.closed);
+    // Once they go, their bytes are given back: a laptop syncs.
+    conns.clear();
+    std::this_thread::sleep_for(500ms);
+    aLaptopStillSyncs(hq);
+}
+
 TEST_CASE("over-long and malformed headers on a kept-open connection get one answer, then the close") {
     TestHq hq;
     const std::string next = kHello;  // pipelined behind the bad request: must not be answered
