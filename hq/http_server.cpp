@@ -159,6 +159,14 @@ public:
 
     executor_type get_executor() { return m_socket.get_executor(); }
     tcp::socket& next_layer() { return m_socket; }
+    // Closes the socket and makes the BIO forget its descriptor, which the system may hand out again.
+    void close() {
+        if (m_ssl)
+            if (BIO* bio = SSL_get_rbio(m_ssl)) BIO_set_data(bio, reinterpret_cast<void*>(std::intptr_t{-1}));
+        boost::system::error_code ignored;
+        m_socket.shutdown(tcp::socket::shutdown_both, ignored);
+        m_socket.close(ignored);
+    }
 
     template <class Token>
     auto async_handshake(Token&& token) {
@@ -196,6 +204,12 @@ private:
             }
             if (!tls->m_ssl) {
                 result = net::error::no_memory;
+                return finish(self);
+            }
+            // Closed since the operation began (a deadline, a stop): the descriptor number may already
+            // belong to another connection, so no SSL call may touch it.
+            if (!tls->m_socket.is_open()) {
+                result = net::error::bad_descriptor;
                 return finish(self);
             }
             ERR_clear_error();
@@ -295,10 +309,21 @@ struct HqHttpServer::Impl {
 
     Impl(HqService& s, HqHttpOptions o) : service(s), options(std::move(o)) {}
 
+    // The key an address's connections count under: an IPv6 address by its /64 (one host usually holds
+    // a whole /64, so counting each address would let it open every connection HQ allows).
+    static std::string limitKey(const std::string& address) {
+        boost::system::error_code ec;
+        auto a = net::ip::make_address(address, ec);
+        if (ec || !a.is_v6()) return address;
+        auto bytes = a.to_v6().to_bytes();
+        std::fill(bytes.begin() + 8, bytes.end(), 0);
+        return net::ip::address_v6(bytes).to_string() + "/64";
+    }
+
     bool admit(const std::string& address) {
         std::lock_guard lock(connMutex);
         if (connections >= maxConnections) return false;
-        auto& n = perAddress[address];
+        auto& n = perAddress[limitKey(address)];
         if (n >= std::max<std::size_t>(1, options.maxConnectionsPerAddress)) return false;
         ++n;
         ++connections;
@@ -313,7 +338,8 @@ struct HqHttpServer::Impl {
         std::lock_guard lock(connMutex);
         if (it) sessions.erase(*it);
         --connections;
-        if (auto p = perAddress.find(address); p != perAddress.end() && --p->second == 0) perAddress.erase(p);
+        if (auto p = perAddress.find(limitKey(address)); p != perAddress.end() && --p->second == 0)
+            perAddress.erase(p);
     }
     std::vector<std::shared_ptr<SessionBase>> liveSessions() {
         std::lock_guard lock(connMutex);
@@ -476,8 +502,14 @@ private:
         Request req;
         req.method = m_method;
         req.target = m_target;  // as sent: the device signed exactly these bytes
-        for (const auto& field : hreq)
-            req.headers.emplace(lower(field.name_string()), std::string(field.value()));
+        for (const auto& field : hreq) {
+            auto name = lower(field.name_string());
+            // A protocol header or the body's encoding given twice: which one a check reads and which one
+            // another part acts on must never differ, so the request is refused.
+            const bool once = name.rfind("outpost-", 0) == 0 || name == "content-encoding";
+            if (!req.headers.emplace(name, std::string(field.value())).second && once)
+                return answerError(400);
+        }
         req.body = beast::buffers_to_string(hreq.body().data());
         req.remoteAddress = m_address;
         m_keepAlive = hreq.keep_alive() && ++m_requests < tuning::kMaxRequestsPerConnection;
@@ -534,6 +566,11 @@ private:
         if (m_closed) return;
         bool encoded = res.headers.count("Content-Encoding") > 0;
         m_impl.log(m_address, m_method, m_target, res.status, res.body, encoded);
+        // A HEAD answer has no body: sent as is, it would be read as the start of the next answer.
+        if (m_method == "HEAD") {
+            res.body.clear();
+            m_keepAlive = false;
+        }
         const bool keepAlive = m_keepAlive && !m_stopping;
         m_answer = {};
         m_answer.version(m_version);
@@ -599,9 +636,13 @@ private:
         if (m_closed) return;
         m_closed = true;
         m_timer.cancel();
-        boost::system::error_code ignored;
-        lowest().shutdown(tcp::socket::shutdown_both, ignored);
-        lowest().close(ignored);
+        if constexpr (Tls) {
+            m_stream.close();
+        } else {
+            boost::system::error_code ignored;
+            m_stream.shutdown(tcp::socket::shutdown_both, ignored);
+            m_stream.close(ignored);
+        }
     }
 
     HqHttpServer::Impl& m_impl;
@@ -610,7 +651,9 @@ private:
     net::steady_timer m_timer;
     std::string m_address;
     std::optional<std::list<std::weak_ptr<SessionBase>>::iterator> m_listed;
-    beast::flat_buffer m_buffer;
+    // Bounded: what the parser has not consumed yet (a header block, a chunk-size line) never grows it
+    // past this; a peer that sends an endless chunk line is answered 400 and closed.
+    beast::flat_buffer m_buffer{tuning::kHeaderLimitBytes + 64 * 1024};
     // A dynamic body grows as bytes arrive: a string body would allocate the whole announced length
     // before the first byte, so that a connection announcing 8 MiB and sending nothing would hold 8 MiB.
     std::optional<http::request_parser<http::dynamic_body>> m_parser;
@@ -654,10 +697,23 @@ void HqHttpServer::Impl::onAccept(boost::system::error_code ec, tcp::socket sock
     } else {
         boost::system::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
+        auto open = [&](auto withTls) {
+            using S = Session<decltype(withTls)::value>;
+            std::shared_ptr<S> session;
+            try {
+                session = std::make_shared<S>(*this, std::move(socket), address);
+            } catch (...) {
+                // No session was made (out of memory): its admission is given back here, and the socket
+                // closes with the failed construction. Once made, the session gives it back itself.
+                release(address, std::nullopt);
+                return;
+            }
+            session->start();
+        };
         if (options.insecureHttp)
-            std::make_shared<Session<false>>(*this, std::move(socket), std::move(address))->start();
+            open(std::false_type{});
         else
-            std::make_shared<Session<true>>(*this, std::move(socket), std::move(address))->start();
+            open(std::true_type{});
     }
     doAccept();
 }
@@ -794,18 +850,35 @@ Result<void> HqHttpServer::run() {
     impl.workers = std::make_unique<net::thread_pool>(
         static_cast<std::size_t>(std::clamp(impl.options.threads, 1, tuning::kMaxWorkerThreads)));
     net::post(impl.acceptStrand, [&impl] { impl.doAccept(); });
+    // A handler that throws (out of memory, say) is logged and the loop goes on: one connection's failure
+    // must not end the process or leave this thread's share of the connections unserved.
+    auto serve = [&impl] {
+        for (;;) {
+            try {
+                impl.ioc.run();
+                return;
+            } catch (const std::exception& e) {
+                std::lock_guard lock(impl.logMutex);
+                std::cerr << "outpost-hq: a connection's handler failed: " << e.what() << "\n";
+            } catch (...) {
+                std::lock_guard lock(impl.logMutex);
+                std::cerr << "outpost-hq: a connection's handler failed\n";
+            }
+        }
+    };
     std::vector<std::thread> io;
-    for (int i = 1; i < tuning::kIoThreads; ++i) io.emplace_back([&impl] { impl.ioc.run(); });
-    impl.ioc.run();
+    for (int i = 1; i < tuning::kIoThreads; ++i) io.emplace_back(serve);
+    serve();
     for (auto& t : io) t.join();
     // Requests still being handled after the grace finish; their answers have nowhere to go.
     impl.workers->stop();
     impl.workers->join();
     {
+        // Notified under the lock: the destructor may free this object as soon as it sees running false.
         std::lock_guard lock(impl.runMutex);
         impl.running = false;
+        impl.runChanged.notify_all();
     }
-    impl.runChanged.notify_all();
     return {};
 }
 

@@ -73,7 +73,10 @@ constexpr std::size_t kMaxRequestsPerConnection = 10000;
 // After the last answer on a connection HQ closes, it reads and discards what the peer still sends for
 // this long, so the peer receives the answer instead of a reset.
 constexpr std::chrono::seconds kLingerOnClose{2};
-// On stop: requests being handled may finish within this time; then the server returns regardless.
+// On stop: connections with a request in progress may finish it within this time; then every
+// connection is closed. A handler still running in the store (a database that does not answer) is
+// waited for before the process ends, so that its transaction ends one way or the other; the store's
+// own time limits bound that wait.
 constexpr std::chrono::seconds kStopGrace{5};
 
 // [SECTION] request memory budget
