@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -116,9 +117,15 @@ void HqProcess::start() {
     argv.insert(argv.end(), m_options.serveArgs.begin(), m_options.serveArgs.end());
     int outPipe[2];
     if (::pipe2(outPipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+    const pid_t parent = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) throw std::runtime_error("fork failed");
     if (pid == 0) {
+        // The server dies with the test (or benchmark) that started it, even when that one is killed or
+        // aborts (a sanitizer's report): left running, it would hold the test runner's output pipe open
+        // and the whole run would wait for it.
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != parent) _exit(127);
         ::dup2(outPipe[1], 1);
         if (m_options.fileSizeLimit > 0) {
             ::signal(SIGXFSZ, SIG_IGN);
