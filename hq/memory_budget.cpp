@@ -84,21 +84,17 @@ MemoryBudget::Reservation& MemoryBudget::Reservation::operator=(Reservation&& o)
 }
 
 bool MemoryBudget::Reservation::tryGrow(std::size_t n) {
-    if (!m_budget) return false;
-    if (n == 0) return true;
-    if (n > m_budget->m_capacity || m_bytes > m_budget->m_capacity - n) {
-        std::lock_guard lock(m_budget->m_mutex);
-        ++m_budget->m_refusals;
-        return false;
-    }
     // A deadline already reached: take() looks once and does not wait.
     std::optional<std::chrono::steady_clock::time_point> now = std::chrono::steady_clock::now();
-    if (!m_budget->take(n, now)) return false;
-    m_bytes += n;
-    return true;
+    return add(n, now);
 }
 
 bool MemoryBudget::Reservation::grow(std::size_t n) {
+    return add(n, m_deadline);
+}
+
+bool MemoryBudget::Reservation::add(std::size_t n,
+                                    std::optional<std::chrono::steady_clock::time_point>& deadline) {
     if (!m_budget) return false;
     if (n == 0) return true;
     // More than the whole budget with what is held already: no wait can make it fit.
@@ -107,7 +103,7 @@ bool MemoryBudget::Reservation::grow(std::size_t n) {
         ++m_budget->m_refusals;
         return false;
     }
-    if (!m_budget->take(n, m_deadline)) return false;
+    if (!m_budget->take(n, deadline)) return false;
     m_bytes += n;
     return true;
 }

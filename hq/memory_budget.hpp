@@ -50,6 +50,9 @@ public:
         MemoryBudget& budget() const { return *m_budget; }
 
     private:
+        // grow() and tryGrow(): adds n bytes, waiting at most until deadline (set at the first wait when
+        // empty).
+        bool add(std::size_t n, std::optional<std::chrono::steady_clock::time_point>& deadline);
         MemoryBudget* m_budget = nullptr;
         std::size_t m_bytes = 0;
         // Set at the first wait: every later wait of this reservation ends by then too.

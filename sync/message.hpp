@@ -13,8 +13,8 @@ namespace outpost::sync {
 struct Request {
     std::string method;  // "GET", "POST"
     std::string target;  // path and query, exactly as signed: "/v1/pull?after=12&limit=500"
-    std::map<std::string, std::string> headers;              // keys lower-cased by the transport
-    std::string body;                                        // as received (compressed for push)
+    std::map<std::string, std::string> headers;  // keys lower-cased by the transport
+    std::string body;                            // as received (compressed for push)
     // The peer's IP address as the transport saw it ("127.0.0.1", "::1"); empty when no network carried
     // the request (a bundle). HQ throttles enrollment attempts per address.
     std::string remoteAddress;
