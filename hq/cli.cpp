@@ -307,7 +307,16 @@ void cmdServe(const Options& o, std::ostream& out, std::ostream& err) {
         (void)check(store->epoch());
     }
     const std::string location = storeLocation(o);
-    hq::HqService service([location] { return storage::hq::openHqStore(location); }, identity);
+    storage::hq::SessionLimits bounds;
+    bounds.lockWait = hq::tuning::kDbLockWait;
+    bounds.statement = hq::tuning::kDbStatement;
+    bounds.idleInTransaction = hq::tuning::kDbIdleInTransaction;
+    bounds.keepaliveIdle = hq::tuning::kDbKeepaliveIdle;
+    bounds.keepaliveInterval = hq::tuning::kDbKeepaliveInterval;
+    bounds.keepaliveCount = hq::tuning::kDbKeepaliveCount;
+    bounds.tcpUserTimeout = hq::tuning::kDbTcpUserTimeout;
+    hq::HqService service([location, bounds] { return storage::hq::openHqStore(location, bounds); },
+                          identity);
     service.setMemoryBudget(
         std::make_shared<hq::MemoryBudget>(o.memoryBudgetMib << 20, hq::tuning::kRequestMemoryWait));
     hq::returnLargeBlocksWhenFreed();

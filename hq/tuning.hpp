@@ -6,6 +6,7 @@
 // [SECTION] connections: counts and deadlines
 // [SECTION] request memory budget
 // [SECTION] enrollment throttle
+// [SECTION] database sessions
 #pragma once
 
 #include <chrono>
@@ -123,5 +124,30 @@ constexpr double kEnrollAttemptsPerSecond = 10.0 / 60.0;
 // Addresses remembered at once (about 100 bytes each, so about 5 MB at most). When full, addresses whose
 // bucket has refilled are forgotten; if none has, a new address waits (docs/protocol.md, "Enrollment").
 constexpr std::size_t kEnrollAddresses = 50000;
+
+// [SECTION] database sessions
+// Bounds on every session `outpost-hq serve` opens on PostgreSQL (storage::hq::SessionLimits). Ingest is
+// serialised across HQ processes by one row, the report counter (docs/operations.md, "Several HQ
+// processes"): a process that stalls while it holds that row (a paused VM, SIGSTOP, a host gone) would
+// otherwise stop every other process's ingest until it resumes.
+
+// The longest a statement waits for a row or lock another session holds. A healthy ingest holds the
+// counter row for the length of one batch's inserts (tens of milliseconds; a 2,000-item batch well under
+// a second), so 5 s means the holder is stalled: the request answers 503 with Retry-After and the laptop
+// tries again, by which time the stalled session has been ended (below).
+constexpr std::chrono::milliseconds kDbLockWait{5000};
+// The longest one statement may run. HQ's serving statements touch a batch at most (the admin commands,
+// which may export everything in one statement, are not bounded).
+constexpr std::chrono::milliseconds kDbStatement{30000};
+// A session idle inside a transaction this long is ended by PostgreSQL, which releases its locks. HQ
+// waits on nothing but the database inside a transaction (a push's items are checked before it begins),
+// so 5 s idle there is a stalled process.
+constexpr std::chrono::milliseconds kDbIdleInTransaction{5000};
+// TCP keepalives and the user timeout: a host that vanishes without closing its connection (power cut, a
+// cut link) is noticed by HQ in about 10 + 3 x 5 = 25 s instead of the system's two hours and more.
+constexpr std::chrono::seconds kDbKeepaliveIdle{10};
+constexpr std::chrono::seconds kDbKeepaliveInterval{5};
+constexpr int kDbKeepaliveCount = 3;
+constexpr std::chrono::milliseconds kDbTcpUserTimeout{30000};
 
 }  // namespace outpost::hq::tuning

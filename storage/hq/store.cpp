@@ -295,9 +295,9 @@ bool startsWith(const std::string& s, const char* prefix) {
 }
 }  // namespace
 
-Result<std::unique_ptr<HqStore>> openHqStore(const std::string& location) {
+Result<std::unique_ptr<HqStore>> openHqStore(const std::string& location, const SessionLimits& limits) {
     if (startsWith(location, "postgresql://") || startsWith(location, "postgres://"))
-        return openPostgresHqStore(location);
+        return openPostgresHqStore(location, limits);
     if (location.empty())
         return Error{ErrorDomain::Input, ErrorCode::BadInput,
                      "HQ's store needs a folder or a postgresql:// address"};

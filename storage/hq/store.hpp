@@ -6,6 +6,7 @@
 // Thread-safety: an HqStore is used by one thread at a time; open one per server thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -255,10 +256,25 @@ struct AuditCheck {
 // each signature verified with HQ's public key (32 bytes), and the chain ending exactly at the signed head.
 Result<AuditCheck> verifyAudit(HqStore& store, const std::vector<unsigned char>& publicKey);
 
+// Time limits on each session with a PostgreSQL database (a SQLite store has no sessions to bound).
+// Zero: no limit. `outpost-hq serve` sets them (hq/tuning.hpp, "database sessions", gives the values
+// and their reasons); the admin commands leave them unset, since an export or a verify may run one long
+// statement.
+struct SessionLimits {
+    std::chrono::milliseconds lockWait{0};           // lock_timeout: the longest wait for a row or lock
+    std::chrono::milliseconds statement{0};          // statement_timeout
+    std::chrono::milliseconds idleInTransaction{0};  // idle_in_transaction_session_timeout
+    std::chrono::seconds keepaliveIdle{0};           // TCP keepalives: first probe after this idle time,
+    std::chrono::seconds keepaliveInterval{0};       // then one every interval,
+    int keepaliveCount = 0;                          // this many unanswered and the connection is dead
+    std::chrono::milliseconds tcpUserTimeout{0};     // sent data unacknowledged this long: dead
+};
+
 // "DIR" (a folder: SQLite file DIR/hq.db) or "postgresql://..." / "postgres://..." (libpq URI).
 // Creates the schema when missing.
-Result<std::unique_ptr<HqStore>> openHqStore(const std::string& location);
+Result<std::unique_ptr<HqStore>> openHqStore(const std::string& location, const SessionLimits& limits = {});
 Result<std::unique_ptr<HqStore>> openSqliteHqStore(const std::string& dir);
-Result<std::unique_ptr<HqStore>> openPostgresHqStore(const std::string& uri);
+Result<std::unique_ptr<HqStore>> openPostgresHqStore(const std::string& uri,
+                                                     const SessionLimits& limits = {});
 
 }  // namespace outpost::storage::hq

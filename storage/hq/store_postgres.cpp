@@ -174,14 +174,20 @@ constexpr const char* kReportColumns =
 // A PostgreSQL failure, classified; keeps what the retry loop needs to decide.
 class PgError : public Failure {
 public:
-    PgError(Error e, std::string sqlstate, bool lost)
-        : Failure(std::move(e)), m_sqlstate(std::move(sqlstate)), m_lost(lost) {}
+    PgError(Error e, std::string sqlstate, bool lost, std::string serverMessage = {})
+        : Failure(std::move(e)),
+          m_sqlstate(std::move(sqlstate)),
+          m_lost(lost),
+          m_serverMessage(std::move(serverMessage)) {}
     const std::string& sqlstate() const { return m_sqlstate; }
+    // What libpq or the server said, as it said it (the classified message adds what it means).
+    const std::string& serverMessage() const { return m_serverMessage; }
     bool connectionLost() const { return m_lost; }
 
 private:
     std::string m_sqlstate;
     bool m_lost;
+    std::string m_serverMessage;
 };
 
 Error classifyPg(const std::string& state, std::string message, bool lost) {
@@ -199,7 +205,17 @@ Error classifyPg(const std::string& state, std::string message, bool lost) {
     if (starts("58"))
         return Error{ErrorDomain::Storage, ErrorCode::Io,
                      "the HQ database reported an I/O error: nothing was written - " + detail};
-    if (starts("53") || state == "40001" || state == "40P01" || state == "55P03" || state == "57014")
+    if (state == "55P03")
+        return Error{ErrorDomain::Storage, ErrorCode::Busy,
+                     "another HQ process has held what this change needs for longer than HQ waits (it may be "
+                     "stalled); nothing was written, try again - " +
+                         detail};
+    if (state == "57014")
+        return Error{ErrorDomain::Storage, ErrorCode::Busy,
+                     "the HQ database took longer than HQ waits for one statement; nothing was written, try "
+                     "again - " +
+                         detail};
+    if (starts("53") || state == "40001" || state == "40P01")
         return Error{ErrorDomain::Storage, ErrorCode::Busy, "the HQ database is busy; try again - " + detail};
     if (starts("XX00"))
         return Error{ErrorDomain::Storage, ErrorCode::Corrupt, "the HQ database reports damage - " + detail};
@@ -255,11 +271,32 @@ void ignoreNotice(void*, const char*) {}
 
 class Connection {
 public:
-    explicit Connection(const std::string& uri) {
-        // Array order matters: values from the URI override the first two, client_encoding is always UTF8.
-        const char* keys[] = {"application_name", "connect_timeout", "dbname", "client_encoding", nullptr};
-        const char* values[] = {"outpost-hq", "10", uri.c_str(), "UTF8", nullptr};
-        m_c = PQconnectdbParams(keys, values, 1);
+    Connection(const std::string& uri, const SessionLimits& limits) : m_limits(limits) {
+        // Array order matters: values from the URI override those before "dbname" (the URI is expanded
+        // in its place), client_encoding is always UTF8.
+        auto seconds = [](auto d) {
+            return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count());
+        };
+        const bool keepalive = limits.keepaliveIdle.count() > 0;
+        const std::string idle = seconds(limits.keepaliveIdle), interval = seconds(limits.keepaliveInterval),
+                          count = std::to_string(limits.keepaliveCount),
+                          userTimeout = std::to_string(limits.tcpUserTimeout.count());
+        std::vector<const char*> keys{"application_name", "connect_timeout"};
+        std::vector<const char*> values{"outpost-hq", "10"};
+        if (keepalive) {
+            // A host that vanishes without closing its sockets (powered off, cut off) is noticed in
+            // seconds, not after the system's two hours, by the server and by HQ.
+            keys.insert(keys.end(),
+                        {"keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count"});
+            values.insert(values.end(), {"1", idle.c_str(), interval.c_str(), count.c_str()});
+        }
+        if (limits.tcpUserTimeout.count() > 0) {
+            keys.push_back("tcp_user_timeout");
+            values.push_back(userTimeout.c_str());
+        }
+        keys.insert(keys.end(), {"dbname", "client_encoding", nullptr});
+        values.insert(values.end(), {uri.c_str(), "UTF8", nullptr});
+        m_c = PQconnectdbParams(keys.data(), values.data(), 1);
         if (!m_c) throw Failure(ErrorDomain::Internal, ErrorCode::Internal, "out of memory");
         if (PQstatus(m_c) != CONNECTION_OK) {
             std::string msg = PQerrorMessage(m_c);
@@ -321,14 +358,28 @@ private:
         std::string msg = r ? PQresultErrorMessage(r) : "";
         if (msg.empty()) msg = PQerrorMessage(m_c);
         std::string s = state ? state : "";
-        throw PgError(classifyPg(s, msg, lost), s, lost);
+        while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+        throw PgError(classifyPg(s, msg, lost), s, lost, msg);
     }
 
     void setUp() {
         PQsetNoticeProcessor(m_c, ignoreNotice, nullptr);
         PQclear(PQexec(m_c, "SET client_min_messages = warning"));
+        // The session's own bounds (SessionLimits): a session waiting on a lock, running a statement or
+        // left idle inside a transaction by a stalled process gives up, and what it held is released.
+        auto set = [&](const char* name, std::chrono::milliseconds v) {
+            if (v.count() <= 0) return;
+            const std::string sql = std::string("SET ") + name + " = " + std::to_string(v.count());
+            PGresult* r = PQexec(m_c, sql.c_str());
+            PgResult res(r);
+            if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) fail(r);
+        };
+        set("lock_timeout", m_limits.lockWait);
+        set("statement_timeout", m_limits.statement);
+        set("idle_in_transaction_session_timeout", m_limits.idleInTransaction);
     }
 
+    SessionLimits m_limits;
     PGconn* m_c = nullptr;
 };
 
@@ -379,7 +430,7 @@ FeedEntry readFeed(const PgResult& r, int i) {
 
 class PostgresHqStore final : public HqStore {
 public:
-    explicit PostgresHqStore(const std::string& uri) : m_db(uri) { migrate(); }
+    PostgresHqStore(const std::string& uri, const SessionLimits& limits) : m_db(uri, limits) { migrate(); }
 
     Result<std::string> epoch() override {
         return read([&] {
@@ -936,11 +987,10 @@ private:
                 } catch (const PgError& e) {
                     m_db.rollbackQuietly();
                     if (committing && e.connectionLost())
-                        throw Failure(
-                            ErrorDomain::Storage, ErrorCode::Io,
-                            "the connection to the HQ database was lost while saving: the change may or "
-                            "may not have been kept; a retry is safe - " +
-                                std::string(e.what()));
+                        throw Failure(ErrorDomain::Storage, ErrorCode::Io,
+                                      "the connection to the HQ database was lost while the change was being "
+                                      "committed: it may or may not have been kept; a retry is safe (" +
+                                          e.serverMessage() + ")");
                     if (attempt >= kMaxAttempts || !retriable(e)) throw;
                     std::this_thread::sleep_for(
                         std::chrono::milliseconds(2 * attempt + m_jitter() % (5 * attempt)));
@@ -967,6 +1017,15 @@ private:
     }
 
     void migrate() {
+        // Most opens find the schema current: that is read without the schema lock, so that a process
+        // stalled while it holds the lock (creating or upgrading the schema at its start) cannot stop the
+        // other processes from opening connections.
+        auto current = read([&] {
+            if (!m_db.exec("SELECT to_regclass('meta') IS NOT NULL").boolean(0, 0)) return false;
+            auto v = m_db.exec("SELECT value FROM meta WHERE key = 'schema'");
+            return v.rows() == 1 && v.text(0, 0) == std::to_string(kSchemaVersion);
+        });
+        if (current.ok() && *current) return;
         auto done = run([&] {
             m_db.exec("SELECT pg_advisory_xact_lock($1)", {kSchemaLockKey});
             auto t = m_db.exec("SELECT to_regclass('meta') IS NOT NULL");
@@ -1053,8 +1112,9 @@ private:
 
 }  // namespace
 
-Result<std::unique_ptr<HqStore>> openPostgresHqStore(const std::string& uri) {
-    return tryCatch([&]() -> std::unique_ptr<HqStore> { return std::make_unique<PostgresHqStore>(uri); });
+Result<std::unique_ptr<HqStore>> openPostgresHqStore(const std::string& uri, const SessionLimits& limits) {
+    return tryCatch(
+        [&]() -> std::unique_ptr<HqStore> { return std::make_unique<PostgresHqStore>(uri, limits); });
 }
 
 }  // namespace outpost::storage::hq

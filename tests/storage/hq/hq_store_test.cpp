@@ -1350,3 +1350,94 @@ TEST_CASE("HQ store: a store from before unit-scoped record ids is migrated with
     CHECK(*s->reportCount() == 4);
     requireClean(*s);
 }
+
+namespace {
+
+// A session of its own on a PostgreSQL database, kept open across statements (pgExec closes at once):
+// it stands for another HQ process that stalls while it holds a lock.
+class PgSession {
+public:
+    explicit PgSession(const std::string& uri) : m_c(PQconnectdb(uri.c_str())) {
+        INFO(PQerrorMessage(m_c));
+        REQUIRE(PQstatus(m_c) == CONNECTION_OK);
+    }
+    ~PgSession() { PQfinish(m_c); }
+    PgSession(const PgSession&) = delete;
+    PgSession& operator=(const PgSession&) = delete;
+    void exec(const std::string& sql) {
+        PGresult* r = PQexec(m_c, sql.c_str());
+        const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+        std::string msg = PQresultErrorMessage(r);
+        PQclear(r);
+        INFO(sql << ": " << msg);
+        REQUIRE(ok);
+    }
+
+private:
+    PGconn* m_c;
+};
+
+double secondsSince(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+TEST_CASE(
+    "HQ store on PostgreSQL: a session that holds the report counter stops ingest only for the lock "
+    "wait, and says why",
+    "[hq][store][postgres]") {
+    Backend b("postgres");
+    SessionLimits limits;
+    limits.lockWait = std::chrono::milliseconds(1000);
+    limits.idleInTransaction = std::chrono::milliseconds(2000);
+    auto opened = openHqStore(b.location(), limits);
+    REQUIRE(opened.ok());
+    auto& s = **opened;
+    std::string dev = enroll(s, kUnitA);
+
+    // Another process's session takes the counter row and stalls inside its transaction.
+    PgSession stalled(b.location());
+    stalled.exec("BEGIN");
+    stalled.exec("SELECT value FROM counter WHERE name = 'report' FOR UPDATE");
+    const auto start = std::chrono::steady_clock::now();
+    auto blocked = s.ingest(dev, "batch-1", "h", {makeItem("rec-a", 1)}, kNow);
+    const double waited = secondsSince(start);
+    REQUIRE_FALSE(blocked.ok());
+    INFO(blocked.error().message << " after " << waited << " s");
+    CHECK(blocked.error().code == ErrorCode::Busy);
+    CHECK(blocked.error().message.find("another HQ process") != std::string::npos);
+    CHECK(blocked.error().message.find("nothing was written") != std::string::npos);
+    CHECK(waited >= 0.9);
+    CHECK(waited < 5);
+    CHECK(*s.reportCount() == 0);
+
+    // Once the holder lets go, ingest goes on, with the next sequence number.
+    stalled.exec("ROLLBACK");
+    auto after = s.ingest(dev, "batch-1", "h", {makeItem("rec-a", 1)}, kNow);
+    INFO((after.ok() ? "" : after.error().message));
+    REQUIRE(after.ok());
+    CHECK(after->results[0].hqSeq == 1);
+}
+
+TEST_CASE(
+    "HQ store on PostgreSQL: a process stalled while it holds the schema lock does not stop others "
+    "from opening the store",
+    "[hq][store][postgres]") {
+    Backend b("postgres");
+    { REQUIRE(openHqStore(b.location()).ok()); }  // the schema exists and is current
+    // Another process is inside its start-up schema check, holding the schema lock, and stalls there.
+    PgSession stalled(b.location());
+    stalled.exec("BEGIN");
+    stalled.exec("SELECT pg_advisory_xact_lock(" + std::to_string(0x6f7574706f7374LL) + ")");
+    SessionLimits limits;
+    limits.lockWait = std::chrono::milliseconds(10000);
+    const auto start = std::chrono::steady_clock::now();
+    auto opened = openHqStore(b.location(), limits);
+    const double waited = secondsSince(start);
+    INFO((opened.ok() ? "" : opened.error().message) << " after " << waited << " s");
+    REQUIRE(opened.ok());
+    CHECK(waited < 2);
+    CHECK((*opened)->epoch().ok());
+    stalled.exec("ROLLBACK");
+}
