@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -81,6 +82,9 @@ std::unique_ptr<Store> openStore(const std::string& dir, bool auditUnlock = true
         signedIn.error().code == ErrorCode::Busy) {
         // The growing delay after failed passphrases: shown, waited out, then the passphrase is tried.
         auto d = check(Store::authDelay(dir));
+        // The store counts in whole seconds: the refusal above means some wait was left, even when the
+        // clock turned a second between the two reads.
+        d.waitSeconds = std::max<std::int64_t>(d.waitSeconds, 1);
         *g_err << "outpostctl: " << d.failures << " wrong passphrase(s) in a row: waiting " << d.waitSeconds
                << " s before trying\n";
         std::this_thread::sleep_for(std::chrono::seconds(d.waitSeconds));

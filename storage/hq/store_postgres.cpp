@@ -7,6 +7,7 @@
 // by "after seq" never misses an entry that commits later with a smaller number. Batch ingest sends
 // its rows as one JSON parameter per statement (json_to_recordset), a handful of round trips per batch.
 #include <libpq-fe.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <functional>
@@ -281,8 +282,10 @@ public:
         const std::string idle = seconds(limits.keepaliveIdle), interval = seconds(limits.keepaliveInterval),
                           count = std::to_string(limits.keepaliveCount),
                           userTimeout = std::to_string(limits.tcpUserTimeout.count());
+        // "outpost-hq/<pid>": pg_stat_activity tells an operator which HQ process holds a session.
+        const std::string application = "outpost-hq/" + std::to_string(::getpid());
         std::vector<const char*> keys{"application_name", "connect_timeout"};
-        std::vector<const char*> values{"outpost-hq", "10"};
+        std::vector<const char*> values{application.c_str(), "10"};
         if (keepalive) {
             // A host that vanishes without closing its sockets (powered off, cut off) is noticed in
             // seconds, not after the system's two hours, by the server and by HQ.
