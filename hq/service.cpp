@@ -1,4 +1,5 @@
-// HQ's protocol handlers (docs/protocol.md): hello, enroll, push and pull, over any transport.
+// HQ's protocol handlers (docs/protocol.md): hello, enroll, push and pull, over any transport; and the
+// health check a load balancer asks (docs/operations.md, "Health checks").
 //
 // [SECTION] errors and answers
 // [SECTION] body decoding: encodings, sizes, zstd, JSON
@@ -7,6 +8,7 @@
 // [SECTION] handlers
 // [SECTION] HqService
 #include "hq/service.hpp"
+#include "hq/health.hpp"
 #include "hq/helper_pool.hpp"
 #include "hq/memory_budget.hpp"
 #include "hq/rate_limiter.hpp"
@@ -300,6 +302,8 @@ struct HqService::Impl {
 
     // The stores the requests borrow (hq/store_pool.hpp), made with the identity.
     std::unique_ptr<StorePool> pool;
+    // Whether the database answers, for GET /v1/health (its own store, not the pool's).
+    std::unique_ptr<DatabaseProbe> probe;
 
     std::mutex catalogMutex;
     std::shared_ptr<const Catalog> catalog;
@@ -331,6 +335,7 @@ struct HqService::Impl {
     std::string checkResync(const Request& req, hqs::HqStore& s, const hqs::Device& device);
 
     Response hello(const Request& req);
+    Response health(const Request& req);
     Response enroll(const Request& req);
     Response push(const Request& req, bool fromBundle);
     Response pull(const Request& req, bool fromBundle);
@@ -547,6 +552,20 @@ Response HqService::Impl::hello(const Request&) {
                    {"max_items", limits.maxItems},
                    {"max_pull_page", limits.maxPullPage}}}};
     return jsonAnswer(200, body);
+}
+
+// No credentials and no protocol header: a load balancer's check is a plain GET. 200 while this process
+// serves requests and its database answers within tuning::kHealthDeadline; 503 otherwise, saying why.
+Response HqService::Impl::health(const Request& req) {
+    if (req.method != "GET" && req.method != "HEAD")
+        failWith(405, "method_not_allowed", "/v1/health answers GET and HEAD only");
+    const DatabaseProbe::Outcome o = probe->check();
+    if (!o.healthy) {
+        HttpError e{503, "unhealthy", o.problem,
+                    json{{"status", "unhealthy"}, {"database_ms", o.took.count()}}, kRetryAfterSeconds};
+        throw e;
+    }
+    return jsonAnswer(200, json{{"status", "ok"}, {"database_ms", o.took.count()}});
 }
 
 Response HqService::Impl::enroll(const Request& req) {
@@ -852,6 +871,7 @@ Response HqService::Impl::pull(const Request& req, bool fromBundle) {
 }
 
 Response HqService::Impl::route(const Request& req, bool fromBundle) {
+    if (!fromBundle && req.target.substr(0, req.target.find('?')) == "/v1/health") return health(req);
     const std::string protocol = trim(req.header("outpost-protocol"));
     if (protocol != std::to_string(kProtocolVersion))
         failWith(426, "protocol_mismatch",
@@ -886,6 +906,8 @@ HqService::HqService(std::function<Result<std::unique_ptr<storage::hq::HqStore>>
     m_impl->identity = std::move(identity);
     m_impl->limits = limits;
     m_impl->pool = std::make_unique<StorePool>(m_impl->openStore, m_impl->identity.signing.secretKey);
+    m_impl->probe =
+        std::make_unique<DatabaseProbe>(m_impl->openStore, tuning::kHealthDeadline, tuning::kHealthReuse);
     m_impl->rateLimiter =
         std::make_unique<DeviceRateLimiter>(limits.deviceRequestsPerSecond, limits.deviceBurst);
 }

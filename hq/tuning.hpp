@@ -7,6 +7,7 @@
 // [SECTION] request memory budget
 // [SECTION] enrollment throttle
 // [SECTION] database sessions
+// [SECTION] health
 #pragma once
 
 #include <chrono>
@@ -149,5 +150,16 @@ constexpr std::chrono::seconds kDbKeepaliveIdle{10};
 constexpr std::chrono::seconds kDbKeepaliveInterval{5};
 constexpr int kDbKeepaliveCount = 3;
 constexpr std::chrono::milliseconds kDbTcpUserTimeout{30000};
+
+// [SECTION] health
+// `GET /v1/health` (docs/operations.md, "Health checks"): what a load balancer asks before it sends a
+// process laptops.
+
+// The database must answer the probe within this time, or the process answers unhealthy. A healthy
+// PostgreSQL answers in milliseconds; a balancer's check usually waits 2 to 5 s for the whole answer.
+constexpr std::chrono::milliseconds kHealthDeadline{2000};
+// One probe's result answers every check for this long: the health endpoint needs no credentials, so a
+// flood of checks costs the database one query a second at most.
+constexpr std::chrono::milliseconds kHealthReuse{1000};
 
 }  // namespace outpost::hq::tuning

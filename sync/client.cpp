@@ -17,9 +17,11 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "core/time.hpp"
 #include "core/utf8.hpp"
@@ -280,7 +282,20 @@ struct Batch {
     std::vector<ReceiptItem> envelopes;  // id, revision and hash of each item, in the order sent
     std::vector<std::int64_t> seqs;
     int generation = 0;  // the resync generation it was sent in
+    std::string body;    // as sent (compressed), for the one retry it may get
+    bool retried = false;
+    std::chrono::steady_clock::time_point due{};  // when the retry may start
 };
+
+// The longest Retry-After a pass waits out for its one retry; a longer one ends the pass (the worker
+// waits it out before the next).
+constexpr int kRetryInPassMaxSeconds = 10;
+
+// How long HQ asked to wait (Retry-After, in seconds), 0 when it did not say.
+int retryAfterOf(const http::Response& r) {
+    std::string after = r.header("retry-after");
+    return after.empty() ? 0 : std::clamp(std::atoi(after.c_str()), 0, 3600);
+}
 
 class Pass {
 public:
@@ -303,6 +318,7 @@ private:
     std::unique_ptr<http::Client> m_net;
     PassResult m_result;
     std::map<int, Batch> m_inFlight;
+    std::vector<Batch> m_retries;  // failed once for a reason on HQ's side: sent again on a new connection
     bool m_failed = false, m_stop = false;
     std::string m_message;
     int m_resyncs = 0, m_generation = 0, m_batchesStarted = 0;
@@ -342,9 +358,21 @@ private:
         m_state.batchCeiling = m_state.batchCeiling > 0 ? std::min(m_state.batchCeiling, half) : half;
     }
     // HQ is busy (503) or this device asked too often (429): the worker waits at least this long.
-    void noteRetryAfter(const http::Response& r) {
-        std::string after = r.header("retry-after");
-        m_state.retryAfterSeconds = after.empty() ? 0 : std::clamp(std::atoi(after.c_str()), 0, 3600);
+    void noteRetryAfter(const http::Response& r) { m_state.retryAfterSeconds = retryAfterOf(r); }
+    // A batch that failed for a reason on HQ's side (a reset, a silence the link is not to blame for, HQ
+    // busy) is sent once more in this pass, on a new connection, after wait. False when it had its retry.
+    bool retryLater(Batch& b, const std::string& why, std::chrono::seconds wait) {
+        if (b.retried || m_stop || cancelled()) return false;
+        if (m_opts.transportLog) m_opts.transportLog("batch " + b.id + ": " + why + "; sending it again");
+        b.retried = true;
+        b.due = std::chrono::steady_clock::now() + wait;
+        m_retries.push_back(std::move(b));
+        return true;
+    }
+    void startDueRetries();
+    // A second failure's words say there was a first.
+    static std::string again(const Batch& b, const std::string& why) {
+        return b.retried ? why + " (a second try on a new connection failed too)" : why;
     }
     void countTotal() {
         auto c = need(m_store.outboxCounts());
@@ -391,6 +419,7 @@ bool Pass::startBatch(int slot) {
     for (;;) {
         std::vector<std::int64_t> busy;
         for (const auto& [s, b] : m_inFlight) busy.insert(busy.end(), b.seqs.begin(), b.seqs.end());
+        for (const auto& b : m_retries) busy.insert(busy.end(), b.seqs.begin(), b.seqs.end());
         const Progress& p = progress();
         int take = m_state.batchItems;
         if (m_state.fastLink) {
@@ -442,6 +471,7 @@ bool Pass::startBatch(int slot) {
             ++progress().rejected;
             continue;
         }
+        b.body = body;
         m_net->start(slot, signedRequest("POST", "/v1/push", std::move(body)));
         m_net->pump();
         m_inFlight.emplace(slot, std::move(b));
@@ -459,10 +489,12 @@ void Pass::onPushAnswer(Batch& b, http::Response& r) {
             return;
         }
         if (m_opts.transportLog) m_opts.transportLog(r.detail);
-        need(m_store.notePushFailure(b.seqs, r.error));
+        if (r.retryable && retryLater(b, r.error, std::chrono::seconds(0))) return;
+        need(m_store.notePushFailure(b.seqs, again(b, r.error)));
         // A stalled link gets smaller batches next time.
-        if (r.timedOut) m_state.batchItems = std::max(1, m_state.batchItems / 2);
-        fail(r.error, !r.pinMismatch && !r.tooLarge);
+        if (r.timedOut && !r.retryable) m_state.batchItems = std::max(1, m_state.batchItems / 2);
+        // HQ's silence over a working link is not this laptop being offline.
+        fail(again(b, r.error), !r.pinMismatch && !r.tooLarge && !(r.retryable && r.timedOut));
         return;
     }
     if (r.status == 200 || r.status == 422) {
@@ -602,9 +634,37 @@ void Pass::onRefusal(Batch& b, const http::Response& r) {
         fail(describe(f) + " - HQ does not accept this device any more: enroll it again");
         return;
     }
+    if (r.status == 503) {
+        const int after = retryAfterOf(r);
+        if (after > 0 && after <= kRetryInPassMaxSeconds &&
+            retryLater(b, describe(f), std::chrono::seconds(after)))
+            return;
+    }
     if (r.status == 503 || r.status == 429) noteRetryAfter(r);
-    need(m_store.notePushFailure(b.seqs, describe(f)));
-    fail(describe(f));
+    need(m_store.notePushFailure(b.seqs, again(b, describe(f))));
+    fail(again(b, describe(f)));
+}
+
+// Sends again, each on a new connection, the batches whose wait is over (while slots are free). A batch
+// from before a resync is dropped: the resync queued its items again.
+void Pass::startDueRetries() {
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = m_retries.begin(); it != m_retries.end();) {
+        if (it->generation != m_generation) {
+            it = m_retries.erase(it);
+            continue;
+        }
+        const int slot = m_net->freeSlot();
+        if (it->due > now || slot < 0) {
+            ++it;
+            continue;
+        }
+        http::Request req = signedRequest("POST", "/v1/push", it->body);
+        req.freshConnection = true;
+        m_net->start(slot, std::move(req));
+        m_inFlight.emplace(slot, std::move(*it));
+        it = m_retries.erase(it);
+    }
 }
 
 // HQ was restored: put back in the queue what it acknowledged, start the feed again, carry on.
@@ -631,11 +691,14 @@ void Pass::push() {
     phase(core::SyncPhase::Pushing);
     for (;;) {
         if (cancelled()) fail("cancelled");
+        // A pass that stopped sends nothing more: what waited for a retry stays queued for the next pass.
+        if (m_stop) m_retries.clear();
+        startDueRetries();
         while (!m_stop && static_cast<int>(m_inFlight.size()) < m_state.inFlight) {
             int slot = m_net->freeSlot();
             if (slot < 0 || !startBatch(slot)) break;
         }
-        if (m_inFlight.empty()) return;
+        if (m_inFlight.empty() && m_retries.empty()) return;
         for (auto& [slot, r] : m_net->poll(100)) {
             auto it = m_inFlight.find(slot);
             if (it == m_inFlight.end()) continue;
@@ -664,9 +727,31 @@ bool Pass::pull() {
         http::Response r = m_net->perform(signedRequest("GET", target, {}));
         m_doneSent += r.bytesSent;
         m_doneReceived += r.bytesReceived;
+        // One retry on a new connection when HQ's side failed (as for a push batch).
+        const int after = r.status == 503 ? retryAfterOf(r) : 0;
+        if ((r.transportFailed() && r.retryable) || (after > 0 && after <= kRetryInPassMaxSeconds)) {
+            if (m_opts.transportLog)
+                m_opts.transportLog("pull: " + (r.transportFailed() ? r.error : describe(refusalOf(r))) +
+                                    "; asking again");
+            const auto due = std::chrono::steady_clock::now() + std::chrono::seconds(after);
+            while (!cancelled() && std::chrono::steady_clock::now() < due)
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            if (cancelled()) {
+                fail("cancelled");
+                return false;
+            }
+            http::Request again = signedRequest("GET", target, {});
+            again.freshConnection = true;
+            r = m_net->perform(std::move(again));
+            m_doneSent += r.bytesSent;
+            m_doneReceived += r.bytesReceived;
+            if (r.transportFailed() && !r.cancelled)
+                r.error += " (a second try on a new connection failed too)";
+        }
         if (r.transportFailed()) {
             if (!r.cancelled && m_opts.transportLog) m_opts.transportLog(r.detail);
-            fail(r.cancelled ? "cancelled" : r.error, !r.cancelled && !r.pinMismatch && !r.tooLarge);
+            fail(r.cancelled ? "cancelled" : r.error,
+                 !r.cancelled && !r.pinMismatch && !r.tooLarge && !(r.retryable && r.timedOut));
             return false;
         }
         if (r.status != 200) {

@@ -8,6 +8,11 @@
 #include "sync/http_client.hpp"
 
 #include <curl/curl.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cctype>
@@ -59,7 +64,22 @@ struct Reached {
     bool tlsDone = false;      // the TLS handshake finished (or there is none: plain HTTP)
     bool requestSent = false;  // the whole request went out
     bool received = false;     // some of the answer arrived
+    // When last looked at, the TCP connection was up and the peer had acknowledged every byte sent:
+    // the link carried everything, and the silence is HQ's.
+    bool peerHasAll = false;
 };
+
+// The TCP connection on fd is established and every byte written to it was acknowledged by the peer's
+// machine (nothing waits in this laptop's send queue).
+bool peerAcknowledgedAll(int fd) {
+    if (fd < 0) return false;
+    tcp_info info{};
+    socklen_t len = sizeof info;
+    if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0 || info.tcpi_state != TCP_ESTABLISHED)
+        return false;
+    int queued = 0;
+    return ::ioctl(fd, SIOCOUTQ, &queued) == 0 && queued == 0;
+}
 
 bool closedByPeer(long osErrno, const std::string& libText) {
     // OpenSSL reports a peer that closed during the handshake as SSL_ERROR_SYSCALL (no errno) or as an
@@ -102,16 +122,28 @@ std::string describeFailure(CURLcode cc, const Reached& at, const Options& o, co
                 return "HQ did not answer in time: no answer to the connection to " + where + " within " +
                        seconds(o.connectTimeoutMs) + " (the link may be down, or the address wrong)";
             if (!at.tlsDone)
-                return "HQ did not answer in time: the connection to " + where +
-                       " was made, but the TLS handshake got no answer within " +
-                       seconds(o.connectTimeoutMs) + " (HQ is overloaded, or the link stalled)";
+                return at.peerHasAll
+                           ? "HQ did not answer: its machine at " + where +
+                                 " took the connection, but the TLS handshake got no answer within " +
+                                 seconds(o.connectTimeoutMs) + " (HQ is busy or stalled; the link is up)"
+                           : "the link to HQ stalled during the TLS handshake: what this laptop sent was not "
+                             "acknowledged within " +
+                                 seconds(o.connectTimeoutMs) + " (the link is too slow, or it dropped)";
             if (at.requestSent && !at.received)
-                return "HQ did not answer in time: nothing came back for " +
-                       std::to_string(o.lowSpeedSeconds) +
-                       " s after the request was sent (HQ is overloaded, or the link stalled)";
+                return at.peerHasAll ? "HQ did not answer: it received the whole request, and nothing came "
+                                       "back for " +
+                                           std::to_string(o.lowSpeedSeconds) +
+                                           " s (HQ is busy or stalled; the link is up)"
+                                     : "the link to HQ stalled: the request did not all reach HQ within " +
+                                           std::to_string(o.lowSpeedSeconds) +
+                                           " s (the link is too slow, or it dropped)";
+            if (at.received)
+                return "HQ's answer stopped: fewer than " + std::to_string(o.lowSpeedBytes) +
+                       " bytes a second arrived for " + std::to_string(o.lowSpeedSeconds) +
+                       " s (the link stalled, or HQ stopped sending)";
             return "the link to HQ stalled: fewer than " + std::to_string(o.lowSpeedBytes) +
-                   " bytes a second moved for " + std::to_string(o.lowSpeedSeconds) +
-                   " s (HQ did not answer in time, or the link dropped)";
+                   " bytes a second went out for " + std::to_string(o.lowSpeedSeconds) +
+                   " s while the request was being sent (the link is too slow, or HQ stopped reading)";
         case CURLE_GOT_NOTHING:
             return "HQ closed the connection without answering (HQ may be restarting, or another program "
                    "answers at " +
@@ -164,6 +196,26 @@ std::string describeFailure(CURLcode cc, const Reached& at, const Options& o, co
     }
 }
 
+// HQ's side failed, not the link (Response::retryable).
+bool retryableFailure(CURLcode cc, const Reached& at, const std::string& libText) {
+    switch (cc) {
+        case CURLE_GOT_NOTHING:
+        case CURLE_PARTIAL_FILE:
+            return true;
+        case CURLE_COULDNT_CONNECT:
+            return at.osErrno == ECONNREFUSED;
+        case CURLE_SEND_ERROR:
+        case CURLE_RECV_ERROR:
+            return at.osErrno == ECONNRESET || at.osErrno == EPIPE;
+        case CURLE_SSL_CONNECT_ERROR:
+            return closedByPeer(at.osErrno, libText);
+        case CURLE_OPERATION_TIMEDOUT:
+            return at.connected && at.peerHasAll && !at.received;
+        default:
+            return false;
+    }
+}
+
 }  // namespace
 
 std::string Response::header(const std::string& lowerName) const {
@@ -179,8 +231,10 @@ struct Client::Slot {
     Request req;
     Response resp;
     curl_off_t sent = 0, received = 0;
-    std::chrono::steady_clock::time_point started{}, uploaded{};
+    std::chrono::steady_clock::time_point started{}, uploaded{}, lookedAtSocket{};
     bool uploadDone = false;
+    int newSocket = -1;       // the socket libcurl opened for this transfer (-1: none, or one kept open)
+    bool peerHasAll = false;  // see Reached::peerHasAll
     char errbuf[CURL_ERROR_SIZE] = {};
 
     ~Slot() {
@@ -219,8 +273,24 @@ struct Client::Slot {
             s->uploadDone = true;
             s->uploaded = std::chrono::steady_clock::now();
         }
+        // Whether the link carried everything sent so far, for the words of a timeout (HQ's silence or the
+        // link's). Before the connection is made libcurl has no active socket; the one it opened is used.
+        // Looked at ten times a second at most (two system calls each).
+        if (auto now = std::chrono::steady_clock::now();
+            now - s->lookedAtSocket >= std::chrono::milliseconds(100)) {
+            s->lookedAtSocket = now;
+            curl_socket_t fd = CURL_SOCKET_BAD;
+            if (curl_easy_getinfo(s->easy, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK || fd == CURL_SOCKET_BAD)
+                fd = s->newSocket;
+            s->peerHasAll = peerAcknowledgedAll(static_cast<int>(fd));
+        }
         const auto* cancel = s->owner->m_opts.cancel;
         return cancel && cancel->load() ? 1 : 0;  // non-zero aborts the transfer
+    }
+
+    static int onSocket(void* ud, curl_socket_t fd, curlsocktype) {
+        static_cast<Slot*>(ud)->newSocket = static_cast<int>(fd);
+        return CURL_SOCKOPT_OK;
     }
 };
 
@@ -276,6 +346,9 @@ void Client::start(int slot, Request req) {
     s.resp = Response{};
     s.sent = s.received = 0;
     s.uploadDone = false;
+    s.newSocket = -1;
+    s.peerHasAll = false;
+    s.lookedAtSocket = {};
     s.started = std::chrono::steady_clock::now();
     s.errbuf[0] = 0;
     if (s.headerList) {
@@ -336,6 +409,9 @@ void Client::start(int slot, Request req) {
     curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, &Slot::onProgress);
     curl_easy_setopt(e, CURLOPT_XFERINFODATA, &s);
+    curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, &Slot::onSocket);
+    curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, &s);
+    if (s.req.freshConnection) curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(e, CURLOPT_PRIVATE, &s);
     CURLMcode mc = curl_multi_add_handle(static_cast<CURLM*>(m_multi), e);
     if (mc != CURLM_OK)
@@ -393,6 +469,7 @@ Response Client::finish(Slot& s, int code) {
     at.tlsDone = !https || tlsUs > 0 || (at.connected && newConnections == 0);
     at.received = received;
     at.requestSent = s.req.method != "POST" || s.uploadDone || s.req.body.empty();
+    at.peerHasAll = s.peerHasAll;
     r.detail = "libcurl error " + std::to_string(static_cast<int>(cc)) + " (" + curl_easy_strerror(cc) +
                "): " + libText;
     if (at.osErrno != 0)
@@ -418,6 +495,7 @@ Response Client::finish(Slot& s, int code) {
             break;
     }
     r.error = describeFailure(cc, at, m_opts, libText);
+    r.retryable = retryableFailure(cc, at, libText);
     return r;
 }
 

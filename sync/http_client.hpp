@@ -29,6 +29,9 @@ struct Request {
     std::string target;                // path and query, e.g. "/v1/pull?after=12&limit=500"
     std::vector<std::string> headers;  // "Name: value"
     std::string body;                  // POST only, sent as is
+    // A new connection rather than one kept open from before: a retry after a failure goes where a
+    // balancer sends a new connection (another HQ process), not back over the connection that failed.
+    bool freshConnection = false;
 };
 
 struct Response {
@@ -41,6 +44,10 @@ struct Response {
     bool cancelled = false;    // the cancel flag stopped it
     bool pinMismatch = false;  // the server's TLS key is not HQ's
     bool tooLarge = false;     // the answer was longer than maxResponseBytes
+    // HQ's side failed, not the link: HQ (or what answers for it) reset or closed the connection, or its
+    // machine acknowledged every byte sent and no answer came. A retry on a fresh connection may succeed
+    // (another HQ process behind a balancer, or the same one once it is free again).
+    bool retryable = false;
     std::int64_t bytesSent = 0, bytesReceived = 0;
     // Where the time went: moving bytes (connecting, sending, receiving), or waiting between the last
     // byte sent and the first byte of the answer (the round trip and HQ's work).

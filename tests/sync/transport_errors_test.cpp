@@ -177,7 +177,10 @@ TEST_CASE("HQ that closes the connection at once: said in words, over TLS and pl
     CHECK(hq.accepted() >= 1);
 }
 
-TEST_CASE("HQ that never answers: did not answer in time", "[sync][transport]") {
+TEST_CASE("HQ that never answers over a working link: HQ is named, not the link, and a retry may help",
+          "[sync][transport]") {
+    // The silent listener's machine acknowledges every byte (the kernel completes the connection and
+    // queues what arrives): the link carried everything, and the silence is HQ's.
     Listener hq(Listener::Mode::Silent);
     const std::string where = "127.0.0.1:" + std::to_string(hq.port());
     SECTION("TLS: the handshake gets no answer") {
@@ -185,16 +188,56 @@ TEST_CASE("HQ that never answers: did not answer in time", "[sync][transport]") 
         auto r = get("https://" + where, 1000);
         checkWords(r);
         CHECK(r.timedOut);
-        CHECK_THAT(r.error, Catch::Contains("HQ did not answer in time") &&
-                                Catch::Contains("TLS handshake") && Catch::Contains("within 1 s"));
+        CHECK(r.retryable);
+        CHECK_THAT(r.error, Catch::StartsWith("HQ did not answer: its machine at " + where) &&
+                                Catch::Contains("TLS handshake") && Catch::Contains("within 1 s") &&
+                                Catch::Contains("HQ is busy or stalled; the link is up") &&
+                                !Catch::Contains("link stalled") && !Catch::Contains("link to HQ stalled"));
         CHECK(std::chrono::steady_clock::now() - t0 < 10s);
     }
     SECTION("plain HTTP: the request goes, no answer comes") {
         auto r = get("http://" + where, 3000, 1);
         checkWords(r);
         CHECK(r.timedOut);
-        CHECK_THAT(r.error, Catch::Contains("HQ did not answer in time") && Catch::Contains("stalled"));
+        CHECK(r.retryable);
+        CHECK_THAT(r.error, Catch::StartsWith("HQ did not answer: it received the whole request") &&
+                                Catch::Contains("nothing came back for 1 s") &&
+                                !Catch::Contains("link stalled") && !Catch::Contains("link to HQ stalled"));
     }
+}
+
+TEST_CASE("bytes that stop leaving this laptop: the link is named, and the pass does not retry",
+          "[sync][transport]") {
+    // A peer that takes the connection and never reads, with a small receive window: a large request
+    // fills it and this laptop's send queue, so bytes really stop moving (as on a link that dropped).
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    int small = 4096;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    REQUIRE(::listen(fd, 4) == 0);
+    http::Options o;
+    o.baseUrl = "http://127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+    o.allowInsecureHttp = true;
+    o.lowSpeedBytes = 1;
+    o.lowSpeedSeconds = 1;
+    http::Client c(o, 1);
+    http::Request req;
+    req.method = "POST";
+    req.target = "/v1/push";
+    req.body.assign(32u << 20, 'x');  // far more than the two sockets' buffers hold
+    auto r = c.perform(req);
+    ::close(fd);
+    checkWords(r);
+    CHECK(r.timedOut);
+    CHECK_FALSE(r.retryable);
+    CHECK_THAT(r.error, Catch::StartsWith("the link to HQ stalled") &&
+                            Catch::Contains("while the request was being sent"));
 }
 
 TEST_CASE("a port where nothing listens: HQ refused the connection", "[sync][transport]") {
