@@ -132,11 +132,13 @@ constexpr std::size_t kEnrollAddresses = 50000;
 // processes"): a process that stalls while it holds that row (a paused VM, SIGSTOP, a host gone) would
 // otherwise stop every other process's ingest until it resumes.
 
-// The longest a statement waits for a row or lock another session holds. A healthy ingest holds the
-// counter row for the length of one batch's inserts (tens of milliseconds; a 2,000-item batch well under
-// a second), so 5 s means the holder is stalled: the request answers 503 with Retry-After and the laptop
-// tries again, by which time the stalled session has been ended (below).
-constexpr std::chrono::milliseconds kDbLockWait{5000};
+// The longest a statement waits for a row or lock another session holds. Ingests queue for the counter
+// row: each holds it for one batch (tens of milliseconds; a 2,000-item batch a few hundred, see
+// docs/operations.md, "The ingest lane"), and every worker of every process may be waiting its turn, so a
+// healthy queue can take seconds. A stalled holder is ended by the idle-in-transaction bound below after
+// 5 s; this bound is the backstop, set so that HQ answers 503 (with Retry-After) well before the laptop's
+// own 30 s stall detector gives up on the request.
+constexpr std::chrono::milliseconds kDbLockWait{15000};
 // The longest one statement may run. HQ's serving statements touch a batch at most (the admin commands,
 // which may export everything in one statement, are not bounded).
 constexpr std::chrono::milliseconds kDbStatement{30000};
