@@ -8,6 +8,10 @@
 
 #include <nlohmann/json.hpp>
 
+namespace outpost::test {
+class PgCluster;
+}
+
 namespace outpost::bench {
 
 // Insertion-ordered, so each line reads "bench", "metric", then the figures.
@@ -68,5 +72,12 @@ int runStore(int argc, char** argv);
 int runGui(int argc, char** argv);
 int runSync(int argc, char** argv);
 int runHq(int argc, char** argv);
+
+// The ingest lane (lane_bench.cpp), part of `hq`: HQ's PostgreSQL ingest alone on pg (a durable
+// cluster), in a database of its own; prints its JSON lines and throws std::runtime_error on failure.
+struct LaneOptions {
+    bool quick = false;  // a few batches of each kind, for a smoke run
+};
+void runIngestLane(test::PgCluster& pg, const LaneOptions& o);
 
 }  // namespace outpost::bench

@@ -23,7 +23,9 @@ const Command kCommands[] = {
      "sync to the real outpost-hq over TLS: loopback and emulated satellite links, against the physical "
      "bound",
      outpost::bench::runSync},
-    {"hq", "HQ ingest with many devices pushing at once, SQLite and PostgreSQL stores",
+    {"hq",
+     "HQ ingest with many devices pushing at once, SQLite and PostgreSQL stores; the PostgreSQL ingest "
+     "lane's ceiling",
      outpost::bench::runHq},
 };
 

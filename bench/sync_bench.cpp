@@ -14,6 +14,8 @@
 //       for HQ alone. Then HQ's connection handling (SQLite store): 20 devices syncing at once with and
 //       without 1,000 slow connections held (a ClientHello trickled one byte a second), and HQ's
 //       resident memory while it holds 10,000 idle TLS connections (each answered once, then silent).
+//       Between the two, on the PostgreSQL cluster: the ingest lane alone (lane_bench.cpp), `--lane-only`
+//       for nothing else.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/bio.h>
@@ -415,6 +417,9 @@ struct HqBenchOptions {
     int idleConnections = 10000;
     int slowConnections = 1000;
     int syncDevices = 20;
+    // The ingest lane alone (lane_bench.cpp), on the durable PostgreSQL cluster; laneOnly skips the rest.
+    bool lane = true;
+    bool laneOnly = false;
 };
 
 // 20 laptops (reports each) sync at once; the seconds it took and the devices that failed.
@@ -501,16 +506,23 @@ int runHqBench(const HqBenchOptions& o) {
     // full_page_writes on, unlike the tests' cluster), in a folder beside the scratch folder, so on the
     // same disk. Each line says what the server reported.
     std::unique_ptr<test::PgCluster> pg;
+    auto cluster = [&]() -> test::PgCluster& {
+        if (!pg) {
+            test::PgClusterOptions po;
+            po.durable = true;
+            po.baseDir = base;
+            pg = std::make_unique<test::PgCluster>(po);
+        }
+        return *pg;
+    };
+    if (o.laneOnly) {
+        runIngestLane(cluster(), LaneOptions{o.quick});
+        return 0;
+    }
     for (const auto& backend : o.backends) {
         std::string dbUri;
         if (backend == "postgres") {
-            if (!pg) {
-                test::PgClusterOptions po;
-                po.durable = true;
-                po.baseDir = base;
-                pg = std::make_unique<test::PgCluster>(po);
-            }
-            dbUri = pg->createDatabase();
+            dbUri = cluster().createDatabase();
         } else if (backend != "sqlite") {
             throw std::runtime_error("unknown backend " + backend + " (sqlite, postgres)");
         }
@@ -559,6 +571,8 @@ int runHqBench(const HqBenchOptions& o) {
         emit(l);
         hq->stop();
     }
+    const bool postgres = std::find(o.backends.begin(), o.backends.end(), "postgres") != o.backends.end();
+    if (o.lane && postgres) runIngestLane(cluster(), LaneOptions{o.quick});
     if (o.idleConnections > 0 || o.slowConnections > 0) runHeldConnectionsBench(scratch.path(), o);
     return 0;
 }
@@ -607,8 +621,11 @@ int runHq(int argc, char** argv) {
     app.add_option("--slow-connections", o.slowConnections,
                    "slow connections held while devices sync (default 1000)")
         ->check(CLI::Range(0, 5000));
+    app.add_flag("!--no-lane", o.lane, "skip the ingest lane (PostgreSQL ingest alone, no HTTP)");
+    app.add_flag("--lane-only", o.laneOnly,
+                 "measure the ingest lane only (about 30 s; --quick: a few seconds)");
     app.add_flag("--quick", o.quick,
-                 "smoke test: 8 devices, 40 reports each; 200 idle, 100 slow connections");
+                 "smoke test: 8 devices, 40 reports each; 200 idle, 100 slow connections; a short lane");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
