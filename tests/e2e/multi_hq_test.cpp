@@ -445,8 +445,9 @@ TEST_CASE(
     std::atomic<std::int64_t> freezeStartNs{0};
     auto sinceFreeze = [&] {
         const auto f = freezeStartNs.load();
-        const auto now = Clock::now().time_since_epoch().count();
-        return f == 0 ? -1.0 : static_cast<double>(now - f) / 1e9;
+        const auto now =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch());
+        return f == 0 ? -1.0 : static_cast<double>(now.count() - f) / 1e9;
     };
 
     std::vector<std::thread> threads;
@@ -530,7 +531,7 @@ TEST_CASE(
     }
     INFO("attempts " << attempts << "; the victim's sessions: " << describe(atFreeze));
     REQUIRE(caught);
-    freezeStartNs = frozenAt.time_since_epoch().count();
+    freezeStartNs = std::chrono::duration_cast<std::chrono::nanoseconds>(frozenAt.time_since_epoch()).count();
     const auto serverLogPath =
         std::filesystem::path(PgCluster::shared().dataDir()).parent_path() / "server.log";
     std::error_code sizeError;
