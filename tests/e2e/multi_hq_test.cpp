@@ -2,8 +2,11 @@
 // them (docs/operations.md, "Several HQ processes"): processes killed or frozen at random moments and
 // laptops killed mid-sync. Each test ends with every revision at HQ exactly once, HQ's sequence numbers
 // without a gap, and `outpost-hq verify` content.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -314,6 +317,78 @@ std::string describe(const std::vector<Session>& sessions) {
              ": " + x.query + "] ";
     }
     return s.empty() ? std::to_string(sessions.size()) + " session(s), all idle" : s;
+}
+
+// A backend for the balancer's own test: answers each connection, once the client has closed its half,
+// with "<name>:" and everything it sent, then closes. Blocking sockets, a thread per connection.
+class ReplyServer {
+public:
+    explicit ReplyServer(std::string name) : m_name(std::move(name)) {
+        m_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        REQUIRE(m_fd >= 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::bind(m_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+        REQUIRE(::listen(m_fd, 128) == 0);
+        socklen_t len = sizeof addr;
+        ::getsockname(m_fd, reinterpret_cast<sockaddr*>(&addr), &len);
+        m_port = ntohs(addr.sin_port);
+        m_thread = std::thread([this] {
+            for (;;) {
+                int c = ::accept4(m_fd, nullptr, nullptr, SOCK_CLOEXEC);
+                if (c < 0) return;  // the listening socket was shut down
+                m_workers.emplace_back([this, c] {
+                    std::string got, out = m_name + ":";
+                    char buf[4096];
+                    for (ssize_t n; (n = ::recv(c, buf, sizeof buf, 0)) > 0;)
+                        got.append(buf, static_cast<std::size_t>(n));
+                    out += got;
+                    for (std::size_t at = 0; at < out.size();) {
+                        ssize_t w = ::send(c, out.data() + at, out.size() - at, MSG_NOSIGNAL);
+                        if (w <= 0) break;
+                        at += static_cast<std::size_t>(w);
+                    }
+                    ::close(c);
+                });
+            }
+        });
+    }
+    ~ReplyServer() {
+        ::shutdown(m_fd, SHUT_RDWR);
+        m_thread.join();
+        for (auto& w : m_workers) w.join();
+        ::close(m_fd);
+    }
+    std::uint16_t port() const { return m_port; }
+
+private:
+    std::string m_name;
+    int m_fd = -1;
+    std::uint16_t m_port = 0;
+    std::thread m_thread;
+    std::vector<std::thread> m_workers;  // touched by the accepting thread only, until the destructor
+};
+
+// Connects to 127.0.0.1:port, sends text, closes its half, and returns all that comes back ("" when the
+// connection fails or is closed without an answer).
+std::string exchange(std::uint16_t port, const std::string& text) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return {};
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    std::string got;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+        ::send(fd, text.data(), text.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(text.size()) &&
+        ::shutdown(fd, SHUT_WR) == 0) {
+        char buf[4096];
+        for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+            got.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return got;
 }
 
 }  // namespace
@@ -640,4 +715,42 @@ TEST_CASE(
         if (line.find("idle-in-transaction") != std::string::npos ||
             line.find("lock timeout") != std::string::npos)
             std::cerr << "    " << line << "\n";
+}
+
+TEST_CASE(
+    "the round-robin proxy takes backends in turn, skips one that refuses, and passes a half-close on") {
+    ReplyServer a("a"), b("b");
+    const std::uint16_t refusing = freePort();  // nothing listens there
+    RoundRobinProxy proxy({a.port(), refusing, b.port()});
+    proxy.start();
+    // 60 clients at once; each thread writes only its own slot.
+    std::vector<std::string> answers(60);
+    std::vector<std::thread> clients;
+    for (std::size_t i = 0; i < answers.size(); ++i)
+        clients.emplace_back([&, i] { answers[i] = exchange(proxy.port(), "hello " + std::to_string(i)); });
+    for (auto& c : clients) c.join();
+    int fromA = 0, fromB = 0;
+    for (std::size_t i = 0; i < answers.size(); ++i) {
+        INFO("client " << i << " got '" << answers[i] << "'");
+        const std::string sent = "hello " + std::to_string(i);
+        CHECK((answers[i] == "a:" + sent || answers[i] == "b:" + sent));
+        fromA += answers[i].rfind("a:", 0) == 0;
+        fromB += answers[i].rfind("b:", 0) == 0;
+    }
+    // The refusing backend's turns went to the next one: b answers two clients in three.
+    CHECK(fromA == 20);
+    CHECK(fromB == 40);
+    CHECK(proxy.connectionsAccepted() == 60);
+    CHECK(proxy.connectionsTo(0) == 20);
+    CHECK(proxy.connectionsTo(1) == 0);
+    CHECK(proxy.connectionsTo(2) == 40);
+    CHECK(proxy.refusalsBy(1) == 20);
+    CHECK(proxy.connectionsDropped() == 0);
+
+    // When every backend refuses, the client's connection is closed without an answer.
+    RoundRobinProxy nobody({freePort(), freePort()});
+    nobody.start();
+    CHECK(exchange(nobody.port(), "anyone?").empty());
+    CHECK(nobody.connectionsDropped() == 1);
+    CHECK(nobody.refusalsBy(0) + nobody.refusalsBy(1) == 2);
 }
