@@ -1,7 +1,7 @@
-// Three outpost-hq processes on one PostgreSQL database behind a round-robin balancer, as a site runs
-// them (docs/operations.md, "Several HQ processes"): processes killed or frozen at random moments and
-// laptops killed mid-sync. Each test ends with every revision at HQ exactly once, HQ's sequence numbers
-// without a gap, and `outpost-hq verify` content.
+// Three outpost-hq processes on one PostgreSQL database behind a round-robin balancer, as a site may run
+// them (docs/operations.md, "Running HQ"): processes killed or frozen at random moments and laptops
+// killed mid-sync. Each test ends with every revision at HQ exactly once, HQ's sequence numbers without
+// a gap, and `outpost-hq verify` passing.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
