@@ -302,6 +302,8 @@ struct HqService::Impl {
 
     // The stores the requests borrow (hq/store_pool.hpp), made with the identity.
     std::unique_ptr<StorePool> pool;
+    // Held while this process stores a push (tuning::kIngestGateWait).
+    std::timed_mutex ingestGate;
     // Whether the database answers, for GET /v1/health (its own store, not the pool's).
     std::unique_ptr<DatabaseProbe> probe;
 
@@ -784,7 +786,20 @@ Response HqService::Impl::push(const Request& req, bool fromBundle) {
         throw e;
     }
 
+    // One ingest at a time from this process (hq/tuning.hpp, kIngestGateWait says why).
+    std::unique_lock gate(ingestGate, std::defer_lock);
+    if (!gate.try_lock_for(tuning::kIngestGateWait)) {
+        HttpError busy{
+            503, "unavailable",
+            "HQ is busy storing other pushes (this process waited " +
+                std::to_string(
+                    std::chrono::duration_cast<std::chrono::seconds>(tuning::kIngestGateWait).count()) +
+                " s for its turn); nothing was written, try again",
+            json::object(), kRetryAfterBusySeconds};
+        throw busy;
+    }
     auto ingested = s.ingest(device.id, pr.batchId, hex(blake2b256(batchIdentity)), incoming, utcNow());
+    gate.unlock();
     if (!ingested && ingested.error().code == ErrorCode::Conflict)
         failWith(409, "batch_reused", "batch " + pr.batchId + " was sent before with other content");
     auto outcome = need(std::move(ingested));

@@ -128,8 +128,8 @@ constexpr std::size_t kEnrollAddresses = 50000;
 
 // [SECTION] database sessions
 // Bounds on every session `outpost-hq serve` opens on PostgreSQL (storage::hq::SessionLimits). Ingest is
-// serialised across HQ processes by one row, the report counter (docs/operations.md, "Several HQ
-// processes"): a process that stalls while it holds that row (a paused VM, SIGSTOP, a host gone) would
+// serialised across HQ processes by one row, the report counter (docs/operations.md, "A process
+// that stalls"): a process that stalls while it holds that row (a paused VM, SIGSTOP, a host gone) would
 // otherwise stop every other process's ingest until it resumes.
 
 // The longest a statement waits for a row or lock another session holds. Ingests queue for the counter
@@ -139,6 +139,13 @@ constexpr std::size_t kEnrollAddresses = 50000;
 // 5 s; this bound is the backstop, set so that HQ answers 503 (with Retry-After) well before the laptop's
 // own 30 s stall detector gives up on the request.
 constexpr std::chrono::milliseconds kDbLockWait{15000};
+// A process stores one push at a time; its other workers wait for their turn in the process, not in
+// PostgreSQL's queue for the counter row. Ingest is one lane across processes anyway (docs/operations.md,
+// "The ingest lane"), so nothing is lost; what is gained: when a process freezes, only its one session
+// holds or waits for the row. Were several of its sessions queued there, PostgreSQL would hand the row
+// to the next of them when it ends the first, and each would hold the lane for the idle bound in turn.
+// Waiting longer for the turn than for the row answers 503 with Retry-After, as a lock wait would.
+constexpr std::chrono::milliseconds kIngestGateWait = kDbLockWait;
 // The longest one statement may run. HQ's serving statements touch a batch at most (the admin commands,
 // which may export everything in one statement, are not bounded).
 constexpr std::chrono::milliseconds kDbStatement{30000};

@@ -64,21 +64,35 @@ struct Reached {
     bool tlsDone = false;      // the TLS handshake finished (or there is none: plain HTTP)
     bool requestSent = false;  // the whole request went out
     bool received = false;     // some of the answer arrived
-    // When last looked at, the TCP connection was up and the peer had acknowledged every byte sent:
-    // the link carried everything, and the silence is HQ's.
+    // When last looked at (sockets' TCP state): the connection was up and the peer's machine had
+    // acknowledged every byte sent, so the link carried everything and the silence is HQ's ...
     bool peerHasAll = false;
+    // ... or bytes were waiting, but the peer's machine had acknowledged something recently (its window
+    // probes): it is reachable and takes no more bytes, so HQ stopped reading, not the link.
+    bool peerTakesNoMore = false;
+    bool hqSide() const { return peerHasAll || peerTakesNoMore; }
 };
 
-// The TCP connection on fd is established and every byte written to it was acknowledged by the peer's
-// machine (nothing waits in this laptop's send queue).
-bool peerAcknowledgedAll(int fd) {
-    if (fd < 0) return false;
+// What a connection's TCP state says about the peer (Reached::peerHasAll, peerTakesNoMore). recentMs: an
+// acknowledgement at most this old counts as recent.
+struct PeerState {
+    bool hasAll = false;
+    bool takesNoMore = false;
+};
+PeerState peerState(int fd, std::uint32_t recentMs) {
+    PeerState p;
+    if (fd < 0) return p;
     tcp_info info{};
     socklen_t len = sizeof info;
     if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0 || info.tcpi_state != TCP_ESTABLISHED)
-        return false;
+        return p;
     int queued = 0;
-    return ::ioctl(fd, SIOCOUTQ, &queued) == 0 && queued == 0;
+    if (::ioctl(fd, SIOCOUTQ, &queued) != 0) return p;
+    p.hasAll = queued == 0;
+    // A link that drops packets brings no acknowledgement at all; a peer whose receive window is full
+    // answers the window probes (sent at growing intervals, well within the stall detector's time).
+    p.takesNoMore = queued > 0 && info.tcpi_last_ack_recv <= recentMs;
+    return p;
 }
 
 bool closedByPeer(long osErrno, const std::string& libText) {
@@ -122,28 +136,26 @@ std::string describeFailure(CURLcode cc, const Reached& at, const Options& o, co
                 return "HQ did not answer in time: no answer to the connection to " + where + " within " +
                        seconds(o.connectTimeoutMs) + " (the link may be down, or the address wrong)";
             if (!at.tlsDone)
-                return at.peerHasAll
+                return at.hqSide()
                            ? "HQ did not answer: its machine at " + where +
                                  " took the connection, but the TLS handshake got no answer within " +
-                                 seconds(o.connectTimeoutMs) + " (HQ is busy or stalled; the link is up)"
+                                 seconds(o.connectTimeoutMs) + " (HQ is busy or stalled)"
                            : "the link to HQ stalled during the TLS handshake: what this laptop sent was not "
                              "acknowledged within " +
                                  seconds(o.connectTimeoutMs) + " (the link is too slow, or it dropped)";
-            if (at.requestSent && !at.received)
-                return at.peerHasAll ? "HQ did not answer: it received the whole request, and nothing came "
-                                       "back for " +
-                                           std::to_string(o.lowSpeedSeconds) +
-                                           " s (HQ is busy or stalled; the link is up)"
-                                     : "the link to HQ stalled: the request did not all reach HQ within " +
-                                           std::to_string(o.lowSpeedSeconds) +
-                                           " s (the link is too slow, or it dropped)";
             if (at.received)
                 return "HQ's answer stopped: fewer than " + std::to_string(o.lowSpeedBytes) +
                        " bytes a second arrived for " + std::to_string(o.lowSpeedSeconds) +
                        " s (the link stalled, or HQ stopped sending)";
-            return "the link to HQ stalled: fewer than " + std::to_string(o.lowSpeedBytes) +
-                   " bytes a second went out for " + std::to_string(o.lowSpeedSeconds) +
-                   " s while the request was being sent (the link is too slow, or HQ stopped reading)";
+            if (at.peerHasAll)
+                return "HQ did not answer: it received the whole request, and nothing came back for " +
+                       std::to_string(o.lowSpeedSeconds) + " s (HQ is busy or stalled)";
+            if (at.peerTakesNoMore)
+                return "HQ stopped taking the request: its machine acknowledges, but took no more of it "
+                       "for " +
+                       std::to_string(o.lowSpeedSeconds) + " s (HQ is busy or stalled)";
+            return "the link to HQ stalled: what this laptop sent was not acknowledged for " +
+                   std::to_string(o.lowSpeedSeconds) + " s (the link is too slow, or it dropped)";
         case CURLE_GOT_NOTHING:
             return "HQ closed the connection without answering (HQ may be restarting, or another program "
                    "answers at " +
@@ -210,7 +222,7 @@ bool retryableFailure(CURLcode cc, const Reached& at, const std::string& libText
         case CURLE_SSL_CONNECT_ERROR:
             return closedByPeer(at.osErrno, libText);
         case CURLE_OPERATION_TIMEDOUT:
-            return at.connected && at.peerHasAll && !at.received;
+            return at.connected && at.hqSide() && !at.received;
         default:
             return false;
     }
@@ -233,8 +245,8 @@ struct Client::Slot {
     curl_off_t sent = 0, received = 0;
     std::chrono::steady_clock::time_point started{}, uploaded{}, lookedAtSocket{};
     bool uploadDone = false;
-    int newSocket = -1;       // the socket libcurl opened for this transfer (-1: none, or one kept open)
-    bool peerHasAll = false;  // see Reached::peerHasAll
+    int newSocket = -1;  // the socket libcurl opened for this transfer (-1: none, or one kept open)
+    bool peerHasAll = false, peerTakesNoMore = false;  // see Reached
     char errbuf[CURL_ERROR_SIZE] = {};
 
     ~Slot() {
@@ -282,7 +294,10 @@ struct Client::Slot {
             curl_socket_t fd = CURL_SOCKET_BAD;
             if (curl_easy_getinfo(s->easy, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK || fd == CURL_SOCKET_BAD)
                 fd = s->newSocket;
-            s->peerHasAll = peerAcknowledgedAll(static_cast<int>(fd));
+            const auto recent = static_cast<std::uint32_t>(s->owner->m_opts.lowSpeedSeconds * 1000);
+            const PeerState p = peerState(static_cast<int>(fd), recent);
+            s->peerHasAll = p.hasAll;
+            s->peerTakesNoMore = p.takesNoMore;
         }
         const auto* cancel = s->owner->m_opts.cancel;
         return cancel && cancel->load() ? 1 : 0;  // non-zero aborts the transfer
@@ -348,6 +363,7 @@ void Client::start(int slot, Request req) {
     s.uploadDone = false;
     s.newSocket = -1;
     s.peerHasAll = false;
+    s.peerTakesNoMore = false;
     s.lookedAtSocket = {};
     s.started = std::chrono::steady_clock::now();
     s.errbuf[0] = 0;
@@ -470,6 +486,7 @@ Response Client::finish(Slot& s, int code) {
     at.received = received;
     at.requestSent = s.req.method != "POST" || s.uploadDone || s.req.body.empty();
     at.peerHasAll = s.peerHasAll;
+    at.peerTakesNoMore = s.peerTakesNoMore;
     r.detail = "libcurl error " + std::to_string(static_cast<int>(cc)) + " (" + curl_easy_strerror(cc) +
                "): " + libText;
     if (at.osErrno != 0)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <random>
@@ -192,6 +193,13 @@ private:
 };
 
 Error classifyPg(const std::string& state, std::string message, bool lost) {
+    // PostgreSQL's first line, without its "ERROR:  " prefix: the CONTEXT and HINT lines after it name
+    // tuples and relations, which mean nothing to the person the message reaches (a laptop's user).
+    if (auto nl = message.find('\n'); nl != std::string::npos && nl + 1 < message.size() &&
+                                      message.find_first_not_of(" \n", nl) != std::string::npos)
+        message.erase(nl);
+    for (const char* prefix : {"ERROR:  ", "FATAL:  "})
+        if (message.rfind(prefix, 0) == 0) message.erase(0, std::strlen(prefix));
     while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
     auto starts = [&](const char* p) { return state.rfind(p, 0) == 0; };
     std::string detail = message + (state.empty() ? "" : " (SQLSTATE " + state + ")");
