@@ -9,15 +9,17 @@
 
 #include <curl/curl.h>
 #include <linux/sockios.h>
+#include <linux/tcp.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <mutex>
 
@@ -78,20 +80,34 @@ struct Reached {
 struct PeerState {
     bool hasAll = false;
     bool takesNoMore = false;
+    std::string tcp;  // the figures it was judged from, for Response::detail
 };
 PeerState peerState(int fd, std::uint32_t recentMs) {
+    constexpr std::uint8_t kEstablished = 1;  // TCP_ESTABLISHED
     PeerState p;
     if (fd < 0) return p;
     tcp_info info{};
     socklen_t len = sizeof info;
-    if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0 || info.tcpi_state != TCP_ESTABLISHED)
+    if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return p;
+    if (info.tcpi_state != kEstablished) {
+        p.tcp = "tcp: state " + std::to_string(info.tcpi_state);
         return p;
+    }
     int queued = 0;
     if (::ioctl(fd, SIOCOUTQ, &queued) != 0) return p;
     p.hasAll = queued == 0;
-    // A link that drops packets brings no acknowledgement at all; a peer whose receive window is full
-    // answers the window probes (sent at growing intervals, well within the stall detector's time).
-    p.takesNoMore = queued > 0 && info.tcpi_last_ack_recv <= recentMs;
+    // Bytes wait. A link that drops packets leaves retransmissions or window probes unanswered (the
+    // kernel counts them until an acknowledgement comes). A peer that stopped reading answers its window
+    // probes and advertises a closed window (kernels since 6.2 report it) or acknowledged recently.
+    const bool unanswered = info.tcpi_retransmits > 0 || info.tcpi_probes > 0;
+    const bool windowKnown = len >= offsetof(tcp_info, tcpi_snd_wnd) + sizeof info.tcpi_snd_wnd;
+    p.takesNoMore = queued > 0 && !unanswered &&
+                    ((windowKnown && info.tcpi_snd_wnd == 0) || info.tcpi_last_ack_recv <= recentMs);
+    p.tcp = "tcp: " + std::to_string(queued) + " bytes unacknowledged, " +
+            std::to_string(info.tcpi_retransmits) + " retransmissions and " +
+            std::to_string(info.tcpi_probes) + " window probes unanswered, last acknowledgement " +
+            std::to_string(info.tcpi_last_ack_recv) + " ms ago" +
+            (windowKnown ? ", peer's window " + std::to_string(info.tcpi_snd_wnd) + " bytes" : "");
     return p;
 }
 
@@ -247,6 +263,7 @@ struct Client::Slot {
     bool uploadDone = false;
     int newSocket = -1;  // the socket libcurl opened for this transfer (-1: none, or one kept open)
     bool peerHasAll = false, peerTakesNoMore = false;  // see Reached
+    std::string tcp;                                   // PeerState::tcp
     char errbuf[CURL_ERROR_SIZE] = {};
 
     ~Slot() {
@@ -291,21 +308,44 @@ struct Client::Slot {
         if (auto now = std::chrono::steady_clock::now();
             now - s->lookedAtSocket >= std::chrono::milliseconds(100)) {
             s->lookedAtSocket = now;
-            curl_socket_t fd = CURL_SOCKET_BAD;
-            if (curl_easy_getinfo(s->easy, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK || fd == CURL_SOCKET_BAD)
-                fd = s->newSocket;
+            const int fd = s->currentSocket();
             const auto recent = static_cast<std::uint32_t>(s->owner->m_opts.lowSpeedSeconds * 1000);
             const PeerState p = peerState(static_cast<int>(fd), recent);
             s->peerHasAll = p.hasAll;
             s->peerTakesNoMore = p.takesNoMore;
+            s->tcp = std::move(p.tcp);
         }
         const auto* cancel = s->owner->m_opts.cancel;
         return cancel && cancel->load() ? 1 : 0;  // non-zero aborts the transfer
     }
 
+    // The socket of this transfer's connection, new or kept open from before: among the sockets this
+    // client opened, the one bound to the local port libcurl reports; -1 before there is one.
+    int currentSocket() const {
+        long port = 0;
+        if (curl_easy_getinfo(easy, CURLINFO_LOCAL_PORT, &port) == CURLE_OK && port > 0)
+            for (int fd : owner->m_sockets) {
+                sockaddr_storage a{};
+                socklen_t len = sizeof a;
+                if (::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) continue;
+                const auto local = a.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&a)->sin6_port
+                                                           : reinterpret_cast<sockaddr_in*>(&a)->sin_port;
+                if (ntohs(local) == port) return fd;
+            }
+        return newSocket;
+    }
+
     static int onSocket(void* ud, curl_socket_t fd, curlsocktype) {
-        static_cast<Slot*>(ud)->newSocket = static_cast<int>(fd);
+        auto* s = static_cast<Slot*>(ud);
+        s->newSocket = static_cast<int>(fd);
+        s->owner->m_sockets.push_back(static_cast<int>(fd));
         return CURL_SOCKOPT_OK;
+    }
+    // Every connection's socket is closed here, whichever handle closes it: it leaves the client's list.
+    static int onClose(void* ud, curl_socket_t fd) {
+        auto& list = static_cast<Client*>(ud)->m_sockets;
+        list.erase(std::remove(list.begin(), list.end(), static_cast<int>(fd)), list.end());
+        return ::close(fd);
     }
 };
 
@@ -364,6 +404,7 @@ void Client::start(int slot, Request req) {
     s.newSocket = -1;
     s.peerHasAll = false;
     s.peerTakesNoMore = false;
+    s.tcp.clear();
     s.lookedAtSocket = {};
     s.started = std::chrono::steady_clock::now();
     s.errbuf[0] = 0;
@@ -427,6 +468,8 @@ void Client::start(int slot, Request req) {
     curl_easy_setopt(e, CURLOPT_XFERINFODATA, &s);
     curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, &Slot::onSocket);
     curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, &s);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &Slot::onClose);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, this);
     if (s.req.freshConnection) curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(e, CURLOPT_PRIVATE, &s);
     CURLMcode mc = curl_multi_add_handle(static_cast<CURLM*>(m_multi), e);
@@ -492,6 +535,7 @@ Response Client::finish(Slot& s, int code) {
     if (at.osErrno != 0)
         r.detail += " [errno " + std::to_string(at.osErrno) + ": " +
                     std::strerror(static_cast<int>(at.osErrno)) + "]";
+    if (!s.tcp.empty()) r.detail += " [" + s.tcp + "]";
     switch (cc) {
         case CURLE_OPERATION_TIMEDOUT:
             r.timedOut = true;

@@ -91,6 +91,7 @@ private:
     Options m_opts;
     void* m_multi = nullptr;
     std::vector<std::unique_ptr<Slot>> m_slots;
+    std::vector<int> m_sockets;  // every socket libcurl opened for this client and has not closed
     Response finish(Slot& s, int curlCode);
 };
 
