@@ -27,6 +27,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -302,8 +303,10 @@ struct HqService::Impl {
 
     // The stores the requests borrow (hq/store_pool.hpp), made with the identity.
     std::unique_ptr<StorePool> pool;
-    // Held while this process stores a push (tuning::kIngestGateWait).
-    std::timed_mutex ingestGate;
+    // Whether this process is storing a push (tuning::kIngestGateWait), and the wait for its turn.
+    std::mutex ingestMutex;
+    std::condition_variable ingestFree;
+    bool ingesting = false;
     // Whether the database answers, for GET /v1/health (its own store, not the pool's).
     std::unique_ptr<DatabaseProbe> probe;
 
@@ -787,19 +790,33 @@ Response HqService::Impl::push(const Request& req, bool fromBundle) {
     }
 
     // One ingest at a time from this process (hq/tuning.hpp, kIngestGateWait says why).
-    std::unique_lock gate(ingestGate, std::defer_lock);
-    if (!gate.try_lock_for(tuning::kIngestGateWait)) {
-        HttpError busy{
-            503, "unavailable",
-            "HQ is busy storing other pushes (this process waited " +
-                std::to_string(
-                    std::chrono::duration_cast<std::chrono::seconds>(tuning::kIngestGateWait).count()) +
-                " s for its turn); nothing was written, try again",
-            json::object(), kRetryAfterBusySeconds};
-        throw busy;
+    {
+        std::unique_lock lk(ingestMutex);
+        if (!ingestFree.wait_for(lk, tuning::kIngestGateWait, [&] { return !ingesting; })) {
+            HttpError busy{
+                503, "unavailable",
+                "HQ is busy storing other pushes (this process waited " +
+                    std::to_string(
+                        std::chrono::duration_cast<std::chrono::seconds>(tuning::kIngestGateWait).count()) +
+                    " s for its turn); nothing was written, try again",
+                json::object(), kRetryAfterBusySeconds};
+            throw busy;
+        }
+        ingesting = true;
     }
+    struct Turn {
+        Impl& impl;
+        ~Turn() {
+            {
+                std::lock_guard lk(impl.ingestMutex);
+                impl.ingesting = false;
+            }
+            impl.ingestFree.notify_one();
+        }
+    };
+    std::optional<Turn> turn(std::in_place, Turn{*this});
     auto ingested = s.ingest(device.id, pr.batchId, hex(blake2b256(batchIdentity)), incoming, utcNow());
-    gate.unlock();
+    turn.reset();
     if (!ingested && ingested.error().code == ErrorCode::Conflict)
         failWith(409, "batch_reused", "batch " + pr.batchId + " was sent before with other content");
     auto outcome = need(std::move(ingested));
