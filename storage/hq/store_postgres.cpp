@@ -20,6 +20,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <random>
 #include <thread>
 #include <tuple>
@@ -38,6 +39,9 @@ using namespace detail;
 
 constexpr int kSchemaVersion = 5;
 constexpr int kMaxAttempts = 6;
+// Pushes of the same revisions at once race on the unique keys: in each round one of them commits, and
+// the others' retries find what it stored, but several such pushes can take a few rounds to settle.
+constexpr int kMaxIngestAttempts = 16;
 constexpr std::int64_t kSchemaLockKey = 0x6f7574706f7374;  // "outpost": serializes schema creation
 constexpr int kVerifyPage = 1000;
 
@@ -491,6 +495,31 @@ Report readReport(const PgResult& r, int i) {
     return p;
 }
 
+// The session a process reserves report numbers on, shared by all its stores on one database (one
+// more connection per process, not one per store); a reservation names the store's own session as its
+// holder, whichever session made it. Used for one statement at a time, under its mutex.
+struct Reserver {
+    std::mutex mutex;
+    std::unique_ptr<Connection> connection;
+};
+
+std::shared_ptr<Reserver> sharedReserver(const std::string& uri, const SessionLimits& l) {
+    static std::mutex mapMutex;
+    static std::map<std::string, std::weak_ptr<Reserver>> reservers;
+    std::string key = uri;
+    for (auto n : {l.lockWait.count(), l.statement.count(), l.idleInTransaction.count(),
+                   static_cast<std::int64_t>(l.keepaliveIdle.count()),
+                   static_cast<std::int64_t>(l.keepaliveInterval.count()),
+                   static_cast<std::int64_t>(l.keepaliveCount), l.tcpUserTimeout.count()})
+        key += "\n" + std::to_string(n);
+    std::lock_guard lock(mapMutex);
+    auto& slot = reservers[key];
+    if (auto r = slot.lock()) return r;
+    auto r = std::make_shared<Reserver>();
+    slot = r;
+    return r;
+}
+
 FeedEntry readFeed(const PgResult& r, int i) {
     FeedEntry e;
     e.seq = r.int64(i, 0);
@@ -503,7 +532,7 @@ FeedEntry readFeed(const PgResult& r, int i) {
 class PostgresHqStore final : public HqStore {
 public:
     PostgresHqStore(const std::string& uri, const SessionLimits& limits)
-        : m_uri(uri), m_limits(limits), m_db(uri, limits) {
+        : m_uri(uri), m_limits(limits), m_db(uri, limits), m_reserver(sharedReserver(uri, limits)) {
         migrate();
     }
 
@@ -626,136 +655,146 @@ public:
                                 const std::string& nowUtc) override {
         const auto started = std::chrono::steady_clock::now();
         m_timing = IngestTiming{};
-        auto result = run([&] {
-            checkIngest(deviceId, batchId, requestHash, items, nowUtc);
-            requireDevice(deviceId);
-            BatchOutcome out;
-            // No lock is held for the lookups: a push of the same batch or of the same revision that
-            // commits meanwhile makes this one's INSERT fail on a unique key, and the retry sees it.
-            auto b =
-                m_db.exec("SELECT request_hash, results FROM batch WHERE device_id = $1 AND batch_id = $2",
-                          {deviceId, batchId});
-            if (b.rows() == 1) {
-                if (b.text(0, 0) != requestHash) throwBatchReused(batchId);
-                out.replayed = true;
-                out.results = resultsFromText(b.text(0, 1));
+        auto result = run(
+            [&] {
+                checkIngest(deviceId, batchId, requestHash, items, nowUtc);
+                requireDevice(deviceId);
+                BatchOutcome out;
+                // No lock is held for the lookups: a push of the same batch or of the same revision that
+                // commits meanwhile makes this one's INSERT fail on a unique key, and the retry sees it.
+                auto b = m_db.exec(
+                    "SELECT request_hash, results FROM batch WHERE device_id = $1 AND batch_id = $2",
+                    {deviceId, batchId});
+                if (b.rows() == 1) {
+                    if (b.text(0, 0) != requestHash) throwBatchReused(batchId);
+                    out.replayed = true;
+                    out.results = resultsFromText(b.text(0, 1));
+                    return out;
+                }
+                // What HQ holds for every (record, revision) named in the batch, in one query.
+                std::map<std::tuple<std::string, std::string, int>, std::pair<std::string, std::int64_t>>
+                    held;
+                json keys = json::array();
+                for (const auto& it : items)
+                    if (!it.rejectReason)
+                        keys.push_back(
+                            {{"unit_id", it.unitId}, {"record_id", it.recordId}, {"revision", it.revision}});
+                if (!keys.empty()) {
+                    auto r = m_db.exec(
+                        "SELECT r.unit_id, r.record_id, r.revision, r.hash, r.hq_seq FROM report r "
+                        "JOIN json_to_recordset($1::json) AS k(unit_id text, record_id text, revision "
+                        "integer) "
+                        "ON r.unit_id = k.unit_id AND r.record_id = k.record_id AND r.revision = k.revision",
+                        {keys.dump()});
+                    for (int i = 0; i < r.rows(); ++i)
+                        held[{r.text(i, 0), r.text(i, 1), static_cast<int>(r.int64(i, 2))}] = {r.text(i, 3),
+                                                                                               r.int64(i, 4)};
+                }
+                std::vector<std::size_t> toStore;
+                std::vector<std::pair<std::size_t, std::string>> toConflict;
+                auto plan = [&](std::int64_t first) {
+                    toStore.clear();
+                    toConflict.clear();
+                    out.results = planIngest(
+                        items,
+                        [&](const IncomingItem& it) -> Existing {
+                            auto h = held.find({it.unitId, it.recordId, it.revision});
+                            if (h == held.end()) return std::nullopt;
+                            return h->second;
+                        },
+                        first, toStore, toConflict);
+                };
+                plan(1);  // how many numbers the batch needs
+                std::int64_t base = 0;
+                if (!toStore.empty()) {
+                    base = reserve(static_cast<std::int64_t>(toStore.size()));
+                    plan(base);
+                }
+                if (!toStore.empty()) {
+                    json rows = json::array();
+                    for (std::size_t i : toStore) {
+                        const auto& it = items[i];
+                        rows.push_back({{"hq_seq", out.results[i].hqSeq},
+                                        {"record_id", it.recordId},
+                                        {"revision", it.revision},
+                                        {"parent_revision", it.parent ? json(*it.parent) : json(nullptr)},
+                                        {"form_id", it.formId},
+                                        {"form_version", it.formVersion},
+                                        {"unit_id", it.unitId},
+                                        {"author", it.author},
+                                        {"created_utc", it.createdUtc},
+                                        {"created_offset", it.createdOffset},
+                                        {"finalized_utc", it.finalizedUtc},
+                                        {"hash", it.hash},
+                                        {"canonical", it.canonical},
+                                        {"signature", it.signature},
+                                        {"sealed", it.sealedPart}});
+                    }
+                    m_db.exec(
+                        "INSERT INTO report(hq_seq, record_id, revision, parent_revision, form_id, "
+                        "form_version, "
+                        "unit_id, "
+                        "device_id, author, created_utc, created_offset, finalized_utc, received_utc, hash, "
+                        "canonical, signature, sealed) "
+                        "SELECT x.hq_seq, x.record_id, x.revision, x.parent_revision, x.form_id, "
+                        "x.form_version, "
+                        "x.unit_id, $2, x.author, x.created_utc, x.created_offset, x.finalized_utc, $3, "
+                        "x.hash, "
+                        "x.canonical, x.signature, x.sealed FROM json_to_recordset($1::json) AS x(hq_seq "
+                        "bigint, "
+                        "record_id "
+                        "text, revision integer, parent_revision integer, form_id text, form_version "
+                        "integer, "
+                        "unit_id text, author text, created_utc text, created_offset integer, finalized_utc "
+                        "text, "
+                        "hash text, canonical text, signature text, sealed text) "
+                        // In key order: two pushes sharing revisions wait for each other's rows in one
+                        // order, and the later one fails on the unique key (a retry), never in a deadlock.
+                        "ORDER BY x.unit_id, x.record_id, x.revision",
+                        {rows.dump(), deviceId, nowUtc});
+                }
+                if (!toConflict.empty()) {
+                    json rows = json::array();
+                    for (const auto& [i, keptHash] : toConflict) {
+                        const auto& it = items[i];
+                        rows.push_back({{"n", rows.size()},
+                                        {"record_id", it.recordId},
+                                        {"revision", it.revision},
+                                        {"hash", it.hash},
+                                        {"kept_hash", keptHash},
+                                        {"canonical", it.canonical}});
+                    }
+                    m_db.exec(
+                        "INSERT INTO conflict(record_id, revision, device_id, hash, kept_hash, canonical, "
+                        "received_utc) "
+                        "SELECT x.record_id, x.revision, $2, x.hash, x.kept_hash, x.canonical, $3 "
+                        "FROM json_to_recordset($1::json) AS x(n integer, record_id text, revision integer, "
+                        "hash "
+                        "text, "
+                        "kept_hash text, canonical text) "
+                        "WHERE NOT EXISTS (SELECT 1 FROM conflict c WHERE c.record_id = x.record_id "
+                        "AND c.revision = x.revision AND c.hash = x.hash) ORDER BY x.n "
+                        "ON CONFLICT (record_id, revision, hash) DO NOTHING",
+                        {rows.dump(), deviceId, nowUtc});
+                }
+                m_db.exec(
+                    "INSERT INTO batch(device_id, batch_id, request_hash, results, received_utc) "
+                    "VALUES ($1, $2, $3, $4, $5)",
+                    {deviceId, batchId, requestHash, resultsToText(out.results), nowUtc});
+                m_auditStarted = std::chrono::steady_clock::now();
+                appendAuditTx(deviceId, "push", batchId, ingestAuditDetail(items, out.results), nowUtc);
+                if (base != 0) {
+                    // The last statement: the reservation ends in the commit that makes its reports visible.
+                    // A reservation voided meanwhile as abandoned is gone, and its numbers may not be used.
+                    if (m_db.exec("DELETE FROM reservation WHERE first = $1", {base}).affected() != 1)
+                        throw PgError(Error{ErrorDomain::Storage, ErrorCode::Busy,
+                                            "the numbers reserved for this push were recorded as void "
+                                            "meanwhile; nothing was written, try again"},
+                                      "40001", false);
+                }
                 return out;
-            }
-            // What HQ holds for every (record, revision) named in the batch, in one query.
-            std::map<std::tuple<std::string, std::string, int>, std::pair<std::string, std::int64_t>> held;
-            json keys = json::array();
-            for (const auto& it : items)
-                if (!it.rejectReason)
-                    keys.push_back(
-                        {{"unit_id", it.unitId}, {"record_id", it.recordId}, {"revision", it.revision}});
-            if (!keys.empty()) {
-                auto r = m_db.exec(
-                    "SELECT r.unit_id, r.record_id, r.revision, r.hash, r.hq_seq FROM report r "
-                    "JOIN json_to_recordset($1::json) AS k(unit_id text, record_id text, revision integer) "
-                    "ON r.unit_id = k.unit_id AND r.record_id = k.record_id AND r.revision = k.revision",
-                    {keys.dump()});
-                for (int i = 0; i < r.rows(); ++i)
-                    held[{r.text(i, 0), r.text(i, 1), static_cast<int>(r.int64(i, 2))}] = {r.text(i, 3),
-                                                                                           r.int64(i, 4)};
-            }
-            std::vector<std::size_t> toStore;
-            std::vector<std::pair<std::size_t, std::string>> toConflict;
-            auto plan = [&](std::int64_t first) {
-                toStore.clear();
-                toConflict.clear();
-                out.results = planIngest(
-                    items,
-                    [&](const IncomingItem& it) -> Existing {
-                        auto h = held.find({it.unitId, it.recordId, it.revision});
-                        if (h == held.end()) return std::nullopt;
-                        return h->second;
-                    },
-                    first, toStore, toConflict);
-            };
-            plan(1);  // how many numbers the batch needs
-            std::int64_t base = 0;
-            if (!toStore.empty()) {
-                base = reserve(static_cast<std::int64_t>(toStore.size()));
-                plan(base);
-            }
-            if (!toStore.empty()) {
-                json rows = json::array();
-                for (std::size_t i : toStore) {
-                    const auto& it = items[i];
-                    rows.push_back({{"hq_seq", out.results[i].hqSeq},
-                                    {"record_id", it.recordId},
-                                    {"revision", it.revision},
-                                    {"parent_revision", it.parent ? json(*it.parent) : json(nullptr)},
-                                    {"form_id", it.formId},
-                                    {"form_version", it.formVersion},
-                                    {"unit_id", it.unitId},
-                                    {"author", it.author},
-                                    {"created_utc", it.createdUtc},
-                                    {"created_offset", it.createdOffset},
-                                    {"finalized_utc", it.finalizedUtc},
-                                    {"hash", it.hash},
-                                    {"canonical", it.canonical},
-                                    {"signature", it.signature},
-                                    {"sealed", it.sealedPart}});
-                }
-                m_db.exec(
-                    "INSERT INTO report(hq_seq, record_id, revision, parent_revision, form_id, form_version, "
-                    "unit_id, "
-                    "device_id, author, created_utc, created_offset, finalized_utc, received_utc, hash, "
-                    "canonical, signature, sealed) "
-                    "SELECT x.hq_seq, x.record_id, x.revision, x.parent_revision, x.form_id, x.form_version, "
-                    "x.unit_id, $2, x.author, x.created_utc, x.created_offset, x.finalized_utc, $3, x.hash, "
-                    "x.canonical, x.signature, x.sealed FROM json_to_recordset($1::json) AS x(hq_seq bigint, "
-                    "record_id "
-                    "text, revision integer, parent_revision integer, form_id text, form_version integer, "
-                    "unit_id text, author text, created_utc text, created_offset integer, finalized_utc "
-                    "text, "
-                    "hash text, canonical text, signature text, sealed text) "
-                    // In key order: two pushes sharing revisions wait for each other's rows in one
-                    // order, and the later one fails on the unique key (a retry), never in a deadlock.
-                    "ORDER BY x.unit_id, x.record_id, x.revision",
-                    {rows.dump(), deviceId, nowUtc});
-            }
-            if (!toConflict.empty()) {
-                json rows = json::array();
-                for (const auto& [i, keptHash] : toConflict) {
-                    const auto& it = items[i];
-                    rows.push_back({{"n", rows.size()},
-                                    {"record_id", it.recordId},
-                                    {"revision", it.revision},
-                                    {"hash", it.hash},
-                                    {"kept_hash", keptHash},
-                                    {"canonical", it.canonical}});
-                }
-                m_db.exec(
-                    "INSERT INTO conflict(record_id, revision, device_id, hash, kept_hash, canonical, "
-                    "received_utc) "
-                    "SELECT x.record_id, x.revision, $2, x.hash, x.kept_hash, x.canonical, $3 "
-                    "FROM json_to_recordset($1::json) AS x(n integer, record_id text, revision integer, hash "
-                    "text, "
-                    "kept_hash text, canonical text) "
-                    "WHERE NOT EXISTS (SELECT 1 FROM conflict c WHERE c.record_id = x.record_id "
-                    "AND c.revision = x.revision AND c.hash = x.hash) ORDER BY x.n "
-                    "ON CONFLICT (record_id, revision, hash) DO NOTHING",
-                    {rows.dump(), deviceId, nowUtc});
-            }
-            m_db.exec(
-                "INSERT INTO batch(device_id, batch_id, request_hash, results, received_utc) "
-                "VALUES ($1, $2, $3, $4, $5)",
-                {deviceId, batchId, requestHash, resultsToText(out.results), nowUtc});
-            m_auditStarted = std::chrono::steady_clock::now();
-            appendAuditTx(deviceId, "push", batchId, ingestAuditDetail(items, out.results), nowUtc);
-            if (base != 0) {
-                // The last statement: the reservation ends in the commit that makes its reports visible.
-                // A reservation voided meanwhile as abandoned is gone, and its numbers may not be used.
-                if (m_db.exec("DELETE FROM reservation WHERE first = $1", {base}).affected() != 1)
-                    throw PgError(Error{ErrorDomain::Storage, ErrorCode::Busy,
-                                        "the numbers reserved for this push were recorded as void "
-                                        "meanwhile; nothing was written, try again"},
-                                  "40001", false);
-            }
-            return out;
-        });
+            },
+            "BEGIN", kMaxIngestAttempts);
         m_timing.total =
             std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
         return result;
@@ -1102,7 +1141,7 @@ private:
     // begin: the statement that opens the transaction; nullptr for a single read statement, which
     // is a transaction of its own.
     template <typename F>
-    auto run(F&& f, const char* begin = "BEGIN") -> Result<decltype(f())> {
+    auto run(F&& f, const char* begin = "BEGIN", int maxAttempts = kMaxAttempts) -> Result<decltype(f())> {
         return tryCatch([&]() -> decltype(f()) {
             for (int attempt = 1;; ++attempt) {
                 bool committing = false;
@@ -1130,7 +1169,7 @@ private:
                                       "the connection to the HQ database was lost while the change was being "
                                       "committed: it may or may not have been kept; a retry is safe (" +
                                           e.serverMessage() + ")");
-                    if (attempt >= kMaxAttempts || !retriable(e)) throw;
+                    if (attempt >= maxAttempts || !retriable(e)) throw;
                     std::this_thread::sleep_for(
                         std::chrono::milliseconds(2 * attempt + m_jitter() % (5 * attempt)));
                 } catch (const std::exception& e) {
@@ -1252,11 +1291,14 @@ private:
         return e;
     }
 
-    // The session that reserves numbers, in autocommit: opened at the first push, reopened when lost.
-    Connection& reservations() {
-        if (!m_reserver) m_reserver = std::make_unique<Connection>(m_uri, m_limits);
-        m_reserver->ensure();
-        return *m_reserver;
+    // Runs one statement on the process's reservation session (autocommit): opened at the first push,
+    // reopened when lost.
+    PgResult onReserver(const char* sql, const std::vector<Param>& params) {
+        std::lock_guard lock(m_reserver->mutex);
+        auto& c = m_reserver->connection;
+        if (!c) c = std::make_unique<Connection>(m_uri, m_limits);
+        c->ensure();
+        return c->exec(sql, params);
     }
 
     void reapAbandoned(Connection& c) { c.exec(kReapAbandoned, {core::nowTimestamp().utc}); }
@@ -1276,10 +1318,9 @@ private:
             m_holderStart = me.text(0, 1);
             m_holderName = me.text(0, 2);
         }
-        Connection& c = reservations();
-        reapAbandoned(c);
+        onReserver(kReapAbandoned, {core::nowTimestamp().utc});
         const auto t0 = std::chrono::steady_clock::now();
-        auto r = c.exec(
+        auto r = onReserver(
             "WITH r AS (UPDATE counter SET value = value + $1 WHERE name = 'report' RETURNING value) "
             "INSERT INTO reservation(first, last, holder_pid, holder_start, holder) "
             "SELECT value - $1 + 1, value, $2, $3::timestamptz, $4 FROM r RETURNING first",
@@ -1303,7 +1344,7 @@ private:
         m_reserved.reset();
         try {
             std::string text = why.substr(0, 400);
-            reservations().exec(
+            onReserver(
                 "WITH d AS (DELETE FROM reservation WHERE first IN (SELECT first FROM reservation WHERE "
                 "first = $1 FOR UPDATE SKIP LOCKED) RETURNING first, last) "
                 "INSERT INTO void_range(first, last, why, recorded_utc) "
@@ -1323,7 +1364,7 @@ private:
     std::string m_uri;
     SessionLimits m_limits;
     Connection m_db;
-    std::unique_ptr<Connection> m_reserver;
+    std::shared_ptr<Reserver> m_reserver;
     int m_holderPid = 0;  // m_db's session, as a reservation names its holder
     std::string m_holderStart, m_holderName;
     std::optional<std::int64_t> m_reserved;  // the first number reserved by the transaction open on m_db

@@ -1802,3 +1802,22 @@ TEST_CASE(
     requireNumbersAccountedFor(*s1, {1, 2, 3});
     requireClean(*s1);
 }
+
+TEST_CASE("HQ store on PostgreSQL: the stores of one process reserve numbers on one shared session",
+          "[hq][store][postgres][reservation]") {
+    Backend b("postgres");
+    std::vector<std::unique_ptr<HqStore>> stores;
+    for (int i = 0; i < 4; ++i) stores.push_back(b.open());
+    std::string dev = enroll(*stores[0], kUnitA);
+    for (int i = 0; i < 4; ++i) {
+        auto r = ingestOk(*stores[static_cast<std::size_t>(i)], dev, "batch-" + std::to_string(i),
+                          {makeItem("rec-" + std::to_string(i), 1)});
+        CHECK(r.results[0].hqSeq == i + 1);
+    }
+    // Four stores' own sessions and one for reservations.
+    PgSession watcher(b.location());
+    CHECK(watcher.value("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+                        "application_name = 'outpost-hq/" +
+                        std::to_string(::getpid()) + "'") == "5");
+    requireClean(*stores[0]);
+}
