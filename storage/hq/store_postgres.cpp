@@ -4,9 +4,10 @@
 // a deadlock, a unique-key race or a connection lost before COMMIT was sent. HQ's sequences are rows
 // of the counter table. The feed's is locked for the rest of the transaction that hands out a number:
 // feed numbers are gap-free and become visible in order. Ingest does not hold the report counter: a
-// push reserves its N numbers in one short statement of its own (a second session, autocommit), which
-// records the range in the reservation table, and deletes that row as the last statement of the
-// transaction that stores the reports, so the reports and the end of the reservation commit together.
+// push reserves its N numbers in one short statement of its own (on a session the process's stores
+// share for reservations, autocommit), which records the range in the reservation table, and deletes
+// that row as the last statement of the transaction that stores the reports, so the reports and the
+// end of the reservation commit together.
 // A push that fails after reserving, or whose session ended holding a reservation, leaves its numbers
 // recorded in void_range. Reports therefore commit out of number order; a reader that pages by
 // "after seq" reads only below the horizon, the lowest number still reserved, and never misses a
