@@ -141,6 +141,24 @@ struct Heads {
     std::int64_t feed = 0;     // highest feed seq
 };
 
+// Numbers HQ gave out that no report will ever carry (PostgreSQL only): a push that reserved numbers
+// and then failed, or whose process died holding them. first..last, both included.
+struct VoidRange {
+    std::int64_t first = 0;
+    std::int64_t last = 0;
+    std::string why;
+    std::string recordedUtc;
+};
+
+// Where the last ingest() on this store spent the time its rows were locked (PostgreSQL; zeros for a
+// SQLite store, and for a push that stored nothing new or was replayed).
+struct IngestTiming {
+    std::int64_t items = 0;                      // numbers reserved: the reports it stored
+    std::chrono::microseconds reserve{0};        // the reservation statement (the report counter row)
+    std::chrono::microseconds auditToCommit{0};  // the audit append to the end of COMMIT (the audit row)
+    std::chrono::microseconds total{0};          // the whole call
+};
+
 class HqStore {
 public:
     virtual ~HqStore() = default;
@@ -185,9 +203,11 @@ public:
     // requestHash returns the recorded results (replayed = true) and changes nothing; with another
     // requestHash: Conflict. Record ids are scoped by unit: a report is (unitId, recordId, revision), so
     // what one unit's devices push never meets another unit's reports (docs/protocol.md, "Record ids are
-    // scoped by unit"). Per item: a new (unitId, recordId, revision) is stored with the next hqSeq and a
-    // "received" review status; the same with the same hash is a duplicate; with another hash a
-    // conflict is kept (once per distinct hash) and the stored revision is untouched.
+    // scoped by unit"). Per item: a new (unitId, recordId, revision) is stored with a new hqSeq (on
+    // SQLite the next one; on PostgreSQL from numbers reserved for the batch, which a failed attempt
+    // leaves recorded as void: voidRanges()) and a "received" review status; the same with the same hash is a
+    // duplicate; with another hash a conflict is kept (once per distinct hash) and the stored revision is
+    // untouched.
     virtual Result<BatchOutcome> ingest(const std::string& deviceId, const std::string& batchId,
                                         const std::string& requestHash,
                                         const std::vector<IncomingItem>& items,
@@ -197,6 +217,9 @@ public:
     virtual Result<bool> hasReport(std::int64_t hqSeq, const std::string& recordId,
                                    const std::string& unitId) = 0;
 
+    // Reports with hqSeq > f.afterSeq, lowest first. On PostgreSQL only those below the horizon, the
+    // lowest number still reserved by a push in flight: a report that commits later never has a number
+    // at or below one already read, so paging by the last hqSeq read misses none.
     virtual Result<std::vector<Report>> reports(const ReportFilter& f) = 0;
     // The report (the newest revision when revision is nullopt) of unitId, or of whichever unit holds
     // recordId when unitId is empty; Conflict when unitId is empty and several units hold recordId.
@@ -234,7 +257,16 @@ public:
 
     // PRAGMA integrity_check (SQLite) / a consistency query (PostgreSQL) plus: no two reports share
     // (recordId, revision), every stored hash matches its canonical bytes. Empty when all is well.
+    // On PostgreSQL also: every number up to the report counter is exactly one of a report's hqSeq, a
+    // void range, or a reservation still in flight.
     virtual Result<std::vector<std::string>> verify() = 0;
+
+    // The numbers recorded as void, lowest first. A SQLite store has a single writer that hands out
+    // numbers without gaps: always empty there.
+    virtual Result<std::vector<VoidRange>> voidRanges() = 0;
+    // The time the last ingest() held the lane's rows (see IngestTiming). Not synchronised: read it on
+    // the thread that ingested.
+    virtual IngestTiming lastIngestTiming() const { return {}; }
 
 protected:
     std::vector<unsigned char> m_auditKey;

@@ -1,11 +1,19 @@
 // HQ's store on PostgreSQL: one database shared by several stateless outpost-hq processes.
 //
 // Every method is one transaction (READ COMMITTED), retried a few times on a serialization failure,
-// a deadlock, a unique-key race or a connection lost before COMMIT was sent. HQ's two sequences
-// (reports, feed) are rows of the counter table, locked for the rest of the transaction that hands
-// out numbers: numbers are therefore gap-free and become visible in order, so a reader that pages
-// by "after seq" never misses an entry that commits later with a smaller number. Batch ingest sends
-// its rows as one JSON parameter per statement (json_to_recordset), a handful of round trips per batch.
+// a deadlock, a unique-key race or a connection lost before COMMIT was sent. HQ's sequences are rows
+// of the counter table. The feed's is locked for the rest of the transaction that hands out a number:
+// feed numbers are gap-free and become visible in order. Ingest does not hold the report counter: a
+// push reserves its N numbers in one short statement of its own (on a session the process's stores
+// share for reservations, autocommit), which records the range in the reservation table, and deletes
+// that row as the last statement of the transaction that stores the reports, so the reports and the
+// end of the reservation commit together.
+// A push that fails after reserving, or whose session ended holding a reservation, leaves its numbers
+// recorded in void_range. Reports therefore commit out of number order; a reader that pages by
+// "after seq" reads only below the horizon, the lowest number still reserved, and never misses a
+// report that commits later with a smaller number. verify() checks that every number is a report, void,
+// or still reserved. Batch ingest sends its rows as one JSON parameter per statement
+// (json_to_recordset), a handful of round trips per batch.
 #include <libpq-fe.h>
 #include <unistd.h>
 
@@ -13,6 +21,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <random>
 #include <thread>
 #include <tuple>
@@ -29,8 +38,11 @@ namespace {
 
 using namespace detail;
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 constexpr int kMaxAttempts = 6;
+// Pushes of the same revisions at once race on the unique keys: in each round one of them commits, and
+// the others' retries find what it stored, but several such pushes can take a few rounds to settle.
+constexpr int kMaxIngestAttempts = 16;
 constexpr std::int64_t kSchemaLockKey = 0x6f7574706f7374;  // "outpost": serializes schema creation
 constexpr int kVerifyPage = 1000;
 
@@ -167,6 +179,57 @@ ALTER TABLE report DROP CONSTRAINT IF EXISTS report_record_id_revision_key;
 ALTER TABLE report ADD CONSTRAINT report_unit_record_revision_key UNIQUE (unit_id, record_id, revision);
 CREATE INDEX report_record ON report (record_id, revision);
 )SQL";
+
+// Version 5: report numbers are reserved per push (the header above). A reservation names the session
+// that holds it (its backend pid and start, and the process's application_name), so that one left by a
+// session that ended, or whose transaction ended, can be told from one in flight.
+constexpr const char* kSchemaV5 = R"SQL(
+CREATE TABLE reservation (
+  first        bigint PRIMARY KEY,
+  last         bigint NOT NULL,
+  holder_pid   integer NOT NULL,
+  holder_start timestamptz NOT NULL,
+  holder       text NOT NULL,
+  taken        timestamptz NOT NULL DEFAULT clock_timestamp(),
+  CHECK (first >= 1 AND last >= first)
+);
+CREATE TABLE void_range (
+  first        bigint PRIMARY KEY,
+  last         bigint NOT NULL,
+  why          text NOT NULL,
+  recorded_utc text NOT NULL,
+  CHECK (first >= 1 AND last >= first)
+);
+)SQL";
+
+// Moves every abandoned reservation to void_range: its holder session is gone, or has ended the
+// transaction that took it (idle, or in a transaction that started after it was taken). A row being
+// deleted by its holder's committing transaction is locked and skipped. $1: the time to record.
+constexpr const char* kReapAbandoned =
+    "WITH gone AS (DELETE FROM reservation r WHERE r.first IN ("
+    "SELECT v.first FROM reservation v WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a "
+    "WHERE a.pid = v.holder_pid AND a.backend_start = v.holder_start) "
+    "OR EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = v.holder_pid AND a.backend_start = "
+    "v.holder_start AND (a.state = 'idle' OR a.xact_start > v.taken)) "
+    "FOR UPDATE OF v SKIP LOCKED) RETURNING r.first, r.last, r.holder, r.holder_pid) "
+    "INSERT INTO void_range(first, last, why, recorded_utc) SELECT first, last, 'abandoned by ' || holder "
+    "|| ' (database session ' || holder_pid || '): its transaction ended without storing the reports', "
+    "$1 FROM gone";
+
+// Where the numbers 1 .. the report counter are not exactly one of a report, a void range or a
+// reservation: gaps and overlaps, in one ordered pass (the three tables' primary keys, merged).
+constexpr const char* kSequenceProblems =
+    "WITH s AS (SELECT hq_seq AS first, hq_seq AS last FROM report "
+    "UNION ALL SELECT first, last FROM void_range UNION ALL SELECT first, last FROM reservation), "
+    "o AS (SELECT first, last, max(last) OVER (ORDER BY first ROWS BETWEEN UNBOUNDED PRECEDING AND 1 "
+    "PRECEDING) AS before FROM s) "
+    "(SELECT false, coalesce(before, 0) + 1, first - 1 FROM o WHERE first > coalesce(before, 0) + 1 "
+    "UNION ALL SELECT true, first, least(last, before) FROM o WHERE first <= before "
+    "UNION ALL SELECT false, m + 1, c FROM (SELECT (SELECT value FROM counter WHERE name = 'report') AS c, "
+    "greatest((SELECT max(hq_seq) FROM report), (SELECT max(last) FROM void_range), "
+    "(SELECT max(last) FROM reservation), 0) AS m) t WHERE c > m) "
+    "ORDER BY 2 LIMIT $1";
+constexpr int kSequenceProblemLines = 100;
 
 constexpr const char* kReportColumns =
     "hq_seq, record_id, revision, parent_revision, form_id, form_version, unit_id, device_id, author, "
@@ -356,6 +419,9 @@ public:
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) fail(r);
     }
 
+    // The server process of this session (0 when not connected): it changes when ensure() reconnects.
+    int backendPid() const { return PQbackendPID(m_c); }
+
     void rollbackQuietly() {
         if (PQstatus(m_c) != CONNECTION_OK) return;
         if (PQtransactionStatus(m_c) == PQTRANS_IDLE) return;
@@ -430,6 +496,31 @@ Report readReport(const PgResult& r, int i) {
     return p;
 }
 
+// The session a process reserves report numbers on, shared by all its stores on one database (one
+// more connection per process, not one per store); a reservation names the store's own session as its
+// holder, whichever session made it. Used for one statement at a time, under its mutex.
+struct Reserver {
+    std::mutex mutex;
+    std::unique_ptr<Connection> connection;
+};
+
+std::shared_ptr<Reserver> sharedReserver(const std::string& uri, const SessionLimits& l) {
+    static std::mutex mapMutex;
+    static std::map<std::string, std::weak_ptr<Reserver>> reservers;
+    std::string key = uri;
+    for (auto n : {l.lockWait.count(), l.statement.count(), l.idleInTransaction.count(),
+                   static_cast<std::int64_t>(l.keepaliveIdle.count()),
+                   static_cast<std::int64_t>(l.keepaliveInterval.count()),
+                   static_cast<std::int64_t>(l.keepaliveCount), l.tcpUserTimeout.count()})
+        key += "\n" + std::to_string(n);
+    std::lock_guard lock(mapMutex);
+    auto& slot = reservers[key];
+    if (auto r = slot.lock()) return r;
+    auto r = std::make_shared<Reserver>();
+    slot = r;
+    return r;
+}
+
 FeedEntry readFeed(const PgResult& r, int i) {
     FeedEntry e;
     e.seq = r.int64(i, 0);
@@ -441,7 +532,10 @@ FeedEntry readFeed(const PgResult& r, int i) {
 
 class PostgresHqStore final : public HqStore {
 public:
-    PostgresHqStore(const std::string& uri, const SessionLimits& limits) : m_db(uri, limits) { migrate(); }
+    PostgresHqStore(const std::string& uri, const SessionLimits& limits)
+        : m_uri(uri), m_limits(limits), m_db(uri, limits), m_reserver(sharedReserver(uri, limits)) {
+        migrate();
+    }
 
     Result<std::string> epoch() override {
         return read([&] {
@@ -560,114 +654,161 @@ public:
     Result<BatchOutcome> ingest(const std::string& deviceId, const std::string& batchId,
                                 const std::string& requestHash, const std::vector<IncomingItem>& items,
                                 const std::string& nowUtc) override {
-        return run([&] {
-            checkIngest(deviceId, batchId, requestHash, items, nowUtc);
-            requireDevice(deviceId);
-            BatchOutcome out;
-            // From here until COMMIT this transaction is the only ingest in the database.
-            auto c = m_db.exec("SELECT value FROM counter WHERE name = 'report' FOR UPDATE");
-            std::int64_t last = c.int64(0, 0);
-            auto b =
-                m_db.exec("SELECT request_hash, results FROM batch WHERE device_id = $1 AND batch_id = $2",
-                          {deviceId, batchId});
-            if (b.rows() == 1) {
-                if (b.text(0, 0) != requestHash) throwBatchReused(batchId);
-                out.replayed = true;
-                out.results = resultsFromText(b.text(0, 1));
+        const auto started = std::chrono::steady_clock::now();
+        m_timing = IngestTiming{};
+        auto result = run(
+            [&] {
+                checkIngest(deviceId, batchId, requestHash, items, nowUtc);
+                requireDevice(deviceId);
+                BatchOutcome out;
+                // No lock is held for the lookups: a push of the same batch or of the same revision that
+                // commits meanwhile makes this one's INSERT fail on a unique key, and the retry sees it.
+                auto b = m_db.exec(
+                    "SELECT request_hash, results FROM batch WHERE device_id = $1 AND batch_id = $2",
+                    {deviceId, batchId});
+                if (b.rows() == 1) {
+                    if (b.text(0, 0) != requestHash) throwBatchReused(batchId);
+                    out.replayed = true;
+                    out.results = resultsFromText(b.text(0, 1));
+                    return out;
+                }
+                // What HQ holds for every (record, revision) named in the batch, in one query.
+                std::map<std::tuple<std::string, std::string, int>, std::pair<std::string, std::int64_t>>
+                    held;
+                json keys = json::array();
+                for (const auto& it : items)
+                    if (!it.rejectReason)
+                        keys.push_back(
+                            {{"unit_id", it.unitId}, {"record_id", it.recordId}, {"revision", it.revision}});
+                if (!keys.empty()) {
+                    auto r = m_db.exec(
+                        "SELECT r.unit_id, r.record_id, r.revision, r.hash, r.hq_seq FROM report r "
+                        "JOIN json_to_recordset($1::json) AS k(unit_id text, record_id text, revision "
+                        "integer) "
+                        "ON r.unit_id = k.unit_id AND r.record_id = k.record_id AND r.revision = k.revision",
+                        {keys.dump()});
+                    for (int i = 0; i < r.rows(); ++i)
+                        held[{r.text(i, 0), r.text(i, 1), static_cast<int>(r.int64(i, 2))}] = {r.text(i, 3),
+                                                                                               r.int64(i, 4)};
+                }
+                std::vector<std::size_t> toStore;
+                std::vector<std::pair<std::size_t, std::string>> toConflict;
+                auto plan = [&](std::int64_t first) {
+                    toStore.clear();
+                    toConflict.clear();
+                    out.results = planIngest(
+                        items,
+                        [&](const IncomingItem& it) -> Existing {
+                            auto h = held.find({it.unitId, it.recordId, it.revision});
+                            if (h == held.end()) return std::nullopt;
+                            return h->second;
+                        },
+                        first, toStore, toConflict);
+                };
+                plan(1);  // how many numbers the batch needs
+                std::int64_t base = 0;
+                if (!toStore.empty()) {
+                    base = reserve(static_cast<std::int64_t>(toStore.size()));
+                    plan(base);
+                }
+                if (!toStore.empty()) {
+                    json rows = json::array();
+                    for (std::size_t i : toStore) {
+                        const auto& it = items[i];
+                        rows.push_back({{"hq_seq", out.results[i].hqSeq},
+                                        {"record_id", it.recordId},
+                                        {"revision", it.revision},
+                                        {"parent_revision", it.parent ? json(*it.parent) : json(nullptr)},
+                                        {"form_id", it.formId},
+                                        {"form_version", it.formVersion},
+                                        {"unit_id", it.unitId},
+                                        {"author", it.author},
+                                        {"created_utc", it.createdUtc},
+                                        {"created_offset", it.createdOffset},
+                                        {"finalized_utc", it.finalizedUtc},
+                                        {"hash", it.hash},
+                                        {"canonical", it.canonical},
+                                        {"signature", it.signature},
+                                        {"sealed", it.sealedPart}});
+                    }
+                    m_db.exec(
+                        "INSERT INTO report(hq_seq, record_id, revision, parent_revision, form_id, "
+                        "form_version, "
+                        "unit_id, "
+                        "device_id, author, created_utc, created_offset, finalized_utc, received_utc, hash, "
+                        "canonical, signature, sealed) "
+                        "SELECT x.hq_seq, x.record_id, x.revision, x.parent_revision, x.form_id, "
+                        "x.form_version, "
+                        "x.unit_id, $2, x.author, x.created_utc, x.created_offset, x.finalized_utc, $3, "
+                        "x.hash, "
+                        "x.canonical, x.signature, x.sealed FROM json_to_recordset($1::json) AS x(hq_seq "
+                        "bigint, "
+                        "record_id "
+                        "text, revision integer, parent_revision integer, form_id text, form_version "
+                        "integer, "
+                        "unit_id text, author text, created_utc text, created_offset integer, finalized_utc "
+                        "text, "
+                        "hash text, canonical text, signature text, sealed text) "
+                        // In key order: two pushes sharing revisions wait for each other's rows in one
+                        // order, and the later one fails on the unique key (a retry), never in a deadlock.
+                        "ORDER BY x.unit_id, x.record_id, x.revision",
+                        {rows.dump(), deviceId, nowUtc});
+                }
+                if (!toConflict.empty()) {
+                    json rows = json::array();
+                    for (const auto& [i, keptHash] : toConflict) {
+                        const auto& it = items[i];
+                        rows.push_back({{"n", rows.size()},
+                                        {"record_id", it.recordId},
+                                        {"revision", it.revision},
+                                        {"hash", it.hash},
+                                        {"kept_hash", keptHash},
+                                        {"canonical", it.canonical}});
+                    }
+                    m_db.exec(
+                        "INSERT INTO conflict(record_id, revision, device_id, hash, kept_hash, canonical, "
+                        "received_utc) "
+                        "SELECT x.record_id, x.revision, $2, x.hash, x.kept_hash, x.canonical, $3 "
+                        "FROM json_to_recordset($1::json) AS x(n integer, record_id text, revision integer, "
+                        "hash "
+                        "text, "
+                        "kept_hash text, canonical text) "
+                        "WHERE NOT EXISTS (SELECT 1 FROM conflict c WHERE c.record_id = x.record_id "
+                        "AND c.revision = x.revision AND c.hash = x.hash) ORDER BY x.n "
+                        "ON CONFLICT (record_id, revision, hash) DO NOTHING",
+                        {rows.dump(), deviceId, nowUtc});
+                }
+                m_db.exec(
+                    "INSERT INTO batch(device_id, batch_id, request_hash, results, received_utc) "
+                    "VALUES ($1, $2, $3, $4, $5)",
+                    {deviceId, batchId, requestHash, resultsToText(out.results), nowUtc});
+                m_auditStarted = std::chrono::steady_clock::now();
+                appendAuditTx(deviceId, "push", batchId, ingestAuditDetail(items, out.results), nowUtc);
+                if (base != 0) {
+                    // The last statement: the reservation ends in the commit that makes its reports visible.
+                    // A reservation voided meanwhile as abandoned is gone, and its numbers may not be used.
+                    if (m_db.exec("DELETE FROM reservation WHERE first = $1", {base}).affected() != 1)
+                        throw PgError(Error{ErrorDomain::Storage, ErrorCode::Busy,
+                                            "the numbers reserved for this push were recorded as void "
+                                            "meanwhile; nothing was written, try again"},
+                                      "40001", false);
+                }
                 return out;
-            }
-            // What HQ holds for every (record, revision) named in the batch, in one query.
-            std::map<std::tuple<std::string, std::string, int>, std::pair<std::string, std::int64_t>> held;
-            json keys = json::array();
-            for (const auto& it : items)
-                if (!it.rejectReason)
-                    keys.push_back(
-                        {{"unit_id", it.unitId}, {"record_id", it.recordId}, {"revision", it.revision}});
-            if (!keys.empty()) {
-                auto r = m_db.exec(
-                    "SELECT r.unit_id, r.record_id, r.revision, r.hash, r.hq_seq FROM report r "
-                    "JOIN json_to_recordset($1::json) AS k(unit_id text, record_id text, revision integer) "
-                    "ON r.unit_id = k.unit_id AND r.record_id = k.record_id AND r.revision = k.revision",
-                    {keys.dump()});
-                for (int i = 0; i < r.rows(); ++i)
-                    held[{r.text(i, 0), r.text(i, 1), static_cast<int>(r.int64(i, 2))}] = {r.text(i, 3),
-                                                                                           r.int64(i, 4)};
-            }
-            std::vector<std::size_t> toStore;
-            std::vector<std::pair<std::size_t, std::string>> toConflict;
-            out.results = planIngest(
-                items,
-                [&](const IncomingItem& it) -> Existing {
-                    auto h = held.find({it.unitId, it.recordId, it.revision});
-                    if (h == held.end()) return std::nullopt;
-                    return h->second;
-                },
-                last + 1, toStore, toConflict);
-            if (!toStore.empty()) {
-                json rows = json::array();
-                for (std::size_t i : toStore) {
-                    const auto& it = items[i];
-                    rows.push_back({{"hq_seq", out.results[i].hqSeq},
-                                    {"record_id", it.recordId},
-                                    {"revision", it.revision},
-                                    {"parent_revision", it.parent ? json(*it.parent) : json(nullptr)},
-                                    {"form_id", it.formId},
-                                    {"form_version", it.formVersion},
-                                    {"unit_id", it.unitId},
-                                    {"author", it.author},
-                                    {"created_utc", it.createdUtc},
-                                    {"created_offset", it.createdOffset},
-                                    {"finalized_utc", it.finalizedUtc},
-                                    {"hash", it.hash},
-                                    {"canonical", it.canonical},
-                                    {"signature", it.signature},
-                                    {"sealed", it.sealedPart}});
-                }
-                m_db.exec(
-                    "INSERT INTO report(hq_seq, record_id, revision, parent_revision, form_id, form_version, "
-                    "unit_id, "
-                    "device_id, author, created_utc, created_offset, finalized_utc, received_utc, hash, "
-                    "canonical, signature, sealed) "
-                    "SELECT x.hq_seq, x.record_id, x.revision, x.parent_revision, x.form_id, x.form_version, "
-                    "x.unit_id, $2, x.author, x.created_utc, x.created_offset, x.finalized_utc, $3, x.hash, "
-                    "x.canonical, x.signature, x.sealed FROM json_to_recordset($1::json) AS x(hq_seq bigint, "
-                    "record_id "
-                    "text, revision integer, parent_revision integer, form_id text, form_version integer, "
-                    "unit_id text, author text, created_utc text, created_offset integer, finalized_utc "
-                    "text, "
-                    "hash text, canonical text, signature text, sealed text) ORDER BY x.hq_seq",
-                    {rows.dump(), deviceId, nowUtc});
-                m_db.exec("UPDATE counter SET value = $1 WHERE name = 'report'",
-                          {out.results[toStore.back()].hqSeq});
-            }
-            if (!toConflict.empty()) {
-                json rows = json::array();
-                for (const auto& [i, keptHash] : toConflict) {
-                    const auto& it = items[i];
-                    rows.push_back({{"n", rows.size()},
-                                    {"record_id", it.recordId},
-                                    {"revision", it.revision},
-                                    {"hash", it.hash},
-                                    {"kept_hash", keptHash},
-                                    {"canonical", it.canonical}});
-                }
-                m_db.exec(
-                    "INSERT INTO conflict(record_id, revision, device_id, hash, kept_hash, canonical, "
-                    "received_utc) "
-                    "SELECT x.record_id, x.revision, $2, x.hash, x.kept_hash, x.canonical, $3 "
-                    "FROM json_to_recordset($1::json) AS x(n integer, record_id text, revision integer, hash "
-                    "text, "
-                    "kept_hash text, canonical text) "
-                    "WHERE NOT EXISTS (SELECT 1 FROM conflict c WHERE c.record_id = x.record_id "
-                    "AND c.revision = x.revision AND c.hash = x.hash) ORDER BY x.n "
-                    "ON CONFLICT (record_id, revision, hash) DO NOTHING",
-                    {rows.dump(), deviceId, nowUtc});
-            }
-            m_db.exec(
-                "INSERT INTO batch(device_id, batch_id, request_hash, results, received_utc) "
-                "VALUES ($1, $2, $3, $4, $5)",
-                {deviceId, batchId, requestHash, resultsToText(out.results), nowUtc});
-            appendAuditTx(deviceId, "push", batchId, ingestAuditDetail(items, out.results), nowUtc);
+            },
+            "BEGIN", kMaxIngestAttempts);
+        m_timing.total =
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+        return result;
+    }
+
+    IngestTiming lastIngestTiming() const override { return m_timing; }
+
+    Result<std::vector<VoidRange>> voidRanges() override {
+        return read([&] {
+            auto r = m_db.exec("SELECT first, last, why, recorded_utc FROM void_range ORDER BY first");
+            std::vector<VoidRange> out;
+            for (int i = 0; i < r.rows(); ++i)
+                out.push_back(VoidRange{r.int64(i, 0), r.int64(i, 1), r.text(i, 2), r.text(i, 3)});
             return out;
         });
     }
@@ -689,7 +830,11 @@ public:
             if (f.limit <= 0) return out;
             checkText(f.unitId, "the unit");
             checkText(f.formId, "the form id");
-            std::string sql = std::string("SELECT ") + kReportColumns + " FROM report WHERE hq_seq > $1";
+            reapAbandoned(m_db);
+            // The horizon, read in the same statement (one snapshot) as the reports.
+            std::string sql = std::string("SELECT ") + kReportColumns +
+                              " FROM report WHERE hq_seq > $1 AND hq_seq < coalesce((SELECT min(first) FROM "
+                              "reservation), 9223372036854775807)";
             std::vector<Param> params{f.afterSeq};
             if (!f.unitId.empty()) {
                 params.emplace_back(f.unitId);
@@ -907,6 +1052,8 @@ public:
     }
 
     Result<std::vector<std::string>> verify() override {
+        // Abandoned reservations are voided first (the check below accepts them either way).
+        (void)read([&] { reapAbandoned(m_db); });
         return run(
             [&] {
                 std::vector<std::string> problems;
@@ -917,7 +1064,8 @@ public:
                         "JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = current_schema() "
                         "AND t.relname IN ('meta', 'counter', 'device', 'enrollment', 'nonce', 'batch', "
                         "'report', "
-                        "'conflict', 'form_def', 'reference', 'feed') AND NOT (i.indisvalid AND "
+                        "'conflict', 'form_def', 'reference', 'feed', 'reservation', 'void_range') AND NOT "
+                        "(i.indisvalid AND "
                         "i.indisready) "
                         "ORDER BY 1");
                     for (int i = 0; i < r.rows(); ++i)
@@ -945,6 +1093,23 @@ public:
                                 problems.push_back(*p);
                         if (r.rows() < kVerifyPage) break;
                         after = r.int64(r.rows() - 1, 0);
+                    }
+                }
+                {
+                    auto r = m_db.exec(kSequenceProblems, {kSequenceProblemLines + 1});
+                    for (int i = 0; i < r.rows(); ++i) {
+                        if (i == kSequenceProblemLines) {
+                            problems.push_back("... and more numbers like these");
+                            break;
+                        }
+                        const std::string first = r.text(i, 1), last = r.text(i, 2);
+                        const std::string numbers =
+                            first == last ? "number " + first : "numbers " + first + "-" + last;
+                        problems.push_back(r.boolean(i, 0)
+                                               ? numbers +
+                                                     " are counted twice: as a report, a void range or "
+                                                     "a reservation, more than once"
+                                               : numbers + " are neither a report nor recorded as void");
                     }
                 }
                 {
@@ -977,7 +1142,7 @@ private:
     // begin: the statement that opens the transaction; nullptr for a single read statement, which
     // is a transaction of its own.
     template <typename F>
-    auto run(F&& f, const char* begin = "BEGIN") -> Result<decltype(f())> {
+    auto run(F&& f, const char* begin = "BEGIN", int maxAttempts = kMaxAttempts) -> Result<decltype(f())> {
         return tryCatch([&]() -> decltype(f()) {
             for (int attempt = 1;; ++attempt) {
                 bool committing = false;
@@ -988,25 +1153,33 @@ private:
                         f();
                         committing = begin != nullptr;
                         if (begin) m_db.exec("COMMIT");
+                        committed();
                         return;
                     } else {
                         auto value = f();
                         committing = begin != nullptr;
                         if (begin) m_db.exec("COMMIT");
+                        committed();
                         return value;
                     }
                 } catch (const PgError& e) {
                     m_db.rollbackQuietly();
+                    voidReservation(e.what());
                     if (committing && e.connectionLost())
                         throw Failure(ErrorDomain::Storage, ErrorCode::Io,
                                       "the connection to the HQ database was lost while the change was being "
                                       "committed: it may or may not have been kept; a retry is safe (" +
                                           e.serverMessage() + ")");
-                    if (attempt >= kMaxAttempts || !retriable(e)) throw;
+                    if (attempt >= maxAttempts || !retriable(e)) throw;
                     std::this_thread::sleep_for(
                         std::chrono::milliseconds(2 * attempt + m_jitter() % (5 * attempt)));
+                } catch (const std::exception& e) {
+                    m_db.rollbackQuietly();
+                    voidReservation(e.what());
+                    throw;
                 } catch (...) {
                     m_db.rollbackQuietly();
+                    voidReservation("the push failed");
                     throw;
                 }
             }
@@ -1045,6 +1218,7 @@ private:
                 m_db.execScript(kSchemaV2);
                 m_db.execScript(kSchemaV3);
                 m_db.execScript(kSchemaV4);
+                m_db.execScript(kSchemaV5);
                 m_db.exec("INSERT INTO meta(key, value) VALUES ('epoch', $1), ('schema', $2)",
                           {newEpochId(), std::to_string(kSchemaVersion)});
                 return;
@@ -1061,6 +1235,7 @@ private:
             if (from < 2) m_db.execScript(kSchemaV2);
             if (from < 3) m_db.execScript(kSchemaV3);
             if (from < 4) m_db.execScript(kSchemaV4);
+            if (from < 5) m_db.execScript(kSchemaV5);
             if (from < kSchemaVersion)
                 m_db.exec("UPDATE meta SET value = $1 WHERE key = 'schema'",
                           {std::to_string(kSchemaVersion)});
@@ -1117,7 +1292,85 @@ private:
         return e;
     }
 
+    // Runs one statement on the process's reservation session (autocommit): opened at the first push,
+    // reopened when lost.
+    PgResult onReserver(const char* sql, const std::vector<Param>& params) {
+        std::lock_guard lock(m_reserver->mutex);
+        auto& c = m_reserver->connection;
+        if (!c) c = std::make_unique<Connection>(m_uri, m_limits);
+        c->ensure();
+        return c->exec(sql, params);
+    }
+
+    void reapAbandoned(Connection& c) { c.exec(kReapAbandoned, {core::nowTimestamp().utc}); }
+
+    // Reserves n report numbers for the transaction open on m_db and returns the first. The reservation
+    // is committed at once (its own statement on the other session), so the report counter row is
+    // locked for that statement only: this is all of ingest that is one lane across HQ's processes.
+    std::int64_t reserve(std::int64_t n) {
+        if (m_holderPid == 0 || m_holderPid != m_db.backendPid()) {
+            auto me = m_db.exec(
+                "SELECT pid, backend_start::text, application_name FROM pg_stat_activity WHERE pid = "
+                "pg_backend_pid()");
+            if (me.rows() != 1)
+                throw Failure(ErrorDomain::Storage, ErrorCode::Internal,
+                              "the HQ database does not show this session in pg_stat_activity");
+            m_holderPid = static_cast<int>(me.int64(0, 0));
+            m_holderStart = me.text(0, 1);
+            m_holderName = me.text(0, 2);
+        }
+        onReserver(kReapAbandoned, {core::nowTimestamp().utc});
+        const auto t0 = std::chrono::steady_clock::now();
+        auto r = onReserver(
+            "WITH r AS (UPDATE counter SET value = value + $1 WHERE name = 'report' RETURNING value) "
+            "INSERT INTO reservation(first, last, holder_pid, holder_start, holder) "
+            "SELECT value - $1 + 1, value, $2, $3::timestamptz, $4 FROM r RETURNING first",
+            {n, m_holderPid, m_holderStart, m_holderName});
+        m_timing.reserve +=
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+        if (r.rows() != 1)
+            throw Failure(ErrorDomain::Storage, ErrorCode::Corrupt, "the HQ store has no report counter");
+        m_reserved = r.int64(0, 0);
+        m_timing.items = n;
+        return *m_reserved;
+    }
+
+    // After a transaction that reserved numbers ended without committing (rolled back, or its outcome
+    // unknown): records them as void. A reservation whose holder's transaction did commit is gone, one
+    // still locked by a transaction that may yet commit is skipped; either way it is left for the
+    // reaper, as it is when the database cannot be reached now.
+    void voidReservation(const std::string& why) noexcept {
+        if (!m_reserved) return;
+        const std::int64_t first = *m_reserved;
+        m_reserved.reset();
+        try {
+            std::string text = why.substr(0, 400);
+            onReserver(
+                "WITH d AS (DELETE FROM reservation WHERE first IN (SELECT first FROM reservation WHERE "
+                "first = $1 FOR UPDATE SKIP LOCKED) RETURNING first, last) "
+                "INSERT INTO void_range(first, last, why, recorded_utc) "
+                "SELECT first, last, 'the push failed: ' || $2::text, $3::text FROM d",
+                {first, text, core::nowTimestamp().utc});
+        } catch (...) {
+        }
+    }
+
+    void committed() {
+        if (!m_reserved) return;
+        m_reserved.reset();
+        m_timing.auditToCommit = std::chrono::duration_cast<std::chrono::microseconds>(
+            std::chrono::steady_clock::now() - m_auditStarted);
+    }
+
+    std::string m_uri;
+    SessionLimits m_limits;
     Connection m_db;
+    std::shared_ptr<Reserver> m_reserver;
+    int m_holderPid = 0;  // m_db's session, as a reservation names its holder
+    std::string m_holderStart, m_holderName;
+    std::optional<std::int64_t> m_reserved;  // the first number reserved by the transaction open on m_db
+    IngestTiming m_timing;
+    std::chrono::steady_clock::time_point m_auditStarted;
     std::minstd_rand m_jitter{std::random_device{}()};  // spreads retries of processes that collided
 };
 

@@ -805,6 +805,9 @@ public:
         return tryCatch([&] { return readAuditHead(); });
     }
 
+    // One writer hands out every number in order, without gaps: nothing is ever void here.
+    Result<std::vector<VoidRange>> voidRanges() override { return std::vector<VoidRange>{}; }
+
     Result<std::vector<std::string>> verify() override {
         return tryCatch([&] {
             std::vector<std::string> problems;
