@@ -127,24 +127,24 @@ constexpr double kEnrollAttemptsPerSecond = 10.0 / 60.0;
 constexpr std::size_t kEnrollAddresses = 50000;
 
 // [SECTION] database sessions
-// Bounds on every session `outpost-hq serve` opens on PostgreSQL (storage::hq::SessionLimits). Ingest is
-// serialised across HQ processes by one row, the report counter (docs/operations.md, "A process
-// that stalls"): a process that stalls while it holds that row (a paused VM, SIGSTOP, a host gone) would
-// otherwise stop every other process's ingest until it resumes.
+// Bounds on every session `outpost-hq serve` opens on PostgreSQL (storage::hq::SessionLimits). Ingest
+// passes through two rows shared by every HQ process (docs/operations.md, "A process that stalls" and
+// "The ingest lane"): the report counter, held while a push reserves its numbers, and the audit counter,
+// held from a push's audit entry to its commit. A process that stalls while it holds one (a paused VM,
+// SIGSTOP, a host gone) would otherwise stop every other process's ingest until it resumes.
 
-// The longest a statement waits for a row or lock another session holds. Ingests queue for the counter
-// row: each holds it for one batch (tens of milliseconds; a 2,000-item batch a few hundred, see
-// docs/operations.md, "The ingest lane"), and every worker of every process may be waiting its turn, so a
-// healthy queue can take seconds. A stalled holder is ended by the idle-in-transaction bound below after
-// 5 s; this bound is the backstop, set so that HQ answers 503 (with Retry-After) well before the laptop's
-// own 30 s stall detector gives up on the request.
+// The longest a statement waits for a row or lock another session holds. Pushes queue for the audit row,
+// each holding it for its audit entry and commit (a few milliseconds, see docs/operations.md, "The ingest
+// lane"), and every process may have a push waiting, so a healthy queue can take a while under load. A
+// stalled holder is ended by the idle-in-transaction bound below after 5 s; this bound is the backstop,
+// set so that HQ answers 503 (with Retry-After) well before the laptop's own 30 s stall detector gives up.
 constexpr std::chrono::milliseconds kDbLockWait{15000};
 // A process stores one push at a time; its other workers wait for their turn in the process, not in
-// PostgreSQL's queue for the counter row. Ingest is one lane across processes anyway (docs/operations.md,
-// "The ingest lane"), so nothing is lost; what is gained: when a process freezes, only its one session
-// holds or waits for the row. Were several of its sessions queued there, PostgreSQL would hand the row
-// to the next of them when it ends the first, and each would hold the lane for the idle bound in turn.
-// Waiting longer for the turn than for the row answers 503 with Retry-After, as a lock wait would.
+// PostgreSQL's queues for the shared rows. What is gained: when a process freezes, only its one session
+// holds or waits for a row. Were several of its sessions queued there, PostgreSQL would hand the row to
+// the next of them when it ends the first, and each would hold the lane for the idle bound in turn. What
+// it costs: one process does not store pushes side by side (ingest grows with processes instead). Waiting
+// longer for the turn than for a row answers 503 with Retry-After, as a lock wait would.
 constexpr std::chrono::milliseconds kIngestGateWait = kDbLockWait;
 // The longest one statement may run. HQ's serving statements touch a batch at most (the admin commands,
 // which may export everything in one statement, are not bounded).
