@@ -1,6 +1,7 @@
 #include "hq/health.hpp"
 
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -15,6 +16,7 @@ struct DatabaseProbe::Shared {
     std::mutex mutex;
     std::condition_variable done;
     bool running = false;
+    std::chrono::steady_clock::time_point startedAt{};
     std::optional<Outcome> last;
     std::chrono::steady_clock::time_point lastAt{};
     std::unique_ptr<storage::hq::HqStore> store;  // touched by the probe thread only
@@ -42,7 +44,10 @@ DatabaseProbe::Outcome probeOnce(const DatabaseProbe::Opener& open,
     if (!store) {
         auto opened = open();
         if (!opened) {
-            o.problem = "HQ cannot open its database: " + opened.error().message;
+            // The database's own words (host names, roles, paths) go to HQ's log, not to whoever asks.
+            std::fprintf(stderr, "outpost-hq: health check: cannot open the database: %s\n",
+                         opened.error().message.c_str());
+            o.problem = "HQ cannot open its database";
             o.took = took();
             return o;
         }
@@ -51,7 +56,9 @@ DatabaseProbe::Outcome probeOnce(const DatabaseProbe::Opener& open,
     auto epoch = store->epoch();
     o.took = took();
     if (!epoch) {
-        o.problem = "HQ's database did not answer a query: " + epoch.error().message;
+        std::fprintf(stderr, "outpost-hq: health check: the database did not answer a query: %s\n",
+                     epoch.error().message.c_str());
+        o.problem = "HQ's database did not answer a query";
         store.reset();  // a fresh connection next time
         return o;
     }
@@ -65,8 +72,15 @@ DatabaseProbe::Outcome DatabaseProbe::check() {
     std::unique_lock lock(m_shared->mutex);
     const auto now = std::chrono::steady_clock::now();
     if (m_shared->last && !m_shared->running && now - m_shared->lastAt < m_reuse) return *m_shared->last;
+    Outcome late;
+    late.problem = "HQ's database did not answer within " + std::to_string(m_deadline.count()) +
+                   " ms (it is unreachable, or overloaded)";
+    late.took = m_deadline;
+    // A probe already overdue: the answer is known, and a flood of checks does not hold workers for it.
+    if (m_shared->running && now - m_shared->startedAt >= m_deadline) return late;
     if (!m_shared->running) {
         m_shared->running = true;
+        m_shared->startedAt = now;
         std::thread([shared = m_shared] {
             Outcome o = probeOnce(shared->open, shared->store);
             std::lock_guard guard(shared->mutex);
@@ -76,11 +90,8 @@ DatabaseProbe::Outcome DatabaseProbe::check() {
             shared->done.notify_all();
         }).detach();
     }
-    if (m_shared->done.wait_for(lock, m_deadline, [&] { return !m_shared->running; })) return *m_shared->last;
-    Outcome late;
-    late.problem = "HQ's database did not answer within " + std::to_string(m_deadline.count()) +
-                   " ms (it is unreachable, or overloaded)";
-    late.took = m_deadline;
+    const auto until = m_shared->startedAt + m_deadline;
+    if (m_shared->done.wait_until(lock, until, [&] { return !m_shared->running; })) return *m_shared->last;
     return late;
 }
 

@@ -804,19 +804,29 @@ Response HqService::Impl::push(const Request& req, bool fromBundle) {
         }
         ingesting = true;
     }
-    struct Turn {
-        Impl& impl;
-        ~Turn() {
+    // Gives the turn back however the store call ends.
+    class Turn {
+    public:
+        explicit Turn(Impl& impl) : m_impl(&impl) {}
+        Turn(const Turn&) = delete;
+        Turn& operator=(const Turn&) = delete;
+        ~Turn() { release(); }
+        void release() {
+            if (!m_impl) return;
             {
-                std::lock_guard lk(impl.ingestMutex);
-                impl.ingesting = false;
+                std::lock_guard lk(m_impl->ingestMutex);
+                m_impl->ingesting = false;
             }
-            impl.ingestFree.notify_one();
+            m_impl->ingestFree.notify_one();
+            m_impl = nullptr;
         }
+
+    private:
+        Impl* m_impl;
     };
-    std::optional<Turn> turn(std::in_place, Turn{*this});
+    Turn turn(*this);
     auto ingested = s.ingest(device.id, pr.batchId, hex(blake2b256(batchIdentity)), incoming, utcNow());
-    turn.reset();
+    turn.release();
     if (!ingested && ingested.error().code == ErrorCode::Conflict)
         failWith(409, "batch_reused", "batch " + pr.batchId + " was sent before with other content");
     auto outcome = need(std::move(ingested));

@@ -144,8 +144,9 @@ constexpr std::chrono::milliseconds kDbLockWait{15000};
 // holds or waits for a row. Were several of its sessions queued there, PostgreSQL would hand the row to
 // the next of them when it ends the first, and each would hold the lane for the idle bound in turn. What
 // it costs: one process does not store pushes side by side (ingest grows with processes instead). Waiting
-// longer for the turn than for a row answers 503 with Retry-After, as a lock wait would.
-constexpr std::chrono::milliseconds kIngestGateWait = kDbLockWait;
+// for the turn longer than 10 s answers 503 with Retry-After: the turn and a lock wait after it stay under
+// the laptop's 30 s stall detector. (A push waiting for its turn holds one of the process's stores.)
+constexpr std::chrono::milliseconds kIngestGateWait{10000};
 // The longest one statement may run. HQ's serving statements touch a batch at most (the admin commands,
 // which may export everything in one statement, are not bounded).
 constexpr std::chrono::milliseconds kDbStatement{30000};

@@ -699,6 +699,18 @@ void Pass::push() {
             if (slot < 0 || !startBatch(slot)) break;
         }
         if (m_inFlight.empty() && m_retries.empty()) return;
+        if (m_inFlight.empty()) {
+            // Only retries waiting out a Retry-After: sleep until the first is due (cancel still seen).
+            auto due =
+                std::min_element(m_retries.begin(), m_retries.end(), [](const Batch& a, const Batch& b) {
+                    return a.due < b.due;
+                })->due;
+            const auto wait = std::min<std::chrono::steady_clock::duration>(
+                due - std::chrono::steady_clock::now(), std::chrono::milliseconds(100));
+            if (wait > std::chrono::steady_clock::duration::zero()) std::this_thread::sleep_for(wait);
+            report(false);
+            continue;
+        }
         for (auto& [slot, r] : m_net->poll(100)) {
             auto it = m_inFlight.find(slot);
             if (it == m_inFlight.end()) continue;

@@ -343,8 +343,11 @@ struct Client::Slot {
     }
     // Every connection's socket is closed here, whichever handle closes it: it leaves the client's list.
     static int onClose(void* ud, curl_socket_t fd) {
-        auto& list = static_cast<Client*>(ud)->m_sockets;
+        auto* client = static_cast<Client*>(ud);
+        auto& list = client->m_sockets;
         list.erase(std::remove(list.begin(), list.end(), static_cast<int>(fd)), list.end());
+        for (auto& slot : client->m_slots)
+            if (slot->newSocket == static_cast<int>(fd)) slot->newSocket = -1;
         return ::close(fd);
     }
 };

@@ -256,13 +256,29 @@ private:
 };
 
 Error classifyPg(const std::string& state, std::string message, bool lost) {
-    // PostgreSQL's first line, without its "ERROR:  " prefix: the CONTEXT and HINT lines after it name
-    // tuples and relations, which mean nothing to the person the message reaches (a laptop's user).
-    if (auto nl = message.find('\n'); nl != std::string::npos && nl + 1 < message.size() &&
-                                      message.find_first_not_of(" \n", nl) != std::string::npos)
-        message.erase(nl);
-    for (const char* prefix : {"ERROR:  ", "FATAL:  "})
-        if (message.rfind(prefix, 0) == 0) message.erase(0, std::strlen(prefix));
+    // Without PostgreSQL's "ERROR:  " prefixes and its CONTEXT, HINT, DETAIL and LINE lines (tuples,
+    // relations, statement positions mean nothing to the person the message reaches, a laptop's user).
+    // Every other line stays: libpq says one line per address it tried to connect to.
+    {
+        std::string kept;
+        std::size_t at = 0;
+        while (at < message.size()) {
+            std::size_t end = message.find('\n', at);
+            if (end == std::string::npos) end = message.size();
+            std::string line = message.substr(at, end - at);
+            at = end + 1;
+            while (!line.empty() && (line.front() == '\t' || line.front() == ' ')) line.erase(0, 1);
+            if (line.empty()) continue;
+            bool drop = false;
+            for (const char* p : {"CONTEXT:", "HINT:", "DETAIL:", "LINE ", "^"})
+                drop = drop || line.rfind(p, 0) == 0;
+            if (drop) continue;
+            for (const char* p : {"ERROR:  ", "FATAL:  "})
+                if (line.rfind(p, 0) == 0) line.erase(0, std::strlen(p));
+            kept += (kept.empty() ? "" : "; ") + line;
+        }
+        message = kept;
+    }
     while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
     auto starts = [&](const char* p) { return state.rfind(p, 0) == 0; };
     std::string detail = message + (state.empty() ? "" : " (SQLSTATE " + state + ")");
@@ -1345,6 +1361,12 @@ private:
         m_reserved.reset();
         try {
             std::string text = why.substr(0, 400);
+            // Never cut inside a character: PostgreSQL's messages may be in French.
+            if (text.size() < why.size()) {
+                std::size_t keep = text.size();
+                while (keep > 0 && (static_cast<unsigned char>(why[keep]) & 0xC0) == 0x80) --keep;
+                text.resize(keep);
+            }
             onReserver(
                 "WITH d AS (DELETE FROM reservation WHERE first IN (SELECT first FROM reservation WHERE "
                 "first = $1 FOR UPDATE SKIP LOCKED) RETURNING first, last) "
