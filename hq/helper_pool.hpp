@@ -91,8 +91,10 @@ private:
                                                  [](const auto& j) { return !j->exhausted(); });
             });
             if (m_stopping) return;
+            // Pieces are taken without the lock: the job seen unfinished a moment ago may be done now.
             auto it =
                 std::find_if(m_jobs.begin(), m_jobs.end(), [](const auto& j) { return !j->exhausted(); });
+            if (it == m_jobs.end()) continue;
             std::shared_ptr<Job> job = *it;
             ++job->helping;
             lock.unlock();

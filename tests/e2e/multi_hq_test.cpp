@@ -299,6 +299,7 @@ struct Session {
     std::string backend;   // the PostgreSQL backend's pid
     std::string stateAge;  // seconds since the state last changed
     bool waitingOnLock = false;
+    bool holdsNumbers = false;  // a reservation of HQ sequence numbers is in its name (a push being stored)
 };
 
 std::vector<Session> sessionsOf(const std::string& uri, pid_t hqPid) {
@@ -307,13 +308,14 @@ std::vector<Session> sessionsOf(const std::string& uri, pid_t hqPid) {
         "l.granted AND l.relation = 'counter'::regclass), left(regexp_replace(a.query, '\\s+', ' ', 'g'), "
         "70), "
         "a.pid, round(extract(epoch FROM now() - a.state_change)::numeric, 1), coalesce(a.wait_event_type, "
-        "'') "
+        "''), EXISTS (SELECT 1 FROM reservation r WHERE r.holder_pid = a.pid) "
         "FROM pg_stat_activity a WHERE a.application_name = 'outpost-hq/" +
         std::to_string(hqPid) + "'";
     std::vector<Session> out;
     for (auto& row : queryRows(uri, sql)) {
-        if (row.size() < 7) continue;
-        out.push_back({row[0], row[1] == "t", row[2] == "t", row[3], row[4], row[5], row[6] == "Lock"});
+        if (row.size() < 8) continue;
+        out.push_back(
+            {row[0], row[1] == "t", row[2] == "t", row[3], row[4], row[5], row[6] == "Lock", row[7] == "t"});
     }
     return out;
 }
@@ -325,6 +327,7 @@ std::string describe(const std::vector<Session>& sessions) {
         s += "[backend " + x.backend + " " + x.state + " for " + x.stateAge + " s" +
              (x.waitingOnLock  ? ", waiting for a lock"
               : x.holdsCounter ? ", holds the counter"
+              : x.holdsNumbers ? ", holds reserved numbers"
                                : "") +
              ": " + x.query + "] ";
     }
@@ -600,20 +603,23 @@ TEST_CASE(
     int attempts = 0;
     std::vector<Session> atFreeze;
     Clock::time_point frozenAt;
-    const auto catchDeadline = Clock::now() + 30s;
+    const auto catchDeadline = Clock::now() + 60s;
     while (!caught && Clock::now() < catchDeadline) {
         ++attempts;
         bool inside = false;
         for (const auto until = Clock::now() + 2s; !inside && Clock::now() < until;)
             for (auto& s : sessionsOf(hq.dbUri, victimPid))
-                inside = inside || (s.inTransaction && s.holdsCounter);
+                inside = inside || (s.inTransaction && (s.holdsCounter || s.holdsNumbers));
         if (!inside) continue;
         ::kill(victimPid, SIGSTOP);
         frozenAt = Clock::now();
         // Long enough for a statement PostgreSQL was running for it to finish, so its state settles.
         std::this_thread::sleep_for(300ms);
         atFreeze = sessionsOf(hq.dbUri, victimPid);
-        for (auto& s : atFreeze) caught = caught || (s.holdsCounter && s.state == "idle in transaction");
+        // Inside a push's transaction: at the shared rows (the audit entry to the commit) or storing the
+        // reports under numbers it reserved.
+        for (auto& s : atFreeze)
+            caught = caught || ((s.holdsCounter || s.holdsNumbers) && s.state == "idle in transaction");
         if (!caught) ::kill(victimPid, SIGCONT);
     }
     INFO("attempts " << attempts << "; the victim's sessions: " << describe(atFreeze));
@@ -626,7 +632,7 @@ TEST_CASE(
     const auto countAtFreeze = reportCount();
     std::set<std::string> holders;  // the victim's sessions inside the ingest transaction it froze in
     for (auto& s : atFreeze)
-        if (s.holdsCounter && s.state == "idle in transaction") holders.insert(s.backend);
+        if ((s.holdsCounter || s.holdsNumbers) && s.state == "idle in transaction") holders.insert(s.backend);
 
     // During the freeze: the others go on once PostgreSQL has ended the stalled session (5 s idle in a
     // transaction) and released the counter; a laptop that waited on the lock meanwhile had a 503.
